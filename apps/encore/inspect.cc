@@ -1,0 +1,52 @@
+// encore inspect: what a model directory holds and the op sequence its spec produces.
+#include <cstdio>
+
+#include "cli.h"
+#include "encore/model.h"
+
+namespace encore::cli {
+namespace {
+
+const char* kUsage =
+    "usage: encore inspect --model DIR [--dialect bert-hf|bert-google|torch] [--activation NAME]\n\n"
+    "Prints the dialect, config, parameter count and the operations of one encoder layer.\n\n"
+    "example:\n"
+    "  encore inspect --model models/all-MiniLM-L6-v2";
+
+int run_inspect(const std::vector<std::string>& argv) {
+  Args args(argv, {"model", "dialect", "activation"}, {});
+  LoadOptions lo;
+  if (auto d = args.get("dialect")) lo.dialect = dialect_from_name(*d);
+  lo.activation = args.get_or("activation", "");
+  Model model = Model::load(args.require("model"), lo);
+  const ModelConfig& c = model.config();
+  std::printf("model:        %s\n", model.directory().c_str());
+  std::printf("dialect:      %s\n", dialect_name(c.dialect));
+  std::printf("layers:       %lld\n", static_cast<long long>(c.layers));
+  std::printf("hidden:       %lld (heads %lld x %lld)\n", static_cast<long long>(c.hidden),
+              static_cast<long long>(c.heads), static_cast<long long>(c.hidden / c.heads));
+  std::printf("intermediate: %lld\n", static_cast<long long>(c.intermediate));
+  if (c.dialect != Dialect::Torch) {
+    std::printf("vocab:        %lld, max positions %lld, token types %lld\n", static_cast<long long>(c.vocab_size),
+                static_cast<long long>(c.max_positions), static_cast<long long>(c.type_vocab_size));
+    const char* pos = c.layer.relative == RelativePositions::Key        ? "relative_key"
+                      : c.layer.relative == RelativePositions::KeyQuery ? "relative_key_query"
+                                                                        : "absolute";
+    std::printf("positions:    %s\n", pos);
+    std::printf("pooler:       %s\n", c.has_pooler ? "yes" : "no");
+  } else {
+    std::printf("batch_first:  %s, final norm: %s\n", c.batch_first ? "true" : "false",
+                c.final_norm ? "yes" : "no");
+  }
+  std::printf("parameters:   %lld\n", static_cast<long long>(model.parameter_count()));
+  std::printf("\none encoder layer:\n");
+  int i = 1;
+  for (const auto& op : model.layer_ops()) std::printf("  %2d. %s\n", i++, op.c_str());
+  return 0;
+}
+
+const bool registered = register_command(
+    {"inspect", "print a model's dialect, config, parameters and layer op sequence", kUsage, &run_inspect});
+
+}  // namespace
+}  // namespace encore::cli

@@ -1,0 +1,99 @@
+// encore::Model: one encoder implementation, three reference dialects.
+//
+// A dialect is a LayerSpec default plus a weight-name map (src/models/dialects.cc); the
+// math lives once in src/nn/encoder_layer.cc. Model::forward takes and returns tensors
+// named exactly like the reference forward arguments and outputs (see docs/cli.md).
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "encore/tensor.h"
+
+namespace encore {
+
+enum class Dialect { BertHF, BertGoogle, Torch };
+enum class Activation { GeluErf, GeluTanh, QuickGelu, Relu, Silu };
+enum class RelativePositions { None, Key, KeyQuery };
+
+const char* dialect_name(Dialect d);  // "bert-hf", "bert-google", "torch"
+Dialect dialect_from_name(const std::string& name);
+Activation activation_from_name(const std::string& name);  // config spellings: gelu, gelu_new, relu, ...
+const char* activation_name(Activation a);
+
+// Everything that differs between the three reference layers.
+struct LayerSpec {
+  Activation activation = Activation::GeluErf;
+  std::string activation_label;  // as the checkpoint's config spells it ("gelu", "gelu_new", ...)
+  bool norm_first = false;       // PyTorch norm_first=True: x + f(LN(x)) instead of LN(x + f(x))
+  float layer_norm_eps = 1e-12f;
+  bool bias = true;              // biases in every Linear and LayerNorm (PyTorch bias=False drops all)
+  // The value added to the score of a masked key, after scaling: HF finfo(float32).min,
+  // Google -10000, PyTorch -inf.
+  float mask_fill = 0.0f;
+  // A query row whose keys are all masked with -inf gets zero probabilities (PyTorch's
+  // "safe softmax") instead of NaN. Finite fills never need it: their arithmetic decides.
+  bool masked_row_zero = false;
+  RelativePositions relative = RelativePositions::None;  // HF relative_key / relative_key_query
+  int max_relative = 0;                                  // max_position_embeddings for the distance table
+  // Dropout probabilities at the reference positions (train mode only).
+  float attention_dropout = 0.0f;  // on attention probabilities
+  float hidden_dropout = 0.0f;     // after the attention output projection and after the FFN output
+  float ffn_dropout = 0.0f;        // between the FFN activation and its second Linear (PyTorch only)
+};
+
+struct ModelConfig {
+  Dialect dialect = Dialect::BertHF;
+  int64_t hidden = 0, heads = 0, layers = 0, intermediate = 0;
+  LayerSpec layer;
+  // BERT dialects.
+  int64_t vocab_size = 0, max_positions = 0, type_vocab_size = 0;
+  bool absolute_positions = true;  // position_embedding_type == "absolute"
+  bool has_pooler = true;
+  float embedding_dropout = 0.0f;
+  // PyTorch dialect.
+  bool batch_first = false;
+  bool final_norm = false;
+};
+
+struct LoadOptions {
+  std::optional<Dialect> dialect;  // default: detected from the directory's files
+  std::string activation;          // overrides the config's activation, e.g. "gelu_erf"
+};
+
+struct ForwardOptions {
+  bool all_hidden = false;  // HF hidden_states.I, Google all_encoder_layers.I, PyTorch layers.I
+  bool attentions = false;  // attention probabilities per layer
+  bool causal = false;      // PyTorch is_causal
+  bool train = false;       // dropout at the reference positions
+  uint64_t seed = 0;        // dropout RNG seed (counter-based: independent of thread count)
+  int threads = 0;          // 0 = leave the OpenMP default
+};
+
+using TensorMap = std::map<std::string, Tensor>;
+
+class Model {
+ public:
+  static Model load(const std::string& dir, const LoadOptions& options = {});
+
+  const ModelConfig& config() const;
+  const std::string& directory() const;
+  int64_t parameter_count() const;
+  // The operations of one encoder layer as this model's spec produces them, in order.
+  std::vector<std::string> layer_ops() const;
+
+  // Inputs and outputs named like the reference (docs/cli.md). Outputs at padded positions
+  // are zeros; see docs/architecture.md for masks and fully masked sequences.
+  TensorMap forward(const TensorMap& inputs, const ForwardOptions& options = {}) const;
+
+  struct Impl;
+
+ private:
+  std::shared_ptr<const Impl> impl_;
+};
+
+}  // namespace encore

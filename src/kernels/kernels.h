@@ -1,0 +1,36 @@
+// CPU kernels: plain functions over raw pointers, output first.
+// Legend: T = tokens (rows), N = features (columns), K = input features.
+#pragma once
+
+#include <cstdint>
+
+#include "encore/model.h"
+
+namespace encore::kernels {
+
+// y[T,N] = x[T,K] · w[N,K]^T (+ bias[N]); w is a Linear weight in [out,in] layout.
+// oneDNN's GEMM; threads follow OpenMP's setting.
+void linear(float* y, const float* x, const float* w, const float* bias, int64_t T, int64_t K, int64_t N);
+
+// x[i] = act(x[i]) for n elements.
+void activate(float* x, int64_t n, Activation act);
+
+// y[T,N] = (x - mean) / sqrt(var + eps) * gamma + beta, two-pass statistics per row.
+// beta may be null (PyTorch bias=False). y may alias x.
+void layer_norm(float* y, const float* x, const float* gamma, const float* beta, int64_t T, int64_t N,
+                float eps);
+
+// y[i] += x[i].
+void add_inplace(float* y, const float* x, int64_t n);
+
+// Inverted dropout, deterministic from (seed, site, index): each element i of x is zeroed
+// with probability p, else scaled by 1/(1-p). `first_index` offsets the counter so a slice
+// gets the same mask as the whole. p >= 1 zeroes everything.
+void dropout(float* x, int64_t n, float p, uint64_t seed, uint64_t site, uint64_t first_index = 0);
+// The keep decision used by dropout(), for callers that walk their own index space.
+bool dropout_keep(float p, uint64_t seed, uint64_t site, uint64_t index);
+
+// Sets the thread count used by encore's loops and oneDNN (OpenMP); n <= 0 leaves it.
+void set_threads(int n);
+
+}  // namespace encore::kernels

@@ -1,0 +1,395 @@
+// Model directories: detection, config parsing and placing named weights into the layer
+// structs through the dialect's name map. Every tensor's shape is checked against the
+// config before use; errors name the file and the tensor.
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <nlohmann/json.hpp>
+#include <set>
+
+#include "encore/safetensors.h"
+#include "models/dialects.h"
+#include "models/model_impl.h"
+
+namespace encore {
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+namespace {
+
+json read_json(const fs::path& path) {
+  std::ifstream f(path);
+  ENCORE_CHECK(f.good(), path.string(), ": cannot open");
+  try {
+    return json::parse(f);
+  } catch (const std::exception& e) {
+    fail(path.string(), ": invalid JSON: ", e.what());
+  }
+}
+
+// Typed config lookups with defaults and range checks.
+struct ConfigReader {
+  const json& j;
+  std::string file;
+  int64_t integer(const char* key, std::optional<int64_t> fallback, int64_t min_value = 1) const {
+    if (!j.contains(key) || j[key].is_null()) {
+      ENCORE_CHECK(fallback.has_value(), file, ": missing required key '", key, "'");
+      return *fallback;
+    }
+    ENCORE_CHECK(j[key].is_number_integer(), file, ": '", key, "' must be an integer");
+    int64_t v = j[key].get<int64_t>();
+    ENCORE_CHECK(v >= min_value && v <= (int64_t{1} << 31), file, ": '", key, "' = ", v, " is out of range");
+    return v;
+  }
+  double number(const char* key, double fallback) const {
+    if (!j.contains(key) || j[key].is_null()) return fallback;
+    ENCORE_CHECK(j[key].is_number(), file, ": '", key, "' must be a number");
+    return j[key].get<double>();
+  }
+  std::string string(const char* key, const std::string& fallback) const {
+    if (!j.contains(key) || j[key].is_null()) return fallback;
+    ENCORE_CHECK(j[key].is_string(), file, ": '", key, "' must be a string");
+    return j[key].get<std::string>();
+  }
+  bool boolean(const char* key, bool fallback) const {
+    if (!j.contains(key) || j[key].is_null()) return fallback;
+    ENCORE_CHECK(j[key].is_boolean(), file, ": '", key, "' must be true or false");
+    return j[key].get<bool>();
+  }
+};
+
+float probability(const ConfigReader& r, const char* key, double fallback) {
+  double p = r.number(key, fallback);
+  ENCORE_CHECK(p >= 0.0 && p <= 1.0, r.file, ": '", key, "' = ", p, " is not a probability");
+  return static_cast<float>(p);
+}
+
+Activation config_activation(const ConfigReader& r, const std::string& name) {
+  try {
+    return activation_from_name(name);
+  } catch (const Error& e) {
+    fail(r.file, ": ", e.what());
+  }
+}
+
+ModelConfig parse_bert_config(const fs::path& path, Dialect dialect) {
+  json j = read_json(path);
+  ENCORE_CHECK(j.is_object(), path.string(), ": expected a JSON object");
+  ConfigReader r{j, path.string()};
+  ModelConfig c;
+  c.dialect = dialect;
+  if (dialect == Dialect::BertHF) {
+    std::string type = r.string("model_type", "bert");
+    ENCORE_CHECK(type == "bert", path.string(), ": model_type '", type, "' is not a BERT model");
+  }
+  c.vocab_size = r.integer("vocab_size", dialect == Dialect::BertHF ? std::optional<int64_t>(30522) : std::nullopt);
+  c.hidden = r.integer("hidden_size", dialect == Dialect::BertHF ? std::optional<int64_t>(768) : std::nullopt);
+  c.layers = r.integer("num_hidden_layers", dialect == Dialect::BertHF ? std::optional<int64_t>(12) : std::nullopt, 0);
+  c.heads = r.integer("num_attention_heads", dialect == Dialect::BertHF ? std::optional<int64_t>(12) : std::nullopt);
+  c.intermediate = r.integer("intermediate_size", dialect == Dialect::BertHF ? std::optional<int64_t>(3072) : std::nullopt);
+  c.max_positions = r.integer("max_position_embeddings", 512);
+  c.type_vocab_size = r.integer("type_vocab_size", dialect == Dialect::BertHF ? 2 : 16);
+  ENCORE_CHECK(c.hidden % c.heads == 0, path.string(), ": hidden_size ", c.hidden,
+               " is not a multiple of num_attention_heads ", c.heads);
+  c.layer = default_spec(dialect);
+  std::string act = r.string("hidden_act", "gelu");
+  if (dialect == Dialect::BertGoogle) {
+    // modeling.py get_activation(): "gelu" is its tanh approximation; "relu"; "linear" unsupported.
+    ENCORE_CHECK(act == "gelu" || act == "relu", path.string(), ": hidden_act '", act,
+                 "' is not supported for Google BERT (gelu, relu)");
+    if (act == "relu") c.layer.activation = Activation::Relu, c.layer.activation_label = "relu";
+  } else {
+    c.layer.activation = config_activation(r, act);
+    c.layer.activation_label = act;
+  }
+  c.layer.layer_norm_eps = static_cast<float>(r.number("layer_norm_eps", 1e-12));
+  c.layer.hidden_dropout = probability(r, "hidden_dropout_prob", 0.1);
+  c.layer.attention_dropout = probability(r, "attention_probs_dropout_prob", 0.1);
+  c.embedding_dropout = c.layer.hidden_dropout;
+  std::string pos = dialect == Dialect::BertHF ? r.string("position_embedding_type", "absolute") : "absolute";
+  if (pos == "relative_key") c.layer.relative = RelativePositions::Key;
+  else if (pos == "relative_key_query") c.layer.relative = RelativePositions::KeyQuery;
+  else ENCORE_CHECK(pos == "absolute", path.string(), ": unknown position_embedding_type '", pos, "'");
+  c.absolute_positions = pos == "absolute";
+  c.layer.max_relative = static_cast<int>(c.max_positions);
+  return c;
+}
+
+ModelConfig parse_torch_sidecar(const fs::path& path) {
+  json j = read_json(path);
+  ENCORE_CHECK(j.is_object(), path.string(), ": expected a JSON object");
+  ConfigReader r{j, path.string()};
+  std::string format = r.string("encore_format", "");
+  ENCORE_CHECK(format == "torch.nn.TransformerEncoder", path.string(),
+               ": encore_format must be \"torch.nn.TransformerEncoder\"");
+  ModelConfig c;
+  c.dialect = Dialect::Torch;
+  c.layers = r.integer("num_layers", std::nullopt, 0);
+  c.hidden = r.integer("d_model", std::nullopt);
+  c.heads = r.integer("nhead", std::nullopt);
+  c.intermediate = r.integer("dim_feedforward", 2048);
+  ENCORE_CHECK(c.hidden % c.heads == 0, path.string(), ": d_model ", c.hidden, " is not a multiple of nhead ",
+               c.heads);
+  c.layer = default_spec(Dialect::Torch);
+  std::string act = r.string("activation", "relu");
+  ENCORE_CHECK(act == "relu" || act == "gelu", path.string(), ": activation '", act,
+               "' is not supported (relu or gelu)");
+  c.layer.activation = act == "relu" ? Activation::Relu : Activation::GeluErf;
+  c.layer.activation_label = act;
+  c.layer.layer_norm_eps = static_cast<float>(r.number("layer_norm_eps", 1e-5));
+  c.layer.norm_first = r.boolean("norm_first", false);
+  c.layer.bias = r.boolean("bias", true);
+  float p = probability(r, "dropout", 0.1);
+  c.layer.attention_dropout = c.layer.hidden_dropout = c.layer.ffn_dropout = p;
+  c.batch_first = r.boolean("batch_first", false);
+  c.final_norm = r.boolean("final_norm", false);
+  return c;
+}
+
+// All weight tensors of a directory, by name, remembering which file each came from.
+class WeightSource {
+ public:
+  explicit WeightSource(const fs::path& dir) {
+    fs::path single = dir / "model.safetensors", index = dir / "model.safetensors.index.json";
+    if (fs::exists(single)) {
+      add(single);
+    } else if (fs::exists(index)) {
+      json j = read_json(index);
+      ENCORE_CHECK(j.contains("weight_map") && j["weight_map"].is_object(), index.string(),
+                   ": missing weight_map");
+      std::set<std::string> shards;
+      for (auto it = j["weight_map"].begin(); it != j["weight_map"].end(); ++it) {
+        ENCORE_CHECK(it.value().is_string(), index.string(), ": weight_map values must be file names");
+        std::string shard = it.value().get<std::string>();
+        ENCORE_CHECK(shard.find('/') == std::string::npos && shard != "..", index.string(),
+                     ": shard name '", shard, "' must be a file in the same directory");
+        shards.insert(shard);
+      }
+      for (const auto& s : shards) add(dir / s);
+    } else {
+      std::string hint;
+      if (fs::exists(dir / "pytorch_model.bin")) hint = " (pytorch_model.bin is not supported yet)";
+      if (fs::exists(dir / "bert_model.ckpt.index")) hint = " (TensorFlow checkpoints are not supported yet)";
+      fail(dir.string(), ": no model.safetensors or model.safetensors.index.json", hint);
+    }
+  }
+
+  const Tensor* find(const std::string& name) const {
+    auto it = tensors_.find(name);
+    return it == tensors_.end() ? nullptr : &it->second;
+  }
+  const std::string& file_of(const std::string& name) const { return files_.at(name); }
+  std::string description() const {
+    std::string s;
+    for (const auto& f : paths_) s += (s.empty() ? "" : ", ") + f;
+    return s;
+  }
+  const std::map<std::string, Tensor>& all() const { return tensors_; }
+
+ private:
+  void add(const fs::path& path) {
+    TensorFile tf = read_safetensors(path.string());
+    for (auto& [name, t] : tf.tensors) {
+      ENCORE_CHECK(!tensors_.count(name), path.string(), ": tensor '", name, "' also appears in ",
+                   files_[name]);
+      files_[name] = path.string();
+      tensors_[name] = std::move(t);
+    }
+    paths_.push_back(path.string());
+  }
+  std::map<std::string, Tensor> tensors_;
+  std::map<std::string, std::string> files_;
+  std::vector<std::string> paths_;
+};
+
+std::string expand(const std::string& pattern, int64_t layer) {
+  std::string s = pattern;
+  size_t at = s.find("{i}");
+  if (at != std::string::npos) s.replace(at, 3, std::to_string(layer));
+  return s;
+}
+
+// Looks weights up through a dialect's name map, converting to F32 [out,in] and checking shapes.
+class WeightBinder {
+ public:
+  WeightBinder(const WeightSource& src, const WeightNames& names, std::string dir)
+      : src_(src), names_(names), dir_(std::move(dir)) {
+    // HF task checkpoints prefix the encoder with "bert."; bare BertModel checkpoints do not.
+    if (!names.optional_prefix.empty() && !src.find(names.word) && src.find(names.optional_prefix + names.word))
+      prefix_ = names.optional_prefix;
+  }
+
+  // A tensor with the given shape (as stored). Missing: error unless optional.
+  Tensor get(const std::string& pattern, int64_t layer, const Shape& shape, bool optional = false) {
+    const std::string name = prefix_ + expand(pattern, layer);
+    const Tensor* t = lookup(name);
+    if (!t) {
+      ENCORE_CHECK(optional, dir_, ": missing tensor '", name, "' in ", src_.description());
+      return Tensor();
+    }
+    const std::string& key = used_name_;
+    ENCORE_CHECK(t->shape() == shape, src_.file_of(key), ": tensor '", key, "' has shape ",
+                 shape_string(t->shape()), ", the config implies ", shape_string(shape));
+    ENCORE_CHECK(t->dtype() == DType::F32 || t->dtype() == DType::F16 || t->dtype() == DType::BF16 ||
+                     t->dtype() == DType::F64,
+                 src_.file_of(key), ": tensor '", key, "' has dtype ", dtype_name(t->dtype()),
+                 ", expected a floating-point type");
+    used_.insert(key);
+    Tensor f = t->dtype() == DType::F32 ? *t : t->to_f32();
+    parameters_ += f.numel();
+    return f;
+  }
+
+  // A Linear weight as [out, in]; Google kernels are stored [in, out] and transposed here.
+  Tensor linear_weight(const std::string& pattern, int64_t layer, int64_t out, int64_t in) {
+    if (!names_.kernels_in_out) return get(pattern, layer, {out, in});
+    Tensor k = get(pattern, layer, {in, out});
+    Tensor w = Tensor::zeros(DType::F32, {out, in});
+    const float* s = k.data<float>();
+    float* d = w.data<float>();
+    for (int64_t i = 0; i < in; ++i)
+      for (int64_t o = 0; o < out; ++o) d[o * in + i] = s[i * out + o];
+    return w;
+  }
+
+  bool has(const std::string& pattern, int64_t layer) const {
+    return lookup_const(prefix_ + expand(pattern, layer)) != nullptr;
+  }
+
+  std::vector<std::string> unused() const {
+    std::vector<std::string> out;
+    for (const auto& [name, t] : src_.all())
+      if (!used_.count(name)) out.push_back(name);
+    return out;
+  }
+  int64_t parameters() const { return parameters_; }
+
+ private:
+  const Tensor* lookup_const(const std::string& name) const {
+    if (const Tensor* t = src_.find(name)) return t;
+    // Old HF checkpoints name LayerNorm parameters gamma/beta; transformers renames them on load.
+    auto ends = [&](const std::string& s) { return name.size() >= s.size() && name.compare(name.size() - s.size(), s.size(), s) == 0; };
+    if (ends("LayerNorm.weight")) return src_.find(name.substr(0, name.size() - 6) + "gamma");
+    if (ends("LayerNorm.bias")) return src_.find(name.substr(0, name.size() - 4) + "beta");
+    return nullptr;
+  }
+  const Tensor* lookup(const std::string& name) {
+    used_name_ = name;
+    if (const Tensor* t = src_.find(name)) return t;
+    auto ends = [&](const std::string& s) { return name.size() >= s.size() && name.compare(name.size() - s.size(), s.size(), s) == 0; };
+    if (ends("LayerNorm.weight")) used_name_ = name.substr(0, name.size() - 6) + "gamma";
+    else if (ends("LayerNorm.bias")) used_name_ = name.substr(0, name.size() - 4) + "beta";
+    return src_.find(used_name_);
+  }
+
+  const WeightSource& src_;
+  const WeightNames& names_;
+  std::string dir_, prefix_, used_name_;
+  std::set<std::string> used_;
+  int64_t parameters_ = 0;
+};
+
+// Concatenates [H,H] Q, K, V weights (or [H] biases) into one [3H, ...] tensor.
+Tensor stack3(const Tensor& a, const Tensor& b, const Tensor& c) {
+  Shape s = a.shape();
+  s[0] *= 3;
+  Tensor out = Tensor::zeros(DType::F32, s);
+  float* d = out.data<float>();
+  for (const Tensor* t : {&a, &b, &c}) {
+    std::copy(t->data<float>(), t->data<float>() + t->numel(), d);
+    d += t->numel();
+  }
+  return out;
+}
+
+Dialect detect_dialect(const fs::path& dir) {
+  if (fs::exists(dir / "transformer_encoder.json")) return Dialect::Torch;
+  if (fs::exists(dir / "config.json")) return Dialect::BertHF;
+  if (fs::exists(dir / "bert_config.json")) return Dialect::BertGoogle;
+  fail(dir.string(), ": not a model directory (no config.json, bert_config.json or transformer_encoder.json)");
+}
+
+}  // namespace
+
+std::shared_ptr<Model::Impl> load_model(const std::string& dir_name, const LoadOptions& options) {
+  fs::path dir(dir_name);
+  ENCORE_CHECK(fs::is_directory(dir), dir_name, ": not a directory");
+  auto m = std::make_shared<Model::Impl>();
+  m->dir = dir_name;
+  Dialect dialect = options.dialect ? *options.dialect : detect_dialect(dir);
+  ModelConfig& c = m->config;
+  switch (dialect) {
+    case Dialect::BertHF: c = parse_bert_config(dir / "config.json", dialect); break;
+    case Dialect::BertGoogle: c = parse_bert_config(dir / "bert_config.json", dialect); break;
+    case Dialect::Torch: c = parse_torch_sidecar(dir / "transformer_encoder.json"); break;
+  }
+  if (!options.activation.empty()) {
+    c.layer.activation = activation_from_name(options.activation);
+    c.layer.activation_label = options.activation + " (override)";
+  }
+
+  WeightSource src(dir);
+  m->weights_description = src.description();
+  const WeightNames& n = weight_names(dialect);
+  WeightBinder w(src, n, dir_name);
+  const int64_t H = c.hidden, I = c.intermediate, d = H / c.heads;
+  const bool bias = c.layer.bias;
+
+  if (dialect != Dialect::Torch) {
+    m->word_embeddings = w.get(n.word, 0, {c.vocab_size, H});
+    if (c.absolute_positions) m->position_embeddings = w.get(n.position, 0, {c.max_positions, H});
+    m->token_type_embeddings = w.get(n.token_type, 0, {c.type_vocab_size, H});
+    m->embedding_norm = {w.get(n.emb_gamma, 0, {H}), w.get(n.emb_beta, 0, {H})};
+    c.has_pooler = w.has(n.pooler_w, 0);
+    if (c.has_pooler) m->pooler = {w.linear_weight(n.pooler_w, 0, H, H), w.get(n.pooler_b, 0, {H})};
+  }
+  for (int64_t i = 0; i < c.layers; ++i) {
+    nn::EncoderLayerWeights L;
+    if (!n.qkv_w.empty()) {
+      L.qkv.weight = w.get(n.qkv_w, i, {3 * H, H});
+      if (bias) L.qkv.bias = w.get(n.qkv_b, i, {3 * H});
+    } else {
+      L.qkv.weight = stack3(w.linear_weight(n.q_w, i, H, H), w.linear_weight(n.k_w, i, H, H),
+                            w.linear_weight(n.v_w, i, H, H));
+      L.qkv.bias = stack3(w.get(n.q_b, i, {H}), w.get(n.k_b, i, {H}), w.get(n.v_b, i, {H}));
+    }
+    L.attn_out.weight = w.linear_weight(n.out_w, i, H, H);
+    L.ln1.gamma = w.get(n.ln1_g, i, {H});
+    L.ffn_in.weight = w.linear_weight(n.ffn_in_w, i, I, H);
+    L.ffn_out.weight = w.linear_weight(n.ffn_out_w, i, H, I);
+    L.ln2.gamma = w.get(n.ln2_g, i, {H});
+    if (bias) {
+      L.attn_out.bias = w.get(n.out_b, i, {H});
+      L.ln1.beta = w.get(n.ln1_b, i, {H});
+      L.ffn_in.bias = w.get(n.ffn_in_b, i, {I});
+      L.ffn_out.bias = w.get(n.ffn_out_b, i, {H});
+      L.ln2.beta = w.get(n.ln2_b, i, {H});
+    }
+    if (c.layer.relative != RelativePositions::None)
+      L.distance = w.get(n.distance, i, {2 * c.max_positions - 1, d});
+    m->layers.push_back(std::move(L));
+  }
+  if (dialect == Dialect::Torch && c.final_norm) {
+    m->final_norm.gamma = w.get(n.final_g, 0, {H});
+    if (bias) m->final_norm.beta = w.get(n.final_b, 0, {H});
+  }
+  m->parameters = w.parameters();
+
+  // Tensors the model does not use: buffers and task heads are expected; anything else is
+  // worth a warning (a wrong dialect or a truncated config).
+  std::vector<std::string> unused;
+  for (const auto& name : w.unused()) {
+    bool known = name.find("position_ids") != std::string::npos || name.rfind("cls.", 0) == 0 ||
+                 name.rfind("classifier.", 0) == 0 || name.rfind("qa_outputs.", 0) == 0 ||
+                 name.rfind("cls/", 0) == 0 || name.rfind("output_", 0) == 0;
+    if (!known) unused.push_back(name);
+  }
+  if (!unused.empty()) {
+    std::cerr << "encore: warning: " << dir_name << ": " << unused.size() << " unused tensor(s), e.g. '"
+              << unused.front() << "'\n";
+  }
+  return m;
+}
+
+}  // namespace encore

@@ -1,0 +1,24 @@
+#include "kernels/kernels.h"
+#include "models/model_impl.h"
+#include "nn/encoder_layer.h"
+
+namespace encore {
+
+Model Model::load(const std::string& dir, const LoadOptions& options) {
+  Model m;
+  m.impl_ = load_model(dir, options);
+  return m;
+}
+
+const ModelConfig& Model::config() const { return impl_->config; }
+const std::string& Model::directory() const { return impl_->dir; }
+int64_t Model::parameter_count() const { return impl_->parameters; }
+std::vector<std::string> Model::layer_ops() const { return nn::encoder_layer_ops(impl_->config.layer); }
+
+TensorMap Model::forward(const TensorMap& inputs, const ForwardOptions& options) const {
+  kernels::set_threads(options.threads);
+  if (impl_->config.dialect == Dialect::Torch) return transformer_encoder_forward(*impl_, inputs, options);
+  return bert_forward(*impl_, inputs, options);
+}
+
+}  // namespace encore

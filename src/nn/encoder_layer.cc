@@ -1,0 +1,113 @@
+// One encoder layer, the whole block on one screen.
+//
+//   post-norm (HF, Google, PyTorch default)     pre-norm (PyTorch norm_first=True)
+//   a = OutProj(Attn(QKV(x)))                    a = OutProj(Attn(QKV(LN1(x))))
+//   x = LN1(x + Dropout(a))                      x = x + Dropout(a)
+//   f = W2(Dropout'(Act(W1(x))))                 f = W2(Dropout'(Act(W1(LN2(x)))))
+//   x = LN2(x + Dropout(f))                      x = x + Dropout(f)
+//
+// Dropout' exists only in PyTorch (spec.ffn_dropout); attention-probability dropout is
+// inside Attn. References: transformers modeling_bert.py BertLayer; modeling.py
+// transformer_model(); torch/nn/modules/transformer.py TransformerEncoderLayer.forward.
+#include "nn/encoder_layer.h"
+
+#include <cmath>
+
+#include "kernels/kernels.h"
+
+namespace encore::nn {
+
+namespace {
+
+const float* ptr(const Tensor& t) { return t.defined() && t.numel() ? t.data<float>() : nullptr; }
+
+void run_linear(float* y, const float* x, const Linear& l, int64_t T) {
+  kernels::linear(y, x, l.weight.data<float>(), ptr(l.bias), T, l.in(), l.out());
+}
+
+void run_norm(float* y, const float* x, const LayerNorm& n, int64_t T, int64_t H, float eps) {
+  kernels::layer_norm(y, x, n.gamma.data<float>(), ptr(n.beta), T, H, eps);
+}
+
+void maybe_dropout(float* x, int64_t n, float p, const RunContext& ctx, uint64_t site) {
+  if (ctx.options->train && p > 0.0f) kernels::dropout(x, n, p, ctx.options->seed, site);
+}
+
+}  // namespace
+
+void encoder_layer_forward(float* x, const RaggedBatch& batch, const AttentionMask& mask,
+                           const EncoderLayerWeights& w, const LayerSpec& spec, int64_t heads, int64_t layer,
+                           const RunContext& ctx) {
+  const int64_t T = batch.tokens(), H = w.attn_out.out(), I = w.ffn_in.out();
+  const uint64_t site = static_cast<uint64_t>(layer) * kSitesPerLayer;
+  Tensor qkv = Tensor::zeros(DType::F32, {T, 3 * H});
+  Tensor attn = Tensor::zeros(DType::F32, {T, H});
+  Tensor tmp = Tensor::zeros(DType::F32, {T, H});
+  Tensor inner = Tensor::zeros(DType::F32, {T, I});
+  float* q = qkv.data<float>();
+  float* a = attn.data<float>();
+  float* t = tmp.data<float>();
+  float* h = inner.data<float>();
+
+  // Attention block.
+  const float* attn_in = x;
+  if (spec.norm_first) {
+    run_norm(t, x, w.ln1, T, H, spec.layer_norm_eps);
+    attn_in = t;
+  }
+  run_linear(q, attn_in, w.qkv, T);
+  attention_forward(a, q, batch, mask, w, spec, heads, layer, ctx);
+  run_linear(t, a, w.attn_out, T);
+  maybe_dropout(t, T * H, spec.hidden_dropout, ctx, site + kSiteAttnOut);
+  kernels::add_inplace(x, t, T * H);
+  if (!spec.norm_first) run_norm(x, x, w.ln1, T, H, spec.layer_norm_eps);
+
+  // Feed-forward block.
+  const float* ffn_in = x;
+  if (spec.norm_first) {
+    run_norm(t, x, w.ln2, T, H, spec.layer_norm_eps);
+    ffn_in = t;
+  }
+  run_linear(h, ffn_in, w.ffn_in, T);
+  kernels::activate(h, T * I, spec.activation);
+  maybe_dropout(h, T * I, spec.ffn_dropout, ctx, site + kSiteFfnInner);
+  run_linear(t, h, w.ffn_out, T);
+  maybe_dropout(t, T * H, spec.hidden_dropout, ctx, site + kSiteFfnOut);
+  kernels::add_inplace(x, t, T * H);
+  if (!spec.norm_first) run_norm(x, x, w.ln2, T, H, spec.layer_norm_eps);
+}
+
+std::vector<std::string> encoder_layer_ops(const LayerSpec& spec) {
+  auto drop = [](const char* what, float p) {
+    return std::string("dropout(") + what + ", p=" + std::to_string(p) + ", train only)";
+  };
+  const std::string eps = std::to_string(spec.layer_norm_eps);
+  std::vector<std::string> ops;
+  const std::string b = spec.bias ? "" : " (no bias)";
+  if (spec.norm_first) ops.push_back("y = layer_norm1(x, eps=" + eps + ")" + b);
+  ops.push_back(std::string("qkv = fused_linear_qkv(") + (spec.norm_first ? "y" : "x") + ")  [3H x H]" + b);
+  std::string scores = "scores = (q k^T";
+  if (spec.relative == RelativePositions::Key) scores += " + q.rel";
+  if (spec.relative == RelativePositions::KeyQuery) scores += " + q.rel + k.rel";
+  scores += ") / sqrt(d) + mask (masked key: ";
+  scores += std::isinf(spec.mask_fill) ? std::string("-inf") : std::to_string(spec.mask_fill);
+  scores += ")";
+  ops.push_back(scores);
+  ops.push_back(std::string("probs = softmax(scores)") +
+                (spec.masked_row_zero ? "  [fully masked row -> 0]" : ""));
+  ops.push_back(drop("probs", spec.attention_dropout));
+  ops.push_back("ctx = probs v  (per head, concatenated)");
+  ops.push_back("a = attn_out_proj(ctx)" + b);
+  ops.push_back(drop("a", spec.hidden_dropout));
+  ops.push_back(spec.norm_first ? "x = x + a" : "x = layer_norm1(x + a, eps=" + eps + ")");
+  if (spec.norm_first) ops.push_back("y = layer_norm2(x, eps=" + eps + ")");
+  ops.push_back(std::string("h = ") + activation_name(spec.activation) + "(ffn_in(" + (spec.norm_first ? "y" : "x") +
+                "))  [" + spec.activation_label + "]");
+  if (spec.ffn_dropout > 0.0f) ops.push_back(drop("h", spec.ffn_dropout));
+  ops.push_back("f = ffn_out(h)" + b);
+  ops.push_back(drop("f", spec.hidden_dropout));
+  ops.push_back(spec.norm_first ? "x = x + f" : "x = layer_norm2(x + f, eps=" + eps + ")");
+  return ops;
+}
+
+}  // namespace encore::nn

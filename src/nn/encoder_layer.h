@@ -1,0 +1,81 @@
+// The one encoder layer. Every dialect runs this code; a LayerSpec says how.
+//
+// Legend: T = real tokens in the batch, H = hidden, I = FFN width, B = sequences,
+// S = the caller's padded length, d = head size.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "encore/model.h"
+
+namespace encore::nn {
+
+struct Linear {
+  Tensor weight;  // F32 [out, in]
+  Tensor bias;    // F32 [out], undefined when the spec has no bias
+  int64_t in() const { return weight.size(1); }
+  int64_t out() const { return weight.size(0); }
+};
+
+struct LayerNorm {
+  Tensor gamma;  // F32 [H]
+  Tensor beta;   // F32 [H], undefined when the spec has no bias
+};
+
+struct EncoderLayerWeights {
+  Linear qkv;        // [3H, H]: Q, K, V stacked on dim 0 (PyTorch in_proj order), one GEMM
+  Linear attn_out;   // HF attention.output.dense, Google attention/output/dense, PyTorch out_proj
+  LayerNorm ln1;     // after attention (post-norm) or before it (pre-norm)
+  Linear ffn_in;     // HF intermediate.dense, PyTorch linear1
+  Linear ffn_out;    // HF output.dense, PyTorch linear2
+  LayerNorm ln2;
+  Tensor distance;   // [2*max_positions-1, d] HF relative distance embedding, else undefined
+};
+
+// A ragged batch: the real tokens of B sequences concatenated row-wise ([T, H]).
+struct RaggedBatch {
+  std::vector<int64_t> cu;        // [B+1] cumulative lengths; sequence b is rows cu[b]..cu[b+1]
+  std::vector<int64_t> position;  // [T] each token's index in the caller's padded layout
+  int64_t padded_len = 0;         // S: the caller's padded length
+  int64_t size() const { return static_cast<int64_t>(cu.size()) - 1; }
+  int64_t tokens() const { return cu.back(); }
+};
+
+// Attention bias beyond what the ragged layout expresses (dropped keys need no bias).
+struct AttentionMask {
+  // Additive bias already in score units, indexed by padded positions:
+  // dense[b*sb + h*sh + i*sq + j*sk]; sb/sh may be 0 to broadcast.
+  const float* dense = nullptr;
+  int64_t sb = 0, sh = 0, sq = 0, sk = 0;
+  bool causal = false;               // keys after the query get the spec's fill
+  std::vector<uint8_t> all_masked;   // [B] every key of sequence b gets the fill
+};
+
+struct RunContext {
+  const ForwardOptions* options = nullptr;
+  const Tensor* head_mask = nullptr;  // F32 [L, heads] or undefined: multiplies probabilities
+  float* probs_out = nullptr;         // [B, heads, S, S] for this layer, or null
+};
+
+// x: [T, H] in place. `layer` indexes dropout sites and head_mask rows.
+void encoder_layer_forward(float* x, const RaggedBatch& batch, const AttentionMask& mask,
+                           const EncoderLayerWeights& w, const LayerSpec& spec, int64_t heads, int64_t layer,
+                           const RunContext& ctx);
+
+// Attention core: ctx[T,H] = softmax(scale·QKᵀ (+ relative) + bias) V per sequence and head,
+// with qkv [T, 3H] laid out as the fused projection writes it.
+void attention_forward(float* ctx, const float* qkv, const RaggedBatch& batch, const AttentionMask& mask,
+                       const EncoderLayerWeights& w, const LayerSpec& spec, int64_t heads, int64_t layer,
+                       const RunContext& run);
+
+// The op sequence encoder_layer_forward performs for `spec`, one line per op.
+std::vector<std::string> encoder_layer_ops(const LayerSpec& spec);
+
+// Dropout sites: layer * kSitesPerLayer + offset; the embeddings use kEmbeddingSite.
+enum DropoutSite : uint64_t { kSiteAttnProbs = 0, kSiteAttnOut = 1, kSiteFfnInner = 2, kSiteFfnOut = 3 };
+constexpr uint64_t kSitesPerLayer = 8;
+constexpr uint64_t kEmbeddingSite = 1ull << 32;
+
+}  // namespace encore::nn

@@ -1,0 +1,59 @@
+// Loading the reference fixtures of tests/fixtures/core (see tests/fixtures/README.md).
+#pragma once
+
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+#include "encore/model.h"
+#include "encore/safetensors.h"
+
+namespace encore::testing {
+
+struct FixtureCase {
+  std::string model;  // directory name under core/
+  std::string name;   // case name
+  std::filesystem::path dir;
+  nlohmann::json spec;  // the whole cases.json
+  nlohmann::json options;
+  std::string label() const { return model + "." + name; }
+};
+
+inline std::filesystem::path core_fixtures_dir() { return std::filesystem::path(ENCORE_FIXTURES_DIR) / "core"; }
+
+inline std::vector<FixtureCase> all_core_cases() {
+  std::vector<FixtureCase> out;
+  if (!std::filesystem::exists(core_fixtures_dir())) return out;
+  std::vector<std::filesystem::path> dirs;
+  for (const auto& e : std::filesystem::directory_iterator(core_fixtures_dir()))
+    if (std::filesystem::exists(e.path() / "cases.json")) dirs.push_back(e.path());
+  std::sort(dirs.begin(), dirs.end());
+  for (const auto& d : dirs) {
+    std::ifstream f(d / "cases.json");
+    nlohmann::json j = nlohmann::json::parse(f);
+    for (const auto& c : j["cases"]) {
+      FixtureCase fc{d.filename().string(), c["name"].get<std::string>(), d, j,
+                     c.value("options", nlohmann::json::object())};
+      out.push_back(fc);
+    }
+  }
+  return out;
+}
+
+inline LoadOptions load_options_of(const FixtureCase& c) {
+  LoadOptions lo;
+  if (c.spec.contains("load_options")) lo.activation = c.spec["load_options"].value("activation", "");
+  return lo;
+}
+
+inline ForwardOptions forward_options_of(const FixtureCase& c) {
+  ForwardOptions fo;
+  fo.all_hidden = c.options.value("all_hidden", true);
+  fo.attentions = c.options.value("attentions", true);
+  fo.causal = c.options.value("causal", false);
+  return fo;
+}
+
+}  // namespace encore::testing
