@@ -1,0 +1,45 @@
+// Small helpers shared by the unit tests.
+#pragma once
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <filesystem>
+#include <random>
+#include <string>
+
+#include "encore/model.h"
+
+namespace encore::testing {
+
+inline std::filesystem::path fixture(const std::string& rel) { return std::filesystem::path(ENCORE_FIXTURES_DIR) / rel; }
+
+// A fresh temporary directory, removed at scope exit.
+struct TempDir {
+  std::filesystem::path path;
+  TempDir() {
+    std::random_device rd;
+    path = std::filesystem::temp_directory_path() / ("encore-test-" + std::to_string(rd()) + std::to_string(rd()));
+    std::filesystem::create_directories(path);
+  }
+  ~TempDir() {
+    std::error_code ec;
+    std::filesystem::remove_all(path, ec);
+  }
+};
+
+inline Tensor random_tensor(Shape shape, uint32_t seed, float scale = 1.0f) {
+  Tensor t = Tensor::zeros(DType::F32, std::move(shape));
+  std::mt19937 rng(seed);
+  std::normal_distribution<float> n(0.0f, scale);
+  for (int64_t i = 0; i < t.numel(); ++i) t.data<float>()[i] = n(rng);
+  return t;
+}
+
+inline double max_abs_diff(const float* a, const float* b, int64_t n) {
+  double m = 0.0;
+  for (int64_t i = 0; i < n; ++i) m = std::max(m, std::fabs(static_cast<double>(a[i]) - b[i]));
+  return m;
+}
+
+}  // namespace encore::testing
