@@ -76,6 +76,19 @@ struct ForwardOptions {
 
 using TensorMap = std::map<std::string, Tensor>;
 
+// Token sequences for the ragged API (BERT dialects): no padding anywhere.
+struct TokenBatch {
+  std::vector<std::vector<int32_t>> ids;       // one vector per sequence
+  std::vector<std::vector<int32_t>> type_ids;  // empty, or one per sequence (same lengths)
+};
+
+// The final hidden states of a TokenBatch: sequence b is rows cu[b]..cu[b+1] of `states`.
+struct Encoded {
+  Tensor states;            // F32 [total tokens, hidden]
+  std::vector<int64_t> cu;  // [batch + 1]
+  Tensor pooled;            // F32 [batch, hidden] (BERT pooler), undefined without one
+};
+
 class Model {
  public:
   static Model load(const std::string& dir, const LoadOptions& options = {});
@@ -89,6 +102,9 @@ class Model {
   // Inputs and outputs named like the reference (docs/cli.md). Outputs at padded positions
   // are zeros; see docs/architecture.md for masks and fully masked sequences.
   TensorMap forward(const TensorMap& inputs, const ForwardOptions& options = {}) const;
+
+  // The ragged fast entry point for BERT dialects: positions 0..n-1 per sequence.
+  Encoded encode(const TokenBatch& batch, const ForwardOptions& options = {}) const;
 
   struct Impl;
 

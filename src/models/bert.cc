@@ -116,29 +116,46 @@ BertInputs read_inputs(const Model::Impl& m, const TensorMap& in) {
   return r;
 }
 
+// Per-token inputs of a ragged batch: vocabulary id, token type and position id.
+struct TokenInputs {
+  std::vector<int64_t> ids, types, positions;  // [T]
+};
+
+TokenInputs gather_tokens(const BertInputs& in, const nn::RaggedBatch& batch) {
+  TokenInputs tok;
+  const int64_t T = batch.tokens();
+  tok.ids.resize(T), tok.types.assign(T, 0), tok.positions.resize(T);
+  const bool has_types = in.types.defined() && in.types.numel();
+  const bool has_pos = in.positions.defined() && in.positions.numel();
+  for (int64_t b = 0; b < batch.size(); ++b) {
+    for (int64_t t = batch.cu[b]; t < batch.cu[b + 1]; ++t) {
+      const int64_t j = batch.position[t], at = b * in.S + j;
+      tok.ids[t] = in.ids.data<int64_t>()[at];
+      if (has_types) tok.types[t] = in.types.data<int64_t>()[at];
+      tok.positions[t] = has_pos ? in.positions.data<int64_t>()[(in.positions.size(0) == 1 ? 0 : b) * in.S + j] : j;
+    }
+  }
+  return tok;
+}
+
 // emb[t] = LN(word[id] + token_type[type] (+ position[pos])), added in the references' order.
-Tensor embed(const Model::Impl& m, const BertInputs& in, const nn::RaggedBatch& batch, const ForwardOptions& opt) {
+Tensor embed(const Model::Impl& m, const TokenInputs& tok, const ForwardOptions& opt) {
   const ModelConfig& c = m.config;
-  const int64_t H = c.hidden, T = batch.tokens();
+  const int64_t H = c.hidden, T = static_cast<int64_t>(tok.ids.size());
   Tensor x = Tensor::zeros(DType::F32, {T, H});
   float* out = x.data<float>();
   const float* word = m.word_embeddings.data<float>();
   const float* type = m.token_type_embeddings.data<float>();
   const float* pos = c.absolute_positions ? m.position_embeddings.data<float>() : nullptr;
-  for (int64_t b = 0; b < batch.size(); ++b) {
-    for (int64_t t = batch.cu[b]; t < batch.cu[b + 1]; ++t) {
-      const int64_t j = batch.position[t], at = b * in.S + j;
-      const float* w = word + in.ids.data<int64_t>()[at] * H;
-      const float* ty = type + (in.types.defined() && in.types.numel() ? in.types.data<int64_t>()[at] : 0) * H;
-      float* o = out + t * H;
-      for (int64_t k = 0; k < H; ++k) o[k] = w[k] + ty[k];
-      if (pos) {
-        int64_t p = j;
-        if (in.positions.defined() && in.positions.numel())
-          p = in.positions.data<int64_t>()[(in.positions.size(0) == 1 ? 0 : b) * in.S + j];
-        const float* pe = pos + p * H;
-        for (int64_t k = 0; k < H; ++k) o[k] += pe[k];
-      }
+#pragma omp parallel for if (T * H > 65536)
+  for (int64_t t = 0; t < T; ++t) {
+    const float* w = word + tok.ids[t] * H;
+    const float* ty = type + tok.types[t] * H;
+    float* o = out + t * H;
+    for (int64_t k = 0; k < H; ++k) o[k] = w[k] + ty[k];
+    if (pos) {
+      const float* pe = pos + tok.positions[t] * H;
+      for (int64_t k = 0; k < H; ++k) o[k] += pe[k];
     }
   }
   const nn::LayerNorm& ln = m.embedding_norm;
@@ -164,7 +181,59 @@ Tensor pool(const Model::Impl& m, const float* x, const nn::RaggedBatch& batch) 
   return pooled;
 }
 
+// Runs the encoder stack on embedded tokens; `after_layer(l, x)` sees every layer's output.
+template <class AfterLayer>
+void run_layers(const Model::Impl& m, Tensor& x, const nn::RaggedBatch& batch, const nn::AttentionMask& mask,
+                nn::RunContext& run, float* probs, AfterLayer&& after_layer) {
+  const ModelConfig& c = m.config;
+  const int64_t S = batch.padded_len;
+  for (int64_t l = 0; l < c.layers; ++l) {
+    if (probs) {
+      std::fill(probs, probs + batch.size() * c.heads * S * S, 0.0f);
+      run.probs_out = probs;
+    }
+    nn::encoder_layer_forward(x.data<float>(), batch, mask, m.layers[l], c.layer, c.heads, l, run);
+    after_layer(l, x);
+  }
+}
+
 }  // namespace
+
+Encoded bert_encode(const Model::Impl& m, const TokenBatch& tokens, const ForwardOptions& opt) {
+  const ModelConfig& c = m.config;
+  ENCORE_CHECK(tokens.type_ids.empty() || tokens.type_ids.size() == tokens.ids.size(),
+               "type_ids has ", tokens.type_ids.size(), " sequences, ids has ", tokens.ids.size());
+  nn::RaggedBatch batch;
+  TokenInputs tok;
+  batch.cu.push_back(0);
+  for (size_t b = 0; b < tokens.ids.size(); ++b) {
+    const auto& ids = tokens.ids[b];
+    const int64_t n = static_cast<int64_t>(ids.size());
+    ENCORE_CHECK(n <= c.max_positions, "sequence ", b, " has ", n, " tokens, more than max_position_embeddings ",
+                 c.max_positions);
+    ENCORE_CHECK(tokens.type_ids.empty() || tokens.type_ids[b].size() == ids.size(), "sequence ", b,
+                 ": type_ids and ids differ in length");
+    for (int64_t j = 0; j < n; ++j) {
+      const int64_t id = ids[j], type = tokens.type_ids.empty() ? 0 : tokens.type_ids[b][j];
+      ENCORE_CHECK(id >= 0 && id < c.vocab_size, "sequence ", b, " token ", j, ": id ", id,
+                   " is out of the vocabulary range [0, ", c.vocab_size, ")");
+      ENCORE_CHECK(type >= 0 && type < c.type_vocab_size, "sequence ", b, " token ", j, ": token type ", type,
+                   " is out of range: the model has type_vocab_size ", c.type_vocab_size);
+      tok.ids.push_back(id), tok.types.push_back(type), tok.positions.push_back(j);
+      batch.position.push_back(j);
+    }
+    batch.padded_len = std::max(batch.padded_len, n);
+    batch.cu.push_back(static_cast<int64_t>(batch.position.size()));
+  }
+  Encoded out;
+  out.cu = batch.cu;
+  out.states = embed(m, tok, opt);
+  nn::RunContext run;
+  run.options = &opt;
+  run_layers(m, out.states, batch, nn::AttentionMask{}, run, nullptr, [](int64_t, const Tensor&) {});
+  if (c.has_pooler) out.pooled = pool(m, out.states.data<float>(), batch);
+  return out;
+}
 
 TensorMap bert_forward(const Model::Impl& m, const TensorMap& inputs, const ForwardOptions& opt) {
   const ModelConfig& c = m.config;
@@ -182,7 +251,7 @@ TensorMap bert_forward(const Model::Impl& m, const TensorMap& inputs, const Forw
     mask.sb = S * S, mask.sh = 0, mask.sq = S, mask.sk = 1;
   }
 
-  Tensor x = embed(m, in, batch, opt);
+  Tensor x = embed(m, gather_tokens(in, batch), opt);
   TensorMap out;
   auto padded = [&](const Tensor& t) { return scatter_padded(t.data<float>(), batch, H); };
   if (google) out["embedding_output"] = padded(x);
@@ -191,17 +260,14 @@ TensorMap bert_forward(const Model::Impl& m, const TensorMap& inputs, const Forw
   nn::RunContext run;
   run.options = &opt;
   run.head_mask = &in.head_mask;
-  for (int64_t l = 0; l < c.layers; ++l) {
-    Tensor probs;
-    if (opt.attentions) {
-      probs = Tensor::zeros(DType::F32, {B, c.heads, S, S});
-      run.probs_out = probs.data<float>();
-    }
-    nn::encoder_layer_forward(x.data<float>(), batch, mask, m.layers[l], c.layer, c.heads, l, run);
-    if (opt.attentions) out["attentions." + std::to_string(l)] = probs;
-    if (opt.all_hidden)
-      out[(google ? "all_encoder_layers." + std::to_string(l) : "hidden_states." + std::to_string(l + 1))] = padded(x);
-  }
+  Tensor probs = opt.attentions ? Tensor::zeros(DType::F32, {B, c.heads, S, S}) : Tensor();
+  run_layers(m, x, batch, mask, run, opt.attentions ? probs.data<float>() : nullptr,
+             [&](int64_t l, const Tensor& h) {
+               if (opt.attentions) out["attentions." + std::to_string(l)] = probs.clone();
+               if (opt.all_hidden)
+                 out[google ? "all_encoder_layers." + std::to_string(l) : "hidden_states." + std::to_string(l + 1)] =
+                     padded(h);
+             });
   out[google ? "sequence_output" : "last_hidden_state"] = padded(x);
   if (c.has_pooler) out[google ? "pooled_output" : "pooler_output"] = pool(m, x.data<float>(), batch);
   return out;

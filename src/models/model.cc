@@ -21,4 +21,11 @@ TensorMap Model::forward(const TensorMap& inputs, const ForwardOptions& options)
   return bert_forward(*impl_, inputs, options);
 }
 
+Encoded Model::encode(const TokenBatch& batch, const ForwardOptions& options) const {
+  ENCORE_CHECK(impl_->config.dialect != Dialect::Torch,
+               "encode() takes token ids; a PyTorch TransformerEncoder takes embeddings (use forward)");
+  kernels::set_threads(options.threads);
+  return bert_encode(*impl_, batch, options);
+}
+
 }  // namespace encore

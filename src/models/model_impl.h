@@ -26,6 +26,7 @@ struct Model::Impl {
 
 // Dialect front ends (src/models/bert.cc, src/models/transformer_encoder.cc).
 TensorMap bert_forward(const Model::Impl& m, const TensorMap& inputs, const ForwardOptions& options);
+Encoded bert_encode(const Model::Impl& m, const TokenBatch& tokens, const ForwardOptions& options);
 TensorMap transformer_encoder_forward(const Model::Impl& m, const TensorMap& inputs, const ForwardOptions& options);
 
 // Loading (src/models/load.cc).

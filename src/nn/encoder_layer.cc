@@ -12,6 +12,8 @@
 #include "nn/encoder_layer.h"
 
 #include <cmath>
+#include <limits>
+#include <sstream>
 
 #include "kernels/kernels.h"
 
@@ -77,11 +79,20 @@ void encoder_layer_forward(float* x, const RaggedBatch& batch, const AttentionMa
   if (!spec.norm_first) run_norm(x, x, w.ln2, T, H, spec.layer_norm_eps);
 }
 
+namespace {
+std::string number(float v) {
+  if (v == std::numeric_limits<float>::lowest()) return "float32 min";
+  std::ostringstream os;
+  os << v;
+  return os.str();
+}
+}  // namespace
+
 std::vector<std::string> encoder_layer_ops(const LayerSpec& spec) {
   auto drop = [](const char* what, float p) {
-    return std::string("dropout(") + what + ", p=" + std::to_string(p) + ", train only)";
+    return std::string("dropout(") + what + ", p=" + number(p) + ", train only)";
   };
-  const std::string eps = std::to_string(spec.layer_norm_eps);
+  const std::string eps = number(spec.layer_norm_eps);
   std::vector<std::string> ops;
   const std::string b = spec.bias ? "" : " (no bias)";
   if (spec.norm_first) ops.push_back("y = layer_norm1(x, eps=" + eps + ")" + b);
@@ -90,7 +101,7 @@ std::vector<std::string> encoder_layer_ops(const LayerSpec& spec) {
   if (spec.relative == RelativePositions::Key) scores += " + q.rel";
   if (spec.relative == RelativePositions::KeyQuery) scores += " + q.rel + k.rel";
   scores += ") / sqrt(d) + mask (masked key: ";
-  scores += std::isinf(spec.mask_fill) ? std::string("-inf") : std::to_string(spec.mask_fill);
+  scores += number(spec.mask_fill);
   scores += ")";
   ops.push_back(scores);
   ops.push_back(std::string("probs = softmax(scores)") +

@@ -47,7 +47,20 @@ TEST_P(CoreParity, MatchesReference) {
   const int64_t S = cmp.size(1);
   Locator locate{model.config().dialect, model.config().batch_first};
 
-  double worst = 0.0;
+  // A case's "tolerance" loosens only its fully masked sequences (tests/fixtures/README.md).
+  const double loose = c.case_spec.value("tolerance", 1e-5);
+  std::vector<uint8_t> fully_masked(static_cast<size_t>(cmp.size(0)), 0);
+  for (const char* mask_name : {"attention_mask", "input_mask"}) {
+    if (!in.tensors.count(mask_name) || in.tensors.at(mask_name).dim() != 2) continue;
+    const Tensor m = in.tensors.at(mask_name).to_i64();
+    for (int64_t b = 0; b < m.size(0); ++b) {
+      bool any = false;
+      for (int64_t j = 0; j < m.size(1); ++j) any = any || m.data<int64_t>()[b * m.size(1) + j];
+      fully_masked[static_cast<size_t>(b)] = !any;
+    }
+  }
+
+  double worst = 0.0, worst_loose = 0.0;
   std::string worst_name;
   int64_t compared = 0, nan_matches = 0;
   for (const auto& [name, ref_raw] : expected.tensors) {
@@ -69,12 +82,17 @@ TEST_P(CoreParity, MatchesReference) {
       }
       const double err = std::fabs(static_cast<double>(g[i]) - r[i]);
       const double rel = err / std::max(1.0, std::fabs(static_cast<double>(r[i])));
-      if (!(rel <= 1e-5)) {
+      const double tol = b >= 0 && fully_masked[static_cast<size_t>(b)] ? loose : 1e-5;
+      if (!(rel <= tol)) {
         if (failures++ < 5)
           ADD_FAILURE() << c.label() << ": " << name << "[" << i << "] (batch " << b << ", position " << s
                         << "): encore " << g[i] << " vs reference " << r[i];
       }
-      if (!(rel <= worst)) worst = rel, worst_name = name;
+      if (tol > 1e-5) {
+        worst_loose = std::max(worst_loose, rel);
+      } else if (!(rel <= worst)) {
+        worst = rel, worst_name = name;
+      }
     }
     EXPECT_EQ(failures, 0) << c.label() << ": " << name << " has " << failures << " mismatches";
   }
@@ -83,6 +101,9 @@ TEST_P(CoreParity, MatchesReference) {
   std::printf("[parity] %-40s worst scaled error %.3g (%s), %lld values compared, %lld NaN==NaN\n",
               c.label().c_str(), worst, worst_name.c_str(), static_cast<long long>(compared),
               static_cast<long long>(nan_matches));
+  if (worst_loose > 0)
+    std::printf("[parity] %-40s fully masked sequences: worst %.3g (tolerance %.g)\n", c.label().c_str(),
+                worst_loose, loose);
   EXPECT_GT(compared, 0);
 }
 

@@ -18,6 +18,7 @@ struct FixtureCase {
   std::filesystem::path dir;
   nlohmann::json spec;  // the whole cases.json
   nlohmann::json options;
+  nlohmann::json case_spec;  // this case's entry of cases.json
   std::string label() const { return model + "." + name; }
 };
 
@@ -35,7 +36,7 @@ inline std::vector<FixtureCase> all_core_cases() {
     nlohmann::json j = nlohmann::json::parse(f);
     for (const auto& c : j["cases"]) {
       FixtureCase fc{d.filename().string(), c["name"].get<std::string>(), d, j,
-                     c.value("options", nlohmann::json::object())};
+                     c.value("options", nlohmann::json::object()), c};
       out.push_back(fc);
     }
   }

@@ -6,10 +6,11 @@ Three reference encoders, each run on small random models:
   bert-hf      transformers 4.57.6 `BertModel` (attn_implementation="eager"), saved with
                `save_pretrained(safe_serialization=True)`; outputs straight from the model.
   bert-google  Google's TF BERT (google-research/bert `modeling.py`, commit 0017e7ec).
-               TensorFlow 1.x is not installable any more, so `google_forward` below is a
-               line-by-line float32 numpy transcription of modeling.py (line numbers cited);
-               it is cross-checked against HF BertModel (gelu_new / gelu, eps 1e-12) on
-               inputs without padding, where the two must agree.
+               TensorFlow 1.x (tf.contrib) has no wheels for this Python, so `google_forward`
+               below is a line-by-line float32 numpy transcription of modeling.py (line
+               numbers cited); it is cross-checked against HF BertModel (gelu_new / gelu,
+               eps 1e-12, same weights transposed) on inputs without padding, where the two
+               must agree (asserted < 2e-5; measured ~3e-6).
   torch        torch 2.15 `nn.TransformerEncoder`; expected values come from the standard
                ("slow") path: grad mode on and parameters requiring grad disable both the
                nested-tensor fast path and `torch._transformer_encoder_layer_fwd`. The fast
@@ -29,9 +30,15 @@ Usage: make_core_fixtures.py [--out tests/fixtures/core]
 import argparse
 import json
 import math
+import os
 import shutil
 import sys
+import warnings
 from pathlib import Path
+
+# One thread everywhere: fixed reduction orders, so a rerun rewrites identical bytes.
+for _v in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(_v, "1")
 
 import numpy as np
 import torch
@@ -118,12 +125,15 @@ def max_abs_diff(a, b, keep_bs=None, batch_first=True):
     return float(torch.nan_to_num(d, nan=float("inf")).max())
 
 
-def case_entry(name, note_text, all_hidden=True, attentions=False, causal=False):
-    return {
+def case_entry(name, note_text, all_hidden=True, attentions=False, causal=False, tolerance=None):
+    entry = {
         "name": name,
         "options": {"all_hidden": all_hidden, "attentions": attentions, "causal": causal},
         "note": note_text,
     }
+    if tolerance is not None:
+        entry["tolerance"] = tolerance
+    return entry
 
 
 def describe(tensors):
@@ -139,33 +149,37 @@ SUMMARY = []  # (model, case, inputs, outputs)
 HF_MODELS = [
     # name, config overrides. Activations, position types, head sizes, eps, type vocab spread out.
     ("bert-hf-gelu-abs-h36", dict(hidden_size=36, num_attention_heads=3, num_hidden_layers=2,
-                                  intermediate_size=60, hidden_act="gelu", vocab_size=64,
-                                  max_position_embeddings=40, type_vocab_size=2)),
-    ("bert-hf-gelunew-relkey-h60", dict(hidden_size=60, num_attention_heads=4, num_hidden_layers=2,
-                                        intermediate_size=72, hidden_act="gelu_new", vocab_size=80,
-                                        max_position_embeddings=36, type_vocab_size=3,
+                                  intermediate_size=48, hidden_act="gelu", vocab_size=64,
+                                  max_position_embeddings=36, type_vocab_size=2)),
+    ("bert-hf-gelunew-relkey-h44", dict(hidden_size=44, num_attention_heads=4, num_hidden_layers=1,
+                                        intermediate_size=56, hidden_act="gelu_new", vocab_size=80,
+                                        max_position_embeddings=34, type_vocab_size=3,
                                         position_embedding_type="relative_key", layer_norm_eps=1e-5)),
-    ("bert-hf-tanh-relkq-h90", dict(hidden_size=90, num_attention_heads=6, num_hidden_layers=1,
-                                    intermediate_size=96, hidden_act="gelu_pytorch_tanh", vocab_size=50,
+    ("bert-hf-tanh-relkq-h54", dict(hidden_size=54, num_attention_heads=6, num_hidden_layers=1,
+                                    intermediate_size=60, hidden_act="gelu_pytorch_tanh", vocab_size=50,
                                     max_position_embeddings=34, type_vocab_size=2,
                                     position_embedding_type="relative_key_query")),
     ("bert-hf-fast-abs-h32", dict(hidden_size=32, num_attention_heads=1, num_hidden_layers=3,
-                                  intermediate_size=48, hidden_act="gelu_fast", vocab_size=120,
-                                  max_position_embeddings=48, type_vocab_size=1, layer_norm_eps=1e-7)),
+                                  intermediate_size=40, hidden_act="gelu_fast", vocab_size=120,
+                                  max_position_embeddings=35, type_vocab_size=1, layer_norm_eps=1e-7)),
     ("bert-hf-quick-relkey-h40", dict(hidden_size=40, num_attention_heads=5, num_hidden_layers=2,
-                                      intermediate_size=56, hidden_act="quick_gelu", vocab_size=70,
-                                      max_position_embeddings=36, type_vocab_size=4,
+                                      intermediate_size=48, hidden_act="quick_gelu", vocab_size=70,
+                                      max_position_embeddings=34, type_vocab_size=4,
                                       position_embedding_type="relative_key")),
-    ("bert-hf-relu-abs-h48", dict(hidden_size=48, num_attention_heads=2, num_hidden_layers=1,
-                                  intermediate_size=64, hidden_act="relu", vocab_size=60,
-                                  max_position_embeddings=40, type_vocab_size=2)),
-    ("bert-hf-silu-relkq-h42", dict(hidden_size=42, num_attention_heads=6, num_hidden_layers=2,
-                                    intermediate_size=50, hidden_act="silu", vocab_size=90,
-                                    max_position_embeddings=36, type_vocab_size=2,
+    ("bert-hf-relu-abs-h34", dict(hidden_size=34, num_attention_heads=2, num_hidden_layers=1,
+                                  intermediate_size=44, hidden_act="relu", vocab_size=60,
+                                  max_position_embeddings=36, type_vocab_size=2)),
+    ("bert-hf-silu-relkq-h42", dict(hidden_size=42, num_attention_heads=3, num_hidden_layers=2,
+                                    intermediate_size=48, hidden_act="silu", vocab_size=90,
+                                    max_position_embeddings=34, type_vocab_size=2,
                                     position_embedding_type="relative_key_query", layer_norm_eps=1e-6)),
 ]
-HF_EXTRA_CASES = {"bert-hf-gelu-abs-h36": ["mask3d", "position_ids", "head_mask"]}
-HF_EXTRA_CASES_SMALL = {"bert-hf-silu-relkq-h42": ["head_mask"], "bert-hf-fast-abs-h32": ["position_ids"]}
+# Every model gets ragged, fully_masked, no_mask; these get more.
+HF_EXTRA_CASES = {
+    "bert-hf-gelu-abs-h36": ["mask3d", "position_ids", "head_mask"],
+    "bert-hf-silu-relkq-h42": ["head_mask"],   # head_mask with a relative position type
+    "bert-hf-fast-abs-h32": ["position_ids"],  # 3 layers, 1 head
+}
 
 
 def init_bert_(model, g):
@@ -217,9 +231,9 @@ def hf_cases(cfg, names, g):
                 "row 0: length 6 of 9; row 1: attention_mask all zeros (every key gets finfo.min, so its "
                 "attention is exactly uniform 1/S over all S keys); row 1 compared everywhere")
         elif name == "no_mask":
-            S = 11
-            ids = randint(0, V, (2, S), g)
-            yield name, dict(input_ids=ids), compare_mask_from_keep(torch.ones(2, S)), (
+            S = 10
+            ids = randint(0, V, (1, S), g)
+            yield name, dict(input_ids=ids), compare_mask_from_keep(torch.ones(1, S)), (
                 "no attention_mask, no token_type_ids (defaults: all ones, all zeros); ids include 0")
         elif name == "mask3d":
             S = 10
@@ -282,7 +296,7 @@ def make_bert_hf(root, name, cfg, seed):
     model = BertModel.from_pretrained(d / "model", attn_implementation="eager").eval()
     assert type(model.encoder.layer[0].attention.self).__name__ == "BertSelfAttention"
 
-    names = ["ragged", "fully_masked", "no_mask"] + HF_EXTRA_CASES.get(name, []) + HF_EXTRA_CASES_SMALL.get(name, [])
+    names = ["ragged", "fully_masked", "no_mask"] + HF_EXTRA_CASES.get(name, [])
     g = gen(seed + 1)
     cases = []
     for case, inp, cmp, text in hf_cases(cfg, names, g):
@@ -430,11 +444,11 @@ def hf_to_google(model):
 
 
 GOOGLE_MODELS = [
-    ("bert-google-tanh-h48", dict(vocab_size=72, hidden_size=48, num_hidden_layers=2, num_attention_heads=4,
-                                  intermediate_size=80, max_position_embeddings=40, type_vocab_size=2),
+    ("bert-google-tanh-h40", dict(vocab_size=72, hidden_size=40, num_hidden_layers=2, num_attention_heads=4,
+                                  intermediate_size=56, max_position_embeddings=35, type_vocab_size=2),
      "gelu_tanh"),
     ("bert-google-erf-h36", dict(vocab_size=64, hidden_size=36, num_hidden_layers=2, num_attention_heads=3,
-                                 intermediate_size=64, max_position_embeddings=36, type_vocab_size=3),
+                                 intermediate_size=48, max_position_embeddings=34, type_vocab_size=3),
      "gelu_erf"),
 ]
 
@@ -453,8 +467,8 @@ def google_cases(cfg, g):
         compare_mask_from_keep(am), (
         "row 0: length 6 of 9; row 1: input_mask all zeros. Google adds -10000 to every score of row 1, so "
         "its softmax equals the unmasked one except that s - 10000 is rounded to float32 (ulp 2^-10 ~ 1e-3): "
-        "a last-bit difference in s can move a score by one such ulp. Expect ~1e-4 differences there")
-    yield "no_mask", dict(input_ids=randint(0, V, (2, 11), g)), compare_mask_from_keep(torch.ones(2, 11)), (
+        "a last-bit difference in s can move a score by one such ulp, ~1e-4 on the outputs: tolerance 1e-3")
+    yield "no_mask", dict(input_ids=randint(0, V, (1, 10), g)), compare_mask_from_keep(torch.ones(1, 10)), (
         "no input_mask, no token_type_ids (defaults: ones, zeros); ids include 0")
 
 
@@ -498,7 +512,9 @@ def make_bert_google(root, name, cfg, activation, seed):
         assert all(torch.isfinite(v.float()).all() for v in out.values()), (name, case)
         save_tensors(d / f"{case}.in.safetensors", inp)
         save_tensors(d / f"{case}.out.safetensors", out)
-        cases.append(case_entry(case, text, all_hidden=True, attentions=False))
+        # See google_cases: the all-masked row is only defined to ~1e-4 by the reference itself.
+        tol = 1e-3 if case == "fully_masked" else None
+        cases.append(case_entry(case, text, all_hidden=True, attentions=False, tolerance=tol))
         SUMMARY.append((name, case, describe(inp), describe({k: out[k] for k in ("sequence_output", "pooled_output")})))
         if case == "fully_masked":
             google_fully_masked_sensitivity(name, w, cfg, npi, activation, out)
@@ -515,42 +531,44 @@ def make_bert_google(root, name, cfg, activation, seed):
     write_json(d / "cases.json", entry)
 
 
-def google_fully_masked_sensitivity(name, w, cfg, npi, activation, out):
+def google_fully_masked_sensitivity(name, w, cfg, npi, activation, out, trials=20):
     """How much does the all-masked row move when only the last bits of the scores change?
 
-    Re-run with the scores perturbed by 1 float32 ulp-ish relative noise (what a different
-    matmul order gives) and report the change on both rows."""
-    rng = np.random.default_rng(0)
+    Re-run with every matmul result perturbed by 2e-7 relative noise (about what another
+    summation order gives) and report the largest change seen on each row."""
+    d0 = d1 = 0.0
+    for seed in range(trials):
+        rng = np.random.default_rng(seed)
 
-    def noisy_matmul(a, b):
-        y = np.matmul(a, b)
-        return (y * (F32(1) + rng.standard_normal(y.shape).astype(F32) * F32(2e-7))).astype(F32)
+        def noisy_matmul(a, b):
+            y = np.matmul(a, b)
+            return (y * (F32(1) + rng.standard_normal(y.shape).astype(F32) * F32(2e-7))).astype(F32)
 
-    go = google_forward(w, cfg, npi["input_ids"], npi.get("input_mask"), npi.get("token_type_ids"), activation,
-                        mm=noisy_matmul)
-    ref = out["sequence_output"]
-    new = torch.from_numpy(go["sequence_output"])
-    d0 = float((ref[0, :6] - new[0, :6]).abs().max())
-    d1 = float((ref[1] - new[1]).abs().max())
-    note(name, "fully_masked", f"sensitivity to 2e-7 relative noise on every matmul: row 0 (real positions) "
-                               f"max diff {d0:.1e}, all-masked row 1 max diff {d1:.1e}")
+        go = google_forward(w, cfg, npi["input_ids"], npi.get("input_mask"), npi.get("token_type_ids"),
+                            activation, mm=noisy_matmul)
+        new = torch.from_numpy(go["sequence_output"])
+        ref = out["sequence_output"]
+        d0 = max(d0, float((ref[0, :6] - new[0, :6]).abs().max()))
+        d1 = max(d1, float((ref[1] - new[1]).abs().max()))
+    note(name, "fully_masked", f"sensitivity to 2e-7 relative noise on every matmul ({trials} trials): row 0 "
+                               f"(real positions) max diff {d0:.1e}, all-masked row 1 max diff {d1:.1e}")
 
 
 # ----------------------------------------------------------------------------- torch
 
 TORCH_MODELS = [
     # name, sidecar (minus encore_format), extra cases
-    ("torch-relu-post-sf-d36", dict(num_layers=2, d_model=36, nhead=3, dim_feedforward=72, dropout=0.1,
+    ("torch-relu-post-sf-d36", dict(num_layers=2, d_model=36, nhead=3, dim_feedforward=48, dropout=0.1,
                                     activation="relu", layer_norm_eps=1e-5, batch_first=False,
                                     norm_first=False, bias=True, final_norm=True),
      ["per_head_mask", "key_padding_float", "unbatched"]),
-    ("torch-gelu-pre-bf-d48", dict(num_layers=2, d_model=48, nhead=4, dim_feedforward=64, dropout=0.1,
+    ("torch-gelu-pre-bf-d40", dict(num_layers=2, d_model=40, nhead=4, dim_feedforward=48, dropout=0.1,
                                    activation="gelu", layer_norm_eps=1e-6, batch_first=True,
                                    norm_first=True, bias=True, final_norm=True), []),
-    ("torch-gelu-post-bf-d40", dict(num_layers=3, d_model=40, nhead=2, dim_feedforward=56, dropout=0.1,
+    ("torch-gelu-post-bf-d34", dict(num_layers=2, d_model=34, nhead=2, dim_feedforward=48, dropout=0.1,
                                     activation="gelu", layer_norm_eps=1e-5, batch_first=True,
                                     norm_first=False, bias=True, final_norm=False), []),
-    ("torch-relu-post-nobias-bf-d44", dict(num_layers=2, d_model=44, nhead=4, dim_feedforward=60, dropout=0.1,
+    ("torch-relu-post-nobias-bf-d36", dict(num_layers=2, d_model=36, nhead=4, dim_feedforward=44, dropout=0.1,
                                            activation="relu", layer_norm_eps=1e-5, batch_first=True,
                                            norm_first=False, bias=False, final_norm=False), []),
     ("torch-relu-pre-nobias-sf-d32", dict(num_layers=1, d_model=32, nhead=8, dim_feedforward=40, dropout=0.1,
@@ -565,7 +583,6 @@ def make_torch_encoder(sc, seed):
                                        sc["activation"], sc["layer_norm_eps"], sc["batch_first"],
                                        sc["norm_first"], sc["bias"])
     norm = nn.LayerNorm(sc["d_model"], eps=sc["layer_norm_eps"], bias=sc["bias"]) if sc["final_norm"] else None
-    import warnings
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # "enable_nested_tensor is True, but ..." is expected
         enc = nn.TransformerEncoder(layer, sc["num_layers"], norm=norm)
@@ -599,10 +616,10 @@ def torch_cases(sc, names, g):
     NEG_INF = float("-inf")
     for name in names:
         if name == "ragged":
-            S, lens = 36, [1, 7, 33, 36]
+            S, lens = 34, [1, 7, 33, 34]
             kpm = lengths_mask(lens, S) == 0
             yield name, dict(src=src(4, S), src_key_padding_mask=kpm), compare_mask_from_keep(~kpm), (
-                "bool src_key_padding_mask (True = padding), lengths 1, 7, 33, 36"), False
+                "bool src_key_padding_mask (True = padding), lengths 1, 7, 33, 34"), False
         elif name == "float_mask":
             S = 10
             m = torch.zeros(S, S)
@@ -635,10 +652,11 @@ def torch_cases(sc, names, g):
             fin = (r >= 0.3) & (r < 0.5)
             m[fin] = -2.5
             m[:, torch.arange(S), torch.arange(S)] = 0.0
-            kpm = lengths_mask([S, 7], S) == 0
-            yield name, dict(src=src(B, S), mask=m, src_key_padding_mask=kpm), compare_mask_from_keep(~kpm), (
-                "float mask [B*nhead,S,S], index b*nhead + h (batch-major); plus bool key padding, "
-                "lengths 9, 7 (bool kpm is turned into -inf and added)"), False
+            keep = lengths_mask([S, 7], S)
+            kpm = torch.where(keep == 1, 0.0, NEG_INF)
+            yield name, dict(src=src(B, S), mask=m, src_key_padding_mask=kpm), compare_mask_from_keep(keep), (
+                "float mask [B*nhead,S,S], index b*nhead + h (batch-major), plus a float (0/-inf) key padding "
+                "mask, lengths 9, 7; both are added to the scores"), False
         elif name == "key_padding_float":
             S = 10
             kpm = torch.zeros(3, S)
@@ -652,14 +670,14 @@ def torch_cases(sc, names, g):
                 "(not compared), finite negatives = soft penalties on real keys; lengths 10, 6, 2"), False
         elif name == "fully_masked":
             S = 8
-            m = torch.zeros(S, S)
-            m[2, :] = NEG_INF  # query 2 of every sequence sees no key
-            m[5, 1] = NEG_INF
+            m = torch.zeros(S, S, dtype=torch.bool)
+            m[2, :] = True  # query 2 of every sequence sees no key
+            m[5, 1] = True
             kpm = torch.zeros(2, S, dtype=torch.bool)
             kpm[0, 6:] = True
             kpm[1, :] = True  # sequence 1: every key is padding
             yield name, dict(src=src(2, S), mask=m, src_key_padding_mask=kpm), compare_mask_from_keep(~kpm), (
-                "float mask with query row 2 all -inf; bool key padding: sequence 0 length 6, sequence 1 all "
+                "bool mask with query row 2 all True; bool key padding: sequence 0 length 6, sequence 1 all "
                 "padding. The slow path's SDPA uses a safe softmax: a row with every score -inf gets zero "
                 "attention weights, so the attention output is out_proj.bias (zero without bias), not NaN"), False
         elif name == "unbatched":
@@ -707,7 +725,8 @@ def make_torch(root, name, sc, extra, seed):
         note(name, case, f"layer-by-layer chain vs TransformerEncoder (compared positions): {chain:.1e}")
         assert chain == 0.0 or chain < 1e-6, chain
         # The fast path, for the report only.
-        with torch.inference_mode():
+        with torch.inference_mode(), warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # "nested tensors are in prototype stage"
             fast = enc(inp["src"], is_causal=True if is_causal else None, **call)
         fd = max_abs_diff(view(fast), view(ref), cmp, lay_bf)
         n_nan = int(torch.isnan(fast).sum())
@@ -732,10 +751,27 @@ def make_torch(root, name, sc, extra, seed):
 # ----------------------------------------------------------------------------- main
 
 
+def check_versions():
+    """The fixtures must come from the pinned reference packages."""
+    import safetensors
+    pins = {}
+    for line in (Path(__file__).parent / "requirements.txt").read_text().splitlines():
+        line = line.split("#")[0].strip()
+        if "==" in line:
+            k, v = line.split("==")
+            pins[k.strip().lower()] = v.strip()
+    have = {"torch": torch.__version__.split("+")[0], "transformers": transformers.__version__,
+            "safetensors": safetensors.__version__, "numpy": np.__version__}
+    bad = [f"{k} {have[k]} (pinned {pins[k]})" for k in have if k in pins and have[k] != pins[k]]
+    if bad:
+        sys.exit("make_core_fixtures: wrong reference versions: " + ", ".join(bad))
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--out", type=Path, default=REPO / "tests" / "fixtures" / "core")
     args = ap.parse_args()
+    check_versions()
     torch.set_num_threads(1)  # fixed reduction order -> identical bytes on rerun
     torch.use_deterministic_algorithms(True)
     root = args.out

@@ -1,0 +1,107 @@
+// encore embed: sentence embeddings as sentence-transformers computes them.
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <fstream>
+#include <iostream>
+
+#include "cli.h"
+#include "encore/embedder.h"
+#include "io_util.h"
+
+namespace encore::cli {
+namespace {
+
+const char* kUsage =
+    "usage: encore embed --model DIR [TEXT ...] [--input FILE] [--output FILE.npy|FILE.jsonl]\n"
+    "                    [--pooling MODE] [--normalize|--no-normalize] [--dimensions N]\n"
+    "                    [--max-length N] [--batch-size N] [--threads N]\n\n"
+    "Embeds each TEXT argument, or each line of FILE (or of stdin when no TEXT is given).\n"
+    "Writes one JSON line per input, {\"embedding\": [...]}, in input order, or a float32\n"
+    "NumPy array [inputs, dimensions] with --output FILE.npy. An input that fails gets\n"
+    "{\"error\": \"...\"} (a zero row in .npy), the rest still run, and the exit code is 1.\n"
+    "Pooling, normalization and max length come from the sentence-transformers files of DIR\n"
+    "(modules.json, 1_Pooling/config.json, sentence_bert_config.json) unless overridden.\n"
+    "  --pooling      cls | mean | max | mean_sqrt_len_tokens | weightedmean | lasttoken\n"
+    "  --dimensions   keep the first N dimensions (Matryoshka), then renormalize\n\n"
+    "example:\n"
+    "  encore embed --model models/all-MiniLM-L6-v2 \"The quick brown fox\" \"A fast auburn fox\"";
+
+int run_embed(const std::vector<std::string>& argv) {
+  Args args(argv, {"model", "input", "output", "pooling", "dimensions", "max-length", "batch-size", "threads"},
+            {"normalize", "no-normalize"});
+  if (args.has("normalize") && args.has("no-normalize"))
+    throw UsageError{"--normalize and --no-normalize exclude each other"};
+  EmbedderOptions o;
+  if (auto p = args.get("pooling")) o.pooling = *p;
+  if (args.has("normalize")) o.normalize = true;
+  if (args.has("no-normalize")) o.normalize = false;
+  o.dimensions = args.get_int("dimensions", 0);
+  o.max_length = args.get_int("max-length", 0);
+  o.batch_size = args.get_int("batch-size", 64);
+  o.threads = args.get_int("threads", 0);
+  if (o.dimensions < 0 || o.max_length < 0 || o.batch_size < 1 || o.threads < 0)
+    throw UsageError{"--dimensions, --max-length, --threads must be >= 0 and --batch-size >= 1"};
+  std::vector<std::string> texts = read_inputs(args);
+  Embedder embedder = Embedder::load(args.require("model"), o);
+
+  Progress progress(texts.size(), "texts");
+  std::vector<EmbedResult> results;
+  results.reserve(texts.size());
+  const size_t chunk = static_cast<size_t>(o.batch_size) * 8;
+  for (size_t start = 0; start < texts.size(); start += chunk) {
+    std::vector<std::string> part(texts.begin() + static_cast<std::ptrdiff_t>(start),
+                                  texts.begin() + static_cast<std::ptrdiff_t>(std::min(texts.size(), start + chunk)));
+    for (auto& r : embedder.embed(part)) results.push_back(std::move(r));
+    progress.update(results.size());
+  }
+  progress.finish();
+
+  size_t failed = 0, truncated = 0, first_truncated = 0;
+  for (size_t i = 0; i < results.size(); ++i) {
+    if (!results[i].error.empty()) {
+      ++failed;
+      std::fprintf(stderr, "encore embed: input %zu: %s\n", i + 1, results[i].error.c_str());
+    }
+    if (results[i].truncated && truncated++ == 0) first_truncated = i + 1;
+  }
+  if (truncated)
+    std::fprintf(stderr, "encore embed: warning: %zu input(s) longer than %d tokens were truncated (first: input %zu)\n",
+                 truncated, embedder.max_length(), first_truncated);
+
+  const std::string output = args.get_or("output", "");
+  const size_t D = static_cast<size_t>(embedder.dimensions());
+  if (output.size() > 4 && output.substr(output.size() - 4) == ".npy") {
+    std::vector<float> matrix(results.size() * D, 0.0f);
+    for (size_t i = 0; i < results.size(); ++i)
+      std::copy(results[i].embedding.begin(), results[i].embedding.end(), matrix.begin() + static_cast<std::ptrdiff_t>(i * D));
+    write_npy_f32(output, matrix.data(), results.size(), D);
+  } else {
+    std::ofstream file;
+    if (!output.empty()) {
+      file.open(output);
+      ENCORE_CHECK(file.good(), output, ": cannot open for writing");
+    }
+    std::ostream& os = output.empty() ? std::cout : file;
+    std::string line;
+    for (const auto& r : results) {
+      line.clear();
+      if (!r.error.empty()) {
+        line = "{\"error\":" + json_string(r.error) + "}";
+      } else {
+        line = "{\"embedding\":";
+        append_float_array(line, r.embedding.data(), r.embedding.size());
+        line += "}";
+      }
+      os << line << '\n';
+    }
+  }
+  return failed ? 1 : 0;
+}
+
+const bool registered = register_command(
+    {"embed", "sentence embeddings (sentence-transformers pooling and normalization)", kUsage, &run_embed});
+
+}  // namespace
+}  // namespace encore::cli

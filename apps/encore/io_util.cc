@@ -1,0 +1,107 @@
+#include "io_util.h"
+
+#include <unistd.h>
+
+#include <cstdio>
+#include <fstream>
+#include <iostream>
+
+#include "encore/error.h"
+
+namespace encore::cli {
+
+std::vector<std::string> read_inputs(const Args& args) {
+  if (!args.positional().empty()) return args.positional();
+  std::vector<std::string> lines;
+  std::string line;
+  auto read_all = [&](std::istream& in) {
+    while (std::getline(in, line)) {
+      if (!line.empty() && line.back() == '\r') line.pop_back();
+      lines.push_back(line);
+    }
+  };
+  if (auto path = args.get("input")) {
+    std::ifstream f(*path, std::ios::binary);
+    ENCORE_CHECK(f.good(), *path, ": cannot open");
+    read_all(f);
+  } else {
+    read_all(std::cin);
+  }
+  return lines;
+}
+
+std::string json_string(const std::string& s) {
+  std::string out = "\"";
+  for (size_t i = 0; i < s.size();) {
+    const unsigned char c = static_cast<unsigned char>(s[i]);
+    if (c == '"' || c == '\\') {
+      out += '\\', out += static_cast<char>(c), ++i;
+    } else if (c < 0x20) {
+      char buf[8];
+      std::snprintf(buf, sizeof buf, "\\u%04x", c);
+      out += buf, ++i;
+    } else if (c < 0x80) {
+      out += static_cast<char>(c), ++i;
+    } else {  // copy a valid UTF-8 sequence, replace anything else
+      int len = (c >> 5) == 6 ? 2 : (c >> 4) == 14 ? 3 : (c >> 3) == 30 ? 4 : 0;
+      bool ok = len > 0 && i + static_cast<size_t>(len) <= s.size();
+      for (int k = 1; ok && k < len; ++k) ok = (static_cast<unsigned char>(s[i + k]) >> 6) == 2;
+      if (ok) {
+        out.append(s, i, static_cast<size_t>(len));
+        i += static_cast<size_t>(len);
+      } else {
+        out += "\xEF\xBF\xBD";
+        ++i;
+      }
+    }
+  }
+  return out + "\"";
+}
+
+void append_float_array(std::string& out, const float* v, size_t n) {
+  out += '[';
+  char buf[32];
+  for (size_t i = 0; i < n; ++i) {
+    int len = std::snprintf(buf, sizeof buf, i ? ",%.9g" : "%.9g", static_cast<double>(v[i]));
+    out.append(buf, static_cast<size_t>(len));
+  }
+  out += ']';
+}
+
+void write_npy_f32(const std::string& path, const float* data, size_t rows, size_t cols) {
+  std::string header = "{'descr': '<f4', 'fortran_order': False, 'shape': (" + std::to_string(rows) + ", " +
+                       std::to_string(cols) + "), }";
+  while ((10 + header.size() + 1) % 64 != 0) header += ' ';
+  header += '\n';
+  std::ofstream f(path, std::ios::binary | std::ios::trunc);
+  ENCORE_CHECK(f.good(), path, ": cannot open for writing");
+  const unsigned char magic[8] = {0x93, 'N', 'U', 'M', 'P', 'Y', 1, 0};
+  f.write(reinterpret_cast<const char*>(magic), 8);
+  const uint16_t len = static_cast<uint16_t>(header.size());
+  const unsigned char le[2] = {static_cast<unsigned char>(len & 0xff), static_cast<unsigned char>(len >> 8)};
+  f.write(reinterpret_cast<const char*>(le), 2);
+  f.write(header.data(), static_cast<std::streamsize>(header.size()));
+  f.write(reinterpret_cast<const char*>(data), static_cast<std::streamsize>(rows * cols * sizeof(float)));
+  ENCORE_CHECK(f.good(), path, ": write failed");
+}
+
+Progress::Progress(size_t total, const char* unit)
+    : total_(total), unit_(unit), active_(isatty(STDERR_FILENO) && total > 0), start_(std::chrono::steady_clock::now()) {}
+
+void Progress::update(size_t done) {
+  if (!active_) return;
+  const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
+  const double rate = secs > 0 ? static_cast<double>(done) / secs : 0.0;
+  const double eta = rate > 0 ? static_cast<double>(total_ - done) / rate : 0.0;
+  const int width = 30, filled = static_cast<int>(width * static_cast<double>(done) / static_cast<double>(total_));
+  std::string bar(static_cast<size_t>(filled), '=');
+  bar.resize(static_cast<size_t>(width), ' ');
+  std::fprintf(stderr, "\r[%s] %zu/%zu %s  %.0f/s  ETA %.0fs ", bar.c_str(), done, total_, unit_, rate, eta);
+  std::fflush(stderr);
+}
+
+void Progress::finish() {
+  if (active_) std::fprintf(stderr, "\n");
+}
+
+}  // namespace encore::cli

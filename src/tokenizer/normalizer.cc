@@ -1,0 +1,147 @@
+#include "tokenizer/normalizer.h"
+
+namespace encore::tok {
+
+void clean_text(NText& text, TokenizerFlavour f) {
+  size_t w = 0;
+  for (size_t r = 0; r < text.size(); ++r) {
+    NChar ch = text[r];
+    if (ch.c == 0 || ch.c == 0xFFFD || is_control(ch.c, f)) continue;
+    if (is_whitespace(ch.c, f)) ch.c = ' ';
+    text[w++] = ch;
+  }
+  text.resize(w);
+}
+
+void space_chinese_chars(NText& text, TokenizerFlavour f) {
+  size_t extra = 0;
+  for (const auto& ch : text) extra += is_chinese_char(ch.c, f) ? 2 : 0;
+  if (extra == 0) return;
+  NText out;
+  out.reserve(text.size() + extra);
+  for (const auto& ch : text) {
+    if (is_chinese_char(ch.c, f)) {
+      out.push_back({' ', ch.begin, ch.end});
+      out.push_back(ch);
+      out.push_back({' ', ch.begin, ch.end});
+    } else {
+      out.push_back(ch);
+    }
+  }
+  text.swap(out);
+}
+
+void strip_accents(NText& text, TokenizerFlavour f) {
+  NText out;
+  out.reserve(text.size());
+  std::u32string buf;
+  for (const auto& ch : text) {
+    buf.clear();
+    append_nfd(ch.c, f, buf);
+    for (char32_t c : buf) out.push_back({c, ch.begin, ch.end});
+  }
+  canonical_reorder(out);
+  size_t w = 0;
+  for (size_t r = 0; r < out.size(); ++r) {
+    if (!is_nonspacing_mark(out[r].c, f)) out[w++] = out[r];
+  }
+  out.resize(w);
+  text.swap(out);
+}
+
+void lowercase(NText& text, TokenizerFlavour f) {
+  std::u32string buf;
+  bool grows = false;
+  for (auto& ch : text) {
+    if (ch.c < 0x80) {
+      if (ch.c >= 'A' && ch.c <= 'Z') ch.c += 32;
+      continue;
+    }
+    if (ch.c == 0x130) {
+      grows = true;
+      continue;
+    }
+    buf.clear();
+    append_lower(ch.c, f, buf);
+    ch.c = buf[0];
+  }
+  if (!grows) return;
+  NText out;
+  out.reserve(text.size() + 16);
+  for (const auto& ch : text) {
+    if (ch.c == 0x130) {
+      buf.clear();
+      append_lower(ch.c, f, buf);
+      for (char32_t c : buf) out.push_back({c, ch.begin, ch.end});
+    } else {
+      out.push_back(ch);
+    }
+  }
+  text.swap(out);
+}
+
+void python_lower_token(const NText& in, size_t begin, size_t end, NText& out) {
+  std::u32string buf;
+  for (size_t i = begin; i < end; ++i) {
+    const NChar& ch = in[i];
+    if (ch.c == 0x3A3) {
+      out.push_back({is_final_sigma(in, begin, end, i) ? char32_t{0x3C2} : char32_t{0x3C3},
+                     ch.begin, ch.end});
+      continue;
+    }
+    buf.clear();
+    append_lower(ch.c, TokenizerFlavour::Google, buf);
+    for (char32_t c : buf) out.push_back({c, ch.begin, ch.end});
+  }
+}
+
+void nfc(NText& text) {
+  // Cheap exit: pure ASCII and Latin-1 letters without marks are already NFC.
+  bool simple = true;
+  for (const auto& ch : text) {
+    if (ch.c >= 0x300) {
+      simple = false;
+      break;
+    }
+  }
+  if (simple) return;
+  NText out;
+  out.reserve(text.size());
+  std::u32string unit;
+  NText decomposed;
+  size_t i = 0;
+  while (i < text.size()) {
+    size_t j = i + 1;
+    while (j < text.size() && !is_composition_boundary(text[j].c)) ++j;
+    decomposed.clear();
+    std::u32string buf;
+    for (size_t k = i; k < j; ++k) {
+      buf.clear();
+      append_nfd(text[k].c, TokenizerFlavour::HfSlow, buf);
+      for (char32_t c : buf) decomposed.push_back({c, text[k].begin, text[k].end});
+    }
+    canonical_reorder(decomposed);
+    unit.clear();
+    for (const auto& ch : decomposed) unit.push_back(ch.c);
+    compose(unit);
+    const uint32_t begin = text[i].begin;
+    const uint32_t end = text[j - 1].end;
+    if (j - i == 1 && unit.size() == 1) {
+      out.push_back({unit[0], begin, end});
+    } else {
+      for (char32_t c : unit) out.push_back({c, begin, end});
+    }
+    i = j;
+  }
+  text.swap(out);
+}
+
+void normalize_hf_fast(NText& text, const TokenizerConfig& config) {
+  const auto f = TokenizerFlavour::HfFast;
+  if (config.clean_text) clean_text(text, f);
+  if (config.handle_chinese_chars) space_chinese_chars(text, f);
+  if (config.strip_accents.value_or(config.lowercase)) strip_accents(text, f);
+  if (config.lowercase) lowercase(text, f);
+}
+
+}  // namespace encore::tok

@@ -1,0 +1,59 @@
+// Character classes and mappings of the three references, from utf8proc's Unicode data.
+//
+// Python (HfSlow, Google) and Rust (HfFast) ship their own Unicode tables; utf8proc is the
+// only source here. Where the `tokenizers` wheel's tables (the Rust crates
+// unicode_categories and unicode-normalization-alignments, pinned to an old Unicode, and
+// Rust std's newer case tables) disagree with utf8proc, hf_fast_unicode_tables.inc lists
+// the code points: it is generated from the reference itself by
+// tools/reference/make_tokenizer_fixtures.py unicode-tables.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "encore/tokenizer.h"
+
+namespace encore::tok {
+
+// One code point of normalized text and the byte span of the input it came from.
+struct NChar {
+  char32_t c;
+  uint32_t begin;
+  uint32_t end;
+};
+using NText = std::vector<NChar>;
+
+// Decodes strict UTF-8 (no overlongs, surrogates or values above U+10FFFF) into `out`,
+// with byte spans shifted by `base`. Throws encore::Error naming the byte offset.
+void decode_utf8(std::string_view text, uint32_t base, NText& out);
+void append_utf8(char32_t c, std::string& out);
+std::string to_utf8(const char32_t* chars, size_t n);
+// Offset of the first invalid byte, or npos.
+size_t find_invalid_utf8(std::string_view text);
+
+bool is_control(char32_t c, TokenizerFlavour f);      // dropped by clean_text
+bool is_whitespace(char32_t c, TokenizerFlavour f);   // becomes ' ' in clean_text
+bool is_split_space(char32_t c, TokenizerFlavour f);  // separates words
+bool is_punctuation(char32_t c, TokenizerFlavour f);
+bool is_chinese_char(char32_t c, TokenizerFlavour f);
+bool is_nonspacing_mark(char32_t c, TokenizerFlavour f);
+int combining_class(char32_t c);
+
+// Canonical decomposition of one code point (not reordered).
+void append_nfd(char32_t c, TokenizerFlavour f, std::u32string& out);
+// Full lowercase of one code point without context (U+0130 gives two code points).
+void append_lower(char32_t c, TokenizerFlavour f, std::u32string& out);
+// Python's Final_Sigma context test for the capital sigma at `i` of `chars`.
+bool is_final_sigma(const NText& chars, size_t begin, size_t end, size_t i);
+
+// Sorts each run of non-starters by combining class (stable), as NFD requires.
+void canonical_reorder(NText& text);
+// Composes an NFD-ordered run in place (utf8proc's NFC composition).
+void compose(std::u32string& run);
+// True when `c` starts a new NFC composition unit (nothing before it can combine).
+bool is_composition_boundary(char32_t c);
+
+}  // namespace encore::tok
