@@ -62,7 +62,7 @@ TEST_P(CoreParity, MatchesReference) {
 
   double worst = 0.0, worst_loose = 0.0;
   std::string worst_name;
-  int64_t compared = 0, nan_matches = 0;
+  int64_t compared = 0, nan_matches = 0, padded_nonzero = 0;
   for (const auto& [name, ref_raw] : expected.tensors) {
     if (name == "compare_mask") continue;
     ASSERT_TRUE(out.count(name)) << c.label() << ": encore produced no '" << name << "'";
@@ -74,7 +74,11 @@ TEST_P(CoreParity, MatchesReference) {
     int64_t failures = 0;
     for (int64_t i = 0; i < ref.numel(); ++i) {
       auto [b, s] = locate(name, ref.shape(), i);
-      if (b >= 0 && !cmp.data<int64_t>()[b * S + s]) continue;
+      if (b >= 0 && !cmp.data<int64_t>()[b * S + s]) {  // padding: encore defines it as zero
+        if (g[i] != 0.0f && padded_nonzero++ < 3)
+          ADD_FAILURE() << c.label() << ": " << name << "[" << i << "] is padding but " << g[i];
+        continue;
+      }
       ++compared;
       if (std::isnan(r[i]) && std::isnan(g[i])) {
         ++nan_matches;
@@ -105,6 +109,7 @@ TEST_P(CoreParity, MatchesReference) {
     std::printf("[parity] %-40s fully masked sequences: worst %.3g (tolerance %.g)\n", c.label().c_str(),
                 worst_loose, loose);
   EXPECT_GT(compared, 0);
+  EXPECT_EQ(padded_nonzero, 0) << c.label() << ": padded positions must be zero";
 }
 
 INSTANTIATE_TEST_SUITE_P(Fixtures, CoreParity, ::testing::ValuesIn(all_core_cases()),

@@ -1,0 +1,83 @@
+// Latency of encore's encoder on random token ids, and the GEMM bound: the time the same
+// matrix products take in oneDNN alone (through encore's GEMM entry point), in one run.
+//
+// usage: encore_latency --model DIR [--batch B] [--seq S] [--threads T] [--runs N]
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "encore/model.h"
+#include "kernels/kernels.h"
+
+using Clock = std::chrono::steady_clock;
+
+static double median(std::vector<double> v) {
+  std::sort(v.begin(), v.end());
+  return v[v.size() / 2];
+}
+
+int main(int argc, char** argv) {
+  std::string model_dir;
+  int batch = 1, seq = 128, threads = 0, runs = 10;
+  for (int i = 1; i + 1 < argc; i += 2) {
+    std::string a = argv[i], v = argv[i + 1];
+    if (a == "--model") model_dir = v;
+    else if (a == "--batch") batch = std::atoi(v.c_str());
+    else if (a == "--seq") seq = std::atoi(v.c_str());
+    else if (a == "--threads") threads = std::atoi(v.c_str());
+    else if (a == "--runs") runs = std::atoi(v.c_str());
+  }
+  if (model_dir.empty()) {
+    std::fprintf(stderr, "usage: encore_latency --model DIR [--batch B] [--seq S] [--threads T] [--runs N]\n");
+    return 2;
+  }
+  encore::Model model = encore::Model::load(model_dir);
+  const auto& c = model.config();
+  std::mt19937 rng(0);
+  encore::TokenBatch tb;
+  for (int b = 0; b < batch; ++b) {
+    std::vector<int32_t> ids(static_cast<size_t>(seq));
+    for (auto& id : ids) id = static_cast<int32_t>(rng() % static_cast<uint32_t>(c.vocab_size));
+    tb.ids.push_back(ids);
+  }
+  encore::ForwardOptions opt;
+  opt.threads = threads;
+  for (int w = 0; w < 2; ++w) model.encode(tb, opt);
+  std::vector<double> times;
+  for (int r = 0; r < runs; ++r) {
+    auto t0 = Clock::now();
+    model.encode(tb, opt);
+    times.push_back(std::chrono::duration<double, std::milli>(Clock::now() - t0).count());
+  }
+  const double ours = median(times);
+
+  // GEMM bound: the layer's four products, L times, on the same T rows.
+  const int64_t T = static_cast<int64_t>(batch) * seq, H = c.hidden, I = c.intermediate;
+  std::vector<float> x(static_cast<size_t>(T * I), 0.01f), y(static_cast<size_t>(T * std::max(3 * H, I)));
+  std::vector<float> w(static_cast<size_t>(3 * H * H + 2 * H * I + H * H), 0.01f);
+  auto gemms = [&] {
+    for (int64_t l = 0; l < c.layers; ++l) {
+      encore::kernels::linear(y.data(), x.data(), w.data(), nullptr, T, H, 3 * H);
+      encore::kernels::linear(y.data(), x.data(), w.data(), nullptr, T, H, H);
+      encore::kernels::linear(y.data(), x.data(), w.data(), nullptr, T, H, I);
+      encore::kernels::linear(y.data(), x.data(), w.data(), nullptr, T, I, H);
+    }
+  };
+  gemms();
+  std::vector<double> gt;
+  for (int r = 0; r < runs; ++r) {
+    auto t0 = Clock::now();
+    gemms();
+    gt.push_back(std::chrono::duration<double, std::milli>(Clock::now() - t0).count());
+  }
+  const double bound = median(gt);
+  const double flops = 2.0 * static_cast<double>(T) * static_cast<double>(c.layers) *
+                       static_cast<double>(4 * H * H + 2 * H * I);
+  std::printf("batch %d seq %d threads %d: encore %.2f ms, GEMM bound %.2f ms (%.0f GFLOP/s), ratio %.2f\n", batch,
+              seq, threads, ours, bound, flops / bound / 1e6, ours / bound);
+  return 0;
+}

@@ -1,0 +1,194 @@
+// tokenizer.json (huggingface `tokenizers` serialization) -> TokenizerConfig + vocabulary.
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <sstream>
+
+#include "encore/error.h"
+#include "tokenizer/tokenizer_impl.h"
+
+namespace encore::tok {
+namespace {
+
+using nlohmann::json;
+
+std::string where(const std::filesystem::path& path, const std::string& key) {
+  return path.string() + ": " + key;
+}
+
+template <class T>
+T get_or(const json& j, const char* key, T fallback, const std::filesystem::path& path) {
+  auto it = j.find(key);
+  if (it == j.end() || it->is_null()) return fallback;
+  try {
+    return it->get<T>();
+  } catch (const json::exception&) {
+    fail(where(path, key), " has the wrong type (", it->type_name(), ")");
+  }
+}
+
+void read_normalizer(const json& n, TokenizerConfig& c, const std::filesystem::path& path) {
+  if (n.is_null()) {
+    c.clean_text = c.handle_chinese_chars = c.lowercase = false;
+    c.strip_accents = false;
+    return;
+  }
+  std::string type = get_or<std::string>(n, "type", "", path);
+  if (type != "BertNormalizer")
+    fail(where(path, "normalizer"), ": type '", type, "' is not supported (BertNormalizer only)");
+  c.clean_text = get_or<bool>(n, "clean_text", true, path);
+  c.handle_chinese_chars = get_or<bool>(n, "handle_chinese_chars", true, path);
+  c.lowercase = get_or<bool>(n, "lowercase", true, path);
+  auto sa = n.find("strip_accents");
+  if (sa == n.end() || sa->is_null())
+    c.strip_accents.reset();
+  else if (sa->is_boolean())
+    c.strip_accents = sa->get<bool>();
+  else
+    fail(where(path, "normalizer.strip_accents"), " must be a boolean or null");
+}
+
+TemplatePiece read_piece(const json& p, const std::filesystem::path& path) {
+  TemplatePiece piece;
+  if (auto s = p.find("SpecialToken"); s != p.end()) {
+    piece.kind = TemplatePiece::Kind::Special;
+    piece.special = get_or<std::string>(*s, "id", "", path);
+    piece.type_id = get_or<int32_t>(*s, "type_id", 0, path);
+  } else if (auto q = p.find("Sequence"); q != p.end()) {
+    std::string id = get_or<std::string>(*q, "id", "A", path);
+    if (id != "A" && id != "B") fail(where(path, "post_processor"), ": unknown sequence '", id, "'");
+    piece.kind = id == "A" ? TemplatePiece::Kind::SequenceA : TemplatePiece::Kind::SequenceB;
+    piece.type_id = get_or<int32_t>(*q, "type_id", 0, path);
+  } else {
+    fail(where(path, "post_processor"), ": template piece ", p.dump(), " is not understood");
+  }
+  return piece;
+}
+
+void read_post_processor(const json& pp, TokenizerConfig& c, const std::filesystem::path& path) {
+  auto& out = c.post_processor;
+  if (pp.is_null()) {
+    out.present = false;
+    return;
+  }
+  std::string type = get_or<std::string>(pp, "type", "", path);
+  out.present = true;
+  if (type == "TemplateProcessing") {
+    for (const auto& p : pp.at("single")) out.single.push_back(read_piece(p, path));
+    for (const auto& p : pp.at("pair")) out.pair.push_back(read_piece(p, path));
+    for (const auto& [name, v] : pp.at("special_tokens").items()) {
+      SpecialTokenIds ids;
+      ids.ids = v.at("ids").get<std::vector<int32_t>>();
+      ids.tokens = v.at("tokens").get<std::vector<std::string>>();
+      out.specials.emplace_back(name, ids);
+    }
+  } else if (type == "BertProcessing") {
+    auto cls = pp.at("cls"), sep = pp.at("sep");
+    c.cls_token = cls.at(0).get<std::string>();
+    c.sep_token = sep.at(0).get<std::string>();
+    out.specials.emplace_back(c.cls_token, SpecialTokenIds{{cls.at(1).get<int32_t>()}, {c.cls_token}});
+    out.specials.emplace_back(c.sep_token, SpecialTokenIds{{sep.at(1).get<int32_t>()}, {c.sep_token}});
+    using K = TemplatePiece::Kind;
+    out.single = {{K::Special, c.cls_token, 0}, {K::SequenceA, "", 0}, {K::Special, c.sep_token, 0}};
+    out.pair = {{K::Special, c.cls_token, 0}, {K::SequenceA, "", 0}, {K::Special, c.sep_token, 0},
+                {K::SequenceB, "", 1}, {K::Special, c.sep_token, 1}};
+  } else {
+    fail(where(path, "post_processor"), ": type '", type,
+         "' is not supported (TemplateProcessing, BertProcessing)");
+  }
+}
+
+void read_truncation(const json& t, EncodeOptions& o, const std::filesystem::path& path) {
+  if (t.is_null()) return;
+  o.truncation.max_length = get_or<size_t>(t, "max_length", 512, path);
+  o.truncation.stride = get_or<size_t>(t, "stride", 0, path);
+  std::string s = get_or<std::string>(t, "strategy", "LongestFirst", path);
+  if (s == "LongestFirst") o.truncation.strategy = TruncationStrategy::LongestFirst;
+  else if (s == "OnlyFirst") o.truncation.strategy = TruncationStrategy::OnlyFirst;
+  else if (s == "OnlySecond") o.truncation.strategy = TruncationStrategy::OnlySecond;
+  else fail(where(path, "truncation.strategy"), ": unknown '", s, "'");
+  std::string d = get_or<std::string>(t, "direction", "Right", path);
+  o.truncation.side = d == "Left" ? TruncationSide::Left : TruncationSide::Right;
+}
+
+void read_padding(const json& p, TokenizerConfig& c, const std::filesystem::path& path) {
+  if (p.is_null()) return;
+  auto& o = c.defaults.padding;
+  const json& s = p.at("strategy");
+  if (s.is_string() && s.get<std::string>() == "BatchLongest") {
+    o.strategy = PaddingStrategy::Longest;
+  } else if (s.is_object() && s.contains("Fixed")) {
+    o.strategy = PaddingStrategy::Fixed;
+    o.length = s.at("Fixed").get<size_t>();
+  } else {
+    fail(where(path, "padding.strategy"), ": ", s.dump(), " is not understood");
+  }
+  if (get_or<std::string>(p, "direction", "Right", path) != "Right")
+    fail(where(path, "padding.direction"), ": only Right padding is supported");
+  o.pad_to_multiple_of = get_or<size_t>(p, "pad_to_multiple_of", 0, path);
+  c.pad_type_id = get_or<int32_t>(p, "pad_type_id", 0, path);
+  c.pad_token = get_or<std::string>(p, "pad_token", c.pad_token, path);
+}
+
+}  // namespace
+
+std::pair<TokenizerConfig, Vocab> load_tokenizer_json(const std::filesystem::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) fail(path.string(), ": cannot open");
+  std::stringstream buf;
+  buf << in.rdbuf();
+  json j;
+  try {
+    j = json::parse(buf.str());
+  } catch (const json::parse_error& e) {
+    fail(path.string(), ": not valid JSON (", e.what(), ")");
+  }
+  if (!j.is_object()) fail(path.string(), ": not a tokenizer.json object");
+  TokenizerConfig c;
+  c.flavour = TokenizerFlavour::HfFast;
+  Vocab vocab;
+  try {
+    const json& model = j.at("model");
+    std::string type = get_or<std::string>(model, "type", "WordPiece", path);
+    if (type != "WordPiece")
+      fail(where(path, "model.type"), ": '", type, "' is not supported (WordPiece only)");
+    c.unk_token = get_or<std::string>(model, "unk_token", "[UNK]", path);
+    c.continuing_subword_prefix = get_or<std::string>(model, "continuing_subword_prefix", "##", path);
+    c.max_input_chars_per_word = get_or<size_t>(model, "max_input_chars_per_word", 100, path);
+    const json& v = model.at("vocab");
+    if (!v.is_object()) fail(where(path, "model.vocab"), " must be an object");
+    vocab.reserve(v.size());
+    for (const auto& [token, id] : v.items()) vocab.emplace_back(token, id.get<int32_t>());
+
+    read_normalizer(j.value("normalizer", json()), c, path);
+    const json pre = j.value("pre_tokenizer", json());
+    if (pre.is_null() || get_or<std::string>(pre, "type", "", path) != "BertPreTokenizer")
+      fail(where(path, "pre_tokenizer"), ": only BertPreTokenizer is supported, got ", pre.dump());
+    read_post_processor(j.value("post_processor", json()), c, path);
+    read_truncation(j.value("truncation", json()), c.defaults, path);
+    read_padding(j.value("padding", json()), c, path);
+    const json dec = j.value("decoder", json());
+    if (!dec.is_null()) {
+      if (get_or<std::string>(dec, "type", "", path) != "WordPiece")
+        fail(where(path, "decoder"), ": only the WordPiece decoder is supported");
+      c.decode_cleanup = get_or<bool>(dec, "cleanup", true, path);
+    } else {
+      c.decode_cleanup = false;
+    }
+    for (const auto& a : j.value("added_tokens", json::array())) {
+      AddedToken t;
+      t.id = a.at("id").get<int32_t>();
+      t.content = a.at("content").get<std::string>();
+      t.special = a.value("special", false);
+      t.single_word = a.value("single_word", false);
+      t.lstrip = a.value("lstrip", false);
+      t.rstrip = a.value("rstrip", false);
+      t.normalized = a.value("normalized", true);
+      c.added_tokens.push_back(t);
+    }
+  } catch (const json::exception& e) {
+    fail(path.string(), ": malformed tokenizer.json (", e.what(), ")");
+  }
+  return {std::move(c), std::move(vocab)};
+}
+
+}  // namespace encore::tok
