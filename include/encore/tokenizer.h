@@ -14,6 +14,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -148,6 +149,10 @@ class Tokenizer {
   // else Google.
   static Tokenizer from_dir(const std::filesystem::path& dir,
                             std::optional<TokenizerFlavour> flavour = std::nullopt);
+  // As above; `adjust` may change the configuration before the tokenizer is built.
+  static Tokenizer from_dir(const std::filesystem::path& dir,
+                            std::optional<TokenizerFlavour> flavour,
+                            const std::function<void(TokenizerConfig&)>& adjust);
   static Tokenizer from_tokenizer_json(const std::filesystem::path& path);
   static Tokenizer from_vocab_txt(const std::filesystem::path& vocab,
                                   TokenizerFlavour flavour = TokenizerFlavour::Google,

@@ -1,15 +1,12 @@
 #include "encore/safetensors.h"
 
-#include <fcntl.h>
-#include <sys/mman.h>
-#include <sys/stat.h>
-#include <unistd.h>
-
 #include <algorithm>
 #include <cstring>
 #include <fstream>
 #include <limits>
 #include <nlohmann/json.hpp>
+
+#include "io/readers.h"
 
 namespace encore {
 
@@ -17,48 +14,21 @@ namespace {
 
 constexpr uint64_t kMaxHeader = 100ull << 20;  // the reference reader's limit (100 MB)
 
-struct Mapping {
-  void* addr = nullptr;
-  size_t size = 0;
-  ~Mapping() {
-    if (addr && size) munmap(addr, size);
-  }
-};
-
-std::shared_ptr<Mapping> map_file(const std::string& path) {
-  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) fail(path, ": cannot open: ", std::strerror(errno));
-  struct stat st{};
-  if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-    ::close(fd);
-    fail(path, ": not a regular file");
-  }
-  auto m = std::make_shared<Mapping>();
-  m->size = static_cast<size_t>(st.st_size);
-  if (m->size > 0) {
-    m->addr = mmap(nullptr, m->size, PROT_READ, MAP_PRIVATE, fd, 0);
-    if (m->addr == MAP_FAILED) {
-      m->addr = nullptr;
-      ::close(fd);
-      fail(path, ": mmap failed: ", std::strerror(errno));
-    }
-  }
-  ::close(fd);
-  return m;
-}
-
 }  // namespace
 
-TensorFile read_safetensors(const std::string& path) {
-  auto map = map_file(path);
-  const auto* bytes = static_cast<const unsigned char*>(map->addr);
-  ENCORE_CHECK(map->size >= 8, path, ": truncated safetensors file (", map->size, " bytes, no header)");
+TensorFile read_safetensors(const std::string& path) { return io::read_safetensors_bytes(path, io::map_file(path)); }
+
+namespace io {
+
+TensorFile read_safetensors_bytes(const std::string& path, const Bytes& map) {
+  const unsigned char* bytes = map.data;
+  ENCORE_CHECK(map.size >= 8, path, ": truncated safetensors file (", map.size, " bytes, no header)");
   uint64_t header_len = 0;
   for (int i = 7; i >= 0; --i) header_len = (header_len << 8) | bytes[i];
   ENCORE_CHECK(header_len <= kMaxHeader, path, ": safetensors header length ", header_len,
                " is too large (limit 100 MB): not a safetensors file?");
-  ENCORE_CHECK(header_len <= map->size - 8, path, ": safetensors header length ", header_len,
-               " exceeds the file size ", map->size);
+  ENCORE_CHECK(header_len <= map.size - 8, path, ": safetensors header length ", header_len,
+               " exceeds the file size ", map.size);
   const char* header = reinterpret_cast<const char*>(bytes + 8);
   nlohmann::json j;
   try {
@@ -69,8 +39,8 @@ TensorFile read_safetensors(const std::string& path) {
   ENCORE_CHECK(j.is_object(), path, ": safetensors header is not a JSON object");
 
   const unsigned char* data = bytes + 8 + header_len;
-  const uint64_t data_len = map->size - 8 - header_len;
-  std::shared_ptr<const void> owner(map, map->addr);
+  const uint64_t data_len = map.size - 8 - header_len;
+  const std::shared_ptr<const void>& owner = map.owner;
 
   TensorFile out;
   out.path = path;
@@ -131,6 +101,8 @@ TensorFile read_safetensors(const std::string& path) {
   }
   return out;
 }
+
+}  // namespace io
 
 void write_safetensors(const std::string& path, const std::vector<std::pair<std::string, Tensor>>& tensors,
                        const std::map<std::string, std::string>& metadata) {

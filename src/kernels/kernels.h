@@ -30,6 +30,12 @@ void dropout(float* x, int64_t n, float p, uint64_t seed, uint64_t site, uint64_
 // The keep decision used by dropout(), for callers that walk their own index space.
 bool dropout_keep(float p, uint64_t seed, uint64_t site, uint64_t index);
 
+// Softmax pieces (runtime ISA dispatch): x[i] = exp(x[i] - shift) returning the sum;
+// the maximum of x; x *= s.
+float exp_shifted_sum(float* x, int64_t n, float shift);
+float max_of(const float* x, int64_t n);
+void scale_inplace(float* x, int64_t n, float s);
+
 // Sets the thread count used by encore's loops and oneDNN (OpenMP); n <= 0 leaves it.
 void set_threads(int n);
 

@@ -1,12 +1,19 @@
-// Scaled dot-product attention over a ragged batch, one (sequence, head) at a time.
-// Reference order of operations (transformers eager_attention_forward / modeling.py
+// Scaled dot-product attention over a ragged batch, a block of queries of one (sequence,
+// head) at a time — no [S, S] tensor is ever materialized beyond a block of rows.
+// Reference order of operations (transformers eager attention / modeling.py
 // attention_layer / torch scaled_dot_product_attention math path):
-//   scores = q·k * (1/sqrt(d))  [+ relative terms, scaled too]  + mask bias
+//   scores = q·k [+ relative terms] then * (1/sqrt(d)), then + mask bias
 //   probs  = softmax(scores)    (max-subtracted)
 //   probs  = dropout(probs) * head_mask
 //   ctx    = probs · v
 // Masked keys that the ragged layout dropped would get exp(fill - max) == 0 exactly in the
 // reference (fill is -inf, -10000 or float32 min), so dropping them changes nothing.
+//
+// Q·Kᵀ and P·V are oneDNN sgemm calls on strided views of the fused QKV projection; inside
+// the parallel loop oneDNN runs them single-threaded, so the parallelism is over
+// (sequence, head, query block) work items.
+#include <oneapi/dnnl/dnnl.h>
+
 #include <cmath>
 #include <limits>
 #include <vector>
@@ -18,11 +25,17 @@ namespace encore::nn {
 
 namespace {
 
+constexpr int64_t kQueryBlock = 64;
+
 inline float dot(const float* a, const float* b, int64_t n) {
   float s = 0.0f;
   for (int64_t i = 0; i < n; ++i) s += a[i] * b[i];
   return s;
 }
+
+struct WorkItem {
+  int64_t b, h, q0;
+};
 
 }  // namespace
 
@@ -37,65 +50,79 @@ void attention_forward(float* ctx, const float* qkv, const RaggedBatch& batch, c
   const float keep_scale = spec.attention_dropout >= 1.0f ? 0.0f : 1.0f / (1.0f - spec.attention_dropout);
   const uint64_t site = static_cast<uint64_t>(layer) * kSitesPerLayer + kSiteAttnProbs;
   const float* head_mask = run.head_mask && run.head_mask->defined() ? run.head_mask->data<float>() : nullptr;
+  constexpr float kNegInf = -std::numeric_limits<float>::infinity();
 
-#pragma omp parallel for schedule(dynamic) collapse(2)
+  std::vector<WorkItem> items;
+  int64_t longest = 0;
   for (int64_t b = 0; b < B; ++b) {
-    for (int64_t h = 0; h < heads; ++h) {
-      const int64_t begin = batch.cu[b], n = batch.cu[b + 1] - begin;
+    const int64_t n = batch.cu[b + 1] - batch.cu[b];
+    longest = std::max(longest, n);
+    for (int64_t h = 0; h < heads; ++h)
+      for (int64_t q0 = 0; q0 < n; q0 += kQueryBlock) items.push_back({b, h, q0});
+  }
+  const int64_t n_items = static_cast<int64_t>(items.size());
+
+#pragma omp parallel
+  {
+    std::vector<float> scores(static_cast<size_t>(kQueryBlock * longest));
+#pragma omp for schedule(dynamic)
+    for (int64_t it = 0; it < n_items; ++it) {
+      const auto [b, h, q0] = items[static_cast<size_t>(it)];
+      const int64_t begin = batch.cu[b], n = batch.cu[b + 1] - begin, rows = std::min(kQueryBlock, n - q0);
+      const float* Q = qkv + (begin + q0) * ld + h * d;
+      const float* K = qkv + begin * ld + H + h * d;
+      const float* V = qkv + begin * ld + 2 * H + h * d;
+      float* P = scores.data();
+      const int64_t* pos = batch.position.data() + begin;
       const bool all_masked = !mask.all_masked.empty() && mask.all_masked[b];
-      std::vector<float> p(static_cast<size_t>(n));
       const float hm = head_mask ? head_mask[layer * heads + h] : 1.0f;
-      for (int64_t i = 0; i < n; ++i) {
-        const float* qi = qkv + (begin + i) * ld + h * d;
-        const int64_t pi = batch.position[begin + i];
-        float mx = -std::numeric_limits<float>::infinity();
-        for (int64_t j = 0; j < n; ++j) {
-          const float* kj = qkv + (begin + j) * ld + H + h * d;
-          const int64_t pj = batch.position[begin + j];
-          float s = dot(qi, kj, d);
-          if (dist) {  // HF: distance embedding at (l - r) + max_positions - 1, added before scaling
-            const float* e = dist + (pi - pj + spec.max_relative - 1) * d;
-            s += dot(qi, e, d);
-            if (spec.relative == RelativePositions::KeyQuery) s += dot(kj, e, d);
-          }
-          s *= scale;
-          if (mask.dense) s += mask.dense[b * mask.sb + h * mask.sh + pi * mask.sq + pj * mask.sk];
-          if ((mask.causal && pj > pi) || all_masked) s += spec.mask_fill;
-          p[j] = s;
-          mx = std::max(mx, s);
-        }
-        if (mx == -std::numeric_limits<float>::infinity() && spec.masked_row_zero) {
-          for (int64_t j = 0; j < n; ++j) p[j] = 0.0f;
-        } else {
-          float sum = 0.0f;
+
+      // HF adds relative-position scores before scaling, so scale afterwards in that case.
+      dnnl_sgemm('N', 'T', rows, n, d, dist ? 1.0f : scale, Q, ld, K, ld, 0.0f, P, n);
+      for (int64_t r = 0; r < rows; ++r) {
+        float* row = P + r * n;
+        const int64_t pi = pos[q0 + r];
+        if (dist) {  // distance embedding at (l - r) + max_positions - 1
+          const float* qi = Q + r * ld;
           for (int64_t j = 0; j < n; ++j) {
-            p[j] = std::exp(p[j] - mx);
-            sum += p[j];
+            const float* e = dist + (pi - pos[j] + spec.max_relative - 1) * d;
+            float s = row[j] + dot(qi, e, d);
+            if (spec.relative == RelativePositions::KeyQuery) s += dot(K + j * ld, e, d);
+            row[j] = s * scale;
           }
-          const float inv = 1.0f / sum;
-          for (int64_t j = 0; j < n; ++j) p[j] *= inv;
         }
-        const uint64_t row_index = static_cast<uint64_t>(((b * heads + h) * S + pi) * S);
-        for (int64_t j = 0; j < n; ++j) {
-          if (train) {
-            const uint64_t idx = row_index + static_cast<uint64_t>(batch.position[begin + j]);
-            p[j] = kernels::dropout_keep(spec.attention_dropout, run.options->seed, site, idx) ? p[j] * keep_scale
-                                                                                              : 0.0f;
-          }
-          p[j] *= hm;
+        if (mask.dense) {
+          const float* bias = mask.dense + b * mask.sb + h * mask.sh + pi * mask.sq;
+          for (int64_t j = 0; j < n; ++j) row[j] += bias[pos[j] * mask.sk];
         }
+        if (mask.causal)
+          for (int64_t j = 0; j < n; ++j)
+            if (pos[j] > pi) row[j] += spec.mask_fill;
+        if (all_masked)
+          for (int64_t j = 0; j < n; ++j) row[j] += spec.mask_fill;
+
+        const float mx = kernels::max_of(row, n);
+        if (mx == kNegInf) {  // every key is -inf: PyTorch's safe softmax gives 0, plain softmax NaN
+          const float v = spec.masked_row_zero ? 0.0f : std::numeric_limits<float>::quiet_NaN();
+          std::fill(row, row + n, v);
+        } else {
+          kernels::scale_inplace(row, n, 1.0f / kernels::exp_shifted_sum(row, n, mx));
+        }
+        if (train) {
+          const uint64_t row_index = static_cast<uint64_t>(((b * heads + h) * S + pi) * S);
+          for (int64_t j = 0; j < n; ++j)
+            row[j] = kernels::dropout_keep(spec.attention_dropout, run.options->seed, site,
+                                           row_index + static_cast<uint64_t>(pos[j]))
+                         ? row[j] * keep_scale
+                         : 0.0f;
+        }
+        if (hm != 1.0f) kernels::scale_inplace(row, n, hm);
         if (run.probs_out) {
-          float* row = run.probs_out + ((b * heads + h) * S + pi) * S;
-          for (int64_t j = 0; j < n; ++j) row[batch.position[begin + j]] = p[j];
-        }
-        float* out = ctx + (begin + i) * H + h * d;
-        for (int64_t c = 0; c < d; ++c) out[c] = 0.0f;
-        for (int64_t j = 0; j < n; ++j) {
-          const float* vj = qkv + (begin + j) * ld + 2 * H + h * d;
-          const float pj = p[j];
-          for (int64_t c = 0; c < d; ++c) out[c] += pj * vj[c];
+          float* out = run.probs_out + ((b * heads + h) * S + pi) * S;
+          for (int64_t j = 0; j < n; ++j) out[pos[j]] = row[j];
         }
       }
+      dnnl_sgemm('N', 'N', rows, d, n, 1.0f, P, n, V, ld, 0.0f, ctx + (begin + q0) * H + h * d, H);
     }
   }
 }

@@ -16,6 +16,7 @@
 #include <sstream>
 
 #include "kernels/kernels.h"
+#include "kernels/packed_linear.h"
 
 namespace encore::nn {
 
@@ -23,19 +24,45 @@ namespace {
 
 const float* ptr(const Tensor& t) { return t.defined() && t.numel() ? t.data<float>() : nullptr; }
 
-void run_linear(float* y, const float* x, const Linear& l, int64_t T) {
+// y = act(x Wᵀ + b), or y += x Wᵀ + b when accumulate: fused into oneDNN's matmul when the
+// weights are packed, else sgemm followed by the same epilogue.
+void run_linear(float* y, const float* x, const Linear& l, int64_t T, std::optional<Activation> act = std::nullopt,
+                bool accumulate = false) {
+  if (l.packed) {
+    l.packed->run(y, x, T, act, accumulate);
+    return;
+  }
+  if (accumulate) {
+    Tensor tmp = Tensor::zeros(DType::F32, {T, l.out()});
+    kernels::linear(tmp.data<float>(), x, l.weight.data<float>(), ptr(l.bias), T, l.in(), l.out());
+    kernels::add_inplace(y, tmp.data<float>(), T * l.out());
+    return;
+  }
   kernels::linear(y, x, l.weight.data<float>(), ptr(l.bias), T, l.in(), l.out());
+  if (act) kernels::activate(y, T * l.out(), *act);
 }
 
 void run_norm(float* y, const float* x, const LayerNorm& n, int64_t T, int64_t H, float eps) {
   kernels::layer_norm(y, x, n.gamma.data<float>(), ptr(n.beta), T, H, eps);
 }
 
-void maybe_dropout(float* x, int64_t n, float p, const RunContext& ctx, uint64_t site) {
-  if (ctx.options->train && p > 0.0f) kernels::dropout(x, n, p, ctx.options->seed, site);
+// x += Dropout(x_in Wᵀ + b): one fused GEMM in eval mode, three steps when dropout applies.
+void residual_linear(float* x, float* scratch, const float* in, const Linear& l, int64_t T, float p,
+                     const RunContext& ctx, uint64_t site) {
+  if (!(ctx.options->train && p > 0.0f)) {
+    run_linear(x, in, l, T, std::nullopt, /*accumulate=*/true);
+    return;
+  }
+  run_linear(scratch, in, l, T);
+  kernels::dropout(scratch, T * l.out(), p, ctx.options->seed, site);
+  kernels::add_inplace(x, scratch, T * l.out());
 }
 
 }  // namespace
+
+void pack(Linear& l) {
+  l.packed = std::make_shared<kernels::PackedLinear>(l.weight.data<float>(), ptr(l.bias), l.out(), l.in());
+}
 
 void encoder_layer_forward(float* x, const RaggedBatch& batch, const AttentionMask& mask,
                            const EncoderLayerWeights& w, const LayerSpec& spec, int64_t heads, int64_t layer,
@@ -59,9 +86,7 @@ void encoder_layer_forward(float* x, const RaggedBatch& batch, const AttentionMa
   }
   run_linear(q, attn_in, w.qkv, T);
   attention_forward(a, q, batch, mask, w, spec, heads, layer, ctx);
-  run_linear(t, a, w.attn_out, T);
-  maybe_dropout(t, T * H, spec.hidden_dropout, ctx, site + kSiteAttnOut);
-  kernels::add_inplace(x, t, T * H);
+  residual_linear(x, t, a, w.attn_out, T, spec.hidden_dropout, ctx, site + kSiteAttnOut);
   if (!spec.norm_first) run_norm(x, x, w.ln1, T, H, spec.layer_norm_eps);
 
   // Feed-forward block.
@@ -70,12 +95,10 @@ void encoder_layer_forward(float* x, const RaggedBatch& batch, const AttentionMa
     run_norm(t, x, w.ln2, T, H, spec.layer_norm_eps);
     ffn_in = t;
   }
-  run_linear(h, ffn_in, w.ffn_in, T);
-  kernels::activate(h, T * I, spec.activation);
-  maybe_dropout(h, T * I, spec.ffn_dropout, ctx, site + kSiteFfnInner);
-  run_linear(t, h, w.ffn_out, T);
-  maybe_dropout(t, T * H, spec.hidden_dropout, ctx, site + kSiteFfnOut);
-  kernels::add_inplace(x, t, T * H);
+  run_linear(h, ffn_in, w.ffn_in, T, spec.activation);
+  if (ctx.options->train && spec.ffn_dropout > 0.0f)
+    kernels::dropout(h, T * I, spec.ffn_dropout, ctx.options->seed, site + kSiteFfnInner);
+  residual_linear(x, t, h, w.ffn_out, T, spec.hidden_dropout, ctx, site + kSiteFfnOut);
   if (!spec.norm_first) run_norm(x, x, w.ln2, T, H, spec.layer_norm_eps);
 }
 

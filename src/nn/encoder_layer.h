@@ -5,16 +5,20 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
 
 #include "encore/model.h"
+#include "kernels/packed_linear.h"
 
 namespace encore::nn {
 
 struct Linear {
   Tensor weight;  // F32 [out, in]
   Tensor bias;    // F32 [out], undefined when the spec has no bias
+  // The same weights packed for oneDNN's matmul (built at load); null: plain sgemm path.
+  std::shared_ptr<const kernels::PackedLinear> packed = nullptr;
   int64_t in() const { return weight.size(1); }
   int64_t out() const { return weight.size(0); }
 };
@@ -23,6 +27,9 @@ struct LayerNorm {
   Tensor gamma;  // F32 [H]
   Tensor beta;   // F32 [H], undefined when the spec has no bias
 };
+
+// Packs a Linear's weights for the fast GEMM path.
+void pack(Linear& l);
 
 struct EncoderLayerWeights {
   Linear qkv;        // [3H, H]: Q, K, V stacked on dim 0 (PyTorch in_proj order), one GEMM

@@ -136,6 +136,21 @@ Tokenizer Tokenizer::from_dir(const std::filesystem::path& dir,
   return from_vocab_txt(dir / "vocab.txt", f, dir);
 }
 
+Tokenizer Tokenizer::from_dir(const std::filesystem::path& dir,
+                              std::optional<TokenizerFlavour> flavour,
+                              const std::function<void(TokenizerConfig&)>& adjust) {
+  TokenizerFlavour f = pick_flavour(dir, flavour);
+  auto [config, vocab] = f == TokenizerFlavour::HfFast
+                             ? tok::load_tokenizer_json(dir / "tokenizer.json")
+                             : tok::load_vocab_txt(dir / "vocab.txt", f, dir);
+  if (adjust) adjust(config);
+  try {
+    return create(std::move(config), std::move(vocab));
+  } catch (const Error& e) {
+    fail(dir.string(), ": ", e.what());
+  }
+}
+
 TokenizerConfig Tokenizer::read_config(const std::filesystem::path& dir,
                                        std::optional<TokenizerFlavour> flavour) {
   TokenizerFlavour f = pick_flavour(dir, flavour);

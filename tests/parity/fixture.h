@@ -4,6 +4,7 @@
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
+#include <ostream>
 #include <string>
 #include <vector>
 
@@ -21,6 +22,9 @@ struct FixtureCase {
   nlohmann::json case_spec;  // this case's entry of cases.json
   std::string label() const { return model + "." + name; }
 };
+
+// gtest prints parameters with PrintTo (found by ADL): a short label instead of raw bytes.
+inline void PrintTo(const FixtureCase& c, std::ostream* os) { *os << c.label(); }
 
 inline std::filesystem::path core_fixtures_dir() { return std::filesystem::path(ENCORE_FIXTURES_DIR) / "core"; }
 

@@ -1,0 +1,22 @@
+// CRC-32 (zip, IEEE 802.3 polynomial, as zlib's crc32) and CRC-32C (Castagnoli, as LevelDB
+// and TensorFlow use), plus LevelDB's checksum masking (leveldb/util/crc32c.h: a CRC stored
+// next to the data it covers is rotated and offset, so a CRC of data containing CRCs does
+// not degenerate).
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+
+namespace encore::io {
+
+// `crc` continues an earlier value: crc32(b, n2, crc32(a, n1)) == crc32(a ++ b).
+uint32_t crc32(const void* data, size_t n, uint32_t crc = 0);
+uint32_t crc32c(const void* data, size_t n, uint32_t crc = 0);
+
+inline uint32_t crc32c_mask(uint32_t crc) { return ((crc >> 15) | (crc << 17)) + 0xa282ead8u; }
+inline uint32_t crc32c_unmask(uint32_t masked) {
+  const uint32_t rot = masked - 0xa282ead8u;
+  return (rot >> 17) | (rot << 15);
+}
+
+}  // namespace encore::io

