@@ -38,6 +38,8 @@ class Tensor {
 
   // New zero-filled tensor.
   static Tensor zeros(DType dtype, Shape shape);
+  // New tensor with unspecified contents (for buffers about to be overwritten).
+  static Tensor empty(DType dtype, Shape shape);
   // A view of memory kept alive by `owner` (e.g. a memory-mapped file).
   static Tensor view(DType dtype, Shape shape, const void* data, std::shared_ptr<const void> owner);
 

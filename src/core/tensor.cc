@@ -52,6 +52,12 @@ int64_t shape_numel(const Shape& shape) {
 }
 
 Tensor Tensor::zeros(DType dtype, Shape shape) {
+  Tensor t = empty(dtype, std::move(shape));
+  std::memset(t.data_, 0, t.nbytes());
+  return t;
+}
+
+Tensor Tensor::empty(DType dtype, Shape shape) {
   for (int64_t d : shape) ENCORE_CHECK(d >= 0, "negative dimension in shape ", shape_string(shape));
   Tensor t;
   t.dtype_ = dtype;
@@ -59,7 +65,6 @@ Tensor Tensor::zeros(DType dtype, Shape shape) {
   size_t bytes = std::max<size_t>(t.nbytes(), 1);
   // 64-byte alignment: kernels use aligned vector loads where they can.
   void* p = ::operator new[](bytes, std::align_val_t(64));
-  std::memset(p, 0, bytes);
   t.owner_ = std::shared_ptr<const void>(p, [](const void* q) {
     ::operator delete[](const_cast<void*>(q), std::align_val_t(64));
   });

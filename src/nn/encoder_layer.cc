@@ -60,6 +60,13 @@ void residual_linear(float* x, float* scratch, const float* in, const Linear& l,
 
 }  // namespace
 
+void Workspace::reserve(int64_t T, int64_t H, int64_t I) {
+  auto fit = [](Tensor& t, int64_t rows, int64_t cols) {
+    if (!t.defined() || t.numel() < rows * cols) t = Tensor::empty(DType::F32, {rows * cols});
+  };
+  fit(qkv, T, 3 * H), fit(attn, T, H), fit(tmp, T, H), fit(inner, T, I);
+}
+
 void pack(Linear& l) {
   l.packed = std::make_shared<kernels::PackedLinear>(l.weight.data<float>(), ptr(l.bias), l.out(), l.in());
 }
@@ -69,14 +76,13 @@ void encoder_layer_forward(float* x, const RaggedBatch& batch, const AttentionMa
                            const RunContext& ctx) {
   const int64_t T = batch.tokens(), H = w.attn_out.out(), I = w.ffn_in.out();
   const uint64_t site = static_cast<uint64_t>(layer) * kSitesPerLayer;
-  Tensor qkv = Tensor::zeros(DType::F32, {T, 3 * H});
-  Tensor attn = Tensor::zeros(DType::F32, {T, H});
-  Tensor tmp = Tensor::zeros(DType::F32, {T, H});
-  Tensor inner = Tensor::zeros(DType::F32, {T, I});
-  float* q = qkv.data<float>();
-  float* a = attn.data<float>();
-  float* t = tmp.data<float>();
-  float* h = inner.data<float>();
+  Workspace local;
+  Workspace& ws = ctx.workspace ? *ctx.workspace : local;
+  ws.reserve(T, H, I);
+  float* q = ws.qkv.data<float>();
+  float* a = ws.attn.data<float>();
+  float* t = ws.tmp.data<float>();
+  float* h = ws.inner.data<float>();
 
   // Attention block.
   const float* attn_in = x;

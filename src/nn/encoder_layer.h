@@ -60,7 +60,14 @@ struct AttentionMask {
   std::vector<uint8_t> all_masked;   // [B] every key of sequence b gets the fill
 };
 
+// Scratch buffers of one forward pass, sized for T tokens and reused by every layer.
+struct Workspace {
+  Tensor qkv, attn, tmp, inner;  // [T,3H], [T,H], [T,H], [T,I]
+  void reserve(int64_t T, int64_t H, int64_t I);
+};
+
 struct RunContext {
+  Workspace* workspace = nullptr;     // null: the layer allocates its own
   const ForwardOptions* options = nullptr;
   const Tensor* head_mask = nullptr;  // F32 [L, heads] or undefined: multiplies probabilities
   float* probs_out = nullptr;         // [B, heads, S, S] for this layer, or null

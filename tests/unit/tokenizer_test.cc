@@ -321,6 +321,18 @@ TEST(TokenizerErrors, BadVocabularies) {
   EXPECT_NE(error_of([&] { t.encode("hello", plain()); }).find("[CLS]"), std::string::npos);
 }
 
+TEST(Tokenizer, VocabTxtLineRulesPerFlavour) {
+  TempDir d;
+  // A duplicate line, trailing spaces and a CRLF line ending.
+  d.write("vocab.txt", "[UNK]\nb\na \nb\r\nc\n");
+  auto google = Tokenizer::from_dir(d.path(), TokenizerFlavour::Google);
+  auto slow = Tokenizer::from_dir(d.path(), TokenizerFlavour::HfSlow);
+  // tokenization.py: strip(), first occurrence wins, ids dense: [UNK]=0 b=1 a=2 c=3.
+  EXPECT_EQ(google.encode("a b c", plain(false)).ids, (std::vector<int32_t>{2, 1, 3}));
+  // transformers: rstrip("\n") only ("a " is not "a"), a later duplicate wins: b=3 c=4.
+  EXPECT_EQ(slow.encode("a b c", plain(false)).ids, (std::vector<int32_t>{0, 3, 4}));
+}
+
 TEST(TokenizerErrors, MalformedTokenizerJson) {
   TempDir d;
   d.write("tokenizer.json", "{\"model\": {\"type\": \"WordPiece\", \"vocab\": ");

@@ -1,0 +1,996 @@
+#!/usr/bin/env python3
+"""Side-by-side CPU benchmark: encore against ONNX Runtime, CTranslate2 and PyTorch.
+
+Run it through bench/compare, which sets up .venv-bench (bench/requirements.txt) and
+builds encore's drivers (build/bench/encore_throughput, build/bench/encore_latency).
+
+Workloads (every engine gets the same inputs and the same thread count):
+  a  bert-base shape (random weights, models/bench/bert-base), batch 1, sequence
+     16 / 128 / 512: latency in ms, with encore_latency's GEMM bound beside it.
+  b  all-MiniLM-L6-v2, embedding N real English sentences (Debian's shipped docs):
+     sentences/s end to end (text in, normalized embedding out), each engine batching as
+     it does best; embeddings checked against sentence-transformers (cosine).
+  c  bert-base shape, batch 32 real-length sentences padded to 128: sequences/s
+     (encore gets the ragged lengths, the others the padded batch and its mask).
+
+Each engine runs in its own subprocess with OMP/MKL/Rayon threads set to the thread
+count, so no two thread pools share a process. Timings are medians of >= 10 runs after
+warm-up. Ratios are encore speedups: > 1 means encore is faster.
+"""
+from __future__ import annotations
+
+import argparse
+import glob
+import gzip
+import hashlib
+import json
+import os
+import platform
+import random
+import re
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+BUILD = Path(os.environ.get("ENCORE_BUILD_DIR", REPO / "build"))
+CACHE = REPO / ".cache" / "bench"
+BERT_BASE = REPO / "models" / "bench" / "bert-base"
+MINILM = REPO / "models" / "all-MiniLM-L6-v2"
+
+ENGINES = ["encore", "ort", "ct2", "torch", "torch-te"]
+LABEL = {
+    "encore": "encore",
+    "ort": "ONNX Runtime",
+    "ct2": "CTranslate2",
+    "torch": "PyTorch eager",
+    "torch-te": "nn.TransformerEncoder fast path",
+}
+SEQS_A = [16, 128, 512]
+BATCH_C, PAD_C = 32, 128
+BATCH_B = 64          # encore / ORT / CT2 texts per call in (b)
+BATCH_B_ST = 32       # sentence-transformers' default encode batch size
+SHARDS_B = 10         # (b) is timed as 10 shards of N/10 sentences: one run per shard
+
+
+def log(*a):
+    print(*a, file=sys.stderr, flush=True)
+
+
+# --------------------------------------------------------------------------------------
+# Corpus: real English sentences from files Debian ships, split deterministically.
+
+_SPLIT = re.compile(r'(?<=[.!?])\s+(?=[A-Z"(\[])')
+
+
+def _sentences(text):
+    # A bullet (changelog entries, lists) starts a new paragraph.
+    text = re.sub(r"\n[ \t]*(?:[*+-]|\d+\.)[ \t]+", "\n\n", text)
+    for para in re.split(r"\n\s*\n", text):
+        lines = [l.strip() for l in para.splitlines()]
+        lines = [l for l in lines if l and not l.startswith(("--", "==", "##"))]
+        para = re.sub(r"\s+", " ", " ".join(lines)).strip()
+        for s in _SPLIT.split(para):
+            s = s.strip()
+            if len(s.split()) < 4 or len(s) > 2000 or not s[0].isupper():
+                continue
+            if sum(c.isalpha() or c == " " for c in s) < 0.8 * len(s):
+                continue  # code, tables, ASCII art
+            yield s
+
+
+def build_corpus(n):
+    """N sentences: every sentence of /usr/share/common-licenses and /usr/share/doc/*/README*
+    (prose), plus changelog.Debian.gz entries that end like sentences, deduplicated,
+    shuffled with a fixed seed. Deterministic for a given set of installed docs."""
+    prose = sorted(glob.glob("/usr/share/common-licenses/*")) + sorted(glob.glob("/usr/share/doc/*/README*"))
+    changelogs = sorted(glob.glob("/usr/share/doc/*/changelog.Debian.gz"))
+    seen, pool = set(), []
+    for f in prose + changelogs:
+        if not os.path.isfile(f):
+            continue
+        try:
+            raw = gzip.open(f).read() if f.endswith(".gz") else open(f, "rb").read()
+            text = raw.decode("utf-8")
+        except (OSError, UnicodeDecodeError, EOFError):
+            continue
+        for s in _sentences(text):
+            if f in changelogs and not s.endswith((".", "!", "?")):
+                continue
+            if s not in seen:
+                seen.add(s)
+                pool.append(s)
+    random.Random(0).shuffle(pool)
+    if len(pool) < n:
+        log(f"warning: only {len(pool)} distinct sentences found; repeating them to reach {n}")
+        pool = (pool * (n // len(pool) + 1))
+    return pool[:n]
+
+
+# --------------------------------------------------------------------------------------
+# Machine facts.
+
+def sh(cmd):
+    try:
+        return subprocess.run(cmd, shell=True, capture_output=True, text=True, timeout=30).stdout.strip()
+    except Exception:
+        return ""
+
+
+def machine_facts():
+    from importlib import metadata
+    cpu = ""
+    for line in sh("lscpu").splitlines():
+        if line.startswith("Model name:"):
+            cpu = line.split(":", 1)[1].strip()
+    flags = open("/proc/cpuinfo").read()
+    isa = "AVX-512" if " avx512f" in flags else ("AVX2" if " avx2" in flags else "SSE")
+    mem = ""
+    for line in open("/proc/meminfo"):
+        if line.startswith("MemTotal"):
+            mem = f"{int(line.split()[1]) / 1024 / 1024:.0f} GiB"
+    vers = {}
+    for p in ["torch", "transformers", "sentence-transformers", "tokenizers", "onnxruntime", "onnx",
+              "ctranslate2", "numpy"]:
+        try:
+            vers[p] = metadata.version(p)
+        except metadata.PackageNotFoundError:
+            vers[p] = "missing"
+    rev = sh(f"git -C {REPO} rev-parse --short HEAD")
+    dirty = sh(f"git -C {REPO} status --porcelain --untracked-files=no")
+    compiler = ""
+    cache = BUILD / "CMakeCache.txt"
+    if cache.exists():
+        m = re.search(r"CMAKE_CXX_COMPILER:\w+=(.*)", cache.read_text())
+        if m:
+            compiler = sh(f"{m.group(1)} --version").splitlines()[0] if m.group(1) else ""
+    return {
+        "cpu": cpu or platform.processor(),
+        "isa": isa,
+        "cores": os.cpu_count(),
+        "memory": mem,
+        "kernel": platform.release(),
+        "python": platform.python_version(),
+        "versions": vers,
+        "encore": rev + ("-dirty" if dirty else ""),
+        "compiler": compiler,
+        "onednn": sh("dpkg-query -W -f='${Version}' libdnnl-dev 2>/dev/null") or "?",
+    }
+
+
+# --------------------------------------------------------------------------------------
+# Subprocess plumbing.
+
+def engine_env(threads, args):
+    env = dict(os.environ)
+    for k in ["OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS", "RAYON_NUM_THREADS",
+              "RAYON_RS_NUM_CPUS", "NUMEXPR_NUM_THREADS"]:
+        env[k] = str(threads)
+    env["TOKENIZERS_PARALLELISM"] = "true" if threads > 1 else "false"
+    env["HF_HUB_OFFLINE"] = "1"
+    env["TRANSFORMERS_OFFLINE"] = "1"
+    env["TRANSFORMERS_VERBOSITY"] = "error"
+    env["PYTHONWARNINGS"] = "ignore"
+    if args.omp_wait_policy:
+        env["OMP_WAIT_POLICY"] = args.omp_wait_policy
+    if args.ct2_use_mkl is not None:
+        env["CT2_USE_MKL"] = args.ct2_use_mkl
+    return env
+
+
+def run_proc(cmd, env, timeout):
+    t0 = time.time()
+    p = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=timeout)
+    if p.returncode != 0:
+        tail = "\n".join((p.stderr or p.stdout).strip().splitlines()[-6:])
+        raise RuntimeError(f"{' '.join(map(str, cmd[:3]))} ... exited {p.returncode}: {tail}")
+    return p.stdout, time.time() - t0
+
+
+def run_worker(engine, workload, threads, spec, args):
+    """Runs one engine on one workload in a fresh Python process; returns its result dict."""
+    with tempfile.TemporaryDirectory() as tmp:
+        spec_file, result_file = Path(tmp) / "spec.json", Path(tmp) / "result.json"
+        spec_file.write_text(json.dumps(spec))
+        cmd = [sys.executable, __file__, "_worker", "--engine", engine, "--workload", workload,
+               "--threads", str(threads), "--spec", str(spec_file), "--result", str(result_file)]
+        run_proc(cmd, engine_env(threads, args), args.timeout)
+        return json.loads(result_file.read_text())
+
+
+def parse_encore(stdout):
+    times = [float(l.split()[3]) for l in stdout.splitlines() if l.startswith("time_ms ")]
+    sizes = [int(l.split()[2]) for l in stdout.splitlines() if l.startswith("time_ms ")]
+    return times, sizes
+
+
+# --------------------------------------------------------------------------------------
+# Engine workers (run in their own process: `compare.py _worker ...`).
+
+def worker_main(a):
+    spec = json.loads(Path(a.spec).read_text())
+    T = a.threads
+    res = {"cells": {}, "info": {}}
+    if a.engine in ("torch", "torch-te") or a.engine == "prepare":
+        import torch
+        torch.set_num_threads(T)
+        torch.set_num_interop_threads(1)
+    if a.engine == "prepare":
+        res["info"] = prepare_models(spec)
+    elif a.engine == "hftok":
+        worker_hftok(spec, res)
+    elif a.workload == "b":
+        worker_b(a.engine, T, spec, res)
+    else:
+        worker_dense(a.engine, T, spec, res)
+    Path(a.result).write_text(json.dumps(res))
+
+
+def time_calls(fn, warmup, runs):
+    for _ in range(warmup):
+        fn()
+    out = []
+    for _ in range(runs):
+        t0 = time.perf_counter()
+        fn()
+        out.append((time.perf_counter() - t0) * 1e3)
+    return out
+
+
+def make_runner(engine, T, spec):
+    """Returns (run(ids_padded int64 [B,L], mask int64 [B,L]) -> None, info) for (a)/(c)."""
+    import numpy as np
+    info = {}
+    model_dir = spec["model"]
+    if engine == "ort":
+        import onnxruntime as ort
+        so = ort.SessionOptions()
+        so.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        so.intra_op_num_threads = T
+        so.inter_op_num_threads = 1
+        so.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
+        sess = ort.InferenceSession(spec["onnx"], so, providers=["CPUExecutionProvider"])
+
+        def run(ids, mask):
+            sess.run(None, {"input_ids": ids, "attention_mask": mask, "token_type_ids": np.zeros_like(ids)})
+        return run, info
+    if engine == "ct2":
+        import ctranslate2
+        enc = ctranslate2.Encoder(spec["ct2"], device="cpu", compute_type="float32", intra_threads=T,
+                                  inter_threads=1)
+
+        def run(ids, mask):
+            lengths = mask.sum(1).astype(np.int32)
+            if ids.shape[0] == 1 and lengths[0] == ids.shape[1]:
+                enc.forward_batch([ids[0].tolist()])  # how a single sequence is passed
+            else:  # the padded batch as it is, with its lengths
+                enc.forward_batch(ctranslate2.StorageView.from_array(np.ascontiguousarray(ids, dtype=np.int32)),
+                                  lengths=ctranslate2.StorageView.from_array(lengths))
+        return run, info
+    import torch
+    from transformers import AutoModel
+    model = AutoModel.from_pretrained(model_dir).eval()
+    info["attn_implementation"] = model.config._attn_implementation
+    if engine == "torch":
+        def run(ids, mask):
+            with torch.inference_mode():
+                model(input_ids=torch.from_numpy(ids), attention_mask=torch.from_numpy(mask),
+                      token_type_ids=torch.zeros_like(torch.from_numpy(ids)))
+        return run, info
+    # torch-te: HF embeddings, then the same weights in nn.TransformerEncoder (post-norm,
+    # GELU, batch_first), whose inference fast path runs _transformer_encoder_layer_fwd and,
+    # with a padding mask, nested tensors (padding skipped). The pooler is not run.
+    te, why = bert_to_transformer_encoder(model)
+    info["te_conversion"] = why
+
+    def te_forward(ids, mask):
+        with torch.inference_mode():
+            ids_t = torch.from_numpy(ids)
+            x = model.embeddings(input_ids=ids_t, token_type_ids=torch.zeros_like(ids_t))
+            pad = None if bool(mask.all()) else torch.from_numpy(mask == 0)
+            return te(x, src_key_padding_mask=pad)
+
+    # Check: same last hidden state as the HF model, and which fast path ran.
+    probe_ids = np.array(spec["probe_ids"], dtype=np.int64)
+    probe_mask = np.array(spec["probe_mask"], dtype=np.int64)
+    with torch.inference_mode():
+        ref = model(input_ids=torch.from_numpy(probe_ids), attention_mask=torch.from_numpy(probe_mask)).last_hidden_state
+        got = te_forward(probe_ids, probe_mask)
+    m = torch.from_numpy(probe_mask)[..., None].bool()
+    info["te_max_abs_diff"] = float(((ref - got).abs() * m).max())
+    info["te_fast_path"] = {}
+    for label, (i, mk) in {"unpadded": (probe_ids[:1, : int(probe_mask[0].sum())], probe_mask[:1, : int(probe_mask[0].sum())]),
+                           "padded": (probe_ids, probe_mask)}.items():
+        from torch.profiler import profile, ProfilerActivity
+        with profile(activities=[ProfilerActivity.CPU]) as prof:
+            te_forward(i, mk)
+        names = {e.key for e in prof.key_averages()}
+        info["te_fast_path"][label] = {
+            "encoder_layer_fwd": "aten::_transformer_encoder_layer_fwd" in names,
+            "nested_tensor": any("nested" in n for n in names),
+        }
+    return te_forward, info
+
+
+def bert_to_transformer_encoder(model):
+    import torch
+    import torch.nn as nn
+    cfg = model.config
+    if cfg.hidden_act not in ("gelu",):
+        return None, f"activation {cfg.hidden_act} has no nn.TransformerEncoder equivalent"
+    layer = nn.TransformerEncoderLayer(cfg.hidden_size, cfg.num_attention_heads, cfg.intermediate_size,
+                                       dropout=0.0, activation="gelu", layer_norm_eps=cfg.layer_norm_eps,
+                                       batch_first=True, norm_first=False)
+    te = nn.TransformerEncoder(layer, cfg.num_hidden_layers, enable_nested_tensor=True).eval()
+    with torch.no_grad():
+        for src, dst in zip(model.encoder.layer, te.layers):
+            at = src.attention
+            dst.self_attn.in_proj_weight.copy_(torch.cat([at.self.query.weight, at.self.key.weight, at.self.value.weight]))
+            dst.self_attn.in_proj_bias.copy_(torch.cat([at.self.query.bias, at.self.key.bias, at.self.value.bias]))
+            dst.self_attn.out_proj.weight.copy_(at.output.dense.weight)
+            dst.self_attn.out_proj.bias.copy_(at.output.dense.bias)
+            dst.norm1.load_state_dict(at.output.LayerNorm.state_dict())
+            dst.linear1.load_state_dict(src.intermediate.dense.state_dict())
+            dst.linear2.load_state_dict(src.output.dense.state_dict())
+            dst.norm2.load_state_dict(src.output.LayerNorm.state_dict())
+    return te, "ok"
+
+
+def worker_dense(engine, T, spec, res):
+    import numpy as np
+    try:
+        run, info = make_runner(engine, T, spec)
+    except Exception as e:  # the engine cannot run this model at all
+        res["error"] = f"{type(e).__name__}: {e}"
+        return
+    res["info"].update(info)
+    for cell in spec["cells"]:
+        seqs = cell["ids"]
+        L = cell.get("pad_to") or max(len(s) for s in seqs)
+        ids = np.zeros((len(seqs), L), dtype=np.int64)
+        mask = np.zeros((len(seqs), L), dtype=np.int64)
+        for r, s in enumerate(seqs):
+            ids[r, : len(s)] = s
+            mask[r, : len(s)] = 1
+        try:
+            res["cells"][cell["name"]] = {"times_ms": time_calls(lambda: run(ids, mask), cell["warmup"], cell["runs"])}
+        except Exception as e:
+            res["cells"][cell["name"]] = {"error": f"{type(e).__name__}: {e}"}
+        log(f"    {engine} t{T} {cell['name']}: done")
+
+
+def hf_tokenizer(spec):
+    from tokenizers import Tokenizer
+    tok = Tokenizer.from_file(str(Path(spec["model"]) / "tokenizer.json"))
+    tok.no_padding()
+    tok.enable_truncation(spec["max_length"])
+    return tok
+
+
+def worker_hftok(spec, res):
+    tok = hf_tokenizer(spec)
+    texts = Path(spec["texts_file"]).read_text().split("\n")[: spec["n"]]
+    shards = shard(texts, SHARDS_B)
+    tok.encode_batch(shards[0])
+    res["cells"]["tok"] = {"times_ms": [], "sizes": [len(s) for s in shards]}
+    for s in shards:
+        t0 = time.perf_counter()
+        tok.encode_batch(s)
+        res["cells"]["tok"]["times_ms"].append((time.perf_counter() - t0) * 1e3)
+
+
+def shard(items, k):
+    n = len(items)
+    return [items[n * i // k: n * (i + 1) // k] for i in range(k) if n * (i + 1) // k > n * i // k]
+
+
+def worker_b(engine, T, spec, res):
+    """(b): text in, normalized mean-pooled embedding out, timed per shard."""
+    import numpy as np
+    texts = Path(spec["texts_file"]).read_text().split("\n")[: spec["n"]]
+    shards = shard(texts, SHARDS_B)
+
+    if engine == "torch":
+        from sentence_transformers import SentenceTransformer
+        st = SentenceTransformer(spec["model"], device="cpu")
+        res["info"]["batching"] = (f"SentenceTransformer.encode(batch_size={BATCH_B_ST}): sorts by text length, "
+                                   "pads each batch to its longest")
+
+        def embed(s):
+            return st.encode(s, batch_size=BATCH_B_ST, show_progress_bar=False, convert_to_numpy=True)
+    else:
+        tok = hf_tokenizer(spec)
+        if engine == "ort":
+            import onnxruntime as ort
+            so = ort.SessionOptions()
+            so.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+            so.intra_op_num_threads = T
+            so.inter_op_num_threads = 1
+            so.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
+            sess = ort.InferenceSession(spec["onnx"], so, providers=["CPUExecutionProvider"])
+
+            def forward(batch_ids):
+                L = max(len(x) for x in batch_ids)
+                ids = np.zeros((len(batch_ids), L), dtype=np.int64)
+                mask = np.zeros_like(ids)
+                for r, x in enumerate(batch_ids):
+                    ids[r, : len(x)] = x
+                    mask[r, : len(x)] = 1
+                h = sess.run(None, {"input_ids": ids, "attention_mask": mask, "token_type_ids": np.zeros_like(ids)})[0]
+                return h, mask
+            res["info"]["batching"] = (f"tokenizers encode_batch, sort by token length, batches of {BATCH_B} "
+                                       "padded to their longest")
+        else:
+            import ctranslate2
+            enc = ctranslate2.Encoder(spec["ct2"], device="cpu", compute_type="float32", intra_threads=T,
+                                      inter_threads=1)
+
+            def forward(batch_ids):
+                h = np.array(enc.forward_batch(batch_ids).last_hidden_state)
+                mask = np.zeros(h.shape[:2], dtype=np.int64)
+                for r, x in enumerate(batch_ids):
+                    mask[r, : len(x)] = 1
+                return h, mask
+            res["info"]["batching"] = (f"tokenizers encode_batch, sort by token length, forward_batch of {BATCH_B} "
+                                       "id lists (CTranslate2 pads to the longest)")
+
+        def embed(s):
+            encs = tok.encode_batch(s)
+            order = sorted(range(len(s)), key=lambda i: -len(encs[i].ids))
+            out = np.empty((len(s), spec["dim"]), dtype=np.float32)
+            for b in range(0, len(order), BATCH_B):
+                idx = order[b: b + BATCH_B]
+                h, mask = forward([encs[i].ids for i in idx])
+                m = mask[..., None].astype(np.float32)
+                e = (h * m).sum(1) / np.clip(m.sum(1), 1e-9, None)
+                e /= np.clip(np.linalg.norm(e, axis=1, keepdims=True), 1e-12, None)
+                out[idx] = e
+            return out
+
+    embed(shards[0])  # warm-up
+    times, outs = [], []
+    for s in shards:
+        t0 = time.perf_counter()
+        outs.append(embed(s))
+        times.append((time.perf_counter() - t0) * 1e3)
+    res["cells"]["embed"] = {"times_ms": times, "sizes": [len(s) for s in shards]}
+    if spec.get("save"):
+        np.save(spec["save"], np.concatenate(outs).astype(np.float32))
+
+
+# --------------------------------------------------------------------------------------
+# Model preparation (ONNX export + ORT optimizer, CTranslate2 conversion), cached.
+
+def prepared_paths(model_dir):
+    from importlib import metadata
+    tag = f"torch{metadata.version('torch')}-ort{metadata.version('onnxruntime')}"
+    base = CACHE / "models" / Path(model_dir).name
+    ct2tag = f"ct2-{metadata.version('ctranslate2')}"
+    return base / tag / "model.opt.onnx", base / ct2tag
+
+
+def prepare_models(spec):
+    """Exports and converts each model once; checks each engine's output against PyTorch."""
+    import numpy as np
+    import torch
+    from transformers import AutoConfig, AutoModel
+    info = {}
+    for model_dir in spec["models"]:
+        onnx_path, ct2_path = prepared_paths(model_dir)
+        cfg = AutoConfig.from_pretrained(model_dir)
+        mi = info[model_dir] = {}
+        meta_file = onnx_path.parent / "meta.json"
+        if not onnx_path.exists():
+            log(f"  exporting {model_dir} to ONNX ...")
+            onnx_path.parent.mkdir(parents=True, exist_ok=True)
+            # Eager attention and the TorchScript exporter give the graph the ORT transformer
+            # optimizer recognizes (SDPA or the dynamo exporter leave Attention unfused).
+            model = AutoModel.from_pretrained(model_dir, attn_implementation="eager").eval()
+
+            class Wrap(torch.nn.Module):
+                def __init__(self, m):
+                    super().__init__()
+                    self.m = m
+
+                def forward(self, input_ids, attention_mask, token_type_ids):
+                    return self.m(input_ids=input_ids, attention_mask=attention_mask,
+                                  token_type_ids=token_type_ids).last_hidden_state
+            names = ["input_ids", "attention_mask", "token_type_ids"]
+            ex = torch.ones((2, 8), dtype=torch.int64)
+            raw = onnx_path.parent / "model.onnx"
+            torch.onnx.export(Wrap(model), (ex, ex, torch.zeros_like(ex)), str(raw), input_names=names,
+                              output_names=["last_hidden_state"], opset_version=17, dynamo=False,
+                              dynamic_axes={k: {0: "batch", 1: "seq"} for k in names + ["last_hidden_state"]})
+            from onnxruntime.transformers.optimizer import optimize_model
+            om = optimize_model(str(raw), model_type="bert", num_heads=cfg.num_attention_heads,
+                                hidden_size=cfg.hidden_size)
+            fused = {k: v for k, v in om.get_fused_operator_statistics().items() if v}
+            om.save_model_to_file(str(onnx_path))
+            raw.unlink()
+            meta_file.write_text(json.dumps({"fused": fused}))
+        mi["ort_fused"] = json.loads(meta_file.read_text())["fused"]
+        if not (ct2_path / "model.bin").exists():
+            log(f"  converting {model_dir} with ctranslate2's TransformersConverter ...")
+            import ctranslate2
+            ctranslate2.converters.TransformersConverter(model_dir).convert(str(ct2_path), force=True)
+        # Checks on a padded batch of two.
+        model = AutoModel.from_pretrained(model_dir).eval()
+        rng = np.random.default_rng(1)
+        ids = rng.integers(1000, cfg.vocab_size, size=(2, 24)).astype(np.int64)
+        ids[:, 0] = 101
+        mask = np.ones_like(ids)
+        mask[1, 10:] = 0
+        ids[1, 10:] = 0
+        with torch.inference_mode():
+            ref = model(input_ids=torch.from_numpy(ids), attention_mask=torch.from_numpy(mask)).last_hidden_state.numpy()
+        keep = mask[..., None].astype(bool)
+        import onnxruntime as ort
+        sess = ort.InferenceSession(str(onnx_path), providers=["CPUExecutionProvider"])
+        got = sess.run(None, {"input_ids": ids, "attention_mask": mask, "token_type_ids": np.zeros_like(ids)})[0]
+        mi["ort_max_abs_diff"] = float(np.abs((got - ref) * keep).max())
+        import ctranslate2
+        enc = ctranslate2.Encoder(str(ct2_path), device="cpu", compute_type="float32")
+        out = enc.forward_batch([ids[0].tolist(), ids[1, :10].tolist()])
+        got = np.array(out.last_hidden_state)
+        mi["ct2_max_abs_diff"] = float(max(np.abs(got[0] - ref[0]).max(), np.abs(got[1, :10] - ref[1, :10]).max()))
+        mi["onnx"], mi["ct2"] = str(onnx_path), str(ct2_path)
+    return info
+
+
+# --------------------------------------------------------------------------------------
+# Orchestration.
+
+def median(xs):
+    return statistics.median(xs)
+
+
+def summarize_latency(times):
+    return {"median": median(times), "min": min(times), "max": max(times), "n": len(times)}
+
+
+def summarize_rate(times_ms, sizes):
+    rates = [n / (t / 1e3) for n, t in zip(sizes, times_ms)]
+    return {"median": median(rates), "min": min(rates), "max": max(rates), "n": len(rates),
+            "aggregate": sum(sizes) / (sum(times_ms) / 1e3)}
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--quick", action="store_true", help="1,000 sentences for (b) instead of 10,000 (smoke test)")
+    ap.add_argument("--sentences", type=int, help="sentences for (b) (default 10000, --quick 1000)")
+    ap.add_argument("--threads", default="1,2", help="thread counts, comma-separated (default 1,2)")
+    ap.add_argument("--workloads", default="a,b,c", help="subset of a,b,c (default all)")
+    ap.add_argument("--engines", default=",".join(ENGINES), help=f"subset of {','.join(ENGINES)}")
+    ap.add_argument("--seqs", default="16,128,512", help="sequence lengths for (a) (default 16,128,512)")
+    ap.add_argument("--runs", type=int, default=10, help="timed runs per cell (>= 10; (b) uses 10 shards)")
+    ap.add_argument("--out", help="also write the markdown report to this file")
+    ap.add_argument("--json", help="also write the raw results as JSON")
+    ap.add_argument("--omp-wait-policy", choices=["PASSIVE", "ACTIVE"],
+                    help="OMP_WAIT_POLICY for every engine (default: each OpenMP runtime's own default)")
+    ap.add_argument("--ct2-use-mkl", choices=["0", "1"],
+                    help="CT2_USE_MKL (default: CTranslate2 decides; it picks MKL only on Intel CPUs)")
+    ap.add_argument("--timeout", type=int, default=1800, help="seconds per engine subprocess")
+    args = ap.parse_args()
+    if args.runs < 10:
+        ap.error("--runs must be >= 10")
+    threads = [int(t) for t in args.threads.split(",")]
+    global SEQS_A
+    SEQS_A = [int(s) for s in args.seqs.split(",")]
+    workloads = [w for w in args.workloads.split(",") if w]
+    engines = [e for e in args.engines.split(",") if e]
+    for e in engines:
+        if e not in ENGINES:
+            ap.error(f"unknown engine {e}")
+    n_sent = args.sentences or (1000 if args.quick else 10000)
+    t_start = time.time()
+    load_start = os.getloadavg()
+
+    for exe in ("encore_throughput", "encore_latency"):
+        if not (BUILD / "bench" / exe).exists():
+            sys.exit(f"missing {BUILD / 'bench' / exe}: build first (bench/compare does)")
+    if ("a" in workloads or "c" in workloads) and not (BERT_BASE / "model.safetensors").exists():
+        log(f"making {BERT_BASE} (random bert-base) ...")
+        subprocess.run([sys.executable, str(REPO / "bench" / "make_random_bert.py"), str(BERT_BASE)], check=True)
+    if not (MINILM / "model.safetensors").exists():
+        sys.exit(f"missing {MINILM}: run scripts/fetch-model.sh")
+
+    facts = machine_facts()
+    log(f"machine: {facts['cpu']}, {facts['cores']} cores, load {load_start[0]:.2f}")
+    CACHE.mkdir(parents=True, exist_ok=True)
+    work = Path(tempfile.mkdtemp(prefix="encore-compare-"))
+
+    # Inputs, made once and shared by every engine.
+    from tokenizers import Tokenizer
+    st_cfg = json.loads((MINILM / "sentence_bert_config.json").read_text())
+    max_len_b = int(st_cfg.get("max_seq_length", 256))
+    hf_tok = Tokenizer.from_file(str(MINILM / "tokenizer.json"))
+    hf_tok.no_padding()
+    need_texts = "b" in workloads or "c" in workloads
+    texts = build_corpus(max(n_sent, BATCH_C)) if need_texts else []
+    corpus = {}
+    if need_texts:
+        texts_file = work / "sentences.txt"
+        texts_file.write_text("\n".join(texts[:n_sent]) + "\n")
+        hf_tok.enable_truncation(max_len_b)
+        lens = sorted(len(e.ids) for e in hf_tok.encode_batch(texts[:n_sent]))
+        corpus = {"n": n_sent, "sha256": hashlib.sha256("\n".join(texts[:n_sent]).encode()).hexdigest()[:16],
+                  "tokens_mean": statistics.mean(lens), "tokens_median": median(lens),
+                  "tokens_p95": lens[int(0.95 * (len(lens) - 1))], "tokens_max": lens[-1], "tokens_total": sum(lens)}
+        log(f"corpus: {n_sent} sentences, sha256 {corpus['sha256']}, tokens mean {corpus['tokens_mean']:.1f} "
+            f"median {corpus['tokens_median']} p95 {corpus['tokens_p95']} max {corpus['tokens_max']}")
+
+    rng = random.Random(0)
+    ids_a = {s: [[101] + [rng.randrange(1000, 30522) for _ in range(s - 2)] + [102]] for s in SEQS_A}
+    ids_c = []
+    if "c" in workloads:
+        hf_tok.enable_truncation(PAD_C)
+        ids_c = [e.ids for e in hf_tok.encode_batch(texts[:BATCH_C])]
+    probe_ids = [[101] + [rng.randrange(1000, 30522) for _ in range(22)] + [102]] * 2
+    probe_mask = [[1] * 24, [1] * 10 + [0] * 14]
+    probe_ids = [probe_ids[0], probe_ids[1][:10] + [0] * 14]
+
+    results = {"facts": facts, "corpus": corpus, "cells": {}, "info": {}, "errors": {}, "threads": threads,
+               "args": vars(args)}
+    cells = results["cells"]
+
+    def put(key, val):
+        cells[key] = val
+        v = val.get("median")
+        log(f"  {key}: " + (f"{v:.2f}" if v is not None else val.get("error", "?")))
+
+    # Model preparation (once; cached under .cache/bench/models).
+    prep_models = []
+    if "a" in workloads or "c" in workloads:
+        prep_models.append(str(BERT_BASE))
+    if "b" in workloads:
+        prep_models.append(str(MINILM))
+    prepared = {}
+    if any(e in engines for e in ("ort", "ct2")):
+        log("preparing ONNX Runtime and CTranslate2 models ...")
+        t0 = time.time()
+        try:
+            prepared = run_worker("prepare", "-", 1, {"models": prep_models}, args)["info"]
+            results["info"]["prepare"] = prepared
+            for m, i in prepared.items():
+                log(f"  {Path(m).name}: ORT fused {i['ort_fused']}, max|ORT-torch| {i['ort_max_abs_diff']:.1e}, "
+                    f"max|CT2-torch| {i['ct2_max_abs_diff']:.1e}")
+        except Exception as e:
+            results["errors"]["prepare"] = str(e)
+            log(f"  preparation failed: {e}")
+        log(f"  ({time.time() - t0:.0f} s)")
+
+    def dense_spec(model, cells_spec):
+        s = {"model": str(model), "cells": cells_spec, "probe_ids": probe_ids, "probe_mask": probe_mask}
+        if str(model) in prepared:
+            s["onnx"], s["ct2"] = prepared[str(model)]["onnx"], prepared[str(model)]["ct2"]
+        return s
+
+    def py_engine_ok(e):
+        return e in ("torch", "torch-te") or str(prep_models[0]) in prepared
+
+    # ---- (a) latency, batch 1.
+    if "a" in workloads:
+        log("(a) bert-base latency, batch 1")
+        for T in threads:
+            for s in SEQS_A:
+                runs = max(args.runs, 30) if s <= 16 else args.runs
+                warm = 5 if s <= 16 else (2 if s <= 128 else 1)
+                f = work / f"a{s}.ids"
+                f.write_text(" ".join(map(str, ids_a[s][0])) + "\n")
+                if "encore" in engines:
+                    try:
+                        out, _ = run_proc([BUILD / "bench" / "encore_throughput", "--model", BERT_BASE, "--ids", f,
+                                           "--batch", "1", "--threads", str(T), "--runs", str(runs), "--warmup",
+                                           str(warm)], engine_env(T, args), args.timeout)
+                        put(f"a/s{s}/t{T}/encore", summarize_latency(parse_encore(out)[0]))
+                    except Exception as e:
+                        put(f"a/s{s}/t{T}/encore", {"error": str(e)})
+                    try:
+                        out, _ = run_proc([BUILD / "bench" / "encore_latency", "--model", BERT_BASE, "--batch", "1",
+                                           "--seq", str(s), "--threads", str(T), "--runs", str(args.runs)],
+                                          engine_env(T, args), args.timeout)
+                        m = re.search(r"GEMM bound ([\d.]+) ms \((\d+) GFLOP/s\)", out)
+                        put(f"a/s{s}/t{T}/gemm", {"median": float(m.group(1)), "gflops": float(m.group(2))})
+                    except Exception as e:
+                        put(f"a/s{s}/t{T}/gemm", {"error": str(e)})
+            for e in engines:
+                if e == "encore":
+                    continue
+                if not py_engine_ok(e):
+                    for s in SEQS_A:
+                        put(f"a/s{s}/t{T}/{e}", {"error": "model preparation failed"})
+                    continue
+                spec = dense_spec(BERT_BASE, [
+                    {"name": f"s{s}", "ids": ids_a[s], "runs": max(args.runs, 30) if s <= 16 else args.runs,
+                     "warmup": 5 if s <= 16 else (2 if s <= 128 else 1)} for s in SEQS_A])
+                try:
+                    r = run_worker(e, "a", T, spec, args)
+                except Exception as ex:
+                    r = {"error": str(ex)}
+                if r.get("info"):
+                    results["info"][f"a/t{T}/{e}"] = r["info"]
+                for s in SEQS_A:
+                    c = r.get("cells", {}).get(f"s{s}", {"error": r.get("error", "no result")})
+                    put(f"a/s{s}/t{T}/{e}", summarize_latency(c["times_ms"]) if "times_ms" in c else c)
+
+    # ---- (b) sentence embeddings, all-MiniLM-L6-v2.
+    if "b" in workloads:
+        log(f"(b) all-MiniLM-L6-v2, {n_sent} sentences")
+        H = json.loads((MINILM / "config.json").read_text())["hidden_size"]
+        saves = {}
+        for T in threads:
+            first = T == threads[0]
+            for e in [x for x in engines if x != "torch-te"]:
+                save = str(work / f"b-{e}.npy") if first else None
+                if e == "encore":
+                    cmd = [BUILD / "bench" / "encore_throughput", "--model", MINILM, "--texts", texts_file, "--batch",
+                           str(BATCH_B), "--threads", str(T), "--shards", str(SHARDS_B), "--runs", "1", "--warmup", "1"]
+                    try:
+                        out, _ = run_proc(cmd + (["--output", save] if save else []), engine_env(T, args), args.timeout)
+                        put(f"b/t{T}/encore", summarize_rate(*parse_encore(out)))
+                        out, _ = run_proc(cmd + ["--tokenize-only"], engine_env(T, args), args.timeout)
+                        put(f"b/t{T}/encore-tok", summarize_rate(*parse_encore(out)))
+                    except Exception as ex:
+                        put(f"b/t{T}/encore", {"error": str(ex)})
+                else:
+                    if e != "torch" and str(MINILM) not in prepared:
+                        put(f"b/t{T}/{e}", {"error": "model preparation failed"})
+                        continue
+                    spec = {"model": str(MINILM), "texts_file": str(texts_file), "n": n_sent, "save": save,
+                            "max_length": max_len_b, "dim": H}
+                    if str(MINILM) in prepared:
+                        spec["onnx"], spec["ct2"] = prepared[str(MINILM)]["onnx"], prepared[str(MINILM)]["ct2"]
+                    try:
+                        r = run_worker(e, "b", T, spec, args)
+                        results["info"][f"b/{e}"] = r.get("info", {})
+                        c = r["cells"]["embed"]
+                        put(f"b/t{T}/{e}", summarize_rate(c["times_ms"], c["sizes"]))
+                    except Exception as ex:
+                        put(f"b/t{T}/{e}", {"error": str(ex)})
+                if save and Path(save).exists():
+                    saves[e] = save
+            try:
+                r = run_worker("hftok", "b", T, {"model": str(MINILM), "texts_file": str(texts_file), "n": n_sent,
+                                                 "max_length": max_len_b}, args)
+                put(f"b/t{T}/hf-tok", summarize_rate(r["cells"]["tok"]["times_ms"], r["cells"]["tok"]["sizes"]))
+            except Exception as ex:
+                put(f"b/t{T}/hf-tok", {"error": str(ex)})
+        # Same outputs: cosine of each engine's embeddings against sentence-transformers'.
+        import numpy as np
+        if "torch" in saves:
+            ref = np.load(saves["torch"])
+            for e, p in saves.items():
+                if e == "torch":
+                    continue
+                x = np.load(p)
+                cos = (x * ref).sum(1) / np.linalg.norm(x, axis=1) / np.linalg.norm(ref, axis=1)
+                results["info"][f"b/cosine/{e}"] = {"min": float(cos.min()), "mean": float(cos.mean()),
+                                                     "n": int(len(cos))}
+                log(f"  cosine {e} vs sentence-transformers over {len(cos)} sentences: min {cos.min():.6f} "
+                    f"mean {cos.mean():.6f}")
+
+    # ---- (c) batch 32 padded to 128, bert-base.
+    if "c" in workloads:
+        log("(c) bert-base, batch 32 real-length sentences padded to 128")
+        f = work / "c.ids"
+        f.write_text("".join(" ".join(map(str, s)) + "\n" for s in ids_c))
+        results["info"]["c/lengths"] = sorted(len(s) for s in ids_c)
+        for T in threads:
+            for e in engines:
+                key = f"c/t{T}/{e}"
+                if e == "encore":
+                    try:
+                        out, _ = run_proc([BUILD / "bench" / "encore_throughput", "--model", BERT_BASE, "--ids", f,
+                                           "--batch", str(BATCH_C), "--threads", str(T), "--runs", str(args.runs),
+                                           "--warmup", "2"], engine_env(T, args), args.timeout)
+                        times = parse_encore(out)[0]
+                        put(key, summarize_rate(times, [BATCH_C] * len(times)))
+                    except Exception as ex:
+                        put(key, {"error": str(ex)})
+                    continue
+                if not py_engine_ok(e):
+                    put(key, {"error": "model preparation failed"})
+                    continue
+                spec = dense_spec(BERT_BASE, [{"name": "c", "ids": ids_c, "pad_to": PAD_C, "runs": args.runs,
+                                               "warmup": 1}])
+                try:
+                    r = run_worker(e, "c", T, spec, args)
+                    if r.get("info"):
+                        results["info"][f"c/t{T}/{e}"] = r["info"]
+                    c = r.get("cells", {}).get("c", {"error": r.get("error", "no result")})
+                    put(key, summarize_rate(c["times_ms"], [BATCH_C] * len(c["times_ms"])) if "times_ms" in c else c)
+                except Exception as ex:
+                    put(key, {"error": str(ex)})
+
+    results["elapsed_s"] = time.time() - t_start
+    results["load"] = {"start": load_start, "end": os.getloadavg()}
+    shutil.rmtree(work, ignore_errors=True)
+    report = render(results, workloads, engines, threads)
+    print(report)
+    if args.out:
+        Path(args.out).write_text(report)
+        log(f"wrote {args.out}")
+    (CACHE / "last-run.json").write_text(json.dumps(results, indent=1))
+    if args.json:
+        Path(args.json).write_text(json.dumps(results, indent=1))
+
+
+# --------------------------------------------------------------------------------------
+# Report.
+
+def render(R, workloads, engines, threads):
+    cells, info, f = R["cells"], R["info"], R["facts"]
+    notes = []
+
+    def note(text):
+        notes.append(text)
+        return f"[^{len(notes)}]"
+
+    def fmt(v, unit):
+        if v >= 100:
+            return f"{v:.0f}"
+        return f"{v:.1f}" if v >= 10 else f"{v:.2f}"
+
+    def cell(key, unit):
+        c = cells.get(key)
+        if c is None:
+            return "—"
+        if "error" in c:
+            return "n/a " + note(f"`{key}`: {c['error'].splitlines()[-1][:300]}")
+        return fmt(c["median"], unit)
+
+    def ratio(key, ref_key, lower_better):
+        c, r = cells.get(key), cells.get(ref_key)
+        if not c or not r or "error" in c or "error" in r:
+            return "—" if not c else "n/a"
+        x = c["median"] / r["median"] if lower_better else r["median"] / c["median"]
+        return f"{x:.2f}"
+
+    rows = []  # (label, threads, unit, key prefix, lower_better, extra key)
+    if "a" in workloads:
+        for s in SEQS_A:
+            for T in threads:
+                rows.append((f"(a) bert-base, batch 1, seq {s}", T, "ms", f"a/s{s}/t{T}", True, f"a/s{s}/t{T}/gemm"))
+    if "b" in workloads:
+        for T in threads:
+            rows.append((f"(b) MiniLM-L6 embed, {R['corpus'].get('n', '?')} sentences", T, "sent/s", f"b/t{T}", False,
+                         None))
+    if "c" in workloads:
+        for T in threads:
+            rows.append(("(c) bert-base, batch 32 padded to 128", T, "seq/s", f"c/t{T}", False, None))
+
+    cols = [e for e in engines]
+    show_gemm = "a" in workloads and "encore" in engines
+    te_b = note("nn.TransformerEncoder is not run for (b): it is an encoder stack, not an embedding pipeline; "
+                "(c) shows its padded-batch (nested tensor) path.") if "b" in workloads and "torch-te" in engines else ""
+    out = []
+    out.append("### Absolute numbers (median; lower ms / higher per-second is better)\n")
+    hdr = ["workload", "unit", "threads"] + [LABEL[e] for e in cols] + (["GEMM bound (encore_latency)"] if show_gemm else [])
+    out.append("| " + " | ".join(hdr) + " |")
+    out.append("|" + "|".join(["---"] * 3 + ["---:"] * (len(hdr) - 3)) + "|")
+    for label, T, unit, pre, lower, gkey in rows:
+        vals = []
+        for e in cols:
+            if pre.startswith("b/") and e == "torch-te":
+                vals.append("— " + te_b)
+            else:
+                vals.append(cell(f"{pre}/{e}", unit))
+        if show_gemm:
+            g = cells.get(gkey) if gkey else None
+            vals.append("" if not gkey else ("n/a" if not g or "error" in g else
+                                             f"{fmt(g['median'], 'ms')} ({g['gflops']:.0f} GFLOP/s)"))
+        out.append(f"| {label} | {unit} | {T} | " + " | ".join(vals) + " |")
+
+    out.append("\n### Ratios: encore speedup over each engine (encore = 1.00; > 1 means encore is faster)\n")
+    hdr = ["workload", "threads"] + [LABEL[e] for e in cols] + (["encore ÷ GEMM bound"] if show_gemm else [])
+    out.append("| " + " | ".join(hdr) + " |")
+    out.append("|" + "|".join(["---"] * 2 + ["---:"] * (len(hdr) - 2)) + "|")
+    for label, T, unit, pre, lower, gkey in rows:
+        vals = []
+        for e in cols:
+            if pre.startswith("b/") and e == "torch-te":
+                vals.append("—")
+            else:
+                vals.append(ratio(f"{pre}/{e}", f"{pre}/encore", lower))
+        if show_gemm:
+            if gkey:
+                g, c = cells.get(gkey), cells.get(f"{pre}/encore")
+                vals.append(f"{c['median'] / g['median']:.2f}" if g and c and "error" not in g and "error" not in c
+                            else "n/a")
+            else:
+                vals.append("")
+        out.append(f"| {label} | {T} | " + " | ".join(vals) + " |")
+
+    if "b" in workloads:
+        out.append("\n### (b) tokenization alone (sentences/s, same sentences, truncation at the model's max length)\n")
+        out.append("| threads | encore tokenizer (Embedder: one text at a time) | HF tokenizers encode_batch (Rust, Rayon) |")
+        out.append("|---|---:|---:|")
+        for T in threads:
+            out.append(f"| {T} | {cell(f'b/t{T}/encore-tok', '')} | {cell(f'b/t{T}/hf-tok', '')} |")
+
+    # Machine and method.
+    v = f["versions"]
+    load = R.get("load", {})
+    out.append("\n### Machine and setup\n")
+    out.append(f"- CPU: {f['cpu']} ({f['isa']}), {f['cores']} cores, {f['memory']} RAM, Linux {f['kernel']}; "
+               f"threads used: {', '.join(map(str, threads))}")
+    out.append(f"- load average at start / end: {load.get('start', [0])[0]:.2f} / {load.get('end', [0])[0]:.2f}; "
+               f"whole run {R.get('elapsed_s', 0) / 60:.1f} min")
+    out.append(f"- encore {f['encore']} ({f['compiler']}, oneDNN {f['onednn']}); Python {f['python']}: "
+               + ", ".join(f"{k} {x}" for k, x in v.items()))
+    env = R["args"]
+    out.append("- each engine in its own process; OMP/MKL/OpenBLAS/Rayon thread counts = the threads column; "
+               f"OMP_WAIT_POLICY {env.get('omp_wait_policy') or 'unset (runtime default)'}; "
+               f"CT2_USE_MKL {env.get('ct2_use_mkl') or 'unset (CTranslate2: MKL on Intel CPUs only)'}")
+    out.append("- encore: `build/bench/encore_throughput` (Model::encode on ragged token ids for (a)/(c); "
+               f"Embedder::embed, batches of {BATCH_B} in input order, for (b)); GEMM bound from "
+               "`build/bench/encore_latency` (the same matrix products in oneDNN alone)")
+    out.append("- ONNX Runtime: torch.onnx TorchScript export (opset 17, dynamic batch/seq, eager attention), "
+               "onnxruntime.transformers optimize_model(model_type='bert'), ORT_ENABLE_ALL, intra_op=threads, "
+               "inter_op=1, sequential")
+    for m, i in info.get("prepare", {}).items():
+        out.append(f"  - {Path(m).name}: fused {i['ort_fused']}; max |ORT − PyTorch| {i['ort_max_abs_diff']:.1e}, "
+                   f"max |CT2 − PyTorch| {i['ct2_max_abs_diff']:.1e} (last hidden state, padded batch)")
+    out.append("- CTranslate2: TransformersConverter (float32), ctranslate2.Encoder(intra_threads=threads, "
+               "inter_threads=1, compute_type='float32')")
+    attn = next((i.get("attn_implementation") for k, i in info.items() if k.endswith("/torch") and isinstance(i, dict)
+                 and i.get("attn_implementation")), "sdpa")
+    out.append(f"- PyTorch eager: transformers BertModel (attn_implementation={attn}) under torch.inference_mode(), "
+               "torch.set_num_threads(threads), set_num_interop_threads(1)")
+    te_infos = {k: i for k, i in info.items() if k.endswith("/torch-te")}
+    if te_infos:
+        k, i = next(iter(te_infos.items()))
+        fp = i.get("te_fast_path", {})
+        desc = "; ".join(f"{lbl}: _transformer_encoder_layer_fwd {'yes' if d['encoder_layer_fwd'] else 'NO'}, "
+                         f"nested tensors {'yes' if d['nested_tensor'] else 'no'}" for lbl, d in fp.items())
+        out.append("- nn.TransformerEncoder fast path: HF embeddings + the BERT weights copied into "
+                   "nn.TransformerEncoder(post-norm, GELU, batch_first, enable_nested_tensor) under inference_mode; "
+                   f"max |TE − BertModel| {i.get('te_max_abs_diff', float('nan')):.1e}; fast path taken: {desc}. "
+                   "The pooler is not run.")
+    if "b" in workloads:
+        c = R["corpus"]
+        out.append(f"- (b) corpus: {c['n']} sentences from /usr/share/common-licenses, /usr/share/doc/*/README* and "
+                   f"changelog.Debian.gz (sha256 {c['sha256']}); tokens per sentence mean {c['tokens_mean']:.1f}, "
+                   f"median {c['tokens_median']}, p95 {c['tokens_p95']}, max {c['tokens_max']}; timed as "
+                   f"{SHARDS_B} shards of {c['n'] // SHARDS_B} (one run each, after one warm-up shard), "
+                   "end to end: text in, normalized embedding out")
+        for e in ("torch", "ort", "ct2"):
+            if f"b/{e}" in info and info[f"b/{e}"].get("batching"):
+                out.append(f"  - {LABEL[e]}: {info[f'b/{e}']['batching']}")
+        out.append(f"  - encore: Embedder::embed on the texts in input order, batches of {BATCH_B}, ragged "
+                   "(no padding, so no sorting)")
+        for e in ("encore", "ort", "ct2"):
+            cs = info.get(f"b/cosine/{e}")
+            if cs:
+                out.append(f"  - {LABEL[e]} vs sentence-transformers: cosine min {cs['min']:.6f}, mean "
+                           f"{cs['mean']:.6f} over {cs['n']} sentences")
+    if "c" in workloads and info.get("c/lengths"):
+        L = info["c/lengths"]
+        out.append(f"- (c) the first 32 corpus sentences, {sum(L)} real tokens of {32 * PAD_C} padded "
+                   f"({100 * sum(L) / (32 * PAD_C):.0f}%; lengths {L[0]}..{L[-1]}): encore gets the ragged ids, "
+                   "ONNX Runtime / PyTorch / nn.TransformerEncoder the [32, 128] batch and its attention mask, "
+                   "CTranslate2 the same padded ids with their lengths")
+    out.append("- (a) and (c): warm-up, then the median of ≥ 10 timed calls (30 for seq 16)")
+    if notes:
+        out.append("")
+        for i, n in enumerate(notes, 1):
+            out.append(f"[^{i}]: {n}")
+    return "\n".join(out) + "\n"
+
+
+if __name__ == "__main__":
+    if len(sys.argv) > 1 and sys.argv[1] == "_worker":
+        wp = argparse.ArgumentParser()
+        wp.add_argument("_w")
+        wp.add_argument("--engine")
+        wp.add_argument("--workload")
+        wp.add_argument("--threads", type=int)
+        wp.add_argument("--spec")
+        wp.add_argument("--result")
+        worker_main(wp.parse_args())
+    else:
+        main()
