@@ -107,9 +107,16 @@ class Model {
   Encoded encode(const TokenBatch& batch, const ForwardOptions& options = {}) const;
 
   struct Impl;
+  const Impl& internals() const { return *impl_; }  // the loaded weights (src/models/model_impl.h)
 
  private:
   std::shared_ptr<const Impl> impl_;
 };
+
+// Writes layers [first, first + count) of a BERT model as a PyTorch nn.TransformerEncoder
+// directory (transformer_encoder.json + model.safetensors): the same math under PyTorch's
+// names, Q/K/V packed into in_proj_weight. Throws if the activation has no PyTorch
+// TransformerEncoderLayer spelling (only relu and erf gelu do).
+void export_torch_encoder(const Model& bert, int64_t first, int64_t count, const std::string& dir);
 
 }  // namespace encore

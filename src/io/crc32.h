@@ -13,6 +13,14 @@ namespace encore::io {
 uint32_t crc32(const void* data, size_t n, uint32_t crc = 0);
 uint32_t crc32c(const void* data, size_t n, uint32_t crc = 0);
 
+// Fuzz builds (libFuzzer's FUZZING_BUILD_MODE_UNSAFE_FOR_PRODUCTION convention) still compute
+// every checksum but accept mismatches, so that mutated inputs reach the parsers behind them.
+#ifdef FUZZING_BUILD_MODE_UNSAFE_FOR_PRODUCTION
+constexpr bool kVerifyChecksums = false;
+#else
+constexpr bool kVerifyChecksums = true;
+#endif
+
 inline uint32_t crc32c_mask(uint32_t crc) { return ((crc >> 15) | (crc << 17)) + 0xa282ead8u; }
 inline uint32_t crc32c_unmask(uint32_t masked) {
   const uint32_t rot = masked - 0xa282ead8u;

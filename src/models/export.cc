@@ -1,0 +1,65 @@
+// BERT layers as a PyTorch TransformerEncoder: the same block under other names.
+//   attention.self.{query,key,value}  -> self_attn.in_proj_weight / in_proj_bias (stacked q, k, v)
+//   attention.output.dense            -> self_attn.out_proj
+//   attention.output.LayerNorm        -> norm1
+//   intermediate.dense / output.dense -> linear1 / linear2
+//   output.LayerNorm                  -> norm2
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+
+#include "encore/safetensors.h"
+#include "models/model_impl.h"
+
+namespace encore {
+
+void export_torch_encoder(const Model& bert, int64_t first, int64_t count, const std::string& dir) {
+  const Model::Impl& m = bert.internals();
+  const ModelConfig& c = m.config;
+  ENCORE_CHECK(c.dialect != Dialect::Torch, "export_torch_encoder: the model is already a PyTorch encoder");
+  ENCORE_CHECK(first >= 0 && count >= 1 && first + count <= c.layers, "layers [", first, ", ", first + count,
+               ") are not within the model's ", c.layers);
+  ENCORE_CHECK(c.layer.relative == RelativePositions::None,
+               "relative position scores have no nn.TransformerEncoderLayer equivalent");
+  const char* act = c.layer.activation == Activation::GeluErf ? "gelu"
+                    : c.layer.activation == Activation::Relu  ? "relu"
+                                                              : nullptr;
+  ENCORE_CHECK(act, "activation ", activation_name(c.layer.activation),
+               " has no nn.TransformerEncoderLayer spelling (relu or gelu = erf)");
+  std::vector<std::pair<std::string, Tensor>> tensors;
+  for (int64_t i = 0; i < count; ++i) {
+    const nn::EncoderLayerWeights& L = m.layers[static_cast<size_t>(first + i)];
+    const std::string p = "layers." + std::to_string(i) + ".";
+    tensors.emplace_back(p + "self_attn.in_proj_weight", L.qkv.weight);
+    tensors.emplace_back(p + "self_attn.in_proj_bias", L.qkv.bias);
+    tensors.emplace_back(p + "self_attn.out_proj.weight", L.attn_out.weight);
+    tensors.emplace_back(p + "self_attn.out_proj.bias", L.attn_out.bias);
+    tensors.emplace_back(p + "linear1.weight", L.ffn_in.weight);
+    tensors.emplace_back(p + "linear1.bias", L.ffn_in.bias);
+    tensors.emplace_back(p + "linear2.weight", L.ffn_out.weight);
+    tensors.emplace_back(p + "linear2.bias", L.ffn_out.bias);
+    tensors.emplace_back(p + "norm1.weight", L.ln1.gamma);
+    tensors.emplace_back(p + "norm1.bias", L.ln1.beta);
+    tensors.emplace_back(p + "norm2.weight", L.ln2.gamma);
+    tensors.emplace_back(p + "norm2.bias", L.ln2.beta);
+  }
+  std::filesystem::create_directories(dir);
+  write_safetensors((std::filesystem::path(dir) / "model.safetensors").string(), tensors);
+  nlohmann::ordered_json j = {{"encore_format", "torch.nn.TransformerEncoder"},
+                              {"num_layers", count},
+                              {"d_model", c.hidden},
+                              {"nhead", c.heads},
+                              {"dim_feedforward", c.intermediate},
+                              {"dropout", c.layer.hidden_dropout},
+                              {"activation", act},
+                              {"layer_norm_eps", c.layer.layer_norm_eps},
+                              {"batch_first", true},
+                              {"norm_first", false},
+                              {"bias", true},
+                              {"final_norm", false}};
+  std::ofstream f(std::filesystem::path(dir) / "transformer_encoder.json");
+  ENCORE_CHECK(f.good(), dir, ": cannot write transformer_encoder.json");
+  f << j.dump(2) << '\n';
+}
+
+}  // namespace encore
