@@ -52,9 +52,11 @@ LABEL = {
 }
 SEQS_A = [16, 128, 512]
 BATCH_C, PAD_C = 32, 128
-BATCH_B = 64          # encore / ORT / CT2 texts per call in (b)
-BATCH_B_ST = 32       # sentence-transformers' default encode batch size
+BATCH_B = 64          # encore's texts per Embedder::embed batch in (b) (ragged: 32/64/128 time the same)
+BATCH_B_PAD = 32      # ORT / CT2 / sentence-transformers batch in (b): sorted by length, padded per
+                      # batch; 32 (sentence-transformers' default) beats 64 for ORT and CT2 here
 SHARDS_B = 10         # (b) is timed as 10 shards of N/10 sentences: one run per shard
+WARMUP_B = 200        # (b) warm-up: the first 200 sentences, once
 
 
 def log(*a):
@@ -83,23 +85,34 @@ def _sentences(text):
             yield s
 
 
+def corpus_files():
+    """/usr/share/common-licenses, then README*, changelog.Debian.gz and changelog.gz of the
+    installed packages whose priority is required, important or standard: the base system,
+    the same on every machine of an image, whatever else gets installed later."""
+    out = subprocess.run(["dpkg-query", "-W", "-f=${Package} ${Priority}\\n"], capture_output=True,
+                         text=True).stdout
+    base = sorted({l.split()[0].split(":")[0] for l in out.splitlines()
+                   if len(l.split()) == 2 and l.split()[1] in ("required", "important", "standard")})
+    files = sorted(glob.glob("/usr/share/common-licenses/*"))
+    for p in base:
+        d = f"/usr/share/doc/{p}"
+        files += sorted(glob.glob(d + "/README*")) + sorted(glob.glob(d + "/changelog.Debian.gz")) + \
+            sorted(glob.glob(d + "/changelog.gz"))
+    return [f for f in dict.fromkeys(files) if os.path.isfile(f)]
+
+
 def build_corpus(n):
-    """N sentences: every sentence of /usr/share/common-licenses and /usr/share/doc/*/README*
-    (prose), plus changelog.Debian.gz entries that end like sentences, deduplicated,
-    shuffled with a fixed seed. Deterministic for a given set of installed docs."""
-    prose = sorted(glob.glob("/usr/share/common-licenses/*")) + sorted(glob.glob("/usr/share/doc/*/README*"))
-    changelogs = sorted(glob.glob("/usr/share/doc/*/changelog.Debian.gz"))
+    """N distinct sentences from corpus_files() (changelog entries only where they end like a
+    sentence), shuffled with a fixed seed: deterministic for a given base system."""
     seen, pool = set(), []
-    for f in prose + changelogs:
-        if not os.path.isfile(f):
-            continue
+    for f in corpus_files():
         try:
             raw = gzip.open(f).read() if f.endswith(".gz") else open(f, "rb").read()
             text = raw.decode("utf-8")
         except (OSError, UnicodeDecodeError, EOFError):
             continue
         for s in _sentences(text):
-            if f in changelogs and not s.endswith((".", "!", "?")):
+            if "/changelog" in f and not s.endswith((".", "!", "?")):
                 continue
             if s not in seen:
                 seen.add(s)
@@ -183,12 +196,11 @@ def engine_env(threads, args):
 
 
 def run_proc(cmd, env, timeout):
-    t0 = time.time()
     p = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=timeout)
     if p.returncode != 0:
         tail = "\n".join((p.stderr or p.stdout).strip().splitlines()[-6:])
         raise RuntimeError(f"{' '.join(map(str, cmd[:3]))} ... exited {p.returncode}: {tail}")
-    return p.stdout, time.time() - t0
+    return p.stdout, p.stderr
 
 
 def run_worker(engine, workload, threads, spec, args):
@@ -198,8 +210,16 @@ def run_worker(engine, workload, threads, spec, args):
         spec_file.write_text(json.dumps(spec))
         cmd = [sys.executable, __file__, "_worker", "--engine", engine, "--workload", workload,
                "--threads", str(threads), "--spec", str(spec_file), "--result", str(result_file)]
-        run_proc(cmd, engine_env(threads, args), args.timeout)
-        return json.loads(result_file.read_text())
+        env = engine_env(threads, args)
+        if engine == "ct2":
+            env["CT2_VERBOSE"] = "1"  # logs the ISA and GEMM backend it picked
+        _, err = run_proc(cmd, env, args.timeout)
+        res = json.loads(result_file.read_text())
+        picked = [l.split("[info]", 1)[1].strip(" -") for l in err.splitlines()
+                  if "[info]" in l and ("Selected ISA" in l or "SGEMM backend" in l)]
+        if picked:
+            res.setdefault("info", {})["ct2_backend"] = "; ".join(dict.fromkeys(picked))
+        return res
 
 
 def parse_encore(stdout):
@@ -275,6 +295,7 @@ def make_runner(engine, T, spec):
     from transformers import AutoModel
     model = AutoModel.from_pretrained(model_dir).eval()
     info["attn_implementation"] = model.config._attn_implementation
+    info["torch_blas"] = torch_blas()
     if engine == "torch":
         def run(ids, mask):
             with torch.inference_mode():
@@ -285,7 +306,8 @@ def make_runner(engine, T, spec):
     # GELU, batch_first), whose inference fast path runs _transformer_encoder_layer_fwd and,
     # with a padding mask, nested tensors (padding skipped). The pooler is not run.
     te, why = bert_to_transformer_encoder(model)
-    info["te_conversion"] = why
+    if te is None:
+        raise RuntimeError(f"no nn.TransformerEncoder equivalent: {why}")
 
     def te_forward(ids, mask):
         with torch.inference_mode():
@@ -314,6 +336,12 @@ def make_runner(engine, T, spec):
             "nested_tensor": any("nested" in n for n in names),
         }
     return te_forward, info
+
+
+def torch_blas():
+    import torch
+    m = re.search(r"BLAS_INFO=(\w+)", torch.__config__.show())
+    return m.group(1) if m else "?"
 
 
 def bert_to_transformer_encoder(model):
@@ -375,7 +403,7 @@ def worker_hftok(spec, res):
     tok = hf_tokenizer(spec)
     texts = Path(spec["texts_file"]).read_text().split("\n")[: spec["n"]]
     shards = shard(texts, SHARDS_B)
-    tok.encode_batch(shards[0])
+    tok.encode_batch(texts[:WARMUP_B])
     res["cells"]["tok"] = {"times_ms": [], "sizes": [len(s) for s in shards]}
     for s in shards:
         t0 = time.perf_counter()
@@ -397,11 +425,12 @@ def worker_b(engine, T, spec, res):
     if engine == "torch":
         from sentence_transformers import SentenceTransformer
         st = SentenceTransformer(spec["model"], device="cpu")
-        res["info"]["batching"] = (f"SentenceTransformer.encode(batch_size={BATCH_B_ST}): sorts by text length, "
+        res["info"]["torch_blas"] = torch_blas()
+        res["info"]["batching"] = (f"SentenceTransformer.encode(batch_size={BATCH_B_PAD}): sorts by text length, "
                                    "pads each batch to its longest")
 
         def embed(s):
-            return st.encode(s, batch_size=BATCH_B_ST, show_progress_bar=False, convert_to_numpy=True)
+            return st.encode(s, batch_size=BATCH_B_PAD, show_progress_bar=False, convert_to_numpy=True)
     else:
         tok = hf_tokenizer(spec)
         if engine == "ort":
@@ -422,7 +451,7 @@ def worker_b(engine, T, spec, res):
                     mask[r, : len(x)] = 1
                 h = sess.run(None, {"input_ids": ids, "attention_mask": mask, "token_type_ids": np.zeros_like(ids)})[0]
                 return h, mask
-            res["info"]["batching"] = (f"tokenizers encode_batch, sort by token length, batches of {BATCH_B} "
+            res["info"]["batching"] = (f"tokenizers encode_batch, sort by token length, batches of {BATCH_B_PAD} "
                                        "padded to their longest")
         else:
             import ctranslate2
@@ -435,15 +464,15 @@ def worker_b(engine, T, spec, res):
                 for r, x in enumerate(batch_ids):
                     mask[r, : len(x)] = 1
                 return h, mask
-            res["info"]["batching"] = (f"tokenizers encode_batch, sort by token length, forward_batch of {BATCH_B} "
+            res["info"]["batching"] = (f"tokenizers encode_batch, sort by token length, forward_batch of {BATCH_B_PAD} "
                                        "id lists (CTranslate2 pads to the longest)")
 
         def embed(s):
             encs = tok.encode_batch(s)
             order = sorted(range(len(s)), key=lambda i: -len(encs[i].ids))
             out = np.empty((len(s), spec["dim"]), dtype=np.float32)
-            for b in range(0, len(order), BATCH_B):
-                idx = order[b: b + BATCH_B]
+            for b in range(0, len(order), BATCH_B_PAD):
+                idx = order[b: b + BATCH_B_PAD]
                 h, mask = forward([encs[i].ids for i in idx])
                 m = mask[..., None].astype(np.float32)
                 e = (h * m).sum(1) / np.clip(m.sum(1), 1e-9, None)
@@ -451,7 +480,7 @@ def worker_b(engine, T, spec, res):
                 out[idx] = e
             return out
 
-    embed(shards[0])  # warm-up
+    embed(texts[:WARMUP_B])  # warm-up
     times, outs = [], []
     for s in shards:
         t0 = time.perf_counter()
@@ -672,50 +701,64 @@ def main():
     def py_engine_ok(e):
         return e in ("torch", "torch-te") or str(prep_models[0]) in prepared
 
-    # ---- (a) latency, batch 1.
+    # ---- (a) latency at batch 1 and (c) batch 32 padded to 128, both bert-base: one
+    # process per engine and thread count runs every cell of both.
+    dense_cells = []
     if "a" in workloads:
-        log("(a) bert-base latency, batch 1")
-        for T in threads:
-            for s in SEQS_A:
-                runs = max(args.runs, 30) if s <= 16 else args.runs
-                warm = 5 if s <= 16 else (2 if s <= 128 else 1)
-                f = work / f"a{s}.ids"
-                f.write_text(" ".join(map(str, ids_a[s][0])) + "\n")
-                if "encore" in engines:
-                    try:
-                        out, _ = run_proc([BUILD / "bench" / "encore_throughput", "--model", BERT_BASE, "--ids", f,
-                                           "--batch", "1", "--threads", str(T), "--runs", str(runs), "--warmup",
-                                           str(warm)], engine_env(T, args), args.timeout)
-                        put(f"a/s{s}/t{T}/encore", summarize_latency(parse_encore(out)[0]))
-                    except Exception as e:
-                        put(f"a/s{s}/t{T}/encore", {"error": str(e)})
+        for s in SEQS_A:
+            dense_cells.append({"name": f"a/s{s}", "ids": ids_a[s], "runs": max(args.runs, 30) if s <= 16 else args.runs,
+                                "warmup": 5 if s <= 16 else (2 if s <= 128 else 1)})
+    if "c" in workloads:
+        dense_cells.append({"name": "c", "ids": ids_c, "pad_to": PAD_C, "runs": args.runs, "warmup": 1})
+        results["info"]["c/lengths"] = sorted(len(s) for s in ids_c)
+    if dense_cells:
+        log("(a) bert-base latency, batch 1" * ("a" in workloads) + " + " * ("a" in workloads and "c" in workloads)
+            + "(c) bert-base, batch 32 real-length sentences padded to 128" * ("c" in workloads))
+    for T in threads if dense_cells else []:
+        if "encore" in engines:
+            for cell in dense_cells:
+                f = work / "dense.ids"
+                f.write_text("".join(" ".join(map(str, x)) + "\n" for x in cell["ids"]))
+                key = f"{cell['name']}/t{T}/encore"
+                try:
+                    out, _ = run_proc([BUILD / "bench" / "encore_throughput", "--model", BERT_BASE, "--ids", f,
+                                       "--batch", str(len(cell["ids"])), "--threads", str(T), "--runs",
+                                       str(cell["runs"]), "--warmup", str(max(2, cell["warmup"]))],
+                                      engine_env(T, args), args.timeout)
+                    times = parse_encore(out)[0]
+                    put(key, summarize_latency(times) if cell["name"].startswith("a/")
+                        else summarize_rate(times, [BATCH_C] * len(times)))
+                except Exception as ex:
+                    put(key, {"error": str(ex)})
+                if cell["name"].startswith("a/"):
+                    s = len(cell["ids"][0])
                     try:
                         out, _ = run_proc([BUILD / "bench" / "encore_latency", "--model", BERT_BASE, "--batch", "1",
                                            "--seq", str(s), "--threads", str(T), "--runs", str(args.runs)],
                                           engine_env(T, args), args.timeout)
                         m = re.search(r"GEMM bound ([\d.]+) ms \((\d+) GFLOP/s\)", out)
                         put(f"a/s{s}/t{T}/gemm", {"median": float(m.group(1)), "gflops": float(m.group(2))})
-                    except Exception as e:
-                        put(f"a/s{s}/t{T}/gemm", {"error": str(e)})
-            for e in engines:
-                if e == "encore":
-                    continue
-                if not py_engine_ok(e):
-                    for s in SEQS_A:
-                        put(f"a/s{s}/t{T}/{e}", {"error": "model preparation failed"})
-                    continue
-                spec = dense_spec(BERT_BASE, [
-                    {"name": f"s{s}", "ids": ids_a[s], "runs": max(args.runs, 30) if s <= 16 else args.runs,
-                     "warmup": 5 if s <= 16 else (2 if s <= 128 else 1)} for s in SEQS_A])
-                try:
-                    r = run_worker(e, "a", T, spec, args)
-                except Exception as ex:
-                    r = {"error": str(ex)}
-                if r.get("info"):
-                    results["info"][f"a/t{T}/{e}"] = r["info"]
-                for s in SEQS_A:
-                    c = r.get("cells", {}).get(f"s{s}", {"error": r.get("error", "no result")})
-                    put(f"a/s{s}/t{T}/{e}", summarize_latency(c["times_ms"]) if "times_ms" in c else c)
+                    except Exception as ex:
+                        put(f"a/s{s}/t{T}/gemm", {"error": str(ex)})
+        for e in engines:
+            if e == "encore":
+                continue
+            if not py_engine_ok(e):
+                for cell in dense_cells:
+                    put(f"{cell['name']}/t{T}/{e}", {"error": "model preparation failed"})
+                continue
+            try:
+                r = run_worker(e, "dense", T, dense_spec(BERT_BASE, dense_cells), args)
+            except Exception as ex:
+                r = {"error": str(ex)}
+            if r.get("info"):
+                results["info"][f"dense/t{T}/{e}"] = r["info"]
+            for cell in dense_cells:
+                c = r.get("cells", {}).get(cell["name"], {"error": r.get("error", "no result")})
+                if "times_ms" in c:
+                    c = (summarize_latency(c["times_ms"]) if cell["name"].startswith("a/")
+                         else summarize_rate(c["times_ms"], [BATCH_C] * len(c["times_ms"])))
+                put(f"{cell['name']}/t{T}/{e}", c)
 
     # ---- (b) sentence embeddings, all-MiniLM-L6-v2.
     if "b" in workloads:
@@ -728,7 +771,8 @@ def main():
                 save = str(work / f"b-{e}.npy") if first else None
                 if e == "encore":
                     cmd = [BUILD / "bench" / "encore_throughput", "--model", MINILM, "--texts", texts_file, "--batch",
-                           str(BATCH_B), "--threads", str(T), "--shards", str(SHARDS_B), "--runs", "1", "--warmup", "1"]
+                           str(BATCH_B), "--threads", str(T), "--shards", str(SHARDS_B), "--runs", "1", "--warmup", "1",
+                           "--warmup-items", str(WARMUP_B)]
                     try:
                         out, _ = run_proc(cmd + (["--output", save] if save else []), engine_env(T, args), args.timeout)
                         put(f"b/t{T}/encore", summarize_rate(*parse_encore(out)))
@@ -770,41 +814,8 @@ def main():
                 cos = (x * ref).sum(1) / np.linalg.norm(x, axis=1) / np.linalg.norm(ref, axis=1)
                 results["info"][f"b/cosine/{e}"] = {"min": float(cos.min()), "mean": float(cos.mean()),
                                                      "n": int(len(cos))}
-                log(f"  cosine {e} vs sentence-transformers over {len(cos)} sentences: min {cos.min():.6f} "
-                    f"mean {cos.mean():.6f}")
-
-    # ---- (c) batch 32 padded to 128, bert-base.
-    if "c" in workloads:
-        log("(c) bert-base, batch 32 real-length sentences padded to 128")
-        f = work / "c.ids"
-        f.write_text("".join(" ".join(map(str, s)) + "\n" for s in ids_c))
-        results["info"]["c/lengths"] = sorted(len(s) for s in ids_c)
-        for T in threads:
-            for e in engines:
-                key = f"c/t{T}/{e}"
-                if e == "encore":
-                    try:
-                        out, _ = run_proc([BUILD / "bench" / "encore_throughput", "--model", BERT_BASE, "--ids", f,
-                                           "--batch", str(BATCH_C), "--threads", str(T), "--runs", str(args.runs),
-                                           "--warmup", "2"], engine_env(T, args), args.timeout)
-                        times = parse_encore(out)[0]
-                        put(key, summarize_rate(times, [BATCH_C] * len(times)))
-                    except Exception as ex:
-                        put(key, {"error": str(ex)})
-                    continue
-                if not py_engine_ok(e):
-                    put(key, {"error": "model preparation failed"})
-                    continue
-                spec = dense_spec(BERT_BASE, [{"name": "c", "ids": ids_c, "pad_to": PAD_C, "runs": args.runs,
-                                               "warmup": 1}])
-                try:
-                    r = run_worker(e, "c", T, spec, args)
-                    if r.get("info"):
-                        results["info"][f"c/t{T}/{e}"] = r["info"]
-                    c = r.get("cells", {}).get("c", {"error": r.get("error", "no result")})
-                    put(key, summarize_rate(c["times_ms"], [BATCH_C] * len(c["times_ms"])) if "times_ms" in c else c)
-                except Exception as ex:
-                    put(key, {"error": str(ex)})
+                log(f"  cosine {e} vs sentence-transformers over {len(cos)} sentences: min {cos.min():.7f} "
+                    f"mean {cos.mean():.7f}")
 
     results["elapsed_s"] = time.time() - t_start
     results["load"] = {"start": load_start, "end": os.getloadavg()}
@@ -868,6 +879,10 @@ def render(R, workloads, engines, threads):
     te_b = note("nn.TransformerEncoder is not run for (b): it is an encoder stack, not an embedding pipeline; "
                 "(c) shows its padded-batch (nested tensor) path.") if "b" in workloads and "torch-te" in engines else ""
     out = []
+    busy = max(R.get("load", {}).get("start", [0])[0], R.get("load", {}).get("end", [0])[0])
+    if busy > 0.5:
+        out.append(f"> **Noisy:** the load average reached {busy:.1f} on {f['cores']} cores during this run; "
+                   "other work shared the CPUs, so these numbers are not representative.\n")
     out.append("### Absolute numbers (median; lower ms / higher per-second is better)\n")
     hdr = ["workload", "unit", "threads"] + [LABEL[e] for e in cols] + (["GEMM bound (encore_latency)"] if show_gemm else [])
     out.append("| " + " | ".join(hdr) + " |")
@@ -935,12 +950,14 @@ def render(R, workloads, engines, threads):
     for m, i in info.get("prepare", {}).items():
         out.append(f"  - {Path(m).name}: fused {i['ort_fused']}; max |ORT − PyTorch| {i['ort_max_abs_diff']:.1e}, "
                    f"max |CT2 − PyTorch| {i['ct2_max_abs_diff']:.1e} (last hidden state, padded batch)")
+    ct2b = next((i["ct2_backend"] for i in info.values() if isinstance(i, dict) and i.get("ct2_backend")), None)
     out.append("- CTranslate2: TransformersConverter (float32), ctranslate2.Encoder(intra_threads=threads, "
-               "inter_threads=1, compute_type='float32')")
+               "inter_threads=1, compute_type='float32')" + (f"; it reports: {ct2b}" if ct2b else ""))
     attn = next((i.get("attn_implementation") for k, i in info.items() if k.endswith("/torch") and isinstance(i, dict)
                  and i.get("attn_implementation")), "sdpa")
+    blas = next((i.get("torch_blas") for i in info.values() if isinstance(i, dict) and i.get("torch_blas")), "?")
     out.append(f"- PyTorch eager: transformers BertModel (attn_implementation={attn}) under torch.inference_mode(), "
-               "torch.set_num_threads(threads), set_num_interop_threads(1)")
+               f"torch.set_num_threads(threads), set_num_interop_threads(1); fp32 GEMM through {blas}")
     te_infos = {k: i for k, i in info.items() if k.endswith("/torch-te")}
     if te_infos:
         k, i = next(iter(te_infos.items()))
@@ -956,7 +973,7 @@ def render(R, workloads, engines, threads):
         out.append(f"- (b) corpus: {c['n']} sentences from /usr/share/common-licenses, /usr/share/doc/*/README* and "
                    f"changelog.Debian.gz (sha256 {c['sha256']}); tokens per sentence mean {c['tokens_mean']:.1f}, "
                    f"median {c['tokens_median']}, p95 {c['tokens_p95']}, max {c['tokens_max']}; timed as "
-                   f"{SHARDS_B} shards of {c['n'] // SHARDS_B} (one run each, after one warm-up shard), "
+                   f"{SHARDS_B} shards of {c['n'] // SHARDS_B} (one run each, after a warm-up on the first {WARMUP_B}), "
                    "end to end: text in, normalized embedding out")
         for e in ("torch", "ort", "ct2"):
             if f"b/{e}" in info and info[f"b/{e}"].get("batching"):
@@ -966,8 +983,8 @@ def render(R, workloads, engines, threads):
         for e in ("encore", "ort", "ct2"):
             cs = info.get(f"b/cosine/{e}")
             if cs:
-                out.append(f"  - {LABEL[e]} vs sentence-transformers: cosine min {cs['min']:.6f}, mean "
-                           f"{cs['mean']:.6f} over {cs['n']} sentences")
+                out.append(f"  - {LABEL[e]} vs sentence-transformers: cosine min {cs['min']:.7f}, mean "
+                           f"{cs['mean']:.7f} over {cs['n']} sentences")
     if "c" in workloads and info.get("c/lengths"):
         L = info["c/lengths"]
         out.append(f"- (c) the first 32 corpus sentences, {sum(L)} real tokens of {32 * PAD_C} padded "

@@ -1,7 +1,7 @@
 // Latency of encore's encoder on random token ids, and the GEMM bound: the time the same
 // matrix products take in oneDNN alone (through encore's GEMM entry point), in one run.
 //
-// usage: encore_latency --model DIR [--batch B] [--seq S] [--threads T] [--runs N]
+// usage: encore_latency --model DIR [--batch B] [--seq S] [--threads T] [--runs N] [--dtype f32|bf16|int8]
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -25,6 +25,7 @@ static double median(std::vector<double> v) {
 int main(int argc, char** argv) {
   std::string model_dir;
   int batch = 1, seq = 128, threads = 0, runs = 10;
+  encore::LoadOptions lo;
   for (int i = 1; i + 1 < argc; i += 2) {
     std::string a = argv[i], v = argv[i + 1];
     if (a == "--model") model_dir = v;
@@ -32,12 +33,13 @@ int main(int argc, char** argv) {
     else if (a == "--seq") seq = std::atoi(v.c_str());
     else if (a == "--threads") threads = std::atoi(v.c_str());
     else if (a == "--runs") runs = std::atoi(v.c_str());
+    else if (a == "--dtype") lo.dtype = encore::compute_type_from_name(v);
   }
   if (model_dir.empty()) {
-    std::fprintf(stderr, "usage: encore_latency --model DIR [--batch B] [--seq S] [--threads T] [--runs N]\n");
+    std::fprintf(stderr, "usage: encore_latency --model DIR [--batch B] [--seq S] [--threads T] [--runs N] [--dtype f32|bf16|int8]\n");
     return 2;
   }
-  encore::Model model = encore::Model::load(model_dir);
+  encore::Model model = encore::Model::load(model_dir, lo);
   const auto& c = model.config();
   std::mt19937 rng(0);
   encore::TokenBatch tb;
@@ -65,10 +67,10 @@ int main(int argc, char** argv) {
   std::vector<float> w(static_cast<size_t>(3 * H * I), 0.01f);
   std::vector<std::unique_ptr<encore::kernels::PackedLinear>> packed;
   for (int64_t l = 0; l < c.layers; ++l) {
-    packed.push_back(std::make_unique<encore::kernels::PackedLinear>(w.data(), nullptr, 3 * H, H));
-    packed.push_back(std::make_unique<encore::kernels::PackedLinear>(w.data(), nullptr, H, H));
-    packed.push_back(std::make_unique<encore::kernels::PackedLinear>(w.data(), nullptr, I, H));
-    packed.push_back(std::make_unique<encore::kernels::PackedLinear>(w.data(), nullptr, H, I));
+    packed.push_back(std::make_unique<encore::kernels::PackedLinear>(w.data(), nullptr, 3 * H, H, lo.dtype));
+    packed.push_back(std::make_unique<encore::kernels::PackedLinear>(w.data(), nullptr, H, H, lo.dtype));
+    packed.push_back(std::make_unique<encore::kernels::PackedLinear>(w.data(), nullptr, I, H, lo.dtype));
+    packed.push_back(std::make_unique<encore::kernels::PackedLinear>(w.data(), nullptr, H, I, lo.dtype));
   }
   auto gemms = [&] {
     for (const auto& p : packed) p->run(y.data(), x.data(), T);
@@ -83,7 +85,7 @@ int main(int argc, char** argv) {
   const double bound = median(gt);
   const double flops = 2.0 * static_cast<double>(T) * static_cast<double>(c.layers) *
                        static_cast<double>(4 * H * H + 2 * H * I);
-  std::printf("batch %d seq %d threads %d: encore %.2f ms, GEMM bound %.2f ms (%.0f GFLOP/s), ratio %.2f\n", batch,
+  std::printf("%s batch %d seq %d threads %d: encore %.2f ms, GEMM bound %.2f ms (%.0f GFLOP/s), ratio %.2f\n", encore::compute_type_name(lo.dtype), batch,
               seq, threads, ours, bound, flops / bound / 1e6, ours / bound);
   return 0;
 }

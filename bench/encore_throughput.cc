@@ -14,6 +14,7 @@
 //   --shards K       split the input into K contiguous shards and time each one (default 1)
 //   --runs N         timed passes over every shard (default 1)
 //   --warmup W       untimed passes over the first shard first (default 1)
+//   --warmup-items N with --warmup: only the first N sequences of that shard (0: all)
 //   --pool mean      with --ids: mean-pool and L2-normalize each sequence (what the
 //                    embedding engines do after the encoder)
 //   --output F.npy   with --texts: write the embeddings of the last pass (float32 [N, D])
@@ -112,7 +113,7 @@ std::vector<Shard> make_shards(size_t n, int k) {
 
 int main(int argc, char** argv) {
   std::string model_dir, ids_file, texts_file, pool, output;
-  int batch = 64, threads = 0, shards = 1, runs = 1, warmup = 1;
+  int batch = 64, threads = 0, shards = 1, runs = 1, warmup = 1, warmup_items = 0;
   bool tokenize_only = false;
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
@@ -133,6 +134,7 @@ int main(int argc, char** argv) {
     else if (a == "--shards") shards = std::atoi(v.c_str());
     else if (a == "--runs") runs = std::atoi(v.c_str());
     else if (a == "--warmup") warmup = std::atoi(v.c_str());
+    else if (a == "--warmup-items") warmup_items = std::atoi(v.c_str());
     else if (a == "--pool") pool = v;
     else if (a == "--output") output = v;
     else {
@@ -141,11 +143,11 @@ int main(int argc, char** argv) {
     }
   }
   if (model_dir.empty() || ids_file.empty() == texts_file.empty() || batch < 1 || shards < 1 || runs < 1 ||
-      warmup < 0 || (!pool.empty() && pool != "mean")) {
+      warmup < 0 || warmup_items < 0 || (!pool.empty() && pool != "mean")) {
     std::fprintf(stderr,
                  "usage: encore_throughput --model DIR (--ids FILE [--pool mean] | --texts FILE [--tokenize-only] "
                  "[--output F.npy])\n"
-                 "                         [--batch B] [--threads T] [--shards K] [--runs N] [--warmup W]\n");
+                 "                         [--batch B] [--threads T] [--shards K] [--runs N] [--warmup W] [--warmup-items N]\n");
     return 2;
   }
 
@@ -180,7 +182,13 @@ int main(int argc, char** argv) {
                                   pooled.data() + s * static_cast<size_t>(H));
         }
       };
-      for (int w = 0; w < warmup; ++w) run_shard(0);
+      const size_t wn = warmup_items > 0 ? std::min(parts[0].end, static_cast<size_t>(warmup_items)) : parts[0].end;
+      for (int w = 0; w < warmup; ++w)
+        for (size_t b = 0; b < wn; b += static_cast<size_t>(batch)) {
+          encore::TokenBatch tb;
+          for (size_t i = b; i < std::min(wn, b + static_cast<size_t>(batch)); ++i) tb.ids.push_back(seqs[i]);
+          model.encode(tb, opt);
+        }
       for (int r = 0; r < runs; ++r)
         for (size_t p = 0; p < parts.size(); ++p) {
           const auto t0 = Clock::now();
@@ -209,9 +217,9 @@ int main(int argc, char** argv) {
     if (!output.empty()) matrix.assign(texts.size() * D, 0.0f);
     size_t failed = 0;
     volatile size_t token_sink = 0;
-    auto run_shard = [&](size_t p, bool keep) {
-      std::vector<std::string> part(texts.begin() + static_cast<std::ptrdiff_t>(parts[p].begin),
-                                    texts.begin() + static_cast<std::ptrdiff_t>(parts[p].end));
+    auto run_range = [&](size_t begin, size_t end, bool keep) {
+      std::vector<std::string> part(texts.begin() + static_cast<std::ptrdiff_t>(begin),
+                                    texts.begin() + static_cast<std::ptrdiff_t>(end));
       if (tokenize_only) {
         size_t n = 0;
         for (const auto& t : part) n += embedder.tokenizer().encode(t, enc).size();
@@ -223,10 +231,12 @@ int main(int argc, char** argv) {
         if (!results[i].error.empty()) ++failed;
         if (keep && !output.empty())
           std::copy(results[i].embedding.begin(), results[i].embedding.end(),
-                    matrix.begin() + static_cast<std::ptrdiff_t>((parts[p].begin + i) * D));
+                    matrix.begin() + static_cast<std::ptrdiff_t>((begin + i) * D));
       }
     };
-    for (int w = 0; w < warmup; ++w) run_shard(0, false);
+    auto run_shard = [&](size_t p, bool keep) { run_range(parts[p].begin, parts[p].end, keep); };
+    const size_t wn = warmup_items > 0 ? std::min(parts[0].end, static_cast<size_t>(warmup_items)) : parts[0].end;
+    for (int w = 0; w < warmup; ++w) run_range(0, wn, false);
     for (int r = 0; r < runs; ++r)
       for (size_t p = 0; p < parts.size(); ++p) {
         const auto t0 = Clock::now();

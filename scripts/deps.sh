@@ -12,6 +12,7 @@ PACKAGES=(
   ocl-icd-opencl-dev=2.3.1-1
   opencl-c-headers=3.0~2023.02.06-1
   nlohmann-json3-dev=3.11.2-2
+  libboost-dev=1.74.0.3
   libutf8proc-dev=2.8.0-1
   libgtest-dev=1.12.1-0.2
   libbenchmark-dev=1.7.1-1

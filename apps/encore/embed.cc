@@ -16,7 +16,7 @@ namespace {
 const char* kUsage =
     "usage: encore embed --model DIR [TEXT ...] [--input FILE] [--output FILE.npy|FILE.jsonl]\n"
     "                    [--pooling MODE] [--normalize|--no-normalize] [--dimensions N]\n"
-    "                    [--max-length N] [--batch-size N] [--threads N]\n\n"
+    "                    [--max-length N] [--batch-size N] [--threads N] [--dtype f32|bf16|int8]\n\n"
     "Embeds each TEXT argument, or each line of FILE (or of stdin when no TEXT is given).\n"
     "Writes one JSON line per input, {\"embedding\": [...]}, in input order, or a float32\n"
     "NumPy array [inputs, dimensions] with --output FILE.npy. An input that fails gets\n"
@@ -29,7 +29,7 @@ const char* kUsage =
     "  encore embed --model models/all-MiniLM-L6-v2 \"The quick brown fox\" \"A fast auburn fox\"";
 
 int run_embed(const std::vector<std::string>& argv) {
-  Args args(argv, {"model", "input", "output", "pooling", "dimensions", "max-length", "batch-size", "threads"},
+  Args args(argv, {"model", "input", "output", "pooling", "dimensions", "max-length", "batch-size", "threads", "dtype"},
             {"normalize", "no-normalize"});
   if (args.has("normalize") && args.has("no-normalize"))
     throw UsageError{"--normalize and --no-normalize exclude each other"};
@@ -41,6 +41,7 @@ int run_embed(const std::vector<std::string>& argv) {
   o.max_length = args.get_int("max-length", 0);
   o.batch_size = args.get_int("batch-size", 64);
   o.threads = args.get_int("threads", 0);
+  o.dtype = compute_type_from_name(args.get_or("dtype", "f32"));
   if (o.dimensions < 0 || o.max_length < 0 || o.batch_size < 1 || o.threads < 0)
     throw UsageError{"--dimensions, --max-length, --threads must be >= 0 and --batch-size >= 1"};
   std::vector<std::string> texts = read_inputs(args);

@@ -12,7 +12,7 @@ const char* kUsage =
     "usage: encore forward --model DIR --input in.safetensors --output out.safetensors\n"
     "                      [--all-hidden] [--attentions] [--causal] [--threads N]\n"
     "                      [--dialect bert-hf|bert-google|torch] [--activation NAME]\n"
-    "                      [--train --seed N]\n\n"
+    "                      [--train --seed N] [--dtype f32|bf16|int8]\n\n"
     "Runs the model on inputs named like the reference forward arguments and writes outputs\n"
     "named like the reference outputs (F32; zeros at padded positions).\n"
     "  inputs  bert-hf:     input_ids, attention_mask ([B,S] or [B,S,S]), token_type_ids,\n"
@@ -27,12 +27,13 @@ const char* kUsage =
     "      --input tests/fixtures/core/hf_gelu_abs/ragged.in.safetensors --output /tmp/out.safetensors --all-hidden";
 
 int run_forward(const std::vector<std::string>& argv) {
-  Args args(argv, {"model", "input", "output", "threads", "dialect", "activation", "seed"},
+  Args args(argv, {"model", "input", "output", "threads", "dialect", "activation", "seed", "dtype"},
             {"all-hidden", "attentions", "causal", "train"});
   if (!args.positional().empty()) throw UsageError{"unexpected argument '" + args.positional()[0] + "'"};
   LoadOptions lo;
   if (auto d = args.get("dialect")) lo.dialect = dialect_from_name(*d);
   lo.activation = args.get_or("activation", "");
+  lo.dtype = compute_type_from_name(args.get_or("dtype", "f32"));
   Model model = Model::load(args.require("model"), lo);
   TensorFile in = read_safetensors(args.require("input"));
   ForwardOptions fo;

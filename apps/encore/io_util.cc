@@ -30,44 +30,6 @@ std::vector<std::string> read_inputs(const Args& args) {
   return lines;
 }
 
-std::string json_string(const std::string& s) {
-  std::string out = "\"";
-  for (size_t i = 0; i < s.size();) {
-    const unsigned char c = static_cast<unsigned char>(s[i]);
-    if (c == '"' || c == '\\') {
-      out += '\\', out += static_cast<char>(c), ++i;
-    } else if (c < 0x20) {
-      char buf[8];
-      std::snprintf(buf, sizeof buf, "\\u%04x", c);
-      out += buf, ++i;
-    } else if (c < 0x80) {
-      out += static_cast<char>(c), ++i;
-    } else {  // copy a valid UTF-8 sequence, replace anything else
-      int len = (c >> 5) == 6 ? 2 : (c >> 4) == 14 ? 3 : (c >> 3) == 30 ? 4 : 0;
-      bool ok = len > 0 && i + static_cast<size_t>(len) <= s.size();
-      for (int k = 1; ok && k < len; ++k) ok = (static_cast<unsigned char>(s[i + k]) >> 6) == 2;
-      if (ok) {
-        out.append(s, i, static_cast<size_t>(len));
-        i += static_cast<size_t>(len);
-      } else {
-        out += "\xEF\xBF\xBD";
-        ++i;
-      }
-    }
-  }
-  return out + "\"";
-}
-
-void append_float_array(std::string& out, const float* v, size_t n) {
-  out += '[';
-  char buf[32];
-  for (size_t i = 0; i < n; ++i) {
-    int len = std::snprintf(buf, sizeof buf, i ? ",%.9g" : "%.9g", static_cast<double>(v[i]));
-    out.append(buf, static_cast<size_t>(len));
-  }
-  out += ']';
-}
-
 void write_npy_f32(const std::string& path, const float* data, size_t rows, size_t cols) {
   std::string header = "{'descr': '<f4', 'fortran_order': False, 'shape': (" + std::to_string(rows) + ", " +
                        std::to_string(cols) + "), }";

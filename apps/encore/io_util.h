@@ -8,16 +8,14 @@
 #include <vector>
 
 #include "cli.h"
+#include "core/json_text.h"
 
 namespace encore::cli {
 
 // Positional arguments, else the lines of --input FILE, else the lines of stdin.
 std::vector<std::string> read_inputs(const Args& args);
 
-// A JSON string literal (quotes included) for arbitrary bytes: invalid UTF-8 becomes U+FFFD.
-std::string json_string(const std::string& s);
-// "[v0,v1,...]" with round-trip precision (%.9g).
-void append_float_array(std::string& out, const float* v, size_t n);
+// json_string() and append_float_array() live in core/json_text.h (shared with encore serve).
 // A float32 NumPy .npy file (format version 1.0) of shape [rows, cols].
 void write_npy_f32(const std::string& path, const float* data, size_t rows, size_t cols);
 

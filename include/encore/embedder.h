@@ -9,6 +9,7 @@
 
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "encore/model.h"
@@ -27,6 +28,7 @@ struct EmbedderOptions {
   int max_length = 0;                  // 0: sentence_bert_config.json max_seq_length (else the model's limit)
   int batch_size = 64;                 // texts per forward pass
   int threads = 0;                     // 0: OpenMP default
+  ComputeType dtype = ComputeType::F32;  // GEMM number format (see docs/performance.md for accuracy)
 };
 
 // One text's result: an embedding, or the reason it has none (the others still run).
@@ -36,11 +38,25 @@ struct EmbedResult {
   bool truncated = false;  // the text was longer than max_length tokens
 };
 
+// torch.nn.functional.normalize: v / max(||v||, 1e-12), the norm accumulated in double.
+void l2_normalize(std::vector<float>& v);
+
 class Embedder {
  public:
   static Embedder load(const std::string& dir, const EmbedderOptions& options = {});
 
   std::vector<EmbedResult> embed(const std::vector<std::string>& texts) const;
+
+  // The steps of embed(), for callers that batch on their own (encore serve):
+  // encode_text() tokenizes one text as embed() does (do_lower_case, special tokens,
+  // longest_first truncation to max_length() on `side`); with truncate=false the ids are
+  // kept whole and may exceed max_length(). pool() pools sequence `index` of an encoded
+  // batch with pooling() (no normalization, no dimension cut). finish() is embed()'s last
+  // step on a pooled vector: the Normalize module, then the Matryoshka cut.
+  Encoding encode_text(std::string_view text, bool truncate = true,
+                       TruncationSide side = TruncationSide::Right) const;
+  std::vector<float> pool(const Encoded& encoded, size_t index) const;
+  void finish(std::vector<float>& pooled) const;
 
   int64_t dimensions() const;
   int max_length() const;

@@ -19,6 +19,10 @@ namespace encore {
 enum class Dialect { BertHF, BertGoogle, Torch };
 enum class Activation { GeluErf, GeluTanh, QuickGelu, Relu, Silu };
 enum class RelativePositions { None, Key, KeyQuery };
+// The number format of the linear layers' GEMMs (everything else computes in float32).
+enum class ComputeType { F32, BF16, Int8 };
+const char* compute_type_name(ComputeType t);  // "f32", "bf16", "int8"
+ComputeType compute_type_from_name(const std::string& name);
 
 const char* dialect_name(Dialect d);  // "bert-hf", "bert-google", "torch"
 Dialect dialect_from_name(const std::string& name);
@@ -63,6 +67,7 @@ struct ModelConfig {
 struct LoadOptions {
   std::optional<Dialect> dialect;  // default: detected from the directory's files
   std::string activation;          // overrides the config's activation, e.g. "gelu_erf"
+  ComputeType dtype = ComputeType::F32;  // GEMM number format (bf16 and int8 trade accuracy for speed)
 };
 
 struct ForwardOptions {

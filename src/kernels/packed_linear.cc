@@ -1,9 +1,12 @@
 #include "kernels/packed_linear.h"
 
+#include <cmath>
+#include <cstring>
 #include <map>
 #include <mutex>
 #include <oneapi/dnnl/dnnl.hpp>
 #include <tuple>
+#include <vector>
 
 #include "encore/error.h"
 
@@ -20,57 +23,99 @@ dnnl::engine& cpu_engine() {
   return engine;
 }
 
-// The post-op chain for an activation (oneDNN eltwise) or a residual sum.
-dnnl::primitive_attr make_attr(std::optional<Activation> act, bool accumulate) {
-  dnnl::post_ops po;
-  if (accumulate) po.append_sum(1.0f);
-  if (act) {
-    switch (*act) {
-      case Activation::GeluErf: po.append_eltwise(1.0f, dnnl::algorithm::eltwise_gelu_erf, 0.0f, 0.0f); break;
-      case Activation::GeluTanh: po.append_eltwise(1.0f, dnnl::algorithm::eltwise_gelu_tanh, 0.0f, 0.0f); break;
-      case Activation::Relu: po.append_eltwise(1.0f, dnnl::algorithm::eltwise_relu, 0.0f, 0.0f); break;
-      case Activation::QuickGelu: po.append_eltwise(1.0f, dnnl::algorithm::eltwise_swish, 1.702f, 0.0f); break;
-      case Activation::Silu: po.append_eltwise(1.0f, dnnl::algorithm::eltwise_swish, 1.0f, 0.0f); break;
-    }
+dt input_type(ComputeType t) {
+  switch (t) {
+    case ComputeType::F32: return dt::f32;
+    case ComputeType::BF16: return dt::bf16;
+    case ComputeType::Int8: return dt::s8;
   }
-  dnnl::primitive_attr attr;
-  attr.set_post_ops(po);
-  return attr;
+  return dt::f32;
+}
+
+void append_activation(dnnl::post_ops& po, Activation act) {
+  switch (act) {
+    case Activation::GeluErf: po.append_eltwise(1.0f, dnnl::algorithm::eltwise_gelu_erf, 0.0f, 0.0f); break;
+    case Activation::GeluTanh: po.append_eltwise(1.0f, dnnl::algorithm::eltwise_gelu_tanh, 0.0f, 0.0f); break;
+    case Activation::Relu: po.append_eltwise(1.0f, dnnl::algorithm::eltwise_relu, 0.0f, 0.0f); break;
+    case Activation::QuickGelu: po.append_eltwise(1.0f, dnnl::algorithm::eltwise_swish, 1.702f, 0.0f); break;
+    case Activation::Silu: po.append_eltwise(1.0f, dnnl::algorithm::eltwise_swish, 1.0f, 0.0f); break;
+  }
+}
+
+// float32 -> bfloat16, round to nearest even (NaN kept quiet).
+inline uint16_t to_bf16(float f) {
+  uint32_t u;
+  std::memcpy(&u, &f, 4);
+  if ((u & 0x7fffffffu) > 0x7f800000u) return static_cast<uint16_t>((u >> 16) | 0x40);
+  u += 0x7fffu + ((u >> 16) & 1u);
+  return static_cast<uint16_t>(u >> 16);
 }
 
 }  // namespace
 
 struct PackedLinear::Impl {
+  ComputeType type = ComputeType::F32;
   memory::desc weights_md;  // the packed layout
   memory weights;
   memory bias;
   bool has_bias = false;
+  std::vector<float> row_scale;  // Int8: 1 / (127 / max|W_row|) per output row
   // Primitives by (rows, activation, accumulate): oneDNN primitives are shape-specific.
   mutable std::mutex mu;
   mutable std::map<std::tuple<int64_t, int, bool>, dnnl::matmul> cache;
 
+  // Int8 applies the bias after rescaling, as a binary post-op; the other types pass it
+  // to the matmul itself.
   dnnl::matmul::primitive_desc describe(int64_t M, int64_t K, int64_t N, const memory::desc& w,
                                         std::optional<Activation> act, bool accumulate) const {
-    memory::desc src({M, K}, dt::f32, tag::ab), dst({M, N}, dt::f32, tag::ab);
-    memory::desc b = has_bias ? memory::desc({1, N}, dt::f32, tag::ab) : memory::desc();
+    memory::desc src({M, K}, input_type(type), tag::ab), dst({M, N}, dt::f32, tag::ab);
+    const bool int8 = type == ComputeType::Int8;
+    memory::desc b = has_bias && !int8 ? memory::desc({1, N}, dt::f32, tag::ab) : memory::desc();
+    dnnl::post_ops po;
+    dnnl::primitive_attr attr;
+    if (int8) {  // acc * w_scale[n] (output scales), * 1/x_scale[m] (per-row binary), + bias
+      attr.set_output_scales(1 << 1, {DNNL_RUNTIME_F32_VAL});
+      po.append_binary(dnnl::algorithm::binary_mul, memory::desc({M, 1}, dt::f32, tag::ab));
+      if (has_bias) po.append_binary(dnnl::algorithm::binary_add, memory::desc({1, N}, dt::f32, tag::ab));
+    }
+    if (accumulate) po.append_sum(1.0f);
+    if (act) append_activation(po, *act);
+    attr.set_post_ops(po);
     dnnl::matmul::desc d(src, w, b, dst);
-    return dnnl::matmul::primitive_desc(d, make_attr(act, accumulate), cpu_engine());
+    return dnnl::matmul::primitive_desc(d, attr, cpu_engine());
   }
 };
 
-PackedLinear::PackedLinear(const float* weight, const float* bias, int64_t out, int64_t in)
-    : out_(out), in_(in), impl_(std::make_unique<Impl>()) {
+PackedLinear::PackedLinear(const float* weight, const float* bias, int64_t out, int64_t in, ComputeType type)
+    : out_(out), in_(in), type_(type), impl_(std::make_unique<Impl>()) {
+  impl_->type = type;
   impl_->has_bias = bias != nullptr;
   // Let oneDNN choose the weights layout for a typical row count; every later row count
   // reuses that layout (the blocked kernels accept it for any M).
-  memory::desc any({in, out}, dt::f32, tag::any);
+  memory::desc any({in, out}, input_type(type), tag::any);
   auto pd = impl_->describe(128, in, out, any, std::nullopt, false);
   impl_->weights_md = pd.weights_desc();
   impl_->weights = memory(impl_->weights_md, cpu_engine());
-  // [out, in] row-major is the [in, out] matrix with layout "ba".
-  memory user(memory::desc({in, out}, dt::f32, tag::ba), cpu_engine(), const_cast<float*>(weight));
   dnnl::stream stream(cpu_engine());
-  dnnl::reorder(user, impl_->weights).execute(stream, user, impl_->weights);
+  // [out, in] row-major is the [in, out] matrix with layout "ba".
+  if (type == ComputeType::Int8) {
+    std::vector<int8_t> q(static_cast<size_t>(out * in));
+    impl_->row_scale.resize(static_cast<size_t>(out));
+    for (int64_t n = 0; n < out; ++n) {
+      const float* row = weight + n * in;
+      float mx = 0.0f;
+      for (int64_t k = 0; k < in; ++k) mx = std::max(mx, std::fabs(row[k]));
+      const float s = mx > 0.0f ? 127.0f / mx : 1.0f;
+      impl_->row_scale[static_cast<size_t>(n)] = 1.0f / s;
+      for (int64_t k = 0; k < in; ++k) q[static_cast<size_t>(n * in + k)] = static_cast<int8_t>(std::nearbyint(row[k] * s));
+    }
+    memory user(memory::desc({in, out}, dt::s8, tag::ba), cpu_engine(), q.data());
+    dnnl::reorder(user, impl_->weights).execute(stream, user, impl_->weights);
+    stream.wait();
+  } else {
+    memory user(memory::desc({in, out}, dt::f32, tag::ba), cpu_engine(), const_cast<float*>(weight));
+    dnnl::reorder(user, impl_->weights).execute(stream, user, impl_->weights);
+  }
   if (bias) {
     impl_->bias = memory(memory::desc({1, out}, dt::f32, tag::ab), cpu_engine());
     std::copy(bias, bias + out, static_cast<float*>(impl_->bias.get_data_handle()));
@@ -79,6 +124,8 @@ PackedLinear::PackedLinear(const float* weight, const float* bias, int64_t out, 
 }
 
 PackedLinear::~PackedLinear() = default;
+
+size_t PackedLinear::packed_bytes() const { return impl_->weights_md.get_size(); }
 
 void PackedLinear::run(float* y, const float* x, int64_t T, std::optional<Activation> act, bool accumulate) const {
   if (T == 0) return;
@@ -95,11 +142,47 @@ void PackedLinear::run(float* y, const float* x, int64_t T, std::optional<Activa
     }
     prim = it->second;
   }
-  memory src(memory::desc({T, in_}, dt::f32, tag::ab), cpu_engine(), const_cast<float*>(x));
-  memory dst(memory::desc({T, out_}, dt::f32, tag::ab), cpu_engine(), y);
+  const int64_t n = T * in_;
+  // Converted inputs live in a per-thread buffer reused across calls.
+  thread_local std::vector<uint16_t> bf16_buf;
+  thread_local std::vector<int8_t> s8_buf;
+  thread_local std::vector<float> row_inv;
+  void* src_ptr = const_cast<float*>(x);
+  std::unordered_map<int, memory> args;
+  if (type_ == ComputeType::BF16) {
+    if (bf16_buf.size() < static_cast<size_t>(n)) bf16_buf.resize(static_cast<size_t>(n));
+    uint16_t* b = bf16_buf.data();
+#pragma omp parallel for if (n > 65536)
+    for (int64_t i = 0; i < n; ++i) b[i] = to_bf16(x[i]);
+    src_ptr = b;
+  } else if (type_ == ComputeType::Int8) {
+    // One scale per input row (token): 127 / max|x_row|.
+    if (s8_buf.size() < static_cast<size_t>(n)) s8_buf.resize(static_cast<size_t>(n));
+    row_inv.resize(static_cast<size_t>(T));
+    int8_t* q = s8_buf.data();
+    float* inv = row_inv.data();
+    const int64_t K = in_;
+#pragma omp parallel for if (n > 65536)
+    for (int64_t t = 0; t < T; ++t) {
+      const float* xr = x + t * K;
+      float mx = 0.0f;
+      for (int64_t k = 0; k < K; ++k) mx = std::max(mx, std::fabs(xr[k]));
+      const float s = mx > 0.0f ? 127.0f / mx : 1.0f;
+      inv[t] = 1.0f / s;
+      for (int64_t k = 0; k < K; ++k) q[t * K + k] = static_cast<int8_t>(std::nearbyint(xr[k] * s));
+    }
+    src_ptr = q;
+    args[DNNL_ARG_ATTR_OUTPUT_SCALES] =
+        memory(memory::desc({out_}, dt::f32, tag::a), cpu_engine(), impl_->row_scale.data());
+    args[DNNL_ARG_ATTR_MULTIPLE_POST_OP(0) | DNNL_ARG_SRC_1] =
+        memory(memory::desc({T, 1}, dt::f32, tag::ab), cpu_engine(), inv);
+    if (impl_->has_bias) args[DNNL_ARG_ATTR_MULTIPLE_POST_OP(1) | DNNL_ARG_SRC_1] = impl_->bias;
+  }
+  args[DNNL_ARG_SRC] = memory(memory::desc({T, in_}, input_type(type_), tag::ab), cpu_engine(), src_ptr);
+  args[DNNL_ARG_WEIGHTS] = impl_->weights;
+  args[DNNL_ARG_DST] = memory(memory::desc({T, out_}, dt::f32, tag::ab), cpu_engine(), y);
+  if (impl_->has_bias && type_ != ComputeType::Int8) args[DNNL_ARG_BIAS] = impl_->bias;
   dnnl::stream stream(cpu_engine());
-  std::unordered_map<int, memory> args{{DNNL_ARG_SRC, src}, {DNNL_ARG_WEIGHTS, impl_->weights}, {DNNL_ARG_DST, dst}};
-  if (impl_->has_bias) args[DNNL_ARG_BIAS] = impl_->bias;
   prim.execute(stream, args);
   stream.wait();
 }

@@ -1,7 +1,14 @@
 // A Linear layer prepared once for oneDNN's matmul primitive: weights reordered at load to
 // the blocked layout oneDNN picks for this CPU (memory format `any`), bias and activation
-// or a residual add fused as post-ops. Measured here at BERT-base shapes: ~1.6x the
-// throughput of sgemm on plain [out,in] weights (see docs/performance.md).
+// or a residual add fused as post-ops.
+//
+// Compute types (activations stay float32 outside the GEMM):
+//   F32   float32 weights and inputs.
+//   BF16  bfloat16 weights and inputs (inputs rounded per call), float32 accumulation and output.
+//   Int8  dynamic quantization as CTranslate2's int8: weights int8 with one scale per output
+//         row (127 / max|W_row|), inputs int8 with one scale per token row (127 / max|x_row|),
+//         int32 accumulation (VNNI), float32 output rescaled by both scales inside the matmul's
+//         post-ops (per-column output scales, per-row binary multiply), then bias and epilogue.
 #pragma once
 
 #include <cstdint>
@@ -15,7 +22,7 @@ namespace encore::kernels {
 class PackedLinear {
  public:
   // weight [out, in] row-major, bias [out] or null. The data is copied (reordered).
-  PackedLinear(const float* weight, const float* bias, int64_t out, int64_t in);
+  PackedLinear(const float* weight, const float* bias, int64_t out, int64_t in, ComputeType type = ComputeType::F32);
   ~PackedLinear();
   PackedLinear(const PackedLinear&) = delete;
   PackedLinear& operator=(const PackedLinear&) = delete;
@@ -27,11 +34,14 @@ class PackedLinear {
 
   int64_t in() const { return in_; }
   int64_t out() const { return out_; }
+  ComputeType type() const { return type_; }
+  size_t packed_bytes() const;
 
   struct Impl;
 
  private:
   int64_t out_, in_;
+  ComputeType type_;
   std::unique_ptr<Impl> impl_;
 };
 

@@ -123,6 +123,22 @@ Activation activation_from_name(const std::string& name) {
        "' (supported: gelu, gelu_new, gelu_pytorch_tanh, gelu_fast, quick_gelu, relu, silu, gelu_erf, gelu_tanh)");
 }
 
+const char* compute_type_name(ComputeType t) {
+  switch (t) {
+    case ComputeType::F32: return "f32";
+    case ComputeType::BF16: return "bf16";
+    case ComputeType::Int8: return "int8";
+  }
+  return "?";
+}
+
+ComputeType compute_type_from_name(const std::string& name) {
+  if (name == "f32" || name == "float32") return ComputeType::F32;
+  if (name == "bf16" || name == "bfloat16") return ComputeType::BF16;
+  if (name == "int8") return ComputeType::Int8;
+  fail("unknown dtype '", name, "' (f32, bf16 or int8)");
+}
+
 const char* activation_name(Activation a) {
   switch (a) {
     case Activation::GeluErf: return "gelu_erf";

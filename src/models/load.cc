@@ -422,7 +422,7 @@ std::shared_ptr<Model::Impl> load_model(const std::string& dir_name, const LoadO
   m->parameters = w.parameters();
   // Pack every layer's weights for the fast GEMM path once, at load.
   for (auto& L : m->layers)
-    for (nn::Linear* l : {&L.qkv, &L.attn_out, &L.ffn_in, &L.ffn_out}) nn::pack(*l);
+    for (nn::Linear* l : {&L.qkv, &L.attn_out, &L.ffn_in, &L.ffn_out}) nn::pack(*l, options.dtype);
 
   // Tensors the model does not use: buffers and task heads are expected; anything else is
   // worth a warning (a wrong dialect or a truncated config).

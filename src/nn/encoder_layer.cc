@@ -67,8 +67,8 @@ void Workspace::reserve(int64_t T, int64_t H, int64_t I) {
   fit(qkv, T, 3 * H), fit(attn, T, H), fit(tmp, T, H), fit(inner, T, I);
 }
 
-void pack(Linear& l) {
-  l.packed = std::make_shared<kernels::PackedLinear>(l.weight.data<float>(), ptr(l.bias), l.out(), l.in());
+void pack(Linear& l, ComputeType type) {
+  l.packed = std::make_shared<kernels::PackedLinear>(l.weight.data<float>(), ptr(l.bias), l.out(), l.in(), type);
 }
 
 void encoder_layer_forward(float* x, const RaggedBatch& batch, const AttentionMask& mask,

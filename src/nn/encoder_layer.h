@@ -29,7 +29,7 @@ struct LayerNorm {
 };
 
 // Packs a Linear's weights for the fast GEMM path.
-void pack(Linear& l);
+void pack(Linear& l, ComputeType type = ComputeType::F32);
 
 struct EncoderLayerWeights {
   Linear qkv;        // [3H, H]: Q, K, V stacked on dim 0 (PyTorch in_proj order), one GEMM

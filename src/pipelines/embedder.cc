@@ -131,13 +131,6 @@ void pool_into(float* out, const float* x, int64_t n, int64_t H, Pooling mode) {
   }
 }
 
-void normalize(std::vector<float>& v) {  // torch.nn.functional.normalize: x / max(||x||, 1e-12)
-  double sq = 0.0;
-  for (float f : v) sq += static_cast<double>(f) * f;
-  const float norm = std::max(static_cast<float>(std::sqrt(sq)), 1e-12f);
-  for (float& f : v) f /= norm;
-}
-
 // Python's str.lower() with simple case mappings (utf8proc), for do_lower_case.
 std::string lowercase_utf8(const std::string& s) {
   std::string out;
@@ -158,8 +151,17 @@ std::string lowercase_utf8(const std::string& s) {
 
 }  // namespace
 
+void l2_normalize(std::vector<float>& v) {  // torch.nn.functional.normalize: x / max(||x||, 1e-12)
+  double sq = 0.0;
+  for (float f : v) sq += static_cast<double>(f) * f;
+  const float norm = std::max(static_cast<float>(std::sqrt(sq)), 1e-12f);
+  for (float& f : v) f /= norm;
+}
+
 Embedder Embedder::load(const std::string& dir, const EmbedderOptions& o) {
-  auto impl = std::make_shared<Impl>(Model::load(dir), Tokenizer::from_dir(dir));
+  LoadOptions lo;
+  lo.dtype = o.dtype;
+  auto impl = std::make_shared<Impl>(Model::load(dir, lo), Tokenizer::from_dir(dir));
   read_sentence_transformers(dir, *impl);
   if (o.pooling) impl->pooling = {pooling_from_name(*o.pooling)};
   if (o.normalize) impl->normalize = *o.normalize;
@@ -179,13 +181,42 @@ Embedder Embedder::load(const std::string& dir, const EmbedderOptions& o) {
   return e;
 }
 
-std::vector<EmbedResult> Embedder::embed(const std::vector<std::string>& texts) const {
+Encoding Embedder::encode_text(std::string_view text, bool truncate, TruncationSide side) const {
+  const Impl& m = *impl_;
+  EncodeOptions enc;
+  enc.truncation.strategy = truncate ? TruncationStrategy::LongestFirst : TruncationStrategy::None;
+  enc.truncation.max_length = static_cast<size_t>(m.max_length);
+  enc.truncation.side = side;
+  if (!m.lowercase) return m.tokenizer.encode(text, enc);
+  return m.tokenizer.encode(lowercase_utf8(std::string(text)), enc);
+}
+
+std::vector<float> Embedder::pool(const Encoded& encoded, size_t index) const {
   const Impl& m = *impl_;
   const int64_t H = m.model.config().hidden;
+  ENCORE_CHECK(index + 1 < encoded.cu.size(), "pool: sequence ", index, " is not in a batch of ",
+               encoded.cu.empty() ? 0 : encoded.cu.size() - 1);
+  const int64_t begin = encoded.cu[index], n = encoded.cu[index + 1] - begin;
+  ENCORE_CHECK(n > 0, "pool: sequence ", index, " is empty");
+  std::vector<float> v(static_cast<size_t>(H) * m.pooling.size(), 0.0f);
+  for (size_t p = 0; p < m.pooling.size(); ++p)
+    pool_into(v.data() + p * H, encoded.states.data<float>() + begin * H, n, H, m.pooling[p]);
+  return v;
+}
+
+void Embedder::finish(std::vector<float>& v) const {
+  const Impl& m = *impl_;
+  if (m.normalize) l2_normalize(v);
+  if (m.dimensions > 0) {
+    v.resize(static_cast<size_t>(m.dimensions));
+    l2_normalize(v);
+  }
+}
+
+std::vector<EmbedResult> Embedder::embed(const std::vector<std::string>& texts) const {
+  const Impl& m = *impl_;
   std::vector<EmbedResult> results(texts.size());
-  EncodeOptions enc;
-  enc.truncation.strategy = TruncationStrategy::LongestFirst;
-  enc.truncation.max_length = static_cast<size_t>(m.max_length);
+  const size_t max_length = static_cast<size_t>(m.max_length);
   ForwardOptions fwd;
   fwd.threads = m.threads;
 
@@ -195,12 +226,9 @@ std::vector<EmbedResult> Embedder::embed(const std::vector<std::string>& texts) 
     std::vector<size_t> which;
     for (size_t i = start; i < end; ++i) {
       try {
-        const std::string& text = m.lowercase ? lowercase_utf8(texts[i]) : texts[i];
-        EncodeOptions untruncated = enc;
-        untruncated.truncation.strategy = TruncationStrategy::None;
-        Encoding e = m.tokenizer.encode(text, enc);
-        results[i].truncated = e.size() >= enc.truncation.max_length &&
-                               m.tokenizer.encode(text, untruncated).size() > enc.truncation.max_length;
+        Encoding e = encode_text(texts[i]);
+        ENCORE_CHECK(e.size() > 0, "the text has no tokens (the tokenizer adds no special tokens)");
+        results[i].truncated = e.size() >= max_length && encode_text(texts[i], false).size() > max_length;
         batch.ids.push_back(std::move(e.ids));
         batch.type_ids.push_back(std::move(e.type_ids));
         which.push_back(i);
@@ -211,16 +239,9 @@ std::vector<EmbedResult> Embedder::embed(const std::vector<std::string>& texts) 
     if (which.empty()) continue;
     Encoded out = m.model.encode(batch, fwd);
     for (size_t k = 0; k < which.size(); ++k) {
-      const int64_t begin = out.cu[k], n = out.cu[k + 1] - begin;
       std::vector<float>& v = results[which[k]].embedding;
-      v.assign(static_cast<size_t>(H) * m.pooling.size(), 0.0f);
-      for (size_t p = 0; p < m.pooling.size(); ++p)
-        pool_into(v.data() + p * H, out.states.data<float>() + begin * H, n, H, m.pooling[p]);
-      if (m.normalize) normalize(v);
-      if (m.dimensions > 0) {
-        v.resize(static_cast<size_t>(m.dimensions));
-        normalize(v);
-      }
+      v = pool(out, k);
+      finish(v);
     }
   }
   return results;

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Seed corpora for the fuzz targets, from the test fixtures (stdlib only).
 
-Usage: make_seeds.py FIXTURES_DIR CORPUS_DIR  ->  CORPUS_DIR/{safetensors,torch_pickle,tf_bundle}/
+Usage: make_seeds.py FIXTURES_DIR CORPUS_DIR  ->  CORPUS_DIR/{safetensors,torch_pickle,tf_bundle,serve_request}/
 """
 import struct
 import sys
@@ -11,7 +11,7 @@ from pathlib import Path
 
 def main():
     fixtures, corpus = Path(sys.argv[1]), Path(sys.argv[2])
-    dirs = {name: corpus / name for name in ("safetensors", "torch_pickle", "tf_bundle")}
+    dirs = {name: corpus / name for name in ("safetensors", "torch_pickle", "tf_bundle", "serve_request")}
     for d in dirs.values():
         d.mkdir(parents=True, exist_ok=True)
 
@@ -39,6 +39,18 @@ def main():
         shard = sorted(Path(index.parent).glob(Path(prefix).name + ".data-00000-of-*"))[0]
         idx = index.read_bytes()
         seed("tf_bundle", "-".join(index.relative_to(fixtures).parts), struct.pack("<I", len(idx)) + idx + shard.read_bytes())
+    # encore serve: one byte for the route's parser (fuzz_serve_request.cc), then a body.
+    bodies = [
+        (0, '{"inputs": "What is Deep Learning?", "truncate": true, "normalize": false, "dimensions": 8}'),
+        (0, '{"inputs": ["a", [101, 7592, 102]], "truncation_direction": "Left", "prompt_name": null}'),
+        (1, '{"input": [[101, 102], [7592]], "model": "m", "encoding_format": "base64", "dimensions": 4}'),
+        (1, '{"input": "x", "encoding_format": "float", "user": "u"}'),
+        (2, '{"inputs": {"source_sentence": "a", "sentences": ["b", "c"]}, "parameters": {"truncate": false}}'),
+        (3, r'{"inputs": ["x\u00e9\ud83d\ude00", "y"], "add_special_tokens": false}'),
+        (4, '{"ids": [[101, 102], [7592]], "skip_special_tokens": false}'),
+    ]
+    for i, (route, body) in enumerate(bodies):
+        seed("serve_request", f"body-{i}", bytes([route]) + body.encode())
     for target, d in dirs.items():
         print(f"{target}: {len(list(d.iterdir()))} seeds")
 

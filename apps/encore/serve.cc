@@ -1,0 +1,143 @@
+// encore serve: an HTTP server for one embedding model, speaking the text-embeddings-inference
+// API and OpenAI's /v1/embeddings, with dynamic batching (see docs/serving.md).
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+
+#include "cli.h"
+#include "encore/embedder.h"
+#include "encore/error.h"
+#include "serve/http_server.h"
+#include "serve/service.h"
+
+namespace encore::cli {
+namespace {
+
+const char* kUsage =
+    "usage: encore serve --model DIR [--host ADDR] [--port N] [--model-id NAME]\n"
+    "                    [--max-batch-tokens N] [--max-batch-requests N] [--max-concurrent-requests N]\n"
+    "                    [--max-client-batch-size N] [--payload-limit BYTES] [--auto-truncate]\n"
+    "                    [--request-timeout SECONDS] [--api-key KEY] [--threads N]\n"
+    "                    [--tokenization-workers N] [--max-length N] [--pooling MODE] [--dtype f32|bf16|int8]\n"
+    "                    [--port-file FILE]\n\n"
+    "Serves DIR (a sentence-transformers or HF BERT directory) over HTTP with the routes of\n"
+    "text-embeddings-inference (POST /embed, /embed_all, /similarity, /tokenize, /decode,\n"
+    "/predict, /rerank; GET /health, /info, /metrics) and OpenAI's POST /v1/embeddings.\n"
+    "Requests are tokenized on worker threads and batched: a batch takes queued inputs up to\n"
+    "--max-batch-tokens tokens and --max-batch-requests inputs while the previous one runs.\n"
+    "SIGTERM or SIGINT: stop accepting, finish the requests in flight, exit 0.\n"
+    "  --host                   address to bind (default 127.0.0.1; 0.0.0.0 for every interface)\n"
+    "  --port                   TCP port (default 3000; 0 picks a free one, see --port-file)\n"
+    "  --model-id               name in /info and in OpenAI answers (default: DIR's last component)\n"
+    "  --max-batch-tokens       token budget of one batch (default 16384)\n"
+    "  --max-batch-requests     inputs per batch (default: no limit but the tokens)\n"
+    "  --max-concurrent-requests  inference requests in flight; beyond: 429 (default 512)\n"
+    "  --max-client-batch-size  inputs per request; beyond: 413 (default 32)\n"
+    "  --payload-limit          request body bytes; beyond: 413 (default 2000000)\n"
+    "  --auto-truncate          truncate over-long inputs by default instead of answering 413\n"
+    "  --request-timeout        seconds from a request's arrival to its answer; then 503 (default 30)\n"
+    "  --api-key                require \"Authorization: Bearer KEY\" (or set ENCORE_API_KEY)\n"
+    "  --threads                inference threads (default: OpenMP's)\n"
+    "  --tokenization-workers   threads that parse, tokenize and format (default: one per core)\n"
+    "  --port-file              write the bound port to FILE once listening\n\n"
+    "example:\n"
+    "  encore serve --model models/all-MiniLM-L6-v2 --port 8080 &\n"
+    "  curl -s localhost:8080/embed -H 'Content-Type: application/json' -d '{\"inputs\": \"Hello\"}'";
+
+size_t get_size(const Args& args, const std::string& flag, size_t fallback, size_t min) {
+  const int v = args.get_int(flag, static_cast<int>(fallback));
+  if (v < static_cast<int>(min)) throw UsageError{"--" + flag + " must be at least " + std::to_string(min)};
+  return static_cast<size_t>(v);
+}
+
+std::map<std::string, std::string> read_prompts(const std::filesystem::path& dir) {
+  std::map<std::string, std::string> prompts;
+  const auto path = dir / "config_sentence_transformers.json";
+  std::ifstream f(path);
+  if (!f) return prompts;
+  try {
+    const nlohmann::json j = nlohmann::json::parse(f);
+    if (j.contains("prompts") && j["prompts"].is_object())
+      for (const auto& [name, value] : j["prompts"].items())
+        if (value.is_string()) prompts[name] = value.get<std::string>();
+  } catch (const std::exception& e) {
+    fail(path.string(), ": invalid JSON: ", e.what());
+  }
+  return prompts;
+}
+
+int run_serve(const std::vector<std::string>& argv) {
+  Args args(argv,
+            {"model", "model-id", "host", "port", "max-batch-tokens", "max-batch-requests", "max-concurrent-requests",
+             "max-client-batch-size", "payload-limit", "request-timeout", "api-key", "threads", "tokenization-workers",
+             "max-length", "pooling", "dtype", "port-file"},
+            {"auto-truncate"});
+  if (!args.positional().empty()) throw UsageError{"unexpected argument '" + args.positional()[0] + "'"};
+  const std::string dir = args.require("model");
+
+  EmbedderOptions eo;
+  if (auto p = args.get("pooling")) eo.pooling = *p;
+  eo.max_length = static_cast<int>(get_size(args, "max-length", 0, 0));
+  eo.threads = static_cast<int>(get_size(args, "threads", 0, 0));
+  eo.dtype = compute_type_from_name(args.get_or("dtype", "f32"));
+
+  serve::ServiceOptions so;
+  so.model_id = args.get_or("model-id", std::filesystem::path(dir).lexically_normal().filename().string());
+  if (so.model_id.empty()) so.model_id = std::filesystem::path(dir).lexically_normal().parent_path().filename().string();
+  so.dtype = eo.dtype == ComputeType::F32 ? "float32" : eo.dtype == ComputeType::BF16 ? "bfloat16" : "int8";
+  so.max_concurrent_requests = get_size(args, "max-concurrent-requests", 512, 1);
+  so.max_client_batch_size = get_size(args, "max-client-batch-size", 32, 1);
+  so.auto_truncate = args.has("auto-truncate");
+  so.tokenization_workers = get_size(args, "tokenization-workers", 0, 0);
+  so.payload_limit = get_size(args, "payload-limit", 2000000, 1);
+  so.batching.max_batch_tokens = get_size(args, "max-batch-tokens", 16384, 1);
+  so.batching.max_batch_requests = get_size(args, "max-batch-requests", 0, 0);
+  if (auto key = args.get("api-key")) so.api_key = *key;
+  else if (const char* env = std::getenv("ENCORE_API_KEY"); env && *env) so.api_key = env;
+  const std::string timeout = args.get_or("request-timeout", "30");
+  double seconds = 0.0;
+  try {
+    seconds = std::stod(timeout);
+  } catch (const std::exception&) {
+    throw UsageError{"--request-timeout expects seconds, got '" + timeout + "'"};
+  }
+  if (!(seconds > 0.0 && seconds <= 86400.0)) throw UsageError{"--request-timeout must be within (0, 86400] seconds"};
+  so.request_timeout = std::chrono::milliseconds(static_cast<int64_t>(seconds * 1000.0));
+  so.prompts = read_prompts(dir);
+
+  serve::HttpServerOptions ho;
+  ho.host = args.get_or("host", "127.0.0.1");
+  const int port = args.get_int("port", 3000);
+  if (port < 0 || port > 65535) throw UsageError{"--port must be within 0..65535"};
+  ho.port = static_cast<uint16_t>(port);
+  ho.payload_limit = so.payload_limit;
+  ho.request_timeout = so.request_timeout;
+
+  const Embedder embedder = Embedder::load(dir, eo);
+  (void)embedder.embed({"warm up"});  // the first forward pass allocates; not a client's latency
+  serve::Service service(embedder, so);
+  serve::HttpServer http(
+      ho, [&service](serve::HttpRequest r, serve::Responder respond) { service.handle(std::move(r), std::move(respond)); },
+      [&service](const std::string& path, int status, double s) { service.on_response(path, status, s); });
+  if (auto file = args.get("port-file")) {
+    std::ofstream f(*file + ".tmp");
+    f << http.port() << "\n";
+    f.close();
+    std::filesystem::rename(*file + ".tmp", *file);
+  }
+  std::fprintf(stderr, "encore serve: %s on http://%s:%u (max input %d tokens, %zu tokenization workers)\n",
+               so.model_id.c_str(), ho.host.c_str(), static_cast<unsigned>(http.port()), embedder.max_length(),
+               service.options().tokenization_workers);
+  http.run();
+  std::fprintf(stderr, "encore serve: stopped accepting; in-flight requests finished\n");
+  service.stop();
+  return 0;
+}
+
+const bool registered = register_command(
+    {"serve", "HTTP server: text-embeddings-inference and OpenAI embeddings APIs, dynamic batching", kUsage, &run_serve});
+
+}  // namespace
+}  // namespace encore::cli

@@ -1,0 +1,179 @@
+#include "serve/batcher.h"
+
+#include <algorithm>
+#include <exception>
+#include <unordered_set>
+
+namespace encore::serve {
+
+Job::Job(size_t sequences, Done done, Clock::time_point deadline, std::shared_ptr<const std::atomic<bool>> cancelled)
+    : results(sequences),
+      submitted(Clock::now()),
+      remaining_(sequences),
+      done_(std::move(done)),
+      deadline_(deadline),
+      cancelled_(std::move(cancelled)) {}
+
+void Job::finish_one() {
+  if (remaining_.fetch_sub(1, std::memory_order_acq_rel) == 1 && done_) done_(*this);
+}
+
+Batcher::Batcher(Backend& backend, BatcherOptions options, std::function<void(const BatchStats&)> on_batch)
+    : backend_(backend), options_(options), on_batch_(std::move(on_batch)) {
+  if (options_.max_batch_tokens == 0) options_.max_batch_tokens = 1;
+  queue_thread_ = std::thread([this] { queue_loop(); });
+  inference_thread_ = std::thread([this] { inference_loop(); });
+}
+
+Batcher::~Batcher() { stop(); }
+
+bool Batcher::submit(std::vector<Sequence> sequences) {
+  if (sequences.empty()) return true;
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (stopping_) return false;
+    const Clock::time_point now = Clock::now();
+    for (Sequence& s : sequences) {
+      s.job->submitted = now;
+      s.job->tokens += s.ids.size();
+      queue_.push_back(std::move(s));
+    }
+  }
+  queue_cv_.notify_one();
+  return true;
+}
+
+void Batcher::stop() {
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    stopping_ = true;
+  }
+  queue_cv_.notify_one();
+  ready_cv_.notify_one();
+  if (queue_thread_.joinable()) queue_thread_.join();
+  if (inference_thread_.joinable()) inference_thread_.join();
+}
+
+size_t Batcher::queue_depth() const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  return queue_.size() + next_.size();
+}
+
+void Batcher::queue_loop() {
+  std::unique_lock<std::mutex> lock(mutex_);
+  for (;;) {
+    queue_cv_.wait(lock, [&] { return (!queue_.empty() && !next_full_) || (stopping_ && queue_.empty()); });
+    while (!queue_.empty()) {
+      const Sequence& head = queue_.front();
+      const bool fits = next_.empty() || (next_tokens_ + head.ids.size() <= options_.max_batch_tokens &&
+                                          (options_.max_batch_requests == 0 || next_.size() < options_.max_batch_requests));
+      if (!fits) {
+        next_full_ = true;
+        break;
+      }
+      next_tokens_ += head.ids.size();
+      next_.push_back(std::move(queue_.front()));
+      queue_.pop_front();
+    }
+    if (!next_.empty()) ready_cv_.notify_one();
+    if (stopping_ && queue_.empty()) break;
+  }
+  queue_done_ = true;
+  ready_cv_.notify_one();
+}
+
+void Batcher::inference_loop() {
+  for (;;) {
+    std::vector<Sequence> batch;
+    size_t depth = 0;
+    {
+      std::unique_lock<std::mutex> lock(mutex_);
+      ready_cv_.wait(lock, [&] { return !next_.empty() || queue_done_; });
+      if (next_.empty()) break;  // queue_done_: nothing will come
+      batch.swap(next_);
+      next_tokens_ = 0;
+      next_full_ = false;
+      depth = queue_.size();
+    }
+    queue_cv_.notify_one();
+    run_batch(batch, depth);
+  }
+}
+
+void Batcher::run_batch(std::vector<Sequence>& batch, size_t depth) {
+  // Sequences whose request is gone, late or already failed cost nothing more.
+  const Clock::time_point started = Clock::now();
+  std::vector<Sequence> live;
+  live.reserve(batch.size());
+  for (Sequence& s : batch) {
+    Job& job = *s.job;
+    bool skip = false;
+    {
+      std::lock_guard<std::mutex> lock(job.mutex_);
+      if (job.cancelled()) job.cancelled_by_client = skip = true;
+      else if (started > job.deadline()) job.timed_out = skip = true;
+      else skip = !job.error.empty();
+    }
+    if (skip) {
+      s.job->finish_one();
+    } else {
+      live.push_back(std::move(s));
+    }
+  }
+  if (live.empty()) return;
+
+  TokenBatch tokens;
+  std::vector<bool> all_tokens;
+  size_t total = 0;
+  for (Sequence& s : live) {
+    total += s.ids.size();
+    tokens.ids.push_back(std::move(s.ids));
+    tokens.type_ids.push_back(s.type_ids.empty() ? std::vector<int32_t>(tokens.ids.back().size(), 0)
+                                                 : std::move(s.type_ids));
+    all_tokens.push_back(s.all_tokens);
+  }
+  std::vector<SequenceResult> out(live.size());
+  std::vector<std::string> errors(live.size());
+  try {
+    backend_.run(tokens, all_tokens, out);
+  } catch (const std::exception&) {
+    // One bad sequence must not fail its neighbours: run each alone to find it.
+    for (size_t i = 0; i < live.size(); ++i) {
+      TokenBatch one;
+      one.ids.push_back(tokens.ids[i]);
+      one.type_ids.push_back(tokens.type_ids[i]);
+      std::vector<SequenceResult> single(1);
+      try {
+        backend_.run(one, {all_tokens[i]}, single);
+        out[i] = std::move(single[0]);
+      } catch (const std::exception& e) {
+        errors[i] = e.what();
+      }
+    }
+  }
+  const double seconds = std::chrono::duration<double>(Clock::now() - started).count();
+  if (on_batch_) on_batch_({live.size(), total, seconds, depth});
+  deliver(live, out, started, seconds, errors);
+}
+
+void Batcher::deliver(std::vector<Sequence>& batch, std::vector<SequenceResult>& out, Clock::time_point started,
+                      double seconds, const std::vector<std::string>& errors) {
+  // A job with several sequences in this batch counts its inference time once.
+  std::unordered_set<const Job*> counted;
+  for (size_t i = 0; i < batch.size(); ++i) {
+    Job& job = *batch[i].job;
+    {
+      std::lock_guard<std::mutex> lock(job.mutex_);
+      if (!errors[i].empty()) {
+        if (job.error.empty()) job.error = errors[i];
+      } else {
+        job.results[batch[i].index] = std::move(out[i]);
+      }
+      job.queue_seconds = std::max(job.queue_seconds, std::chrono::duration<double>(started - job.submitted).count());
+      if (counted.insert(&job).second) job.inference_seconds += seconds;
+    }
+    batch[i].job->finish_one();
+  }
+}
+
+}  // namespace encore::serve

@@ -1,0 +1,73 @@
+// The HTTP/1.1 front of encore serve: Boost.Beast on one Asio thread. It reads requests
+// (keep-alive, payload limit, timeouts), hands each to the handler, writes the answer,
+// and notices when a client goes away before its answer (the request is then cancelled).
+// It knows no routes; see service.h. Shutdown (SIGTERM, SIGINT or shutdown()) stops
+// accepting, closes idle connections, lets in-flight requests finish, then run() returns.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace encore::serve {
+
+struct HttpRequest {
+  std::string method;  // "GET", "POST", ...
+  std::string path;    // the target without its query string
+  std::string body;
+  std::string authorization;  // the Authorization header, "" when absent
+  std::chrono::steady_clock::time_point received;
+  // Set when the client disconnects (or the request times out) before the answer.
+  std::shared_ptr<const std::atomic<bool>> cancelled;
+};
+
+struct HttpResponse {
+  int status = 200;
+  std::string body;
+  std::string content_type = "application/json";
+  std::vector<std::pair<std::string, std::string>> headers;
+};
+
+// Answers a request: call exactly once, from any thread.
+using Responder = std::function<void(HttpResponse)>;
+// Called on the I/O thread for every complete request; must not block (hand work off).
+using Handler = std::function<void(HttpRequest, Responder)>;
+// Called on the I/O thread after every answer written (or dropped): for metrics.
+using ResponseHook = std::function<void(const std::string& path, int status, double seconds)>;
+
+struct HttpServerOptions {
+  std::string host = "127.0.0.1";
+  uint16_t port = 3000;  // 0: any free port (see HttpServer::port)
+  size_t payload_limit = 2 * 1024 * 1024;           // bytes of body; larger: 413
+  std::chrono::milliseconds request_timeout{30000};  // from the request's arrival to its answer; then 503
+  std::chrono::milliseconds read_timeout{30000};     // to receive one request, and to write one answer
+  std::chrono::milliseconds idle_timeout{60000};     // a keep-alive connection with no request
+  bool handle_signals = true;                         // SIGTERM and SIGINT start the shutdown
+};
+
+class HttpServer {
+ public:
+  // Binds and listens (throws encore::Error when it cannot).
+  HttpServer(HttpServerOptions options, Handler handler, ResponseHook on_response = {});
+  ~HttpServer();
+  HttpServer(const HttpServer&) = delete;
+  HttpServer& operator=(const HttpServer&) = delete;
+
+  uint16_t port() const;
+  // Serves on the calling thread until a shutdown has drained every connection.
+  void run();
+  // Thread-safe: starts the graceful shutdown.
+  void shutdown();
+
+  struct State;
+
+ private:
+  std::shared_ptr<State> state_;
+};
+
+}  // namespace encore::serve

@@ -1,0 +1,84 @@
+// One request input to one queued sequence, with TEI's checks
+// (text-embeddings-inference core/src/tokenization.rs encode_input / tokenize_input).
+#include "encore/error.h"
+#include "serve/service.h"
+
+namespace encore::serve {
+
+namespace {
+
+// The longest prefix of at most `bytes` bytes that ends on a UTF-8 character boundary.
+size_t char_boundary(const std::string& s, size_t bytes) {
+  if (bytes >= s.size()) return s.size();
+  while (bytes > 0 && (static_cast<unsigned char>(s[bytes]) & 0xC0) == 0x80) --bytes;
+  return bytes;
+}
+
+}  // namespace
+
+std::string Service::apply_prompt(const std::optional<std::string>& prompt_name, const std::string& text) const {
+  if (!prompt_name) return text;
+  auto it = options_.prompts.find(*prompt_name);
+  if (it == options_.prompts.end()) {
+    std::string names;
+    for (const auto& [name, value] : options_.prompts) names += (names.empty() ? "" : ", ") + name;
+    raise(validation("Input validation error: `prompt_name` is `" + *prompt_name +
+                     "` but it is not among the model's prompts (config_sentence_transformers.json): " +
+                     (names.empty() ? "none" : names)));
+  }
+  return it->second + text;
+}
+
+Sequence Service::encode_input(const Input& input, bool truncate, TruncationSide side,
+                               const std::optional<std::string>& prompt_name, size_t index) const {
+  const size_t max_length = static_cast<size_t>(embedder_.max_length());
+  Sequence seq;
+  seq.index = index;
+  if (input.is_ids) {
+    if (input.ids.empty()) raise(validation("Input validation error: `inputs` cannot be empty"));
+    if (prompt_name) raise(validation("Input validation error: `prompt_name` cannot be used with token ids"));
+    const int64_t vocab = embedder_.model().config().vocab_size;
+    for (size_t k = 0; k < input.ids.size(); ++k)
+      if (input.ids[k] >= vocab)
+        raise(tokenizer_error("token id " + std::to_string(input.ids[k]) + " (input " + std::to_string(index) +
+                              ", position " + std::to_string(k) + ") is outside the vocabulary [0, " +
+                              std::to_string(vocab) + ")"));
+    size_t n = input.ids.size();
+    if (n > max_length) {
+      if (!truncate)
+        raise(validation("Input validation error: `inputs` must have less than " + std::to_string(max_length) +
+                         " tokens. Given: " + std::to_string(n)));
+      n = max_length;
+    }
+    const size_t first = side == TruncationSide::Left ? input.ids.size() - n : 0;
+    seq.ids.reserve(n);
+    for (size_t k = first; k < first + n; ++k) seq.ids.push_back(static_cast<int32_t>(input.ids[k]));
+    return seq;
+  }
+
+  if (input.text.empty()) raise(validation("Input validation error: `inputs` cannot be empty"));
+  std::string text = apply_prompt(prompt_name, input.text);
+  const size_t limit = char_limit();
+  const size_t chars = Input{text, {}, false}.count_chars();
+  if (chars > limit) {
+    if (!truncate)
+      raise(validation("Input validation error: `inputs` must have less than " + std::to_string(limit) +
+                       " characters. Given: " + std::to_string(chars)));
+    text.resize(char_boundary(text, limit));  // TEI cuts at `limit` bytes: tokens past it are cut anyway
+  }
+  Encoding e;
+  try {
+    e = embedder_.encode_text(text, truncate, side);
+  } catch (const Error& err) {
+    raise(tokenizer_error(err.what()));
+  }
+  if (e.size() > max_length)
+    raise(validation("Input validation error: `inputs` must have less than " + std::to_string(max_length) +
+                     " tokens. Given: " + std::to_string(e.size())));
+  if (e.size() == 0) raise(validation("Input validation error: the input has no tokens"));
+  seq.ids = std::move(e.ids);
+  seq.type_ids = std::move(e.type_ids);
+  return seq;
+}
+
+}  // namespace encore::serve

@@ -1,0 +1,120 @@
+// /embed, /embed_all, /similarity and /v1/embeddings (text-embeddings-inference
+// router/src/http/server.rs embed, embed_all, similarity, openai_embed).
+#include <bit>
+#include <cmath>
+
+#include "core/json_text.h"
+#include "serve/base64.h"
+#include "serve/service.h"
+
+namespace encore::serve {
+
+namespace {
+
+size_t chars_of(const std::vector<Input>& inputs) {
+  size_t n = 0;
+  for (const Input& in : inputs) n += in.count_chars();
+  return n;
+}
+
+// Cosine similarity with double accumulation.
+float cosine(const std::vector<float>& a, const std::vector<float>& b) {
+  double dot = 0.0, na = 0.0, nb = 0.0;
+  for (size_t i = 0; i < a.size() && i < b.size(); ++i) {
+    dot += static_cast<double>(a[i]) * b[i];
+    na += static_cast<double>(a[i]) * a[i];
+    nb += static_cast<double>(b[i]) * b[i];
+  }
+  const double denom = std::sqrt(na) * std::sqrt(nb);
+  return denom > 0.0 ? static_cast<float>(dot / denom) : 0.0f;
+}
+
+}  // namespace
+
+void Service::embed(Call& call, bool all_tokens) {
+  EmbedRequest req = parse_embed_request(call.request.body);
+  check_batch_size(req.inputs.size(), "inputs");
+  if (!all_tokens) check_dimensions(req.dimensions);
+  const bool truncate = req.truncate.value_or(options_.auto_truncate);
+  std::vector<Sequence> sequences;
+  sequences.reserve(req.inputs.size());
+  for (size_t i = 0; i < req.inputs.size(); ++i) {
+    sequences.push_back(encode_input(req.inputs[i], truncate, req.truncation_direction, req.prompt_name, i));
+    sequences.back().all_tokens = all_tokens;
+  }
+  const int64_t hidden = embedder_.model().config().hidden;
+  infer(call, std::move(sequences), chars_of(req.inputs),
+        [this, all_tokens, hidden, normalize = req.normalize, dims = req.dimensions](Job& job) {
+          std::string body = "[";
+          for (size_t i = 0; i < job.results.size(); ++i) {
+            if (i) body += ',';
+            SequenceResult& r = job.results[i];
+            if (all_tokens) {  // [[token states], ...] per input: the final hidden states
+              body += '[';
+              const size_t n = r.tokens.size() / static_cast<size_t>(hidden);
+              for (size_t t = 0; t < n; ++t) {
+                if (t) body += ',';
+                append_float_array(body, r.tokens.data() + t * hidden, static_cast<size_t>(hidden));
+              }
+              body += ']';
+            } else {
+              const std::vector<float> v = finish_embedding(std::move(r.pooled), normalize, dims);
+              append_float_array(body, v.data(), v.size());
+            }
+          }
+          body += ']';
+          return HttpResponse{200, std::move(body), "application/json", {}};
+        });
+}
+
+void Service::similarity(Call& call) {
+  SimilarityRequest req = parse_similarity_request(call.request.body);
+  if (req.sentences.empty()) raise(empty_input("`inputs.sentences` cannot be empty"));
+  check_batch_size(req.sentences.size() + 1, "inputs.sentences");  // + 1: the source sentence, as TEI
+  const bool truncate = req.truncate.value_or(options_.auto_truncate);
+  std::vector<Input> inputs;
+  inputs.push_back({req.source_sentence, {}, false});
+  for (std::string& s : req.sentences) inputs.push_back({std::move(s), {}, false});
+  std::vector<Sequence> sequences;
+  for (size_t i = 0; i < inputs.size(); ++i)
+    sequences.push_back(encode_input(inputs[i], truncate, req.truncation_direction, req.prompt_name, i));
+  infer(call, std::move(sequences), chars_of(inputs), [](Job& job) {
+    std::vector<float> scores;
+    for (size_t i = 1; i < job.results.size(); ++i) scores.push_back(cosine(job.results[0].pooled, job.results[i].pooled));
+    std::string body;
+    append_float_array(body, scores.data(), scores.size());
+    return HttpResponse{200, std::move(body), "application/json", {}};
+  });
+}
+
+void Service::openai(Call& call) {
+  OpenAIRequest req = parse_openai_request(call.request.body);
+  check_batch_size(req.inputs.size(), "input");
+  check_dimensions(req.dimensions);
+  std::vector<Sequence> sequences;
+  for (size_t i = 0; i < req.inputs.size(); ++i)
+    sequences.push_back(encode_input(req.inputs[i], options_.auto_truncate, TruncationSide::Right, std::nullopt, i));
+  infer(call, std::move(sequences), chars_of(req.inputs),
+        [this, base64 = req.encoding_format == EncodingFormat::Base64, dims = req.dimensions](Job& job) {
+          static_assert(std::endian::native == std::endian::little, "base64 embeddings are little-endian float32");
+          std::string body = "{\"object\":\"list\",\"data\":[";
+          for (size_t i = 0; i < job.results.size(); ++i) {
+            const std::vector<float> v = finish_embedding(std::move(job.results[i].pooled), true, dims);
+            body += i ? ",{\"object\":\"embedding\",\"embedding\":" : "{\"object\":\"embedding\",\"embedding\":";
+            if (base64) {
+              body += '"';
+              append_base64(body, v.data(), v.size() * sizeof(float));
+              body += '"';
+            } else {
+              append_float_array(body, v.data(), v.size());
+            }
+            body += ",\"index\":" + std::to_string(i) + "}";
+          }
+          const std::string tokens = std::to_string(job.tokens);
+          body += "],\"model\":" + json_string(options_.model_id) + ",\"usage\":{\"prompt_tokens\":" + tokens +
+                  ",\"total_tokens\":" + tokens + "}}";
+          return HttpResponse{200, std::move(body), "application/json", {}};
+        });
+}
+
+}  // namespace encore::serve

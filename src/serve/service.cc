@@ -1,0 +1,219 @@
+#include "serve/service.h"
+
+#include <thread>
+
+#include "serve/asio.h"
+#include "serve/embedder_backend.h"
+
+namespace encore::serve {
+
+struct Service::Workers {
+  explicit Workers(size_t n) : pool(n) {}
+  boost::asio::thread_pool pool;
+};
+
+bool constant_time_equal(const std::string& a, const std::string& b) {
+  unsigned char diff = a.size() == b.size() ? 0 : 1;
+  const size_t n = std::max(a.size(), b.size());
+  for (size_t i = 0; i < n; ++i) {
+    const unsigned char x = i < a.size() ? static_cast<unsigned char>(a[i]) : 0;
+    const unsigned char y = i < b.size() ? static_cast<unsigned char>(b[i]) : 0;
+    diff |= x ^ y;
+  }
+  return diff == 0;
+}
+
+// TEI router/src/http/server.rs: the model routes, OpenAI's (with and without /v1), the
+// SageMaker-style defaults ("/" and "/invocations" embed), and the open routes.
+const std::vector<Service::RouteSpec>& Service::routes() {
+  static const std::vector<RouteSpec> table = {
+      {"POST", "/embed", Route::Embed, true, false},
+      {"POST", "/", Route::Embed, true, false},
+      {"POST", "/invocations", Route::Embed, true, false},
+      {"POST", "/embed_all", Route::EmbedAll, true, false},
+      {"POST", "/embed_sparse", Route::EmbedSparse, true, false},
+      {"POST", "/similarity", Route::Similarity, true, false},
+      {"POST", "/v1/embeddings", Route::OpenAI, true, false},
+      {"POST", "/embeddings", Route::OpenAI, true, false},
+      {"POST", "/predict", Route::Predict, true, false},
+      {"POST", "/rerank", Route::Rerank, true, false},
+      {"POST", "/tokenize", Route::Tokenize, false, false},
+      {"POST", "/decode", Route::Decode, false, false},
+      {"GET", "/info", Route::Info, false, false},
+      {"GET", "/health", Route::Health, false, true},
+      {"GET", "/", Route::Health, false, true},
+      {"GET", "/ping", Route::Health, false, true},
+      {"GET", "/metrics", Route::Metrics, false, true},
+  };
+  return table;
+}
+
+Service::Service(const Embedder& embedder, ServiceOptions options)
+    : embedder_(embedder), options_(std::move(options)) {
+  if (options_.tokenization_workers == 0)
+    options_.tokenization_workers = std::max(1u, std::thread::hardware_concurrency());
+  ENCORE_CHECK(options_.batching.max_batch_tokens >= static_cast<size_t>(embedder_.max_length()),
+               "--max-batch-tokens ", options_.batching.max_batch_tokens, " must be at least the max input length ",
+               embedder_.max_length());
+  backend_ = std::make_unique<EmbedderBackend>(embedder_, 0);
+  batcher_ = std::make_unique<Batcher>(*backend_, options_.batching,
+                                       [this](const BatchStats& s) { metrics_.record_batch(s); });
+  workers_ = std::make_unique<Workers>(options_.tokenization_workers);
+}
+
+Service::~Service() { stop(); }
+
+void Service::stop() {
+  if (stopping_.exchange(true)) return;
+  batcher_->stop();
+  workers_->pool.join();
+}
+
+void Service::on_response(const std::string& path, int status, double seconds) {
+  std::string route = "other";
+  for (const RouteSpec& r : routes())
+    if (path == r.path) route = r.path;
+  metrics_.record_request(route, status, seconds);
+}
+
+void Service::reply_error(Call& call, const ApiError& error) const {
+  if (!call.respond) return;  // moved on already: whoever holds it answers
+  const bool openai = call.route == Route::OpenAI;
+  call.respond(HttpResponse{error.status, openai ? error.openai_json() : error.tei_json(), "application/json", {}});
+}
+
+void Service::handle(HttpRequest request, Responder respond) {
+  const RouteSpec* spec = nullptr;
+  bool path_known = false;
+  for (const RouteSpec& r : routes()) {
+    if (request.path != r.path) continue;
+    path_known = true;
+    if (request.method == r.method) spec = &r;
+  }
+  if (!spec) {
+    ApiError e = path_known ? ApiError{405, ErrorType::NotFound, "method " + request.method + " is not allowed on " + request.path}
+                            : ApiError{404, ErrorType::NotFound, "no route " + request.method + " " + request.path};
+    respond(HttpResponse{e.status, e.tei_json(), "application/json", {}});
+    return;
+  }
+  Call call{std::move(request), std::move(respond), spec->route};
+  if (options_.api_key && !spec->open &&
+      !constant_time_equal(call.request.authorization, "Bearer " + *options_.api_key))
+    return reply_error(call, ApiError{401, ErrorType::Unauthorized, "missing or wrong API key (Authorization: Bearer KEY)"});
+  if (spec->inference) {
+    if (in_flight_.fetch_add(1) >= options_.max_concurrent_requests) {
+      in_flight_.fetch_sub(1);
+      return reply_error(call, overloaded());
+    }
+    call.respond = [this, inner = std::move(call.respond)](HttpResponse r) {
+      in_flight_.fetch_sub(1);
+      inner(std::move(r));
+    };
+  }
+  auto shared = std::make_shared<Call>(std::move(call));
+  boost::asio::post(workers_->pool, [this, shared] { dispatch(*shared); });
+}
+
+void Service::dispatch(Call& call) {
+  try {
+    if (call.request.cancelled && call.request.cancelled->load()) {
+      // The client left while the request waited for a worker: answer nobody, cheaply.
+      return call.respond(HttpResponse{499, "", "application/json", {}});
+    }
+    switch (call.route) {
+      case Route::Embed: return embed(call, false);
+      case Route::EmbedAll: return embed(call, true);
+      case Route::EmbedSparse:
+        raise(backend_error("Model is not an embedding model with SPLADE pooling"));
+      case Route::Similarity: return similarity(call);
+      case Route::OpenAI: return openai(call);
+      case Route::Tokenize: return tokenize(call);
+      case Route::Decode: return decode(call);
+      case Route::Predict: return predict(call);
+      case Route::Rerank: return rerank(call);
+      case Route::Health: return health(call);
+      case Route::Info: return info(call);
+      case Route::Metrics: return metrics(call);
+    }
+  } catch (const ApiException& e) {
+    reply_error(call, e.error);
+  } catch (const std::bad_alloc&) {
+    reply_error(call, ApiError{500, ErrorType::Backend, "out of memory"});
+  } catch (const std::exception& e) {
+    reply_error(call, ApiError{500, ErrorType::Backend, std::string("internal error: ") + e.what()});
+  }
+}
+
+void Service::check_batch_size(size_t n, const char* field) const {
+  if (n == 0) raise(empty_input(std::string("`") + field + "` cannot be empty"));
+  if (n > options_.max_client_batch_size)
+    raise(validation("batch size " + std::to_string(n) + " > maximum allowed batch size " +
+                     std::to_string(options_.max_client_batch_size)));
+}
+
+void Service::infer(Call& call, std::vector<Sequence> sequences, size_t chars, Format format) {
+  const Clock::time_point deadline = call.request.received + options_.request_timeout;
+  const double tokenization = std::chrono::duration<double>(Clock::now() - call.request.received).count();
+  auto shared = std::make_shared<Call>(std::move(call));
+  auto done = [this, shared, chars, tokenization, format = std::move(format)](Job& finished) {
+    // On the inference thread: hand the answer to a worker and return at once.
+    boost::asio::post(workers_->pool, [this, shared, chars, tokenization, format, job = finished.shared_from_this()] {
+      complete(*shared, *job, chars, tokenization, format);
+    });
+  };
+  auto job = std::make_shared<Job>(sequences.size(), std::move(done), deadline, shared->request.cancelled);
+  for (size_t i = 0; i < sequences.size(); ++i) {
+    sequences[i].job = job;
+    sequences[i].index = i;
+  }
+  if (!batcher_->submit(std::move(sequences))) reply_error(*shared, unhealthy("the server is shutting down"));
+}
+
+void Service::complete(Call& call, Job& job, size_t chars, double tokenization, const Format& format) {
+  try {
+    if (job.cancelled_by_client) return call.respond(HttpResponse{499, "", "application/json", {}});
+    if (job.timed_out) {
+      const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(options_.request_timeout).count();
+      raise(timed_out("request timed out after " + std::to_string(ms) + " ms (--request-timeout)"));
+    }
+    if (!job.error.empty()) raise(backend_error(job.error));
+    HttpResponse r = format(job);
+    metrics_.record_inference(tokenization, job.queue_seconds, job.inference_seconds, job.tokens);
+    auto ms = [](double s) { return std::to_string(static_cast<long long>(s * 1000.0)); };
+    const double total = std::chrono::duration<double>(Clock::now() - call.request.received).count();
+    r.headers.push_back({"x-compute-type", "cpu"});
+    r.headers.push_back({"x-compute-time", ms(total)});
+    r.headers.push_back({"x-compute-characters", std::to_string(chars)});
+    r.headers.push_back({"x-compute-tokens", std::to_string(job.tokens)});
+    r.headers.push_back({"x-total-time", ms(total)});
+    r.headers.push_back({"x-tokenization-time", ms(tokenization)});
+    r.headers.push_back({"x-queue-time", ms(job.queue_seconds)});
+    r.headers.push_back({"x-inference-time", ms(job.inference_seconds)});
+    call.respond(std::move(r));
+  } catch (const ApiException& e) {
+    reply_error(call, e.error);
+  } catch (const std::exception& e) {
+    reply_error(call, ApiError{500, ErrorType::Backend, std::string("internal error: ") + e.what()});
+  }
+}
+
+std::vector<float> Service::finish_embedding(std::vector<float> v, bool normalize,
+                                             std::optional<int64_t> dimensions) const {
+  // The Embedder's order (normalize, cut, normalize again), so that the default answer
+  // equals `encore embed`; TEI cuts first and normalizes once, the same up to rounding.
+  if (normalize) l2_normalize(v);
+  if (dimensions && static_cast<size_t>(*dimensions) < v.size()) {
+    v.resize(static_cast<size_t>(*dimensions));
+    if (normalize) l2_normalize(v);
+  }
+  return v;
+}
+
+void Service::check_dimensions(std::optional<int64_t> dimensions) const {
+  const int64_t full = embedder_.model().config().hidden * static_cast<int64_t>(embedder_.pooling().size());
+  if (dimensions && *dimensions > full)
+    raise(validation("`dimensions` must be at most " + std::to_string(full) + " for this model, got " +
+                     std::to_string(*dimensions)));
+}
+
+}  // namespace encore::serve

@@ -1,0 +1,129 @@
+// encore serve's router and core: the TEI and OpenAI routes over one Embedder. The HTTP
+// layer (http_server.h) calls handle() on its I/O thread; handle() checks the route, the
+// API key and the concurrency limit there, then hands the request to a tokenization
+// worker, which parses, validates, tokenizes and queues it on the Batcher. The answer is
+// formatted on a worker too, so the I/O and inference threads only move bytes and run
+// the model.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "encore/embedder.h"
+#include "serve/api_error.h"
+#include "serve/batcher.h"
+#include "serve/http_server.h"
+#include "serve/metrics.h"
+#include "serve/request.h"
+
+namespace encore::serve {
+
+struct ServiceOptions {
+  std::string model_id;                  // /info and the OpenAI "model" field
+  std::string dtype = "float32";         // /info model_dtype
+  size_t max_concurrent_requests = 512;  // inference requests in flight; beyond: 429
+  size_t max_client_batch_size = 32;     // inputs per request; beyond: 413
+  bool auto_truncate = false;            // default of `truncate`; else over-long inputs get 413
+  std::optional<std::string> api_key;    // when set: "Authorization: Bearer KEY" or 401
+  size_t tokenization_workers = 0;       // 0: one per hardware thread
+  size_t payload_limit = 2 * 1024 * 1024;       // for /info (the HTTP layer enforces it)
+  std::chrono::milliseconds request_timeout{30000};
+  BatcherOptions batching;
+  std::map<std::string, std::string> prompts;  // config_sentence_transformers.json "prompts"
+};
+
+// The kind of head the served model has; /predict and /rerank need a classifier.
+enum class ModelKind { Embedding, Classifier, Reranker };
+
+class Service {
+ public:
+  Service(const Embedder& embedder, ServiceOptions options);
+  ~Service();
+  Service(const Service&) = delete;
+  Service& operator=(const Service&) = delete;
+
+  void handle(HttpRequest request, Responder respond);             // HttpServer's Handler
+  void on_response(const std::string& path, int status, double s);  // HttpServer's ResponseHook
+  // After the HTTP server has drained: runs what is queued, then stops the threads.
+  void stop();
+
+  const ServiceOptions& options() const { return options_; }
+
+ private:
+  enum class Route {
+    Embed, EmbedAll, EmbedSparse, Similarity, OpenAI, Tokenize, Decode, Predict, Rerank, Health, Info, Metrics
+  };
+  struct RouteSpec {
+    const char* method;
+    const char* path;
+    Route route;
+    bool inference;  // counts against max_concurrent_requests
+    bool open;       // no API key needed (health and metrics, as TEI)
+  };
+  static const std::vector<RouteSpec>& routes();
+
+  // Everything a route needs to answer one request.
+  struct Call {
+    HttpRequest request;
+    Responder respond;
+    Route route;
+  };
+
+  void dispatch(Call& call);
+  void reply_error(Call& call, const ApiError& error) const;
+
+  // Routes (one file per family: routes_embed.cc, routes_text.cc, routes_info.cc).
+  void embed(Call& call, bool all_tokens);
+  void similarity(Call& call);
+  void openai(Call& call);
+  void tokenize(Call& call);
+  void decode(Call& call);
+  void predict(Call& call);
+  void rerank(Call& call);
+  void health(Call& call);
+  void info(Call& call);
+  void metrics(Call& call);
+
+  // Validation and tokenization of one input (input_encoding.cc), TEI's rules: an empty
+  // input, more characters than max_length * 250 or more tokens than max_length without
+  // truncation are 413; text the tokenizer rejects is 422; token ids are checked against
+  // the vocabulary.
+  Sequence encode_input(const Input& input, bool truncate, TruncationSide side,
+                        const std::optional<std::string>& prompt_name, size_t index) const;
+  std::string apply_prompt(const std::optional<std::string>& prompt_name, const std::string& text) const;
+  void check_batch_size(size_t n, const char* field) const;
+  size_t char_limit() const { return static_cast<size_t>(embedder_.max_length()) * 250; }
+
+  // Queues the sequences as one job; `format` builds the answer from the finished job on a
+  // worker thread (timing headers are added here).
+  using Format = std::function<HttpResponse(Job&)>;
+  void infer(Call& call, std::vector<Sequence> sequences, size_t chars, Format format);
+  void complete(Call& call, Job& job, size_t chars, double tokenization_seconds, const Format& format);
+  // Pooled embedding of one sequence with TEI's per-request options.
+  std::vector<float> finish_embedding(std::vector<float> pooled, bool normalize,
+                                      std::optional<int64_t> dimensions) const;
+  void check_dimensions(std::optional<int64_t> dimensions) const;
+
+  const Embedder& embedder_;
+  ServiceOptions options_;
+  ModelKind kind_ = ModelKind::Embedding;
+  Metrics metrics_;
+  std::unique_ptr<Backend> backend_;
+  std::unique_ptr<Batcher> batcher_;
+  struct Workers;
+  std::unique_ptr<Workers> workers_;
+  std::atomic<size_t> in_flight_{0};
+  std::atomic<bool> stopping_{false};
+};
+
+// Compares without an early exit, so the time taken does not reveal the matching prefix.
+bool constant_time_equal(const std::string& a, const std::string& b);
+
+}  // namespace encore::serve

@@ -1,0 +1,238 @@
+#!/usr/bin/env bash
+# encore serve through the real binary and curl: every route, every failure path (401, 404,
+# 405, 413, 422 naming the field, 424, 429, 503 timeout), concurrent clients against
+# sequential single requests, a client that disconnects, and the SIGTERM drain.
+# Usage: serve.sh ENCORE_BINARY FIXTURES_DIR
+set -euo pipefail
+enc=$1 fx=$2
+model=$(cd "$fx/../.." && pwd)/models/all-MiniLM-L6-v2
+if [ ! -f "$model/model.safetensors" ]; then
+  echo "SKIPPED: $model is absent (run scripts/fetch-model.sh)"
+  exit 0
+fi
+command -v curl >/dev/null || { echo "SKIPPED: curl is not installed"; exit 0; }
+tmp=$(mktemp -d)
+pids=()
+cleanup() {
+  for p in "${pids[@]}"; do kill -9 "$p" 2>/dev/null || true; done
+  rm -rf "$tmp"
+}
+trap cleanup EXIT
+fail() { echo "FAIL: $*" >&2; for f in "$tmp"/*.log; do echo "--- $f" >&2; tail -n 5 "$f" >&2; done; exit 1; }
+
+# Starts a server on a free loopback port; sets $base and $pid.
+start_server() {
+  local name=$1
+  shift
+  rm -f "$tmp/$name.port"
+  "$enc" serve --model "$model" --port 0 --port-file "$tmp/$name.port" "$@" 2>"$tmp/$name.log" &
+  pid=$!
+  pids+=("$pid")
+  for _ in $(seq 1 300); do
+    [ -s "$tmp/$name.port" ] && break
+    kill -0 "$pid" 2>/dev/null || fail "server $name exited: $(cat "$tmp/$name.log")"
+    sleep 0.1
+  done
+  [ -s "$tmp/$name.port" ] || fail "server $name did not start"
+  base="http://127.0.0.1:$(cat "$tmp/$name.port")"
+}
+
+# check CODE METHOD PATH [BODY] [curl args...]: the status must be CODE; the body is in $tmp/body.
+check() {
+  local want=$1 method=$2 path=$3 data=${4:-}
+  shift 3
+  [ $# -gt 0 ] && shift
+  local code
+  if [ -n "$data" ]; then
+    code=$(curl -s -o "$tmp/body" -w '%{http_code}' -X "$method" "$base$path" -H 'Content-Type: application/json' \
+      --data-binary "$data" "$@")
+  else
+    code=$(curl -s -o "$tmp/body" -w '%{http_code}' -X "$method" "$base$path" "$@")
+  fi
+  [ "$code" = "$want" ] || fail "$method $path: expected $want, got $code: $(head -c 400 "$tmp/body")"
+}
+body_has() { grep -qF -- "$1" "$tmp/body" || fail "expected '$1' in: $(head -c 400 "$tmp/body")"; }
+json() { python3 -c "import json,sys; d=json.load(open('$tmp/body')); $1"; }
+
+# ---- Server A: an API key and small limits.
+start_server a --api-key s3cret --max-client-batch-size 4 --payload-limit 100000
+auth=(-H "Authorization: Bearer s3cret")
+
+check 200 GET /health
+check 200 GET /metrics
+body_has "# TYPE encore_http_requests_total counter"
+check 401 GET /info
+body_has '"error_type":"unauthorized"'
+check 401 POST /embed '{"inputs": "x"}' -H "Authorization: Bearer wrong"
+check 401 POST /embed '{"inputs": "x"}' -H "Authorization: s3cret"
+check 200 GET /info "" "${auth[@]}"
+json "assert d['model_id'] == 'all-MiniLM-L6-v2' and d['max_input_length'] == 256 and d['dialect'] == 'bert-hf'; \
+assert d['max_client_batch_size'] == 4 and d['model_type'] == {'embedding': {'pooling': 'mean'}} and d['version']"
+
+# /embed: one string, a batch, token ids; normalized by default; dimensions.
+check 200 POST /embed '{"inputs": "What is Deep Learning?"}' "${auth[@]}"
+json "import math; assert len(d) == 1 and len(d[0]) == 384; assert abs(math.fsum(x*x for x in d[0]) - 1) < 1e-5"
+cp "$tmp/body" "$tmp/single.json"
+check 200 POST /embed '{"inputs": ["What is Deep Learning?", "second"], "normalize": false}' "${auth[@]}"
+json "import math; assert len(d) == 2 and abs(math.fsum(x*x for x in d[0]) - 1) > 1e-3"
+check 200 POST /embed '{"inputs": "What is Deep Learning?", "dimensions": 64}' "${auth[@]}"
+json "import math; assert len(d[0]) == 64 and abs(math.fsum(x*x for x in d[0]) - 1) < 1e-5"
+check 200 POST /tokenize '{"inputs": "What is Deep Learning?"}' "${auth[@]}"
+json "t=d[0]; assert t[0]['special'] and t[0]['text'] == '[CLS]' and t[0]['start'] is None; \
+assert t[1] == {'id': 2054, 'text': 'What', 'special': False, 'start': 0, 'stop': 4}, t[1]"
+ids=$(python3 -c "import json; print(json.dumps([t['id'] for t in json.load(open('$tmp/body'))[0]]))")
+check 200 POST /embed "{\"inputs\": $ids}" "${auth[@]}"
+cmp -s "$tmp/body" "$tmp/single.json" || fail "token ids and text give different embeddings"
+check 200 POST /decode "{\"ids\": $ids}" "${auth[@]}"
+json "assert d == ['what is deep learning?'], d"
+check 200 POST /decode "{\"ids\": [$ids, [101, 102]], \"skip_special_tokens\": false}" "${auth[@]}"
+json "assert d[1] == '[CLS] [SEP]', d"
+# The same numbers as `encore embed` (one pooling and normalization code path).
+"$enc" embed --model "$model" "What is Deep Learning?" >"$tmp/cli.jsonl"
+python3 -c "import json; a=json.load(open('$tmp/single.json'))[0]; b=json.loads(open('$tmp/cli.jsonl').readline())['embedding']; \
+assert a == b, 'server and CLI differ'"
+
+# /embed_all, /similarity, the default route, OpenAI.
+check 200 POST /embed_all '{"inputs": ["hello world", "a b c d"]}' "${auth[@]}"
+json "assert len(d) == 2 and len(d[0]) == 4 and len(d[1]) == 6 and len(d[0][0]) == 384"
+check 200 POST /similarity '{"inputs": {"source_sentence": "A cat sits", "sentences": ["A kitten sits", "Stock markets fell"]}}' "${auth[@]}"
+json "assert len(d) == 2 and d[0] > d[1] and -1 <= d[1] <= d[0] <= 1, d"
+check 200 POST / '{"inputs": "What is Deep Learning?"}' "${auth[@]}"
+cmp -s "$tmp/body" "$tmp/single.json" || fail "POST / differs from /embed"
+check 200 POST /v1/embeddings '{"input": ["What is Deep Learning?", "x"], "model": "any"}' "${auth[@]}"
+json "s=json.load(open('$tmp/single.json'))[0]; assert d['object'] == 'list' and d['model'] == 'all-MiniLM-L6-v2'; \
+assert [e['index'] for e in d['data']] == [0, 1] and d['data'][0]['object'] == 'embedding'; \
+assert d['data'][0]['embedding'] == s; assert d['usage'] == {'prompt_tokens': 10, 'total_tokens': 10}, d['usage']"
+check 200 POST /v1/embeddings '{"input": "What is Deep Learning?", "encoding_format": "base64"}' "${auth[@]}"
+json "import base64, struct; s=json.load(open('$tmp/single.json'))[0]; b=base64.b64decode(d['data'][0]['embedding']); \
+v=struct.unpack('<384f', b); assert max(abs(x-y) for x, y in zip(v, s)) < 1e-7"
+check 200 POST /v1/embeddings "{\"input\": [$ids]}" "${auth[@]}"
+check 200 POST /v1/embeddings '{"input": "x", "dimensions": 8}' "${auth[@]}"
+json "assert len(d['data'][0]['embedding']) == 8"
+
+# Failures: TEI's statuses and error shapes, each naming what is wrong.
+check 404 GET /nope
+check 405 GET /embed
+check 424 POST /predict '{"inputs": "x"}' "${auth[@]}"
+body_has '"error_type":"backend"'
+body_has 'not a classifier'
+check 424 POST /rerank '{"query": "x", "texts": ["y"]}' "${auth[@]}"
+body_has 're-ranker'
+check 422 POST /embed '{"inputs": ' "${auth[@]}"
+body_has 'invalid JSON'
+check 422 POST /embed '{"inputs": 5}' "${auth[@]}"
+body_has '`inputs`'
+check 422 POST /embed '{"inputs": "x", "normalize": "yes"}' "${auth[@]}"
+body_has '`normalize` must be a boolean'
+check 422 POST /embed '{"inputs": ["x", {"a": 1}]}' "${auth[@]}"
+body_has '`inputs[1]`'
+check 422 POST /v1/embeddings '{"input": "x", "encoding_format": "hex"}' "${auth[@]}"
+json "assert d['code'] == 422 and d['type'] == 'validation' and 'encoding_format' in d['message']"
+check 422 POST /embed '{"inputs": [[101, 999999]]}' "${auth[@]}"
+body_has '"error_type":"tokenizer"'
+check 400 POST /embed '{"inputs": []}' "${auth[@]}"
+body_has '"error_type":"empty"'
+check 413 POST /embed '{"inputs": ""}' "${auth[@]}"
+check 413 POST /embed '{"inputs": ["a", "b", "c", "d", "e"]}' "${auth[@]}"
+body_has 'batch size 5 > maximum allowed batch size 4'
+check 413 POST /embed '{"inputs": "x", "dimensions": 385}' "${auth[@]}"
+long=$(python3 -c "print(' '.join(['word'] * 300))")
+check 413 POST /embed "{\"inputs\": \"$long\"}" "${auth[@]}"
+body_has 'must have less than 256 tokens. Given: 302'
+check 200 POST /embed "{\"inputs\": \"$long\", \"truncate\": true}" "${auth[@]}"
+check 200 POST /embed "{\"inputs\": \"$long\", \"truncate\": true, \"truncation_direction\": \"Left\"}" "${auth[@]}"
+python3 -c "print('{\"inputs\": \"' + 'a' * 200000 + '\"}')" >"$tmp/big.json"
+code=$(curl -s -o "$tmp/body" -w '%{http_code}' "$base/embed" -H 'Content-Type: application/json' "${auth[@]}" \
+  --data-binary @"$tmp/big.json")
+[ "$code" = 413 ] || fail "payload over --payload-limit: expected 413, got $code"
+body_has 'payload too large'
+check 422 POST /embed "$(printf '{"inputs": "bad \xff byte"}')" "${auth[@]}"
+check 200 GET /health  # none of that hurt the server
+
+# Concurrent clients get exactly what sequential single requests get.
+python3 - "$base" <<'PY' || fail "concurrent answers differ from sequential ones"
+import json, sys, threading, urllib.request
+base = sys.argv[1]
+words = "the licenses for most software are designed to take away your freedom to share and change it".split()
+texts = [" ".join(words[i % 7:(i % 7) + 3 + i % 11]) + f" #{i}" for i in range(48)]
+def embed(t):
+    req = urllib.request.Request(base + "/embed", data=json.dumps({"inputs": t}).encode(),
+                                 headers={"Content-Type": "application/json", "Authorization": "Bearer s3cret"})
+    with urllib.request.urlopen(req, timeout=60) as r:
+        return r.read()
+sequential = [embed(t) for t in texts]
+concurrent = [None] * len(texts)
+def client(k):
+    for i in range(k, len(texts), 16):
+        concurrent[i] = embed(texts[i])
+threads = [threading.Thread(target=client, args=(k,)) for k in range(16)]
+for t in threads: t.start()
+for t in threads: t.join()
+bad = [i for i in range(len(texts)) if concurrent[i] != sequential[i]]
+assert not bad, f"inputs {bad} differ"
+print(f"serve: {len(texts)} concurrent answers are byte-identical to sequential ones")
+PY
+
+# A client that disconnects while its request waits is dropped (499 in the metrics).
+python3 - "$base" <<'PY' || fail "disconnect test"
+import json, socket, sys, threading, urllib.request
+host, port = sys.argv[1].split("//")[1].split(":")
+body = json.dumps({"inputs": [" ".join(["busy"] * 250)] * 4}).encode()
+def post(close_early):
+    s = socket.create_connection((host, int(port)))
+    s.sendall(b"POST /embed HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer s3cret\r\nContent-Type: application/json\r\n"
+              b"Content-Length: " + str(len(body)).encode() + b"\r\n\r\n" + body)
+    if close_early:
+        s.close()
+        return
+    data = b""
+    while b"\r\n\r\n" not in data:
+        data += s.recv(65536)
+    assert data.startswith(b"HTTP/1.1 200"), data[:100]
+    s.close()
+busy = threading.Thread(target=post, args=(False,))
+busy.start()
+for _ in range(3):
+    post(True)
+busy.join()
+PY
+sleep 0.5
+check 200 GET /metrics
+body_has 'encore_http_requests_total{route="/embed",status="499"}'
+check 200 GET /health
+kill -TERM "$pid"
+wait "$pid" || fail "server A did not exit 0 on SIGTERM"
+
+# ---- Server B: one request at a time (429 beyond it), then the SIGTERM drain.
+start_server b --max-concurrent-requests 1 --max-client-batch-size 64 --auto-truncate
+heavy="{\"inputs\": [$(python3 -c "print(','.join(['\"' + ' '.join(['drain'] * 300) + '\"'] * 32))")]}"
+for i in $(seq 1 6); do
+  curl -s -o "$tmp/c$i.body" -w '%{http_code}\n' "$base/embed" -H 'Content-Type: application/json' \
+    --data-binary "$heavy" >"$tmp/c$i.code" &
+done
+wait $(jobs -p | grep -v "^$pid$") 2>/dev/null || true
+codes=$(cat "$tmp"/c*.code | sort | uniq -c | tr -s ' ' | tr '\n' ';')
+grep -q 429 "$tmp"/c*.code || fail "no 429 beyond --max-concurrent-requests 1: $codes"
+grep -q 200 "$tmp"/c*.code || fail "no request succeeded: $codes"
+grep -l 429 "$tmp"/c*.code | head -n 1 | sed 's/code$/body/' | xargs cat >"$tmp/body"
+body_has '{"error":"Model is overloaded","error_type":"overloaded"}'
+# SIGTERM while a request runs: it still gets its whole answer, then the server exits 0.
+curl -s -o "$tmp/drain.body" -w '%{http_code}' "$base/embed" -H 'Content-Type: application/json' \
+  --data-binary "$heavy" >"$tmp/drain.code" &
+client=$!
+sleep 0.3
+kill -TERM "$pid"
+wait "$client" || true
+[ "$(cat "$tmp/drain.code")" = 200 ] || fail "in-flight request during SIGTERM: $(cat "$tmp/drain.code")"
+python3 -c "import json; d=json.load(open('$tmp/drain.body')); assert len(d) == 32 and len(d[0]) == 384"
+wait "$pid" || fail "server B did not exit 0 after draining"
+curl -s -o /dev/null "$base/health" && fail "server B still accepts connections after SIGTERM"
+
+# ---- Server C: a request timeout shorter than the work.
+start_server c --request-timeout 0.02 --max-client-batch-size 64 --auto-truncate
+check 503 POST /embed "$heavy"
+body_has '"error_type":"timeout"'
+check 200 GET /health
+kill -TERM "$pid"
+wait "$pid" || fail "server C did not exit 0"
+echo "cli serve: all checks passed"
