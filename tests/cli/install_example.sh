@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# `cmake --install` gives a usable package: examples/ builds against it with
+# find_package(encore) and with pkg-config, and the program runs.
+set -euo pipefail
+enc=$1 fx=$2
+build=$(dirname "$enc")
+root=$(cd "$fx/../.." && pwd)
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+cmake --install "$build" --prefix "$tmp/prefix" >/dev/null
+cmake -S "$root/examples" -B "$tmp/example" -DCMAKE_PREFIX_PATH="$tmp/prefix" >/dev/null
+cmake --build "$tmp/example" >/dev/null
+PKG_CONFIG_PATH="$tmp/prefix/lib/pkgconfig" c++ "$root/examples/embed.cc" -o "$tmp/embed_pc" \
+  $(PKG_CONFIG_PATH="$tmp/prefix/lib/pkgconfig" pkg-config --cflags --libs encore)
+"$tmp/prefix/bin/encore" --help >/dev/null
+model=$root/models/all-MiniLM-L6-v2
+if [ ! -f "$model/model.safetensors" ]; then
+  echo "SKIPPED running the example: $model is absent"
+  exit 0
+fi
+for exe in "$tmp/example/embed_example" "$tmp/embed_pc"; do
+  out=$(LD_LIBRARY_PATH="$tmp/prefix/lib" "$exe" "$model" "A man is eating food." "A man is eating a piece of bread.")
+  echo "$out" | grep -Eq '^0\.[0-9]{4}  A man is eating food\.' || { echo "FAIL: $out"; exit 1; }
+done
+echo "install + example: ok"
