@@ -465,7 +465,8 @@ def worker_b(engine, T, spec, res):
                     mask[r, : len(x)] = 1
                 return h, mask
             res["info"]["batching"] = (f"tokenizers encode_batch, sort by token length, forward_batch of {BATCH_B_PAD} "
-                                       "id lists (CTranslate2 pads to the longest)")
+                                       "id lists (CTranslate2 pads to the longest and drops the padding in its "
+                                       "position-wise layers)")
 
         def embed(s):
             encs = tok.encode_batch(s)
@@ -970,8 +971,9 @@ def render(R, workloads, engines, threads):
                    "The pooler is not run.")
     if "b" in workloads:
         c = R["corpus"]
-        out.append(f"- (b) corpus: {c['n']} sentences from /usr/share/common-licenses, /usr/share/doc/*/README* and "
-                   f"changelog.Debian.gz (sha256 {c['sha256']}); tokens per sentence mean {c['tokens_mean']:.1f}, "
+        out.append(f"- (b) corpus: {c['n']} sentences from /usr/share/common-licenses and the README*, changelog.gz "
+                   "and changelog.Debian.gz of the base system's packages (priority required/important/standard), "
+                   f"shuffled with a fixed seed (sha256 {c['sha256']}); tokens per sentence mean {c['tokens_mean']:.1f}, "
                    f"median {c['tokens_median']}, p95 {c['tokens_p95']}, max {c['tokens_max']}; timed as "
                    f"{SHARDS_B} shards of {c['n'] // SHARDS_B} (one run each, after a warm-up on the first {WARMUP_B}), "
                    "end to end: text in, normalized embedding out")
@@ -990,7 +992,8 @@ def render(R, workloads, engines, threads):
         out.append(f"- (c) the first 32 corpus sentences, {sum(L)} real tokens of {32 * PAD_C} padded "
                    f"({100 * sum(L) / (32 * PAD_C):.0f}%; lengths {L[0]}..{L[-1]}): encore gets the ragged ids, "
                    "ONNX Runtime / PyTorch / nn.TransformerEncoder the [32, 128] batch and its attention mask, "
-                   "CTranslate2 the same padded ids with their lengths")
+                   "CTranslate2 the same padded ids with their lengths (from which CTranslate2 drops the padding itself in "
+                   "its position-wise layers)")
     out.append("- (a) and (c): warm-up, then the median of ≥ 10 timed calls (30 for seq 16)")
     if notes:
         out.append("")

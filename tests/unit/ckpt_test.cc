@@ -72,17 +72,17 @@ void expect_error(Fn&& fn, const std::string& file, const std::string& needle) {
 
 // ============================================================ good files: tensors
 
-TEST(Ckpt, TorchZipMatchesSafetensors) {
+TEST(CkptFormats, TorchZipMatchesSafetensors) {
   const TensorFile want = read_safetensors((core_model("bert-hf-gelu-abs-h36") / "model.safetensors").string());
   expect_same(read_torch_checkpoint(formats("bert-hf-bin/pytorch_model.bin").string()), want);
 }
 
-TEST(Ckpt, TorchLegacyMatchesSafetensors) {
+TEST(CkptFormats, TorchLegacyMatchesSafetensors) {
   const TensorFile want = read_safetensors((core_model("bert-hf-gelu-abs-h36") / "model.safetensors").string());
   expect_same(read_torch_checkpoint(formats("bert-hf-bin-legacy/pytorch_model.bin").string()), want);
 }
 
-TEST(Ckpt, TorchShardsTogetherMatchSafetensors) {
+TEST(CkptFormats, TorchShardsTogetherMatchSafetensors) {
   const TensorFile want = read_safetensors((core_model("bert-hf-gelu-abs-h36") / "model.safetensors").string());
   TensorFile all;
   for (const auto& e : fs::directory_iterator(formats("bert-hf-bin-sharded"))) {
@@ -95,14 +95,14 @@ TEST(Ckpt, TorchShardsTogetherMatchSafetensors) {
   expect_same(all, want);
 }
 
-TEST(Ckpt, TorchEncoderStateDictMatchesSafetensors) {
+TEST(CkptFormats, TorchEncoderStateDictMatchesSafetensors) {
   const TensorFile want = read_safetensors((core_model("torch-relu-pre-nobias-sf-d32") / "model.safetensors").string());
   expect_same(read_torch_checkpoint(formats("torch-pt/model.pt").string()), want);
 }
 
 // Non-contiguous views, storage offsets, shared storages, every dtype, 0-d, empty,
 // nn.Parameter: in both torch formats.
-TEST(Ckpt, TorchLayouts) {
+TEST(CkptFormats, TorchLayouts) {
   const TensorFile want = read_safetensors(formats("layouts/layouts.safetensors").string());
   ASSERT_GE(want.tensors.size(), 20u);
   for (const char* name : {"layouts.pt", "layouts-legacy.pt"}) {
@@ -119,7 +119,7 @@ TEST(Ckpt, TorchLayouts) {
   EXPECT_NE(zip.tensors.at("transposed").raw(), base);  // a copy, transposed
 }
 
-TEST(Ckpt, TfBundleMatchesSafetensors) {
+TEST(CkptFormats, TfBundleMatchesSafetensors) {
   const TensorFile want = read_safetensors((core_model("bert-google-erf-h36") / "model.safetensors").string());
   const TensorFile got = read_tf_checkpoint(formats("bert-google-ckpt/bert_model.ckpt").string());
   expect_contains(got, want);
@@ -133,7 +133,7 @@ TEST(Ckpt, TfBundleMatchesSafetensors) {
   expect_same(read_tf_checkpoint(formats("bert-google-ckpt/bert_model.ckpt.index").string()), got);
 }
 
-TEST(Ckpt, TfLayoutsAcrossTwoShards) {
+TEST(CkptFormats, TfLayoutsAcrossTwoShards) {
   const TensorFile want = read_safetensors(formats("layouts-tf/expected.safetensors").string());
   const TensorFile got = read_tf_checkpoint(formats("layouts-tf/model.ckpt").string());
   EXPECT_FALSE(got.tensors.count("text")) << "string tensors are skipped";
@@ -166,7 +166,7 @@ const FormatDir kFormatDirs[] = {
     {"torch-pt", "torch-relu-pre-nobias-sf-d32"},
 };
 
-TEST(Ckpt, EveryFormatGivesTheSafetensorsModelsOutputs) {
+TEST(CkptFormats, EveryFormatGivesTheSafetensorsModelsOutputs) {
   const std::vector<FixtureCase> cases = all_core_cases();
   for (const FormatDir& f : kFormatDirs) {
     std::vector<const FixtureCase*> mine;
@@ -192,14 +192,14 @@ TEST(Ckpt, EveryFormatGivesTheSafetensorsModelsOutputs) {
   }
 }
 
-TEST(Ckpt, SafetensorsStayPreferred) {
+TEST(CkptFormats, SafetensorsStayPreferred) {
   TempDir tmp;
   fs::copy(formats("bert-hf-bin"), tmp.path, fs::copy_options::recursive);
   spit(tmp.path / "model.safetensors", "not a safetensors file");
   expect_error([&] { Model::load(tmp.path.string()); }, "model.safetensors", "safetensors");
 }
 
-TEST(Ckpt, DirectoryWithoutWeightsSaysWhatItLookedFor) {
+TEST(CkptFormats, DirectoryWithoutWeightsSaysWhatItLookedFor) {
   TempDir tmp;
   fs::copy_file(formats("bert-hf-bin/config.json"), tmp.path / "config.json");
   expect_error([&] { Model::load(tmp.path.string()); }, tmp.path.string(), "pytorch_model.bin");
@@ -207,7 +207,7 @@ TEST(Ckpt, DirectoryWithoutWeightsSaysWhatItLookedFor) {
 
 // ============================================================ bad torch files
 
-class BadTorch : public ::testing::Test {
+class CkptBadTorch : public ::testing::Test {
  protected:
   TempDir tmp;
   std::string file(const std::string& bytes) {
@@ -231,14 +231,14 @@ class BadTorch : public ::testing::Test {
   int n_ = 0;
 };
 
-TEST_F(BadTorch, HandMadeGoodFileLoads) {  // the writers themselves are right
+TEST_F(CkptBadTorch, HandMadeGoodFileLoads) {  // the writers themselves are right
   const std::string p = file(torch_zip(one_tensor_pickle("w", 6, 0, {2, 3}, {3, 1}), {{"0", floats(6)}}));
   const TensorFile tf = read_torch_checkpoint(p);
   ASSERT_EQ(tf.tensors.at("w").shape(), (Shape{2, 3}));
   EXPECT_EQ(tf.tensors.at("w").data<float>()[5], 6.0f);
 }
 
-TEST_F(BadTorch, NotACheckpoint) {
+TEST_F(CkptBadTorch, NotACheckpoint) {
   expect("", "not a PyTorch checkpoint");
   expect("hello, world", "not a PyTorch checkpoint");
   std::string tar(600, '\0');
@@ -246,14 +246,14 @@ TEST_F(BadTorch, NotACheckpoint) {
   expect(tar, "tar-format");
 }
 
-TEST_F(BadTorch, TruncatedZip) {
+TEST_F(CkptBadTorch, TruncatedZip) {
   const std::string good = slurp(formats("bert-hf-bin/pytorch_model.bin"));
   expect(good.substr(0, good.size() / 2), "no end of central directory");
   expect(good.substr(0, 10), "too short");
   expect(good.substr(0, good.size() - 1), "no end of central directory");
 }
 
-TEST_F(BadTorch, WrongMagic) {
+TEST_F(CkptBadTorch, WrongMagic) {
   std::string good = slurp(formats("bert-hf-bin/pytorch_model.bin"));
   good[0] = 'X';
   expect(good, "not a PyTorch checkpoint");
@@ -262,19 +262,19 @@ TEST_F(BadTorch, WrongMagic) {
   expect(legacy, "bad magic number");
 }
 
-TEST_F(BadTorch, CrcMismatch) {
+TEST_F(CkptBadTorch, CrcMismatch) {
   std::string good = slurp(formats("bert-hf-bin/pytorch_model.bin"));
   good[good.size() / 2] ^= 0x40;  // inside the word embeddings' storage
   expect(good, "crc32 mismatch");
 }
 
-TEST_F(BadTorch, CompressedEntry) {
+TEST_F(CkptBadTorch, CompressedEntry) {
   expect(make_zip({{"archive/data.pkl", one_tensor_pickle("w", 1, 0, {1}, {1}), 8}}), "is compressed (method 8, deflate)");
   expect(make_zip({{"archive/data.pkl", one_tensor_pickle("w", 1, 0, {1}, {1})}, {"archive/data/0", floats(1), 12}}),
          "is compressed (method 12");
 }
 
-TEST_F(BadTorch, ZipOffsetsThatLie) {
+TEST_F(CkptBadTorch, ZipOffsetsThatLie) {
   const std::string good = torch_zip(one_tensor_pickle("w", 6, 0, {2, 3}, {3, 1}), {{"0", floats(6)}});
   const size_t eocd = good.size() - 22;
   auto patch32 = [](std::string s, size_t at, uint32_t v) {
@@ -297,7 +297,7 @@ TEST_F(BadTorch, ZipOffsetsThatLie) {
   expect(count, "claims 100 entries");
 }
 
-TEST_F(BadTorch, OverlappingAndDuplicateEntries) {
+TEST_F(CkptBadTorch, OverlappingAndDuplicateEntries) {
   // Entry 1's size grown until its data covers entry 2's local header.
   const std::string pkl = one_tensor_pickle("w", 6, 0, {2, 3}, {3, 1});
   std::string zip = make_zip({{"archive/data.pkl", pkl}, {"archive/data/0", floats(6)}});
@@ -310,7 +310,7 @@ TEST_F(BadTorch, OverlappingAndDuplicateEntries) {
   expect(make_zip({{"archive/data.pkl", pkl}, {"archive/data.pkl", pkl}}), "appears twice");
 }
 
-TEST_F(BadTorch, ForbiddenGlobals) {
+TEST_F(CkptBadTorch, ForbiddenGlobals) {
   // pickle.dumps of an object whose __reduce__ returns (os.system, ("echo pwned",)).
   PickleWriter os_system;
   os_system.global("os", "system").op('(').str("echo pwned").op('t').op('R');
@@ -333,7 +333,7 @@ TEST_F(BadTorch, ForbiddenGlobals) {
   expect(evil.b + legacy.substr(15), "asks for global 'os.system' in a header that is plain data");
 }
 
-TEST_F(BadTorch, AbsurdShapesAndOffsets) {
+TEST_F(CkptBadTorch, AbsurdShapesAndOffsets) {
   auto one = [&](int64_t numel, int64_t offset, std::vector<int64_t> size, std::vector<int64_t> stride, size_t bytes) {
     return torch_zip(one_tensor_pickle("w", numel, offset, size, stride), {{"0", floats(static_cast<int64_t>(bytes))}});
   };
@@ -351,7 +351,7 @@ TEST_F(BadTorch, AbsurdShapesAndOffsets) {
   expect(torch_zip(one_tensor_pickle("w", 6, 0, {2}, {1}), {}), "storage '0' (archive/data/0) is missing");
 }
 
-TEST_F(BadTorch, PicklesThatAreNotStateDicts) {
+TEST_F(CkptBadTorch, PicklesThatAreNotStateDicts) {
   PickleWriter list;
   list.op(']');
   expect(torch_zip(list.stop(), {}), "holds a list, not a state_dict");
@@ -389,7 +389,7 @@ TEST_F(BadTorch, PicklesThatAreNotStateDicts) {
   expect(torch_zip(self.stop(), {}), "holds a list");
 }
 
-TEST_F(BadTorch, TruncatedLegacy) {
+TEST_F(CkptBadTorch, TruncatedLegacy) {
   const std::string legacy = slurp(formats("layouts/layouts-legacy.pt"));
   expect(legacy.substr(0, legacy.size() - 3), "truncated data");
   expect(legacy.substr(0, 40), "truncated");
@@ -398,7 +398,7 @@ TEST_F(BadTorch, TruncatedLegacy) {
 
 // ============================================================ bad TensorFlow bundles
 
-class BadTf : public ::testing::Test {
+class CkptBadTf : public ::testing::Test {
  protected:
   TempDir tmp;
   // Writes prefix.index (+ data shard 0 of 1) and expects read_tf_checkpoint to fail
@@ -425,7 +425,7 @@ class BadTf : public ::testing::Test {
   int n_ = 0;
 };
 
-TEST_F(BadTf, HandMadeGoodBundleLoads) {
+TEST_F(CkptBadTf, HandMadeGoodBundleLoads) {
   const std::string prefix = (tmp.path / "good").string();
   spit(prefix + ".index", bundle(good_entry(data16)));
   spit(prefix + ".data-00000-of-00001", data16);
@@ -434,7 +434,7 @@ TEST_F(BadTf, HandMadeGoodBundleLoads) {
   EXPECT_EQ(tf.tensors.at("w").data<float>()[3], 4.0f);
 }
 
-TEST_F(BadTf, TruncatedOrWrongMagic) {
+TEST_F(CkptBadTf, TruncatedOrWrongMagic) {
   const std::string index = slurp(formats("bert-google-ckpt/bert_model.ckpt.index"));
   const std::string data = slurp(formats("bert-google-ckpt/bert_model.ckpt.data-00000-of-00001"));
   expect(index.substr(0, 20), data, ".index", "truncated table");
@@ -445,7 +445,7 @@ TEST_F(BadTf, TruncatedOrWrongMagic) {
   expect("", data, ".index", "truncated table");
 }
 
-TEST_F(BadTf, CrcMismatch) {
+TEST_F(CkptBadTf, CrcMismatch) {
   const std::string index = slurp(formats("bert-google-ckpt/bert_model.ckpt.index"));
   const std::string data = slurp(formats("bert-google-ckpt/bert_model.ckpt.data-00000-of-00001"));
   std::string block = index;
@@ -459,14 +459,14 @@ TEST_F(BadTf, CrcMismatch) {
   expect(bundle(e), data16, ".data-00000-of-00001", "tensor 'w': crc32c mismatch");
 }
 
-TEST_F(BadTf, MissingOrTruncatedShard) {
+TEST_F(CkptBadTf, MissingOrTruncatedShard) {
   const std::string index = slurp(formats("bert-google-ckpt/bert_model.ckpt.index"));
   const std::string data = slurp(formats("bert-google-ckpt/bert_model.ckpt.data-00000-of-00001"));
   expect(index, "", ".data-00000-of-00001", "cannot open");
   expect(index, data.substr(0, data.size() / 2), ".data-00000-of-00001", "lie outside the file");
 }
 
-TEST_F(BadTf, EntriesThatLie) {
+TEST_F(CkptBadTf, EntriesThatLie) {
   BundleEntry e = good_entry(data16);
   e.offset = 8;
   expect(bundle(e), data16, ".data-00000-of-00001", "bytes [8, +16) lie outside the file (16 bytes)");
@@ -493,7 +493,7 @@ TEST_F(BadTf, EntriesThatLie) {
   expect(bundle(e), data16, ".index", "partitioned (sliced) variables");
 }
 
-TEST_F(BadTf, TablesThatLie) {
+TEST_F(CkptBadTf, TablesThatLie) {
   const BundleEntry e = good_entry(data16);
   expect(make_table({{"", bundle_header(1)}, {"w", bundle_entry(e)}}, 1), data16, ".index", "snappy-compressed");
   expect(make_table({{"", bundle_header(1)}, {"w", bundle_entry(e)}}, 7), data16, ".index", "unknown compression 7");
