@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# The test command: builds encore (release and ASan+UBSan), then runs the whole suite in
-# both with ctest. Installs what it needs (scripts/deps.sh) and fetches the default model
+# The test command: builds encore (release and ASan+UBSan), runs the whole suite in both
+# with ctest, then runs every fuzz target for a bounded time. Installs what it needs (scripts/deps.sh) and fetches the default model
 # for the tests that use it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -13,3 +13,5 @@ ctest --test-dir build --output-on-failure -j "$(nproc)"
 echo "== ASan + UBSan build =="
 ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
   ctest --test-dir build-asan --output-on-failure -j "$(nproc)"
+echo "== fuzz targets (libFuzzer, 30 s each) =="
+bash scripts/fuzz.sh 30

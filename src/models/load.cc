@@ -8,10 +8,11 @@
 #include <nlohmann/json.hpp>
 #include <set>
 
-#include "encore/checkpoint.h"
 #include "encore/safetensors.h"
 #include "models/dialects.h"
 #include "models/model_impl.h"
+#include "models/json_file.h"
+#include "models/weight_source.h"
 
 namespace encore {
 
@@ -19,16 +20,6 @@ namespace fs = std::filesystem;
 using nlohmann::json;
 
 namespace {
-
-json read_json(const fs::path& path) {
-  std::ifstream f(path);
-  ENCORE_CHECK(f.good(), path.string(), ": cannot open");
-  try {
-    return json::parse(f);
-  } catch (const std::exception& e) {
-    fail(path.string(), ": invalid JSON: ", e.what());
-  }
-}
 
 // Typed config lookups with defaults and range checks.
 struct ConfigReader {
@@ -148,105 +139,6 @@ ModelConfig parse_torch_sidecar(const fs::path& path) {
   c.final_norm = r.boolean("final_norm", false);
   return c;
 }
-
-// All weight tensors of a directory, by name, remembering which file each came from.
-// Formats, first match wins (safetensors stay preferred): model.safetensors or its sharded
-// index; a torch.save state_dict (pytorch_model.bin, its sharded index, model.pt, model.pth);
-// a TensorFlow bundle (bert_model.ckpt.index, or the directory's one *.ckpt*.index).
-class WeightSource {
- public:
-  explicit WeightSource(const fs::path& dir) {
-    const fs::path st = dir / "model.safetensors", st_index = dir / "model.safetensors.index.json";
-    const fs::path bin = dir / "pytorch_model.bin", bin_index = dir / "pytorch_model.bin.index.json";
-    if (fs::exists(st)) {
-      add(st, read_safetensors(st.string()));
-    } else if (fs::exists(st_index)) {
-      for (const auto& shard : shards(dir, st_index)) add(shard, read_safetensors(shard.string()));
-    } else if (fs::exists(bin)) {
-      add(bin, read_torch_checkpoint(bin.string()));
-    } else if (fs::exists(bin_index)) {
-      for (const auto& shard : shards(dir, bin_index)) add(shard, read_torch_checkpoint(shard.string()));
-    } else if (fs::exists(dir / "model.pt") || fs::exists(dir / "model.pth")) {
-      const fs::path pt = fs::exists(dir / "model.pt") ? dir / "model.pt" : dir / "model.pth";
-      add(pt, read_torch_checkpoint(pt.string()));
-    } else if (auto index = tf_index(dir)) {
-      add(*index, read_tf_checkpoint(index->string()), optimizer_state);
-    } else {
-      fail(dir.string(), ": no weights (looked for model.safetensors, model.safetensors.index.json, "
-           "pytorch_model.bin, pytorch_model.bin.index.json, model.pt, model.pth and *.ckpt.index)");
-    }
-  }
-
-  const Tensor* find(const std::string& name) const {
-    auto it = tensors_.find(name);
-    return it == tensors_.end() ? nullptr : &it->second;
-  }
-  const std::string& file_of(const std::string& name) const { return files_.at(name); }
-  std::string description() const {
-    std::string s;
-    for (const auto& f : paths_) s += (s.empty() ? "" : ", ") + f;
-    return s;
-  }
-  const std::map<std::string, Tensor>& all() const { return tensors_; }
-
- private:
-  // The shard files a sharded checkpoint's index.json names (HF's weight_map).
-  static std::set<fs::path> shards(const fs::path& dir, const fs::path& index) {
-    json j = read_json(index);
-    ENCORE_CHECK(j.contains("weight_map") && j["weight_map"].is_object(), index.string(), ": missing weight_map");
-    std::set<fs::path> out;
-    for (auto it = j["weight_map"].begin(); it != j["weight_map"].end(); ++it) {
-      ENCORE_CHECK(it.value().is_string(), index.string(), ": weight_map values must be file names");
-      std::string shard = it.value().get<std::string>();
-      ENCORE_CHECK(shard.find('/') == std::string::npos && shard != "..", index.string(), ": shard name '", shard,
-                   "' must be a file in the same directory");
-      out.insert(dir / shard);
-    }
-    return out;
-  }
-
-  // A TensorFlow checkpoint's .index: Google's bert_model.ckpt.index, else the only
-  // *.ckpt*.index (model.ckpt-1000.index after fine-tuning).
-  static std::optional<fs::path> tf_index(const fs::path& dir) {
-    if (fs::exists(dir / "bert_model.ckpt.index")) return dir / "bert_model.ckpt.index";
-    std::vector<fs::path> found;
-    for (const auto& e : fs::directory_iterator(dir)) {
-      const std::string name = e.path().filename().string();
-      if (e.is_regular_file() && name.find(".ckpt") != std::string::npos && e.path().extension() == ".index")
-        found.push_back(e.path());
-    }
-    if (found.empty()) return std::nullopt;
-    std::sort(found.begin(), found.end());
-    if (found.size() > 1)
-      fail(dir.string(), ": several TensorFlow checkpoints (", found[0].filename().string(), ", ",
-           found[1].filename().string(), (found.size() > 2 ? ", ..." : ""), "); keep one");
-    return found.front();
-  }
-
-  // Training state in TF checkpoints, not weights: Google's AdamWeightDecayOptimizer slots
-  // (optimization.py: "<var>/adam_m", "<var>/adam_v") and global_step; tf.train.AdamOptimizer
-  // writes "<var>/Adam", "<var>/Adam_1", beta1_power and beta2_power.
-  static bool optimizer_state(const std::string& name) {
-    auto ends = [&](const std::string& s) {
-      return name.size() >= s.size() && name.compare(name.size() - s.size(), s.size(), s) == 0;
-    };
-    return name == "global_step" || name == "beta1_power" || name == "beta2_power" || ends("/adam_m") ||
-           ends("/adam_v") || ends("/Adam") || ends("/Adam_1");
-  }
-
-  void add(const fs::path& path, TensorFile tf, bool (*skip)(const std::string&) = nullptr) {
-    for (auto& [name, t] : tf.tensors) {
-      if (skip && skip(name)) continue;
-      ENCORE_CHECK(!tensors_.count(name), path.string(), ": tensor '", name, "' also appears in ", files_[name]);
-      files_[name] = path.string();
-      tensors_[name] = std::move(t);
-    }
-    paths_.push_back(path.string());
-  }
-  std::map<std::string, Tensor> tensors_;
-  std::map<std::string, std::string> files_;
-  std::vector<std::string> paths_;
-};
 
 std::string expand(const std::string& pattern, int64_t layer) {
   std::string s = pattern;
