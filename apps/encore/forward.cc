@@ -21,7 +21,12 @@ const char* kUsage =
     "          torch:       src, mask, src_key_padding_mask (--causal for is_causal)\n"
     "  outputs bert-hf:     last_hidden_state, pooler_output, hidden_states.I, attentions.I\n"
     "          bert-google: sequence_output, pooled_output, embedding_output, all_encoder_layers.I\n"
-    "          torch:       output, layers.I\n\n"
+    "          torch:       output, layers.I\n"
+    "  task heads (config.json architectures, else the head tensors present), as transformers names them:\n"
+    "          BertForMaskedLM logits [B,S,V]; BertForPreTraining prediction_logits [B,S,V] +\n"
+    "          seq_relationship_logits [B,2]; BertForNextSentencePrediction logits [B,2];\n"
+    "          BertForSequenceClassification logits [B,labels]; BertForTokenClassification\n"
+    "          logits [B,S,labels]; BertForQuestionAnswering start_logits, end_logits [B,S]\n\n"
     "example:\n"
     "  encore forward --model tests/fixtures/core/hf_gelu_abs/model \\\n"
     "      --input tests/fixtures/core/hf_gelu_abs/ragged.in.safetensors --output /tmp/out.safetensors --all-hidden";

@@ -91,6 +91,7 @@ int run_serve(const std::vector<std::string>& argv) {
   so.max_client_batch_size = get_size(args, "max-client-batch-size", 32, 1);
   so.auto_truncate = args.has("auto-truncate");
   so.tokenization_workers = get_size(args, "tokenization-workers", 0, 0);
+  so.threads = eo.threads;
   so.payload_limit = get_size(args, "payload-limit", 2000000, 1);
   so.batching.max_batch_tokens = get_size(args, "max-batch-tokens", 16384, 1);
   so.batching.max_batch_requests = get_size(args, "max-batch-requests", 0, 0);

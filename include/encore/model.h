@@ -50,6 +50,26 @@ struct LayerSpec {
   float ffn_dropout = 0.0f;        // between the FFN activation and its second Linear (PyTorch only)
 };
 
+// The task head a checkpoint carries, after transformers' BertFor* classes (Google's
+// run_pretraining / run_classifier / run_squad heads map onto the same kinds).
+enum class TaskHead {
+  None,                    // BertModel
+  MaskedLM,                // BertForMaskedLM: cls.predictions
+  PreTraining,             // BertForPreTraining: cls.predictions + cls.seq_relationship
+  NextSentence,            // BertForNextSentencePrediction: cls.seq_relationship
+  SequenceClassification,  // BertForSequenceClassification: classifier on the pooler output
+  TokenClassification,     // BertForTokenClassification: classifier on every token
+  QuestionAnswering,       // BertForQuestionAnswering: qa_outputs -> start/end logits
+};
+const char* task_head_name(TaskHead h);  // the transformers class name ("BertForMaskedLM", ...)
+
+struct HeadConfig {
+  TaskHead kind = TaskHead::None;
+  int64_t num_labels = 0;           // classifier outputs (classification heads)
+  std::vector<std::string> labels;  // config id2label in id order; LABEL_i when absent
+  std::string problem_type;         // config problem_type, "" when absent
+};
+
 struct ModelConfig {
   Dialect dialect = Dialect::BertHF;
   int64_t hidden = 0, heads = 0, layers = 0, intermediate = 0;
@@ -62,6 +82,7 @@ struct ModelConfig {
   // PyTorch dialect.
   bool batch_first = false;
   bool final_norm = false;
+  HeadConfig head;  // BERT dialects: the task head found in the checkpoint
 };
 
 struct LoadOptions {
@@ -110,6 +131,14 @@ class Model {
 
   // The ragged fast entry point for BERT dialects: positions 0..n-1 per sequence.
   Encoded encode(const TokenBatch& batch, const ForwardOptions& options = {}) const;
+
+  // Task-head logits on encode()'s output (config().head says which head there is).
+  // token_logits: the per-token head on rows `rows` of encoded.states (every row when
+  // empty): MLM prediction scores [rows, vocab], token classification [rows, labels], or
+  // QA [rows, 2] (column 0 start, column 1 end). sequence_logits: the head on the pooled
+  // output: classification [B, labels] or next-sentence [B, 2] (0 = "is next").
+  Tensor token_logits(const Encoded& encoded, const std::vector<int64_t>& rows = {}) const;
+  Tensor sequence_logits(const Encoded& encoded) const;
 
   struct Impl;
   const Impl& internals() const { return *impl_; }  // the loaded weights (src/models/model_impl.h)

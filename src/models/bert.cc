@@ -273,7 +273,9 @@ TensorMap bert_forward(const Model::Impl& m, const TensorMap& inputs, const Forw
                      padded(h);
              });
   out[google ? "sequence_output" : "last_hidden_state"] = padded(x);
-  if (c.has_pooler) out[google ? "pooled_output" : "pooler_output"] = pool(m, x.data<float>(), batch);
+  Tensor pooled = c.has_pooler ? pool(m, x.data<float>(), batch) : Tensor();
+  if (c.has_pooler) out[google ? "pooled_output" : "pooler_output"] = pooled;
+  add_head_outputs(m, x.data<float>(), batch, pooled, out);  // task-head logits (src/models/heads.cc)
   return out;
 }
 

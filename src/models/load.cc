@@ -12,6 +12,8 @@
 #include "models/dialects.h"
 #include "models/model_impl.h"
 #include "models/json_file.h"
+#include "models/weight_binder.h"
+#include "models/heads.h"
 #include "models/weight_source.h"
 
 namespace encore {
@@ -140,93 +142,6 @@ ModelConfig parse_torch_sidecar(const fs::path& path) {
   return c;
 }
 
-std::string expand(const std::string& pattern, int64_t layer) {
-  std::string s = pattern;
-  size_t at = s.find("{i}");
-  if (at != std::string::npos) s.replace(at, 3, std::to_string(layer));
-  return s;
-}
-
-// Looks weights up through a dialect's name map, converting to F32 [out,in] and checking shapes.
-class WeightBinder {
- public:
-  WeightBinder(const WeightSource& src, const WeightNames& names, std::string dir)
-      : src_(src), names_(names), dir_(std::move(dir)) {
-    // HF task checkpoints prefix the encoder with "bert."; bare BertModel checkpoints do not.
-    if (!names.optional_prefix.empty() && !src.find(names.word) && src.find(names.optional_prefix + names.word))
-      prefix_ = names.optional_prefix;
-  }
-
-  // A tensor with the given shape (as stored). Missing: error unless optional.
-  Tensor get(const std::string& pattern, int64_t layer, const Shape& shape, bool optional = false) {
-    const std::string name = prefix_ + expand(pattern, layer);
-    const Tensor* t = lookup(name);
-    if (!t) {
-      ENCORE_CHECK(optional, dir_, ": missing tensor '", name, "' in ", src_.description());
-      return Tensor();
-    }
-    const std::string& key = used_name_;
-    ENCORE_CHECK(t->shape() == shape, src_.file_of(key), ": tensor '", key, "' has shape ",
-                 shape_string(t->shape()), ", the config implies ", shape_string(shape));
-    ENCORE_CHECK(t->dtype() == DType::F32 || t->dtype() == DType::F16 || t->dtype() == DType::BF16 ||
-                     t->dtype() == DType::F64,
-                 src_.file_of(key), ": tensor '", key, "' has dtype ", dtype_name(t->dtype()),
-                 ", expected a floating-point type");
-    used_.insert(key);
-    Tensor f = t->dtype() == DType::F32 ? *t : t->to_f32();
-    parameters_ += f.numel();
-    return f;
-  }
-
-  // A Linear weight as [out, in]; Google kernels are stored [in, out] and transposed here.
-  Tensor linear_weight(const std::string& pattern, int64_t layer, int64_t out, int64_t in) {
-    if (!names_.kernels_in_out) return get(pattern, layer, {out, in});
-    Tensor k = get(pattern, layer, {in, out});
-    Tensor w = Tensor::zeros(DType::F32, {out, in});
-    const float* s = k.data<float>();
-    float* d = w.data<float>();
-    for (int64_t i = 0; i < in; ++i)
-      for (int64_t o = 0; o < out; ++o) d[o * in + i] = s[i * out + o];
-    return w;
-  }
-
-  bool has(const std::string& pattern, int64_t layer) const {
-    return lookup_const(prefix_ + expand(pattern, layer)) != nullptr;
-  }
-
-  std::vector<std::string> unused() const {
-    std::vector<std::string> out;
-    for (const auto& [name, t] : src_.all())
-      if (!used_.count(name)) out.push_back(name);
-    return out;
-  }
-  int64_t parameters() const { return parameters_; }
-
- private:
-  const Tensor* lookup_const(const std::string& name) const {
-    if (const Tensor* t = src_.find(name)) return t;
-    // Old HF checkpoints name LayerNorm parameters gamma/beta; transformers renames them on load.
-    auto ends = [&](const std::string& s) { return name.size() >= s.size() && name.compare(name.size() - s.size(), s.size(), s) == 0; };
-    if (ends("LayerNorm.weight")) return src_.find(name.substr(0, name.size() - 6) + "gamma");
-    if (ends("LayerNorm.bias")) return src_.find(name.substr(0, name.size() - 4) + "beta");
-    return nullptr;
-  }
-  const Tensor* lookup(const std::string& name) {
-    used_name_ = name;
-    if (const Tensor* t = src_.find(name)) return t;
-    auto ends = [&](const std::string& s) { return name.size() >= s.size() && name.compare(name.size() - s.size(), s.size(), s) == 0; };
-    if (ends("LayerNorm.weight")) used_name_ = name.substr(0, name.size() - 6) + "gamma";
-    else if (ends("LayerNorm.bias")) used_name_ = name.substr(0, name.size() - 4) + "beta";
-    return src_.find(used_name_);
-  }
-
-  const WeightSource& src_;
-  const WeightNames& names_;
-  std::string dir_, prefix_, used_name_;
-  std::set<std::string> used_;
-  int64_t parameters_ = 0;
-};
-
 // Concatenates [H,H] Q, K, V weights (or [H] biases) into one [3H, ...] tensor.
 Tensor stack3(const Tensor& a, const Tensor& b, const Tensor& c) {
   Shape s = a.shape();
@@ -311,7 +226,14 @@ std::shared_ptr<Model::Impl> load_model(const std::string& dir_name, const LoadO
     m->final_norm.gamma = w.get(n.final_g, 0, {H});
     if (bias) m->final_norm.beta = w.get(n.final_b, 0, {H});
   }
-  m->parameters = w.parameters();
+  // Task heads: names without the encoder's "bert." prefix, so a binder of their own.
+  WeightNames head_names;
+  head_names.kernels_in_out = n.kernels_in_out;
+  WeightBinder hw(src, head_names, dir_name);
+  if (dialect != Dialect::Torch)
+    c.head = load_heads(dialect == Dialect::BertHF ? dir / "config.json" : fs::path(), c, m->word_embeddings, hw,
+                        m->heads);
+  m->parameters = w.parameters() + hw.parameters();
   // Pack every layer's weights for the fast GEMM path once, at load.
   for (auto& L : m->layers)
     for (nn::Linear* l : {&L.qkv, &L.attn_out, &L.ffn_in, &L.ffn_out}) nn::pack(*l, options.dtype);
@@ -319,7 +241,10 @@ std::shared_ptr<Model::Impl> load_model(const std::string& dir_name, const LoadO
   // Tensors the model does not use: buffers and task heads are expected; anything else is
   // worth a warning (a wrong dialect or a truncated config).
   std::vector<std::string> unused;
+  const std::vector<std::string> head_unused = hw.unused();
+  const std::set<std::string> unused_by_heads(head_unused.begin(), head_unused.end());
   for (const auto& name : w.unused()) {
+    if (!unused_by_heads.count(name)) continue;  // a head weight
     bool known = name.find("position_ids") != std::string::npos || name.rfind("cls.", 0) == 0 ||
                  name.rfind("classifier.", 0) == 0 || name.rfind("qa_outputs.", 0) == 0 ||
                  name.rfind("cls/", 0) == 0 || name.rfind("output_", 0) == 0;

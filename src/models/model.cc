@@ -28,4 +28,18 @@ Encoded Model::encode(const TokenBatch& batch, const ForwardOptions& options) co
   return bert_encode(*impl_, batch, options);
 }
 
+Tensor Model::token_logits(const Encoded& encoded, const std::vector<int64_t>& rows) const {
+  ENCORE_CHECK(!encoded.cu.empty(), "token_logits: empty encoding");
+  if (!rows.empty()) {
+    for (int64_t r : rows)
+      ENCORE_CHECK(r >= 0 && r < encoded.cu.back(), "token_logits: row ", r, " is outside [0, ", encoded.cu.back(), ")");
+    return head_token_logits(*impl_, encoded.states.data<float>(), rows);
+  }
+  std::vector<int64_t> all(static_cast<size_t>(encoded.cu.back()));
+  for (size_t t = 0; t < all.size(); ++t) all[t] = static_cast<int64_t>(t);
+  return head_token_logits(*impl_, encoded.states.data<float>(), all);
+}
+
+Tensor Model::sequence_logits(const Encoded& encoded) const { return head_sequence_logits(*impl_, encoded.pooled); }
+
 }  // namespace encore

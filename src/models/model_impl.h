@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "encore/model.h"
+#include "models/heads.h"
 #include "nn/encoder_layer.h"
 
 namespace encore {
@@ -21,6 +22,7 @@ struct Model::Impl {
   nn::Linear pooler;             // undefined weight when the checkpoint has no pooler
   std::vector<nn::EncoderLayerWeights> layers;
   nn::LayerNorm final_norm;      // PyTorch TransformerEncoder(norm=...), else undefined
+  HeadWeights heads;             // task head (config.head.kind), BERT dialects only
   int64_t parameters = 0;
 };
 

@@ -265,11 +265,14 @@ class Session : public std::enable_shared_from_this<Session> {
 void HttpServer::State::accept(std::shared_ptr<State> self) {
   acceptor.async_accept([self](beast::error_code ec, tcp::socket socket) {
     if (self->draining || !self->acceptor.is_open()) return;
-    if (!ec) {
-      beast::error_code ignored;
-      socket.set_option(tcp::no_delay(true), ignored);
-      std::make_shared<Session>(std::move(socket), self)->start();
+    if (ec) {  // e.g. out of file descriptors: try again shortly rather than spin
+      auto pause = std::make_shared<asio::steady_timer>(self->io, std::chrono::milliseconds(100));
+      pause->async_wait([self, pause](beast::error_code) { self->accept(self); });
+      return;
     }
+    beast::error_code ignored;
+    socket.set_option(tcp::no_delay(true), ignored);
+    std::make_shared<Session>(std::move(socket), self)->start();
     self->accept(self);
   });
 }

@@ -55,7 +55,7 @@ Service::Service(const Embedder& embedder, ServiceOptions options)
   ENCORE_CHECK(options_.batching.max_batch_tokens >= static_cast<size_t>(embedder_.max_length()),
                "--max-batch-tokens ", options_.batching.max_batch_tokens, " must be at least the max input length ",
                embedder_.max_length());
-  backend_ = std::make_unique<EmbedderBackend>(embedder_, 0);
+  backend_ = std::make_unique<EmbedderBackend>(embedder_, options_.threads);
   batcher_ = std::make_unique<Batcher>(*backend_, options_.batching,
                                        [this](const BatchStats& s) { metrics_.record_batch(s); });
   workers_ = std::make_unique<Workers>(options_.tokenization_workers);

@@ -33,6 +33,7 @@ struct ServiceOptions {
   bool auto_truncate = false;            // default of `truncate`; else over-long inputs get 413
   std::optional<std::string> api_key;    // when set: "Authorization: Bearer KEY" or 401
   size_t tokenization_workers = 0;       // 0: one per hardware thread
+  int threads = 0;                       // inference threads (0: OpenMP's default)
   size_t payload_limit = 2 * 1024 * 1024;       // for /info (the HTTP layer enforces it)
   std::chrono::milliseconds request_timeout{30000};
   BatcherOptions batching;

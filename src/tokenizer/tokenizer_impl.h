@@ -54,6 +54,8 @@ std::string decode_ids(const Tokenizer::Impl& impl, const std::vector<int32_t>& 
 // Loaders (tokenizer_json.cc, vocab_txt.cc).
 using Vocab = std::vector<std::pair<std::string, int32_t>>;
 std::pair<TokenizerConfig, Vocab> load_tokenizer_json(const std::filesystem::path& path);
+// The same from the file's text (`path` only names it in errors); the fuzz target's entry.
+std::pair<TokenizerConfig, Vocab> parse_tokenizer_json(const std::string& text, const std::filesystem::path& path);
 std::pair<TokenizerConfig, Vocab> load_vocab_txt(const std::filesystem::path& vocab,
                                                  TokenizerFlavour flavour,
                                                  const std::filesystem::path& config_dir);

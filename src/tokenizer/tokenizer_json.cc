@@ -1,4 +1,6 @@
 // tokenizer.json (huggingface `tokenizers` serialization) -> TokenizerConfig + vocabulary.
+#include <limits>
+#include <type_traits>
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <sstream>
@@ -15,10 +17,30 @@ std::string where(const std::filesystem::path& path, const std::string& key) {
   return path.string() + ": " + key;
 }
 
+// An integer of type T from a JSON number, range-checked: nlohmann's get<int> on 1e30 or
+// -1 into size_t is undefined behaviour, and a tokenizer.json is untrusted input.
+template <class T>
+T as_int(const json& v, const std::string& what) {
+  if (v.is_number_integer()) {
+    if (v.is_number_unsigned()) {
+      const uint64_t u = v.get<uint64_t>();
+      if (u <= static_cast<uint64_t>(std::numeric_limits<T>::max())) return static_cast<T>(u);
+    } else {
+      const int64_t i = v.get<int64_t>();
+      if (i >= static_cast<int64_t>(std::numeric_limits<T>::min()) &&
+          (i < 0 || static_cast<uint64_t>(i) <= static_cast<uint64_t>(std::numeric_limits<T>::max())))
+        return static_cast<T>(i);
+    }
+    fail(what, ": ", v.dump(), " is out of range");
+  }
+  fail(what, " must be an integer, found ", v.is_number() ? v.dump() : std::string(v.type_name()));
+}
+
 template <class T>
 T get_or(const json& j, const char* key, T fallback, const std::filesystem::path& path) {
   auto it = j.find(key);
   if (it == j.end() || it->is_null()) return fallback;
+  if constexpr (std::is_integral_v<T> && !std::is_same_v<T, bool>) return as_int<T>(*it, where(path, key));
   try {
     return it->get<T>();
   } catch (const json::exception&) {
@@ -77,7 +99,7 @@ void read_post_processor(const json& pp, TokenizerConfig& c, const std::filesyst
     for (const auto& p : pp.at("pair")) out.pair.push_back(read_piece(p, path));
     for (const auto& [name, v] : pp.at("special_tokens").items()) {
       SpecialTokenIds ids;
-      ids.ids = v.at("ids").get<std::vector<int32_t>>();
+      for (const json& id : v.at("ids")) ids.ids.push_back(as_int<int32_t>(id, where(path, "post_processor.special_tokens ids")));
       ids.tokens = v.at("tokens").get<std::vector<std::string>>();
       out.specials.emplace_back(name, ids);
     }
@@ -85,8 +107,8 @@ void read_post_processor(const json& pp, TokenizerConfig& c, const std::filesyst
     auto cls = pp.at("cls"), sep = pp.at("sep");
     c.cls_token = cls.at(0).get<std::string>();
     c.sep_token = sep.at(0).get<std::string>();
-    out.specials.emplace_back(c.cls_token, SpecialTokenIds{{cls.at(1).get<int32_t>()}, {c.cls_token}});
-    out.specials.emplace_back(c.sep_token, SpecialTokenIds{{sep.at(1).get<int32_t>()}, {c.sep_token}});
+    out.specials.emplace_back(c.cls_token, SpecialTokenIds{{as_int<int32_t>(cls.at(1), where(path, "post_processor.cls"))}, {c.cls_token}});
+    out.specials.emplace_back(c.sep_token, SpecialTokenIds{{as_int<int32_t>(sep.at(1), where(path, "post_processor.sep"))}, {c.sep_token}});
     using K = TemplatePiece::Kind;
     out.single = {{K::Special, c.cls_token, 0}, {K::SequenceA, "", 0}, {K::Special, c.sep_token, 0}};
     out.pair = {{K::Special, c.cls_token, 0}, {K::SequenceA, "", 0}, {K::Special, c.sep_token, 0},
@@ -118,7 +140,7 @@ void read_padding(const json& p, TokenizerConfig& c, const std::filesystem::path
     o.strategy = PaddingStrategy::Longest;
   } else if (s.is_object() && s.contains("Fixed")) {
     o.strategy = PaddingStrategy::Fixed;
-    o.length = s.at("Fixed").get<size_t>();
+    o.length = as_int<size_t>(s.at("Fixed"), where(path, "padding.strategy.Fixed"));
   } else {
     fail(where(path, "padding.strategy"), ": ", s.dump(), " is not understood");
   }
@@ -136,9 +158,13 @@ std::pair<TokenizerConfig, Vocab> load_tokenizer_json(const std::filesystem::pat
   if (!in) fail(path.string(), ": cannot open");
   std::stringstream buf;
   buf << in.rdbuf();
+  return parse_tokenizer_json(buf.str(), path);
+}
+
+std::pair<TokenizerConfig, Vocab> parse_tokenizer_json(const std::string& text, const std::filesystem::path& path) {
   json j;
   try {
-    j = json::parse(buf.str());
+    j = json::parse(text);
   } catch (const json::parse_error& e) {
     fail(path.string(), ": not valid JSON (", e.what(), ")");
   }
@@ -157,7 +183,7 @@ std::pair<TokenizerConfig, Vocab> load_tokenizer_json(const std::filesystem::pat
     const json& v = model.at("vocab");
     if (!v.is_object()) fail(where(path, "model.vocab"), " must be an object");
     vocab.reserve(v.size());
-    for (const auto& [token, id] : v.items()) vocab.emplace_back(token, id.get<int32_t>());
+    for (const auto& [token, id] : v.items()) vocab.emplace_back(token, as_int<int32_t>(id, where(path, "model.vocab[" + token + "]")));
 
     read_normalizer(j.value("normalizer", json()), c, path);
     const json pre = j.value("pre_tokenizer", json());
@@ -176,7 +202,7 @@ std::pair<TokenizerConfig, Vocab> load_tokenizer_json(const std::filesystem::pat
     }
     for (const auto& a : j.value("added_tokens", json::array())) {
       AddedToken t;
-      t.id = a.at("id").get<int32_t>();
+      t.id = as_int<int32_t>(a.at("id"), where(path, "added_tokens id"));
       t.content = a.at("content").get<std::string>();
       t.special = a.value("special", false);
       t.single_word = a.value("single_word", false);

@@ -11,7 +11,8 @@ from pathlib import Path
 
 def main():
     fixtures, corpus = Path(sys.argv[1]), Path(sys.argv[2])
-    dirs = {name: corpus / name for name in ("safetensors", "torch_pickle", "tf_bundle", "serve_request")}
+    dirs = {name: corpus / name for name in ("safetensors", "torch_pickle", "tf_bundle", "serve_request",
+                                             "tokenizer_json", "tokenizer_encode")}
     for d in dirs.values():
         d.mkdir(parents=True, exist_ok=True)
 
@@ -51,6 +52,24 @@ def main():
     ]
     for i, (route, body) in enumerate(bodies):
         seed("serve_request", f"body-{i}", bytes([route]) + body.encode())
+    # tokenizer.json: a trimmed real one (a few vocab entries keep runs fast) and its variants.
+    import json
+    tj = json.loads((fixtures / "tokenizer" / "minilm" / "tokenizer.json").read_text(encoding="utf-8"))
+    tj["model"]["vocab"] = dict(list(tj["model"]["vocab"].items())[:120]) | {"hello": 7592, "##lo": 8840}
+    tj["added_tokens"] = tj.get("added_tokens", [])[:5]
+    seed("tokenizer_json", "minilm-trimmed", json.dumps(tj).encode())
+    tj["normalizer"]["lowercase"] = False
+    tj["truncation"] = {"direction": "Right", "max_length": 8, "strategy": "LongestFirst", "stride": 0}
+    seed("tokenizer_json", "minilm-cased-truncated", json.dumps(tj).encode())
+    # encoding: real lines of the tokenizer goldens (many scripts), pairs split by a tab.
+    lines = (fixtures / "tokenizer" / "hf.jsonl").read_text(encoding="utf-8").splitlines()
+    for i, line in enumerate(lines[:200:4]):
+        rec = json.loads(line)
+        if "a" not in rec:
+            continue
+        text = rec["a"] + ("\t" + rec["b"] if rec.get("b") else "")
+        seed("tokenizer_encode", f"golden-{i}", text.encode())
+    seed("tokenizer_encode", "invalid-utf8", b"caf\xc3 \xff\xfe")
     for target, d in dirs.items():
         print(f"{target}: {len(list(d.iterdir()))} seeds")
 

@@ -1,0 +1,203 @@
+// encore convert: a model directory in one dialect's layout to another's, by renaming and
+// transposing stored tensors (never recomputing them). See include/encore/convert.h.
+#include "encore/convert.h"
+
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <random>
+
+#include "encore/safetensors.h"
+#include "models/convert_config.h"
+#include "models/convert_names.h"
+#include "models/dialects.h"
+#include "models/json_file.h"
+#include "models/weight_source.h"
+
+namespace encore {
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+ConvertTarget convert_target_from_name(const std::string& name) {
+  if (name == "hf" || name == "bert-hf") return ConvertTarget::HF;
+  if (name == "torch" || name == "pytorch") return ConvertTarget::Torch;
+  if (name == "google-safetensors" || name == "google" || name == "bert-google") return ConvertTarget::Google;
+  fail("unknown conversion target '", name, "' (hf, torch or google-safetensors)");
+}
+
+const char* convert_target_name(ConvertTarget t) {
+  switch (t) {
+    case ConvertTarget::HF: return "hf";
+    case ConvertTarget::Google: return "google-safetensors";
+    case ConvertTarget::Torch: return "torch";
+  }
+  return "?";
+}
+
+namespace {
+
+const char* const kTokenizerFiles[] = {"vocab.txt", "tokenizer.json", "tokenizer_config.json",
+                                       "special_tokens_map.json"};
+
+Dialect detect_dialect(const fs::path& dir) {  // the order of Model::load
+  if (fs::exists(dir / "transformer_encoder.json")) return Dialect::Torch;
+  if (fs::exists(dir / "config.json")) return Dialect::BertHF;
+  if (fs::exists(dir / "bert_config.json")) return Dialect::BertGoogle;
+  fail(dir.string(), ": not a model directory (no config.json, bert_config.json or transformer_encoder.json)");
+}
+
+const char* config_file(Dialect d) {
+  switch (d) {
+    case Dialect::BertHF: return "config.json";
+    case Dialect::BertGoogle: return "bert_config.json";
+    case Dialect::Torch: return "transformer_encoder.json";
+  }
+  return "";
+}
+
+// "'a', 'b', 'c' and 4 more"
+std::string some_names(const std::vector<std::string>& names) {
+  std::string s;
+  for (size_t i = 0; i < names.size() && i < 3; ++i) s += (i ? ", '" : "'") + names[i] + "'";
+  if (names.size() > 3) s += " and " + std::to_string(names.size() - 3) + " more";
+  return s;
+}
+
+fs::path without_trailing_slash(fs::path p) {
+  p = p.lexically_normal();
+  return p.filename().empty() ? p.parent_path() : p;
+}
+
+bool is_inside(const fs::path& inner, const fs::path& outer) {
+  const std::string i = fs::weakly_canonical(inner).string() + "/", o = fs::weakly_canonical(outer).string() + "/";
+  return i.rfind(o, 0) == 0;
+}
+
+void check_destination(const fs::path& src, const fs::path& dst, bool force) {
+  if (!fs::exists(dst)) return;
+  ENCORE_CHECK(fs::is_directory(dst), dst.string(), ": exists and is not a directory");
+  ENCORE_CHECK(!is_inside(src, dst), dst.string(), ": is (or contains) the source directory");
+  ENCORE_CHECK(force || fs::is_empty(dst), dst.string(), ": exists and is not empty (--force replaces it)");
+}
+
+void write_json(const fs::path& path, const json& j) {
+  std::ofstream f(path);
+  f << j.dump(2) << '\n';
+  ENCORE_CHECK(f.good(), path.string(), ": cannot write");
+}
+
+void write_tensors(const fs::path& dir, const std::map<std::string, Tensor>& tensors, bool hf, ConvertReport& r) {
+  std::vector<std::pair<std::string, Tensor>> ordered(tensors.begin(), tensors.end());
+  std::map<std::string, std::string> metadata;
+  if (hf) metadata["format"] = "pt";  // transformers refuses safetensors files without it
+  write_safetensors((dir / "model.safetensors").string(), ordered, metadata);
+  r.tensors = ordered.size();
+  r.files.push_back("model.safetensors");
+}
+
+// Writes everything into `out` (a fresh directory); returns the report.
+void convert_into(const fs::path& src, const fs::path& out, const ConvertOptions& o, ConvertReport& r) {
+  const Dialect from = r.from;
+  ENCORE_CHECK(!o.encoder_only || from == Dialect::Torch, src.string(),
+               ": --encoder-only converts a PyTorch TransformerEncoder; this is a ", dialect_name(from), " model");
+  if (from == Dialect::Torch && o.to != ConvertTarget::Torch)
+    ENCORE_CHECK(o.encoder_only, src.string(),
+                 ": a PyTorch TransformerEncoder has no embeddings or pooler, so it cannot become a BERT model "
+                 "(--encoder-only writes its layers under BERT names, a directory that does not load on its own)");
+  LoadOptions lo;
+  lo.dialect = from;
+  lo.activation = o.activation;
+  const Model model = Model::load(src.string(), lo);  // validates the config and every shape
+  const ModelConfig& c = model.config();
+  const json source_config = read_json(src / config_file(from));
+  WeightSource weights(src);
+
+  if (o.to == ConvertTarget::Torch) {
+    if (from == Dialect::Torch) {  // e.g. model.pt -> model.safetensors
+      write_tensors(out, weights.all(), false, r);
+      write_json(out / "transformer_encoder.json", source_config);
+      r.files.push_back("transformer_encoder.json");
+      return;
+    }
+    export_torch_encoder(model, 0, c.layers, out.string());
+    r.tensors = static_cast<size_t>(c.layers) * (c.layer.bias ? 12 : 6);
+    r.files = {"model.safetensors", "transformer_encoder.json"};
+    const NamedTensors canonical = to_canonical(weights.all(), from, c.layers);
+    size_t skipped = 0;
+    bool narrow = false;
+    for (const auto& [name, t] : canonical.tensors) {
+      if (name.rfind("encoder.layer.", 0) != 0) ++skipped;
+      else narrow = narrow || t.dtype() != DType::F32;
+    }
+    r.notes.push_back("embeddings, pooler and task heads (" + std::to_string(skipped + canonical.dropped.size()) +
+                      " tensors) have no nn.TransformerEncoder counterpart: not written");
+    if (narrow) r.notes.push_back("the source stores non-F32 weights; the encoder is written as F32");
+    return;
+  }
+
+  const NamedTensors canonical = to_canonical(weights.all(), from, c.layers);
+  if (!canonical.dropped.empty())
+    r.notes.push_back(std::to_string(canonical.dropped.size()) + " source tensor(s) with no BERT name not written: " +
+                      some_names(canonical.dropped));
+  const Dialect target = o.to == ConvertTarget::HF ? Dialect::BertHF : Dialect::BertGoogle;
+  bool heads = false;
+  for (const auto& [name, t] : canonical.tensors) heads = heads || is_head_name(name);
+  bool prefix = heads;
+  if (from == Dialect::BertHF) {  // keep the source's "bert." prefix choice
+    prefix = false;
+    for (const auto& [name, t] : weights.all()) prefix = prefix || name.rfind("bert.", 0) == 0;
+  }
+  const NamedTensors named = from_canonical(canonical.tensors, target, c.layers, prefix);
+  if (!named.dropped.empty())
+    r.notes.push_back(std::to_string(named.dropped.size()) + " tensor(s) with no " + dialect_name(target) +
+                      " name not written: " + some_names(named.dropped));
+  ConfigInput in{c, source_config, from, !o.activation.empty(), o.encoder_only};
+  if (target == Dialect::BertHF) {
+    write_json(out / "config.json", hf_config(in, canonical.tensors, r.notes));
+    r.files.push_back("config.json");
+  } else {
+    write_json(out / "bert_config.json", google_config(in, r.notes));
+    r.files.push_back("bert_config.json");
+  }
+  write_tensors(out, named.tensors, target == Dialect::BertHF, r);
+  for (const char* f : kTokenizerFiles)
+    if (fs::is_regular_file(src / f)) {
+      fs::copy_file(src / f, out / f);
+      r.files.push_back(f);
+    }
+  if (o.encoder_only)
+    r.notes.push_back("encoder layers only: the directory has no embeddings and does not load as a model by itself");
+}
+
+}  // namespace
+
+ConvertReport convert_checkpoint(const std::string& src_name, const std::string& dst_name, const ConvertOptions& o) {
+  const fs::path src = without_trailing_slash(src_name), dst = without_trailing_slash(dst_name);
+  ENCORE_CHECK(fs::is_directory(src), src_name, ": not a directory");
+  ConvertReport r;
+  r.from = o.dialect ? *o.dialect : detect_dialect(src);
+  r.to = o.to;
+  check_destination(src, dst, o.force);
+
+  std::random_device rd;
+  const fs::path parent = dst.has_parent_path() ? dst.parent_path() : fs::path(".");
+  const fs::path tmp = parent / ("." + dst.filename().string() + ".encore-convert-" + std::to_string(rd()));
+  try {
+    fs::create_directories(tmp);
+    convert_into(src, tmp, o, r);
+    if (fs::exists(dst)) fs::remove_all(dst);
+    fs::rename(tmp, dst);
+  } catch (const fs::filesystem_error& e) {
+    std::error_code ec;
+    fs::remove_all(tmp, ec);
+    fail(dst.string(), ": ", e.code().message());
+  } catch (...) {
+    std::error_code ec;
+    fs::remove_all(tmp, ec);
+    throw;
+  }
+  return r;
+}
+
+}  // namespace encore
