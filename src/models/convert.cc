@@ -120,7 +120,11 @@ void convert_into(const fs::path& src, const fs::path& out, const ConvertOptions
       r.files.push_back("transformer_encoder.json");
       return;
     }
-    export_torch_encoder(model, 0, c.layers, out.string());
+    try {
+      export_torch_encoder(model, 0, c.layers, out.string());
+    } catch (const Error& e) {
+      fail(src.string(), ": ", e.what());
+    }
     r.tensors = static_cast<size_t>(c.layers) * (c.layer.bias ? 12 : 6);
     r.files = {"model.safetensors", "transformer_encoder.json"};
     const NamedTensors canonical = to_canonical(weights.all(), from, c.layers);

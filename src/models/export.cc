@@ -4,6 +4,8 @@
 //   attention.output.LayerNorm        -> norm1
 //   intermediate.dense / output.dense -> linear1 / linear2
 //   output.LayerNorm                  -> norm2
+#include <charconv>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
@@ -12,6 +14,19 @@
 #include "models/model_impl.h"
 
 namespace encore {
+
+namespace {
+
+// The double whose shortest decimal is the float's (1e-12f -> 1e-12, not 9.99999996e-13), so
+// that the JSON reads back to the same float and looks like what the user wrote.
+double shortest(float f) {
+  char buf[32];
+  auto r = std::to_chars(buf, buf + sizeof buf - 1, f);
+  *r.ptr = '\0';
+  return std::strtod(buf, nullptr);
+}
+
+}  // namespace
 
 void export_torch_encoder(const Model& bert, int64_t first, int64_t count, const std::string& dir) {
   const Model::Impl& m = bert.internals();
@@ -50,9 +65,9 @@ void export_torch_encoder(const Model& bert, int64_t first, int64_t count, const
                               {"d_model", c.hidden},
                               {"nhead", c.heads},
                               {"dim_feedforward", c.intermediate},
-                              {"dropout", c.layer.hidden_dropout},
+                              {"dropout", shortest(c.layer.hidden_dropout)},
                               {"activation", act},
-                              {"layer_norm_eps", c.layer.layer_norm_eps},
+                              {"layer_norm_eps", shortest(c.layer.layer_norm_eps)},
                               {"batch_first", true},
                               {"norm_first", false},
                               {"bias", true},
