@@ -26,6 +26,15 @@ struct BertInputs {
   Tensor head_mask;              // F32 [L, heads]
 };
 
+// Index inputs must have an integer dtype, as the references require (an embedding lookup
+// with a float tensor is an error in PyTorch); they are widened to I64.
+Tensor integer_input(const Tensor& t, const char* name) {
+  const DType d = t.dtype();
+  ENCORE_CHECK(d == DType::I64 || d == DType::I32 || d == DType::I16 || d == DType::I8 || d == DType::U8, name,
+               " must have an integer dtype, got ", dtype_name(d));
+  return t.to_i64();
+}
+
 BertInputs read_inputs(const Model::Impl& m, const TensorMap& in) {
   const ModelConfig& c = m.config;
   const bool google = c.dialect == Dialect::BertGoogle;
@@ -40,7 +49,7 @@ BertInputs read_inputs(const Model::Impl& m, const TensorMap& in) {
   const Tensor* ids = find_input(in, "input_ids");
   ENCORE_CHECK(ids, "missing input 'input_ids'");
   ENCORE_CHECK(ids->dim() == 2, "input_ids must be [batch, seq], got ", shape_string(ids->shape()));
-  r.ids = ids->to_i64();
+  r.ids = integer_input(*ids, "input_ids");
   r.B = ids->size(0), r.S = ids->size(1);
   const Shape bs{r.B, r.S};
   for (int64_t i = 0; i < r.ids.numel(); ++i) {
@@ -54,7 +63,7 @@ BertInputs read_inputs(const Model::Impl& m, const TensorMap& in) {
   if (const Tensor* t = find_input(in, "token_type_ids")) {
     ENCORE_CHECK(t->shape() == bs, "token_type_ids has shape ", shape_string(t->shape()), ", expected ",
                  shape_string(bs));
-    r.types = t->to_i64();
+    r.types = integer_input(*t, "token_type_ids");
     for (int64_t i = 0; i < r.types.numel(); ++i) {
       int64_t v = r.types.data<int64_t>()[i];
       ENCORE_CHECK(v >= 0 && v < c.type_vocab_size, "token_type_ids[", i / r.S, "][", i % r.S, "] = ", v,
@@ -64,7 +73,7 @@ BertInputs read_inputs(const Model::Impl& m, const TensorMap& in) {
   if (const Tensor* t = find_input(in, "position_ids")) {
     ENCORE_CHECK(t->shape() == bs || t->shape() == (Shape{1, r.S}), "position_ids has shape ",
                  shape_string(t->shape()), ", expected ", shape_string(bs), " or [1, ", r.S, "]");
-    r.positions = t->to_i64();
+    r.positions = integer_input(*t, "position_ids");
   } else if (c.absolute_positions) {
     ENCORE_CHECK(r.S <= c.max_positions, "sequence length ", r.S, " exceeds max_position_embeddings ",
                  c.max_positions);

@@ -49,6 +49,9 @@ TensorMap transformer_encoder_forward(const Model::Impl& m, const TensorMap& inp
   const bool seq_first = !unbatched && !c.batch_first;
   const int64_t B = unbatched ? 1 : (c.batch_first ? src_in->size(0) : src_in->size(1));
   const int64_t S = unbatched ? src_in->size(0) : (c.batch_first ? src_in->size(1) : src_in->size(0));
+  ENCORE_CHECK(src_in->dtype() == DType::F32 || src_in->dtype() == DType::F16 || src_in->dtype() == DType::BF16 ||
+                   src_in->dtype() == DType::F64,
+               "src must have a floating-point dtype, got ", dtype_name(src_in->dtype()));
   Tensor src = src_in->to_f32();
 
   // Key padding: True / -inf = padding (dropped); other float values are added to scores.

@@ -68,6 +68,9 @@ python_free_inputs "$tmp/tt.safetensors" \
   '{"input_ids":{"dtype":"I64","shape":[1,2],"data_offsets":[0,16]},"token_type_ids":{"dtype":"I64","shape":[1,2],"data_offsets":[16,32]}}' 1 2 0 7
 expect_error 1 "token_type_ids\[0\]\[1\] = 7 is out of range" -- "$enc" forward --model "$hf/model" \
   --input "$tmp/tt.safetensors" --output "$tmp/x"
+python_free_inputs "$tmp/float_ids.safetensors" '{"input_ids":{"dtype":"F32","shape":[1,2],"data_offsets":[0,8]}}' 0
+expect_error 1 "input_ids must have an integer dtype, got F32" -- "$enc" forward --model "$hf/model" \
+  --input "$tmp/float_ids.safetensors" --output "$tmp/x"
 python_free_inputs "$tmp/shape.safetensors" '{"input_ids":{"dtype":"I64","shape":[3],"data_offsets":[0,24]}}' 1 2 3
 expect_error 1 "input_ids must be \[batch, seq\]" -- "$enc" forward --model "$hf/model" \
   --input "$tmp/shape.safetensors" --output "$tmp/x"
