@@ -316,7 +316,13 @@ HttpServer::HttpServer(HttpServerOptions options, Handler handler, ResponseHook 
   }
 }
 
-HttpServer::~HttpServer() = default;
+HttpServer::~HttpServer() {
+  // Answers posted after run() returned (a request that timed out while the server drained,
+  // finishing later) hold their connection, which holds the state: run them (they only
+  // record metrics now) so that nothing keeps the state alive.
+  state_->io.restart();
+  state_->io.poll();
+}
 
 uint16_t HttpServer::port() const {
   beast::error_code ec;

@@ -54,7 +54,7 @@ class HttpServer {
  public:
   // Binds and listens (throws encore::Error when it cannot).
   HttpServer(HttpServerOptions options, Handler handler, ResponseHook on_response = {});
-  ~HttpServer();
+  ~HttpServer();  // only after whatever calls Responders has stopped (Service::stop())
   HttpServer(const HttpServer&) = delete;
   HttpServer& operator=(const HttpServer&) = delete;
 

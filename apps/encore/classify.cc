@@ -1,0 +1,69 @@
+// encore classify: transformers' text-classification pipeline (and next-sentence prediction).
+#include "cli.h"
+#include "encore/classifier.h"
+#include "io_util.h"
+#include "task_output.h"
+
+namespace encore::cli {
+namespace {
+
+const char* kUsage =
+    "usage: encore classify --model DIR [TEXT ...] [--input FILE] [--pairs] [--top-k N | --all]\n"
+    "                       [--function softmax|sigmoid|none] [--batch-size N] [--threads N]\n\n"
+    "Classifies each TEXT argument, or each line of FILE (or of stdin), with a\n"
+    "BertForSequenceClassification model: labels from config.json id2label, scores as the\n"
+    "transformers pipeline computes them (sigmoid for multi_label_classification or a single\n"
+    "label, none for regression, else softmax). With --pairs every input is FIRST<TAB>SECOND\n"
+    "(text and text_pair). A next-sentence model (BertForNextSentencePrediction or\n"
+    "BertForPreTraining) gives the labels is_next / not_next for such pairs.\n"
+    "Writes one JSON line per input: {\"labels\": [{\"label\": ..., \"score\": ...}, ...]} best first;\n"
+    "an input that fails gets {\"error\": \"...\"}, the others still run, and the exit code is 1.\n"
+    "  --top-k N   labels per input (default 1)     --all   every label\n\n"
+    "example:\n"
+    "  encore classify --model tests/fixtures/heads/sequence-classification/model --all \"This License is free.\"\n"
+    "  printf 'The cat sat.\\tIt purred.\\n' | encore classify --model tests/fixtures/heads/next-sentence/model --pairs";
+
+ScoreFunction function_from_name(const std::string& s) {
+  if (s == "softmax") return ScoreFunction::Softmax;
+  if (s == "sigmoid") return ScoreFunction::Sigmoid;
+  if (s == "none") return ScoreFunction::None;
+  throw UsageError{"--function must be softmax, sigmoid or none, not '" + s + "'"};
+}
+
+int run_classify(const std::vector<std::string>& argv) {
+  Args args(argv, {"model", "input", "top-k", "function", "batch-size", "threads", "dtype"}, {"pairs", "all"});
+  ClassifierOptions o;
+  o.top_k = args.has("all") ? 0 : args.get_int("top-k", 1);
+  if (args.has("all") && args.has("top-k")) throw UsageError{"--all and --top-k exclude each other"};
+  if (o.top_k < 0 || (!args.has("all") && o.top_k == 0)) throw UsageError{"--top-k must be >= 1"};
+  if (auto f = args.get("function")) o.function = function_from_name(*f);
+  o.batch_size = args.get_int("batch-size", 32);
+  o.threads = args.get_int("threads", 0);
+  o.dtype = compute_type_from_name(args.get_or("dtype", "f32"));
+  if (o.batch_size < 1 || o.threads < 0) throw UsageError{"--batch-size must be >= 1 and --threads >= 0"};
+  std::vector<std::string> lines = read_inputs(args), texts, pairs;
+  for (const auto& l : lines) {
+    auto [a, b] = args.has("pairs") ? split_tab(l) : std::pair{l, std::string()};
+    texts.push_back(a), pairs.push_back(b);
+  }
+  TextClassifier clf = TextClassifier::load(args.require("model"), o);
+  auto results = clf.classify(texts, pairs);
+  size_t failed = 0;
+  for (size_t i = 0; i < results.size(); ++i) {
+    if (!results[i].error.empty()) {
+      ++failed;
+      write_error_line("classify", i, results[i].error);
+      continue;
+    }
+    nlohmann::json labels = nlohmann::json::array();
+    for (const auto& l : results[i].labels) labels.push_back({{"label", l.label}, {"score", l.score}});
+    write_json_line({{"labels", labels}});
+  }
+  return failed ? 1 : 0;
+}
+
+const bool registered = register_command(
+    {"classify", "text classification / next-sentence prediction (transformers pipeline)", kUsage, &run_classify});
+
+}  // namespace
+}  // namespace encore::cli

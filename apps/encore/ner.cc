@@ -1,0 +1,62 @@
+// encore ner: transformers' token-classification pipeline.
+#include "cli.h"
+#include "encore/token_classifier.h"
+#include "io_util.h"
+#include "task_output.h"
+
+namespace encore::cli {
+namespace {
+
+const char* kUsage =
+    "usage: encore ner --model DIR [TEXT ...] [--input FILE] [--aggregation none|simple|first|average|max]\n"
+    "                  [--batch-size N] [--threads N]\n\n"
+    "Labels the tokens of each TEXT argument, or each line of FILE (or of stdin), with a\n"
+    "BertForTokenClassification model, as the transformers token-classification pipeline does:\n"
+    "labels \"O\" dropped; with an aggregation other than none, B-/I- tokens grouped into entities.\n"
+    "Writes one JSON line per input: {\"entities\": [{\"entity\" (none) or \"entity_group\", \"score\",\n"
+    "\"index\" (none only), \"word\", \"start\", \"end\"}, ...]}; start/end count characters (code\n"
+    "points) of the text. An input that fails gets {\"error\": ...}; the exit code is then 1.\n\n"
+    "example:\n"
+    "  encore ner --model tests/fixtures/heads/token-classification/model --aggregation simple \\\n"
+    "      \"The Free Software Foundation, Inc. <https://fsf.org/>\"";
+
+int run_ner(const std::vector<std::string>& argv) {
+  Args args(argv, {"model", "input", "aggregation", "batch-size", "threads", "dtype"}, {});
+  TokenClassifierOptions o;
+  const std::string agg = args.get_or("aggregation", "none");
+  try {
+    o.aggregation = aggregation_from_name(agg);
+  } catch (const Error& e) {
+    throw UsageError{e.what()};
+  }
+  o.batch_size = args.get_int("batch-size", 32);
+  o.threads = args.get_int("threads", 0);
+  o.dtype = compute_type_from_name(args.get_or("dtype", "f32"));
+  if (o.batch_size < 1 || o.threads < 0) throw UsageError{"--batch-size must be >= 1 and --threads >= 0"};
+  std::vector<std::string> texts = read_inputs(args);
+  TokenClassifier ner = TokenClassifier::load(args.require("model"), o);
+  auto results = ner.classify(texts);
+  size_t failed = 0;
+  for (size_t i = 0; i < results.size(); ++i) {
+    if (!results[i].error.empty()) {
+      ++failed;
+      write_error_line("ner", i, results[i].error);
+      continue;
+    }
+    nlohmann::json list = nlohmann::json::array();
+    for (const auto& e : results[i].entities) {
+      nlohmann::json j = {{o.aggregation == Aggregation::None ? "entity" : "entity_group", e.label},
+                          {"score", e.score}, {"word", e.word}, {"start", e.start}, {"end", e.end}};
+      if (o.aggregation == Aggregation::None) j["index"] = e.index;
+      list.push_back(j);
+    }
+    write_json_line({{"entities", list}});
+  }
+  return failed ? 1 : 0;
+}
+
+const bool registered =
+    register_command({"ner", "token classification / named entities (transformers pipeline)", kUsage, &run_ner});
+
+}  // namespace
+}  // namespace encore::cli

@@ -1,0 +1,67 @@
+// encore qa: transformers' question-answering pipeline.
+#include "cli.h"
+#include "encore/question_answerer.h"
+#include "io_util.h"
+#include "task_output.h"
+
+namespace encore::cli {
+namespace {
+
+const char* kUsage =
+    "usage: encore qa --model DIR [QUESTION<TAB>CONTEXT ...] [--input FILE] [--top-k N]\n"
+    "                 [--max-answer-len N] [--max-seq-len N] [--doc-stride N] [--handle-impossible-answer]\n"
+    "                 [--batch-size N] [--threads N]\n\n"
+    "Answers each input, QUESTION<TAB>CONTEXT (an argument, or a line of FILE or of stdin), with\n"
+    "a BertForQuestionAnswering model, as the transformers question-answering pipeline does:\n"
+    "spans of context tokens only, start <= end, at most --max-answer-len tokens (default 15),\n"
+    "long contexts in windows of --max-seq-len tokens (default min(model_max_length, 384))\n"
+    "overlapping by --doc-stride (default min(max_seq_len/2, 128)), score = P(start) x P(end),\n"
+    "answers widened to whole words. Writes one JSON line per input:\n"
+    "  {\"answers\": [{\"score\", \"start\", \"end\", \"answer\"}, ...top-k]}  (start/end: characters of CONTEXT)\n"
+    "An input that fails gets {\"error\": ...}; the others still run and the exit code is 1.\n\n"
+    "example:\n"
+    "  printf 'Who publishes the license?\\tThe Free Software Foundation publishes the GNU GPL.\\n' |\n"
+    "      encore qa --model tests/fixtures/heads/question-answering/model --top-k 3";
+
+int run_qa(const std::vector<std::string>& argv) {
+  Args args(argv, {"model", "input", "top-k", "max-answer-len", "max-seq-len", "doc-stride", "batch-size", "threads",
+                   "dtype"},
+            {"handle-impossible-answer"});
+  QuestionAnswererOptions o;
+  o.top_k = args.get_int("top-k", 1);
+  o.max_answer_len = args.get_int("max-answer-len", 15);
+  o.max_seq_len = args.get_int("max-seq-len", 0);
+  o.doc_stride = args.get_int("doc-stride", 0);
+  o.handle_impossible_answer = args.has("handle-impossible-answer");
+  o.batch_size = args.get_int("batch-size", 32);
+  o.threads = args.get_int("threads", 0);
+  o.dtype = compute_type_from_name(args.get_or("dtype", "f32"));
+  if (o.top_k < 1 || o.max_answer_len < 1 || o.max_seq_len < 0 || o.doc_stride < 0 || o.batch_size < 1 || o.threads < 0)
+    throw UsageError{"--top-k, --max-answer-len and --batch-size must be >= 1; the others >= 0"};
+  std::vector<std::string> lines = read_inputs(args), questions, contexts;
+  for (const auto& l : lines) {
+    auto [q, c] = split_tab(l);
+    questions.push_back(q), contexts.push_back(c);
+  }
+  QuestionAnswerer qa = QuestionAnswerer::load(args.require("model"), o);
+  auto results = qa.answer(questions, contexts);
+  size_t failed = 0;
+  for (size_t i = 0; i < results.size(); ++i) {
+    if (!results[i].error.empty()) {
+      ++failed;
+      write_error_line("qa", i, results[i].error + (lines[i].find('\t') == std::string::npos ? " (expected QUESTION<TAB>CONTEXT)" : ""));
+      continue;
+    }
+    nlohmann::json list = nlohmann::json::array();
+    for (const auto& a : results[i].answers)
+      list.push_back({{"score", a.score}, {"start", a.start}, {"end", a.end}, {"answer", a.answer}});
+    write_json_line({{"answers", list}});
+  }
+  return failed ? 1 : 0;
+}
+
+const bool registered =
+    register_command({"qa", "extractive question answering (transformers pipeline)", kUsage, &run_qa});
+
+}  // namespace
+}  // namespace encore::cli

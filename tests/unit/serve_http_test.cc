@@ -1,0 +1,208 @@
+// encore serve's HTTP layer (src/serve/http_server.cc) in-process, with a fake handler and a
+// raw socket client: keep-alive, the payload limit, malformed requests, a client that
+// disconnects (its request is cancelled), the request timeout, and the graceful shutdown.
+#include <arpa/inet.h>
+#include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <mutex>
+#include <string>
+#include <thread>
+
+#include "serve/http_server.h"
+
+namespace encore::serve {
+namespace {
+
+using namespace std::chrono_literals;
+
+// A blocking loopback client with a receive timeout, so that a bug cannot hang the test.
+class Client {
+ public:
+  explicit Client(uint16_t port) : fd_(::socket(AF_INET, SOCK_STREAM, 0)) {
+    timeval tv{5, 0};
+    ::setsockopt(fd_, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_port = htons(port);
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    connected_ = ::connect(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0;
+  }
+  ~Client() { close(); }
+  bool connected() const { return connected_; }
+  void send(const std::string& data) { ASSERT_EQ(::send(fd_, data.data(), data.size(), MSG_NOSIGNAL), ssize_t(data.size())); }
+  void close() {
+    if (fd_ >= 0) ::close(fd_);
+    fd_ = -1;
+  }
+  // One whole response (headers and Content-Length body), or what arrived before EOF.
+  std::string response() {
+    std::string out;
+    char buf[4096];
+    for (;;) {
+      const size_t end = out.find("\r\n\r\n");
+      if (end != std::string::npos) {
+        const size_t cl = out.find("Content-Length: ");
+        const size_t len = cl == std::string::npos ? 0 : std::stoul(out.substr(cl + 16));
+        if (out.size() >= end + 4 + len) {
+          std::string r = out.substr(0, end + 4 + len);
+          pending_ = out.substr(end + 4 + len);
+          return r;
+        }
+      }
+      const ssize_t n = ::recv(fd_, buf, sizeof buf, 0);
+      if (n <= 0) return out;
+      out.append(buf, static_cast<size_t>(n));
+    }
+  }
+
+ private:
+  int fd_;
+  bool connected_ = false;
+  std::string pending_;
+};
+
+std::string post(const std::string& path, const std::string& body, bool keep_alive = true) {
+  return "POST " + path + " HTTP/1.1\r\nHost: x\r\nContent-Length: " + std::to_string(body.size()) + "\r\n" +
+         (keep_alive ? "" : "Connection: close\r\n") + "\r\n" + body;
+}
+
+struct ServeHttp : ::testing::Test {
+  std::mutex mutex;
+  Responder held;  // /hold requests wait here
+  std::shared_ptr<const std::atomic<bool>> held_cancelled;
+  std::unique_ptr<HttpServer> server;
+  std::thread runner;
+
+  void start(std::chrono::milliseconds timeout = 30s) {
+    HttpServerOptions o;
+    o.port = 0;
+    o.payload_limit = 1000;
+    o.request_timeout = timeout;
+    o.handle_signals = false;
+    server = std::make_unique<HttpServer>(o, [this](HttpRequest r, Responder respond) {
+      if (r.path == "/hold") {
+        std::lock_guard<std::mutex> lock(mutex);
+        held = std::move(respond);
+        held_cancelled = r.cancelled;
+        return;
+      }
+      respond(HttpResponse{200, r.method + " " + r.path + " " + r.body, "text/plain", {{"x-test", "1"}}});
+    });
+    runner = std::thread([this] { server->run(); });
+  }
+  bool wait_for(const std::function<bool()>& done) {
+    for (int i = 0; i < 500; ++i) {
+      {
+        std::lock_guard<std::mutex> lock(mutex);
+        if (done()) return true;
+      }
+      std::this_thread::sleep_for(10ms);
+    }
+    return false;
+  }
+  void TearDown() override {
+    if (server) {
+      server->shutdown();
+      {
+        std::lock_guard<std::mutex> lock(mutex);
+        if (held) held(HttpResponse{200, "late", "text/plain", {}});
+        held = nullptr;
+      }
+      runner.join();
+      server.reset();
+    }
+  }
+};
+
+TEST_F(ServeHttp, KeepAliveAndQueryStrings) {
+  start();
+  Client c(server->port());
+  ASSERT_TRUE(c.connected());
+  c.send(post("/a?x=1", "one"));
+  std::string r = c.response();
+  EXPECT_NE(r.find("HTTP/1.1 200"), std::string::npos) << r;
+  EXPECT_NE(r.find("x-test: 1"), std::string::npos);
+  EXPECT_NE(r.find("POST /a one"), std::string::npos);
+  c.send(post("/b", "two"));  // same connection
+  EXPECT_NE(c.response().find("POST /b two"), std::string::npos);
+}
+
+TEST_F(ServeHttp, PayloadLimitAndMalformedRequests) {
+  start();
+  {
+    Client c(server->port());
+    c.send("POST /x HTTP/1.1\r\nHost: x\r\nContent-Length: 5000\r\n\r\n" + std::string(5000, 'a'));
+    const std::string r = c.response();
+    EXPECT_NE(r.find("HTTP/1.1 413"), std::string::npos) << r;
+    EXPECT_NE(r.find("\"error_type\":\"validation\""), std::string::npos);
+    EXPECT_NE(r.find("payload too large"), std::string::npos);
+  }
+  {
+    Client c(server->port());
+    c.send("THIS IS NOT HTTP\r\n\r\n");
+    EXPECT_NE(c.response().find("HTTP/1.1 400"), std::string::npos);
+  }
+  {
+    Client c(server->port());  // chunked bodies are counted against the limit too
+    c.send("POST /x HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n7d0\r\n" + std::string(2000, 'b') + "\r\n0\r\n\r\n");
+    EXPECT_NE(c.response().find("HTTP/1.1 413"), std::string::npos);
+  }
+  Client ok(server->port());
+  ok.send(post("/still", "alive"));
+  EXPECT_NE(ok.response().find("200"), std::string::npos);
+}
+
+TEST_F(ServeHttp, DisconnectCancelsTheRequest) {
+  start();
+  Client c(server->port());
+  c.send(post("/hold", "x"));
+  ASSERT_TRUE(wait_for([&] { return held_cancelled != nullptr; }));
+  EXPECT_FALSE(held_cancelled->load());
+  c.close();
+  EXPECT_TRUE(wait_for([&] { return held_cancelled->load(); })) << "a closed connection must cancel its request";
+}
+
+TEST_F(ServeHttp, RequestTimeout) {
+  start(200ms);
+  Client c(server->port());
+  c.send(post("/hold", "x"));
+  const std::string r = c.response();
+  EXPECT_NE(r.find("HTTP/1.1 503"), std::string::npos) << r;
+  EXPECT_NE(r.find("\"error_type\":\"timeout\""), std::string::npos);
+  EXPECT_TRUE(held_cancelled && held_cancelled->load());
+  c.send(post("/after", "y"));  // the connection stays usable; the late answer is dropped
+  std::lock_guard<std::mutex> lock(mutex);
+  held(HttpResponse{200, "late", "text/plain", {}});
+  held = nullptr;
+}
+
+TEST_F(ServeHttp, ShutdownFinishesRequestsInFlight) {
+  start();
+  Client idle(server->port());
+  Client busy(server->port());
+  ASSERT_TRUE(idle.connected() && busy.connected());
+  busy.send(post("/hold", "x"));
+  ASSERT_TRUE(wait_for([&] { return held != nullptr; }));
+  server->shutdown();
+  EXPECT_EQ(idle.response(), "");  // an idle connection is closed
+  Client refused(server->port());
+  EXPECT_FALSE(refused.connected()) << "no new connections while draining";
+  {
+    std::lock_guard<std::mutex> lock(mutex);
+    held(HttpResponse{200, "done", "text/plain", {}});
+    held = nullptr;
+  }
+  const std::string r = busy.response();
+  EXPECT_NE(r.find("HTTP/1.1 200"), std::string::npos) << r;
+  EXPECT_NE(r.find("Connection: close"), std::string::npos);
+  EXPECT_NE(r.find("done"), std::string::npos);
+  runner.join();  // run() returns once drained
+  server.reset();
+}
+
+}  // namespace
+}  // namespace encore::serve
