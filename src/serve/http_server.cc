@@ -33,6 +33,7 @@ struct HttpServer::State {
   std::optional<asio::executor_work_guard<asio::io_context::executor_type>> guard;
   std::map<const Session*, std::weak_ptr<Session>> sessions;  // I/O thread only
   bool draining = false;
+  uint16_t port = 0;
 
   void accept(std::shared_ptr<State> self);
   void begin_shutdown();
@@ -311,6 +312,7 @@ HttpServer::HttpServer(HttpServerOptions options, Handler handler, ResponseHook 
     state_->acceptor.set_option(asio::socket_base::reuse_address(true));
     state_->acceptor.bind(endpoint);
     state_->acceptor.listen(asio::socket_base::max_listen_connections);
+    state_->port = state_->acceptor.local_endpoint().port();  // kept: the acceptor belongs to the I/O thread
   } catch (const boost::system::system_error& e) {
     fail("cannot listen on ", o.host, ":", o.port, ": ", e.code().message());
   }
@@ -324,11 +326,7 @@ HttpServer::~HttpServer() {
   state_->io.poll();
 }
 
-uint16_t HttpServer::port() const {
-  beast::error_code ec;
-  const auto endpoint = state_->acceptor.local_endpoint(ec);
-  return ec ? 0 : endpoint.port();
-}
+uint16_t HttpServer::port() const { return state_->port; }
 
 void HttpServer::run() {
   state_->guard.emplace(state_->io.get_executor());
