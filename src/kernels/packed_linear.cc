@@ -63,6 +63,34 @@ struct PackedLinear::Impl {
   // Primitives by (rows, activation, accumulate): oneDNN primitives are shape-specific.
   mutable std::mutex mu;
   mutable std::map<std::tuple<int64_t, int, bool>, dnnl::matmul> cache;
+  mutable std::map<std::pair<int64_t, int>, dnnl::eltwise_forward> eltwise_cache;  // Int8 epilogues
+
+  // In-place activation over [M, N] (oneDNN's JIT eltwise, the same kernels as the post-ops).
+  void activate(float* y, int64_t M, int64_t N, Activation act) const {
+    dnnl::eltwise_forward prim;
+    {
+      std::lock_guard<std::mutex> lock(mu);
+      auto key = std::make_pair(M, static_cast<int>(act));
+      auto it = eltwise_cache.find(key);
+      if (it == eltwise_cache.end()) {
+        if (eltwise_cache.size() > 256) eltwise_cache.clear();
+        dnnl::post_ops po;
+        append_activation(po, act);
+        dnnl::algorithm alg;
+        float alpha, beta, scale;
+        po.get_params_eltwise(0, scale, alg, alpha, beta);
+        memory::desc md({M, N}, dt::f32, tag::ab);
+        dnnl::eltwise_forward::desc d(dnnl::prop_kind::forward_inference, alg, md, alpha, beta);
+        it = eltwise_cache.emplace(key, dnnl::eltwise_forward(dnnl::eltwise_forward::primitive_desc(d, cpu_engine())))
+                 .first;
+      }
+      prim = it->second;
+    }
+    memory m(memory::desc({M, N}, dt::f32, tag::ab), cpu_engine(), y);
+    dnnl::stream stream(cpu_engine());
+    prim.execute(stream, {{DNNL_ARG_SRC, m}, {DNNL_ARG_DST, m}});
+    stream.wait();
+  }
 
   // Int8 applies the bias after rescaling, as a binary post-op; the other types pass it
   // to the matmul itself.
@@ -73,10 +101,10 @@ struct PackedLinear::Impl {
     memory::desc b = has_bias && !int8 ? memory::desc({1, N}, dt::f32, tag::ab) : memory::desc();
     dnnl::post_ops po;
     dnnl::primitive_attr attr;
-    if (int8) {  // acc * w_scale[n] (output scales), * 1/x_scale[m] (per-row binary), + bias
+    if (int8) {  // dst = acc * w_scale[n]; the per-token scale, bias and epilogue follow in run()
       attr.set_output_scales(1 << 1, {DNNL_RUNTIME_F32_VAL});
-      po.append_binary(dnnl::algorithm::binary_mul, memory::desc({M, 1}, dt::f32, tag::ab));
-      if (has_bias) po.append_binary(dnnl::algorithm::binary_add, memory::desc({1, N}, dt::f32, tag::ab));
+      dnnl::matmul::desc d(src, w, memory::desc(), dst);
+      return dnnl::matmul::primitive_desc(d, attr, cpu_engine());
     }
     if (accumulate) po.append_sum(1.0f);
     if (act) append_activation(po, *act);
@@ -174,17 +202,37 @@ void PackedLinear::run(float* y, const float* x, int64_t T, std::optional<Activa
     src_ptr = q;
     args[DNNL_ARG_ATTR_OUTPUT_SCALES] =
         memory(memory::desc({out_}, dt::f32, tag::a), cpu_engine(), impl_->row_scale.data());
-    args[DNNL_ARG_ATTR_MULTIPLE_POST_OP(0) | DNNL_ARG_SRC_1] =
-        memory(memory::desc({T, 1}, dt::f32, tag::ab), cpu_engine(), inv);
-    if (impl_->has_bias) args[DNNL_ARG_ATTR_MULTIPLE_POST_OP(1) | DNNL_ARG_SRC_1] = impl_->bias;
+  }
+  const bool int8 = type_ == ComputeType::Int8;
+  thread_local std::vector<float> acc_buf;
+  float* dst = y;
+  if (int8 && accumulate) {  // the residual is added in the epilogue
+    if (acc_buf.size() < static_cast<size_t>(T * out_)) acc_buf.resize(static_cast<size_t>(T * out_));
+    dst = acc_buf.data();
   }
   args[DNNL_ARG_SRC] = memory(memory::desc({T, in_}, input_type(type_), tag::ab), cpu_engine(), src_ptr);
   args[DNNL_ARG_WEIGHTS] = impl_->weights;
-  args[DNNL_ARG_DST] = memory(memory::desc({T, out_}, dt::f32, tag::ab), cpu_engine(), y);
-  if (impl_->has_bias && type_ != ComputeType::Int8) args[DNNL_ARG_BIAS] = impl_->bias;
+  args[DNNL_ARG_DST] = memory(memory::desc({T, out_}, dt::f32, tag::ab), cpu_engine(), dst);
+  if (impl_->has_bias && !int8) args[DNNL_ARG_BIAS] = impl_->bias;
   dnnl::stream stream(cpu_engine());
   prim.execute(stream, args);
   stream.wait();
+  if (!int8) return;
+  // Int8 epilogue: y (+)= acc / x_scale[t] + bias, then the activation.
+  const float* inv = row_inv.data();
+  const float* bias = impl_->has_bias ? static_cast<const float*>(impl_->bias.get_data_handle()) : nullptr;
+  const int64_t N = out_;
+#pragma omp parallel for if (T * N > 65536)
+  for (int64_t t = 0; t < T; ++t) {
+    const float* a = dst + t * N;
+    float* o = y + t * N;
+    const float r = inv[t];
+    for (int64_t j = 0; j < N; ++j) {
+      const float v = a[j] * r + (bias ? bias[j] : 0.0f);
+      o[j] = accumulate ? o[j] + v : v;
+    }
+  }
+  if (act) impl_->activate(y, T, N, *act);
 }
 
 }  // namespace encore::kernels

@@ -99,3 +99,33 @@ TEST(EmbedErrors, UnknownPoolingAndBadUtf8) {
 
 }  // namespace
 }  // namespace encore::testing
+
+namespace encore::testing {
+namespace {
+
+// bf16 and int8 GEMMs against float32 on the golden sentences: the documented accuracy
+// (docs/performance.md): cosine >= 0.9999 for bf16; int8 measured 0.9857 at worst (the
+// issue's 0.99 goal is not met yet), asserted at 0.98 so that a regression shows.
+TEST(EmbedDtypes, AccuracyAgainstFloat32) {
+  if (!std::filesystem::exists(kModel / "model.safetensors")) GTEST_SKIP() << "SKIPPED: model absent";
+  std::vector<std::string> texts = golden_texts();
+  auto reference = Embedder::load(kModel.string()).embed(texts);
+  for (auto [dtype, floor] : {std::pair{ComputeType::BF16, 0.9999}, std::pair{ComputeType::Int8, 0.98}}) {
+    EmbedderOptions o;
+    o.dtype = dtype;
+    auto got = Embedder::load(kModel.string(), o).embed(texts);
+    double worst = 1.0;
+    for (size_t i = 0; i < texts.size(); ++i) {
+      if (!reference[i].error.empty()) continue;
+      double dot = 0;
+      for (size_t k = 0; k < got[i].embedding.size(); ++k) dot += got[i].embedding[k] * reference[i].embedding[k];
+      worst = std::min(worst, dot);  // both unit length
+    }
+    std::printf("[dtype] %s: worst cosine to float32 over %zu inputs %.6f\n", compute_type_name(dtype), texts.size(),
+                worst);
+    EXPECT_GE(worst, floor) << compute_type_name(dtype);
+  }
+}
+
+}  // namespace
+}  // namespace encore::testing
