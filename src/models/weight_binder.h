@@ -36,12 +36,13 @@ class WeightBinder {
   // A tensor with the given shape (as stored). Missing: error unless optional.
   Tensor get(const std::string& pattern, int64_t layer, const Shape& shape, bool optional = false) {
     const std::string name = prefix_ + expand(pattern, layer);
-    const Tensor* t = lookup(name);
-    if (!t) {
+    const auto stored = resolve(name);
+    if (!stored) {
       ENCORE_CHECK(optional, dir_, ": missing tensor '", name, "' in ", src_.description());
       return Tensor();
     }
-    const std::string& key = used_name_;
+    const std::string& key = *stored;
+    const Tensor* t = src_.find(key);
     ENCORE_CHECK(t->shape() == shape, src_.file_of(key), ": tensor '", key, "' has shape ",
                  shape_string(t->shape()), ", the config implies ", shape_string(shape));
     ENCORE_CHECK(t->dtype() == DType::F32 || t->dtype() == DType::F16 || t->dtype() == DType::BF16 ||
@@ -86,26 +87,27 @@ class WeightBinder {
   int64_t parameters() const { return parameters_; }
 
  private:
-  const Tensor* lookup_const(const std::string& name) const {
-    if (const Tensor* t = src_.find(name)) return t;
-    // Old HF checkpoints name LayerNorm parameters gamma/beta; transformers renames them on load.
-    auto ends = [&](const std::string& s) { return name.size() >= s.size() && name.compare(name.size() - s.size(), s.size(), s) == 0; };
-    if (ends("LayerNorm.weight")) return src_.find(name.substr(0, name.size() - 6) + "gamma");
-    if (ends("LayerNorm.bias")) return src_.find(name.substr(0, name.size() - 4) + "beta");
-    return nullptr;
+  // The name under which `name` is stored: itself, or for old HF checkpoints the
+  // LayerNorm gamma/beta spelling that transformers renames on load; nullopt when absent.
+  std::optional<std::string> resolve(const std::string& name) const {
+    if (src_.find(name)) return name;
+    auto ends = [&](const std::string& s) {
+      return name.size() >= s.size() && name.compare(name.size() - s.size(), s.size(), s) == 0;
+    };
+    std::string old;
+    if (ends("LayerNorm.weight")) old = name.substr(0, name.size() - 6) + "gamma";
+    if (ends("LayerNorm.bias")) old = name.substr(0, name.size() - 4) + "beta";
+    if (!old.empty() && src_.find(old)) return old;
+    return std::nullopt;
   }
-  const Tensor* lookup(const std::string& name) {
-    used_name_ = name;
-    if (const Tensor* t = src_.find(name)) return t;
-    auto ends = [&](const std::string& s) { return name.size() >= s.size() && name.compare(name.size() - s.size(), s.size(), s) == 0; };
-    if (ends("LayerNorm.weight")) used_name_ = name.substr(0, name.size() - 6) + "gamma";
-    else if (ends("LayerNorm.bias")) used_name_ = name.substr(0, name.size() - 4) + "beta";
-    return src_.find(used_name_);
+  const Tensor* lookup_const(const std::string& name) const {
+    auto key = resolve(name);
+    return key ? src_.find(*key) : nullptr;
   }
 
   const WeightSource& src_;
   const WeightNames& names_;
-  std::string dir_, prefix_, used_name_;
+  std::string dir_, prefix_;
   std::set<std::string> used_;
   int64_t parameters_ = 0;
 };
