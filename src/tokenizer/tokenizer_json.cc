@@ -165,7 +165,7 @@ std::pair<TokenizerConfig, Vocab> parse_tokenizer_json(const std::string& text, 
   json j;
   try {
     j = json::parse(text);
-  } catch (const json::parse_error& e) {
+  } catch (const json::exception& e) {
     fail(path.string(), ": not valid JSON (", e.what(), ")");
   }
   if (!j.is_object()) fail(path.string(), ": not a tokenizer.json object");

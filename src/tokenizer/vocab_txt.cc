@@ -76,7 +76,7 @@ std::optional<json> read_json(const std::filesystem::path& path) {
   if (path.empty() || !std::filesystem::exists(path, ec)) return std::nullopt;
   try {
     return json::parse(read_file(path));
-  } catch (const json::parse_error& e) {
+  } catch (const json::exception& e) {
     fail(path.string(), ": not valid JSON (", e.what(), ")");
   }
 }

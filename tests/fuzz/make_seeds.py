@@ -70,6 +70,11 @@ def main():
         text = rec["a"] + ("\t" + rec["b"] if rec.get("b") else "")
         seed("tokenizer_encode", f"golden-{i}", text.encode())
     seed("tokenizer_encode", "invalid-utf8", b"caf\xc3 \xff\xfe")
+    # Inputs that once crashed a target (tests/fuzz/regressions/<target>/): replayed first.
+    regressions = Path(__file__).parent / "regressions"
+    for target, d in dirs.items():
+        for p in sorted((regressions / target).glob("*")) if (regressions / target).is_dir() else []:
+            seed(target, "regression-" + p.name, p.read_bytes())
     for target, d in dirs.items():
         print(f"{target}: {len(list(d.iterdir()))} seeds")
 
