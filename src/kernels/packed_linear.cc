@@ -51,6 +51,48 @@ inline uint16_t to_bf16(float f) {
   return static_cast<uint16_t>(u >> 16);
 }
 
+// Int8 input quantization of one row: q = round(x * keep * s) with s = 127 / max|x * keep|
+// (keep is 0 on outlier channels, 1 elsewhere; null: all 1). Returns 1 / s.
+__attribute__((target_clones("avx512f", "avx2", "default")))
+float quantize_row(int8_t* q, const float* x, const float* keep, int64_t K) {
+  float mx = 0.0f;
+  if (keep) {
+#pragma omp simd reduction(max : mx)
+    for (int64_t k = 0; k < K; ++k) mx = std::max(mx, std::fabs(x[k] * keep[k]));
+  } else {
+#pragma omp simd reduction(max : mx)
+    for (int64_t k = 0; k < K; ++k) mx = std::max(mx, std::fabs(x[k]));
+  }
+  const float s = mx > 0.0f ? 127.0f / mx : 1.0f;
+  if (keep) {
+#pragma omp simd
+    for (int64_t k = 0; k < K; ++k) q[k] = static_cast<int8_t>(std::nearbyint(x[k] * keep[k] * s));
+  } else {
+#pragma omp simd
+    for (int64_t k = 0; k < K; ++k) q[k] = static_cast<int8_t>(std::nearbyint(x[k] * s));
+  }
+  return 1.0f / s;
+}
+
+// Int8 epilogue of one row: o (+)= a * r + bias + sum_i xo[i] * wo[i, :].
+__attribute__((target_clones("avx512f", "avx2", "default")))
+void int8_epilogue_row(float* o, const float* a, float r, const float* bias, const float* xo, const float* wo,
+                       int64_t k_out, int64_t N, bool accumulate) {
+  if (accumulate) {
+#pragma omp simd
+    for (int64_t j = 0; j < N; ++j) o[j] += a[j] * r + (bias ? bias[j] : 0.0f);
+  } else {
+#pragma omp simd
+    for (int64_t j = 0; j < N; ++j) o[j] = a[j] * r + (bias ? bias[j] : 0.0f);
+  }
+  for (int64_t i = 0; i < k_out; ++i) {
+    const float v = xo[i];
+    const float* w = wo + i * N;
+#pragma omp simd
+    for (int64_t j = 0; j < N; ++j) o[j] += v * w[j];
+  }
+}
+
 }  // namespace
 
 struct PackedLinear::Impl {
@@ -60,6 +102,9 @@ struct PackedLinear::Impl {
   memory bias;
   bool has_bias = false;
   std::vector<float> row_scale;  // Int8: 1 / (127 / max|W_row|) per output row
+  std::vector<int64_t> outliers;  // Int8: input channels computed in float32
+  std::vector<float> outlier_w;   // [outliers, out]: W[:, outliers]ᵀ in float32
+  std::vector<float> keep;        // [in]: 0 on outlier channels, 1 elsewhere (empty: none)
   // Primitives by (rows, activation, accumulate): oneDNN primitives are shape-specific.
   mutable std::mutex mu;
   mutable std::map<std::tuple<int64_t, int, bool>, dnnl::matmul> cache;
@@ -114,8 +159,12 @@ struct PackedLinear::Impl {
   }
 };
 
-PackedLinear::PackedLinear(const float* weight, const float* bias, int64_t out, int64_t in, ComputeType type)
+PackedLinear::PackedLinear(const float* weight, const float* bias, int64_t out, int64_t in, ComputeType type,
+                           const std::vector<int64_t>& f32_channels)
     : out_(out), in_(in), type_(type), impl_(std::make_unique<Impl>()) {
+  ENCORE_CHECK(f32_channels.empty() || type == ComputeType::Int8, "PackedLinear: float32 channels need int8");
+  ENCORE_CHECK(f32_channels.size() <= kMaxF32Channels, "PackedLinear: at most ", kMaxF32Channels,
+               " float32 channels, got ", f32_channels.size());
   impl_->type = type;
   impl_->has_bias = bias != nullptr;
   // Let oneDNN choose the weights layout for a typical row count; every later row count
@@ -127,15 +176,24 @@ PackedLinear::PackedLinear(const float* weight, const float* bias, int64_t out, 
   dnnl::stream stream(cpu_engine());
   // [out, in] row-major is the [in, out] matrix with layout "ba".
   if (type == ComputeType::Int8) {
+    Impl& p = *impl_;
+    if (!f32_channels.empty()) {
+      p.outliers = f32_channels;
+      p.keep.assign(static_cast<size_t>(in), 1.0f);
+      p.outlier_w.resize(f32_channels.size() * static_cast<size_t>(out));
+      for (size_t i = 0; i < f32_channels.size(); ++i) {
+        const int64_t c = f32_channels[i];
+        ENCORE_CHECK(c >= 0 && c < in, "PackedLinear: float32 channel ", c, " is out of range [0, ", in, ")");
+        p.keep[static_cast<size_t>(c)] = 0.0f;
+        for (int64_t n = 0; n < out; ++n) p.outlier_w[i * static_cast<size_t>(out) + static_cast<size_t>(n)] = weight[n * in + c];
+      }
+    }
+    // Row scales over the channels the int8 GEMM sees (outlier columns are zero there).
     std::vector<int8_t> q(static_cast<size_t>(out * in));
-    impl_->row_scale.resize(static_cast<size_t>(out));
+    p.row_scale.resize(static_cast<size_t>(out));
     for (int64_t n = 0; n < out; ++n) {
-      const float* row = weight + n * in;
-      float mx = 0.0f;
-      for (int64_t k = 0; k < in; ++k) mx = std::max(mx, std::fabs(row[k]));
-      const float s = mx > 0.0f ? 127.0f / mx : 1.0f;
-      impl_->row_scale[static_cast<size_t>(n)] = 1.0f / s;
-      for (int64_t k = 0; k < in; ++k) q[static_cast<size_t>(n * in + k)] = static_cast<int8_t>(std::nearbyint(row[k] * s));
+      p.row_scale[static_cast<size_t>(n)] = quantize_row(q.data() + n * in, weight + n * in,
+                                                         p.keep.empty() ? nullptr : p.keep.data(), in);
     }
     memory user(memory::desc({in, out}, dt::s8, tag::ba), cpu_engine(), q.data());
     dnnl::reorder(user, impl_->weights).execute(stream, user, impl_->weights);
@@ -153,7 +211,11 @@ PackedLinear::PackedLinear(const float* weight, const float* bias, int64_t out, 
 
 PackedLinear::~PackedLinear() = default;
 
-size_t PackedLinear::packed_bytes() const { return impl_->weights_md.get_size(); }
+size_t PackedLinear::packed_bytes() const {
+  return impl_->weights_md.get_size() + impl_->outlier_w.size() * sizeof(float);
+}
+
+const std::vector<int64_t>& PackedLinear::f32_channels() const { return impl_->outliers; }
 
 void PackedLinear::run(float* y, const float* x, int64_t T, std::optional<Activation> act, bool accumulate) const {
   if (T == 0) return;
@@ -190,15 +252,9 @@ void PackedLinear::run(float* y, const float* x, int64_t T, std::optional<Activa
     int8_t* q = s8_buf.data();
     float* inv = row_inv.data();
     const int64_t K = in_;
+    const float* keep = impl_->keep.empty() ? nullptr : impl_->keep.data();
 #pragma omp parallel for if (n > 65536)
-    for (int64_t t = 0; t < T; ++t) {
-      const float* xr = x + t * K;
-      float mx = 0.0f;
-      for (int64_t k = 0; k < K; ++k) mx = std::max(mx, std::fabs(xr[k]));
-      const float s = mx > 0.0f ? 127.0f / mx : 1.0f;
-      inv[t] = 1.0f / s;
-      for (int64_t k = 0; k < K; ++k) q[t * K + k] = static_cast<int8_t>(std::nearbyint(xr[k] * s));
-    }
+    for (int64_t t = 0; t < T; ++t) inv[t] = quantize_row(q + t * K, x + t * K, keep, K);
     src_ptr = q;
     args[DNNL_ARG_ATTR_OUTPUT_SCALES] =
         memory(memory::desc({out_}, dt::f32, tag::a), cpu_engine(), impl_->row_scale.data());
@@ -218,19 +274,19 @@ void PackedLinear::run(float* y, const float* x, int64_t T, std::optional<Activa
   prim.execute(stream, args);
   stream.wait();
   if (!int8) return;
-  // Int8 epilogue: y (+)= acc / x_scale[t] + bias, then the activation.
+  // Int8 epilogue: y (+)= acc / x_scale[t] + bias + x[t, outliers] · W[:, outliers]ᵀ, then
+  // the activation.
   const float* inv = row_inv.data();
   const float* bias = impl_->has_bias ? static_cast<const float*>(impl_->bias.get_data_handle()) : nullptr;
-  const int64_t N = out_;
+  const int64_t N = out_, K = in_;
+  const std::vector<int64_t>& outliers = impl_->outliers;
+  const int64_t k_out = static_cast<int64_t>(outliers.size());
+  const float* wo = impl_->outlier_w.data();
 #pragma omp parallel for if (T * N > 65536)
   for (int64_t t = 0; t < T; ++t) {
-    const float* a = dst + t * N;
-    float* o = y + t * N;
-    const float r = inv[t];
-    for (int64_t j = 0; j < N; ++j) {
-      const float v = a[j] * r + (bias ? bias[j] : 0.0f);
-      o[j] = accumulate ? o[j] + v : v;
-    }
+    float xo[64];  // at most kMaxF32Channels
+    for (int64_t i = 0; i < k_out; ++i) xo[i] = x[t * K + outliers[static_cast<size_t>(i)]];
+    int8_epilogue_row(y + t * N, dst + t * N, inv[t], bias, xo, wo, k_out, N, accumulate);
   }
   if (act) impl_->activate(y, T, N, *act);
 }

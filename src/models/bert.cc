@@ -208,6 +208,16 @@ void run_layers(const Model::Impl& m, Tensor& x, const nn::RaggedBatch& batch, c
 
 }  // namespace
 
+Tensor bert_embed_sequence(const Model::Impl& m, const std::vector<int64_t>& ids) {
+  TokenInputs tok;
+  for (size_t j = 0; j < ids.size(); ++j) {
+    tok.ids.push_back(ids[j]);
+    tok.types.push_back(0);
+    tok.positions.push_back(static_cast<int64_t>(j));
+  }
+  return embed(m, tok, ForwardOptions{});
+}
+
 Encoded bert_encode(const Model::Impl& m, const TokenBatch& tokens, const ForwardOptions& opt) {
   const ModelConfig& c = m.config;
   ENCORE_CHECK(tokens.type_ids.empty() || tokens.type_ids.size() == tokens.ids.size(),

@@ -234,9 +234,15 @@ std::shared_ptr<Model::Impl> load_model(const std::string& dir_name, const LoadO
     c.head = load_heads(dialect == Dialect::BertHF ? dir / "config.json" : fs::path(), c, m->word_embeddings, hw,
                         m->heads);
   m->parameters = w.parameters() + hw.parameters();
-  // Pack every layer's weights for the fast GEMM path once, at load.
-  for (auto& L : m->layers)
-    for (nn::Linear* l : {&L.qkv, &L.attn_out, &L.ffn_in, &L.ffn_out}) nn::pack(*l, options.dtype);
+  // Pack every layer's weights for the fast GEMM path once, at load (int8: after finding
+  // the outlier channels that stay in float32, src/models/calibrate.cc).
+  const OutlierChannels outliers =
+      options.dtype == ComputeType::Int8 ? int8_outlier_channels(*m) : OutlierChannels(m->layers.size());
+  for (size_t i = 0; i < m->layers.size(); ++i) {
+    nn::EncoderLayerWeights& L = m->layers[i];
+    nn::Linear* gemms[nn::kGemmSites] = {&L.qkv, &L.attn_out, &L.ffn_in, &L.ffn_out};  // GemmSite order
+    for (int s = 0; s < nn::kGemmSites; ++s) nn::pack(*gemms[s], options.dtype, outliers[i][static_cast<size_t>(s)]);
+  }
 
   // Tensors the model does not use: buffers and task heads are expected; anything else is
   // worth a warning (a wrong dialect or a truncated config).

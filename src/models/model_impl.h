@@ -1,6 +1,7 @@
 // Model::Impl: a loaded model's config and weights, shared by the dialect front ends.
 #pragma once
 
+#include <array>
 #include <string>
 #include <vector>
 
@@ -29,7 +30,14 @@ struct Model::Impl {
 // Dialect front ends (src/models/bert.cc, src/models/transformer_encoder.cc).
 TensorMap bert_forward(const Model::Impl& m, const TensorMap& inputs, const ForwardOptions& options);
 Encoded bert_encode(const Model::Impl& m, const TokenBatch& tokens, const ForwardOptions& options);
+// The embedding output of one sequence (types 0, positions 0..n-1), before any layer.
+Tensor bert_embed_sequence(const Model::Impl& m, const std::vector<int64_t>& ids);
 TensorMap transformer_encoder_forward(const Model::Impl& m, const TensorMap& inputs, const ForwardOptions& options);
+
+// Int8 calibration (src/models/calibrate.cc): for every layer and GEMM, the input channels
+// to keep in float32 (kernels::PackedLinear's f32_channels). Runs the unpacked model once.
+using OutlierChannels = std::vector<std::array<std::vector<int64_t>, nn::kGemmSites>>;
+OutlierChannels int8_outlier_channels(const Model::Impl& m);
 
 // Loading (src/models/load.cc).
 std::shared_ptr<Model::Impl> load_model(const std::string& dir, const LoadOptions& options);

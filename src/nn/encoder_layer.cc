@@ -67,8 +67,9 @@ void Workspace::reserve(int64_t T, int64_t H, int64_t I) {
   fit(qkv, T, 3 * H), fit(attn, T, H), fit(tmp, T, H), fit(inner, T, I);
 }
 
-void pack(Linear& l, ComputeType type) {
-  l.packed = std::make_shared<kernels::PackedLinear>(l.weight.data<float>(), ptr(l.bias), l.out(), l.in(), type);
+void pack(Linear& l, ComputeType type, const std::vector<int64_t>& f32_channels) {
+  l.packed = std::make_shared<kernels::PackedLinear>(l.weight.data<float>(), ptr(l.bias), l.out(), l.in(), type,
+                                                     f32_channels);
 }
 
 void encoder_layer_forward(float* x, const RaggedBatch& batch, const AttentionMask& mask,
@@ -90,8 +91,13 @@ void encoder_layer_forward(float* x, const RaggedBatch& batch, const AttentionMa
     run_norm(t, x, w.ln1, T, H, spec.layer_norm_eps);
     attn_in = t;
   }
+  auto observe = [&](GemmSite site, const float* in, int64_t K) {
+    if (ctx.observe) ctx.observe(layer, site, in, T, K);
+  };
+  observe(GemmSite::Qkv, attn_in, H);
   run_linear(q, attn_in, w.qkv, T);
   attention_forward(a, q, batch, mask, w, spec, heads, layer, ctx);
+  observe(GemmSite::AttnOut, a, H);
   residual_linear(x, t, a, w.attn_out, T, spec.hidden_dropout, ctx, site + kSiteAttnOut);
   if (!spec.norm_first) run_norm(x, x, w.ln1, T, H, spec.layer_norm_eps);
 
@@ -101,9 +107,11 @@ void encoder_layer_forward(float* x, const RaggedBatch& batch, const AttentionMa
     run_norm(t, x, w.ln2, T, H, spec.layer_norm_eps);
     ffn_in = t;
   }
+  observe(GemmSite::FfnIn, ffn_in, H);
   run_linear(h, ffn_in, w.ffn_in, T, spec.activation);
   if (ctx.options->train && spec.ffn_dropout > 0.0f)
     kernels::dropout(h, T * I, spec.ffn_dropout, ctx.options->seed, site + kSiteFfnInner);
+  observe(GemmSite::FfnOut, h, I);
   residual_linear(x, t, h, w.ffn_out, T, spec.hidden_dropout, ctx, site + kSiteFfnOut);
   if (!spec.norm_first) run_norm(x, x, w.ln2, T, H, spec.layer_norm_eps);
 }

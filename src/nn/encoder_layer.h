@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -28,8 +29,8 @@ struct LayerNorm {
   Tensor beta;   // F32 [H], undefined when the spec has no bias
 };
 
-// Packs a Linear's weights for the fast GEMM path.
-void pack(Linear& l, ComputeType type = ComputeType::F32);
+// Packs a Linear's weights for the fast GEMM path; f32_channels: see kernels::PackedLinear.
+void pack(Linear& l, ComputeType type = ComputeType::F32, const std::vector<int64_t>& f32_channels = {});
 
 struct EncoderLayerWeights {
   Linear qkv;        // [3H, H]: Q, K, V stacked on dim 0 (PyTorch in_proj order), one GEMM
@@ -66,11 +67,17 @@ struct Workspace {
   void reserve(int64_t T, int64_t H, int64_t I);
 };
 
+// The four GEMMs of a layer, in execution order.
+enum class GemmSite { Qkv = 0, AttnOut = 1, FfnIn = 2, FfnOut = 3 };
+constexpr int kGemmSites = 4;
+
 struct RunContext {
   Workspace* workspace = nullptr;     // null: the layer allocates its own
   const ForwardOptions* options = nullptr;
   const Tensor* head_mask = nullptr;  // F32 [L, heads] or undefined: multiplies probabilities
   float* probs_out = nullptr;         // [B, heads, S, S] for this layer, or null
+  // Calibration hook: sees the input x [T, K] of each GEMM before it runs.
+  std::function<void(int64_t layer, GemmSite site, const float* x, int64_t T, int64_t K)> observe;
 };
 
 // x: [T, H] in place. `layer` indexes dropout sites and head_mask rows.
