@@ -31,16 +31,13 @@ ScoreFunction function_from_name(const std::string& s) {
 }
 
 int run_classify(const std::vector<std::string>& argv) {
-  Args args(argv, {"model", "input", "top-k", "function", "batch-size", "threads", "dtype"}, {"pairs", "all"});
+  Args args(argv, with_run_flags({"model", "input", "top-k", "function"}), {"pairs", "all"});
   ClassifierOptions o;
   o.top_k = args.has("all") ? 0 : args.get_int("top-k", 1);
   if (args.has("all") && args.has("top-k")) throw UsageError{"--all and --top-k exclude each other"};
   if (o.top_k < 0 || (!args.has("all") && o.top_k == 0)) throw UsageError{"--top-k must be >= 1"};
   if (auto f = args.get("function")) o.function = function_from_name(*f);
-  o.batch_size = args.get_int("batch-size", 32);
-  o.threads = args.get_int("threads", 0);
-  o.dtype = compute_type_from_name(args.get_or("dtype", "f32"));
-  if (o.batch_size < 1 || o.threads < 0) throw UsageError{"--batch-size must be >= 1 and --threads >= 0"};
+  read_run_flags(args, o);
   std::vector<std::string> lines = read_inputs(args), texts, pairs;
   for (const auto& l : lines) {
     auto [a, b] = args.has("pairs") ? split_tab(l) : std::pair{l, std::string()};

@@ -29,7 +29,7 @@ const char* kUsage =
     "  encore embed --model models/all-MiniLM-L6-v2 \"The quick brown fox\" \"A fast auburn fox\"";
 
 int run_embed(const std::vector<std::string>& argv) {
-  Args args(argv, {"model", "input", "output", "pooling", "dimensions", "max-length", "batch-size", "threads", "dtype"},
+  Args args(argv, with_run_flags({"model", "input", "output", "pooling", "dimensions", "max-length"}),
             {"normalize", "no-normalize"});
   if (args.has("normalize") && args.has("no-normalize"))
     throw UsageError{"--normalize and --no-normalize exclude each other"};
@@ -39,11 +39,8 @@ int run_embed(const std::vector<std::string>& argv) {
   if (args.has("no-normalize")) o.normalize = false;
   o.dimensions = args.get_int("dimensions", 0);
   o.max_length = args.get_int("max-length", 0);
-  o.batch_size = args.get_int("batch-size", 64);
-  o.threads = args.get_int("threads", 0);
-  o.dtype = compute_type_from_name(args.get_or("dtype", "f32"));
-  if (o.dimensions < 0 || o.max_length < 0 || o.batch_size < 1 || o.threads < 0)
-    throw UsageError{"--dimensions, --max-length, --threads must be >= 0 and --batch-size >= 1"};
+  read_run_flags(args, o);
+  if (o.dimensions < 0 || o.max_length < 0) throw UsageError{"--dimensions and --max-length must be >= 0"};
   std::vector<std::string> texts = read_inputs(args);
   Embedder embedder = Embedder::load(args.require("model"), o);
 

@@ -20,14 +20,11 @@ const char* kUsage =
     "  encore fill-mask --model tests/fixtures/heads/masked-lm/model \"the gnu general public [MASK]\"";
 
 int run_fill_mask(const std::vector<std::string>& argv) {
-  Args args(argv, {"model", "input", "top-k", "batch-size", "threads", "dtype"}, {});
+  Args args(argv, with_run_flags({"model", "input", "top-k"}), {});
   FillMaskOptions o;
   o.top_k = args.get_int("top-k", 5);
-  o.batch_size = args.get_int("batch-size", 32);
-  o.threads = args.get_int("threads", 0);
-  o.dtype = compute_type_from_name(args.get_or("dtype", "f32"));
-  if (o.top_k < 1 || o.batch_size < 1 || o.threads < 0)
-    throw UsageError{"--top-k and --batch-size must be >= 1, --threads >= 0"};
+  read_run_flags(args, o);
+  if (o.top_k < 1) throw UsageError{"--top-k must be >= 1"};
   std::vector<std::string> texts = read_inputs(args);
   FillMask fm = FillMask::load(args.require("model"), o);
   auto results = fm.fill(texts);

@@ -4,6 +4,7 @@
 #include "cli.h"
 #include "encore/model.h"
 #include "encore/safetensors.h"
+#include "io_util.h"
 
 namespace encore::cli {
 namespace {
@@ -38,7 +39,7 @@ int run_forward(const std::vector<std::string>& argv) {
   LoadOptions lo;
   if (auto d = args.get("dialect")) lo.dialect = dialect_from_name(*d);
   lo.activation = args.get_or("activation", "");
-  lo.dtype = compute_type_from_name(args.get_or("dtype", "f32"));
+  lo.dtype = dtype_flag(args);
   Model model = Model::load(args.require("model"), lo);
   TensorFile in = read_safetensors(args.require("input"));
   ForwardOptions fo;

@@ -10,6 +10,17 @@
 
 namespace encore::cli {
 
+ComputeType dtype_flag(const Args& args) {
+  const std::string name = args.get_or("dtype", "f32");
+  if (name == "f32" || name == "bf16" || name == "int8") return compute_type_from_name(name);
+  throw UsageError{"--dtype must be f32, bf16 or int8, not '" + name + "'"};
+}
+
+std::vector<std::string> with_run_flags(std::vector<std::string> flags) {
+  flags.insert(flags.end(), kRunFlags.begin(), kRunFlags.end());
+  return flags;
+}
+
 std::vector<std::string> read_inputs(const Args& args) {
   if (!args.positional().empty()) return args.positional();
   std::vector<std::string> lines;

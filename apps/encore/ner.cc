@@ -21,7 +21,7 @@ const char* kUsage =
     "      \"The Free Software Foundation, Inc. <https://fsf.org/>\"";
 
 int run_ner(const std::vector<std::string>& argv) {
-  Args args(argv, {"model", "input", "aggregation", "batch-size", "threads", "dtype"}, {});
+  Args args(argv, with_run_flags({"model", "input", "aggregation"}), {});
   TokenClassifierOptions o;
   const std::string agg = args.get_or("aggregation", "none");
   try {
@@ -29,10 +29,7 @@ int run_ner(const std::vector<std::string>& argv) {
   } catch (const Error& e) {
     throw UsageError{e.what()};
   }
-  o.batch_size = args.get_int("batch-size", 32);
-  o.threads = args.get_int("threads", 0);
-  o.dtype = compute_type_from_name(args.get_or("dtype", "f32"));
-  if (o.batch_size < 1 || o.threads < 0) throw UsageError{"--batch-size must be >= 1 and --threads >= 0"};
+  read_run_flags(args, o);
   std::vector<std::string> texts = read_inputs(args);
   TokenClassifier ner = TokenClassifier::load(args.require("model"), o);
   auto results = ner.classify(texts);

@@ -24,8 +24,7 @@ const char* kUsage =
     "      encore qa --model tests/fixtures/heads/question-answering/model --top-k 3";
 
 int run_qa(const std::vector<std::string>& argv) {
-  Args args(argv, {"model", "input", "top-k", "max-answer-len", "max-seq-len", "doc-stride", "batch-size", "threads",
-                   "dtype"},
+  Args args(argv, with_run_flags({"model", "input", "top-k", "max-answer-len", "max-seq-len", "doc-stride"}),
             {"handle-impossible-answer"});
   QuestionAnswererOptions o;
   o.top_k = args.get_int("top-k", 1);
@@ -33,11 +32,9 @@ int run_qa(const std::vector<std::string>& argv) {
   o.max_seq_len = args.get_int("max-seq-len", 0);
   o.doc_stride = args.get_int("doc-stride", 0);
   o.handle_impossible_answer = args.has("handle-impossible-answer");
-  o.batch_size = args.get_int("batch-size", 32);
-  o.threads = args.get_int("threads", 0);
-  o.dtype = compute_type_from_name(args.get_or("dtype", "f32"));
-  if (o.top_k < 1 || o.max_answer_len < 1 || o.max_seq_len < 0 || o.doc_stride < 0 || o.batch_size < 1 || o.threads < 0)
-    throw UsageError{"--top-k, --max-answer-len and --batch-size must be >= 1; the others >= 0"};
+  read_run_flags(args, o);
+  if (o.top_k < 1 || o.max_answer_len < 1 || o.max_seq_len < 0 || o.doc_stride < 0)
+    throw UsageError{"--top-k and --max-answer-len must be >= 1; --max-seq-len and --doc-stride >= 0"};
   std::vector<std::string> lines = read_inputs(args), questions, contexts;
   for (const auto& l : lines) {
     auto [q, c] = split_tab(l);

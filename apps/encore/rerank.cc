@@ -22,15 +22,12 @@ const char* kUsage =
     "      encore rerank --model tests/fixtures/heads/cross-encoder/model";
 
 int run_rerank(const std::vector<std::string>& argv) {
-  Args args(argv, {"model", "input", "max-length", "batch-size", "threads", "dtype"}, {"raw-scores"});
+  Args args(argv, with_run_flags({"model", "input", "max-length"}), {"raw-scores"});
   RerankerOptions o;
   o.max_length = args.get_int("max-length", 0);
   o.raw_scores = args.has("raw-scores");
-  o.batch_size = args.get_int("batch-size", 32);
-  o.threads = args.get_int("threads", 0);
-  o.dtype = compute_type_from_name(args.get_or("dtype", "f32"));
-  if (o.max_length < 0 || o.batch_size < 1 || o.threads < 0)
-    throw UsageError{"--max-length and --threads must be >= 0, --batch-size >= 1"};
+  read_run_flags(args, o);
+  if (o.max_length < 0) throw UsageError{"--max-length must be >= 0"};
   std::vector<std::string> lines = read_inputs(args);
   Reranker rr = Reranker::load(args.require("model"), o);
   size_t failed = 0;

@@ -13,6 +13,13 @@ for cmd in classify fill-mask ner qa rerank; do
   "$enc" "$cmd" --help | grep -q "example:" || fail "$cmd --help has no example"
   set +e; "$enc" "$cmd" --bogus >/dev/null 2>&1; rc=$?; set -e
   [ "$rc" -eq 2 ] || fail "$cmd with an unknown option exited $rc, expected 2"
+  # The shared run flags (--batch-size, --threads, --dtype) are validated alike: usage errors.
+  for bad in "--batch-size 0" "--threads -1" "--dtype fp64" "--batch-size x"; do
+    # shellcheck disable=SC2086
+    set +e; "$enc" "$cmd" --model "$fx/masked-lm/model" $bad "x" >/dev/null 2>"$tmp/err"; rc=$?; set -e
+    [ "$rc" -eq 2 ] || fail "$cmd $bad exited $rc, expected 2"
+    grep -q -- "${bad%% *}" "$tmp/err" || fail "$cmd $bad: the message does not name the flag"
+  done
 done
 
 # fill-mask: two inputs, the second without a mask -> an error line, exit 1.
