@@ -42,9 +42,11 @@ CACHE = REPO / ".cache" / "bench"
 BERT_BASE = REPO / "models" / "bench" / "bert-base"
 MINILM = REPO / "models" / "all-MiniLM-L6-v2"
 
-ENGINES = ["encore", "ort", "ct2", "torch", "torch-te"]
+ENGINES = ["encore", "encore-bf16", "encore-int8", "ort", "ct2", "torch", "torch-te"]
 LABEL = {
     "encore": "encore",
+    "encore-bf16": "encore bf16",
+    "encore-int8": "encore int8",
     "ort": "ONNX Runtime",
     "ct2": "CTranslate2",
     "torch": "PyTorch eager",
@@ -57,6 +59,11 @@ BATCH_B_PAD = 32      # ORT / CT2 / sentence-transformers batch in (b): sorted b
                       # batch; 32 (sentence-transformers' default) beats 64 for ORT and CT2 here
 SHARDS_B = 10         # (b) is timed as 10 shards of N/10 sentences: one run per shard
 WARMUP_B = 200        # (b) warm-up: the first 200 sentences, once
+
+
+def encore_dtype(engine):
+    """encore, encore-bf16, encore-int8 -> the --dtype of encore's drivers (None: not encore)."""
+    return {"encore": "f32", "encore-bf16": "bf16", "encore-int8": "int8"}.get(engine)
 
 
 def log(*a):
@@ -195,8 +202,25 @@ def engine_env(threads, args):
     return env
 
 
+LAST_RSS_MB = [0.0]  # peak resident set of the last run_proc child
+
+
 def run_proc(cmd, env, timeout):
-    p = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=timeout)
+    with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
+        child = subprocess.Popen(cmd, env=env, stdout=out, stderr=err, text=True)
+        deadline = time.time() + timeout
+        while True:
+            pid, status, usage = os.wait4(child.pid, os.WNOHANG)
+            if pid:
+                break
+            if time.time() > deadline:
+                child.kill()
+                raise subprocess.TimeoutExpired(cmd, timeout)
+            time.sleep(0.01)
+        child.returncode = os.waitstatus_to_exitcode(status)
+        LAST_RSS_MB[0] = usage.ru_maxrss / 1024.0  # Linux: KiB
+        out.seek(0), err.seek(0)
+        p = subprocess.CompletedProcess(cmd, child.returncode, out.read(), err.read())
     if p.returncode != 0:
         tail = "\n".join((p.stderr or p.stdout).strip().splitlines()[-6:])
         raise RuntimeError(f"{' '.join(map(str, cmd[:3]))} ... exited {p.returncode}: {tail}")
@@ -716,22 +740,23 @@ def main():
         log("(a) bert-base latency, batch 1" * ("a" in workloads) + " + " * ("a" in workloads and "c" in workloads)
             + "(c) bert-base, batch 32 real-length sentences padded to 128" * ("c" in workloads))
     for T in threads if dense_cells else []:
-        if "encore" in engines:
+        for enc in [e for e in engines if encore_dtype(e)]:
             for cell in dense_cells:
                 f = work / "dense.ids"
                 f.write_text("".join(" ".join(map(str, x)) + "\n" for x in cell["ids"]))
-                key = f"{cell['name']}/t{T}/encore"
+                key = f"{cell['name']}/t{T}/{enc}"
                 try:
                     out, _ = run_proc([BUILD / "bench" / "encore_throughput", "--model", BERT_BASE, "--ids", f,
                                        "--batch", str(len(cell["ids"])), "--threads", str(T), "--runs",
-                                       str(cell["runs"]), "--warmup", str(max(2, cell["warmup"]))],
+                                       str(cell["runs"]), "--warmup", str(max(2, cell["warmup"])),
+                                       "--dtype", encore_dtype(enc)],
                                       engine_env(T, args), args.timeout)
                     times = parse_encore(out)[0]
                     put(key, summarize_latency(times) if cell["name"].startswith("a/")
                         else summarize_rate(times, [BATCH_C] * len(times)))
                 except Exception as ex:
                     put(key, {"error": str(ex)})
-                if cell["name"].startswith("a/"):
+                if cell["name"].startswith("a/") and enc == "encore":
                     s = len(cell["ids"][0])
                     try:
                         out, _ = run_proc([BUILD / "bench" / "encore_latency", "--model", BERT_BASE, "--batch", "1",
@@ -742,7 +767,7 @@ def main():
                     except Exception as ex:
                         put(f"a/s{s}/t{T}/gemm", {"error": str(ex)})
         for e in engines:
-            if e == "encore":
+            if encore_dtype(e):
                 continue
             if not py_engine_ok(e):
                 for cell in dense_cells:
@@ -770,17 +795,19 @@ def main():
             first = T == threads[0]
             for e in [x for x in engines if x != "torch-te"]:
                 save = str(work / f"b-{e}.npy") if first else None
-                if e == "encore":
+                if encore_dtype(e):
                     cmd = [BUILD / "bench" / "encore_throughput", "--model", MINILM, "--texts", texts_file, "--batch",
                            str(BATCH_B), "--threads", str(T), "--shards", str(SHARDS_B), "--runs", "1", "--warmup", "1",
-                           "--warmup-items", str(WARMUP_B)]
+                           "--warmup-items", str(WARMUP_B), "--dtype", encore_dtype(e)]
                     try:
                         out, _ = run_proc(cmd + (["--output", save] if save else []), engine_env(T, args), args.timeout)
-                        put(f"b/t{T}/encore", summarize_rate(*parse_encore(out)))
-                        out, _ = run_proc(cmd + ["--tokenize-only"], engine_env(T, args), args.timeout)
-                        put(f"b/t{T}/encore-tok", summarize_rate(*parse_encore(out)))
+                        put(f"b/t{T}/{e}", summarize_rate(*parse_encore(out)))
+                        results["info"][f"b/t{T}/{e}/rss_mb"] = LAST_RSS_MB[0]
+                        if e == "encore":
+                            out, _ = run_proc(cmd + ["--tokenize-only"], engine_env(T, args), args.timeout)
+                            put(f"b/t{T}/encore-tok", summarize_rate(*parse_encore(out)))
                     except Exception as ex:
-                        put(f"b/t{T}/encore", {"error": str(ex)})
+                        put(f"b/t{T}/{e}", {"error": str(ex)})
                 else:
                     if e != "torch" and str(MINILM) not in prepared:
                         put(f"b/t{T}/{e}", {"error": "model preparation failed"})
@@ -791,6 +818,7 @@ def main():
                         spec["onnx"], spec["ct2"] = prepared[str(MINILM)]["onnx"], prepared[str(MINILM)]["ct2"]
                     try:
                         r = run_worker(e, "b", T, spec, args)
+                        results["info"][f"b/t{T}/{e}/rss_mb"] = LAST_RSS_MB[0]
                         results["info"][f"b/{e}"] = r.get("info", {})
                         c = r["cells"]["embed"]
                         put(f"b/t{T}/{e}", summarize_rate(c["times_ms"], c["sizes"]))
@@ -804,19 +832,33 @@ def main():
                 put(f"b/t{T}/hf-tok", summarize_rate(r["cells"]["tok"]["times_ms"], r["cells"]["tok"]["sizes"]))
             except Exception as ex:
                 put(f"b/t{T}/hf-tok", {"error": str(ex)})
-        # Same outputs: cosine of each engine's embeddings against sentence-transformers'.
+        # Same outputs: cosine of each engine's embeddings against sentence-transformers', and
+        # of encore's bf16 / int8 embeddings against encore float32.
         import numpy as np
-        if "torch" in saves:
-            ref = np.load(saves["torch"])
+        for ref_engine, tag in (("torch", "cosine"), ("encore", "cosine-f32")):
+            if ref_engine not in saves:
+                continue
+            ref = np.load(saves[ref_engine])
             for e, p in saves.items():
-                if e == "torch":
+                if e == ref_engine or (tag == "cosine-f32" and not encore_dtype(e)):
                     continue
                 x = np.load(p)
                 cos = (x * ref).sum(1) / np.linalg.norm(x, axis=1) / np.linalg.norm(ref, axis=1)
-                results["info"][f"b/cosine/{e}"] = {"min": float(cos.min()), "mean": float(cos.mean()),
-                                                     "n": int(len(cos))}
-                log(f"  cosine {e} vs sentence-transformers over {len(cos)} sentences: min {cos.min():.7f} "
-                    f"mean {cos.mean():.7f}")
+                results["info"][f"b/{tag}/{e}"] = {"min": float(cos.min()), "mean": float(cos.mean()),
+                                                    "n": int(len(cos))}
+                log(f"  cosine {e} vs {LABEL[ref_engine] if tag == 'cosine-f32' else 'sentence-transformers'} over "
+                    f"{len(cos)} sentences: min {cos.min():.7f} mean {cos.mean():.7f}")
+        # Cold start: `encore embed` of one sentence, process start to output.
+        for T in threads:
+            times = []
+            for i in range(11):
+                t0 = time.perf_counter()
+                run_proc([BUILD / "encore", "embed", "--model", MINILM, "--threads", str(T),
+                          "The quick brown fox jumps over the lazy dog."], engine_env(T, args), args.timeout)
+                if i:  # the first run warms the page cache
+                    times.append((time.perf_counter() - t0) * 1000.0)
+            results["info"][f"cold/t{T}"] = {"median": median(times), "min": min(times), "rss_mb": LAST_RSS_MB[0]}
+            log(f"  cold start, {T} threads: median {median(times):.0f} ms (min {min(times):.0f})")
 
     results["elapsed_s"] = time.time() - t_start
     results["load"] = {"start": load_start, "end": os.getloadavg()}
@@ -833,6 +875,51 @@ def main():
 
 # --------------------------------------------------------------------------------------
 # Report.
+
+def render_targets(R, workloads, engines, threads):
+    """Issue 6's targets, checked on this run's numbers (at the largest thread count)."""
+    cells, info = R["cells"], R["info"]
+    T = max(threads)
+    med = lambda k: cells[k]["median"] if k in cells and "median" in cells[k] else None  # noqa: E731
+    rows = []
+
+    def check(name, value, goal, ok):
+        rows.append(f"| {name} | {value} | {goal} | {'yes' if ok else ('no' if ok is not None else '?')} |")
+
+    def ratio(a, b):
+        x, y = med(a), med(b)
+        return (x / y) if x and y else None
+
+    fmt = lambda v, spec=".2f": "n/a" if v is None else format(v, spec)  # noqa: E731
+    if "a" in workloads and 128 in SEQS_A:
+        g = ratio(f"a/s128/t{T}/encore", f"a/s128/t{T}/gemm")
+        check("(a) seq 128 f32: encore ÷ GEMM bound", fmt(g), "≤ 1.2", None if g is None else g <= 1.2)
+        for e in ("ort", "ct2"):
+            r = ratio(f"a/s128/t{T}/{e}", f"a/s128/t{T}/encore")
+            check(f"(a) seq 128: speedup over {LABEL[e]}", fmt(r), "> 1", None if r is None else r > 1)
+    if "b" in workloads:
+        for e, goal in (("ort", 2.0), ("ct2", 1.5)):
+            r = ratio(f"b/t{T}/encore", f"b/t{T}/{e}")
+            check(f"(b) f32: speedup over {LABEL[e]}", fmt(r), f"≥ {goal}", None if r is None else r >= goal)
+        for e, goal, cos_goal in (("encore-bf16", 1.6, 0.9999), ("encore-int8", 2.5, 0.99)):
+            if e not in engines:
+                continue
+            r = ratio(f"b/t{T}/{e}", f"b/t{T}/encore")
+            check(f"(b) {LABEL[e]}: speedup over f32", fmt(r), f"≥ {goal}", None if r is None else r >= goal)
+            cs = info.get(f"b/cosine-f32/{e}")
+            check(f"(b) {LABEL[e]}: worst cosine to f32", fmt(cs and cs["min"], ".6f"), f"≥ {cos_goal}",
+                  None if not cs else cs["min"] >= cos_goal)
+        cold = info.get(f"cold/t{T}")
+        check("cold start, one sentence (ms)", fmt(cold and cold["median"], ".0f"), "≤ 150",
+              None if not cold else cold["median"] <= 150)
+        rss = info.get(f"b/t{T}/encore/rss_mb")
+        limit = 1.5 * (MINILM / "model.safetensors").stat().st_size / 2**20 + 200
+        check("(b) peak RSS (MB)", fmt(rss, ".0f"), f"≤ {limit:.0f} (1.5 × weights + 200)",
+              None if rss is None else rss <= limit)
+    if not rows:
+        return []
+    return [f"\n### Targets (issue 6), {T} thread{'s' * (T > 1)}\n", "| target | measured | goal | met |",
+            "|---|---:|---|---|"] + rows
 
 def render(R, workloads, engines, threads):
     cells, info, f = R["cells"], R["info"], R["facts"]
@@ -902,6 +989,8 @@ def render(R, workloads, engines, threads):
         out.append(f"| {label} | {unit} | {T} | " + " | ".join(vals) + " |")
 
     out.append("\n### Ratios: encore speedup over each engine (encore = 1.00; > 1 means encore is faster)\n")
+    variants = [e for e in cols if encore_dtype(e) and e != "encore"]
+    cols = [e for e in cols if e not in variants]
     hdr = ["workload", "threads"] + [LABEL[e] for e in cols] + (["encore ÷ GEMM bound"] if show_gemm else [])
     out.append("| " + " | ".join(hdr) + " |")
     out.append("|" + "|".join(["---"] * 2 + ["---:"] * (len(hdr) - 2)) + "|")
@@ -920,6 +1009,37 @@ def render(R, workloads, engines, threads):
             else:
                 vals.append("")
         out.append(f"| {label} | {T} | " + " | ".join(vals) + " |")
+
+    if variants and "encore" in engines:
+        out.append("\n### Reduced precision: speedup over encore float32 (> 1: faster)\n")
+        out.append("| workload | threads | " + " | ".join(LABEL[e] for e in variants) + " |")
+        out.append("|---|---|" + "---:|" * len(variants))
+        for label, T, unit, pre, lower, gkey in rows:
+            out.append(f"| {label} | {T} | " + " | ".join(ratio(f"{pre}/encore", f"{pre}/{e}", lower) for e in variants)
+                       + " |")
+        for e in variants:
+            cs = info.get(f"b/cosine-f32/{e}")
+            if cs:
+                out.append(f"\n{LABEL[e]} vs encore float32 on (b): embedding cosine min {cs['min']:.6f}, "
+                           f"mean {cs['mean']:.6f} over {cs['n']} sentences.")
+
+    if "b" in workloads:
+        weights_mb = (MINILM / "model.safetensors").stat().st_size / 2**20
+        out.append(f"\n### Memory in (b) and cold start\n")
+        out.append("Peak resident set of each engine's process in (b) (MB; all-MiniLM-L6-v2 weights: "
+                   f"{weights_mb:.0f} MB):\n")
+        mem_cols = [e for e in engines if e != "torch-te"]
+        out.append("| threads | " + " | ".join(LABEL[e] for e in mem_cols) + " |")
+        out.append("|---|" + "---:|" * len(mem_cols))
+        for T in threads:
+            out.append(f"| {T} | " + " | ".join(f"{info[k]:.0f}" if (k := f"b/t{T}/{e}/rss_mb") in info else "—"
+                                                for e in mem_cols) + " |")
+        out.append("\n`encore embed --model all-MiniLM-L6-v2` of one sentence, process start to output "
+                   "(median of 10 after one page-cache warm-up): " +
+                   ", ".join(f"{T} thread{'s' * (T > 1)} {info[f'cold/t{T}']['median']:.0f} ms "
+                             f"(peak RSS {info[f'cold/t{T}']['rss_mb']:.0f} MB)" for T in threads if f"cold/t{T}" in info))
+
+    out.extend(render_targets(R, workloads, engines, threads))
 
     if "b" in workloads:
         out.append("\n### (b) tokenization alone (sentences/s, same sentences, truncation at the model's max length)\n")

@@ -112,7 +112,7 @@ std::vector<Shard> make_shards(size_t n, int k) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  std::string model_dir, ids_file, texts_file, pool, output;
+  std::string model_dir, ids_file, texts_file, pool, output, dtype = "f32";
   int batch = 64, threads = 0, shards = 1, runs = 1, warmup = 1, warmup_items = 0;
   bool tokenize_only = false;
   for (int i = 1; i < argc; ++i) {
@@ -137,6 +137,7 @@ int main(int argc, char** argv) {
     else if (a == "--warmup-items") warmup_items = std::atoi(v.c_str());
     else if (a == "--pool") pool = v;
     else if (a == "--output") output = v;
+    else if (a == "--dtype") dtype = v;
     else {
       std::fprintf(stderr, "encore_throughput: unknown option %s\n", a.c_str());
       return 2;
@@ -147,13 +148,16 @@ int main(int argc, char** argv) {
     std::fprintf(stderr,
                  "usage: encore_throughput --model DIR (--ids FILE [--pool mean] | --texts FILE [--tokenize-only] "
                  "[--output F.npy])\n"
-                 "                         [--batch B] [--threads T] [--shards K] [--runs N] [--warmup W] [--warmup-items N]\n");
+                 "                         [--batch B] [--threads T] [--shards K] [--runs N] [--warmup W] [--warmup-items N]\n"
+                 "                         [--dtype f32|bf16|int8]\n");
     return 2;
   }
 
   try {
     if (!ids_file.empty()) {
-      const encore::Model model = encore::Model::load(model_dir);
+      encore::LoadOptions lo;
+      lo.dtype = encore::compute_type_from_name(dtype);
+      const encore::Model model = encore::Model::load(model_dir, lo);
       const int64_t H = model.config().hidden;
       const auto seqs = read_ids(ids_file);
       size_t tokens = 0;
@@ -202,6 +206,7 @@ int main(int argc, char** argv) {
     }
 
     encore::EmbedderOptions eo;
+    eo.dtype = encore::compute_type_from_name(dtype);
     eo.batch_size = batch;
     eo.threads = threads;
     const encore::Embedder embedder = encore::Embedder::load(model_dir, eo);
