@@ -113,12 +113,7 @@ TEST_P(CoreParity, MatchesReference) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Fixtures, CoreParity, ::testing::ValuesIn(all_core_cases()),
-                         [](const ::testing::TestParamInfo<FixtureCase>& info) {
-                           std::string n = info.param.label();
-                           for (char& ch : n)
-                             if (!std::isalnum(static_cast<unsigned char>(ch))) ch = '_';
-                           return n;
-                         });
+                         [](const auto& info) { return test_name(info.param.label()); });
 GTEST_ALLOW_UNINSTANTIATED_PARAMETERIZED_TEST(CoreParity);
 
 TEST(CoreFixtures, ArePresent) {

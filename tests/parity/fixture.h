@@ -1,6 +1,7 @@
 // Loading the reference fixtures of tests/fixtures/core (see tests/fixtures/README.md).
 #pragma once
 
+#include <cctype>
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
@@ -45,6 +46,13 @@ inline std::vector<FixtureCase> all_core_cases() {
     }
   }
   return out;
+}
+
+// A gtest parameter name from any label: every character but [A-Za-z0-9] becomes '_'.
+inline std::string test_name(std::string label) {
+  for (char& ch : label)
+    if (!std::isalnum(static_cast<unsigned char>(ch))) ch = '_';
+  return label;
 }
 
 inline LoadOptions load_options_of(const FixtureCase& c) {

@@ -11,6 +11,7 @@
 
 #include "encore/model.h"
 #include "encore/safetensors.h"
+#include "parity/fixture.h"
 
 namespace encore::testing {
 namespace {
@@ -61,12 +62,7 @@ TEST_P(HeadParity, LogitsMatchTheReference) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Fixtures, HeadParity, ::testing::ValuesIn(head_models()),
-                         [](const auto& info) {
-                           std::string s = info.param;
-                           for (char& ch : s)
-                             if (!isalnum(static_cast<unsigned char>(ch))) ch = '_';
-                           return s;
-                         });
+                         [](const auto& info) { return test_name(info.param); });
 
 TEST(HeadLoading, HeadTensorsCountAsParametersAndLabelsAreRead) {
   Model m = Model::load((kHeads / "sequence-classification" / "model").string());

@@ -77,12 +77,7 @@ std::vector<FixtureCase> eval_cases() {
 }
 
 INSTANTIATE_TEST_SUITE_P(Fixtures, ReducedPrecision, ::testing::ValuesIn(eval_cases()),
-                         [](const ::testing::TestParamInfo<FixtureCase>& info) {
-                           std::string n = info.param.label();
-                           for (char& ch : n)
-                             if (!std::isalnum(static_cast<unsigned char>(ch))) ch = '_';
-                           return n;
-                         });
+                         [](const auto& info) { return test_name(info.param.label()); });
 GTEST_ALLOW_UNINSTANTIATED_PARAMETERIZED_TEST(ReducedPrecision);
 
 }  // namespace
