@@ -19,8 +19,14 @@ std::string where(const std::filesystem::path& path, const std::string& key) {
 
 // An integer of type T from a JSON number, range-checked: nlohmann's get<int> on 1e30 or
 // -1 into size_t is undefined behaviour, and a tokenizer.json is untrusted input.
-template <class T>
-T as_int(const json& v, const std::string& what) {
+// `what` names the value in an error: a string, or a callable that makes one (so that the
+// 30,000 entries of a vocabulary do not each build a message that is never shown).
+template <class T, class What>
+T as_int(const json& v, const What& what) {
+  auto describe = [&]() -> std::string {
+    if constexpr (std::is_invocable_v<What>) return what();
+    else return what;
+  };
   if (v.is_number_integer()) {
     if (v.is_number_unsigned()) {
       const uint64_t u = v.get<uint64_t>();
@@ -31,9 +37,9 @@ T as_int(const json& v, const std::string& what) {
           (i < 0 || static_cast<uint64_t>(i) <= static_cast<uint64_t>(std::numeric_limits<T>::max())))
         return static_cast<T>(i);
     }
-    fail(what, ": ", v.dump(), " is out of range");
+    fail(describe(), ": ", v.dump(), " is out of range");
   }
-  fail(what, " must be an integer, found ", v.is_number() ? v.dump() : std::string(v.type_name()));
+  fail(describe(), " must be an integer, found ", v.is_number() ? v.dump() : std::string(v.type_name()));
 }
 
 template <class T>
@@ -183,7 +189,8 @@ std::pair<TokenizerConfig, Vocab> parse_tokenizer_json(const std::string& text, 
     const json& v = model.at("vocab");
     if (!v.is_object()) fail(where(path, "model.vocab"), " must be an object");
     vocab.reserve(v.size());
-    for (const auto& [token, id] : v.items()) vocab.emplace_back(token, as_int<int32_t>(id, where(path, "model.vocab[" + token + "]")));
+    for (const auto& [token, id] : v.items())
+      vocab.emplace_back(token, as_int<int32_t>(id, [&] { return where(path, "model.vocab[" + token + "]"); }));
 
     read_normalizer(j.value("normalizer", json()), c, path);
     const json pre = j.value("pre_tokenizer", json());

@@ -1,18 +1,20 @@
 #include "tokenizer/wordpiece.h"
 
+#include <algorithm>
+#include <bit>
+
 #include "encore/error.h"
 #include "tokenizer/unicode.h"
 
 namespace encore::tok {
 namespace {
 
-std::u32string code_points(const std::string& s) {
-  NText t;
-  decode_utf8(s, 0, t);
-  std::u32string out;
-  out.reserve(t.size());
-  for (const auto& c : t) out.push_back(c.c);
-  return out;
+// Ids beyond this are refused: the id -> token table is a dense vector.
+constexpr int64_t kMaxId = int64_t{1} << 24;
+
+// Fibonacci hashing: the top bits of key * 2^64/phi index a table of mask + 1 slots.
+inline size_t slot_of(uint64_t key, size_t mask) {
+  return static_cast<size_t>((key * 0x9e3779b97f4a7c15ull) >> (64 - std::popcount(mask)));
 }
 
 }  // namespace
@@ -22,16 +24,6 @@ WordPiece::WordPiece(const std::vector<std::pair<std::string, int32_t>>& vocab,
     : unk_token_(std::move(unk_token)), prefix_(std::move(prefix)),
       max_chars_(max_input_chars_per_word) {
   if (vocab.empty()) fail("the vocabulary is empty");
-  for (const auto& [token, id] : vocab) {
-    if (id < 0) fail("vocabulary token '", token, "' has a negative id ", id);
-    token_to_id_[token] = id;
-  }
-  for (const auto& [token, id] : token_to_id_) id_to_token_[id] = token;
-  auto unk = token_to_id_.find(unk_token_);
-  if (unk == token_to_id_.end())
-    fail("the vocabulary has no unknown token '", unk_token_, "'");
-  unk_id_ = unk->second;
-
   terminal_.push_back(-1);
   word_root_ = 0;
   if (prefix_.empty()) {
@@ -40,42 +32,90 @@ WordPiece::WordPiece(const std::vector<std::pair<std::string, int32_t>>& vocab,
     terminal_.push_back(-1);
     cont_root_ = 1;
   }
-  edges_.reserve(token_to_id_.size() * 4);
-  for (const auto& [token, id] : token_to_id_) {
-    std::u32string chars;
+  size_t capacity = 1024;
+  while (capacity < vocab.size() * 8) capacity *= 2;  // ~4 edges per token, load <= 1/2
+  edges_.assign(capacity, Edge{});
+  terminal_.reserve(vocab.size() * 4);
+  int32_t max_id = -1;
+  for (const auto& [token, id] : vocab) max_id = std::max(max_id, id);
+  if (max_id >= kMaxId) fail("vocabulary token id ", max_id, " is too large (at most ", kMaxId - 1, ")");
+  id_to_token_.resize(static_cast<size_t>(max_id) + 1);
+  has_token_.assign(static_cast<size_t>(max_id) + 1, 0);
+  // A later duplicate token overrides an earlier one, and the earlier id then has no token
+  // (the references build their id -> token maps from the final token -> id map).
+  for (const auto& [token, id] : vocab) {
+    if (id < 0) fail("vocabulary token '", token, "' has a negative id ", id);
+    uint32_t node;
     try {
-      chars = code_points(token);
+      node = insert(word_root_, token);
     } catch (const Error& e) {
       fail("vocabulary token with id ", id, ": ", e.what());
     }
-    insert(word_root_, chars, id);
-    if (!prefix_.empty() && token.size() > prefix_.size() &&
-        token.compare(0, prefix_.size(), prefix_) == 0) {
-      insert(cont_root_, code_points(token.substr(prefix_.size())), id);
+    if (node == word_root_) continue;  // the empty token never matches (start < end)
+    const int32_t old = terminal_[node];
+    if (old >= 0 && old != id && id_to_token_[static_cast<size_t>(old)] == token) has_token_[static_cast<size_t>(old)] = 0;
+    if (old < 0) ++size_;
+    terminal_[node] = id;
+    id_to_token_[static_cast<size_t>(id)] = token;
+    has_token_[static_cast<size_t>(id)] = 1;
+  }
+  // Continuation pieces: every token that starts with the prefix, without it.
+  if (!prefix_.empty()) {
+    for (size_t id = 0; id < id_to_token_.size(); ++id) {
+      const std::string& token = id_to_token_[id];
+      if (!has_token_[id] || token.size() <= prefix_.size() || token.compare(0, prefix_.size(), prefix_) != 0)
+        continue;
+      const uint32_t node = insert(cont_root_, std::string_view(token).substr(prefix_.size()));
+      terminal_[node] = static_cast<int32_t>(id);
     }
   }
+  auto unk = find(unk_token_);
+  if (!unk) fail("the vocabulary has no unknown token '", unk_token_, "'");
+  unk_id_ = *unk;
+}
+
+uint32_t WordPiece::insert(uint32_t root, std::string_view token) {
+  NText t;
+  decode_utf8(token, 0, t);
+  uint32_t node = root;
+  for (const auto& c : t) node = add_child(node, c.c);
+  return node;
 }
 
 uint32_t WordPiece::child(uint32_t node, char32_t c) const {
-  auto it = edges_.find((static_cast<uint64_t>(node) << 21) | c);
-  return it == edges_.end() ? 0 : it->second;
+  const uint64_t key = (static_cast<uint64_t>(node) << 21) | c;
+  const size_t mask = edges_.size() - 1;
+  for (size_t i = slot_of(key, mask);; i = (i + 1) & mask) {
+    const Edge& e = edges_[i];
+    if (e.key == key) return e.to;
+    if (e.key == kEmpty) return 0;
+  }
 }
 
 uint32_t WordPiece::add_child(uint32_t node, char32_t c) {
-  uint64_t key = (static_cast<uint64_t>(node) << 21) | c;
-  auto it = edges_.find(key);
-  if (it != edges_.end()) return it->second;
-  auto next = static_cast<uint32_t>(terminal_.size());
+  const uint64_t key = (static_cast<uint64_t>(node) << 21) | c;
+  if (const uint32_t to = child(node, c)) return to;
+  if (2 * (edge_count_ + 1) > edges_.size()) grow();
+  const auto next = static_cast<uint32_t>(terminal_.size());
   terminal_.push_back(-1);
-  edges_.emplace(key, next);
+  const size_t mask = edges_.size() - 1;
+  size_t i = slot_of(key, mask);
+  while (edges_[i].key != kEmpty) i = (i + 1) & mask;
+  edges_[i] = Edge{key, next};
+  ++edge_count_;
   return next;
 }
 
-void WordPiece::insert(uint32_t root, const std::u32string& chars, int32_t id) {
-  if (chars.empty()) return;  // an empty piece never matches (start < end)
-  uint32_t node = root;
-  for (char32_t c : chars) node = add_child(node, c);
-  terminal_[node] = id;
+void WordPiece::grow() {
+  std::vector<Edge> old = std::move(edges_);
+  edges_.assign(old.size() * 2, Edge{});
+  const size_t mask = edges_.size() - 1;
+  for (const Edge& e : old) {
+    if (e.key == kEmpty) continue;
+    size_t i = slot_of(e.key, mask);
+    while (edges_[i].key != kEmpty) i = (i + 1) & mask;
+    edges_[i] = e;
+  }
 }
 
 void WordPiece::tokenize(const char32_t* chars, size_t n, std::vector<Piece>& out) const {
@@ -106,14 +146,24 @@ void WordPiece::tokenize(const char32_t* chars, size_t n, std::vector<Piece>& ou
 }
 
 std::optional<int32_t> WordPiece::find(std::string_view token) const {
-  auto it = token_to_id_.find(std::string(token));
-  if (it == token_to_id_.end()) return std::nullopt;
-  return it->second;
+  if (token.empty()) return std::nullopt;
+  NText t;
+  try {
+    decode_utf8(token, 0, t);
+  } catch (const Error&) {
+    return std::nullopt;
+  }
+  uint32_t node = word_root_;
+  for (const auto& c : t) {
+    node = child(node, c.c);
+    if (node == 0) return std::nullopt;
+  }
+  return terminal_[node] >= 0 ? std::optional<int32_t>(terminal_[node]) : std::nullopt;
 }
 
 const std::string* WordPiece::token(int32_t id) const {
-  auto it = id_to_token_.find(id);
-  return it == id_to_token_.end() ? nullptr : &it->second;
+  if (id < 0 || static_cast<size_t>(id) >= id_to_token_.size() || !has_token_[static_cast<size_t>(id)]) return nullptr;
+  return &id_to_token_[static_cast<size_t>(id)];
 }
 
 }  // namespace encore::tok

@@ -1,13 +1,16 @@
 // WordPiece: greedy longest-match-first over a vocabulary, `##`-style continuations.
 // Matching walks a code-point trie, so a word costs O(chars x longest token) rather than
 // the references' O(chars^2) substring look-ups; the result is the same.
+//
+// The trie's edges live in one open-addressing hash table (a flat array, no per-edge
+// allocation) and token strings in one vector indexed by id: building the 30,522-token
+// bert-base vocabulary takes a few milliseconds, which matters for a CLI's cold start.
 #pragma once
 
 #include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
-#include <unordered_map>
 #include <utility>
 #include <vector>
 
@@ -32,18 +35,29 @@ class WordPiece {
   std::optional<int32_t> find(std::string_view token) const;
   const std::string* token(int32_t id) const;  // nullptr when the id has no token
   int32_t unk_id() const { return unk_id_; }
-  size_t size() const { return token_to_id_.size(); }
+  size_t size() const { return size_; }
   const std::string& prefix() const { return prefix_; }
 
  private:
+  // One trie edge: key = node << 21 | code point; kEmpty marks a free slot (node < 2^32,
+  // so no real key has all 64 bits set).
+  static constexpr uint64_t kEmpty = ~uint64_t{0};
+  struct Edge {
+    uint64_t key = kEmpty;
+    uint32_t to = 0;
+  };
   uint32_t child(uint32_t node, char32_t c) const;
   uint32_t add_child(uint32_t node, char32_t c);
-  void insert(uint32_t root, const std::u32string& chars, int32_t id);
+  void grow();
+  // The node reached by `token`'s code points from `root`, created as needed.
+  uint32_t insert(uint32_t root, std::string_view token);
 
-  std::unordered_map<std::string, int32_t> token_to_id_;
-  std::unordered_map<int32_t, std::string> id_to_token_;
-  std::unordered_map<uint64_t, uint32_t> edges_;  // (node << 21 | code point) -> node
-  std::vector<int32_t> terminal_;                 // node -> token id, or -1
+  std::vector<Edge> edges_;        // open addressing, linear probing, power-of-two size
+  size_t edge_count_ = 0;
+  std::vector<int32_t> terminal_;  // node -> token id, or -1
+  std::vector<std::string> id_to_token_;
+  std::vector<uint8_t> has_token_;  // id -> 1 when id_to_token_[id] is a vocabulary token
+  size_t size_ = 0;                 // distinct tokens
   uint32_t word_root_ = 0;
   uint32_t cont_root_ = 0;
   std::string unk_token_;
