@@ -62,4 +62,35 @@ void scale_inplace(float* x, int64_t n, float s) {
   for (int64_t i = 0; i < n; ++i) x[i] *= s;
 }
 
+__attribute__((target_clones("avx512f", "avx2", "default")))
+void attention_scores_small(float* scores, const float* q, int64_t ldq, const float* k, int64_t ldk, int64_t rows,
+                            int64_t n, int64_t d, float alpha) {
+  for (int64_t r = 0; r < rows; ++r) {
+    const float* qr = q + r * ldq;
+    for (int64_t j = 0; j < n; ++j) {
+      const float* kj = k + j * ldk;
+      float s = 0.0f;
+#pragma omp simd reduction(+ : s)
+      for (int64_t c = 0; c < d; ++c) s += qr[c] * kj[c];
+      scores[r * n + j] = alpha * s;
+    }
+  }
+}
+
+__attribute__((target_clones("avx512f", "avx2", "default")))
+void attention_values_small(float* out, int64_t ldo, const float* p, const float* v, int64_t ldv, int64_t rows,
+                            int64_t n, int64_t d) {
+  for (int64_t r = 0; r < rows; ++r) {
+    float* o = out + r * ldo;
+#pragma omp simd
+    for (int64_t c = 0; c < d; ++c) o[c] = 0.0f;
+    for (int64_t j = 0; j < n; ++j) {
+      const float w = p[r * n + j];
+      const float* vj = v + j * ldv;
+#pragma omp simd
+      for (int64_t c = 0; c < d; ++c) o[c] += w * vj[c];
+    }
+  }
+}
+
 }  // namespace encore::kernels

@@ -11,7 +11,9 @@
 //
 // Q·Kᵀ and P·V are oneDNN sgemm calls on strided views of the fused QKV projection; inside
 // the parallel loop oneDNN runs them single-threaded, so the parallelism is over
-// (sequence, head, query block) work items.
+// (sequence, head, query block) work items. Sequences of at most kernels::kSmallKeys tokens
+// use encore's own small kernels instead: for them sgemm's dispatch costs more than the
+// arithmetic, and a one-sentence CLI run never pays for sgemm's kernel generation.
 #include <oneapi/dnnl/dnnl.h>
 
 #include <cmath>
@@ -78,7 +80,9 @@ void attention_forward(float* ctx, const float* qkv, const RaggedBatch& batch, c
       const float hm = head_mask ? head_mask[layer * heads + h] : 1.0f;
 
       // HF adds relative-position scores before scaling, so scale afterwards in that case.
-      dnnl_sgemm('N', 'T', rows, n, d, dist ? 1.0f : scale, Q, ld, K, ld, 0.0f, P, n);
+      const bool small = n <= kernels::kSmallKeys;
+      if (small) kernels::attention_scores_small(P, Q, ld, K, ld, rows, n, d, dist ? 1.0f : scale);
+      else dnnl_sgemm('N', 'T', rows, n, d, dist ? 1.0f : scale, Q, ld, K, ld, 0.0f, P, n);
       for (int64_t r = 0; r < rows; ++r) {
         float* row = P + r * n;
         const int64_t pi = pos[q0 + r];
@@ -122,7 +126,8 @@ void attention_forward(float* ctx, const float* qkv, const RaggedBatch& batch, c
           for (int64_t j = 0; j < n; ++j) out[pos[j]] = row[j];
         }
       }
-      dnnl_sgemm('N', 'N', rows, d, n, 1.0f, P, n, V, ld, 0.0f, ctx + (begin + q0) * H + h * d, H);
+      if (small) kernels::attention_values_small(ctx + (begin + q0) * H + h * d, H, P, V, ld, rows, n, d);
+      else dnnl_sgemm('N', 'N', rows, d, n, 1.0f, P, n, V, ld, 0.0f, ctx + (begin + q0) * H + h * d, H);
     }
   }
 }
