@@ -183,9 +183,13 @@ Tensor pool(const Model::Impl& m, const float* x, const nn::RaggedBatch& batch) 
     if (t < batch.cu[b + 1] && batch.position[t] == 0)
       std::copy(x + t * H, x + (t + 1) * H, first.data<float>() + b * H);
   }
+  // One row at a time: a GEMM's rounding may depend on its row count, and a sequence's
+  // pooled output must not depend on what else is in the batch (encore serve batches
+  // concurrent requests and promises each the answer it would get alone).
   Tensor pooled = Tensor::zeros(DType::F32, {B, H});
-  kernels::linear(pooled.data<float>(), first.data<float>(), m.pooler.weight.data<float>(),
-                  m.pooler.bias.data<float>(), B, H, H);
+  for (int64_t b = 0; b < B; ++b)
+    kernels::linear(pooled.data<float>() + b * H, first.data<float>() + b * H, m.pooler.weight.data<float>(),
+                    m.pooler.bias.data<float>(), 1, H, H);
   for (int64_t i = 0; i < B * H; ++i) pooled.data<float>()[i] = std::tanh(pooled.data<float>()[i]);
   return pooled;
 }
