@@ -1,12 +1,15 @@
-// encore serve: an HTTP server for one embedding model, speaking the text-embeddings-inference
-// API and OpenAI's /v1/embeddings, with dynamic batching (see docs/serving.md).
+// encore serve: an HTTP server for one embedding, classification or re-ranking model, speaking
+// the text-embeddings-inference API and OpenAI's /v1/embeddings, with dynamic batching (see
+// docs/serving.md).
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
+#include <optional>
 
 #include "cli.h"
+#include "encore/classifier.h"
 #include "encore/embedder.h"
 #include "encore/error.h"
 #include "serve/http_server.h"
@@ -25,6 +28,9 @@ const char* kUsage =
     "Serves DIR (a sentence-transformers or HF BERT directory) over HTTP with the routes of\n"
     "text-embeddings-inference (POST /embed, /embed_all, /similarity, /tokenize, /decode,\n"
     "/predict, /rerank; GET /health, /info, /metrics) and OpenAI's POST /v1/embeddings.\n"
+    "A BertForSequenceClassification model is served as TEI serves it: /predict scores its\n"
+    "labels, and with one label (a cross-encoder) /rerank ranks texts for a query; the\n"
+    "embedding routes then answer 424. Any other model embeds.\n"
     "Requests are tokenized on worker threads and batched: a batch takes queued inputs up to\n"
     "--max-batch-tokens tokens and --max-batch-requests inputs while the previous one runs.\n"
     "SIGTERM or SIGINT: stop accepting, finish the requests in flight, exit 0.\n"
@@ -41,10 +47,14 @@ const char* kUsage =
     "  --api-key                require \"Authorization: Bearer KEY\" (or set ENCORE_API_KEY)\n"
     "  --threads                inference threads (default: OpenMP's)\n"
     "  --tokenization-workers   threads that parse, tokenize and format (default: one per core)\n"
+    "  --max-length             longest input in tokens (default: the model's)\n"
+    "  --pooling, --dtype       as `encore embed` (--pooling is ignored for a classifier)\n"
     "  --port-file              write the bound port to FILE once listening\n\n"
     "example:\n"
     "  encore serve --model models/all-MiniLM-L6-v2 --port 8080 &\n"
-    "  curl -s localhost:8080/embed -H 'Content-Type: application/json' -d '{\"inputs\": \"Hello\"}'";
+    "  curl -s localhost:8080/embed -H 'Content-Type: application/json' -d '{\"inputs\": \"Hello\"}'\n"
+    "  encore serve --model tests/fixtures/heads/cross-encoder/model --port 8081 &\n"
+    "  curl -s localhost:8081/rerank -d '{\"query\": \"free software\", \"texts\": [\"GPL\", \"weather\"]}'";
 
 size_t get_size(const Args& args, const std::string& flag, size_t fallback, size_t min) {
   const int v = args.get_int(flag, static_cast<int>(fallback));
@@ -116,9 +126,26 @@ int run_serve(const std::vector<std::string>& argv) {
   ho.payload_limit = so.payload_limit;
   ho.request_timeout = so.request_timeout;
 
-  const Embedder embedder = Embedder::load(dir, eo);
-  (void)embedder.embed({"warm up"});  // the first forward pass allocates; not a client's latency
-  serve::Service service(embedder, so);
+  // The model kind, as TEI decides it: a sequence classification head makes a classifier
+  // (a re-ranker with one label); anything else is served as an embedding model.
+  std::optional<Embedder> embedder = Embedder::load(dir, eo);
+  std::optional<TextClassifier> classifier;
+  if (embedder->model().config().head.kind == TaskHead::SequenceClassification) {
+    embedder.reset();
+    if (args.has("pooling")) std::fprintf(stderr, "encore serve: the model is a classifier; --pooling is ignored\n");
+    ClassifierOptions co;
+    co.threads = eo.threads;
+    co.dtype = eo.dtype;
+    classifier = TextClassifier::load(dir, co);
+    so.max_length = eo.max_length;
+  }
+  // The first forward pass allocates; not a client's latency.
+  if (embedder) (void)embedder->embed({"warm up"});
+  else (void)classifier->classify({"warm up"});
+  std::optional<serve::Service> service_storage;
+  if (embedder) service_storage.emplace(*embedder, so);
+  else service_storage.emplace(*classifier, so);
+  serve::Service& service = *service_storage;
   serve::HttpServer http(
       ho, [&service](serve::HttpRequest r, serve::Responder respond) { service.handle(std::move(r), std::move(respond)); },
       [&service](const std::string& path, int status, double s) { service.on_response(path, status, s); });
@@ -128,8 +155,13 @@ int run_serve(const std::vector<std::string>& argv) {
     f.close();
     std::filesystem::rename(*file + ".tmp", *file);
   }
-  std::fprintf(stderr, "encore serve: %s on http://%s:%u (max input %d tokens, %zu tokenization workers)\n",
-               so.model_id.c_str(), ho.host.c_str(), static_cast<unsigned>(http.port()), embedder.max_length(),
+  const serve::ModelKind kind = service.kind();
+  std::fprintf(stderr, "encore serve: %s (%s) on http://%s:%u (max input %d tokens, %zu tokenization workers)\n",
+               so.model_id.c_str(),
+               kind == serve::ModelKind::Embedding    ? "embedding"
+               : kind == serve::ModelKind::Classifier ? "classifier"
+                                                      : "re-ranker",
+               ho.host.c_str(), static_cast<unsigned>(http.port()), service.max_length(),
                service.options().tokenization_workers);
   http.run();
   std::fprintf(stderr, "encore serve: stopped accepting; in-flight requests finished\n");

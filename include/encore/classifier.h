@@ -8,10 +8,13 @@
 // "not_next" (softmax over BertForNextSentencePrediction's logits, index 0 = is next).
 #pragma once
 
+#include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "encore/model.h"
+#include "encore/tokenizer.h"
 
 namespace encore {
 
@@ -44,6 +47,20 @@ class TextClassifier {
                                        const std::vector<std::string>& pairs = {}) const;
   ScoreFunction function() const;  // the one applied (Default resolved)
   const std::vector<std::string>& labels() const;
+
+  // The steps of classify(), for callers that batch on their own (encore serve):
+  // encode() tokenizes one input as classify() does (the pair (text, *pair) when `pair` is
+  // set, even to ""); with truncate_to > 0 it cuts the encoding to that many tokens,
+  // longest_first on `side`, as a cross-encoder does. logits() is the head on sequence
+  // `index` of a Model::encode() batch (its pooled row). scores() turns one input's logits
+  // into scores with `function` (Default: function()), in label order.
+  Encoding encode(std::string_view text, std::optional<std::string_view> pair = std::nullopt,
+                  size_t truncate_to = 0, TruncationSide side = TruncationSide::Right) const;
+  std::vector<float> logits(const Encoded& encoded, size_t index) const;
+  std::vector<float> scores(const std::vector<float>& logits, ScoreFunction function = ScoreFunction::Default) const;
+  int max_length() const;  // min(tokenizer model_max_length, max_position_embeddings)
+  const Model& model() const;
+  const Tokenizer& tokenizer() const;
 
   struct Impl;
 

@@ -47,11 +47,10 @@ std::vector<ClassifyResult> TextClassifier::classify(const std::vector<std::stri
   std::vector<ClassifyResult> results(texts.size());
   std::vector<Encoding> encodings;
   std::vector<size_t> which;
-  EncodeOptions enc;
   for (size_t i = 0; i < texts.size(); ++i) {
     try {
       const bool pair = i < pairs.size() && !pairs[i].empty();
-      Encoding e = pair ? m.m.tokenizer.encode_pair(texts[i], pairs[i], enc) : m.m.tokenizer.encode(texts[i], enc);
+      Encoding e = encode(texts[i], pair ? std::optional<std::string_view>(pairs[i]) : std::nullopt);
       pipelines::check_length(m.m, e);
       ENCORE_CHECK(e.size() > 0, "the text has no tokens");
       encodings.push_back(std::move(e));
@@ -61,25 +60,51 @@ std::vector<ClassifyResult> TextClassifier::classify(const std::vector<std::stri
     }
   }
   pipelines::run_encoded(m.m, encodings, [&](size_t k, const Encoded& e, size_t b) {
-    Encoded one;  // sequence b of the chunk: the pooled row is what the head reads
-    one.pooled = Tensor::empty(DType::F32, {1, e.pooled.size(1)});
-    std::copy(e.pooled.data<float>() + b * e.pooled.size(1), e.pooled.data<float>() + (b + 1) * e.pooled.size(1),
-              one.pooled.data<float>());
-    Tensor logits = m.m.model.sequence_logits(one);
     ClassifyResult& r = results[which[k]];
-    const size_t n = static_cast<size_t>(logits.size(1));
-    r.logits.assign(logits.data<float>(), logits.data<float>() + n);
-    std::vector<float> scores = r.logits;
-    if (m.function == ScoreFunction::Softmax) scores = pipelines::softmax(r.logits.data(), n);
-    if (m.function == ScoreFunction::Sigmoid)
-      for (float& s : scores) s = pipelines::sigmoid(s);
-    for (size_t j = 0; j < n; ++j) r.labels.push_back({m.labels[j], scores[j]});
+    r.logits = logits(e, b);
+    const std::vector<float> s = scores(r.logits);
+    for (size_t j = 0; j < s.size(); ++j) r.labels.push_back({m.labels[j], s[j]});
     // Python's sort is stable: equal scores keep label order.
     std::stable_sort(r.labels.begin(), r.labels.end(), [](const auto& a, const auto& c) { return a.score > c.score; });
     if (m.top_k > 0 && r.labels.size() > static_cast<size_t>(m.top_k)) r.labels.resize(static_cast<size_t>(m.top_k));
   });
   return results;
 }
+
+Encoding TextClassifier::encode(std::string_view text, std::optional<std::string_view> pair, size_t truncate_to,
+                                TruncationSide side) const {
+  const Tokenizer& tokenizer = impl_->m.tokenizer;
+  EncodeOptions enc;  // the pipeline's default: no truncation
+  if (truncate_to > 0) {
+    enc.truncation.strategy = TruncationStrategy::LongestFirst;
+    enc.truncation.max_length = truncate_to;
+    enc.truncation.side = side;
+  }
+  return pair ? tokenizer.encode_pair(text, *pair, enc) : tokenizer.encode(text, enc);
+}
+
+std::vector<float> TextClassifier::logits(const Encoded& encoded, size_t index) const {
+  Encoded one;  // sequence `index` of the batch: the pooled row is what the head reads
+  const int64_t H = encoded.pooled.size(1);
+  one.pooled = Tensor::empty(DType::F32, {1, H});
+  const float* row = encoded.pooled.data<float>() + static_cast<int64_t>(index) * H;
+  std::copy(row, row + H, one.pooled.data<float>());
+  const Tensor out = impl_->m.model.sequence_logits(one);
+  return std::vector<float>(out.data<float>(), out.data<float>() + out.size(1));
+}
+
+std::vector<float> TextClassifier::scores(const std::vector<float>& logits, ScoreFunction function) const {
+  if (function == ScoreFunction::Default) function = impl_->function;
+  if (function == ScoreFunction::Softmax && !logits.empty()) return pipelines::softmax(logits.data(), logits.size());
+  std::vector<float> s = logits;
+  if (function == ScoreFunction::Sigmoid)
+    for (float& v : s) v = pipelines::sigmoid(v);
+  return s;
+}
+
+int TextClassifier::max_length() const { return impl_->m.max_length; }
+const Model& TextClassifier::model() const { return impl_->m.model; }
+const Tokenizer& TextClassifier::tokenizer() const { return impl_->m.tokenizer; }
 
 ScoreFunction TextClassifier::function() const { return impl_->function; }
 const std::vector<std::string>& TextClassifier::labels() const { return impl_->labels; }

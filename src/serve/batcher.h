@@ -28,6 +28,7 @@ using Clock = std::chrono::steady_clock;
 struct SequenceResult {
   std::vector<float> pooled;  // the sentence embedding before normalization
   std::vector<float> tokens;  // [n, hidden] final hidden states, when asked for
+  std::vector<float> logits;  // a classifier's head output, one per label
 };
 
 // Runs ragged batches: TEI's backend trait, reduced to what encore serves.

@@ -31,13 +31,13 @@ std::string Service::apply_prompt(const std::optional<std::string>& prompt_name,
 
 Sequence Service::encode_input(const Input& input, bool truncate, TruncationSide side,
                                const std::optional<std::string>& prompt_name, size_t index) const {
-  const size_t max_length = static_cast<size_t>(embedder_.max_length());
+  const size_t max_length = static_cast<size_t>(embedder_->max_length());
   Sequence seq;
   seq.index = index;
   if (input.is_ids) {
     if (input.ids.empty()) raise(validation("Input validation error: `inputs` cannot be empty"));
     if (prompt_name) raise(validation("Input validation error: `prompt_name` cannot be used with token ids"));
-    const int64_t vocab = embedder_.model().config().vocab_size;
+    const int64_t vocab = embedder_->model().config().vocab_size;
     for (size_t k = 0; k < input.ids.size(); ++k)
       if (input.ids[k] >= vocab)
         raise(tokenizer_error("token id " + std::to_string(input.ids[k]) + " (input " + std::to_string(index) +
@@ -68,7 +68,7 @@ Sequence Service::encode_input(const Input& input, bool truncate, TruncationSide
   }
   Encoding e;
   try {
-    e = embedder_.encode_text(text, truncate, side);
+    e = embedder_->encode_text(text, truncate, side);
   } catch (const Error& err) {
     raise(tokenizer_error(err.what()));
   }
@@ -76,6 +76,44 @@ Sequence Service::encode_input(const Input& input, bool truncate, TruncationSide
     raise(validation("Input validation error: `inputs` must have less than " + std::to_string(max_length) +
                      " tokens. Given: " + std::to_string(e.size())));
   if (e.size() == 0) raise(validation("Input validation error: the input has no tokens"));
+  seq.ids = std::move(e.ids);
+  seq.type_ids = std::move(e.type_ids);
+  return seq;
+}
+
+Sequence Service::encode_predict_input(const PredictInput& input, bool truncate, TruncationSide side,
+                                       size_t index) const {
+  const size_t max_length = static_cast<size_t>(max_length_);
+  if (input.text.empty() && (!input.pair || input.pair->empty()))
+    raise(validation("Input validation error: `inputs` cannot be empty"));
+  std::string text = input.text;
+  std::optional<std::string> pair = input.pair;
+  const size_t limit = char_limit();
+  const size_t chars = input.count_chars();
+  if (chars > limit) {
+    if (!truncate)
+      raise(validation("Input validation error: `inputs` must have less than " + std::to_string(limit) +
+                       " characters. Given: " + std::to_string(chars)));
+    if (pair) {  // TEI: each text of a pair to half the limit
+      text.resize(char_boundary(text, limit / 2));
+      pair->resize(char_boundary(*pair, limit / 2));
+    } else {
+      text.resize(char_boundary(text, limit));
+    }
+  }
+  Encoding e;
+  try {
+    e = classifier_->encode(text, pair ? std::optional<std::string_view>(*pair) : std::nullopt,
+                            truncate ? max_length : 0, side);
+  } catch (const Error& err) {
+    raise(tokenizer_error(err.what()));
+  }
+  if (e.size() > max_length)
+    raise(validation("Input validation error: `inputs` must have less than " + std::to_string(max_length) +
+                     " tokens. Given: " + std::to_string(e.size())));
+  if (e.size() == 0) raise(validation("Input validation error: the input has no tokens"));
+  Sequence seq;
+  seq.index = index;
   seq.ids = std::move(e.ids);
   seq.type_ids = std::move(e.type_ids);
   return seq;

@@ -170,14 +170,29 @@ std::vector<std::string> strings(const json& v, const std::string& path) {
   return out;
 }
 
-}  // namespace
+// One /predict sequence given as a list: ["text"] or ["text", "pair"].
+PredictInput predict_sequence(const json& v, const std::string& path) {
+  if (!v.is_array() || v.empty() || v.size() > 2)
+    bad("`" + path + "` must be a list of one or two strings (a text or a pair), got " +
+        (v.is_array() ? "a list of " + std::to_string(v.size()) : shape(v)));
+  for (size_t k = 0; k < v.size(); ++k)
+    if (!v[k].is_string()) bad("`" + path + "[" + std::to_string(k) + "]` must be a string, got " + shape(v[k]));
+  PredictInput in{v[0].get<std::string>(), std::nullopt};
+  if (v.size() == 2) in.pair = v[1].get<std::string>();
+  return in;
+}
 
-size_t Input::count_chars() const {
-  if (is_ids) return ids.size();
+size_t code_points(const std::string& s) {
   size_t n = 0;
-  for (unsigned char c : text) n += (c & 0xC0) != 0x80;
+  for (unsigned char c : s) n += (c & 0xC0) != 0x80;
   return n;
 }
+
+}  // namespace
+
+size_t PredictInput::count_chars() const { return code_points(text) + (pair ? code_points(*pair) : 0); }
+
+size_t Input::count_chars() const { return is_ids ? ids.size() : code_points(text); }
 
 EmbedRequest parse_embed_request(std::string_view body) {
   const json doc = parse_object(body);
@@ -257,6 +272,48 @@ DecodeRequest parse_decode_request(std::string_view body) {
     r.ids.push_back(token_ids(ids, "ids"));
   }
   r.skip_special_tokens = opt_bool(doc, "skip_special_tokens", true);
+  return r;
+}
+
+// TEI's PredictInput: the first item of a list decides between one input (a string: the
+// list is ["text"] or ["text", "pair"]) and a batch (a list: every item is such a list).
+PredictRequest parse_predict_request(std::string_view body) {
+  const json doc = parse_object(body);
+  PredictRequest r;
+  const json& inputs = required(doc, "inputs", "inputs");
+  if (inputs.is_string()) {
+    r.inputs.push_back({inputs.get<std::string>(), std::nullopt});
+  } else if (inputs.is_array() && !inputs.empty() && inputs[0].is_array()) {
+    r.batch = true;
+    r.inputs.reserve(inputs.size());
+    for (size_t i = 0; i < inputs.size(); ++i)
+      r.inputs.push_back(predict_sequence(inputs[i], "inputs[" + std::to_string(i) + "]"));
+  } else if (inputs.is_array()) {
+    if (inputs.empty())
+      bad("`inputs` must be a string, a pair [string, string] or a batch [[string], [string, string], ...], "
+          "got an empty list");
+    r.inputs.push_back(predict_sequence(inputs, "inputs"));
+  } else {
+    bad("`inputs` must be a string, a pair [string, string] or a batch [[string], [string, string], ...], got " +
+        shape(inputs));
+  }
+  r.truncate = opt_bool(doc, "truncate");
+  r.truncation_direction = opt_side(doc, "truncation_direction");
+  r.raw_scores = opt_bool(doc, "raw_scores", false);
+  return r;
+}
+
+RerankRequest parse_rerank_request(std::string_view body) {
+  const json doc = parse_object(body);
+  RerankRequest r;
+  const json& query = required(doc, "query", "query");
+  if (!query.is_string()) bad("`query` must be a string, got " + shape(query));
+  r.query = query.get<std::string>();
+  r.texts = strings(required(doc, "texts", "texts"), "texts");
+  r.truncate = opt_bool(doc, "truncate");
+  r.truncation_direction = opt_side(doc, "truncation_direction");
+  r.raw_scores = opt_bool(doc, "raw_scores", false);
+  r.return_text = opt_bool(doc, "return_text", false);
   return r;
 }
 

@@ -70,13 +70,41 @@ struct DecodeRequest {
   bool skip_special_tokens = true;
 };
 
-// /predict and /rerank are parsed only far enough to answer (the model decides the rest).
+// One /predict input: a text, or a pair of texts (TEI's Sequence::Single / Sequence::Pair).
+struct PredictInput {
+  std::string text;
+  std::optional<std::string> pair;  // set for a pair, even to ""
+
+  size_t count_chars() const;  // code points of both texts
+};
+
+// /predict: TEI PredictRequest. `inputs` is a string, a pair ["a", "b"] (or ["a"]), or a
+// batch of those as lists: [["a"], ["a", "b"], ...].
+struct PredictRequest {
+  std::vector<PredictInput> inputs;
+  bool batch = false;
+  std::optional<bool> truncate;
+  TruncationSide truncation_direction = TruncationSide::Right;
+  bool raw_scores = false;
+};
+
+// /rerank: TEI RerankRequest.
+struct RerankRequest {
+  std::string query;
+  std::vector<std::string> texts;
+  std::optional<bool> truncate;
+  TruncationSide truncation_direction = TruncationSide::Right;
+  bool raw_scores = false;
+  bool return_text = false;
+};
 
 EmbedRequest parse_embed_request(std::string_view body);
 OpenAIRequest parse_openai_request(std::string_view body);
 SimilarityRequest parse_similarity_request(std::string_view body);
 TokenizeRequest parse_tokenize_request(std::string_view body);
 DecodeRequest parse_decode_request(std::string_view body);
+PredictRequest parse_predict_request(std::string_view body);
+RerankRequest parse_rerank_request(std::string_view body);
 
 // JSON nested deeper than this is refused before parsing (no request needs more than 3).
 constexpr int kMaxJsonDepth = 16;

@@ -34,6 +34,7 @@ float cosine(const std::vector<float>& a, const std::vector<float>& b) {
 void Service::embed(Call& call, bool all_tokens) {
   EmbedRequest req = parse_embed_request(call.request.body);
   check_batch_size(req.inputs.size(), "inputs");
+  require_embedding_model();
   if (!all_tokens) check_dimensions(req.dimensions);
   const bool truncate = req.truncate.value_or(options_.auto_truncate);
   std::vector<Sequence> sequences;
@@ -42,7 +43,7 @@ void Service::embed(Call& call, bool all_tokens) {
     sequences.push_back(encode_input(req.inputs[i], truncate, req.truncation_direction, req.prompt_name, i));
     sequences.back().all_tokens = all_tokens;
   }
-  const int64_t hidden = embedder_.model().config().hidden;
+  const int64_t hidden = embedder_->model().config().hidden;
   infer(call, std::move(sequences), chars_of(req.inputs),
         [this, all_tokens, hidden, normalize = req.normalize, dims = req.dimensions](Job& job) {
           std::string body = "[";
@@ -71,6 +72,7 @@ void Service::similarity(Call& call) {
   SimilarityRequest req = parse_similarity_request(call.request.body);
   if (req.sentences.empty()) raise(empty_input("`inputs.sentences` cannot be empty"));
   check_batch_size(req.sentences.size() + 1, "inputs.sentences");  // + 1: the source sentence, as TEI
+  require_embedding_model();
   const bool truncate = req.truncate.value_or(options_.auto_truncate);
   std::vector<Input> inputs;
   inputs.push_back({req.source_sentence, {}, false});
@@ -90,6 +92,7 @@ void Service::similarity(Call& call) {
 void Service::openai(Call& call) {
   OpenAIRequest req = parse_openai_request(call.request.body);
   check_batch_size(req.inputs.size(), "input");
+  require_embedding_model();
   check_dimensions(req.dimensions);
   std::vector<Sequence> sequences;
   for (size_t i = 0; i < req.inputs.size(); ++i)

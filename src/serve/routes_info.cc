@@ -1,5 +1,6 @@
-// /health, /info, /metrics, and the classifier routes /predict and /rerank, which answer
-// as TEI does for an embedding model until encore has classification heads.
+// /health, /info and /metrics.
+#include <map>
+
 #include "core/json_text.h"
 #include "serve/service.h"
 
@@ -19,32 +20,43 @@ void Service::metrics(Call& call) {
                             "text/plain; version=0.0.4", {}});
 }
 
-void Service::predict(Call& call) {
-  // A classifier would be dispatched here on kind_ (TEI: PredictRequest, sequence pairs).
-  (void)call;
-  if (kind_ != ModelKind::Classifier) raise(backend_error("Model is not a classifier model"));
-  raise(backend_error("classification heads are not implemented"));
+namespace {
+
+// TEI's ClassifierModel: config.json's id2label and label2id (here from the labels in id
+// order; a label given to several ids maps to the last, as PretrainedConfig builds label2id).
+std::string classifier_model(const std::vector<std::string>& labels) {
+  std::string id2label, label2id;
+  std::map<std::string, size_t> last;
+  for (size_t i = 0; i < labels.size(); ++i) last[labels[i]] = i;
+  for (size_t i = 0; i < labels.size(); ++i) {
+    id2label += (i ? ",\"" : "\"") + std::to_string(i) + "\":" + json_string(labels[i]);
+    if (last[labels[i]] == i) label2id += (label2id.empty() ? "" : ",") + json_string(labels[i]) + ":" + std::to_string(i);
+  }
+  return "{\"id2label\":{" + id2label + "},\"label2id\":{" + label2id + "}}";
 }
 
-void Service::rerank(Call& call) {
-  (void)call;
-  if (kind_ != ModelKind::Reranker) raise(backend_error("model is not a re-ranker model"));
-  raise(backend_error("re-ranking heads are not implemented"));
-}
+}  // namespace
 
 void Service::info(Call& call) {
-  const ModelConfig& c = embedder_.model().config();
-  std::string pooling;
-  for (Pooling p : embedder_.pooling()) pooling += (pooling.empty() ? "" : "+") + std::string(pooling_name(p));
+  const ModelConfig& c = model().config();
   auto b = [](bool v) { return v ? std::string("true") : std::string("false"); };
   auto n = [](auto v) { return std::to_string(v); };
+  std::string model_type;
+  if (embedder_) {
+    std::string pooling;
+    for (Pooling p : embedder_->pooling()) pooling += (pooling.empty() ? "" : "+") + std::string(pooling_name(p));
+    model_type = "{\"embedding\":{\"pooling\":" + json_string(pooling) + "}}";
+  } else {
+    model_type = std::string("{\"") + (kind_ == ModelKind::Reranker ? "reranker" : "classifier") +
+                 "\":" + classifier_model(classifier_->labels()) + "}";
+  }
   const BatcherOptions& batching = options_.batching;
   std::string body = "{";
   body += "\"model_id\":" + json_string(options_.model_id);
   body += ",\"model_sha\":null,\"model_dtype\":" + json_string(options_.dtype);
-  body += ",\"model_type\":{\"embedding\":{\"pooling\":" + json_string(pooling) + "}}";
+  body += ",\"model_type\":" + model_type;
   body += ",\"max_concurrent_requests\":" + n(options_.max_concurrent_requests);
-  body += ",\"max_input_length\":" + n(embedder_.max_length());
+  body += ",\"max_input_length\":" + n(max_length_);
   body += ",\"max_batch_tokens\":" + n(batching.max_batch_tokens);
   body += ",\"max_batch_requests\":" + (batching.max_batch_requests ? n(batching.max_batch_requests) : "null");
   body += ",\"max_client_batch_size\":" + n(options_.max_client_batch_size);
@@ -54,8 +66,12 @@ void Service::info(Call& call) {
   // encore's additions.
   body += ",\"engine\":\"encore\",\"dialect\":\"" + std::string(dialect_name(c.dialect)) + "\"";
   body += ",\"hidden_size\":" + n(c.hidden) + ",\"layers\":" + n(c.layers);
-  body += ",\"dimensions\":" + n(embedder_.dimensions());
-  body += ",\"normalize_module\":" + b(embedder_.normalizes());
+  if (embedder_) {
+    body += ",\"dimensions\":" + n(embedder_->dimensions());
+    body += ",\"normalize_module\":" + b(embedder_->normalizes());
+  } else {
+    body += ",\"num_labels\":" + n(classifier_->labels().size());
+  }
   body += ",\"payload_limit\":" + n(options_.payload_limit);
   body += ",\"request_timeout_ms\":" + n(options_.request_timeout.count());
   body += ",\"api_key_required\":" + b(options_.api_key.has_value());

@@ -21,7 +21,7 @@ void Service::tokenize(Call& call) {
                        " characters. Given: " + std::to_string(chars)));
     Encoding e;
     try {
-      e = embedder_.tokenizer().encode(text, options);
+      e = tokenizer().encode(text, options);
     } catch (const Error& err) {
       raise(tokenizer_error(err.what()));
     }
@@ -48,7 +48,7 @@ void Service::tokenize(Call& call) {
 void Service::decode(Call& call) {
   DecodeRequest req = parse_decode_request(call.request.body);
   if (req.batch) check_batch_size(req.ids.size(), "ids");
-  const size_t vocab = embedder_.tokenizer().vocab_size();
+  const size_t vocab = tokenizer().vocab_size();
   DecodeOptions options;
   options.skip_special_tokens = req.skip_special_tokens;
   std::string body = "[";
@@ -64,7 +64,7 @@ void Service::decode(Call& call) {
     }
     std::string text;
     try {
-      text = embedder_.tokenizer().decode(ids, options);
+      text = tokenizer().decode(ids, options);
     } catch (const Error& err) {
       raise(tokenizer_error(err.what()));
     }

@@ -2,7 +2,9 @@
 
 #include <thread>
 
+#include "encore/error.h"
 #include "serve/asio.h"
+#include "serve/classifier_backend.h"
 #include "serve/embedder_backend.h"
 
 namespace encore::serve {
@@ -49,16 +51,42 @@ const std::vector<Service::RouteSpec>& Service::routes() {
 }
 
 Service::Service(const Embedder& embedder, ServiceOptions options)
-    : embedder_(embedder), options_(std::move(options)) {
+    : embedder_(&embedder), options_(std::move(options)), kind_(ModelKind::Embedding),
+      max_length_(embedder.max_length()) {
+  backend_ = std::make_unique<EmbedderBackend>(embedder, options_.threads);
+  start();
+}
+
+Service::Service(const TextClassifier& classifier, ServiceOptions options)
+    : classifier_(&classifier), options_(std::move(options)),
+      kind_(classifier.labels().size() == 1 ? ModelKind::Reranker : ModelKind::Classifier),
+      max_length_(classifier.max_length()) {
+  if (options_.max_length > 0) {
+    const int64_t positions = classifier.model().config().max_positions;
+    ENCORE_CHECK(options_.max_length <= positions, "max length ", options_.max_length,
+                 " is more than the model's ", positions, " positions");
+    max_length_ = options_.max_length;
+  }
+  ENCORE_CHECK(max_length_ >= 2, "max length ", max_length_, " leaves no room for text");
+  backend_ = std::make_unique<ClassifierBackend>(classifier, options_.threads);
+  start();
+}
+
+void Service::start() {
   if (options_.tokenization_workers == 0)
     options_.tokenization_workers = std::max(1u, std::thread::hardware_concurrency());
-  ENCORE_CHECK(options_.batching.max_batch_tokens >= static_cast<size_t>(embedder_.max_length()),
-               "--max-batch-tokens ", options_.batching.max_batch_tokens, " must be at least the max input length ",
-               embedder_.max_length());
-  backend_ = std::make_unique<EmbedderBackend>(embedder_, options_.threads);
+  ENCORE_CHECK(options_.batching.max_batch_tokens >= static_cast<size_t>(max_length_), "--max-batch-tokens ",
+               options_.batching.max_batch_tokens, " must be at least the max input length ", max_length_);
   batcher_ = std::make_unique<Batcher>(*backend_, options_.batching,
                                        [this](const BatchStats& s) { metrics_.record_batch(s); });
   workers_ = std::make_unique<Workers>(options_.tokenization_workers);
+}
+
+const Tokenizer& Service::tokenizer() const { return embedder_ ? embedder_->tokenizer() : classifier_->tokenizer(); }
+const Model& Service::model() const { return embedder_ ? embedder_->model() : classifier_->model(); }
+
+void Service::require_embedding_model() const {
+  if (!embedder_) raise(backend_error("Model is not an embedding model"));
 }
 
 Service::~Service() { stop(); }
@@ -124,6 +152,7 @@ void Service::dispatch(Call& call) {
       case Route::Embed: return embed(call, false);
       case Route::EmbedAll: return embed(call, true);
       case Route::EmbedSparse:
+        require_embedding_model();
         raise(backend_error("Model is not an embedding model with SPLADE pooling"));
       case Route::Similarity: return similarity(call);
       case Route::OpenAI: return openai(call);
@@ -210,7 +239,7 @@ std::vector<float> Service::finish_embedding(std::vector<float> v, bool normaliz
 }
 
 void Service::check_dimensions(std::optional<int64_t> dimensions) const {
-  const int64_t full = embedder_.model().config().hidden * static_cast<int64_t>(embedder_.pooling().size());
+  const int64_t full = embedder_->model().config().hidden * static_cast<int64_t>(embedder_->pooling().size());
   if (dimensions && *dimensions > full)
     raise(validation("`dimensions` must be at most " + std::to_string(full) + " for this model, got " +
                      std::to_string(*dimensions)));

@@ -1,4 +1,5 @@
-// encore serve's router and core: the TEI and OpenAI routes over one Embedder. The HTTP
+// encore serve's router and core: the TEI and OpenAI routes over one model, an Embedder
+// or a TextClassifier (a sequence classifier; with one label also a re-ranker). The HTTP
 // layer (http_server.h) calls handle() on its I/O thread; handle() checks the route, the
 // API key and the concurrency limit there, then hands the request to a tokenization
 // worker, which parses, validates, tokenizes and queues it on the Batcher. The answer is
@@ -16,6 +17,7 @@
 #include <string>
 #include <vector>
 
+#include "encore/classifier.h"
 #include "encore/embedder.h"
 #include "serve/api_error.h"
 #include "serve/batcher.h"
@@ -38,14 +40,18 @@ struct ServiceOptions {
   std::chrono::milliseconds request_timeout{30000};
   BatcherOptions batching;
   std::map<std::string, std::string> prompts;  // config_sentence_transformers.json "prompts"
+  int max_length = 0;  // classifier models: the longest input in tokens (0: the model's); an
+                       // Embedder has its own (EmbedderOptions::max_length)
 };
 
-// The kind of head the served model has; /predict and /rerank need a classifier.
+// The kind of model served, as TEI decides it: a sequence classifier with one label is a
+// re-ranker (/rerank and /predict), with more a classifier (/predict); anything else embeds.
 enum class ModelKind { Embedding, Classifier, Reranker };
 
 class Service {
  public:
-  Service(const Embedder& embedder, ServiceOptions options);
+  Service(const Embedder& embedder, ServiceOptions options);        // an embedding model
+  Service(const TextClassifier& classifier, ServiceOptions options);  // a classifier or re-ranker
   ~Service();
   Service(const Service&) = delete;
   Service& operator=(const Service&) = delete;
@@ -56,6 +62,8 @@ class Service {
   void stop();
 
   const ServiceOptions& options() const { return options_; }
+  ModelKind kind() const { return kind_; }
+  int max_length() const { return max_length_; }  // the longest input, in tokens
 
  private:
   enum class Route {
@@ -77,10 +85,12 @@ class Service {
     Route route;
   };
 
+  void start();  // the constructors' common part: checks, backend, batcher, workers
   void dispatch(Call& call);
   void reply_error(Call& call, const ApiError& error) const;
 
-  // Routes (one file per family: routes_embed.cc, routes_text.cc, routes_info.cc).
+  // Routes (one file per family: routes_embed.cc, routes_classify.cc, routes_text.cc,
+  // routes_info.cc).
   void embed(Call& call, bool all_tokens);
   void similarity(Call& call);
   void openai(Call& call);
@@ -98,9 +108,15 @@ class Service {
   // the vocabulary.
   Sequence encode_input(const Input& input, bool truncate, TruncationSide side,
                         const std::optional<std::string>& prompt_name, size_t index) const;
-  std::string apply_prompt(const std::optional<std::string>& prompt_name, const std::string& text) const;
+  // The same rules for a classifier input, a text or a pair (TEI: an empty pair is two empty
+  // texts; over the character limit each text is cut to half of it).
+  Sequence encode_predict_input(const PredictInput& input, bool truncate, TruncationSide side, size_t index) const;  std::string apply_prompt(const std::optional<std::string>& prompt_name, const std::string& text) const;
   void check_batch_size(size_t n, const char* field) const;
-  size_t char_limit() const { return static_cast<size_t>(embedder_.max_length()) * 250; }
+  size_t char_limit() const { return static_cast<size_t>(max_length_) * 250; }
+  // The embedding routes on a classifier: TEI's 424 "Model is not an embedding model".
+  void require_embedding_model() const;
+  const Tokenizer& tokenizer() const;
+  const Model& model() const;
 
   // Queues the sequences as one job; `format` builds the answer from the finished job on a
   // worker thread (timing headers are added here).
@@ -112,9 +128,11 @@ class Service {
                                       std::optional<int64_t> dimensions) const;
   void check_dimensions(std::optional<int64_t> dimensions) const;
 
-  const Embedder& embedder_;
+  const Embedder* embedder_ = nullptr;          // set for an embedding model
+  const TextClassifier* classifier_ = nullptr;  // set for a classifier or re-ranker
   ServiceOptions options_;
   ModelKind kind_ = ModelKind::Embedding;
+  int max_length_ = 0;
   Metrics metrics_;
   std::unique_ptr<Backend> backend_;
   std::unique_ptr<Batcher> batcher_;

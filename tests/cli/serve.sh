@@ -1,15 +1,12 @@
 #!/usr/bin/env bash
 # encore serve through the real binary and curl: every route, every failure path (401, 404,
 # 405, 413, 422 naming the field, 424, 429, 503 timeout), concurrent clients against
-# sequential single requests, a client that disconnects, and the SIGTERM drain.
+# sequential single requests, a client that disconnects, and the SIGTERM drain. First the
+# classifier routes (/predict, /rerank) on the task fixtures of tests/fixtures/heads, then the
+# embedding routes on all-MiniLM-L6-v2 (skipped without it).
 # Usage: serve.sh ENCORE_BINARY FIXTURES_DIR
 set -euo pipefail
 enc=$1 fx=$2
-model=$(cd "$fx/../.." && pwd)/models/all-MiniLM-L6-v2
-if [ ! -f "$model/model.safetensors" ]; then
-  echo "SKIPPED: $model is absent (run scripts/fetch-model.sh)"
-  exit 0
-fi
 command -v curl >/dev/null || { echo "SKIPPED: curl is not installed"; exit 0; }
 tmp=$(mktemp -d)
 pids=()
@@ -20,7 +17,7 @@ cleanup() {
 trap cleanup EXIT
 fail() { echo "FAIL: $*" >&2; for f in "$tmp"/*.log; do echo "--- $f" >&2; tail -n 5 "$f" >&2; done; exit 1; }
 
-# Starts a server on a free loopback port; sets $base and $pid.
+# Starts a server for $model on a free loopback port; sets $base and $pid.
 start_server() {
   local name=$1
   shift
@@ -53,6 +50,153 @@ check() {
 }
 body_has() { grep -qF -- "$1" "$tmp/body" || fail "expected '$1' in: $(head -c 400 "$tmp/body")"; }
 json() { python3 -c "import json,sys; d=json.load(open('$tmp/body')); $1"; }
+
+# ---- Server D: a sequence classifier (3 labels); server E: a cross-encoder (one label).
+# TEI's /predict and /rerank, with the scores of `encore classify` and `encore rerank`: the
+# same floats when the forward pass had the same sequences (the BERT pooler's GEMM rounds
+# differently with the number of rows), else within 1e-6.
+model=$fx/heads/sequence-classification/model
+start_server d --api-key s3cret --max-client-batch-size 4
+auth=(-H "Authorization: Bearer s3cret")
+check 200 GET /info "" "${auth[@]}"
+json "assert d['model_type'] == {'classifier': {'id2label': {'0': 'negative', '1': 'neutral', '2': 'positive'}, \
+'label2id': {'negative': 0, 'neutral': 1, 'positive': 2}}}, d['model_type']; assert d['max_input_length'] == 128"
+t1="GNU GENERAL PUBLIC LICENSE Version 3, 29 June 2007"
+t2="Developers that use the GNU GPL protect your rights with two steps:"
+t3="To prevent this, the GPL assures that patents cannot be used to render the program non-free."
+# same_labels SERVED_JSON CLI_JSONL [LINE]: the same labels in the same order, float32-equal scores.
+same_labels() {
+  python3 - "$1" "$2" "${3:-0}" <<'PY' || fail "served predictions differ from encore classify"
+import json, struct, sys
+f32 = lambda x: struct.unpack("f", struct.pack("f", x))[0]
+served = json.load(open(sys.argv[1]))
+cli = json.loads(open(sys.argv[2]).read().splitlines()[int(sys.argv[3])])["labels"]
+assert [p["label"] for p in served] == [p["label"] for p in cli], (served, cli)
+assert [f32(p["score"]) for p in served] == [f32(p["score"]) for p in cli], (served, cli)
+assert list(served[0]) == ["score", "label"], served[0]
+PY
+}
+check 200 POST /predict "{\"inputs\": \"$t1\"}" "${auth[@]}"
+cp "$tmp/body" "$tmp/predict_single.json"
+"$enc" classify --model "$model" --all "$t1" >"$tmp/cli_single.jsonl"
+same_labels "$tmp/predict_single.json" "$tmp/cli_single.jsonl"
+check 200 POST /predict "{\"inputs\": [\"$t1\", \"$t2\"]}" "${auth[@]}"
+printf '%s\t%s\n' "$t1" "$t2" | "$enc" classify --model "$model" --all --pairs >"$tmp/cli_pair.jsonl"
+same_labels "$tmp/body" "$tmp/cli_pair.jsonl"
+# A batch: one forward pass of its three sequences, as `encore classify` of the three lines.
+check 200 POST /predict "{\"inputs\": [[\"$t1\"], [\"$t1\", \"$t2\"], [\"$t3\", \"$t1\"]]}" "${auth[@]}"
+python3 -c "import json; d=json.load(open('$tmp/body')); [json.dump(d[i], open('$tmp/batch%d.json' % i, 'w')) for i in range(3)]"
+printf '%s\n%s\t%s\n%s\t%s\n' "$t1" "$t1" "$t2" "$t3" "$t1" | "$enc" classify --model "$model" --all --pairs >"$tmp/cli_batch.jsonl"
+for i in 0 1 2; do same_labels "$tmp/batch$i.json" "$tmp/cli_batch.jsonl" $i; done
+check 200 POST /predict "{\"inputs\": \"$t1\", \"raw_scores\": true}" "${auth[@]}"
+"$enc" classify --model "$model" --all --function none "$t1" >"$tmp/cli_raw.jsonl"
+same_labels "$tmp/body" "$tmp/cli_raw.jsonl"
+# Failures on a classifier.
+check 424 POST /rerank '{"query": "q", "texts": ["a"]}' "${auth[@]}"
+body_has '{"error":"Backend error: model is not a re-ranker model","error_type":"backend"}'
+check 424 POST /embed '{"inputs": "x"}' "${auth[@]}"
+body_has 'Model is not an embedding model'
+check 401 POST /predict '{"inputs": "x"}'
+check 413 POST /predict '{"inputs": [["a"], ["b"], ["c"], ["d"], ["e"]]}' "${auth[@]}"
+body_has 'batch size 5 > maximum allowed batch size 4'
+long=$(python3 -c "print(' '.join(['license'] * 200))")
+check 413 POST /predict "{\"inputs\": \"$long\"}" "${auth[@]}"
+body_has 'must have less than 128 tokens'
+check 200 POST /predict "{\"inputs\": [\"$long\", \"$t1\"], \"truncate\": true}" "${auth[@]}"
+check 422 POST /predict '{"inputs": [["a"], 5]}' "${auth[@]}"
+body_has '`inputs[1]` must be a list of one or two strings'
+check 422 POST /predict '{"inputs": "a", "raw_scores": 1}' "${auth[@]}"
+body_has '`raw_scores` must be a boolean'
+# Concurrent clients get what sequential single requests get (bitwise, or within 1e-6 where
+# the request shared a batch).
+python3 - "$base" <<'PY' || fail "concurrent /predict answers differ from sequential ones"
+import json, sys, threading, urllib.request
+base = sys.argv[1]
+words = "the licenses for most software are designed to take away your freedom to share and change it".split()
+bodies = []
+for i in range(32):
+    a = " ".join(words[i % 7:(i % 7) + 3 + i % 11]) + f" #{i}"
+    bodies.append({"inputs": a} if i % 3 == 0 else {"inputs": [a, words[i % 17]]} if i % 3 == 1 else
+                  {"inputs": [[a], [words[i % 17], a]]})
+def predict(b):
+    req = urllib.request.Request(base + "/predict", data=json.dumps(b).encode(),
+                                 headers={"Content-Type": "application/json", "Authorization": "Bearer s3cret"})
+    with urllib.request.urlopen(req, timeout=60) as r:
+        return r.read()
+sequential = [predict(b) for b in bodies]
+concurrent = [None] * len(bodies)
+def client(k):
+    for i in range(k, len(bodies), 16):
+        concurrent[i] = predict(bodies[i])
+threads = [threading.Thread(target=client, args=(k,)) for k in range(16)]
+for t in threads: t.start()
+for t in threads: t.join()
+def same(a, b):
+    if isinstance(a, list):
+        return len(a) == len(b) and all(same(x, y) for x, y in zip(a, b))
+    if isinstance(a, dict):
+        return list(a) == list(b) and all(same(a[k], b[k]) for k in a)
+    if isinstance(a, float):
+        return abs(a - b) <= 1e-6
+    return a == b
+bad = [i for i in range(len(bodies)) if not same(json.loads(concurrent[i]), json.loads(sequential[i]))]
+assert not bad, f"requests {bad} differ"
+identical = sum(concurrent[i] == sequential[i] for i in range(len(bodies)))
+print(f"serve: {len(bodies)} concurrent /predict answers equal sequential ones ({identical} byte-identical)")
+PY
+check 200 GET /metrics
+body_has 'encore_http_requests_total{route="/predict",status="200"}'
+body_has 'encore_http_requests_total{route="/predict",status="413"}'
+body_has 'encore_http_requests_total{route="/rerank",status="424"}'
+kill -TERM "$pid"
+wait "$pid" || fail "server D did not exit 0 on SIGTERM"
+
+model=$fx/heads/cross-encoder/model
+start_server e --max-client-batch-size 8
+check 200 GET /info
+json "assert d['model_type'] == {'reranker': {'id2label': {'0': 'LABEL_0'}, 'label2id': {'LABEL_0': 0}}}, d['model_type']"
+q="You may not impose any further restrictions"
+# same_ranking SERVED_JSON CLI_JSONL: the order and the float32 scores of `encore rerank`.
+same_ranking() {
+  python3 - "$1" "$2" <<'PY' || fail "served ranking differs from encore rerank"
+import json, struct, sys
+f32 = lambda x: struct.unpack("f", struct.pack("f", x))[0]
+served = json.load(open(sys.argv[1]))
+cli = json.loads(open(sys.argv[2]).readline())["ranking"]
+assert [r["index"] for r in served] == [r["corpus_id"] for r in cli], (served, cli)
+assert [f32(r["score"]) for r in served] == [f32(r["score"]) for r in cli], (served, cli)
+PY
+}
+check 200 POST /rerank "{\"query\": \"$q\", \"texts\": [\"$t1\", \"$t2\", \"$t3\"], \"return_text\": true}"
+cp "$tmp/body" "$tmp/rerank.json"
+printf '%s\t%s\t%s\t%s\n' "$q" "$t1" "$t2" "$t3" | "$enc" rerank --model "$model" >"$tmp/cli_rerank.jsonl"
+same_ranking "$tmp/rerank.json" "$tmp/cli_rerank.jsonl"
+json "t=['$t1', '$t2', '$t3']; assert all(r['text'] == t[r['index']] for r in d) and list(d[0]) == ['index', 'text', 'score'], d"
+check 200 POST /rerank "{\"query\": \"$q\", \"texts\": [\"$t1\", \"$t2\", \"$t3\"], \"raw_scores\": true}"
+printf '%s\t%s\t%s\t%s\n' "$q" "$t1" "$t2" "$t3" | "$enc" rerank --model "$model" --raw-scores >"$tmp/cli_raw.jsonl"
+same_ranking "$tmp/body" "$tmp/cli_raw.jsonl"
+json "assert all('text' not in r for r in d)"
+# /predict on a re-ranker: the pair's sigmoid, labelled from id2label.
+check 200 POST /predict "{\"inputs\": [\"$q\", \"$t2\"]}"
+python3 -c "import json; p=json.load(open('$tmp/body')); r=json.load(open('$tmp/rerank.json')); \
+s=[x['score'] for x in r if x['index'] == 1]; assert len(p) == 1 and p[0]['label'] == 'LABEL_0' and abs(s[0] - p[0]['score']) <= 1e-6, (p, r)"
+check 400 POST /rerank '{"query": "q", "texts": []}'
+body_has '"error_type":"empty"'
+check 413 POST /rerank "{\"query\": \"q\", \"texts\": [$(python3 -c "print(','.join(['\"d\"'] * 9))")]}"
+body_has 'batch size 9 > maximum allowed batch size 8'
+check 422 POST /rerank '{"query": "q", "texts": ["a", 2]}'
+body_has '`texts[1]` must be a string'
+check 200 GET /metrics
+body_has 'encore_http_requests_total{route="/rerank",status="200"}'
+kill -TERM "$pid"
+wait "$pid" || fail "server E did not exit 0 on SIGTERM"
+
+# ---- The embedding routes: all-MiniLM-L6-v2.
+model=$(cd "$fx/../.." && pwd)/models/all-MiniLM-L6-v2
+if [ ! -f "$model/model.safetensors" ]; then
+  echo "cli serve: classifier checks passed; SKIPPED the rest: $model is absent (run scripts/fetch-model.sh)"
+  exit 0
+fi
 
 # ---- Server A: an API key and small limits.
 start_server a --api-key s3cret --max-client-batch-size 4 --payload-limit 100000

@@ -14,12 +14,14 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   using namespace encore::serve;
   try {
     size_t n = 0;
-    switch (data[0] % 5) {
+    switch (data[0] % 7) {
       case 0: n = parse_embed_request(body).inputs.size(); break;
       case 1: n = parse_openai_request(body).inputs.size(); break;
       case 2: n = parse_similarity_request(body).sentences.size(); break;
       case 3: n = parse_tokenize_request(body).inputs.size(); break;
-      default: n = parse_decode_request(body).ids.size(); break;
+      case 4: n = parse_decode_request(body).ids.size(); break;
+      case 5: n = parse_predict_request(body).inputs.size(); break;
+      default: n = parse_rerank_request(body).texts.size(); break;
     }
     volatile size_t sink = n;
     (void)sink;

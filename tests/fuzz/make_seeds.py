@@ -49,6 +49,9 @@ def main():
         (2, '{"inputs": {"source_sentence": "a", "sentences": ["b", "c"]}, "parameters": {"truncate": false}}'),
         (3, r'{"inputs": ["x\u00e9\ud83d\ude00", "y"], "add_special_tokens": false}'),
         (4, '{"ids": [[101, 102], [7592]], "skip_special_tokens": false}'),
+        (5, '{"inputs": [["a"], ["a", "b"]], "truncate": true, "raw_scores": false}'),
+        (5, '{"inputs": ["text", "text pair"], "truncation_direction": "Right"}'),
+        (6, '{"query": "q", "texts": ["a", "b"], "raw_scores": true, "return_text": true}'),
     ]
     for i, (route, body) in enumerate(bodies):
         seed("serve_request", f"body-{i}", bytes([route]) + body.encode())

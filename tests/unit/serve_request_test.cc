@@ -142,6 +142,62 @@ TEST(ServeRequest, SimilarityTokenizeDecode) {
   EXPECT_NE(rejection(parse_decode_request, R"({"ids": [[1], 2]})").find("`ids[1]`"), std::string::npos);
 }
 
+// TEI's PredictInput and RerankRequest (router/src/http/types.rs).
+TEST(ServeRequest, PredictAndRerank) {
+  PredictRequest p = parse_predict_request(R"({"inputs": "a text"})");
+  ASSERT_EQ(p.inputs.size(), 1u);
+  EXPECT_FALSE(p.batch);
+  EXPECT_FALSE(p.inputs[0].pair.has_value());
+  EXPECT_FALSE(p.raw_scores);
+  EXPECT_FALSE(p.truncate.has_value());
+  p = parse_predict_request(R"({"inputs": ["text", ""], "raw_scores": true, "truncate": true,
+                                "truncation_direction": "Left"})");  // a pair, even with an empty second text
+  ASSERT_EQ(p.inputs.size(), 1u);
+  EXPECT_FALSE(p.batch);
+  EXPECT_EQ(p.inputs[0].text, "text");
+  EXPECT_EQ(p.inputs[0].pair, "");
+  EXPECT_TRUE(p.raw_scores);
+  EXPECT_EQ(p.truncate, true);
+  EXPECT_EQ(p.truncation_direction, TruncationSide::Left);
+  p = parse_predict_request(R"({"inputs": ["only"]})");  // ["text"]: one text
+  ASSERT_EQ(p.inputs.size(), 1u);
+  EXPECT_FALSE(p.batch || p.inputs[0].pair.has_value());
+  p = parse_predict_request(R"({"inputs": [["a"], ["b", "c"]]})");
+  ASSERT_EQ(p.inputs.size(), 2u);
+  EXPECT_TRUE(p.batch);
+  EXPECT_FALSE(p.inputs[0].pair.has_value());
+  EXPECT_EQ(p.inputs[1].pair, "c");
+  EXPECT_EQ(p.inputs[1].count_chars(), 2u);
+  EXPECT_EQ((PredictInput{"é", "日本"}).count_chars(), 3u);
+  auto predict_error = [](const std::string& body) { return rejection(parse_predict_request, body); };
+  EXPECT_NE(predict_error(R"({"inputs": []})").find("got an empty list"), std::string::npos);
+  EXPECT_NE(predict_error(R"({"inputs": {"a": 1}})").find("`inputs` must be a string, a pair"), std::string::npos);
+  EXPECT_NE(predict_error(R"({"inputs": ["a", "b", "c"]})").find("`inputs` must be a list of one or two strings"),
+            std::string::npos);
+  EXPECT_NE(predict_error(R"({"inputs": ["a", ["b"]]})").find("`inputs[1]` must be a string"), std::string::npos);
+  EXPECT_NE(predict_error(R"({"inputs": [["a"], "b"]})").find("`inputs[1]` must be a list"), std::string::npos);
+  EXPECT_NE(predict_error(R"({"inputs": [["a", 1]]})").find("`inputs[0][1]` must be a string"), std::string::npos);
+  EXPECT_NE(predict_error(R"({"inputs": "a", "raw_scores": null, "truncate": "no"})").find("`truncate`"),
+            std::string::npos);
+
+  RerankRequest r = parse_rerank_request(R"({"query": "q", "texts": ["a", "b"]})");
+  EXPECT_EQ(r.query, "q");
+  EXPECT_EQ(r.texts.size(), 2u);
+  EXPECT_FALSE(r.raw_scores || r.return_text || r.truncate.has_value());
+  r = parse_rerank_request(R"({"query": "q", "texts": [], "raw_scores": true, "return_text": true,
+                               "truncate": false, "truncation_direction": "Right"})");
+  EXPECT_TRUE(r.texts.empty());  // the route answers 400
+  EXPECT_TRUE(r.raw_scores && r.return_text);
+  EXPECT_EQ(r.truncate, false);
+  auto rerank_error = [](const std::string& body) { return rejection(parse_rerank_request, body); };
+  EXPECT_NE(rerank_error(R"({"texts": ["a"]})").find("missing field `query`"), std::string::npos);
+  EXPECT_NE(rerank_error(R"({"query": "q"})").find("missing field `texts`"), std::string::npos);
+  EXPECT_NE(rerank_error(R"({"query": ["q"], "texts": ["a"]})").find("`query` must be a string"), std::string::npos);
+  EXPECT_NE(rerank_error(R"({"query": "q", "texts": [1]})").find("`texts[0]`"), std::string::npos);
+  EXPECT_NE(rerank_error(R"({"query": "q", "texts": ["a"], "return_text": "yes"})").find("`return_text`"),
+            std::string::npos);
+}
+
 TEST(ServeRequest, CountChars) {
   EXPECT_EQ((Input{"h\xC3\xA9llo \xF0\x9F\x98\x80", {}, false}.count_chars()), 7u);
   EXPECT_EQ((Input{"", {1, 2, 3}, true}.count_chars()), 3u);
