@@ -18,6 +18,19 @@
 namespace encore::cli {
 namespace {
 
+// config.json's architectures[0] is a *ForSequenceClassification model.
+bool declares_classifier(const std::string& dir) {
+  std::ifstream f(std::filesystem::path(dir) / "config.json");
+  if (!f) return false;
+  const nlohmann::json j = nlohmann::json::parse(f, nullptr, /*allow_exceptions=*/false);
+  if (!j.is_object() || !j.contains("architectures") || !j["architectures"].is_array() || j["architectures"].empty() ||
+      !j["architectures"][0].is_string())
+    return false;
+  const std::string a = j["architectures"][0];
+  const std::string suffix = "ForSequenceClassification";
+  return a.size() >= suffix.size() && a.compare(a.size() - suffix.size(), suffix.size(), suffix) == 0;
+}
+
 const char* kUsage =
     "usage: encore serve --model DIR [--host ADDR] [--port N] [--model-id NAME]\n"
     "                    [--max-batch-tokens N] [--max-batch-requests N] [--max-concurrent-requests N]\n"
@@ -127,10 +140,13 @@ int run_serve(const std::vector<std::string>& argv) {
   ho.request_timeout = so.request_timeout;
 
   // The model kind, as TEI decides it: a sequence classification head makes a classifier
-  // (a re-ranker with one label); anything else is served as an embedding model.
-  std::optional<Embedder> embedder = Embedder::load(dir, eo);
+  // (a re-ranker with one label); anything else is served as an embedding model. config.json's
+  // architectures usually says which, so the weights load once; a model whose head is only
+  // recognizable from its tensors loads as an Embedder first and then again as a classifier.
+  std::optional<Embedder> embedder;
+  if (!declares_classifier(dir)) embedder = Embedder::load(dir, eo);
   std::optional<TextClassifier> classifier;
-  if (embedder->model().config().head.kind == TaskHead::SequenceClassification) {
+  if (!embedder || embedder->model().config().head.kind == TaskHead::SequenceClassification) {
     embedder.reset();
     if (args.has("pooling")) std::fprintf(stderr, "encore serve: the model is a classifier; --pooling is ignored\n");
     ClassifierOptions co;
