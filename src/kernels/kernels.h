@@ -38,11 +38,11 @@ void scale_inplace(float* x, int64_t n, float s);
 
 // Small attention products, one (sequence, head, query block) at a time, for few keys
 // (n <= kSmallKeys), where a GEMM library's per-call dispatch (and, in a fresh process, its
-// one-time kernel generation) costs more than the arithmetic:
+// one-time kernel generation) costs as much as the arithmetic:
 //   scores[r, j] = alpha * q[r, :] · k[j, :]       r < rows, j < n, over d features
 //   out[r, :]    = sum_j p[r, j] * v[j, :]
 // q, k, v, out have row strides ldq, ldk, ldv, ldo; scores and p are dense [rows, n].
-constexpr int64_t kSmallKeys = 64;
+constexpr int64_t kSmallKeys = 16;
 void attention_scores_small(float* scores, const float* q, int64_t ldq, const float* k, int64_t ldk, int64_t rows,
                             int64_t n, int64_t d, float alpha);
 void attention_values_small(float* out, int64_t ldo, const float* p, const float* v, int64_t ldv, int64_t rows,

@@ -65,15 +65,34 @@ void scale_inplace(float* x, int64_t n, float s) {
 __attribute__((target_clones("avx512f", "avx2", "default")))
 void attention_scores_small(float* scores, const float* q, int64_t ldq, const float* k, int64_t ldk, int64_t rows,
                             int64_t n, int64_t d, float alpha) {
+  // Kᵀ once per call ([d, n], at most 128 x 64 floats on the stack), then each score row is
+  // a sum of d scaled rows of Kᵀ: vectorized over keys, no horizontal reductions.
+  float kt[128 * kSmallKeys];
+  if (d > 128) {  // not a BERT head size; plain dot products
+    for (int64_t r = 0; r < rows; ++r)
+      for (int64_t j = 0; j < n; ++j) {
+        float s = 0.0f;
+        for (int64_t c = 0; c < d; ++c) s += q[r * ldq + c] * k[j * ldk + c];
+        scores[r * n + j] = alpha * s;
+      }
+    return;
+  }
+  for (int64_t j = 0; j < n; ++j)
+    for (int64_t c = 0; c < d; ++c) kt[c * n + j] = k[j * ldk + c];
   for (int64_t r = 0; r < rows; ++r) {
     const float* qr = q + r * ldq;
-    for (int64_t j = 0; j < n; ++j) {
-      const float* kj = k + j * ldk;
-      float s = 0.0f;
-#pragma omp simd reduction(+ : s)
-      for (int64_t c = 0; c < d; ++c) s += qr[c] * kj[c];
-      scores[r * n + j] = alpha * s;
+    float* out = scores + r * n;
+    float acc[kSmallKeys];
+#pragma omp simd
+    for (int64_t j = 0; j < n; ++j) acc[j] = 0.0f;
+    for (int64_t c = 0; c < d; ++c) {
+      const float w = qr[c];
+      const float* row = kt + c * n;
+#pragma omp simd
+      for (int64_t j = 0; j < n; ++j) acc[j] += w * row[j];
     }
+#pragma omp simd
+    for (int64_t j = 0; j < n; ++j) out[j] = alpha * acc[j];
   }
 }
 
