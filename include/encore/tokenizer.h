@@ -68,6 +68,7 @@ struct Encoding {
   std::vector<std::pair<size_t, size_t>> char_offsets;  // code points into the input text
   std::vector<std::string> tokens;
   std::vector<Encoding> overflowing;  // filled when EncodeOptions::return_overflowing
+  size_t truncated = 0;               // tokens truncation removed (not counting special tokens)
 
   size_t size() const { return ids.size(); }
 };

@@ -216,7 +216,6 @@ void Embedder::finish(std::vector<float>& v) const {
 std::vector<EmbedResult> Embedder::embed(const std::vector<std::string>& texts) const {
   const Impl& m = *impl_;
   std::vector<EmbedResult> results(texts.size());
-  const size_t max_length = static_cast<size_t>(m.max_length);
   ForwardOptions fwd;
   fwd.threads = m.threads;
 
@@ -228,7 +227,7 @@ std::vector<EmbedResult> Embedder::embed(const std::vector<std::string>& texts) 
       try {
         Encoding e = encode_text(texts[i]);
         ENCORE_CHECK(e.size() > 0, "the text has no tokens (the tokenizer adds no special tokens)");
-        results[i].truncated = e.size() >= max_length && encode_text(texts[i], false).size() > max_length;
+        results[i].truncated = e.truncated > 0;
         batch.ids.push_back(std::move(e.ids));
         batch.type_ids.push_back(std::move(e.type_ids));
         which.push_back(i);

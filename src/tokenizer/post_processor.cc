@@ -202,6 +202,7 @@ Encoding post_process(const Tokenizer::Impl& impl, Sequence first, Sequence* sec
   const auto& t = options.truncation;
   const bool fast = impl.config.flavour == TokenizerFlavour::HfFast;
   std::vector<Sequence> windows;  // HfFast overflow of a single sequence
+  const size_t before = first.size() + (second ? second->size() : 0);
   if (t.strategy != TruncationStrategy::None) {
     const size_t added =
         options.add_special_tokens ? count_special_tokens(impl.config.post_processor, second) : 0;
@@ -231,6 +232,7 @@ Encoding post_process(const Tokenizer::Impl& impl, Sequence first, Sequence* sec
     }
   }
   Encoding e = assemble(impl, first, second, options.add_special_tokens);
+  e.truncated = before - (first.size() + (second ? second->size() : 0));
   fill_char_offsets(e, first_text, second_text);
   for (const auto& w : windows) {
     Encoding o = assemble(impl, w, nullptr, options.add_special_tokens);

@@ -51,11 +51,13 @@ WordPiece::WordPiece(const std::vector<std::pair<std::string, int32_t>>& vocab,
     } catch (const Error& e) {
       fail("vocabulary token with id ", id, ": ", e.what());
     }
-    if (node == word_root_) continue;  // the empty token never matches (start < end)
-    const int32_t old = terminal_[node];
+    // The empty token (Google's tokenizer strips a vocab line of white space to "") is a
+    // vocabulary entry that never matches a piece (start < end): it has no trie node.
+    int32_t& slot = node == word_root_ ? empty_id_ : terminal_[node];
+    const int32_t old = slot;
     if (old >= 0 && old != id && id_to_token_[static_cast<size_t>(old)] == token) has_token_[static_cast<size_t>(old)] = 0;
     if (old < 0) ++size_;
-    terminal_[node] = id;
+    slot = id;
     id_to_token_[static_cast<size_t>(id)] = token;
     has_token_[static_cast<size_t>(id)] = 1;
   }
@@ -146,7 +148,7 @@ void WordPiece::tokenize(const char32_t* chars, size_t n, std::vector<Piece>& ou
 }
 
 std::optional<int32_t> WordPiece::find(std::string_view token) const {
-  if (token.empty()) return std::nullopt;
+  if (token.empty()) return empty_id_ >= 0 ? std::optional<int32_t>(empty_id_) : std::nullopt;
   NText t;
   try {
     decode_utf8(token, 0, t);

@@ -58,6 +58,7 @@ class WordPiece {
   std::vector<std::string> id_to_token_;
   std::vector<uint8_t> has_token_;  // id -> 1 when id_to_token_[id] is a vocabulary token
   size_t size_ = 0;                 // distinct tokens
+  int32_t empty_id_ = -1;           // the id of the empty token "", if the vocabulary has one
   uint32_t word_root_ = 0;
   uint32_t cont_root_ = 0;
   std::string unk_token_;
