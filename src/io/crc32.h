@@ -12,6 +12,9 @@ namespace encore::io {
 // `crc` continues an earlier value: crc32(b, n2, crc32(a, n1)) == crc32(a ++ b).
 uint32_t crc32(const void* data, size_t n, uint32_t crc = 0);
 uint32_t crc32c(const void* data, size_t n, uint32_t crc = 0);
+// The table-driven versions, whatever the CPU (tests compare the fast paths with them).
+uint32_t crc32_portable(const void* data, size_t n, uint32_t crc = 0);
+uint32_t crc32c_portable(const void* data, size_t n, uint32_t crc = 0);
 
 // Fuzz builds (libFuzzer's FUZZING_BUILD_MODE_UNSAFE_FOR_PRODUCTION convention) still compute
 // every checksum but accept mismatches, so that mutated inputs reach the parsers behind them.

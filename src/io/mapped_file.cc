@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdint>
 #include <cstring>
 
 #include "encore/error.h"
@@ -48,7 +49,37 @@ Bytes map_file(const std::string& path) {
   b.data = static_cast<const unsigned char*>(m->addr);
   b.size = m->size;
   b.owner = std::shared_ptr<const void>(m, m->addr);
+  b.mapped = true;
   return b;
+}
+
+namespace {
+
+// The whole pages of [p, p + n) when that range lies inside the mapping `b`.
+bool page_range(const Bytes& b, const void* p, size_t n, uintptr_t* begin, uintptr_t* end) {
+  const auto* c = static_cast<const unsigned char*>(p);
+  if (!b.mapped || n == 0 || c < b.data || c > b.data + b.size || n > static_cast<size_t>(b.data + b.size - c))
+    return false;
+  static const uintptr_t page = static_cast<uintptr_t>(sysconf(_SC_PAGESIZE));
+  *begin = (reinterpret_cast<uintptr_t>(c) + page - 1) & ~(page - 1);
+  *end = (reinterpret_cast<uintptr_t>(c) + n) & ~(page - 1);
+  return *end > *begin;
+}
+
+}  // namespace
+
+void release_pages(const Bytes& b, const void* p, size_t n) {
+  uintptr_t begin, end;
+  if (page_range(b, p, n, &begin, &end)) madvise(reinterpret_cast<void*>(begin), end - begin, MADV_DONTNEED);
+}
+
+void populate_pages(const Bytes& b, const void* p, size_t n) {
+#ifdef MADV_POPULATE_READ
+  uintptr_t begin, end;
+  if (page_range(b, p, n, &begin, &end)) madvise(reinterpret_cast<void*>(begin), end - begin, MADV_POPULATE_READ);
+#else
+  (void)b, (void)p, (void)n;
+#endif
 }
 
 Bytes borrow(const void* data, size_t size) {

@@ -20,6 +20,8 @@ struct BundleShard {
   Bytes bytes;
 };
 using ShardSource = std::function<BundleShard(int id, int count)>;
+// The data shard's file name suffix: ".data-00000-of-00001".
+std::string shard_name(int id, int count);
 TensorFile read_tf_bundle_bytes(const std::string& label, const Bytes& index, const ShardSource& shards);
 
 }  // namespace encore::io

@@ -5,6 +5,8 @@
 // at [offset, offset + size), checksummed with a masked crc32c.
 #include <cstdio>
 #include <map>
+#include <string>
+#include <vector>
 
 #include "encore/checkpoint.h"
 #include "io/crc32.h"
@@ -139,13 +141,13 @@ Entry parse_entry(const TableEntry& e, const std::string& where) {
   return out;
 }
 
+}  // namespace
+
 std::string shard_name(int id, int count) {
   char buf[32];
   std::snprintf(buf, sizeof buf, ".data-%05d-of-%05d", id, count);
   return buf;
 }
-
-}  // namespace
 
 TensorFile read_tf_bundle_bytes(const std::string& label, const Bytes& index, const ShardSource& shards) {
   const std::vector<TableEntry> entries = read_table(index, label);
@@ -158,6 +160,16 @@ TensorFile read_tf_bundle_bytes(const std::string& label, const Bytes& index, co
   TensorFile out;
   out.path = label;
   std::map<int, BundleShard> open;
+  struct Checked {  // a tensor whose bytes are validated, its CRC still to check
+    std::string name;
+    const BundleShard* shard;
+    const unsigned char* p;
+    uint64_t size;
+    uint32_t expected;
+    DType dtype;
+    Shape shape;
+  };
+  std::vector<Checked> tensors;
   for (size_t i = 1; i < entries.size(); ++i) {
     const std::string& name = entries[i].key;
     const std::string where = label + ": tensor '" + name + "'";
@@ -182,12 +194,31 @@ TensorFile read_tf_bundle_bytes(const std::string& label, const Bytes& index, co
     if (e.offset > shard.bytes.size || e.size > shard.bytes.size - e.offset)
       fail(shard.label, ": tensor '", name, "': bytes [", e.offset, ", +", e.size, ") lie outside the file (",
            shard.bytes.size, " bytes)");
-    const unsigned char* p = shard.bytes.data + e.offset;
-    const uint32_t actual = crc32c(p, static_cast<size_t>(e.size));
-    if (crc32c_unmask(e.crc32c) != actual && kVerifyChecksums)
-      fail(shard.label, ": tensor '", name, "': crc32c mismatch (the data file is corrupt)");
-    Tensor t = Tensor::view(dtype, e.shape, p, shard.bytes.owner);
-    out.tensors[name] = reinterpret_cast<uintptr_t>(p) % dtype_size(dtype) == 0 ? t : t.clone();
+    tensors.push_back({name, &shard, shard.bytes.data + e.offset, e.size, crc32c_unmask(e.crc32c), dtype, e.shape});
+  }
+  // The tensors are nearly all of the data: their CRCs run in parallel, then are checked in
+  // order. Checksummed pages leave the resident set (they are read again when used).
+  std::vector<uint32_t> crcs(tensors.size());
+  const int64_t n = static_cast<int64_t>(tensors.size());
+#ifdef _OPENMP
+#pragma omp parallel for schedule(dynamic)
+#endif
+  for (int64_t i = 0; i < n; ++i) {
+    const Checked& t = tensors[static_cast<size_t>(i)];
+    crcs[static_cast<size_t>(i)] = crc32c(t.p, static_cast<size_t>(t.size));
+    release_pages(t.shard->bytes, t.p, static_cast<size_t>(t.size));
+  }
+  for (size_t i = 0; i < tensors.size(); ++i) {
+    const Checked& c = tensors[i];
+    if (c.expected != crcs[i] && kVerifyChecksums)
+      fail(c.shard->label, ": tensor '", c.name, "': crc32c mismatch (the data file is corrupt)");
+    Tensor t = Tensor::view(c.dtype, c.shape, c.p, c.shard->bytes.owner);
+    if (reinterpret_cast<uintptr_t>(c.p) % dtype_size(c.dtype) == 0) {
+      out.tensors[c.name] = t;
+    } else {  // unaligned: a copy, and the pages it read leave memory again
+      out.tensors[c.name] = t.clone();
+      release_pages(c.shard->bytes, c.p, static_cast<size_t>(c.size));
+    }
   }
   return out;
 }

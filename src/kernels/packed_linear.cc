@@ -1,5 +1,6 @@
 #include "kernels/packed_linear.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <map>
@@ -289,6 +290,97 @@ void PackedLinear::run(float* y, const float* x, int64_t T, std::optional<Activa
     int8_epilogue_row(y + t * N, dst + t * N, inv[t], bias, xo, wo, k_out, N, accumulate);
   }
   if (act) impl_->activate(y, T, N, *act);
+}
+
+// ---- Packing from a checkpoint's blocks, and unpacking (load time and export) ----
+
+namespace {
+
+// The blocks as one dense [out, in] row-major matrix.
+std::vector<float> assemble(const std::vector<PackedLinear::Rows>& blocks, int64_t out, int64_t in) {
+  std::vector<float> w(static_cast<size_t>(out * in));
+  float* d = w.data();
+  for (const auto& b : blocks) {
+    if (!b.in_out) {
+      std::copy(b.data, b.data + b.rows * in, d);
+    } else {  // [in, rows] -> [rows, in], in 64 x 64 tiles
+      for (int64_t i0 = 0; i0 < in; i0 += 64)
+        for (int64_t r0 = 0; r0 < b.rows; r0 += 64)
+          for (int64_t i = i0; i < std::min(in, i0 + 64); ++i)
+            for (int64_t r = r0; r < std::min(b.rows, r0 + 64); ++r) d[r * in + i] = b.data[i * b.rows + r];
+    }
+    d += b.rows * in;
+  }
+  return w;
+}
+
+}  // namespace
+
+PackedLinear::PackedLinear(const std::vector<Rows>& blocks, const float* bias, int64_t in, ComputeType type)
+    : out_(0), in_(in), type_(type) {
+  ENCORE_CHECK(!blocks.empty(), "PackedLinear: no weight blocks");
+  for (const auto& b : blocks) out_ += b.rows;
+  if (type == ComputeType::Int8) {  // per-row quantization reads the dense rows
+    const std::vector<float> w = assemble(blocks, out_, in_);
+    PackedLinear dense(w.data(), bias, out_, in_, type);
+    impl_ = std::move(dense.impl_);
+    return;
+  }
+  impl_ = std::make_unique<Impl>();
+  impl_->type = type;
+  impl_->has_bias = bias != nullptr;
+  memory::desc any({in_, out_}, input_type(type), tag::any);
+  impl_->weights_md = impl_->describe(128, in_, out_, any, std::nullopt, false).weights_desc();
+  // (Mapping these pages up front with MADV_POPULATE_WRITE, or as transparent huge pages,
+  // measured slower than letting the reorders fault them in, two Linears packing at once.)
+  impl_->weights = memory(impl_->weights_md, cpu_engine());
+  // Block b is columns [off, off + rows) of the [in, out] matrix oneDNN packs: a sub-memory
+  // of the packed layout when the layout has no padding and the offsets fall on its blocks.
+  const bool padded = impl_->weights_md.get_size() !=
+                      static_cast<size_t>(in_ * out_) * (type == ComputeType::BF16 ? 2 : 4);
+  std::vector<memory> dst;
+  if (blocks.size() == 1) {
+    dst.push_back(impl_->weights);
+  } else if (!padded) {
+    try {
+      int64_t off = 0;
+      for (const auto& b : blocks) {
+        dst.emplace_back(impl_->weights_md.submemory_desc({in_, b.rows}, {0, off}), cpu_engine(),
+                         impl_->weights.get_data_handle());
+        off += b.rows;
+      }
+    } catch (const dnnl::error&) {
+      dst.clear();  // block sizes not multiples of the layout's blocks
+    }
+  }
+  dnnl::stream stream(cpu_engine());
+  if (!dst.empty()) {
+    for (size_t i = 0; i < blocks.size(); ++i) {
+      const Rows& b = blocks[i];
+      memory user(memory::desc({in_, b.rows}, dt::f32, b.in_out ? tag::ab : tag::ba), cpu_engine(),
+                  const_cast<float*>(b.data));
+      dnnl::reorder(user, dst[i]).execute(stream, user, dst[i]);
+    }
+    stream.wait();
+  } else {
+    std::vector<float> w = assemble(blocks, out_, in_);
+    memory user(memory::desc({in_, out_}, dt::f32, tag::ba), cpu_engine(), w.data());
+    dnnl::reorder(user, impl_->weights).execute(stream, user, impl_->weights);
+    stream.wait();
+  }
+  if (bias) {
+    impl_->bias = memory(memory::desc({1, out_}, dt::f32, tag::ab), cpu_engine());
+    std::copy(bias, bias + out_, static_cast<float*>(impl_->bias.get_data_handle()));
+  }
+}
+
+void PackedLinear::unpack(float* weight) const {
+  ENCORE_CHECK(type_ == ComputeType::F32, "PackedLinear: the weights were packed as ", compute_type_name(type_),
+               ", which rounded them; their float32 values were not kept");
+  memory user(memory::desc({in_, out_}, dt::f32, tag::ba), cpu_engine(), weight);
+  dnnl::stream stream(cpu_engine());
+  dnnl::reorder(impl_->weights, user).execute(stream, impl_->weights, user);
+  stream.wait();
 }
 
 }  // namespace encore::kernels

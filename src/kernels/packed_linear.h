@@ -32,6 +32,19 @@ class PackedLinear {
   // f32_channels (Int8 only): input channels computed in float32, outside the int8 GEMM.
   PackedLinear(const float* weight, const float* bias, int64_t out, int64_t in, ComputeType type = ComputeType::F32,
                const std::vector<int64_t>& f32_channels = {});
+  // A block of rows of the [out, in] weight matrix as a checkpoint stores it: row-major
+  // [rows, in], or transposed ([in, rows] row-major, a TensorFlow kernel) when in_out is set.
+  struct Rows {
+    const float* data;
+    int64_t rows;
+    bool in_out = false;
+  };
+  // The weight given as row blocks stacked on dim 0 (Q, K and V of the fused projection, or
+  // one block), packed straight from them: F32 and BF16 blocks are reordered into their
+  // columns of the packed layout, so no stacked or transposed copy is built (unless the
+  // layout pads or the block sizes are not multiples of oneDNN's blocks: then a temporary
+  // dense copy is packed). Int8 quantizes a temporary dense copy.
+  PackedLinear(const std::vector<Rows>& blocks, const float* bias, int64_t in, ComputeType type = ComputeType::F32);
   ~PackedLinear();
   PackedLinear(const PackedLinear&) = delete;
   PackedLinear& operator=(const PackedLinear&) = delete;
@@ -46,6 +59,12 @@ class PackedLinear {
   ComputeType type() const { return type_; }
   size_t packed_bytes() const;
   const std::vector<int64_t>& f32_channels() const;  // Int8: the outlier channels kept in float32
+
+  // The weights back as [out, in] row-major float32 (out * in floats at `weight`): for F32,
+  // a oneDNN reorder of the packed copy, bit-identical to the weights that were packed.
+  // BF16 and Int8 weights were rounded when packed, so they are not the source values any
+  // more: that throws encore::Error (re-read the checkpoint instead).
+  void unpack(float* weight) const;
 
   struct Impl;
 

@@ -41,17 +41,26 @@ void export_torch_encoder(const Model& bert, int64_t first, int64_t count, const
                                                               : nullptr;
   ENCORE_CHECK(act, "activation ", activation_name(c.layer.activation),
                " has no nn.TransformerEncoderLayer spelling (relu or gelu = erf)");
+  if (m.options.dtype != ComputeType::F32) {
+    // bf16 / int8 packing rounded the weights and the model keeps no F32 copy: the
+    // checkpoint is read again, so that the export holds its values, not rounded ones.
+    LoadOptions f32 = m.options;
+    f32.dtype = ComputeType::F32;
+    export_torch_encoder(Model::load(m.dir, f32), first, count, dir);
+    return;
+  }
   std::vector<std::pair<std::string, Tensor>> tensors;
   for (int64_t i = 0; i < count; ++i) {
     const nn::EncoderLayerWeights& L = m.layers[static_cast<size_t>(first + i)];
     const std::string p = "layers." + std::to_string(i) + ".";
-    tensors.emplace_back(p + "self_attn.in_proj_weight", L.qkv.weight);
+    // The packed F32 weights reordered back to [out, in]: bit-identical to the checkpoint's.
+    tensors.emplace_back(p + "self_attn.in_proj_weight", nn::dense_weight(L.qkv));
     tensors.emplace_back(p + "self_attn.in_proj_bias", L.qkv.bias);
-    tensors.emplace_back(p + "self_attn.out_proj.weight", L.attn_out.weight);
+    tensors.emplace_back(p + "self_attn.out_proj.weight", nn::dense_weight(L.attn_out));
     tensors.emplace_back(p + "self_attn.out_proj.bias", L.attn_out.bias);
-    tensors.emplace_back(p + "linear1.weight", L.ffn_in.weight);
+    tensors.emplace_back(p + "linear1.weight", nn::dense_weight(L.ffn_in));
     tensors.emplace_back(p + "linear1.bias", L.ffn_in.bias);
-    tensors.emplace_back(p + "linear2.weight", L.ffn_out.weight);
+    tensors.emplace_back(p + "linear2.weight", nn::dense_weight(L.ffn_out));
     tensors.emplace_back(p + "linear2.bias", L.ffn_out.bias);
     tensors.emplace_back(p + "norm1.weight", L.ln1.gamma);
     tensors.emplace_back(p + "norm1.bias", L.ln1.beta);

@@ -2,12 +2,17 @@
 // structs through the dialect's name map. Every tensor's shape is checked against the
 // config before use; errors name the file and the tensor.
 #include <algorithm>
+#include <exception>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
 #include <nlohmann/json.hpp>
 #include <set>
+#ifdef __GLIBC__
+#include <malloc.h>  // malloc_trim
+#endif
 
+#include "core/convert.h"
 #include "encore/safetensors.h"
 #include "models/dialects.h"
 #include "models/model_impl.h"
@@ -142,7 +147,8 @@ ModelConfig parse_torch_sidecar(const fs::path& path) {
   return c;
 }
 
-// Concatenates [H,H] Q, K, V weights (or [H] biases) into one [3H, ...] tensor.
+// Concatenates the [H] Q, K, V biases into one [3H] tensor (the weights are packed from
+// their three blocks directly).
 Tensor stack3(const Tensor& a, const Tensor& b, const Tensor& c) {
   Shape s = a.shape();
   s[0] *= 3;
@@ -169,6 +175,7 @@ std::shared_ptr<Model::Impl> load_model(const std::string& dir_name, const LoadO
   ENCORE_CHECK(fs::is_directory(dir), dir_name, ": not a directory");
   auto m = std::make_shared<Model::Impl>();
   m->dir = dir_name;
+  m->options = options;
   Dialect dialect = options.dialect ? *options.dialect : detect_dialect(dir);
   ModelConfig& c = m->config;
   switch (dialect) {
@@ -196,32 +203,81 @@ std::shared_ptr<Model::Impl> load_model(const std::string& dir_name, const LoadO
     c.has_pooler = w.has(n.pooler_w, 0);
     if (c.has_pooler) m->pooler = {w.linear_weight(n.pooler_w, 0, H, H), w.get(n.pooler_b, 0, {H})};
   }
-  for (int64_t i = 0; i < c.layers; ++i) {
-    nn::EncoderLayerWeights L;
-    if (!n.qkv_w.empty()) {
-      L.qkv.weight = w.get(n.qkv_w, i, {3 * H, H});
-      if (bias) L.qkv.bias = w.get(n.qkv_b, i, {3 * H});
-    } else {
-      L.qkv.weight = stack3(w.linear_weight(n.q_w, i, H, H), w.linear_weight(n.k_w, i, H, H),
-                            w.linear_weight(n.v_w, i, H, H));
-      L.qkv.bias = stack3(w.get(n.q_b, i, {H}), w.get(n.k_b, i, {H}), w.get(n.v_b, i, {H}));
+  // The encoder Linears: looked up and checked here, packed below.
+  struct Pending {
+    nn::Linear* linear;
+    std::vector<WeightBinder::StoredLinear> blocks;  // row blocks of [out, in] (Q, K, V: three)
+    int64_t rows, in;
+  };
+  std::vector<Pending> pending;
+  m->layers.resize(static_cast<size_t>(c.layers));  // stable addresses for `pending`
+  using Names = std::initializer_list<const std::string*>;
+  auto linear = [&](nn::Linear& l, Names weights, Names biases, int64_t rows, int64_t in, int64_t i) {
+    Pending p{&l, {}, rows, in};
+    for (const std::string* name : weights) p.blocks.push_back(w.linear_stored(*name, i, rows, in));
+    if (biases.size() == 1) l.bias = w.get(**biases.begin(), i, {rows});
+    if (biases.size() == 3) {
+      auto b = biases.begin();
+      l.bias = stack3(w.get(*b[0], i, {rows}), w.get(*b[1], i, {rows}), w.get(*b[2], i, {rows}));
     }
-    L.attn_out.weight = w.linear_weight(n.out_w, i, H, H);
+    pending.push_back(std::move(p));
+  };
+  for (int64_t i = 0; i < c.layers; ++i) {
+    nn::EncoderLayerWeights& L = m->layers[static_cast<size_t>(i)];
+    if (!n.qkv_w.empty()) linear(L.qkv, {&n.qkv_w}, bias ? Names{&n.qkv_b} : Names{}, 3 * H, H, i);
+    else linear(L.qkv, {&n.q_w, &n.k_w, &n.v_w}, {&n.q_b, &n.k_b, &n.v_b}, H, H, i);
+    linear(L.attn_out, {&n.out_w}, bias ? Names{&n.out_b} : Names{}, H, H, i);
     L.ln1.gamma = w.get(n.ln1_g, i, {H});
-    L.ffn_in.weight = w.linear_weight(n.ffn_in_w, i, I, H);
-    L.ffn_out.weight = w.linear_weight(n.ffn_out_w, i, H, I);
+    linear(L.ffn_in, {&n.ffn_in_w}, bias ? Names{&n.ffn_in_b} : Names{}, I, H, i);
+    linear(L.ffn_out, {&n.ffn_out_w}, bias ? Names{&n.ffn_out_b} : Names{}, H, I, i);
     L.ln2.gamma = w.get(n.ln2_g, i, {H});
     if (bias) {
-      L.attn_out.bias = w.get(n.out_b, i, {H});
       L.ln1.beta = w.get(n.ln1_b, i, {H});
-      L.ffn_in.bias = w.get(n.ffn_in_b, i, {I});
-      L.ffn_out.bias = w.get(n.ffn_out_b, i, {H});
       L.ln2.beta = w.get(n.ln2_b, i, {H});
     }
     if (c.layer.relative != RelativePositions::None)
       L.distance = w.get(n.distance, i, {2 * c.max_positions - 1, d});
-    m->layers.push_back(std::move(L));
   }
+  // Pack every Linear straight from its stored tensors (Q, K and V as three row blocks,
+  // Google kernels [in, out] as stored: no stacked or transposed copy; F16 / BF16 through
+  // one F32 copy each), then let go of them: their file pages leave memory, so that the
+  // packed copy is the only one resident (nn::dense_weight gets the values back). One
+  // parallel loop over the Linears, each packed by one thread: a single barrier, not one per
+  // reorder (barriers are what a loaded machine makes slow).
+  std::exception_ptr failed;
+  const int64_t count = static_cast<int64_t>(pending.size());
+  const ComputeType packed_type = options.dtype == ComputeType::Int8 ? ComputeType::F32 : options.dtype;
+#pragma omp parallel
+  {
+  std::vector<float> converted;  // this thread's F16 / BF16 / F64 blocks as F32, reused
+#pragma omp for schedule(dynamic, 1)
+  for (int64_t k = 0; k < count; ++k) {
+    try {
+      Pending& p = pending[static_cast<size_t>(k)];
+      converted.resize(std::max(converted.size(), static_cast<size_t>(p.rows * p.in) * p.blocks.size()));
+      std::vector<kernels::PackedLinear::Rows> blocks;
+      for (const auto& b : p.blocks) {
+        const Tensor& t = b.stored.tensor;
+        src.populate(b.stored.key);
+        const float* data = t.dtype() == DType::F32 ? t.data<float>() : nullptr;
+        if (!data) {
+          float* into = converted.data() + static_cast<size_t>(p.rows * p.in) * blocks.size();
+          to_f32_into(t, into);
+          data = into;
+        }
+        blocks.push_back({data, p.rows, b.in_out});
+      }
+      const nn::Linear& l = *p.linear;
+      p.linear->packed = std::make_shared<kernels::PackedLinear>(
+          blocks, l.bias.defined() ? l.bias.data<float>() : nullptr, p.in, packed_type);
+      for (const auto& b : p.blocks) src.release(b.stored.key);
+    } catch (...) {
+#pragma omp critical(encore_load_error)
+      if (!failed) failed = std::current_exception();
+    }
+  }
+  }
+  if (failed) std::rethrow_exception(failed);
   if (dialect == Dialect::Torch && c.final_norm) {
     m->final_norm.gamma = w.get(n.final_g, 0, {H});
     if (bias) m->final_norm.beta = w.get(n.final_b, 0, {H});
@@ -234,14 +290,22 @@ std::shared_ptr<Model::Impl> load_model(const std::string& dir_name, const LoadO
     c.head = load_heads(dialect == Dialect::BertHF ? dir / "config.json" : fs::path(), c, m->word_embeddings, hw,
                         m->heads);
   m->parameters = w.parameters() + hw.parameters();
-  // Pack every layer's weights for the fast GEMM path once, at load (int8: after finding
-  // the outlier channels that stay in float32, src/models/calibrate.cc).
-  const OutlierChannels outliers =
-      options.dtype == ComputeType::Int8 ? int8_outlier_channels(*m) : OutlierChannels(m->layers.size());
-  for (size_t i = 0; i < m->layers.size(); ++i) {
-    nn::EncoderLayerWeights& L = m->layers[i];
-    nn::Linear* gemms[nn::kGemmSites] = {&L.qkv, &L.attn_out, &L.ffn_in, &L.ffn_out};  // GemmSite order
-    for (int s = 0; s < nn::kGemmSites; ++s) nn::pack(*gemms[s], options.dtype, outliers[i][static_cast<size_t>(s)]);
+  // Int8: the layers were packed as F32 above; find the outlier channels that stay in
+  // float32 by running that model once (src/models/calibrate.cc), then quantize each Linear
+  // from its exact F32 weights (reordered back from the packed copy).
+  if (options.dtype == ComputeType::Int8) {
+    const OutlierChannels outliers = int8_outlier_channels(*m);
+    for (size_t i = 0; i < m->layers.size(); ++i) {
+      nn::EncoderLayerWeights& L = m->layers[i];
+      nn::Linear* gemms[nn::kGemmSites] = {&L.qkv, &L.attn_out, &L.ffn_in, &L.ffn_out};  // GemmSite order
+      for (int s = 0; s < nn::kGemmSites; ++s) {
+        nn::Linear& l = *gemms[s];
+        const Tensor dense = nn::dense_weight(l);
+        l.packed = std::make_shared<kernels::PackedLinear>(dense.data<float>(),
+                                                           l.bias.defined() ? l.bias.data<float>() : nullptr, l.out(),
+                                                           l.in(), ComputeType::Int8, outliers[i][static_cast<size_t>(s)]);
+      }
+    }
   }
 
   // Tensors the model does not use: buffers and task heads are expected; anything else is
@@ -260,6 +324,11 @@ std::shared_ptr<Model::Impl> load_model(const std::string& dir_name, const LoadO
     std::cerr << "encore: warning: " << dir_name << ": " << unused.size() << " unused tensor(s), e.g. '"
               << unused.front() << "'\n";
   }
+#ifdef __GLIBC__
+  // Converted (F16, BF16) copies freed after packing: glibc keeps freed heap memory for reuse
+  // unless asked; give it back so that the model's RSS is its weights.
+  malloc_trim(0);
+#endif
   return m;
 }
 

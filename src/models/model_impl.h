@@ -14,6 +14,7 @@ namespace encore {
 struct Model::Impl {
   std::string dir;
   std::string weights_description;  // the files the weights came from
+  LoadOptions options;              // as loaded (export reads an F32 copy again for bf16 / int8)
   ModelConfig config;
   // BERT embeddings and pooler (undefined for the PyTorch dialect).
   Tensor word_embeddings;        // [vocab, H]

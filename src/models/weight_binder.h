@@ -33,15 +33,29 @@ class WeightBinder {
       prefix_ = names.optional_prefix;
   }
 
-  // A tensor with the given shape (as stored). Missing: error unless optional.
+  // A tensor with the given shape (as stored), converted to F32. Missing: error unless optional.
   Tensor get(const std::string& pattern, int64_t layer, const Shape& shape, bool optional = false) {
+    const Stored s = stored(pattern, layer, shape, optional);
+    if (!s.tensor.defined() || s.tensor.dtype() == DType::F32) return s.tensor;
+    Tensor f = s.tensor.to_f32();
+    src_.release(s.key);  // the model uses the F32 copy: the stored bytes can leave memory
+    return f;
+  }
+
+  // A tensor as stored (any floating-point dtype, not converted), checked and counted like
+  // get(), with its key in the WeightSource; undefined tensor when optional and missing.
+  struct Stored {
+    Tensor tensor;
+    std::string key;
+  };
+  Stored stored(const std::string& pattern, int64_t layer, const Shape& shape, bool optional = false) {
     const std::string name = prefix_ + expand(pattern, layer);
-    const auto stored = resolve(name);
-    if (!stored) {
+    const auto found = resolve(name);
+    if (!found) {
       ENCORE_CHECK(optional, dir_, ": missing tensor '", name, "' in ", src_.description());
-      return Tensor();
+      return {};
     }
-    const std::string& key = *stored;
+    const std::string& key = *found;
     const Tensor* t = src_.find(key);
     ENCORE_CHECK(t->shape() == shape, src_.file_of(key), ": tensor '", key, "' has shape ",
                  shape_string(t->shape()), ", the config implies ", shape_string(shape));
@@ -50,9 +64,19 @@ class WeightBinder {
                  src_.file_of(key), ": tensor '", key, "' has dtype ", dtype_name(t->dtype()),
                  ", expected a floating-point type");
     used_.insert(key);
-    Tensor f = t->dtype() == DType::F32 ? *t : t->to_f32();
-    parameters_ += f.numel();
-    return f;
+    parameters_ += t->numel();
+    return {*t, key};
+  }
+
+  // A Linear weight for packing, as stored: [out, in], or a Google kernel [in, out]
+  // (in_out); not converted to F32 yet (that happens where it is packed).
+  struct StoredLinear {
+    Stored stored;
+    bool in_out = false;
+  };
+  StoredLinear linear_stored(const std::string& pattern, int64_t layer, int64_t out, int64_t in) {
+    if (!names_.kernels_in_out) return {stored(pattern, layer, {out, in}), false};
+    return {stored(pattern, layer, {in, out}), true};
   }
 
   // A Linear weight as [out, in]; Google kernels are stored [in, out] and transposed here.

@@ -4,6 +4,7 @@
 
 #include "encore/checkpoint.h"
 #include "encore/safetensors.h"
+#include "io/readers.h"
 #include "models/json_file.h"
 
 namespace encore {
@@ -61,19 +62,29 @@ bool optimizer_state(const std::string& name) {
 WeightSource::WeightSource(const fs::path& dir) {
   const fs::path st = dir / "model.safetensors", st_index = dir / "model.safetensors.index.json";
   const fs::path bin = dir / "pytorch_model.bin", bin_index = dir / "pytorch_model.bin.index.json";
+  // The readers of src/io on files mapped here (what read_safetensors & co. do), so that
+  // release() knows the mappings.
+  auto safetensors = [&](const fs::path& p) { return io::read_safetensors_bytes(p.string(), map(p)); };
+  auto torch = [&](const fs::path& p) { return io::read_torch_checkpoint_bytes(p.string(), map(p)); };
   if (fs::exists(st)) {
-    add(st, read_safetensors(st.string()));
+    add(st, safetensors(st));
   } else if (fs::exists(st_index)) {
-    for (const auto& shard : shards(dir, st_index)) add(shard, read_safetensors(shard.string()));
+    for (const auto& shard : shards(dir, st_index)) add(shard, safetensors(shard));
   } else if (fs::exists(bin)) {
-    add(bin, read_torch_checkpoint(bin.string()));
+    add(bin, torch(bin));
   } else if (fs::exists(bin_index)) {
-    for (const auto& shard : shards(dir, bin_index)) add(shard, read_torch_checkpoint(shard.string()));
+    for (const auto& shard : shards(dir, bin_index)) add(shard, torch(shard));
   } else if (fs::exists(dir / "model.pt") || fs::exists(dir / "model.pth")) {
     const fs::path pt = fs::exists(dir / "model.pt") ? dir / "model.pt" : dir / "model.pth";
-    add(pt, read_torch_checkpoint(pt.string()));
-  } else if (auto index = tf_index(dir)) {
-    add(*index, read_tf_checkpoint(index->string()), optimizer_state);
+    add(pt, torch(pt));
+  } else if (auto index = tf_index(dir)) {  // as read_tf_checkpoint
+    std::string prefix = index->string();
+    prefix.resize(prefix.size() - 6);  // ".index"
+    TensorFile tf = io::read_tf_bundle_bytes(index->string(), map(*index), [&](int id, int count) {
+      const std::string path = prefix + io::shard_name(id, count);
+      return io::BundleShard{path, map(path)};
+    });
+    add(*index, std::move(tf), optimizer_state);
   } else {
     fail(dir.string(), ": no weights (looked for model.safetensors, model.safetensors.index.json, "
          "pytorch_model.bin, pytorch_model.bin.index.json, model.pt, model.pth and *.ckpt.index)");
@@ -84,6 +95,28 @@ std::string WeightSource::description() const {
   std::string s;
   for (const auto& f : paths_) s += (s.empty() ? "" : ", ") + f;
   return s;
+}
+
+io::Bytes WeightSource::map(const fs::path& path) {
+  maps_.push_back(io::map_file(path.string()));
+  return maps_.back();
+}
+
+const io::Bytes* WeightSource::mapping_of(const Tensor& t) const {
+  const auto* p = static_cast<const unsigned char*>(t.raw());
+  for (const auto& b : maps_)
+    if (p && p >= b.data && p < b.data + b.size) return &b;
+  return nullptr;
+}
+
+void WeightSource::release(const std::string& name) const {
+  const Tensor* t = find(name);
+  if (const io::Bytes* b = t ? mapping_of(*t) : nullptr) io::release_pages(*b, t->raw(), t->nbytes());
+}
+
+void WeightSource::populate(const std::string& name) const {
+  const Tensor* t = find(name);
+  if (const io::Bytes* b = t ? mapping_of(*t) : nullptr) io::populate_pages(*b, t->raw(), t->nbytes());
 }
 
 void WeightSource::add(const fs::path& path, TensorFile tf, bool (*skip)(const std::string&)) {

@@ -10,6 +10,7 @@
 
 #include "encore/safetensors.h"
 #include "encore/tensor.h"
+#include "io/mapped_file.h"
 
 namespace encore {
 
@@ -29,9 +30,19 @@ class WeightSource {
   std::string description() const;
   const std::map<std::string, Tensor>& all() const { return tensors_; }
 
+  // Once a tensor's values have been copied (packed), drops the file pages under it from
+  // the process's memory (io::release_pages). The tensor stays valid: a page touched again
+  // is read back from the page cache. Tensors that are copies (not file views): no-op.
+  void release(const std::string& name) const;
+  // Maps the file pages under a tensor in one call before it is read in full.
+  void populate(const std::string& name) const;
+
  private:
+  io::Bytes map(const std::filesystem::path& path);
+  const io::Bytes* mapping_of(const Tensor& t) const;
   void add(const std::filesystem::path& path, TensorFile tf, bool (*skip)(const std::string&) = nullptr);
 
+  std::vector<io::Bytes> maps_;  // every file mapped, for release()
   std::map<std::string, Tensor> tensors_;
   std::map<std::string, std::string> files_;
   std::vector<std::string> paths_;

@@ -70,6 +70,14 @@ void Workspace::reserve(int64_t T, int64_t H, int64_t I) {
 void pack(Linear& l, ComputeType type, const std::vector<int64_t>& f32_channels) {
   l.packed = std::make_shared<kernels::PackedLinear>(l.weight.data<float>(), ptr(l.bias), l.out(), l.in(), type,
                                                      f32_channels);
+  l.weight = Tensor();
+}
+
+Tensor dense_weight(const Linear& l) {
+  if (!l.packed) return l.weight;
+  Tensor w = Tensor::empty(DType::F32, {l.out(), l.in()});
+  l.packed->unpack(w.data<float>());
+  return w;
 }
 
 void encoder_layer_forward(float* x, const RaggedBatch& batch, const AttentionMask& mask,

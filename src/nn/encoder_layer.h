@@ -16,12 +16,14 @@
 namespace encore::nn {
 
 struct Linear {
-  Tensor weight;  // F32 [out, in]
+  // F32 [out, in] until packed; undefined once packed (the packed copy is then the only
+  // one in memory: dense_weight() gets the values back).
+  Tensor weight;
   Tensor bias;    // F32 [out], undefined when the spec has no bias
-  // The same weights packed for oneDNN's matmul (built at load); null: plain sgemm path.
+  // The weights packed for oneDNN's matmul (built at load); null: plain sgemm path on `weight`.
   std::shared_ptr<const kernels::PackedLinear> packed = nullptr;
-  int64_t in() const { return weight.size(1); }
-  int64_t out() const { return weight.size(0); }
+  int64_t in() const { return packed ? packed->in() : weight.size(1); }
+  int64_t out() const { return packed ? packed->out() : weight.size(0); }
 };
 
 struct LayerNorm {
@@ -29,8 +31,14 @@ struct LayerNorm {
   Tensor beta;   // F32 [H], undefined when the spec has no bias
 };
 
-// Packs a Linear's weights for the fast GEMM path; f32_channels: see kernels::PackedLinear.
+// Packs a Linear's weights for the fast GEMM path and lets go of `weight`; f32_channels:
+// see kernels::PackedLinear.
 void pack(Linear& l, ComputeType type = ComputeType::F32, const std::vector<int64_t>& f32_channels = {});
+
+// The weights as F32 [out, in]: `weight` when not packed, else the packed copy reordered
+// back, bit-identical for F32 packing. BF16 / Int8 packing rounded them: encore::Error
+// (the checkpoint has to be read again; see export_torch_encoder).
+Tensor dense_weight(const Linear& l);
 
 struct EncoderLayerWeights {
   Linear qkv;        // [3H, H]: Q, K, V stacked on dim 0 (PyTorch in_proj order), one GEMM
