@@ -43,6 +43,7 @@ REPO = Path(__file__).resolve().parent.parent
 BUILD = Path(os.environ.get("ENCORE_BUILD_DIR", REPO / "build"))
 REF = Path(os.environ.get("ENCORE_REF_VENV", REPO / ".venv-ref")) / "bin" / "python"
 TF = Path(os.environ.get("ENCORE_TF_VENV", REPO / ".venv-tf")) / "bin" / "python"
+DRIVER = Path(os.environ.get("ENCORE_LOAD_DRIVER", BUILD / "bench" / "encore_load"))  # override: another copy
 BERT_BASE = REPO / "models" / "bench" / "bert-base"
 FIX = REPO / "models" / "bench" / "load-time"
 
@@ -309,7 +310,7 @@ def main():
     for f in formats:
         size = sum(p.stat().st_size for p in (FIX / f).iterdir()) / 1e6
         print(f"{f}: encore ...", file=sys.stderr)
-        enc = measure([str(BUILD / "bench" / "encore_load"), str(FIX / f), "--forward"], a.runs)
+        enc = measure([str(DRIVER), str(FIX / f), "--forward"], a.runs)
         ref = None
         if not a.skip_reference:
             print(f"{f}: reference ...", file=sys.stderr)
