@@ -14,6 +14,24 @@ size_t char_boundary(const std::string& s, size_t bytes) {
   return bytes;
 }
 
+// Runs `encode` (a tokenizer error is 422), checks the result against TEI's token limit
+// (413) and that it has tokens, and moves its ids and type ids into `seq`.
+template <class Encode>
+void take_encoding(Sequence& seq, Encode&& encode, size_t max_length) {
+  Encoding e;
+  try {
+    e = encode();
+  } catch (const Error& err) {
+    raise(tokenizer_error(err.what()));
+  }
+  if (e.size() > max_length)
+    raise(validation("Input validation error: `inputs` must have less than " + std::to_string(max_length) +
+                     " tokens. Given: " + std::to_string(e.size())));
+  if (e.size() == 0) raise(validation("Input validation error: the input has no tokens"));
+  seq.ids = std::move(e.ids);
+  seq.type_ids = std::move(e.type_ids);
+}
+
 }  // namespace
 
 std::string Service::apply_prompt(const std::optional<std::string>& prompt_name, const std::string& text) const {
@@ -66,18 +84,7 @@ Sequence Service::encode_input(const Input& input, bool truncate, TruncationSide
                        " characters. Given: " + std::to_string(chars)));
     text.resize(char_boundary(text, limit));  // TEI cuts at `limit` bytes: tokens past it are cut anyway
   }
-  Encoding e;
-  try {
-    e = embedder_->encode_text(text, truncate, side);
-  } catch (const Error& err) {
-    raise(tokenizer_error(err.what()));
-  }
-  if (e.size() > max_length)
-    raise(validation("Input validation error: `inputs` must have less than " + std::to_string(max_length) +
-                     " tokens. Given: " + std::to_string(e.size())));
-  if (e.size() == 0) raise(validation("Input validation error: the input has no tokens"));
-  seq.ids = std::move(e.ids);
-  seq.type_ids = std::move(e.type_ids);
+  take_encoding(seq, [&] { return embedder_->encode_text(text, truncate, side); }, max_length);
   return seq;
 }
 
@@ -101,21 +108,12 @@ Sequence Service::encode_predict_input(const PredictInput& input, bool truncate,
       text.resize(char_boundary(text, limit));
     }
   }
-  Encoding e;
-  try {
-    e = classifier_->encode(text, pair ? std::optional<std::string_view>(*pair) : std::nullopt,
-                            truncate ? max_length : 0, side);
-  } catch (const Error& err) {
-    raise(tokenizer_error(err.what()));
-  }
-  if (e.size() > max_length)
-    raise(validation("Input validation error: `inputs` must have less than " + std::to_string(max_length) +
-                     " tokens. Given: " + std::to_string(e.size())));
-  if (e.size() == 0) raise(validation("Input validation error: the input has no tokens"));
   Sequence seq;
   seq.index = index;
-  seq.ids = std::move(e.ids);
-  seq.type_ids = std::move(e.type_ids);
+  take_encoding(seq, [&] {
+    return classifier_->encode(text, pair ? std::optional<std::string_view>(*pair) : std::nullopt,
+                               truncate ? max_length : 0, side);
+  }, max_length);
   return seq;
 }
 
