@@ -23,6 +23,9 @@ Measures, per format, N runs after one warm-up run (page cache warm), medians re
           has no model, TensorFlow only reads the tensors), and the RSS before its load call
           (the interpreter and imports).
 
+Environment: ENCORE_BUILD_DIR (default build/), ENCORE_REF_VENV / ENCORE_TF_VENV (default
+.venv-ref / .venv-tf), ENCORE_LOAD_DRIVER (another copy of encore_load to run instead).
+
 usage: load_time.py [--runs 5] [--formats hf-f32,hf-bin,...] [--skip-reference] [--out FILE.md] [--make-only]
 """
 from __future__ import annotations
