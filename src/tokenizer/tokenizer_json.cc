@@ -189,8 +189,10 @@ std::pair<TokenizerConfig, Vocab> parse_tokenizer_json(const std::string& text, 
     const json& v = model.at("vocab");
     if (!v.is_object()) fail(where(path, "model.vocab"), " must be an object");
     vocab.reserve(v.size());
-    for (const auto& [token, id] : v.items())
-      vocab.emplace_back(token, as_int<int32_t>(id, [&] { return where(path, "model.vocab[" + token + "]"); }));
+    for (auto it = v.begin(); it != v.end(); ++it) {
+      const std::string& token = it.key();  // not a structured binding: clang 14 cannot capture those
+      vocab.emplace_back(token, as_int<int32_t>(it.value(), [&] { return where(path, "model.vocab[" + token + "]"); }));
+    }
 
     read_normalizer(j.value("normalizer", json()), c, path);
     const json pre = j.value("pre_tokenizer", json());
