@@ -251,10 +251,10 @@ Encoded bert_encode(const Model::Impl& m, const TokenBatch& tokens, const Forwar
   Encoded out;
   out.cu = batch.cu;
   out.states = embed(m, tok, opt);
-  nn::Workspace workspace;
+  nn::WorkspacePool::Lease workspace = m.workspaces.take();
   nn::RunContext run;
   run.options = &opt;
-  run.workspace = &workspace;
+  run.workspace = workspace.get();
   run_layers(m, out.states, batch, nn::AttentionMask{}, run, nullptr, [](int64_t, const Tensor&) {});
   if (c.has_pooler) out.pooled = pool(m, out.states.data<float>(), batch);
   return out;
@@ -282,10 +282,10 @@ TensorMap bert_forward(const Model::Impl& m, const TensorMap& inputs, const Forw
   if (google) out["embedding_output"] = padded(x);
   if (!google && opt.all_hidden) out["hidden_states.0"] = padded(x);
 
-  nn::Workspace workspace;
+  nn::WorkspacePool::Lease workspace = m.workspaces.take();
   nn::RunContext run;
   run.options = &opt;
-  run.workspace = &workspace;
+  run.workspace = workspace.get();
   run.head_mask = &in.head_mask;
   Tensor probs = opt.attentions ? Tensor::zeros(DType::F32, {B, c.heads, S, S}) : Tensor();
   run_layers(m, x, batch, mask, run, opt.attentions ? probs.data<float>() : nullptr,

@@ -26,6 +26,8 @@ struct Model::Impl {
   nn::LayerNorm final_norm;      // PyTorch TransformerEncoder(norm=...), else undefined
   HeadWeights heads;             // task head (config.head.kind), BERT dialects only
   int64_t parameters = 0;
+  // Activation buffers reused across forward calls (see nn::WorkspacePool).
+  mutable nn::WorkspacePool workspaces;
 };
 
 // Dialect front ends (src/models/bert.cc, src/models/transformer_encoder.cc).

@@ -118,10 +118,10 @@ TensorMap transformer_encoder_forward(const Model::Impl& m, const TensorMap& inp
     Tensor p = scatter_padded(t.data<float>(), batch, E, seq_first);
     return unbatched ? p.reshaped({S, E}) : p;
   };
-  nn::Workspace workspace;
+  nn::WorkspacePool::Lease workspace = m.workspaces.take();
   nn::RunContext run;
   run.options = &opt;
-  run.workspace = &workspace;
+  run.workspace = workspace.get();
   for (int64_t l = 0; l < c.layers; ++l) {
     nn::encoder_layer_forward(x.data<float>(), batch, mask, m.layers[l], c.layer, nhead, l, run);
     if (opt.all_hidden) out["layers." + std::to_string(l)] = padded(x);

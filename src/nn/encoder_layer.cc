@@ -67,6 +67,19 @@ void Workspace::reserve(int64_t T, int64_t H, int64_t I) {
   fit(qkv, T, 3 * H), fit(attn, T, H), fit(tmp, T, H), fit(inner, T, I);
 }
 
+WorkspacePool::Lease WorkspacePool::take() {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (free_.empty()) return Lease(*this, std::make_unique<Workspace>());
+  std::unique_ptr<Workspace> ws = std::move(free_.back());
+  free_.pop_back();
+  return Lease(*this, std::move(ws));
+}
+
+void WorkspacePool::give_back(std::unique_ptr<Workspace> ws) {
+  std::lock_guard<std::mutex> lock(mu_);
+  free_.push_back(std::move(ws));
+}
+
 void pack(Linear& l, ComputeType type, const std::vector<int64_t>& f32_channels) {
   l.packed = std::make_shared<kernels::PackedLinear>(l.weight.data<float>(), ptr(l.bias), l.out(), l.in(), type,
                                                      f32_channels);
