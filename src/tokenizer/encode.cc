@@ -94,7 +94,7 @@ void plain_basic(const Tokenizer::Impl& impl, NText segment, Emitter& emit) {
   if (f == TokenizerFlavour::HfSlow && cfg.lowercase) lowercase(segment, f);
   clean_text(segment, f);
   if (cfg.handle_chinese_chars) space_chinese_chars(segment, f);
-  if (f == TokenizerFlavour::HfSlow) nfc(segment);
+  if (f == TokenizerFlavour::HfSlow) nfc(segment, f);
   NText out;
   std::vector<Word> words;
   basic_tokenize(segment, cfg, impl.never_split, out, words);

@@ -40,7 +40,7 @@ void strip_accents(NText& text, TokenizerFlavour f) {
     append_nfd(ch.c, f, buf);
     for (char32_t c : buf) out.push_back({c, ch.begin, ch.end});
   }
-  canonical_reorder(out);
+  canonical_reorder(out, f);
   size_t w = 0;
   for (size_t r = 0; r < out.size(); ++r) {
     if (!is_nonspacing_mark(out[r].c, f)) out[w++] = out[r];
@@ -80,22 +80,23 @@ void lowercase(NText& text, TokenizerFlavour f) {
   text.swap(out);
 }
 
-void python_lower_token(const NText& in, size_t begin, size_t end, NText& out) {
+void python_lower_token(const NText& in, size_t begin, size_t end, TokenizerFlavour f,
+                        NText& out) {
   std::u32string buf;
   for (size_t i = begin; i < end; ++i) {
     const NChar& ch = in[i];
     if (ch.c == 0x3A3) {
-      out.push_back({is_final_sigma(in, begin, end, i) ? char32_t{0x3C2} : char32_t{0x3C3},
+      out.push_back({is_final_sigma(in, begin, end, i, f) ? char32_t{0x3C2} : char32_t{0x3C3},
                      ch.begin, ch.end});
       continue;
     }
     buf.clear();
-    append_lower(ch.c, TokenizerFlavour::Google, buf);
+    append_lower(ch.c, f, buf);
     for (char32_t c : buf) out.push_back({c, ch.begin, ch.end});
   }
 }
 
-void nfc(NText& text) {
+void nfc(NText& text, TokenizerFlavour f) {
   // Cheap exit: pure ASCII and Latin-1 letters without marks are already NFC.
   bool simple = true;
   for (const auto& ch : text) {
@@ -117,10 +118,10 @@ void nfc(NText& text) {
     std::u32string buf;
     for (size_t k = i; k < j; ++k) {
       buf.clear();
-      append_nfd(text[k].c, TokenizerFlavour::HfSlow, buf);
+      append_nfd(text[k].c, f, buf);
       for (char32_t c : buf) decomposed.push_back({c, text[k].begin, text[k].end});
     }
-    canonical_reorder(decomposed);
+    canonical_reorder(decomposed, f);
     unit.clear();
     for (const auto& ch : decomposed) unit.push_back(ch.c);
     compose(unit);

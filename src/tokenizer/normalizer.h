@@ -18,9 +18,10 @@ void strip_accents(NText& text, TokenizerFlavour f);
 void lowercase(NText& text, TokenizerFlavour f);
 // Python's str.lower() of one whitespace token [begin, end) of `in`, appended to `out`
 // (with Final_Sigma: a word-final capital sigma becomes U+03C2).
-void python_lower_token(const NText& in, size_t begin, size_t end, NText& out);
+void python_lower_token(const NText& in, size_t begin, size_t end, TokenizerFlavour f,
+                        NText& out);
 // NFC, computed per composition unit so that spans stay exact.
-void nfc(NText& text);
+void nfc(NText& text, TokenizerFlavour f);
 
 // The BertNormalizer of tokenizer.json.
 void normalize_hf_fast(NText& text, const TokenizerConfig& config);

@@ -63,7 +63,7 @@ void basic_tokenize(const NText& text, const TokenizerConfig& config,
                    text.begin() + static_cast<std::ptrdiff_t>(j));
     } else {
       if (config.lowercase) {
-        python_lower_token(text, i, j, token);
+        python_lower_token(text, i, j, f, token);
       } else {
         token.assign(text.begin() + static_cast<std::ptrdiff_t>(i),
                      text.begin() + static_cast<std::ptrdiff_t>(j));

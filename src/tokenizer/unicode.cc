@@ -4,21 +4,99 @@
 
 #include <algorithm>
 #include <iterator>
+#include <span>
 
 #include "encore/error.h"
 
 namespace encore::tok {
 namespace {
 
-#include "tokenizer/hf_fast_unicode_tables.inc"
+// Where a reference's own Unicode data disagrees with utf8proc's, by code point. Each
+// flavour family has one set, generated from the reference itself by
+// tools/reference/make_tokenizer_fixtures.py unicode-tables (every table sorted, ranges
+// inclusive and disjoint).
+struct Range {
+  char32_t lo;
+  char32_t hi;
+};
+struct CategoryRange {
+  char32_t lo;
+  char32_t hi;
+  utf8proc_category_t category;
+};
+struct ClassRange {
+  char32_t lo;
+  char32_t hi;
+  uint8_t combining_class;
+};
+struct LowerMap {
+  char32_t from;
+  char32_t to;
+};
+struct UnicodeTables {
+  std::span<const CategoryRange> category;  // the reference's general category
+  std::span<const Range> control_flip;      // its control test differs from the category's
+  std::span<const Range> punct_flip;        // its punctuation test differs from P*
+  std::span<const Range> mn_flip;           // its nonspacing-mark test differs from Mn
+  std::span<const Range> no_decompose;      // its NFD leaves the code point alone
+  std::span<const ClassRange> combining_class;  // its canonical combining class
+  std::span<const LowerMap> lower;              // its lowercase mapping
+  std::span<const Range> cased_flip;            // Cased (Final_Sigma) differs
+  std::span<const Range> case_ignorable_flip;   // Case_Ignorable (Final_Sigma) differs
+};
 
-template <size_t N>
-bool contains(const char32_t (&table)[N], char32_t c) {
-  return std::binary_search(std::begin(table), std::end(table), c);
+// hf: the `tokenizers` wheel (Rust crates' tables).
+#include "tokenizer/hf_fast_unicode_tables.inc"
+// hf-slow, google: the Python running the references (unicodedata, str.lower()).
+#include "tokenizer/python_unicode_tables.inc"
+
+template <class T>
+constexpr bool sorted_disjoint(std::span<const T> t) {
+  for (size_t i = 0; i < t.size(); ++i) {
+    if (t[i].lo > t[i].hi || (i > 0 && t[i - 1].hi >= t[i].lo)) return false;
+  }
+  return true;
 }
+template <class T>
+constexpr bool sorted_map(std::span<const T> t) {
+  for (size_t i = 1; i < t.size(); ++i) {
+    if (t[i - 1].from >= t[i].from) return false;
+  }
+  return true;
+}
+constexpr bool valid(const UnicodeTables& t) {
+  return sorted_disjoint(t.category) && sorted_disjoint(t.control_flip) &&
+         sorted_disjoint(t.punct_flip) && sorted_disjoint(t.mn_flip) &&
+         sorted_disjoint(t.no_decompose) && sorted_disjoint(t.combining_class) &&
+         sorted_map(t.lower) && sorted_disjoint(t.cased_flip) &&
+         sorted_disjoint(t.case_ignorable_flip);
+}
+static_assert(valid(kHfFastTables) && valid(kPythonTables));
+
+const UnicodeTables& tables(TokenizerFlavour f) {
+  return f == TokenizerFlavour::HfFast ? kHfFastTables : kPythonTables;
+}
+
+// The entry of `table` whose range holds `c`, or nullptr.
+template <class T>
+const T* find(std::span<const T> table, char32_t c) {
+  if (table.empty() || c < table.front().lo) return nullptr;
+  auto it = std::upper_bound(table.begin(), table.end(), c,
+                             [](char32_t v, const T& r) { return v < r.lo; });
+  --it;
+  return c <= it->hi ? &*it : nullptr;
+}
+
+bool contains(std::span<const Range> table, char32_t c) { return find(table, c) != nullptr; }
 
 utf8proc_category_t category(char32_t c) {
   return utf8proc_category(static_cast<utf8proc_int32_t>(c));
+}
+
+// The general category as the reference of `t` sees it.
+utf8proc_category_t category(char32_t c, const UnicodeTables& t) {
+  if (const auto* r = find(t.category, c)) return r->category;
+  return category(c);
 }
 
 bool is_ascii_punct(char32_t c) {
@@ -118,38 +196,42 @@ std::string to_utf8(const char32_t* chars, size_t n) {
 
 bool is_control(char32_t c, TokenizerFlavour f) {
   if (c == '\t' || c == '\n' || c == '\r') return false;
-  auto cat = category(c);
+  const auto& t = tables(f);
+  auto cat = category(c, t);
+  bool control = false;
   switch (f) {
     case TokenizerFlavour::Google:  // tokenization.py: Cc, Cf
-      return cat == UTF8PROC_CATEGORY_CC || cat == UTF8PROC_CATEGORY_CF;
+      control = cat == UTF8PROC_CATEGORY_CC || cat == UTF8PROC_CATEGORY_CF;
+      break;
     case TokenizerFlavour::HfSlow:  // transformers: any category starting with "C"
-      return cat == UTF8PROC_CATEGORY_CN || cat >= UTF8PROC_CATEGORY_CC;
-    case TokenizerFlavour::HfFast: {  // unicode_categories is_other(): Cc Cf Co Cs
-      bool other = cat == UTF8PROC_CATEGORY_CC || cat == UTF8PROC_CATEGORY_CF ||
-                   cat == UTF8PROC_CATEGORY_CO || cat == UTF8PROC_CATEGORY_CS;
-      return other != contains(kFastOtherFlip, c);
-    }
+      control = cat == UTF8PROC_CATEGORY_CN || cat >= UTF8PROC_CATEGORY_CC;
+      break;
+    case TokenizerFlavour::HfFast:  // unicode_categories is_other(): Cc Cf Co Cs
+      control = cat == UTF8PROC_CATEGORY_CC || cat == UTF8PROC_CATEGORY_CF ||
+                cat == UTF8PROC_CATEGORY_CO || cat == UTF8PROC_CATEGORY_CS;
+      break;
   }
-  return false;
+  return control != contains(t.control_flip, c);
 }
 
 bool is_whitespace(char32_t c, TokenizerFlavour f) {
   if (c == ' ' || c == '\t' || c == '\n' || c == '\r') return true;
   if (f == TokenizerFlavour::HfFast) return is_white_space_property(c);  // char::is_whitespace
-  return category(c) == UTF8PROC_CATEGORY_ZS;
+  return category(c, tables(f)) == UTF8PROC_CATEGORY_ZS;
 }
 
 bool is_split_space(char32_t c, TokenizerFlavour f) {
   if (f == TokenizerFlavour::HfFast) return is_white_space_property(c);
-  // Python str.split(): category Zs or bidi class WS, B or S.
-  return (c >= 9 && c <= 13) || (c >= 0x1C && c <= 0x1F) || c == 0x85 || is_z(category(c));
+  // Python str.split(): category Zs or bidi class WS, B or S (the generator checks this
+  // formula against str.isspace() for every code point).
+  if ((c >= 9 && c <= 13) || (c >= 0x1C && c <= 0x1F) || c == 0x85) return true;
+  return is_z(category(c, tables(f)));
 }
 
 bool is_punctuation(char32_t c, TokenizerFlavour f) {
   if (is_ascii_punct(c)) return true;
-  bool punct = is_unicode_punct(category(c));
-  if (f == TokenizerFlavour::HfFast) return punct != contains(kFastPunctFlip, c);
-  return punct;
+  const auto& t = tables(f);
+  return is_unicode_punct(category(c, t)) != contains(t.punct_flip, c);
 }
 
 bool is_chinese_char(char32_t c, TokenizerFlavour f) {
@@ -162,17 +244,17 @@ bool is_chinese_char(char32_t c, TokenizerFlavour f) {
 }
 
 bool is_nonspacing_mark(char32_t c, TokenizerFlavour f) {
-  bool mn = category(c) == UTF8PROC_CATEGORY_MN;
-  if (f == TokenizerFlavour::HfFast) return mn != contains(kFastMnFlip, c);
-  return mn;
+  const auto& t = tables(f);
+  return (category(c, t) == UTF8PROC_CATEGORY_MN) != contains(t.mn_flip, c);
 }
 
-int combining_class(char32_t c) {
+int combining_class(char32_t c, TokenizerFlavour f) {
+  if (const auto* r = find(tables(f).combining_class, c)) return r->combining_class;
   return utf8proc_get_property(static_cast<utf8proc_int32_t>(c))->combining_class;
 }
 
 void append_nfd(char32_t c, TokenizerFlavour f, std::u32string& out) {
-  if (c < 0xC0 || (f == TokenizerFlavour::HfFast && contains(kFastNoDecompose, c))) {
+  if (c < 0xC0 || contains(tables(f).no_decompose, c)) {
     out.push_back(c);
     return;
   }
@@ -195,85 +277,91 @@ void append_lower(char32_t c, TokenizerFlavour f, std::u32string& out) {
     out.push_back(0x307);
     return;
   }
-  if (f == TokenizerFlavour::HfFast) {
-    auto it = std::lower_bound(std::begin(kFastLower), std::end(kFastLower), c,
-                               [](const FastLower& e, char32_t v) { return e.from < v; });
-    if (it != std::end(kFastLower) && it->from == c) {
-      out.push_back(it->to);
-      return;
-    }
+  const auto lower = tables(f).lower;
+  auto it = std::lower_bound(lower.begin(), lower.end(), c,
+                             [](const LowerMap& e, char32_t v) { return e.from < v; });
+  if (it != lower.end() && it->from == c) {
+    out.push_back(it->to);
+    return;
   }
   out.push_back(static_cast<char32_t>(utf8proc_tolower(static_cast<utf8proc_int32_t>(c))));
 }
 
 namespace {
 
-bool is_cased(char32_t c) {
-  auto cat = category(c);
-  if (cat == UTF8PROC_CATEGORY_LU || cat == UTF8PROC_CATEGORY_LL || cat == UTF8PROC_CATEGORY_LT)
-    return true;
+bool is_cased(char32_t c, const UnicodeTables& t) {
+  auto cat = category(c, t);
   auto v = static_cast<utf8proc_int32_t>(c);
-  return utf8proc_islower(v) || utf8proc_isupper(v);
+  bool cased = cat == UTF8PROC_CATEGORY_LU || cat == UTF8PROC_CATEGORY_LL ||
+               cat == UTF8PROC_CATEGORY_LT || utf8proc_islower(v) || utf8proc_isupper(v);
+  return cased != contains(t.cased_flip, c);
 }
 
 // Case_Ignorable (Unicode 3.13): Mn Me Cf Lm Sk, or Word_Break MidLetter, MidNumLet or
 // Single_Quote (the code points below, from the standard's definition).
-bool is_case_ignorable(char32_t c) {
+bool is_case_ignorable(char32_t c, const UnicodeTables& t) {
+  bool ignorable = false;
   switch (c) {
     case 0x27: case 0x2E: case 0x3A: case 0xB7: case 0x387: case 0x55F: case 0x5F4:
     case 0x2018: case 0x2019: case 0x2024: case 0x2027: case 0xFE13: case 0xFE52:
     case 0xFE55: case 0xFF07: case 0xFF0E: case 0xFF1A:
-      return true;
-    default:
+      ignorable = true;
       break;
+    default: {
+      auto cat = category(c, t);
+      ignorable = cat == UTF8PROC_CATEGORY_MN || cat == UTF8PROC_CATEGORY_ME ||
+                  cat == UTF8PROC_CATEGORY_CF || cat == UTF8PROC_CATEGORY_LM ||
+                  cat == UTF8PROC_CATEGORY_SK;
+      break;
+    }
   }
-  auto cat = category(c);
-  return cat == UTF8PROC_CATEGORY_MN || cat == UTF8PROC_CATEGORY_ME ||
-         cat == UTF8PROC_CATEGORY_CF || cat == UTF8PROC_CATEGORY_LM ||
-         cat == UTF8PROC_CATEGORY_SK;
+  return ignorable != contains(t.case_ignorable_flip, c);
 }
 
 }  // namespace
 
 // CPython unicodeobject.c handle_capital_sigma().
-bool is_final_sigma(const NText& chars, size_t begin, size_t end, size_t i) {
+bool is_final_sigma(const NText& chars, size_t begin, size_t end, size_t i, TokenizerFlavour f) {
+  const auto& t = tables(f);
   size_t j = i;
   bool final_sigma = false;
   while (j > begin) {
     --j;
-    if (!is_case_ignorable(chars[j].c)) {
-      final_sigma = is_cased(chars[j].c);
+    if (!is_case_ignorable(chars[j].c, t)) {
+      final_sigma = is_cased(chars[j].c, t);
       break;
     }
   }
   if (!final_sigma) return false;
   for (j = i + 1; j < end; ++j) {
-    if (!is_case_ignorable(chars[j].c)) return !is_cased(chars[j].c);
+    if (!is_case_ignorable(chars[j].c, t)) return !is_cased(chars[j].c, t);
   }
   return true;
 }
 
-void canonical_reorder(NText& text) {
+void canonical_reorder(NText& text, TokenizerFlavour f) {
   size_t i = 0;
   const size_t n = text.size();
+  auto ccc = [f](char32_t c) { return c < 0x300 ? 0 : combining_class(c, f); };
   while (i < n) {
-    if (text[i].c < 0x300 || combining_class(text[i].c) == 0) {
+    if (ccc(text[i].c) == 0) {
       ++i;
       continue;
     }
     size_t j = i + 1;
-    while (j < n && text[j].c >= 0x300 && combining_class(text[j].c) != 0) ++j;
+    while (j < n && ccc(text[j].c) != 0) ++j;
     if (j - i > 1) {
       std::stable_sort(text.begin() + static_cast<std::ptrdiff_t>(i),
                        text.begin() + static_cast<std::ptrdiff_t>(j),
-                       [](const NChar& a, const NChar& b) {
-                         return combining_class(a.c) < combining_class(b.c);
-                       });
+                       [&ccc](const NChar& a, const NChar& b) { return ccc(a.c) < ccc(b.c); });
     }
     i = j;
   }
 }
 
+// Needs no table: where Python's combining class differs from utf8proc's, the code point
+// is unassigned for Python (the generator checks), and transformers' _clean_text drops
+// those before its NFC.
 void compose(std::u32string& run) {
   if (run.empty()) return;
   static_assert(sizeof(utf8proc_int32_t) == sizeof(char32_t));
@@ -284,13 +372,15 @@ void compose(std::u32string& run) {
   run.resize(static_cast<size_t>(n));
 }
 
+// From utf8proc's data for every flavour (NFC is for HfSlow only, after _clean_text has
+// dropped the code points Python does not know).
 bool is_composition_boundary(char32_t c) {
   if (c < 0x300) return true;
   if ((c >= 0x1161 && c <= 0x1175) || (c >= 0x11A8 && c <= 0x11C2)) return false;  // Hangul V, T
   auto cat = category(c);
   if (cat == UTF8PROC_CATEGORY_MN || cat == UTF8PROC_CATEGORY_MC || cat == UTF8PROC_CATEGORY_ME)
     return false;
-  return combining_class(c) == 0;
+  return utf8proc_get_property(static_cast<utf8proc_int32_t>(c))->combining_class == 0;
 }
 
 }  // namespace encore::tok

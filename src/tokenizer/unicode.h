@@ -1,11 +1,15 @@
 // Character classes and mappings of the three references, from utf8proc's Unicode data.
 //
-// Python (HfSlow, Google) and Rust (HfFast) ship their own Unicode tables; utf8proc is the
-// only source here. Where the `tokenizers` wheel's tables (the Rust crates
-// unicode_categories and unicode-normalization-alignments, pinned to an old Unicode, and
-// Rust std's newer case tables) disagree with utf8proc, hf_fast_unicode_tables.inc lists
-// the code points: it is generated from the reference itself by
-// tools/reference/make_tokenizer_fixtures.py unicode-tables.
+// The references ship their own Unicode tables; utf8proc is the only source here. Where a
+// reference's tables disagree with utf8proc, a generated list of code points says so, one
+// set per flavour family (struct UnicodeTables in unicode.cc), made from the reference
+// itself by tools/reference/make_tokenizer_fixtures.py unicode-tables:
+//  * hf_fast_unicode_tables.inc (HfFast): the `tokenizers` wheel's Rust crates
+//    (unicode_categories and unicode-normalization-alignments, pinned to an old Unicode,
+//    and Rust std's newer case tables);
+//  * python_unicode_tables.inc (HfSlow, Google): the unicodedata, str.lower() and
+//    str.split() of the Python that runs the references (3.11: Unicode 14.0, so the code
+//    points new in 15.0 are unassigned there).
 #pragma once
 
 #include <cstddef>
@@ -40,17 +44,18 @@ bool is_split_space(char32_t c, TokenizerFlavour f);  // separates words
 bool is_punctuation(char32_t c, TokenizerFlavour f);
 bool is_chinese_char(char32_t c, TokenizerFlavour f);
 bool is_nonspacing_mark(char32_t c, TokenizerFlavour f);
-int combining_class(char32_t c);
+int combining_class(char32_t c, TokenizerFlavour f);
 
 // Canonical decomposition of one code point (not reordered).
 void append_nfd(char32_t c, TokenizerFlavour f, std::u32string& out);
 // Full lowercase of one code point without context (U+0130 gives two code points).
 void append_lower(char32_t c, TokenizerFlavour f, std::u32string& out);
 // Python's Final_Sigma context test for the capital sigma at `i` of `chars`.
-bool is_final_sigma(const NText& chars, size_t begin, size_t end, size_t i);
+bool is_final_sigma(const NText& chars, size_t begin, size_t end, size_t i,
+                    TokenizerFlavour f);
 
 // Sorts each run of non-starters by combining class (stable), as NFD requires.
-void canonical_reorder(NText& text);
+void canonical_reorder(NText& text, TokenizerFlavour f);
 // Composes an NFD-ordered run in place (utf8proc's NFC composition).
 void compose(std::u32string& run);
 // True when `c` starts a new NFC composition unit (nothing before it can combine).

@@ -282,6 +282,56 @@ TEST(TokenizerDifferences, FinalSigmaOnlyInGoogle) {
   EXPECT_EQ(f, s);
 }
 
+// hf-slow and google follow the Unicode version of the Python that runs their references
+// (src/tokenizer/python_unicode_tables.inc: Python 3.11.7, Unicode 14.0), hf the
+// `tokenizers` wheel's own tables, encore's data is utf8proc's (Unicode 15.0). These code
+// points are new in Unicode 15: unassigned (Cn) for Python 3.11, so transformers drops
+// them as control characters, and tokenization.py keeps them inside the word (no
+// punctuation split, no accent stripping, not dropped as a format character), as
+// tokenizers does. Expectations from the references; regenerating the tables under
+// Python 3.12 (Unicode 15.0) changes them.
+TEST(TokenizerDifferences, PythonFlavoursFollowPythonsUnicodeVersion) {
+  auto hf = load(TokenizerFlavour::HfFast), slow = load(TokenizerFlavour::HfSlow),
+       google = load(TokenizerFlavour::Google), slow_cased = load(TokenizerFlavour::HfSlow, false),
+       google_cased = load(TokenizerFlavour::Google, false);
+  const std::vector<std::string> unk = {"[UNK]"}, ab = {"ab"};
+  for (const char* cp : {"\U0001F6DC",    // WIRELESS (So)
+                         "\u0CF3",        // KANNADA SIGN COMBINING ANUSVARA ABOVE RIGHT (Mc)
+                         "\U00011F00",    // KAWI SIGN CANDRABINDU (Mn): stripped as accent by 15
+                         "\U00011F43",    // KAWI DANDA (Po): punctuation by 15
+                         "\U00013439",    // EGYPTIAN HIEROGLYPH INSERT AT MIDDLE (Cf)
+                         "\U00031350"}) {  // CJK Extension H (Lo)
+    const std::string word = std::string("a") + cp + "b";
+    EXPECT_EQ(tokens(slow, word), ab) << word;
+    EXPECT_EQ(tokens(slow_cased, word), ab) << word;
+    EXPECT_EQ(tokens(google, word), unk) << word;
+    EXPECT_EQ(tokens(google_cased, word), unk) << word;
+    EXPECT_EQ(tokens(hf, word), unk) << word;
+  }
+  EXPECT_EQ(tokens(slow, "a \U0001F6DC b"), (std::vector<std::string>{"a", "b"}));
+  EXPECT_EQ(tokens(google, "a \U0001F6DC b"), (std::vector<std::string>{"a", "[UNK]", "b"}));
+
+  // Final_Sigma (tokenization.py's str.lower()): U+1E030 and U+1DF25 (lowercase letters
+  // of Unicode 15, Cased there) are not Cased for Python 3.11, so Σ before them is final.
+  EXPECT_EQ(tokens(google, "\u0391\u03A3.\U0001E030"),
+            (std::vector<std::string>{"\u03B1", "##\u03C2", ".", "[UNK]"}));
+  EXPECT_EQ(tokens(google, "\u0391\u03A3\u03A3.\U0001DF25"),
+            (std::vector<std::string>{"\u03B1", "##\u03C3", "##\u03C2", ".", "[UNK]"}));
+  EXPECT_EQ(tokens(hf, "\u0391\u03A3.\U0001E030"),
+            (std::vector<std::string>{"\u03B1", "##\u03C3", ".", "[UNK]"}));
+
+  // Canonical order (tokenization.py's NFD): U+11F41 KAWI SIGN KILLER has combining class
+  // 9 in Unicode 15 and 0 for Python 3.11, so it stays after U+1D165 (class 216).
+  TokenizerConfig c;
+  c.flavour = TokenizerFlavour::Google;
+  c.max_input_chars_per_word = 200;
+  auto t = Tokenizer::create(c, {{"[PAD]", 0}, {"[UNK]", 1}, {"[CLS]", 2}, {"[SEP]", 3},
+                                 {"x", 4}, {"##\U0001D165\U00011F41", 5},
+                                 {"##\U00011F41\U0001D165", 6}});
+  EXPECT_EQ(t.encode("x\U0001D165\U00011F41", plain(false)).ids, (std::vector<int32_t>{4, 5}));
+  EXPECT_EQ(t.encode("x\U00011F41\U0001D165", plain(false)).ids, (std::vector<int32_t>{4, 6}));
+}
+
 TEST(TokenizerDifferences, TypedSpecialTokens) {
   EXPECT_EQ(tokens(load(TokenizerFlavour::HfFast), "a [SEP] b"),
             (std::vector<std::string>{"a", "[SEP]", "b"}));

@@ -18,6 +18,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import unicodedata
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import make_tokenizer_fixtures as fx  # noqa: E402
@@ -44,11 +45,9 @@ def run_cli(encore, model, flavour, lines, flags):
     return [None if i in errors else json.loads(s) for i, s in enumerate(out)], errors
 
 
-def compare(job, got, errors, expected, offsets, report, texts, flavour):
+def compare(got, errors, expected, offsets, report):
     same = 0
-    gap = 0
     bad = []
-    gaps = []
     for i, (g, e) in enumerate(zip(got, expected)):
         if "error" in e:
             ok = g is None
@@ -60,12 +59,9 @@ def compare(job, got, errors, expected, offsets, report, texts, flavour):
                 ok = g["offsets"] == e["offsets"]
         if ok:
             same += 1
-        elif flavour != "hf" and fx.python_unicode_gap(texts[i]):
-            gap += 1
-            gaps.append(i)
         elif len(bad) < report:
             bad.append((i, g, errors.get(i), e))
-    return same, gap, bad, gaps
+    return same, bad
 
 
 def jobs_for(variant, singles, pairs):
@@ -107,6 +103,8 @@ def main():
     p.add_argument("--report", type=int, default=3)
     args = p.parse_args()
 
+    if any(fx.VARIANTS[v][0] != "hf" for v in args.variants.split(",")):
+        fx.check_python_tables()  # hf-slow and google follow this Python's Unicode version
     singles, pairs = fx.corpus(args.singles, args.pairs)
     summary = []
     for variant in args.variants.split(","):
@@ -127,43 +125,29 @@ def main():
             got, errors = run_cli(args.encore, ref.dir, flavour, lines,
                                   flags + (["--offsets"] if offsets else []))
             t2 = time.time()
-            same, gap, bad, gaps = compare(name, got, errors, expected, offsets, args.report, lines, flavour)
-            if gaps:  # confirm: without the code points whose category moved, they agree
-                strip = lambda t: "".join(c for c in t if not fx.python_unicode_gap(c)) if t is not None else None
-                items2 = [(strip(items[i][0]), strip(items[i][1])) + tuple(items[i][2:]) for i in gaps]
-                exp2 = ref.encode_batch(items2)
-                lines2 = [a if b is None else a + "\t" + b for a, b, *_ in items2]
-                got2, err2 = run_cli(args.encore, ref.dir, flavour, lines2, flags)
-                s2, _, bad2, _ = compare(name, got2, err2, exp2, False, args.report, lines2, "hf")
-                if s2 != len(gaps):
-                    gap -= len(gaps) - s2
-                    bad.extend((gaps[k], g, e2, e) for k, g, e2, e in bad2)
-                    print(f"   {len(gaps) - s2} Unicode-version lines still differ once those code points are removed")
+            same, bad = compare(got, errors, expected, offsets, args.report)
             pct = 100.0 * same / max(1, len(items))
-            summary.append((variant, name, len(items), same, gap))
-            note = f", {gap} differ only by Python's Unicode version" if gap else ""
+            summary.append((variant, name, len(items), same))
             print(f"{variant:14s} {name:26s} {same:8d}/{len(items):<8d} {pct:8.4f}%  "
-                  f"(reference {t1 - t0:.1f}s, encore {t2 - t1:.1f}s{note})", flush=True)
+                  f"(reference {t1 - t0:.1f}s, encore {t2 - t1:.1f}s)", flush=True)
             for i, g, err, e in bad:
                 print("   MISMATCH", json.dumps(lines[i][:300], ensure_ascii=True))
                 print("     encore   ", err or (g and {k: g[k] for k in ("input_ids", "token_type_ids", "offsets") if k in g}))
                 print("     reference", e)
-    print("\n| vocabulary | flavour | lines | identical | % identical | Unicode-version gap | other |")
-    print("|---|---|---:|---:|---:|---:|---:|")
+    print("\n| vocabulary | flavour | lines | identical | % identical | different |")
+    print("|---|---|---:|---:|---:|---:|")
     for variant in args.variants.split(","):
         flavour, over, model = fx.VARIANTS[variant]
         rows = [x for x in summary if x[0] == variant]
-        n, same, gap = (sum(x[k] for x in rows) for k in (2, 3, 4))
+        n, same = (sum(x[k] for x in rows) for k in (2, 3))
         name = model + (" (lowercase off)" if over.get("lowercase") is False else "")
-        print(f"| {name} | {flavour} | {n:,} | {same:,} | {100.0 * same / max(1, n):.4f} | {gap:,} | {n - same - gap:,} |")
+        print(f"| {name} | {flavour} | {n:,} | {same:,} | {100.0 * same / max(1, n):.4f} | {n - same:,} |")
     total = sum(x[2] for x in summary)
     same = sum(x[3] for x in summary)
-    gap = sum(x[4] for x in summary)
     print(f"TOTAL {same}/{total} lines identical ({100.0 * same / max(1, total):.4f}%); "
-          f"{gap} more differ only where Python {sys.version.split()[0]}'s Unicode "
-          f"{__import__('unicodedata').unidata_version} and utf8proc's disagree; "
-          f"{total - same - gap} other differences")
-    return 0 if same + gap == total else 1
+          f"{total - same} differ (Python {sys.version.split()[0]}, Unicode "
+          f"{unicodedata.unidata_version})")
+    return 0 if same == total else 1
 
 
 if __name__ == "__main__":
