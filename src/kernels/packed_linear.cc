@@ -114,9 +114,10 @@ struct PackedLinear::Impl {
   std::vector<int64_t> outliers;  // Int8: input channels computed in float32
   std::vector<float> outlier_w;   // [outliers, out]: W[:, outliers]ᵀ in float32
   std::vector<float> keep;        // [in]: 0 on outlier channels, 1 elsewhere (empty: none)
-  // Primitives by (rows, activation, accumulate): oneDNN primitives are shape-specific.
+  // Primitives by (rows, activation, accumulate, bfloat16 output): oneDNN primitives are
+  // shape-specific.
   mutable std::mutex mu;
-  mutable std::map<std::tuple<int64_t, int, bool>, dnnl::matmul> cache;
+  mutable std::map<std::tuple<int64_t, int, bool, bool>, dnnl::matmul> cache;
   mutable std::map<std::pair<int64_t, int>, dnnl::eltwise_forward> eltwise_cache;  // Int8 epilogues
 
   // In-place activation over [M, N] (oneDNN's JIT eltwise, the same kernels as the post-ops).
@@ -149,8 +150,8 @@ struct PackedLinear::Impl {
   // Int8 applies the bias after rescaling, as a binary post-op; the other types pass it
   // to the matmul itself.
   dnnl::matmul::primitive_desc describe(int64_t M, int64_t K, int64_t N, const memory::desc& w,
-                                        std::optional<Activation> act, bool accumulate) const {
-    memory::desc src({M, K}, input_type(type), tag::ab), dst({M, N}, dt::f32, tag::ab);
+                                        std::optional<Activation> act, bool accumulate, bool bf16_out = false) const {
+    memory::desc src({M, K}, input_type(type), tag::ab), dst({M, N}, bf16_out ? dt::bf16 : dt::f32, tag::ab);
     const bool int8 = type == ComputeType::Int8;
     memory::desc b = has_bias && !int8 ? memory::desc({1, N}, dt::f32, tag::ab) : memory::desc();
     dnnl::post_ops po;
@@ -227,28 +228,46 @@ size_t PackedLinear::packed_bytes() const {
 const std::vector<int64_t>& PackedLinear::f32_channels() const { return impl_->outliers; }
 
 void PackedLinear::run(float* y, const float* x, int64_t T, std::optional<Activation> act, bool accumulate) const {
+  execute(y, false, x, false, T, act, accumulate);
+}
+
+void PackedLinear::run_to_bf16(uint16_t* y, const float* x, int64_t T, std::optional<Activation> act) const {
+  ENCORE_CHECK(type_ == ComputeType::BF16, "PackedLinear: bfloat16 output needs bf16 weights");
+  execute(y, true, x, false, T, act, false);
+}
+
+void PackedLinear::run_from_bf16(float* y, const uint16_t* x, int64_t T, bool accumulate) const {
+  ENCORE_CHECK(type_ == ComputeType::BF16, "PackedLinear: bfloat16 input needs bf16 weights");
+  execute(y, false, x, true, T, std::nullopt, accumulate);
+}
+
+void PackedLinear::execute(void* y_out, bool y_bf16, const void* x_in, bool x_bf16, int64_t T,
+                           std::optional<Activation> act, bool accumulate) const {
   if (T == 0) return;
   ENCORE_CHECK(!(act && accumulate), "PackedLinear: activation and accumulate are exclusive");
   dnnl::matmul prim;
   {
     std::lock_guard<std::mutex> lock(impl_->mu);
-    auto key = std::make_tuple(T, act ? static_cast<int>(*act) : -1, accumulate);
+    auto key = std::make_tuple(T, act ? static_cast<int>(*act) : -1, accumulate, y_bf16);
     auto it = impl_->cache.find(key);
     if (it == impl_->cache.end()) {
       if (impl_->cache.size() > 256) impl_->cache.clear();  // bounded: serving sees many row counts
-      it = impl_->cache.emplace(key, dnnl::matmul(impl_->describe(T, in_, out_, impl_->weights_md, act, accumulate)))
+      it = impl_->cache
+               .emplace(key, dnnl::matmul(impl_->describe(T, in_, out_, impl_->weights_md, act, accumulate, y_bf16)))
                .first;
     }
     prim = it->second;
   }
+  float* y = static_cast<float*>(y_out);  // float32 output (every type but a bf16 hand-off)
+  const float* x = static_cast<const float*>(x_in);
   const int64_t n = T * in_;
   // Converted inputs live in a per-thread buffer reused across calls.
   thread_local std::vector<uint16_t> bf16_buf;
   thread_local std::vector<int8_t> s8_buf;
   thread_local std::vector<float> row_inv;
-  void* src_ptr = const_cast<float*>(x);
+  void* src_ptr = const_cast<void*>(x_in);
   std::unordered_map<int, memory> args;
-  if (type_ == ComputeType::BF16) {
+  if (type_ == ComputeType::BF16 && !x_bf16) {
     if (bf16_buf.size() < static_cast<size_t>(n)) bf16_buf.resize(static_cast<size_t>(n));
     uint16_t* b = bf16_buf.data();
     constexpr int64_t kChunk = 16384;
@@ -271,14 +290,14 @@ void PackedLinear::run(float* y, const float* x, int64_t T, std::optional<Activa
   }
   const bool int8 = type_ == ComputeType::Int8;
   thread_local std::vector<float> acc_buf;
-  float* dst = y;
+  void* dst = y_out;
   if (int8 && accumulate) {  // the residual is added in the epilogue
     if (acc_buf.size() < static_cast<size_t>(T * out_)) acc_buf.resize(static_cast<size_t>(T * out_));
     dst = acc_buf.data();
   }
   args[DNNL_ARG_SRC] = memory(memory::desc({T, in_}, input_type(type_), tag::ab), cpu_engine(), src_ptr);
   args[DNNL_ARG_WEIGHTS] = impl_->weights;
-  args[DNNL_ARG_DST] = memory(memory::desc({T, out_}, dt::f32, tag::ab), cpu_engine(), dst);
+  args[DNNL_ARG_DST] = memory(memory::desc({T, out_}, y_bf16 ? dt::bf16 : dt::f32, tag::ab), cpu_engine(), dst);
   if (impl_->has_bias && !int8) args[DNNL_ARG_BIAS] = impl_->bias;
   dnnl::stream stream(cpu_engine());
   prim.execute(stream, args);
@@ -292,11 +311,12 @@ void PackedLinear::run(float* y, const float* x, int64_t T, std::optional<Activa
   const std::vector<int64_t>& outliers = impl_->outliers;
   const int64_t k_out = static_cast<int64_t>(outliers.size());
   const float* wo = impl_->outlier_w.data();
+  const float* acc = static_cast<const float*>(dst);
 #pragma omp parallel for if (T * N > 65536)
   for (int64_t t = 0; t < T; ++t) {
     float xo[64];  // at most kMaxF32Channels
     for (int64_t i = 0; i < k_out; ++i) xo[i] = x[t * K + outliers[static_cast<size_t>(i)]];
-    int8_epilogue_row(y + t * N, dst + t * N, inv[t], bias, xo, wo, k_out, N, accumulate);
+    int8_epilogue_row(y + t * N, acc + t * N, inv[t], bias, xo, wo, k_out, N, accumulate);
   }
   if (act) impl_->activate(y, T, N, *act);
 }

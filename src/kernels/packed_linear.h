@@ -54,6 +54,13 @@ class PackedLinear {
   void run(float* y, const float* x, int64_t T, std::optional<Activation> act = std::nullopt,
            bool accumulate = false) const;
 
+  // BF16 only, for two Linears in a row (the feed-forward block): run_to_bf16 writes
+  // act(x Wᵀ + b) rounded to bfloat16 — what the next BF16 Linear would round its input
+  // to — and run_from_bf16 takes that input as it is, so the [T, inner] activation is
+  // written once at half the size and never converted in a separate pass.
+  void run_to_bf16(uint16_t* y, const float* x, int64_t T, std::optional<Activation> act = std::nullopt) const;
+  void run_from_bf16(float* y, const uint16_t* x, int64_t T, bool accumulate = false) const;
+
   int64_t in() const { return in_; }
   int64_t out() const { return out_; }
   ComputeType type() const { return type_; }
@@ -69,6 +76,11 @@ class PackedLinear {
   struct Impl;
 
  private:
+  // y (float32, or bfloat16 when y_bf16) from x (float32, or the GEMM's bfloat16 input when
+  // x_bf16).
+  void execute(void* y, bool y_bf16, const void* x, bool x_bf16, int64_t T, std::optional<Activation> act,
+               bool accumulate) const;
+
   int64_t out_, in_;
   ComputeType type_;
   std::unique_ptr<Impl> impl_;

@@ -42,6 +42,10 @@ void run_linear(float* y, const float* x, const Linear& l, int64_t T, std::optio
   if (act) kernels::activate(y, T * l.out(), *act);
 }
 
+bool bf16_pair(const Linear& a, const Linear& b) {
+  return a.packed && b.packed && a.packed->type() == ComputeType::BF16 && b.packed->type() == ComputeType::BF16;
+}
+
 void run_norm(float* y, const float* x, const LayerNorm& n, int64_t T, int64_t H, float eps) {
   kernels::layer_norm(y, x, n.gamma.data<float>(), ptr(n.beta), T, H, eps);
 }
@@ -129,11 +133,18 @@ void encoder_layer_forward(float* x, const RaggedBatch& batch, const AttentionMa
     ffn_in = t;
   }
   observe(GemmSite::FfnIn, ffn_in, H);
-  run_linear(h, ffn_in, w.ffn_in, T, spec.activation);
-  if (ctx.options->train && spec.ffn_dropout > 0.0f)
-    kernels::dropout(h, T * I, spec.ffn_dropout, ctx.options->seed, site + kSiteFfnInner);
-  observe(GemmSite::FfnOut, h, I);
-  residual_linear(x, t, h, w.ffn_out, T, spec.hidden_dropout, ctx, site + kSiteFfnOut);
+  const bool train = ctx.options->train && (spec.ffn_dropout > 0.0f || spec.hidden_dropout > 0.0f);
+  if (bf16_pair(w.ffn_in, w.ffn_out) && !train && !ctx.observe) {  // h stays in bfloat16
+    auto* h16 = reinterpret_cast<uint16_t*>(h);
+    w.ffn_in.packed->run_to_bf16(h16, ffn_in, T, spec.activation);
+    w.ffn_out.packed->run_from_bf16(x, h16, T, /*accumulate=*/true);
+  } else {
+    run_linear(h, ffn_in, w.ffn_in, T, spec.activation);
+    if (ctx.options->train && spec.ffn_dropout > 0.0f)
+      kernels::dropout(h, T * I, spec.ffn_dropout, ctx.options->seed, site + kSiteFfnInner);
+    observe(GemmSite::FfnOut, h, I);
+    residual_linear(x, t, h, w.ffn_out, T, spec.hidden_dropout, ctx, site + kSiteFfnOut);
+  }
   if (!spec.norm_first) run_norm(x, x, w.ln2, T, H, spec.layer_norm_eps);
 }
 
