@@ -6,6 +6,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <vector>
 
 namespace encore::io {
 
@@ -23,6 +24,20 @@ constexpr bool kVerifyChecksums = false;
 #else
 constexpr bool kVerifyChecksums = true;
 #endif
+
+// checksum(i) for i in [0, n), run in parallel: a checkpoint's tensors or storages are
+// nearly the whole file, so their CRCs are most of its load time. The caller checks the
+// results in order, so the first mismatch in the file is the one reported.
+template <class Checksum>
+std::vector<uint32_t> parallel_checksums(size_t n, Checksum&& checksum) {
+  std::vector<uint32_t> crcs(n);
+  const int64_t count = static_cast<int64_t>(n);
+#ifdef _OPENMP
+#pragma omp parallel for schedule(dynamic)
+#endif
+  for (int64_t i = 0; i < count; ++i) crcs[static_cast<size_t>(i)] = checksum(static_cast<size_t>(i));
+  return crcs;
+}
 
 inline uint32_t crc32c_mask(uint32_t crc) { return ((crc >> 15) | (crc << 17)) + 0xa282ead8u; }
 inline uint32_t crc32c_unmask(uint32_t masked) {

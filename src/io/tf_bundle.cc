@@ -196,18 +196,13 @@ TensorFile read_tf_bundle_bytes(const std::string& label, const Bytes& index, co
            shard.bytes.size, " bytes)");
     tensors.push_back({name, &shard, shard.bytes.data + e.offset, e.size, crc32c_unmask(e.crc32c), dtype, e.shape});
   }
-  // The tensors are nearly all of the data: their CRCs run in parallel, then are checked in
-  // order. Checksummed pages leave the resident set (they are read again when used).
-  std::vector<uint32_t> crcs(tensors.size());
-  const int64_t n = static_cast<int64_t>(tensors.size());
-#ifdef _OPENMP
-#pragma omp parallel for schedule(dynamic)
-#endif
-  for (int64_t i = 0; i < n; ++i) {
-    const Checked& t = tensors[static_cast<size_t>(i)];
-    crcs[static_cast<size_t>(i)] = crc32c(t.p, static_cast<size_t>(t.size));
+  // Checksummed pages leave the resident set (they are read again when used).
+  const std::vector<uint32_t> crcs = parallel_checksums(tensors.size(), [&](size_t i) {
+    const Checked& t = tensors[i];
+    const uint32_t crc = crc32c(t.p, static_cast<size_t>(t.size));
     release_pages(t.shard->bytes, t.p, static_cast<size_t>(t.size));
-  }
+    return crc;
+  });
   for (size_t i = 0; i < tensors.size(); ++i) {
     const Checked& c = tensors[i];
     if (c.expected != crcs[i] && kVerifyChecksums)

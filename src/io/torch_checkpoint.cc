@@ -101,19 +101,14 @@ TensorFile read_zip(const std::string& label, const Bytes& file) {
     bytes.push_back({file.data + e.offset, e.size});
     stored.push_back(&e);
   }
-  // The storages are nearly the whole file: their CRCs run in parallel, then are checked in
-  // order. Checksummed pages leave the resident set (they are read again when used).
-  std::vector<uint32_t> crcs(stored.size());
-  const int64_t n = static_cast<int64_t>(stored.size());
-#ifdef _OPENMP
-#pragma omp parallel for schedule(dynamic)
-#endif
-  for (int64_t i = 0; i < n; ++i) {
-    const ZipEntry& e = *stored[static_cast<size_t>(i)];
-    if (e.crc32 == 0) continue;
-    crcs[static_cast<size_t>(i)] = crc32(file.data + e.offset, e.size);
+  // Checksummed pages leave the resident set (they are read again when used).
+  const std::vector<uint32_t> crcs = parallel_checksums(stored.size(), [&](size_t i) -> uint32_t {
+    const ZipEntry& e = *stored[i];
+    if (e.crc32 == 0) return 0;
+    const uint32_t crc = crc32(file.data + e.offset, e.size);
     release_pages(file, file.data + e.offset, e.size);
-  }
+    return crc;
+  });
   for (size_t i = 0; i < stored.size(); ++i)
     if (stored[i]->crc32 != 0 && crcs[i] != stored[i]->crc32 && kVerifyChecksums)
       fail(label, ": entry '", stored[i]->name, "': crc32 mismatch (the archive is corrupt)");

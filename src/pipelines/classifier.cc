@@ -84,13 +84,7 @@ Encoding TextClassifier::encode(std::string_view text, std::optional<std::string
 }
 
 std::vector<float> TextClassifier::logits(const Encoded& encoded, size_t index) const {
-  Encoded one;  // sequence `index` of the batch: the pooled row is what the head reads
-  const int64_t H = encoded.pooled.size(1);
-  one.pooled = Tensor::empty(DType::F32, {1, H});
-  const float* row = encoded.pooled.data<float>() + static_cast<int64_t>(index) * H;
-  std::copy(row, row + H, one.pooled.data<float>());
-  const Tensor out = impl_->m.model.sequence_logits(one);
-  return std::vector<float>(out.data<float>(), out.data<float>() + out.size(1));
+  return pipelines::sequence_logits(impl_->m, encoded, index);
 }
 
 std::vector<float> TextClassifier::scores(const std::vector<float>& logits, ScoreFunction function) const {

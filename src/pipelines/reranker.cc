@@ -54,11 +54,7 @@ RerankResult Reranker::rank(const std::string& query, const std::vector<std::str
     for (const auto& d : documents) encodings.push_back(m.m.tokenizer.encode_pair(query, d, enc));
     std::vector<float> scores(documents.size());
     pipelines::run_encoded(m.m, encodings, [&](size_t k, const Encoded& e, size_t b) {
-      Encoded one;
-      const int64_t H = e.pooled.size(1);
-      one.pooled = Tensor::empty(DType::F32, {1, H});
-      std::copy(e.pooled.data<float>() + b * H, e.pooled.data<float>() + (b + 1) * H, one.pooled.data<float>());
-      const float logit = m.m.model.sequence_logits(one).data<float>()[0];
+      const float logit = pipelines::sequence_logits(m.m, e, b)[0];
       scores[k] = m.sigmoid ? pipelines::sigmoid(logit) : logit;
     });
     for (size_t i = 0; i < documents.size(); ++i) r.ranking.push_back({i, scores[i]});

@@ -30,6 +30,16 @@ TaskModel load_task_model(const std::string& dir, const std::vector<TaskHead>& h
   return m;
 }
 
+std::vector<float> sequence_logits(const TaskModel& m, const Encoded& encoded, size_t index) {
+  Encoded one;
+  const int64_t H = encoded.pooled.size(1);
+  one.pooled = Tensor::empty(DType::F32, {1, H});
+  const float* row = encoded.pooled.data<float>() + static_cast<int64_t>(index) * H;
+  std::copy(row, row + H, one.pooled.data<float>());
+  const Tensor out = m.model.sequence_logits(one);
+  return std::vector<float>(out.data<float>(), out.data<float>() + out.size(1));
+}
+
 void check_length(const TaskModel& m, const Encoding& e) {
   ENCORE_CHECK(e.size() <= static_cast<size_t>(m.model.config().max_positions), "the input has ", e.size(),
                " tokens, more than the model's ", m.model.config().max_positions, " positions");

@@ -43,6 +43,11 @@ void run_encoded(const TaskModel& m, const std::vector<Encoding>& encodings, Don
   }
 }
 
+// The sequence head's logits for sequence `index` of an encode() batch, computed on that
+// pooled row alone (a GEMM's rounding may depend on its row count; a sequence's scores must
+// not depend on what else is in the batch).
+std::vector<float> sequence_logits(const TaskModel& m, const Encoded& encoded, size_t index);
+
 // Throws when an encoding is longer than the model accepts (the transformers pipelines do
 // not truncate by default; the reference would fail on such an input).
 void check_length(const TaskModel& m, const Encoding& e);
