@@ -246,36 +246,23 @@ size_t PackedLinear::packed_bytes() const {
 const std::vector<int64_t>& PackedLinear::f32_channels() const { return impl_->outliers; }
 
 void PackedLinear::run(float* y, const float* x, int64_t T, std::optional<Activation> act, bool accumulate) const {
-  execute({.y = y, .x = x}, T, act, accumulate);
+  execute(y, false, x, false, T, act, accumulate);
 }
 
 void PackedLinear::run_to_bf16(uint16_t* y, const float* x, int64_t T, std::optional<Activation> act) const {
   ENCORE_CHECK(type_ == ComputeType::BF16, "PackedLinear: bfloat16 output needs bf16 weights");
-  execute({.y = y, .x = x, .y_bf16 = true}, T, act, false);
+  execute(y, true, x, false, T, act, false);
 }
 
 void PackedLinear::run_from_bf16(float* y, const uint16_t* x, int64_t T, bool accumulate) const {
   ENCORE_CHECK(type_ == ComputeType::BF16, "PackedLinear: bfloat16 input needs bf16 weights");
-  execute({.y = y, .x = x, .x_bf16 = true}, T, std::nullopt, accumulate);
+  execute(y, false, x, true, T, std::nullopt, accumulate);
 }
 
-void PackedLinear::run_to_int8(float* y, int8_t* q, float* inv, const PackedLinear& next, const float* x, int64_t T,
-                               std::optional<Activation> act) const {
-  ENCORE_CHECK(type_ == ComputeType::Int8 && next.type_ == ComputeType::Int8 && next.in_ == out_,
-               "PackedLinear: an int8 hand-off needs two int8 Linears with matching sizes");
-  execute({.y = y, .x = x, .y_q = q, .y_inv = inv, .y_q_for = &next}, T, act, false);
-}
-
-void PackedLinear::run_from_int8(float* y, const int8_t* q, const float* inv, const float* x, int64_t T,
-                                 bool accumulate) const {
-  ENCORE_CHECK(type_ == ComputeType::Int8, "PackedLinear: int8 input needs int8 weights");
-  execute({.y = y, .x = x, .x_q = q, .x_inv = inv}, T, std::nullopt, accumulate);
-}
-
-void PackedLinear::execute(const Io& io, int64_t T, std::optional<Activation> act, bool accumulate) const {
+void PackedLinear::execute(void* y_out, bool y_bf16, const void* x_in, bool x_bf16, int64_t T,
+                           std::optional<Activation> act, bool accumulate) const {
   if (T == 0) return;
   ENCORE_CHECK(!(act && accumulate), "PackedLinear: activation and accumulate are exclusive");
-  const bool y_bf16 = io.y_bf16;
   dnnl::matmul prim;
   {
     std::lock_guard<std::mutex> lock(impl_->mu);
@@ -289,46 +276,39 @@ void PackedLinear::execute(const Io& io, int64_t T, std::optional<Activation> ac
     }
     prim = it->second;
   }
-  float* y = static_cast<float*>(io.y);  // float32 output (every type but a bf16 hand-off)
-  const float* x = static_cast<const float*>(io.x);
+  float* y = static_cast<float*>(y_out);  // float32 output (every type but a bf16 hand-off)
+  const float* x = static_cast<const float*>(x_in);
   const int64_t n = T * in_;
   // Converted inputs live in a per-thread buffer reused across calls.
   thread_local std::vector<uint16_t> bf16_buf;
   thread_local std::vector<int8_t> s8_buf;
   thread_local std::vector<float> row_inv;
-  void* src_ptr = const_cast<void*>(io.x);
-  const float* inv = nullptr;  // int8: 1 / scale of each input row
+  void* src_ptr = const_cast<void*>(x_in);
   std::unordered_map<int, memory> args;
-  if (type_ == ComputeType::BF16 && !io.x_bf16) {
+  if (type_ == ComputeType::BF16 && !x_bf16) {
     if (bf16_buf.size() < static_cast<size_t>(n)) bf16_buf.resize(static_cast<size_t>(n));
     uint16_t* b = bf16_buf.data();
     constexpr int64_t kChunk = 16384;
 #pragma omp parallel for if (n > 4 * kChunk)
     for (int64_t i = 0; i < n; i += kChunk) to_bf16_n(b + i, x + i, std::min(kChunk, n - i));
     src_ptr = b;
-  } else if (type_ == ComputeType::Int8 && io.x_q) {  // quantized by the Linear before
-    src_ptr = const_cast<int8_t*>(io.x_q);
-    inv = io.x_inv;
   } else if (type_ == ComputeType::Int8) {
     // One scale per input row (token): 127 / max|x_row|.
     if (s8_buf.size() < static_cast<size_t>(n)) s8_buf.resize(static_cast<size_t>(n));
     row_inv.resize(static_cast<size_t>(T));
     int8_t* q = s8_buf.data();
-    float* row = row_inv.data();
+    float* inv = row_inv.data();
     const int64_t K = in_;
     const float* keep = impl_->keep.empty() ? nullptr : impl_->keep.data();
 #pragma omp parallel for if (n > 65536)
-    for (int64_t t = 0; t < T; ++t) row[t] = quantize_row(q + t * K, x + t * K, keep, K);
+    for (int64_t t = 0; t < T; ++t) inv[t] = quantize_row(q + t * K, x + t * K, keep, K);
     src_ptr = q;
-    inv = row;
-  }
-  if (type_ == ComputeType::Int8) {
     args[DNNL_ARG_ATTR_OUTPUT_SCALES] =
         memory(memory::desc({out_}, dt::f32, tag::a), cpu_engine(), impl_->row_scale.data());
   }
   const bool int8 = type_ == ComputeType::Int8;
   thread_local std::vector<float> acc_buf;
-  void* dst = io.y;
+  void* dst = y_out;
   if (int8 && accumulate) {  // the residual is added in the epilogue
     if (acc_buf.size() < static_cast<size_t>(T * out_)) acc_buf.resize(static_cast<size_t>(T * out_));
     dst = acc_buf.data();
@@ -343,6 +323,7 @@ void PackedLinear::execute(const Io& io, int64_t T, std::optional<Activation> ac
   if (!int8) return;
   // Int8 epilogue: y (+)= acc / x_scale[t] + bias + x[t, outliers] · W[:, outliers]ᵀ, then
   // the activation.
+  const float* inv = row_inv.data();
   const float* bias = impl_->has_bias ? static_cast<const float*>(impl_->bias.get_data_handle()) : nullptr;
   const int64_t N = out_, K = in_;
   const std::vector<int64_t>& outliers = impl_->outliers;
@@ -350,22 +331,13 @@ void PackedLinear::execute(const Io& io, int64_t T, std::optional<Activation> ac
   const float* wo = impl_->outlier_w.data();
   const float* acc = static_cast<const float*>(dst);
   const EpilogueAct fused = epilogue_act(act);
-  // The next Linear's input quantization, in this pass when the activation is in it too.
-  const float* next_keep =
-      io.y_q_for && !io.y_q_for->impl_->keep.empty() ? io.y_q_for->impl_->keep.data() : nullptr;
-  const bool quantize_in_pass = io.y_q && (!act || fused != EpilogueAct::None);
 #pragma omp parallel for if (T * N > 65536)
   for (int64_t t = 0; t < T; ++t) {
     float xo[64];  // at most kMaxF32Channels
     for (int64_t i = 0; i < k_out; ++i) xo[i] = x[t * K + outliers[static_cast<size_t>(i)]];
     int8_epilogue_row(y + t * N, acc + t * N, inv[t], bias, xo, wo, k_out, N, accumulate, fused);
-    if (quantize_in_pass) io.y_inv[t] = quantize_row(io.y_q + t * N, y + t * N, next_keep, N);
   }
   if (act && fused == EpilogueAct::None) impl_->activate(y, T, N, *act);
-  if (io.y_q && !quantize_in_pass) {
-#pragma omp parallel for if (T * N > 65536)
-    for (int64_t t = 0; t < T; ++t) io.y_inv[t] = quantize_row(io.y_q + t * N, y + t * N, next_keep, N);
-  }
 }
 
 // ---- Packing from a checkpoint's blocks, and unpacking (load time and export) ----

@@ -60,15 +60,6 @@ class PackedLinear {
   // written once at half the size and never converted in a separate pass.
   void run_to_bf16(uint16_t* y, const float* x, int64_t T, std::optional<Activation> act = std::nullopt) const;
   void run_from_bf16(float* y, const uint16_t* x, int64_t T, bool accumulate = false) const;
-  // Int8 only, the same idea: run_to_int8 also quantizes each output row for `next` (per
-  // token, over next's int8 channels, exactly as next.run would) in the epilogue pass, while
-  // the row is in cache, into q [T, out] with 1/scale in inv [T]; run_from_int8 takes those
-  // instead of quantizing its input again (it still reads x, the float32 input, on its
-  // outlier channels).
-  void run_to_int8(float* y, int8_t* q, float* inv, const PackedLinear& next, const float* x, int64_t T,
-                   std::optional<Activation> act = std::nullopt) const;
-  void run_from_int8(float* y, const int8_t* q, const float* inv, const float* x, int64_t T,
-                     bool accumulate = false) const;
 
   int64_t in() const { return in_; }
   int64_t out() const { return out_; }
@@ -85,20 +76,10 @@ class PackedLinear {
   struct Impl;
 
  private:
-  // Where execute() reads and writes: y float32 (bfloat16 when y_bf16), x float32 (the
-  // GEMM's bfloat16 input when x_bf16); int8 input already quantized (x_q, x_inv), or the
-  // output also quantized for the Linear y_q_for (y_q, y_inv).
-  struct Io {
-    void* y = nullptr;
-    const void* x = nullptr;
-    bool y_bf16 = false, x_bf16 = false;
-    const int8_t* x_q = nullptr;
-    const float* x_inv = nullptr;
-    int8_t* y_q = nullptr;
-    float* y_inv = nullptr;
-    const PackedLinear* y_q_for = nullptr;
-  };
-  void execute(const Io& io, int64_t T, std::optional<Activation> act, bool accumulate) const;
+  // y (float32, or bfloat16 when y_bf16) from x (float32, or the GEMM's bfloat16 input when
+  // x_bf16).
+  void execute(void* y, bool y_bf16, const void* x, bool x_bf16, int64_t T, std::optional<Activation> act,
+               bool accumulate) const;
 
   int64_t out_, in_;
   ComputeType type_;

@@ -42,8 +42,8 @@ void run_linear(float* y, const float* x, const Linear& l, int64_t T, std::optio
   if (act) kernels::activate(y, T * l.out(), *act);
 }
 
-bool pair_of(const Linear& a, const Linear& b, ComputeType type) {
-  return a.packed && b.packed && a.packed->type() == type && b.packed->type() == type;
+bool bf16_pair(const Linear& a, const Linear& b) {
+  return a.packed && b.packed && a.packed->type() == ComputeType::BF16 && b.packed->type() == ComputeType::BF16;
 }
 
 void run_norm(float* y, const float* x, const LayerNorm& n, int64_t T, int64_t H, float eps) {
@@ -134,14 +134,10 @@ void encoder_layer_forward(float* x, const RaggedBatch& batch, const AttentionMa
   }
   observe(GemmSite::FfnIn, ffn_in, H);
   const bool train = ctx.options->train && (spec.ffn_dropout > 0.0f || spec.hidden_dropout > 0.0f);
-  if (pair_of(w.ffn_in, w.ffn_out, ComputeType::BF16) && !train && !ctx.observe) {  // h stays in bfloat16
+  if (bf16_pair(w.ffn_in, w.ffn_out) && !train && !ctx.observe) {  // h stays in bfloat16
     auto* h16 = reinterpret_cast<uint16_t*>(h);
     w.ffn_in.packed->run_to_bf16(h16, ffn_in, T, spec.activation);
     w.ffn_out.packed->run_from_bf16(x, h16, T, /*accumulate=*/true);
-  } else if (pair_of(w.ffn_in, w.ffn_out, ComputeType::Int8) && !train && !ctx.observe) {  // h quantized once
-    ws.h_q.resize(static_cast<size_t>(T * I)), ws.h_inv.resize(static_cast<size_t>(T));
-    w.ffn_in.packed->run_to_int8(h, ws.h_q.data(), ws.h_inv.data(), *w.ffn_out.packed, ffn_in, T, spec.activation);
-    w.ffn_out.packed->run_from_int8(x, ws.h_q.data(), ws.h_inv.data(), h, T, /*accumulate=*/true);
   } else {
     run_linear(h, ffn_in, w.ffn_in, T, spec.activation);
     if (ctx.options->train && spec.ffn_dropout > 0.0f)

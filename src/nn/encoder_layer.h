@@ -73,8 +73,6 @@ struct AttentionMask {
 // Scratch buffers of one forward pass, sized for T tokens and reused by every layer.
 struct Workspace {
   Tensor qkv, attn, tmp, inner;  // [T,3H], [T,H], [T,H], [T,I]
-  std::vector<int8_t> h_q;       // int8: the FFN's inner activation quantized for ffn_out [T,I]
-  std::vector<float> h_inv;      // and its per-token 1 / scale [T]
   void reserve(int64_t T, int64_t H, int64_t I);
 };
 
