@@ -10,7 +10,6 @@
 #include <vector>
 
 #include "encore/error.h"
-#include "kernels/vector_math.h"
 
 namespace encore::kernels {
 
@@ -84,20 +83,10 @@ float quantize_row(int8_t* q, const float* x, const float* keep, int64_t K) {
   return 1.0f / s;
 }
 
-// Activations the int8 epilogue applies itself, in the same pass (others: a oneDNN
-// eltwise pass afterwards).
-enum class EpilogueAct { None, GeluErf, Relu };
-
-EpilogueAct epilogue_act(std::optional<Activation> act) {
-  if (act == Activation::GeluErf) return EpilogueAct::GeluErf;
-  if (act == Activation::Relu) return EpilogueAct::Relu;
-  return EpilogueAct::None;
-}
-
-// Int8 epilogue of one row: o (+)= a * r + bias + sum_i xo[i] * wo[i, :], then `act`.
+// Int8 epilogue of one row: o (+)= a * r + bias + sum_i xo[i] * wo[i, :].
 __attribute__((target_clones("avx512f", "avx2", "default")))
 void int8_epilogue_row(float* o, const float* a, float r, const float* bias, const float* xo, const float* wo,
-                       int64_t k_out, int64_t N, bool accumulate, EpilogueAct act) {
+                       int64_t k_out, int64_t N, bool accumulate) {
   if (accumulate) {
 #pragma omp simd
     for (int64_t j = 0; j < N; ++j) o[j] += a[j] * r + (bias ? bias[j] : 0.0f);
@@ -110,13 +99,6 @@ void int8_epilogue_row(float* o, const float* a, float r, const float* bias, con
     const float* w = wo + i * N;
 #pragma omp simd
     for (int64_t j = 0; j < N; ++j) o[j] += v * w[j];
-  }
-  if (act == EpilogueAct::GeluErf) {
-#pragma omp simd
-    for (int64_t j = 0; j < N; ++j) o[j] = gelu_erf_approx(o[j]);
-  } else if (act == EpilogueAct::Relu) {
-#pragma omp simd
-    for (int64_t j = 0; j < N; ++j) o[j] = o[j] > 0.0f ? o[j] : 0.0f;
   }
 }
 
@@ -330,14 +312,13 @@ void PackedLinear::execute(void* y_out, bool y_bf16, const void* x_in, bool x_bf
   const int64_t k_out = static_cast<int64_t>(outliers.size());
   const float* wo = impl_->outlier_w.data();
   const float* acc = static_cast<const float*>(dst);
-  const EpilogueAct fused = epilogue_act(act);
 #pragma omp parallel for if (T * N > 65536)
   for (int64_t t = 0; t < T; ++t) {
     float xo[64];  // at most kMaxF32Channels
     for (int64_t i = 0; i < k_out; ++i) xo[i] = x[t * K + outliers[static_cast<size_t>(i)]];
-    int8_epilogue_row(y + t * N, acc + t * N, inv[t], bias, xo, wo, k_out, N, accumulate, fused);
+    int8_epilogue_row(y + t * N, acc + t * N, inv[t], bias, xo, wo, k_out, N, accumulate);
   }
-  if (act && fused == EpilogueAct::None) impl_->activate(y, T, N, *act);
+  if (act) impl_->activate(y, T, N, *act);
 }
 
 // ---- Packing from a checkpoint's blocks, and unpacking (load time and export) ----

@@ -1,16 +1,41 @@
 // Softmax building blocks with runtime ISA dispatch: GCC's target_clones compiles each
 // function for AVX-512, AVX2 and baseline x86-64 and picks one at load time (ifunc).
 //
-// exp is kernels/vector_math.h's fast_exp (vectorizable, ~1 ulp; exactly 0 below -87.3,
-// as expf gives for masked scores).
+// exp is a Cephes-style expf (range reduction by ln 2, degree-6 polynomial; ~1 ulp over
+// the range softmax uses) written branch-free so that it vectorizes; inputs below
+// -87.3 (including -inf) give exactly 0, as expf does for masked scores.
 #include <cmath>
 #include <cstdint>
 #include <cstring>
 
 #include "kernels/kernels.h"
-#include "kernels/vector_math.h"
 
 namespace encore::kernels {
+
+namespace {
+
+inline float fast_exp(float x) {
+  const float hi = 88.3762626647949f, lo = -87.3365447504f;
+  const bool underflow = x < lo;
+  float xc = x > hi ? hi : (x < lo ? lo : x);
+  const float fx = std::nearbyint(xc * 1.44269504088896341f);
+  float r = xc - fx * 0.693359375f;
+  r = r - fx * -2.12194440e-4f;
+  float p = 1.9875691500e-4f;
+  p = p * r + 1.3981999507e-3f;
+  p = p * r + 8.3334519073e-3f;
+  p = p * r + 4.1665795894e-2f;
+  p = p * r + 1.6666665459e-1f;
+  p = p * r + 5.0000001201e-1f;
+  p = p * r * r + r + 1.0f;
+  const int32_t e = (static_cast<int32_t>(fx) + 127) << 23;
+  float scale;
+  std::memcpy(&scale, &e, sizeof scale);
+  const float v = p * scale;
+  return underflow ? 0.0f : v;
+}
+
+}  // namespace
 
 __attribute__((target_clones("avx512f", "avx2", "default")))
 float exp_shifted_sum(float* x, int64_t n, float shift) {
