@@ -30,10 +30,9 @@ void dropout(float* x, int64_t n, float p, uint64_t seed, uint64_t site, uint64_
 // The keep decision used by dropout(), for callers that walk their own index space.
 bool dropout_keep(float p, uint64_t seed, uint64_t site, uint64_t index);
 
-// Softmax pieces (runtime ISA dispatch): x[i] = exp(x[i] - shift) returning the sum;
-// the maximum of x; x *= s.
-float exp_shifted_sum(float* x, int64_t n, float shift);
-float max_of(const float* x, int64_t n);
+// Softmax (runtime ISA dispatch): x = softmax(x), max-shifted; returns false, leaving x as
+// it was, when every entry is -inf (the caller decides what such a row becomes). And x *= s.
+bool softmax_inplace(float* x, int64_t n);
 void scale_inplace(float* x, int64_t n, float s);
 
 // Small attention products, one (sequence, head, query block) at a time, for few keys

@@ -38,28 +38,30 @@ inline float fast_exp(float x) {
 }  // namespace
 
 __attribute__((target_clones("avx512f", "avx2", "default")))
-float exp_shifted_sum(float* x, int64_t n, float shift) {
-  float sum = 0.0f;
-#pragma omp simd reduction(+ : sum)
-  for (int64_t i = 0; i < n; ++i) {
-    x[i] = fast_exp(x[i] - shift);
-    sum += x[i];
-  }
-  return sum;
-}
-
-__attribute__((target_clones("avx512f", "avx2", "default")))
-float max_of(const float* x, int64_t n) {
-  float m = -INFINITY;
-#pragma omp simd reduction(max : m)
-  for (int64_t i = 0; i < n; ++i) m = x[i] > m ? x[i] : m;
-  return m;
-}
-
-__attribute__((target_clones("avx512f", "avx2", "default")))
 void scale_inplace(float* x, int64_t n, float s) {
 #pragma omp simd
   for (int64_t i = 0; i < n; ++i) x[i] *= s;
+}
+
+// Max, shifted exp with its sum, and scale in one call: attention runs it once per score
+// row, and rows of short sentences are a few dozen keys, where separately dispatched calls
+// cost as much as the arithmetic.
+__attribute__((target_clones("avx512f", "avx2", "default")))
+bool softmax_inplace(float* x, int64_t n) {
+  float m = -INFINITY;
+#pragma omp simd reduction(max : m)
+  for (int64_t i = 0; i < n; ++i) m = x[i] > m ? x[i] : m;
+  if (m == -INFINITY) return false;
+  float sum = 0.0f;
+#pragma omp simd reduction(+ : sum)
+  for (int64_t i = 0; i < n; ++i) {
+    x[i] = fast_exp(x[i] - m);
+    sum += x[i];
+  }
+  const float s = 1.0f / sum;
+#pragma omp simd
+  for (int64_t i = 0; i < n; ++i) x[i] *= s;
+  return true;
 }
 
 __attribute__((target_clones("avx512f", "avx2", "default")))

@@ -52,7 +52,6 @@ void attention_forward(float* ctx, const float* qkv, const RaggedBatch& batch, c
   const float keep_scale = spec.attention_dropout >= 1.0f ? 0.0f : 1.0f / (1.0f - spec.attention_dropout);
   const uint64_t site = static_cast<uint64_t>(layer) * kSitesPerLayer + kSiteAttnProbs;
   const float* head_mask = run.head_mask && run.head_mask->defined() ? run.head_mask->data<float>() : nullptr;
-  constexpr float kNegInf = -std::numeric_limits<float>::infinity();
 
   std::vector<WorkItem> items;
   int64_t longest = 0;
@@ -105,12 +104,9 @@ void attention_forward(float* ctx, const float* qkv, const RaggedBatch& batch, c
         if (all_masked)
           for (int64_t j = 0; j < n; ++j) row[j] += spec.mask_fill;
 
-        const float mx = kernels::max_of(row, n);
-        if (mx == kNegInf) {  // every key is -inf: PyTorch's safe softmax gives 0, plain softmax NaN
+        if (!kernels::softmax_inplace(row, n)) {  // every key is -inf: PyTorch's safe softmax gives 0, plain softmax NaN
           const float v = spec.masked_row_zero ? 0.0f : std::numeric_limits<float>::quiet_NaN();
           std::fill(row, row + n, v);
-        } else {
-          kernels::scale_inplace(row, n, 1.0f / kernels::exp_shifted_sum(row, n, mx));
         }
         if (train) {
           const uint64_t row_index = static_cast<uint64_t>(((b * heads + h) * S + pi) * S);
