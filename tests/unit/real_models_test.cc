@@ -63,14 +63,7 @@ void compare_embeddings(const std::string& name) {
   double worst_cos = 1.0, worst_abs = 0.0;
   for (size_t i = 0; i < texts.size(); ++i) {
     ASSERT_TRUE(got[i].error.empty()) << name << " input " << i << ": " << got[i].error;
-    const float* w = want.data<float>() + static_cast<int64_t>(i) * D;
-    double dot = 0, nw = 0, ng = 0, max_abs = 0;
-    for (int64_t k = 0; k < D; ++k) {
-      const double g = got[i].embedding[k];
-      dot += g * w[k], nw += static_cast<double>(w[k]) * w[k], ng += g * g;
-      max_abs = std::max(max_abs, std::fabs(g - w[k]));
-    }
-    const double cos = (nw == 0 && ng == 0) ? 1.0 : dot / std::sqrt(nw * ng);
+    const auto [cos, max_abs] = match_embedding(got[i].embedding, want.data<float>() + static_cast<int64_t>(i) * D, D);
     EXPECT_GE(cos, 0.99999) << name << " input " << i << ": " << texts[i];
     EXPECT_LE(max_abs, 1e-4) << name << " input " << i << ": " << texts[i];
     worst_cos = std::min(worst_cos, cos), worst_abs = std::max(worst_abs, max_abs);

@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <random>
 #include <string>
+#include <vector>
 
 #include "encore/model.h"
 
@@ -40,6 +41,21 @@ inline double max_abs_diff(const float* a, const float* b, int64_t n) {
   double m = 0.0;
   for (int64_t i = 0; i < n; ++i) m = std::max(m, std::fabs(static_cast<double>(a[i]) - b[i]));
   return m;
+}
+
+// An embedding against its reference, in double: cosine (two zero vectors count as 1, the
+// same) and the largest absolute difference. `got` has at least D entries.
+struct EmbeddingMatch {
+  double cosine, max_abs;
+};
+inline EmbeddingMatch match_embedding(const std::vector<float>& got, const float* want, int64_t D) {
+  double dot = 0, nw = 0, ng = 0, max_abs = 0;
+  for (int64_t k = 0; k < D; ++k) {
+    const double g = got[static_cast<size_t>(k)];
+    dot += g * want[k], nw += static_cast<double>(want[k]) * want[k], ng += g * g;
+    max_abs = std::max(max_abs, std::fabs(g - want[k]));
+  }
+  return {(nw == 0 && ng == 0) ? 1.0 : dot / std::sqrt(nw * ng), max_abs};
 }
 
 }  // namespace encore::testing
