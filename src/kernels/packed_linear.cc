@@ -1,5 +1,7 @@
 #include "kernels/packed_linear.h"
 
+#include <immintrin.h>
+
 #include <algorithm>
 #include <cmath>
 #include <cstring>
@@ -10,6 +12,7 @@
 #include <vector>
 
 #include "encore/error.h"
+#include "kernels/isa.h"
 
 namespace encore::kernels {
 
@@ -62,8 +65,8 @@ void to_bf16_n(uint16_t* out, const float* x, int64_t n) {
 
 // Int8 input quantization of one row: q = round(x * keep * s) with s = 127 / max|x * keep|
 // (keep is 0 on outlier channels, 1 elsewhere; null: all 1). Returns 1 / s.
-__attribute__((target_clones("avx512f", "avx2", "default")))
-float quantize_row(int8_t* q, const float* x, const float* keep, int64_t K) {
+__attribute__((target_clones("avx2", "default")))
+float quantize_row_portable(int8_t* q, const float* x, const float* keep, int64_t K) {
   float mx = 0.0f;
   if (keep) {
 #pragma omp simd reduction(max : mx)
@@ -83,10 +86,42 @@ float quantize_row(int8_t* q, const float* x, const float* keep, int64_t K) {
   return 1.0f / s;
 }
 
+// x * keep on the lanes of m (keep null: x). Lambdas do not inherit a function's target,
+// hence small target helpers.
+ENCORE_AVX512 inline __m512 load_kept(const float* x, const float* keep, int64_t k, __mmask16 m) {
+  const __m512 v = _mm512_maskz_loadu_ps(m, x + k);
+  return keep ? _mm512_mul_ps(v, _mm512_maskz_loadu_ps(m, keep + k)) : v;
+}
+
+// round(v * s) to int8 on the lanes of m: round to nearest even, as nearbyint in the
+// default rounding mode; |v * s| <= 127, so the saturating narrowing never saturates.
+ENCORE_AVX512 inline void store_q(int8_t* q, __m512 v, __m512 s, __mmask16 m) {
+  _mm512_mask_cvtsepi32_storeu_epi8(q, m, _mm512_cvtps_epi32(_mm512_mul_ps(v, s)));
+}
+
+// The same on 16 lanes with masked tails (isa.h); bitwise the same result.
+ENCORE_AVX512 float quantize_row_avx512(int8_t* q, const float* x, const float* keep, int64_t K) {
+  const __mmask16 all = 0xffff, tail = tail_mask(K % 16);
+  const int64_t body = K - K % 16;
+  __m512 vmx = _mm512_setzero_ps();
+  for (int64_t k = 0; k < body; k += 16) vmx = _mm512_max_ps(vmx, _mm512_abs_ps(load_kept(x, keep, k, all)));
+  if (tail) vmx = _mm512_max_ps(vmx, _mm512_abs_ps(load_kept(x, keep, body, tail)));
+  const float mx = _mm512_reduce_max_ps(vmx);
+  const float s = mx > 0.0f ? 127.0f / mx : 1.0f;
+  const __m512 vs = _mm512_set1_ps(s);
+  for (int64_t k = 0; k < body; k += 16) store_q(q + k, load_kept(x, keep, k, all), vs, all);
+  if (tail) store_q(q + body, load_kept(x, keep, body, tail), vs, tail);
+  return 1.0f / s;
+}
+
+float quantize_row(int8_t* q, const float* x, const float* keep, int64_t K) {
+  return use_avx512() ? quantize_row_avx512(q, x, keep, K) : quantize_row_portable(q, x, keep, K);
+}
+
 // Int8 epilogue of one row: o (+)= a * r + bias + sum_i xo[i] * wo[i, :].
-__attribute__((target_clones("avx512f", "avx2", "default")))
-void int8_epilogue_row(float* o, const float* a, float r, const float* bias, const float* xo, const float* wo,
-                       int64_t k_out, int64_t N, bool accumulate) {
+__attribute__((target_clones("avx2", "default")))
+void int8_epilogue_row_portable(float* o, const float* a, float r, const float* bias, const float* xo, const float* wo,
+                                int64_t k_out, int64_t N, bool accumulate) {
   if (accumulate) {
 #pragma omp simd
     for (int64_t j = 0; j < N; ++j) o[j] += a[j] * r + (bias ? bias[j] : 0.0f);
@@ -100,6 +135,45 @@ void int8_epilogue_row(float* o, const float* a, float r, const float* bias, con
 #pragma omp simd
     for (int64_t j = 0; j < N; ++j) o[j] += v * w[j];
   }
+}
+
+// (o if accumulate) + a * r + bias at columns j.. on the lanes of m.
+ENCORE_AVX512 inline __m512 epilogue_start(const float* o, const float* a, float r, const float* bias, int64_t j,
+                                           __mmask16 m, bool accumulate) {
+  const __m512 b = bias ? _mm512_maskz_loadu_ps(m, bias + j) : _mm512_setzero_ps();
+  const __m512 v = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(m, a + j), _mm512_set1_ps(r), b);
+  return accumulate ? _mm512_add_ps(_mm512_maskz_loadu_ps(m, o + j), v) : v;
+}
+
+// The same in blocks of 64 columns held in registers across the outlier channels (the
+// portable form passes over the row once per channel), in the same order of operations.
+ENCORE_AVX512 void int8_epilogue_row_avx512(float* o, const float* a, float r, const float* bias, const float* xo,
+                                            const float* wo, int64_t k_out, int64_t N, bool accumulate) {
+  const __mmask16 all = 0xffff;
+  int64_t j = 0;
+  for (; j + 64 <= N; j += 64) {
+    __m512 c[4];
+    for (int u = 0; u < 4; ++u) c[u] = epilogue_start(o, a, r, bias, j + 16 * u, all, accumulate);
+    for (int64_t i = 0; i < k_out; ++i) {
+      const __m512 v = _mm512_set1_ps(xo[i]);
+      const float* w = wo + i * N + j;
+      for (int u = 0; u < 4; ++u) c[u] = _mm512_fmadd_ps(v, _mm512_loadu_ps(w + 16 * u), c[u]);
+    }
+    for (int u = 0; u < 4; ++u) _mm512_storeu_ps(o + j + 16 * u, c[u]);
+  }
+  for (; j < N; j += 16) {
+    const __mmask16 m = N - j >= 16 ? all : tail_mask(N - j);
+    __m512 c = epilogue_start(o, a, r, bias, j, m, accumulate);
+    for (int64_t i = 0; i < k_out; ++i)
+      c = _mm512_fmadd_ps(_mm512_set1_ps(xo[i]), _mm512_maskz_loadu_ps(m, wo + i * N + j), c);
+    _mm512_mask_storeu_ps(o + j, m, c);
+  }
+}
+
+void int8_epilogue_row(float* o, const float* a, float r, const float* bias, const float* xo, const float* wo,
+                       int64_t k_out, int64_t N, bool accumulate) {
+  if (use_avx512()) int8_epilogue_row_avx512(o, a, r, bias, xo, wo, k_out, N, accumulate);
+  else int8_epilogue_row_portable(o, a, r, bias, xo, wo, k_out, N, accumulate);
 }
 
 }  // namespace

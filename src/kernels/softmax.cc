@@ -4,10 +4,16 @@
 // exp is a Cephes-style expf (range reduction by ln 2, degree-6 polynomial; ~1 ulp over
 // the range softmax uses) written branch-free so that it vectorizes; inputs below
 // -87.3 (including -inf) give exactly 0, as expf does for masked scores.
+//
+// softmax_inplace, the kernel attention runs once per score row, also has an AVX-512
+// version with masked tails (see isa.h): the same exp, the same three passes.
+#include <immintrin.h>
+
 #include <cmath>
 #include <cstdint>
 #include <cstring>
 
+#include "kernels/isa.h"
 #include "kernels/kernels.h"
 
 namespace encore::kernels {
@@ -35,19 +41,54 @@ inline float fast_exp(float x) {
   return underflow ? 0.0f : v;
 }
 
-}  // namespace
-
-__attribute__((target_clones("avx512f", "avx2", "default")))
-void scale_inplace(float* x, int64_t n, float s) {
-#pragma omp simd
-  for (int64_t i = 0; i < n; ++i) x[i] *= s;
+// fast_exp on 16 lanes, operation for operation (NaN propagates, as in the scalar form: the
+// clamps keep x when it is NaN).
+ENCORE_AVX512 inline __m512 fast_exp16(__m512 x) {
+  const __mmask16 underflow = _mm512_cmp_ps_mask(x, _mm512_set1_ps(-87.3365447504f), _CMP_LT_OQ);
+  const __m512 xc = _mm512_max_ps(_mm512_set1_ps(-87.3365447504f), _mm512_min_ps(_mm512_set1_ps(88.3762626647949f), x));
+  const __m512 fx = _mm512_roundscale_ps(_mm512_mul_ps(xc, _mm512_set1_ps(1.44269504088896341f)),
+                                         _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+  __m512 r = _mm512_fnmadd_ps(fx, _mm512_set1_ps(0.693359375f), xc);
+  r = _mm512_fnmadd_ps(fx, _mm512_set1_ps(-2.12194440e-4f), r);
+  __m512 p = _mm512_set1_ps(1.9875691500e-4f);
+  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.3981999507e-3f));
+  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(8.3334519073e-3f));
+  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(4.1665795894e-2f));
+  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.6666665459e-1f));
+  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(5.0000001201e-1f));
+  p = _mm512_add_ps(_mm512_fmadd_ps(_mm512_mul_ps(p, r), r, r), _mm512_set1_ps(1.0f));
+  const __m512i e = _mm512_slli_epi32(_mm512_add_epi32(_mm512_cvtps_epi32(fx), _mm512_set1_epi32(127)), 23);
+  return _mm512_maskz_mul_ps(static_cast<__mmask16>(~underflow), p, _mm512_castsi512_ps(e));
 }
 
-// Max, shifted exp with its sum, and scale in one call: attention runs it once per score
-// row, and rows of short sentences are a few dozen keys, where separately dispatched calls
-// cost as much as the arithmetic.
-__attribute__((target_clones("avx512f", "avx2", "default")))
-bool softmax_inplace(float* x, int64_t n) {
+ENCORE_AVX512 bool softmax_avx512(float* x, int64_t n) {
+  int64_t i = 0;
+  __m512 vm = _mm512_set1_ps(-INFINITY);
+  for (; i + 16 <= n; i += 16) vm = _mm512_max_ps(_mm512_loadu_ps(x + i), vm);  // a NaN lane keeps vm
+  const __mmask16 tail = tail_mask(n - i);
+  if (tail) vm = _mm512_mask_max_ps(vm, tail, _mm512_maskz_loadu_ps(tail, x + i), vm);
+  const float m = _mm512_reduce_max_ps(vm);
+  if (m == -INFINITY) return false;
+  const __m512 vmax = _mm512_set1_ps(m);
+  __m512 vs = _mm512_setzero_ps();
+  for (i = 0; i + 16 <= n; i += 16) {
+    const __m512 e = fast_exp16(_mm512_sub_ps(_mm512_loadu_ps(x + i), vmax));
+    _mm512_storeu_ps(x + i, e);
+    vs = _mm512_add_ps(vs, e);
+  }
+  if (tail) {
+    const __m512 e = fast_exp16(_mm512_sub_ps(_mm512_maskz_loadu_ps(tail, x + i), vmax));
+    _mm512_mask_storeu_ps(x + i, tail, e);
+    vs = _mm512_mask_add_ps(vs, tail, vs, e);
+  }
+  const __m512 s = _mm512_set1_ps(1.0f / _mm512_reduce_add_ps(vs));
+  for (i = 0; i + 16 <= n; i += 16) _mm512_storeu_ps(x + i, _mm512_mul_ps(_mm512_loadu_ps(x + i), s));
+  if (tail) _mm512_mask_storeu_ps(x + i, tail, _mm512_mul_ps(_mm512_maskz_loadu_ps(tail, x + i), s));
+  return true;
+}
+
+__attribute__((target_clones("avx2", "default")))
+bool softmax_portable(float* x, int64_t n) {
   float m = -INFINITY;
 #pragma omp simd reduction(max : m)
   for (int64_t i = 0; i < n; ++i) m = x[i] > m ? x[i] : m;
@@ -63,6 +104,19 @@ bool softmax_inplace(float* x, int64_t n) {
   for (int64_t i = 0; i < n; ++i) x[i] *= s;
   return true;
 }
+
+}  // namespace
+
+__attribute__((target_clones("avx512f", "avx2", "default")))
+void scale_inplace(float* x, int64_t n, float s) {
+#pragma omp simd
+  for (int64_t i = 0; i < n; ++i) x[i] *= s;
+}
+
+// Max, shifted exp with its sum, and scale in one call: attention runs it once per score
+// row, and rows of short sentences are a few dozen keys, where separately dispatched calls
+// cost as much as the arithmetic.
+bool softmax_inplace(float* x, int64_t n) { return use_avx512() ? softmax_avx512(x, n) : softmax_portable(x, n); }
 
 __attribute__((target_clones("avx512f", "avx2", "default")))
 void attention_scores_small(float* scores, const float* q, int64_t ldq, const float* k, int64_t ldk, int64_t rows,

@@ -1,0 +1,21 @@
+#include "kernels/isa.h"
+
+#include <atomic>
+
+namespace encore::kernels {
+
+namespace {
+std::atomic<bool> g_force_portable{false};
+}  // namespace
+
+bool use_avx512() {
+  static const bool cpu = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+                          __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512dq");
+  return cpu && !g_force_portable.load(std::memory_order_relaxed);
+}
+
+void force_portable_kernels(bool on) {
+  g_force_portable.store(on, std::memory_order_relaxed);
+}
+
+}  // namespace encore::kernels

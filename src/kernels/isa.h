@@ -1,0 +1,34 @@
+// Runtime ISA selection for the hand-vectorized kernels.
+//
+// Most loops in src/kernels are plain C++ compiled per ISA with target_clones and left to
+// the auto-vectorizer. That is enough for long rows, but GCC peels and finishes every loop
+// with scalar code, and for the rows attention and the int8 epilogues run (a few dozen
+// keys; a row of 384) those scalar tails cost as much as the vector body: in
+// all-MiniLM-L6-v2's int8 embedding run the scalar tail of softmax alone was 8% of all
+// samples. The kernels that run on such rows therefore have an AVX-512 version written
+// with intrinsics and masked tails (ENCORE_AVX512 functions), chosen at run time when the
+// CPU has AVX-512 F/BW/VL/DQ, and keep the portable version for every other CPU.
+#pragma once
+
+#include <cstdint>
+
+namespace encore::kernels {
+
+// GCC 12 reports the deliberately undefined vectors inside its own AVX-512 intrinsics
+// (_mm512_undefined_ps) as uninitialized when they are inlined into target functions.
+#pragma GCC diagnostic ignored "-Wuninitialized"
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+
+#define ENCORE_AVX512 __attribute__((target("avx512f,avx512bw,avx512vl,avx512dq,avx2,fma,bmi2")))
+
+// True when the AVX-512 kernels run: the CPU has them and force_portable_kernels(true)
+// was not called (tests call it to compare both versions on one machine).
+bool use_avx512();
+void force_portable_kernels(bool on);
+
+// The lanes of the last, partial vector of a loop over n floats in steps of 16.
+inline uint16_t tail_mask(int64_t remaining) {
+  return static_cast<uint16_t>((1u << remaining) - 1u);
+}
+
+}  // namespace encore::kernels
