@@ -47,6 +47,16 @@ void attention_scores_small(float* scores, const float* q, int64_t ldq, const fl
 void attention_values_small(float* out, int64_t ldo, const float* p, const float* v, int64_t ldv, int64_t rows,
                             int64_t n, int64_t d);
 
+// Fused attention of one (sequence, head) block with no mask, dropout or head mask:
+//   out[r, :] = softmax(alpha * q[r, :] · kᵀ) · v        r < rows, over n keys
+// with q, k, v at row stride ld and out at ldo. Scores, probabilities and the output rows
+// stay in AVX-512 registers (Kᵀ is built once per call by in-register 16x16 transposes);
+// softmax is softmax_inplace's. Runs for n <= kFusedKeys and head sizes 16, 32, 48, 64 on
+// CPUs with AVX-512 and returns false otherwise, leaving the caller to the general path.
+constexpr int64_t kFusedKeys = 64;
+bool attention_fused(float* out, int64_t ldo, const float* q, const float* k, const float* v, int64_t ld, int64_t rows,
+                     int64_t n, int64_t d, float alpha);
+
 // Sets the thread count used by encore's loops and oneDNN (OpenMP); n <= 0 leaves it.
 void set_threads(int n);
 

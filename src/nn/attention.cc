@@ -9,6 +9,9 @@
 // Masked keys that the ragged layout dropped would get exp(fill - max) == 0 exactly in the
 // reference (fill is -inf, -10000 or float32 min), so dropping them changes nothing.
 //
+// Without masks, dropout or relative positions, blocks of up to kernels::kFusedKeys keys run
+// in one fused AVX-512 kernel (kernels::attention_fused: scores, softmax and P·V in
+// registers). Otherwise, and on other CPUs:
 // Q·Kᵀ and P·V are oneDNN sgemm calls on strided views of the fused QKV projection; inside
 // the parallel loop oneDNN runs them single-threaded, so the parallelism is over
 // (sequence, head, query block) work items. Sequences of at most kernels::kSmallKeys tokens
@@ -77,6 +80,12 @@ void attention_forward(float* ctx, const float* qkv, const RaggedBatch& batch, c
       const int64_t* pos = batch.position.data() + begin;
       const bool all_masked = !mask.all_masked.empty() && mask.all_masked[b];
       const float hm = head_mask ? head_mask[layer * heads + h] : 1.0f;
+
+      // Plain attention (no relative positions, mask, dropout, head mask or recorded
+      // probabilities: every inference run of an HF or Google BERT, whose padding the
+      // ragged layout already dropped) runs fused when the kernel takes the shape.
+      const bool plain = !dist && !mask.dense && !mask.causal && !all_masked && !train && hm == 1.0f && !run.probs_out;
+      if (plain && kernels::attention_fused(ctx + (begin + q0) * H + h * d, H, Q, K, V, ld, rows, n, d, scale)) continue;
 
       // HF adds relative-position scores before scaling, so scale afterwards in that case.
       const bool small = n <= kernels::kSmallKeys;

@@ -4,6 +4,7 @@
 // without outlier channels, bias and residual) at widths that are not multiples of 16 or 64.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <limits>
 #include <random>
@@ -106,6 +107,54 @@ TEST_F(IsaKernels, Int8LinearMatchesPortable) {
       }
     }
   }
+}
+
+// The fused attention block against softmax(alpha q kᵀ) v in double, for every key count it
+// accepts, every head size, row counts that are and are not multiples of its 4-row blocks,
+// strided q/k/v (as in the fused QKV buffer) and a strided output whose gaps stay untouched.
+TEST_F(IsaKernels, FusedAttentionMatchesDoubleReference) {
+  std::mt19937 rng(5);
+  std::normal_distribution<float> g(0.0f, 1.5f);
+  for (int64_t d : {16, 32, 48, 64}) {
+    const int64_t ld = 3 * d + 7, ldo = d + 5;
+    for (int64_t n = 1; n <= kernels::kFusedKeys; ++n) {
+      for (int64_t rows : {int64_t{1}, std::min<int64_t>(n, 3), n}) {
+        std::vector<float> q(static_cast<size_t>(rows * ld)), k(static_cast<size_t>(n * ld)), v(k.size());
+        for (auto* x : {&q, &k, &v})
+          for (float& f : *x) f = g(rng);
+        std::vector<float> out(static_cast<size_t>(rows * ldo), -7.0f);
+        const float alpha = 1.0f / std::sqrt(static_cast<float>(d));
+        ASSERT_TRUE(kernels::attention_fused(out.data(), ldo, q.data(), k.data(), v.data(), ld, rows, n, d, alpha));
+        for (int64_t r = 0; r < rows; ++r) {
+          std::vector<double> p(static_cast<size_t>(n));
+          double mx = -1e300, sum = 0.0;
+          for (int64_t j = 0; j < n; ++j) {
+            double s = 0.0;
+            for (int64_t c = 0; c < d; ++c) s += double(q[r * ld + c]) * double(k[j * ld + c]);
+            p[static_cast<size_t>(j)] = s * alpha;
+            mx = std::max(mx, p[static_cast<size_t>(j)]);
+          }
+          for (double& x : p) sum += (x = std::exp(x - mx));
+          for (int64_t c = 0; c < ldo; ++c) {
+            const float got = out[static_cast<size_t>(r * ldo + c)];
+            if (c >= d) {
+              ASSERT_EQ(got, -7.0f) << "wrote past the head: d=" << d << " n=" << n << " rows=" << rows;
+              continue;
+            }
+            double ref = 0.0;
+            for (int64_t j = 0; j < n; ++j) ref += p[static_cast<size_t>(j)] / sum * double(v[j * ld + c]);
+            ASSERT_NEAR(got, ref, 2e-5 * (1.0 + std::fabs(ref)))
+                << "d=" << d << " n=" << n << " rows=" << rows << " at " << r << "," << c;
+          }
+        }
+      }
+    }
+  }
+  float dummy = 0.0f;
+  EXPECT_FALSE(kernels::attention_fused(&dummy, 1, &dummy, &dummy, &dummy, 1, 1, kernels::kFusedKeys + 1, 32, 1.0f));
+  EXPECT_FALSE(kernels::attention_fused(&dummy, 1, &dummy, &dummy, &dummy, 1, 1, 8, 24, 1.0f));
+  kernels::force_portable_kernels(true);
+  EXPECT_FALSE(kernels::attention_fused(&dummy, 1, &dummy, &dummy, &dummy, 1, 1, 8, 32, 1.0f));
 }
 
 }  // namespace
