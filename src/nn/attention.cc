@@ -85,12 +85,15 @@ void attention_forward(float* ctx, const float* qkv, const RaggedBatch& batch, c
       // probabilities: every inference run of an HF or Google BERT, whose padding the
       // ragged layout already dropped) runs fused when the kernel takes the shape.
       const bool plain = !dist && !mask.dense && !mask.causal && !all_masked && !train && hm == 1.0f && !run.probs_out;
-      if (plain && kernels::attention_fused(ctx + (begin + q0) * H + h * d, H, Q, K, V, ld, rows, n, d, scale)) continue;
+      if (plain && kernels::attention_fused(ctx + (begin + q0) * H + h * d, H, Q, K, V, ld, rows, n, d, scale))
+        continue;
 
       // HF adds relative-position scores before scaling, so scale afterwards in that case.
       const bool small = n <= kernels::kSmallKeys;
-      if (small) kernels::attention_scores_small(P, Q, ld, K, ld, rows, n, d, dist ? 1.0f : scale);
-      else dnnl_sgemm('N', 'T', rows, n, d, dist ? 1.0f : scale, Q, ld, K, ld, 0.0f, P, n);
+      if (small)
+        kernels::attention_scores_small(P, Q, ld, K, ld, rows, n, d, dist ? 1.0f : scale);
+      else
+        dnnl_sgemm('N', 'T', rows, n, d, dist ? 1.0f : scale, Q, ld, K, ld, 0.0f, P, n);
       for (int64_t r = 0; r < rows; ++r) {
         float* row = P + r * n;
         const int64_t pi = pos[q0 + r];
@@ -113,7 +116,8 @@ void attention_forward(float* ctx, const float* qkv, const RaggedBatch& batch, c
         if (all_masked)
           for (int64_t j = 0; j < n; ++j) row[j] += spec.mask_fill;
 
-        if (!kernels::softmax_inplace(row, n)) {  // every key is -inf: PyTorch's safe softmax gives 0, plain softmax NaN
+        if (!kernels::softmax_inplace(row,
+                                      n)) {  // every key is -inf: PyTorch's safe softmax gives 0, plain softmax NaN
           const float v = spec.masked_row_zero ? 0.0f : std::numeric_limits<float>::quiet_NaN();
           std::fill(row, row + n, v);
         }
@@ -131,8 +135,10 @@ void attention_forward(float* ctx, const float* qkv, const RaggedBatch& batch, c
           for (int64_t j = 0; j < n; ++j) out[pos[j]] = row[j];
         }
       }
-      if (small) kernels::attention_values_small(ctx + (begin + q0) * H + h * d, H, P, V, ld, rows, n, d);
-      else dnnl_sgemm('N', 'N', rows, d, n, 1.0f, P, n, V, ld, 0.0f, ctx + (begin + q0) * H + h * d, H);
+      if (small)
+        kernels::attention_values_small(ctx + (begin + q0) * H + h * d, H, P, V, ld, rows, n, d);
+      else
+        dnnl_sgemm('N', 'N', rows, d, n, 1.0f, P, n, V, ld, 0.0f, ctx + (begin + q0) * H + h * d, H);
     }
   }
 }
