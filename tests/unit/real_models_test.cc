@@ -5,7 +5,9 @@
 // >= 1,000-sentence comparison; docs/real-models.md):
 //   embeddings (sentence-transformers): cosine >= 0.99999 and max |diff| <= 1e-4;
 //   fill-mask and NER (transformers pipelines): identical tokens / labels / words / spans
-//   and order, scores within 1e-4.
+//   and order, scores within 1e-4;
+//   text classification (transformers pipeline, softmax): the reference's 5 best labels in
+//   the same order, their probabilities within 1e-4.
 // A model that is not fetched is skipped with a message naming it and the fetch command.
 #include <gtest/gtest.h>
 
@@ -14,6 +16,7 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 
+#include "encore/classifier.h"
 #include "encore/embedder.h"
 #include "encore/fill_mask.h"
 #include "encore/safetensors.h"
@@ -143,6 +146,39 @@ TEST(RealModels, ArcjetRampartNerMatchesTransformersForEachAggregation) {
     std::printf("[real] %-22s %-7s %zu inputs, %zu entities identical, worst |score diff| %.2e\n", name.c_str(), agg,
                 cases.size(), entities, worst);
   }
+}
+
+TEST(RealModels, CategoriumEnClassifyMatchesTransformers) {
+  const std::string name = "categorium-en";
+  if (std::string why = absent(name); !why.empty()) GTEST_SKIP() << why;
+  ClassifierOptions o;
+  o.top_k = 0;  // every label, best first
+  TextClassifier clf = TextClassifier::load(model_dir(name).string(), o);
+  // Its own vocabulary puts the special tokens at [PAD]=0 [UNK]=1 [CLS]=2 [SEP]=3, not
+  // BERT's 0/100/101/102: the encoding must find them by name.
+  const Encoding e = clf.tokenizer().encode("web page");
+  ASSERT_GE(e.size(), 2u);
+  EXPECT_EQ(e.ids.front(), 2);
+  EXPECT_EQ(e.ids.back(), 3);
+  std::vector<json> cases = read_jsonl(fixture("real/" + name) / "cases.jsonl");
+  std::vector<std::string> texts;
+  for (const json& c : cases) texts.push_back(c["text"].get<std::string>());
+  std::vector<ClassifyResult> got = clf.classify(texts);
+  double worst = 0.0;
+  for (size_t i = 0; i < cases.size(); ++i) {
+    const json& want = cases[i]["text-classification"];
+    ASSERT_TRUE(got[i].error.empty()) << got[i].error << ": " << texts[i];
+    ASSERT_EQ(got[i].labels.size(), 27u) << texts[i];
+    ASSERT_LE(want.size(), got[i].labels.size()) << texts[i];
+    for (size_t k = 0; k < want.size(); ++k) {
+      const LabelScore& l = got[i].labels[k];
+      EXPECT_EQ(l.label, want[k]["label"].get<std::string>()) << "rank " << k << ": " << texts[i];
+      EXPECT_NEAR(l.score, want[k]["score"].get<double>(), 1e-4) << "rank " << k << ": " << texts[i];
+      worst = std::max(worst, std::fabs(l.score - want[k]["score"].get<double>()));
+    }
+  }
+  std::printf("[real] %-22s %zu inputs: top-5 labels identical, worst |probability diff| %.2e\n", name.c_str(),
+              cases.size(), worst);
 }
 
 }  // namespace

