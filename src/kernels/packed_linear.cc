@@ -13,6 +13,7 @@
 
 #include "encore/error.h"
 #include "kernels/isa.h"
+#include "kernels/scratch.h"
 
 namespace encore::kernels {
 
@@ -336,24 +337,22 @@ void PackedLinear::execute(void* y_out, bool y_bf16, const void* x_in, bool x_bf
   const float* x = static_cast<const float*>(x_in);
   const int64_t n = T * in_;
   // Converted inputs live in a per-thread buffer reused across calls.
-  thread_local std::vector<uint16_t> bf16_buf;
-  thread_local std::vector<int8_t> s8_buf;
+  thread_local ScratchBuffer<uint16_t> bf16_buf;
+  thread_local ScratchBuffer<int8_t> s8_buf;
   thread_local std::vector<float> row_inv;
   thread_local std::vector<float> row_outliers;  // Int8: [T, outliers] of x, in float32
   void* src_ptr = const_cast<void*>(x_in);
   std::unordered_map<int, memory> args;
   if (type_ == ComputeType::BF16 && !x_bf16) {
-    if (bf16_buf.size() < static_cast<size_t>(n)) bf16_buf.resize(static_cast<size_t>(n));
-    uint16_t* b = bf16_buf.data();
+    uint16_t* b = bf16_buf.get(static_cast<size_t>(n));
     constexpr int64_t kChunk = 16384;
 #pragma omp parallel for if (n > 4 * kChunk)
     for (int64_t i = 0; i < n; i += kChunk) to_bf16_n(b + i, x + i, std::min(kChunk, n - i));
     src_ptr = b;
   } else if (type_ == ComputeType::Int8) {
     // One scale per input row (token): 127 / max|x_row|.
-    if (s8_buf.size() < static_cast<size_t>(n)) s8_buf.resize(static_cast<size_t>(n));
     row_inv.resize(static_cast<size_t>(T));
-    int8_t* q = s8_buf.data();
+    int8_t* q = s8_buf.get(static_cast<size_t>(n));
     float* inv = row_inv.data();
     const int64_t K = in_;
     const float* keep = impl_->keep.empty() ? nullptr : impl_->keep.data();
@@ -374,11 +373,10 @@ void PackedLinear::execute(void* y_out, bool y_bf16, const void* x_in, bool x_bf
         memory(memory::desc({out_}, dt::f32, tag::a), cpu_engine(), impl_->row_scale.data());
   }
   const bool int8 = type_ == ComputeType::Int8;
-  thread_local std::vector<float> acc_buf;
+  thread_local ScratchBuffer<float> acc_buf;
   void* dst = y_out;
   if (int8 && accumulate) {  // the residual is added in the epilogue
-    if (acc_buf.size() < static_cast<size_t>(T * out_)) acc_buf.resize(static_cast<size_t>(T * out_));
-    dst = acc_buf.data();
+    dst = acc_buf.get(static_cast<size_t>(T * out_));
   }
   args[DNNL_ARG_SRC] = memory(memory::desc({T, in_}, input_type(type_), tag::ab), cpu_engine(), src_ptr);
   args[DNNL_ARG_WEIGHTS] = impl_->weights;

@@ -65,10 +65,14 @@ void residual_linear(float* x, float* scratch, const float* in, const Linear& l,
 }  // namespace
 
 void Workspace::reserve(int64_t T, int64_t H, int64_t I) {
-  auto fit = [](Tensor& t, int64_t rows, int64_t cols) {
-    if (!t.defined() || t.numel() < rows * cols) t = Tensor::empty(DType::F32, {rows * cols});
-  };
-  fit(qkv, T, 3 * H), fit(attn, T, H), fit(tmp, T, H), fit(inner, T, I);
+  const bool same_shape = H == H_ && I == I_ && qkv.defined();
+  if (same_shape && !policy_.reallocate(static_cast<size_t>(T), static_cast<size_t>(rows_))) return;
+  for (Tensor* t : {&qkv, &attn, &tmp, &inner}) *t = Tensor();  // release before allocating
+  qkv = Tensor::empty(DType::F32, {T * 3 * H});
+  attn = Tensor::empty(DType::F32, {T * H});
+  tmp = Tensor::empty(DType::F32, {T * H});
+  inner = Tensor::empty(DType::F32, {T * I});
+  rows_ = T, H_ = H, I_ = I;
 }
 
 WorkspacePool::Lease WorkspacePool::take() {

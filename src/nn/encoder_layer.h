@@ -13,6 +13,7 @@
 
 #include "encore/model.h"
 #include "kernels/packed_linear.h"
+#include "kernels/scratch.h"
 
 namespace encore::nn {
 
@@ -73,7 +74,13 @@ struct AttentionMask {
 // Scratch buffers of one forward pass, sized for T tokens and reused by every layer.
 struct Workspace {
   Tensor qkv, attn, tmp, inner;  // [T,3H], [T,H], [T,H], [T,I]
+  // Room for T tokens of a model of width H and FFN width I: grows to the largest T asked
+  // for and shrinks only under kernels::ReusePolicy (long runs of much smaller batches).
   void reserve(int64_t T, int64_t H, int64_t I);
+
+ private:
+  int64_t rows_ = 0, H_ = 0, I_ = 0;  // what the buffers were allocated for
+  kernels::ReusePolicy policy_;
 };
 
 // Workspaces kept by a model across forward calls. A forward call takes one for its
