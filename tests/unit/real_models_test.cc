@@ -51,11 +51,17 @@ std::vector<json> read_jsonl(const fs::path& path) {
   return out;
 }
 
+// The "text" field of each case, in order.
+std::vector<std::string> texts_of(const std::vector<json>& cases) {
+  std::vector<std::string> texts;
+  for (const json& c : cases) texts.push_back(c["text"].get<std::string>());
+  return texts;
+}
+
 void compare_embeddings(const std::string& name) {
   if (std::string why = absent(name); !why.empty()) GTEST_SKIP() << why;
   const fs::path dir = fixture("real/" + name);
-  std::vector<std::string> texts;
-  for (const json& j : read_jsonl(dir / "inputs.jsonl")) texts.push_back(j["text"].get<std::string>());
+  const std::vector<std::string> texts = texts_of(read_jsonl(dir / "inputs.jsonl"));
   TensorFile golden = read_safetensors((dir / "expected.safetensors").string());
   const Tensor& want = golden.tensors.at("embeddings");
   ASSERT_EQ(static_cast<int64_t>(texts.size()), want.size(0));
@@ -86,8 +92,7 @@ TEST(RealModels, CassetteqlSpladeFillMaskMatchesTransformers) {
   o.top_k = 5;
   FillMask fm = FillMask::load(model_dir(name).string(), o);
   std::vector<json> cases = read_jsonl(fixture("real/" + name) / "cases.jsonl");
-  std::vector<std::string> texts;
-  for (const json& c : cases) texts.push_back(c["text"].get<std::string>());
+  const std::vector<std::string> texts = texts_of(cases);
   std::vector<FillMaskResult> got = fm.fill(texts);
   double worst = 0.0;
   for (size_t i = 0; i < cases.size(); ++i) {
@@ -114,8 +119,7 @@ TEST(RealModels, ArcjetRampartNerMatchesTransformersForEachAggregation) {
   const std::string name = "arcjet-rampart-ner";
   if (std::string why = absent(name); !why.empty()) GTEST_SKIP() << why;
   std::vector<json> cases = read_jsonl(fixture("real/" + name) / "cases.jsonl");
-  std::vector<std::string> texts;
-  for (const json& c : cases) texts.push_back(c["text"].get<std::string>());
+  const std::vector<std::string> texts = texts_of(cases);
   for (const char* agg : {"none", "simple", "first", "average", "max"}) {
     TokenClassifierOptions o;
     o.aggregation = aggregation_from_name(agg);
@@ -161,8 +165,7 @@ TEST(RealModels, CategoriumEnClassifyMatchesTransformers) {
   EXPECT_EQ(e.ids.front(), 2);
   EXPECT_EQ(e.ids.back(), 3);
   std::vector<json> cases = read_jsonl(fixture("real/" + name) / "cases.jsonl");
-  std::vector<std::string> texts;
-  for (const json& c : cases) texts.push_back(c["text"].get<std::string>());
+  const std::vector<std::string> texts = texts_of(cases);
   std::vector<ClassifyResult> got = clf.classify(texts);
   double worst = 0.0;
   for (size_t i = 0; i < cases.size(); ++i) {
