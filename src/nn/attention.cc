@@ -116,8 +116,8 @@ void attention_forward(float* ctx, const float* qkv, const RaggedBatch& batch, c
         if (all_masked)
           for (int64_t j = 0; j < n; ++j) row[j] += spec.mask_fill;
 
-        if (!kernels::softmax_inplace(row,
-                                      n)) {  // every key is -inf: PyTorch's safe softmax gives 0, plain softmax NaN
+        // Every key -inf: PyTorch's safe softmax gives 0, plain softmax NaN.
+        if (!kernels::softmax_inplace(row, n)) {
           const float v = spec.masked_row_zero ? 0.0f : std::numeric_limits<float>::quiet_NaN();
           std::fill(row, row + n, v);
         }
