@@ -15,21 +15,35 @@ namespace {
 
 const char* kUsage =
     "usage: encore embed --model DIR [TEXT ...] [--input FILE] [--output FILE.npy|FILE.jsonl]\n"
+    "                    [--prompt-name NAME | --prompt TEXT] [--task query|document|ROUTE]\n"
     "                    [--pooling MODE] [--normalize|--no-normalize] [--dimensions N]\n"
     "                    [--max-length N] [--batch-size N] [--threads N] [--dtype f32|bf16|int8]\n\n"
-    "Embeds each TEXT argument, or each line of FILE (or of stdin when no TEXT is given).\n"
+    "Embeds each TEXT argument, or each line of FILE (or of stdin when no TEXT is given), as\n"
+    "sentence-transformers' SentenceTransformer(DIR).encode(texts) does. DIR is a model\n"
+    "directory or a Hugging Face id (ORG/NAME) in the local Hugging Face cache.\n"
     "Writes one JSON line per input, {\"embedding\": [...]}, in input order, or a float32\n"
     "NumPy array [inputs, dimensions] with --output FILE.npy. An input that fails gets\n"
     "{\"error\": \"...\"} (a zero row in .npy), the rest still run, and the exit code is 1.\n"
-    "Pooling, normalization and max length come from the sentence-transformers files of DIR\n"
-    "(modules.json, 1_Pooling/config.json, sentence_bert_config.json) unless overridden.\n"
-    "  --pooling      cls | mean | max | mean_sqrt_len_tokens | weightedmean | lasttoken\n"
-    "  --dimensions   keep the first N dimensions (Matryoshka), then renormalize\n\n"
+    "Every module of modules.json runs (Transformer, StaticEmbedding, Pooling, Dense, Normalize,\n"
+    "LayerNorm, Router/Asym); a module encore cannot run is an error, never skipped.\n"
+    "  --prompt-name  a prompt of config_sentence_transformers.json (default: its default_prompt_name)\n"
+    "  --prompt       a literal prompt put before each text (wins over --prompt-name)\n"
+    "  --task         the route of a Router/Asym module; query and document also pick that\n"
+    "                 prompt when none is given (encode_query / encode_document)\n"
+    "  --pooling      override the Pooling module: cls | mean | max | mean_sqrt_len_tokens |\n"
+    "                 weightedmean | lasttoken\n"
+    "  --dimensions   keep the first N dimensions (truncate_dim; no renormalization)\n"
+    "  --normalize    unit-length output, after --dimensions (normalize_embeddings=True)\n"
+    "  --no-normalize skip the model's final Normalize module\n"
+    "  --max-length   tokens per text, special tokens included (default: the model's\n"
+    "                 max_seq_length; longer texts are truncated with a warning)\n\n"
     "example:\n"
     "  encore embed --model models/all-MiniLM-L6-v2 \"The quick brown fox\" \"A fast auburn fox\"";
 
 int run_embed(const std::vector<std::string>& argv) {
-  Args args(argv, with_run_flags({"model", "input", "output", "pooling", "dimensions", "max-length"}),
+  Args args(argv,
+            with_run_flags({"model", "input", "output", "pooling", "dimensions", "max-length", "prompt-name", "prompt",
+                            "task"}),
             {"normalize", "no-normalize"});
   if (args.has("normalize") && args.has("no-normalize"))
     throw UsageError{"--normalize and --no-normalize exclude each other"};
@@ -42,6 +56,11 @@ int run_embed(const std::vector<std::string>& argv) {
   read_run_flags(args, o);
   if (o.dimensions < 0 || o.max_length < 0) throw UsageError{"--dimensions and --max-length must be >= 0"};
   std::vector<std::string> texts = read_inputs(args);
+  EmbedRequest request;
+  request.prompt_name = args.get("prompt-name");
+  request.prompt = args.get("prompt");
+  request.task = args.get_or("task", "");
+  if (request.prompt && request.prompt_name) throw UsageError{"--prompt and --prompt-name exclude each other"};
   Embedder embedder = Embedder::load(args.require("model"), o);
 
   Progress progress(texts.size(), "texts");
@@ -51,7 +70,7 @@ int run_embed(const std::vector<std::string>& argv) {
   for (size_t start = 0; start < texts.size(); start += chunk) {
     std::vector<std::string> part(texts.begin() + static_cast<std::ptrdiff_t>(start),
                                   texts.begin() + static_cast<std::ptrdiff_t>(std::min(texts.size(), start + chunk)));
-    for (auto& r : embedder.embed(part)) results.push_back(std::move(r));
+    for (auto& r : embedder.embed(part, request)) results.push_back(std::move(r));
     progress.update(results.size());
   }
   progress.finish();

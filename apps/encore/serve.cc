@@ -11,6 +11,7 @@
 #include "cli.h"
 #include "encore/classifier.h"
 #include "encore/embedder.h"
+#include "encore/model_path.h"
 #include "encore/error.h"
 #include "serve/http_server.h"
 #include "serve/service.h"
@@ -98,7 +99,8 @@ int run_serve(const std::vector<std::string>& argv) {
              "max-length", "pooling", "dtype", "port-file"},
             {"auto-truncate"});
   if (!args.positional().empty()) throw UsageError{"unexpected argument '" + args.positional()[0] + "'"};
-  const std::string dir = args.require("model");
+  const std::string model_arg = args.require("model");
+  const std::string dir = resolve_model_path(model_arg);
 
   EmbedderOptions eo;
   if (auto p = args.get("pooling")) eo.pooling = *p;
@@ -107,8 +109,10 @@ int run_serve(const std::vector<std::string>& argv) {
   eo.dtype = compute_type_from_name(args.get_or("dtype", "f32"));
 
   serve::ServiceOptions so;
-  so.model_id = args.get_or("model-id", std::filesystem::path(dir).lexically_normal().filename().string());
-  if (so.model_id.empty()) so.model_id = std::filesystem::path(dir).lexically_normal().parent_path().filename().string();
+  // A directory's name, or the repository id it was found by (not its snapshot's hash).
+  const std::filesystem::path named = std::filesystem::is_directory(model_arg) ? model_arg : "";
+  so.model_id = args.get_or("model-id", named.empty() ? model_arg : named.lexically_normal().filename().string());
+  if (so.model_id.empty()) so.model_id = named.lexically_normal().parent_path().filename().string();
   so.dtype = eo.dtype == ComputeType::F32 ? "float32" : eo.dtype == ComputeType::BF16 ? "bfloat16" : "int8";
   so.max_concurrent_requests = get_size(args, "max-concurrent-requests", 512, 1);
   so.max_client_batch_size = get_size(args, "max-client-batch-size", 32, 1);
@@ -146,7 +150,7 @@ int run_serve(const std::vector<std::string>& argv) {
   std::optional<Embedder> embedder;
   if (!declares_classifier(dir)) embedder = Embedder::load(dir, eo);
   std::optional<TextClassifier> classifier;
-  if (!embedder || embedder->model().config().head.kind == TaskHead::SequenceClassification) {
+  if (!embedder || (embedder->model() && embedder->model()->config().head.kind == TaskHead::SequenceClassification)) {
     embedder.reset();
     if (args.has("pooling")) std::fprintf(stderr, "encore serve: the model is a classifier; --pooling is ignored\n");
     ClassifierOptions co;
@@ -158,6 +162,7 @@ int run_serve(const std::vector<std::string>& argv) {
   // The first forward pass allocates; not a client's latency.
   if (embedder) (void)embedder->embed({"warm up"});
   else (void)classifier->classify({"warm up"});
+  if (embedder) so.prompts = embedder->prompts();
   std::optional<serve::Service> service_storage;
   if (embedder) service_storage.emplace(*embedder, so);
   else service_storage.emplace(*classifier, so);

@@ -1,3 +1,4 @@
+#include "encore/model_path.h"
 #include "kernels/kernels.h"
 #include "models/model_impl.h"
 #include "nn/encoder_layer.h"
@@ -6,7 +7,7 @@ namespace encore {
 
 Model Model::load(const std::string& dir, const LoadOptions& options) {
   Model m;
-  m.impl_ = load_model(dir, options);
+  m.impl_ = load_model(resolve_model_path(dir), options);
   return m;
 }
 

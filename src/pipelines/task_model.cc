@@ -5,13 +5,16 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 
+#include "encore/model_path.h"
+
 namespace encore::pipelines {
 
 TaskModel load_task_model(const std::string& dir, const std::vector<TaskHead>& heads, const char* task,
                           int batch_size, int threads, ComputeType dtype) {
   LoadOptions lo;
   lo.dtype = dtype;
-  TaskModel m{Model::load(dir, lo), Tokenizer::from_dir(dir)};
+  const std::string path = resolve_model_path(dir);
+  TaskModel m{Model::load(path, lo), Tokenizer::from_dir(path)};
   const TaskHead kind = m.model.config().head.kind;
   std::string wanted;
   for (TaskHead h : heads) wanted += (wanted.empty() ? "" : ", ") + std::string(task_head_name(h));

@@ -122,29 +122,31 @@ void Batcher::run_batch(std::vector<Sequence>& batch, size_t depth) {
   }
   if (live.empty()) return;
 
-  TokenBatch tokens;
-  std::vector<bool> all_tokens;
+  BackendBatch in;
   size_t total = 0;
   for (Sequence& s : live) {
     total += s.ids.size();
-    tokens.ids.push_back(std::move(s.ids));
-    tokens.type_ids.push_back(s.type_ids.empty() ? std::vector<int32_t>(tokens.ids.back().size(), 0)
-                                                 : std::move(s.type_ids));
-    all_tokens.push_back(s.all_tokens);
+    in.tokens.ids.push_back(std::move(s.ids));
+    in.tokens.type_ids.push_back(s.type_ids.empty() ? std::vector<int32_t>(in.tokens.ids.back().size(), 0)
+                                                    : std::move(s.type_ids));
+    in.all_tokens.push_back(s.all_tokens);
+    in.prompt_tokens.push_back(s.prompt_tokens);
   }
   std::vector<SequenceResult> out(live.size());
   std::vector<std::string> errors(live.size());
   try {
-    backend_.run(tokens, all_tokens, out);
+    backend_.run(in, out);
   } catch (const std::exception&) {
     // One bad sequence must not fail its neighbours: run each alone to find it.
     for (size_t i = 0; i < live.size(); ++i) {
-      TokenBatch one;
-      one.ids.push_back(tokens.ids[i]);
-      one.type_ids.push_back(tokens.type_ids[i]);
+      BackendBatch one;
+      one.tokens.ids.push_back(in.tokens.ids[i]);
+      one.tokens.type_ids.push_back(in.tokens.type_ids[i]);
+      one.all_tokens.push_back(in.all_tokens[i]);
+      one.prompt_tokens.push_back(in.prompt_tokens[i]);
       std::vector<SequenceResult> single(1);
       try {
-        backend_.run(one, {all_tokens[i]}, single);
+        backend_.run(one, single);
         out[i] = std::move(single[0]);
       } catch (const std::exception& e) {
         errors[i] = e.what();

@@ -26,18 +26,24 @@ using Clock = std::chrono::steady_clock;
 
 // What the backend gives back for one sequence.
 struct SequenceResult {
-  std::vector<float> pooled;  // the sentence embedding before normalization
-  std::vector<float> tokens;  // [n, hidden] final hidden states, when asked for
+  std::vector<float> pooled;  // the sentence embedding as the model's modules leave it (Embedder::run)
+  std::vector<float> tokens;  // [n, width] token embeddings, when asked for
   std::vector<float> logits;  // a classifier's head output, one per label
+};
+
+// One ragged batch as the backend sees it.
+struct BackendBatch {
+  TokenBatch tokens;
+  std::vector<bool> all_tokens;        // per sequence: return token embeddings (/embed_all)
+  std::vector<int64_t> prompt_tokens;  // per sequence: leading prompt tokens (PreparedText)
 };
 
 // Runs ragged batches: TEI's backend trait, reduced to what encore serves.
 class Backend {
  public:
   virtual ~Backend() = default;
-  // Fills out[i] for batch.ids[i]; token states only where all_tokens[i]. May throw.
-  virtual void run(const TokenBatch& batch, const std::vector<bool>& all_tokens,
-                   std::vector<SequenceResult>& out) = 0;
+  // Fills out[i] for sequence i; token embeddings only where all_tokens[i]. May throw.
+  virtual void run(const BackendBatch& batch, std::vector<SequenceResult>& out) = 0;
 };
 
 // One request's share of the queue: its sequences, their results, and its deadline. The
@@ -78,6 +84,7 @@ struct Sequence {
   std::vector<int32_t> ids;
   std::vector<int32_t> type_ids;  // empty: all zero
   bool all_tokens = false;        // return per-token states (/embed_all)
+  int64_t prompt_tokens = 0;      // leading tokens that are the prompt (PreparedText)
   std::shared_ptr<Job> job;
   size_t index = 0;               // position in job->results
 };

@@ -11,7 +11,7 @@ namespace encore::serve {
 class ClassifierBackend : public Backend {
  public:
   ClassifierBackend(const TextClassifier& classifier, int threads) : classifier_(classifier), threads_(threads) {}
-  void run(const TokenBatch& batch, const std::vector<bool>& all_tokens, std::vector<SequenceResult>& out) override;
+  void run(const BackendBatch& batch, std::vector<SequenceResult>& out) override;
 
  private:
   const TextClassifier& classifier_;

@@ -2,17 +2,15 @@
 
 namespace encore::serve {
 
-void EmbedderBackend::run(const TokenBatch& batch, const std::vector<bool>& all_tokens,
-                          std::vector<SequenceResult>& out) {
-  ForwardOptions forward;
-  forward.threads = threads_;
-  const Encoded encoded = embedder_.model().encode(batch, forward);
-  const int64_t hidden = embedder_.model().config().hidden;
-  const float* states = encoded.states.data<float>();
-  for (size_t i = 0; i < batch.ids.size(); ++i) {
-    out[i].pooled = embedder_.pool(encoded, i);
-    if (all_tokens[i])
-      out[i].tokens.assign(states + encoded.cu[i] * hidden, states + encoded.cu[i + 1] * hidden);
+void EmbedderBackend::run(const BackendBatch& batch, std::vector<SequenceResult>& out) {
+  bool any_tokens = false;
+  for (bool b : batch.all_tokens) any_tokens |= b;
+  std::vector<std::vector<float>> tokens;
+  std::vector<std::vector<float>> pooled = embedder_.run(batch.tokens, batch.prompt_tokens, "", any_tokens ? &tokens : nullptr,
+                                                                /*final_normalize=*/false);
+  for (size_t i = 0; i < pooled.size(); ++i) {
+    out[i].pooled = std::move(pooled[i]);
+    if (batch.all_tokens[i]) out[i].tokens = std::move(tokens[i]);
   }
 }
 

@@ -1,5 +1,6 @@
-// The Batcher's backend for an Embedder: one ragged Model::encode per batch, then the
-// Embedder's own pooling per sequence (so a served embedding equals `encore embed`'s).
+// The Batcher's backend for an Embedder: Embedder::run on each ragged batch (the model and
+// every sentence-transformers module but a final Normalize, which the routes apply as the
+// request's `normalize` says), so a served embedding equals `encore embed`'s.
 #pragma once
 
 #include "encore/embedder.h"
@@ -9,12 +10,11 @@ namespace encore::serve {
 
 class EmbedderBackend : public Backend {
  public:
-  EmbedderBackend(const Embedder& embedder, int threads) : embedder_(embedder), threads_(threads) {}
-  void run(const TokenBatch& batch, const std::vector<bool>& all_tokens, std::vector<SequenceResult>& out) override;
+  explicit EmbedderBackend(const Embedder& embedder) : embedder_(embedder) {}
+  void run(const BackendBatch& batch, std::vector<SequenceResult>& out) override;
 
  private:
   const Embedder& embedder_;
-  int threads_;
 };
 
 }  // namespace encore::serve

@@ -34,8 +34,11 @@ void take_encoding(Sequence& seq, Encode&& encode, size_t max_length) {
 
 }  // namespace
 
-std::string Service::apply_prompt(const std::optional<std::string>& prompt_name, const std::string& text) const {
-  if (!prompt_name) return text;
+std::string Service::prompt(const std::optional<std::string>& prompt_name) const {
+  if (!prompt_name) {  // sentence-transformers' encode(): the model's default_prompt_name, if any
+    if (embedder_ && embedder_->default_prompt_name()) return embedder_->prompts().at(*embedder_->default_prompt_name());
+    return "";
+  }
   auto it = options_.prompts.find(*prompt_name);
   if (it == options_.prompts.end()) {
     std::string names;
@@ -44,7 +47,7 @@ std::string Service::apply_prompt(const std::optional<std::string>& prompt_name,
                      "` but it is not among the model's prompts (config_sentence_transformers.json): " +
                      (names.empty() ? "none" : names)));
   }
-  return it->second + text;
+  return it->second;
 }
 
 Sequence Service::encode_input(const Input& input, bool truncate, TruncationSide side,
@@ -55,7 +58,7 @@ Sequence Service::encode_input(const Input& input, bool truncate, TruncationSide
   if (input.is_ids) {
     if (input.ids.empty()) raise(validation("Input validation error: `inputs` cannot be empty"));
     if (prompt_name) raise(validation("Input validation error: `prompt_name` cannot be used with token ids"));
-    const int64_t vocab = embedder_->model().config().vocab_size;
+    const int64_t vocab = static_cast<int64_t>(embedder_->tokenizer().vocab_size());
     for (size_t k = 0; k < input.ids.size(); ++k)
       if (input.ids[k] >= vocab)
         raise(tokenizer_error("token id " + std::to_string(input.ids[k]) + " (input " + std::to_string(index) +
@@ -75,16 +78,23 @@ Sequence Service::encode_input(const Input& input, bool truncate, TruncationSide
   }
 
   if (input.text.empty()) raise(validation("Input validation error: `inputs` cannot be empty"));
-  std::string text = apply_prompt(prompt_name, input.text);
+  encore::EmbedRequest request;
+  request.prompt = prompt(prompt_name);
+  std::string text = input.text;
   const size_t limit = char_limit();
-  const size_t chars = Input{text, {}, false}.count_chars();
+  const size_t chars = Input{*request.prompt + text, {}, false}.count_chars();
   if (chars > limit) {
     if (!truncate)
       raise(validation("Input validation error: `inputs` must have less than " + std::to_string(limit) +
                        " characters. Given: " + std::to_string(chars)));
-    text.resize(char_boundary(text, limit));  // TEI cuts at `limit` bytes: tokens past it are cut anyway
+    // TEI cuts at `limit` bytes: tokens past it are cut anyway
+    text.resize(char_boundary(text, limit > request.prompt->size() ? limit - request.prompt->size() : 0));
   }
-  take_encoding(seq, [&] { return embedder_->encode_text(text, truncate, side); }, max_length);
+  take_encoding(seq, [&] {
+    PreparedText p = embedder_->prepare(text, request, truncate, side);
+    seq.prompt_tokens = p.prompt_tokens;
+    return std::move(p.encoding);
+  }, max_length);
   return seq;
 }
 

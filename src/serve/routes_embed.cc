@@ -17,18 +17,6 @@ size_t chars_of(const std::vector<Input>& inputs) {
   return n;
 }
 
-// Cosine similarity with double accumulation.
-float cosine(const std::vector<float>& a, const std::vector<float>& b) {
-  double dot = 0.0, na = 0.0, nb = 0.0;
-  for (size_t i = 0; i < a.size() && i < b.size(); ++i) {
-    dot += static_cast<double>(a[i]) * b[i];
-    na += static_cast<double>(a[i]) * a[i];
-    nb += static_cast<double>(b[i]) * b[i];
-  }
-  const double denom = std::sqrt(na) * std::sqrt(nb);
-  return denom > 0.0 ? static_cast<float>(dot / denom) : 0.0f;
-}
-
 }  // namespace
 
 void Service::embed(Call& call, bool all_tokens) {
@@ -43,19 +31,21 @@ void Service::embed(Call& call, bool all_tokens) {
     sequences.push_back(encode_input(req.inputs[i], truncate, req.truncation_direction, req.prompt_name, i));
     sequences.back().all_tokens = all_tokens;
   }
-  const int64_t hidden = embedder_->model().config().hidden;
+  const int64_t width = embedder_->token_dimensions();
+  if (all_tokens && width == 0)
+    raise(validation("Input validation error: a StaticEmbedding model has no token embeddings for /embed_all"));
   infer(call, std::move(sequences), chars_of(req.inputs),
-        [this, all_tokens, hidden, normalize = req.normalize, dims = req.dimensions](Job& job) {
+        [this, all_tokens, width, normalize = req.normalize, dims = req.dimensions](Job& job) {
           std::string body = "[";
           for (size_t i = 0; i < job.results.size(); ++i) {
             if (i) body += ',';
             SequenceResult& r = job.results[i];
-            if (all_tokens) {  // [[token states], ...] per input: the final hidden states
+            if (all_tokens) {  // [[token embeddings], ...] per input (sentence-transformers' token_embeddings)
               body += '[';
-              const size_t n = r.tokens.size() / static_cast<size_t>(hidden);
+              const size_t n = r.tokens.size() / static_cast<size_t>(width);
               for (size_t t = 0; t < n; ++t) {
                 if (t) body += ',';
-                append_float_array(body, r.tokens.data() + t * hidden, static_cast<size_t>(hidden));
+                append_float_array(body, r.tokens.data() + t * width, static_cast<size_t>(width));
               }
               body += ']';
             } else {
@@ -80,9 +70,13 @@ void Service::similarity(Call& call) {
   std::vector<Sequence> sequences;
   for (size_t i = 0; i < inputs.size(); ++i)
     sequences.push_back(encode_input(inputs[i], truncate, req.truncation_direction, req.prompt_name, i));
-  infer(call, std::move(sequences), chars_of(inputs), [](Job& job) {
+  // The model's similarity_fn_name on its embeddings as sentence-transformers' encode()
+  // returns them (final Normalize module, then truncate_dim).
+  infer(call, std::move(sequences), chars_of(inputs), [this](Job& job) {
+    for (SequenceResult& r : job.results) r.pooled = sentence_embedding(std::move(r.pooled));
     std::vector<float> scores;
-    for (size_t i = 1; i < job.results.size(); ++i) scores.push_back(cosine(job.results[0].pooled, job.results[i].pooled));
+    for (size_t i = 1; i < job.results.size(); ++i)
+      scores.push_back(embedder_->similarity(job.results[0].pooled, job.results[i].pooled));
     std::string body;
     append_float_array(body, scores.data(), scores.size());
     return HttpResponse{200, std::move(body), "application/json", {}};

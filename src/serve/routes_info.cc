@@ -38,7 +38,6 @@ std::string classifier_model(const std::vector<std::string>& labels) {
 }  // namespace
 
 void Service::info(Call& call) {
-  const ModelConfig& c = model().config();
   auto b = [](bool v) { return v ? std::string("true") : std::string("false"); };
   auto n = [](auto v) { return std::to_string(v); };
   std::string model_type;
@@ -64,11 +63,17 @@ void Service::info(Call& call) {
   body += ",\"tokenization_workers\":" + n(options_.tokenization_workers);
   body += ",\"version\":\"" ENCORE_VERSION "\",\"sha\":null,\"docker_label\":null";
   // encore's additions.
-  body += ",\"engine\":\"encore\",\"dialect\":\"" + std::string(dialect_name(c.dialect)) + "\"";
-  body += ",\"hidden_size\":" + n(c.hidden) + ",\"layers\":" + n(c.layers);
+  body += ",\"engine\":\"encore\"";
+  if (const Model* m = model()) {  // a StaticEmbedding model has none
+    const ModelConfig& c = m->config();
+    body += ",\"dialect\":\"" + std::string(dialect_name(c.dialect)) + "\"";
+    body += ",\"hidden_size\":" + n(c.hidden) + ",\"layers\":" + n(c.layers);
+  }
   if (embedder_) {
     body += ",\"dimensions\":" + n(embedder_->dimensions());
-    body += ",\"normalize_module\":" + b(embedder_->normalizes());
+    body += ",\"normalize_module\":" + b(embedder_->has_normalize_module());
+    body += ",\"modules\":" + json_string(embedder_->describe());
+    body += ",\"similarity_fn_name\":" + json_string(embedder_->similarity_fn_name());
   } else {
     body += ",\"num_labels\":" + n(classifier_->labels().size());
   }

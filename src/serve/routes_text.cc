@@ -13,7 +13,7 @@ void Service::tokenize(Call& call) {
   options.add_special_tokens = req.add_special_tokens;
   std::string body = "[";
   for (size_t i = 0; i < req.inputs.size(); ++i) {
-    const std::string text = apply_prompt(req.prompt_name, req.inputs[i]);
+    const std::string text = prompt(req.prompt_name) + req.inputs[i];
     if (text.empty()) raise(validation("Input validation error: `inputs` cannot be empty"));
     const size_t chars = Input{text, {}, false}.count_chars();
     if (chars > char_limit())

@@ -53,7 +53,10 @@ const std::vector<Service::RouteSpec>& Service::routes() {
 Service::Service(const Embedder& embedder, ServiceOptions options)
     : embedder_(&embedder), options_(std::move(options)), kind_(ModelKind::Embedding),
       max_length_(embedder.max_length()) {
-  backend_ = std::make_unique<EmbedderBackend>(embedder, options_.threads);
+  // A StaticEmbedding model never truncates (sentence-transformers' max_seq_length is
+  // infinite): its inputs are bounded by the batch's token budget.
+  if (max_length_ == 0) max_length_ = static_cast<int>(options_.batching.max_batch_tokens);
+  backend_ = std::make_unique<EmbedderBackend>(embedder);
   start();
 }
 
@@ -83,7 +86,7 @@ void Service::start() {
 }
 
 const Tokenizer& Service::tokenizer() const { return embedder_ ? embedder_->tokenizer() : classifier_->tokenizer(); }
-const Model& Service::model() const { return embedder_ ? embedder_->model() : classifier_->model(); }
+const Model* Service::model() const { return embedder_ ? embedder_->model() : &classifier_->model(); }
 
 void Service::require_embedding_model() const {
   if (!embedder_) raise(backend_error("Model is not an embedding model"));
@@ -228,18 +231,23 @@ void Service::complete(Call& call, Job& job, size_t chars, double tokenization, 
 
 std::vector<float> Service::finish_embedding(std::vector<float> v, bool normalize,
                                              std::optional<int64_t> dimensions) const {
-  // The Embedder's order (normalize, cut, normalize again), so that the default answer
-  // equals `encore embed`; TEI cuts first and normalizes once, the same up to rounding.
+  // TEI: cut to `dimensions` (by default the model's truncate_dim), then normalize when
+  // asked. v comes without the model's final Normalize module, which normalize=true
+  // replaces: the default answer is `encore embed`'s vector.
+  const size_t keep = static_cast<size_t>(dimensions.value_or(embedder_->dimensions()));
+  if (keep < v.size()) v.resize(keep);
   if (normalize) l2_normalize(v);
-  if (dimensions && static_cast<size_t>(*dimensions) < v.size()) {
-    v.resize(static_cast<size_t>(*dimensions));
-    if (normalize) l2_normalize(v);
-  }
+  return v;
+}
+
+std::vector<float> Service::sentence_embedding(std::vector<float> v) const {
+  if (embedder_->has_normalize_module()) l2_normalize(v);
+  embedder_->finish(v);
   return v;
 }
 
 void Service::check_dimensions(std::optional<int64_t> dimensions) const {
-  const int64_t full = embedder_->model().config().hidden * static_cast<int64_t>(embedder_->pooling().size());
+  const int64_t full = embedder_->full_dimensions();
   if (dimensions && *dimensions > full)
     raise(validation("`dimensions` must be at most " + std::to_string(full) + " for this model, got " +
                      std::to_string(*dimensions)));

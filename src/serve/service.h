@@ -110,13 +110,16 @@ class Service {
                         const std::optional<std::string>& prompt_name, size_t index) const;
   // The same rules for a classifier input, a text or a pair (TEI: an empty pair is two empty
   // texts; over the character limit each text is cut to half of it).
-  Sequence encode_predict_input(const PredictInput& input, bool truncate, TruncationSide side, size_t index) const;  std::string apply_prompt(const std::optional<std::string>& prompt_name, const std::string& text) const;
+  Sequence encode_predict_input(const PredictInput& input, bool truncate, TruncationSide side, size_t index) const;
+  // The prompt a request's prompt_name selects (422 if the model has none of that name);
+  // without one, an embedding model's default_prompt_name's prompt, else "".
+  std::string prompt(const std::optional<std::string>& prompt_name) const;
   void check_batch_size(size_t n, const char* field) const;
   size_t char_limit() const { return static_cast<size_t>(max_length_) * 250; }
   // The embedding routes on a classifier: TEI's 424 "Model is not an embedding model".
   void require_embedding_model() const;
   const Tokenizer& tokenizer() const;
-  const Model& model() const;
+  const Model* model() const;  // nullptr for a StaticEmbedding model
 
   // Queues the sequences as one job; `format` builds the answer from the finished job on a
   // worker thread (timing headers are added here).
@@ -127,6 +130,9 @@ class Service {
   std::vector<float> finish_embedding(std::vector<float> pooled, bool normalize,
                                       std::optional<int64_t> dimensions) const;
   void check_dimensions(std::optional<int64_t> dimensions) const;
+  // A backend's pooled vector as sentence-transformers' encode() gives it (the final
+  // Normalize module, then truncate_dim).
+  std::vector<float> sentence_embedding(std::vector<float> pooled) const;
 
   const Embedder* embedder_ = nullptr;          // set for an embedding model
   const TextClassifier* classifier_ = nullptr;  // set for a classifier or re-ranker

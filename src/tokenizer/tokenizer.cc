@@ -1,9 +1,9 @@
 #include "encore/tokenizer.h"
 
-
 #include <exception>
 
 #include "encore/error.h"
+#include "encore/model_path.h"
 #include "tokenizer/tokenizer_impl.h"
 
 namespace encore {
@@ -129,16 +129,18 @@ TokenizerFlavour pick_flavour(const std::filesystem::path& dir,
 
 }  // namespace
 
-Tokenizer Tokenizer::from_dir(const std::filesystem::path& dir,
+Tokenizer Tokenizer::from_dir(const std::filesystem::path& name,
                               std::optional<TokenizerFlavour> flavour) {
+  const std::filesystem::path dir = resolve_model_path(name.string());
   TokenizerFlavour f = pick_flavour(dir, flavour);
   if (f == TokenizerFlavour::HfFast) return from_tokenizer_json(dir / "tokenizer.json");
   return from_vocab_txt(dir / "vocab.txt", f, dir);
 }
 
-Tokenizer Tokenizer::from_dir(const std::filesystem::path& dir,
+Tokenizer Tokenizer::from_dir(const std::filesystem::path& name,
                               std::optional<TokenizerFlavour> flavour,
                               const std::function<void(TokenizerConfig&)>& adjust) {
+  const std::filesystem::path dir = resolve_model_path(name.string());
   TokenizerFlavour f = pick_flavour(dir, flavour);
   auto [config, vocab] = f == TokenizerFlavour::HfFast
                              ? tok::load_tokenizer_json(dir / "tokenizer.json")

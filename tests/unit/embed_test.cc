@@ -59,9 +59,11 @@ TEST(EmbedParity, EachPoolingMode) {
   }
 }
 
+// encode(truncate_dim=128, normalize_embeddings=True): the cut, then unit length.
 TEST(EmbedParity, MatryoshkaDimensions) {
   EmbedderOptions o;
   o.dimensions = 128;
+  o.normalize = true;
   compare("dimensions.128", o);
 }
 

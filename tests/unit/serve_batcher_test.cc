@@ -19,7 +19,8 @@ namespace {
 // holds each batch until released, to shape what the queue sees.
 class FakeBackend : public Backend {
  public:
-  void run(const TokenBatch& batch, const std::vector<bool>& all_tokens, std::vector<SequenceResult>& out) override {
+  void run(const BackendBatch& in, std::vector<SequenceResult>& out) override {
+    const TokenBatch& batch = in.tokens;
     {
       std::unique_lock<std::mutex> lock(mutex_);
       std::vector<size_t> sizes;
@@ -37,7 +38,7 @@ class FakeBackend : public Backend {
       float sum = 0;
       for (int32_t id : batch.ids[i]) sum += static_cast<float>(id);
       out[i].pooled = {sum, static_cast<float>(batch.ids[i].size()), static_cast<float>(batch.ids[i][0])};
-      if (all_tokens[i]) out[i].tokens.assign(batch.ids[i].begin(), batch.ids[i].end());
+      if (in.all_tokens[i]) out[i].tokens.assign(batch.ids[i].begin(), batch.ids[i].end());
     }
   }
   void hold() {

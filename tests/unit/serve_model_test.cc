@@ -42,19 +42,21 @@ TEST(ServeModel, ConcurrentBatchesEqualSingleRuns) {
   EmbedderOptions eo;
   eo.normalize = false;
   const Embedder embedder = Embedder::load(kModel.string(), eo);
-  EmbedderBackend backend(embedder, 0);
+  EmbedderBackend backend(embedder);
   const std::vector<std::string> texts = sentences();
 
   // Each sentence alone: a batch of one.
   std::vector<std::vector<float>> alone;
   std::vector<Sequence> encoded;
   for (const std::string& t : texts) {
-    Encoding e = embedder.encode_text(t);
-    TokenBatch one;
-    one.ids.push_back(e.ids);
-    one.type_ids.push_back(e.type_ids);
+    Encoding e = embedder.prepare(t).encoding;
+    BackendBatch one;
+    one.tokens.ids.push_back(e.ids);
+    one.tokens.type_ids.push_back(e.type_ids);
+    one.all_tokens.push_back(false);
+    one.prompt_tokens.push_back(0);
     std::vector<SequenceResult> out(1);
-    backend.run(one, {false}, out);
+    backend.run(one, out);
     alone.push_back(out[0].pooled);
     Sequence s;
     s.ids = std::move(e.ids);
