@@ -10,6 +10,7 @@
 // sentence_transformer/modules/static_embedding.py, base/modules/router.py.
 #include <cmath>
 #include <filesystem>
+#include <fstream>
 #include <nlohmann/json.hpp>
 
 #include "encore/embedder.h"
@@ -253,7 +254,14 @@ std::pair<std::optional<std::string>, std::optional<std::string>> parse_route_ke
 
 std::shared_ptr<const Router> load_router(const fs::path& dir, const EmbedderOptions& o) {
   const fs::path file = fs::exists(dir / "router_config.json") ? dir / "router_config.json" : dir / "config.json";
-  const json c = read_object(file);
+  // In file order: without a default_route the first route is the default.
+  nlohmann::ordered_json c;
+  try {
+    c = nlohmann::ordered_json::parse(std::ifstream(file));
+  } catch (const std::exception& e) {
+    fail(file.string(), ": invalid JSON: ", e.what());
+  }
+  ENCORE_CHECK(c.is_object(), file.string(), ": expected a JSON object");
   ENCORE_CHECK(c.contains("types") && c["types"].is_object() && c.contains("structure") && c["structure"].is_object(),
                file.string(), ": a Router config needs 'types' and 'structure'");
   auto router = std::make_shared<Router>();
@@ -262,13 +270,13 @@ std::shared_ptr<const Router> load_router(const fs::path& dir, const EmbedderOpt
   for (const auto& [id, type] : c["types"].items()) {
     ENCORE_CHECK(type.is_string() && !id.empty() && id.find("..") == std::string::npos && id.find('/') == std::string::npos,
                  file.string(), ": bad module '", id, "'");
-    json entry = {{"path", id}, {"type", type}};
+    const json entry = {{"path", id}, {"type", type.get<std::string>()}};
     modules[id] = load_modules(dir, o, json::array({entry})).front();
   }
   for (const auto& [route, ids] : c["structure"].items()) {
     ENCORE_CHECK(ids.is_array() && !ids.empty(), file.string(), ": route '", route, "' must list its modules");
     std::vector<Node> nodes;
-    for (const json& id : ids) {
+    for (const auto& id : ids) {
       ENCORE_CHECK(id.is_string() && modules.count(id.get<std::string>()), file.string(), ": route '", route,
                    "' names an unknown module");
       nodes.push_back(modules[id.get<std::string>()]);
@@ -276,7 +284,7 @@ std::shared_ptr<const Router> load_router(const fs::path& dir, const EmbedderOpt
     router->routes.emplace_back(route, std::move(nodes));
   }
   ENCORE_CHECK(!router->routes.empty(), file.string(), ": a Router needs at least one route");
-  const json p = c.value("parameters", json::object());
+  const nlohmann::ordered_json p = c.value("parameters", nlohmann::ordered_json::object());
   if (p.contains("default_route") && p["default_route"].is_string()) {
     router->default_route = p["default_route"].get<std::string>();
     (void)router->route(*router->default_route);  // must exist, as Router.__init__ checks

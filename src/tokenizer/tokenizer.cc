@@ -129,22 +129,28 @@ TokenizerFlavour pick_flavour(const std::filesystem::path& dir,
 
 }  // namespace
 
+namespace {
+
+std::pair<TokenizerConfig, tok::Vocab> load_dir(const std::filesystem::path& dir, std::optional<TokenizerFlavour> flavour) {
+  TokenizerFlavour f = pick_flavour(dir, flavour);
+  if (f != TokenizerFlavour::HfFast) return tok::load_vocab_txt(dir / "vocab.txt", f, dir);
+  auto loaded = tok::load_tokenizer_json(dir / "tokenizer.json");
+  tok::read_model_max_length(loaded.first, dir);
+  return loaded;
+}
+
+}  // namespace
+
 Tokenizer Tokenizer::from_dir(const std::filesystem::path& name,
                               std::optional<TokenizerFlavour> flavour) {
-  const std::filesystem::path dir = resolve_model_path(name.string());
-  TokenizerFlavour f = pick_flavour(dir, flavour);
-  if (f == TokenizerFlavour::HfFast) return from_tokenizer_json(dir / "tokenizer.json");
-  return from_vocab_txt(dir / "vocab.txt", f, dir);
+  return from_dir(name, flavour, nullptr);
 }
 
 Tokenizer Tokenizer::from_dir(const std::filesystem::path& name,
                               std::optional<TokenizerFlavour> flavour,
                               const std::function<void(TokenizerConfig&)>& adjust) {
   const std::filesystem::path dir = resolve_model_path(name.string());
-  TokenizerFlavour f = pick_flavour(dir, flavour);
-  auto [config, vocab] = f == TokenizerFlavour::HfFast
-                             ? tok::load_tokenizer_json(dir / "tokenizer.json")
-                             : tok::load_vocab_txt(dir / "vocab.txt", f, dir);
+  auto [config, vocab] = load_dir(dir, flavour);
   if (adjust) adjust(config);
   try {
     return create(std::move(config), std::move(vocab));
@@ -155,9 +161,7 @@ Tokenizer Tokenizer::from_dir(const std::filesystem::path& name,
 
 TokenizerConfig Tokenizer::read_config(const std::filesystem::path& dir,
                                        std::optional<TokenizerFlavour> flavour) {
-  TokenizerFlavour f = pick_flavour(dir, flavour);
-  if (f == TokenizerFlavour::HfFast) return tok::load_tokenizer_json(dir / "tokenizer.json").first;
-  return tok::load_vocab_txt(dir / "vocab.txt", f, dir).first;
+  return load_dir(resolve_model_path(dir.string()), flavour).first;
 }
 
 namespace {

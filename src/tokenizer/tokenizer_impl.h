@@ -59,6 +59,9 @@ std::pair<TokenizerConfig, Vocab> parse_tokenizer_json(const std::string& text, 
 std::pair<TokenizerConfig, Vocab> load_vocab_txt(const std::filesystem::path& vocab,
                                                  TokenizerFlavour flavour,
                                                  const std::filesystem::path& config_dir);
+// tokenizer_config.json's model_max_length, which PreTrainedTokenizerFast reads beside
+// tokenizer.json (sentence-transformers 5.4 on saves max_seq_length there).
+void read_model_max_length(TokenizerConfig& config, const std::filesystem::path& dir);
 
 }  // namespace tok
 }  // namespace encore

@@ -61,6 +61,16 @@ void read_normalizer(const json& n, TokenizerConfig& c, const std::filesystem::p
     return;
   }
   std::string type = get_or<std::string>(n, "type", "", path);
+  // Sequence [Lowercase, BertNormalizer]: what sentence-transformers' do_lower_case makes of
+  // a cased BertNormalizer (and saves since 5.4). Lowercasing commutes with clean_text and
+  // the CJK spacing, so it is BertNormalizer lowercasing at its end, accents kept unless
+  // it strips them itself.
+  if (type == "Sequence" && n.contains("normalizers") && n["normalizers"].is_array() &&
+      n["normalizers"].size() == 2 && n["normalizers"][0].value("type", "") == "Lowercase") {
+    read_normalizer(n["normalizers"][1], c, path);
+    if (!c.lowercase) c.strip_accents = c.strip_accents.value_or(false), c.lowercase = true;
+    return;
+  }
   if (type != "BertNormalizer")
     fail(where(path, "normalizer"), ": type '", type, "' is not supported (BertNormalizer only)");
   c.clean_text = get_or<bool>(n, "clean_text", true, path);

@@ -90,7 +90,20 @@ std::optional<std::string> token_value(const json& j, const char* key) {
   fail("'", key, "' must be a string or an object with 'content'");
 }
 
+// transformers' VERY_LARGE_INTEGER (1e30) and the like mean no limit.
+void apply_model_max_length(const json& j, TokenizerConfig& c) {
+  if (auto v = j.find("model_max_length"); v != j.end() && v->is_number() && v->get<double>() >= 1) {
+    const double m = v->get<double>();
+    c.model_max_length = m >= 1e18 ? std::numeric_limits<size_t>::max() : static_cast<size_t>(m);
+  }
+}
+
 }  // namespace
+
+void read_model_max_length(TokenizerConfig& config, const std::filesystem::path& dir) {
+  const auto path = dir / "tokenizer_config.json";
+  if (auto j = read_json(path); j && j->is_object()) apply_model_max_length(*j, config);
+}
 
 std::pair<TokenizerConfig, Vocab> load_vocab_txt(const std::filesystem::path& vocab_path,
                                                  TokenizerFlavour flavour,
@@ -118,11 +131,7 @@ std::pair<TokenizerConfig, Vocab> load_vocab_txt(const std::filesystem::path& vo
         c.never_split = v->get<std::vector<std::string>>();
       if (auto v = j.find("clean_up_tokenization_spaces"); v != j.end() && v->is_boolean())
         c.decode_cleanup = *v;
-      if (auto v = j.find("model_max_length"); v != j.end() && v->is_number()) {
-        double m = v->get<double>();
-        c.model_max_length = m >= 1e18 ? std::numeric_limits<size_t>::max()
-                                       : static_cast<size_t>(m);
-      }
+      apply_model_max_length(j, c);
       if (auto t = token_value(j, "unk_token")) c.unk_token = *t;
       if (auto t = token_value(j, "sep_token")) c.sep_token = *t;
       if (auto t = token_value(j, "pad_token")) c.pad_token = *t;
