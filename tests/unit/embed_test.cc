@@ -59,10 +59,12 @@ TEST(EmbedParity, EachPoolingMode) {
   }
 }
 
-// encode(truncate_dim=128, normalize_embeddings=True): the cut, then unit length.
+// encode(truncate_dim=128): the first 128 dimensions of the normalized vector, as they are;
+// with normalize_embeddings=True: the cut, then unit length.
 TEST(EmbedParity, MatryoshkaDimensions) {
   EmbedderOptions o;
   o.dimensions = 128;
+  compare("truncate_dim.128", o);
   o.normalize = true;
   compare("dimensions.128", o);
 }

@@ -65,7 +65,9 @@ def main():
     for mode in ["cls", "max", "mean", "mean_sqrt_len_tokens", "weightedmean", "lasttoken"]:
         pipe = SentenceTransformer(modules=[transformer, models.Pooling(dim, pooling_mode=mode)], device="cpu")
         expected[f"pooling.{mode}"] = pipe.encode(sentences, batch_size=16, convert_to_numpy=True).astype(np.float32)
-    # Matryoshka: the first 128 dimensions, renormalized.
+    # Matryoshka: the first 128 dimensions as they are (truncate_dim), and renormalized.
+    expected["truncate_dim.128"] = st.encode(sentences, batch_size=16, convert_to_numpy=True,
+                                             truncate_dim=128).astype(np.float32)
     expected["dimensions.128"] = st.encode(sentences, batch_size=16, convert_to_numpy=True, truncate_dim=128,
                                            normalize_embeddings=True).astype(np.float32)
     os.makedirs(OUT, exist_ok=True)
