@@ -1,15 +1,20 @@
 // encore inspect: what a model directory holds and the op sequence its spec produces.
 #include <cstdio>
+#include <filesystem>
+#include <optional>
 
 #include "cli.h"
+#include "encore/embedder.h"
 #include "encore/model.h"
+#include "encore/model_path.h"
 
 namespace encore::cli {
 namespace {
 
 const char* kUsage =
     "usage: encore inspect --model DIR [--dialect bert-hf|bert-google|torch] [--activation NAME]\n\n"
-    "Prints the dialect, config, parameter count and the operations of one encoder layer.\n\n"
+    "Prints the dialect, config, parameter count and the operations of one encoder layer; for\n"
+    "a sentence-transformers directory first its module chain (the default route's model).\n\n"
     "example:\n"
     "  encore inspect --model models/all-MiniLM-L6-v2";
 
@@ -18,7 +23,22 @@ int run_inspect(const std::vector<std::string>& argv) {
   LoadOptions lo;
   if (auto d = args.get("dialect")) lo.dialect = dialect_from_name(*d);
   lo.activation = args.get_or("activation", "");
-  Model model = Model::load(args.require("model"), lo);
+  const std::string dir = resolve_model_path(args.require("model"));
+  std::optional<Embedder> embedder;
+  std::optional<Model> loaded;
+  if (std::filesystem::exists(std::filesystem::path(dir) / "modules.json") && !lo.dialect && lo.activation.empty()) {
+    embedder = Embedder::load(dir);
+    std::printf("modules:      %s\n", embedder->describe().c_str());
+    std::printf("dimensions:   %lld%s, similarity %s\n", static_cast<long long>(embedder->dimensions()),
+                embedder->normalizes() ? " (unit length)" : "", embedder->similarity_fn_name().c_str());
+    for (const auto& [name, prompt] : embedder->prompts())
+      std::printf("prompt:       %s = \"%s\"%s\n", name.c_str(), prompt.c_str(),
+                  embedder->default_prompt_name() == name ? " (default)" : "");
+    if (!embedder->model()) return 0;  // a StaticEmbedding model: no encoder
+  } else {
+    loaded = Model::load(dir, lo);
+  }
+  const Model& model = embedder ? *embedder->model() : *loaded;
   const ModelConfig& c = model.config();
   std::printf("model:        %s\n", model.directory().c_str());
   std::printf("dialect:      %s\n", dialect_name(c.dialect));

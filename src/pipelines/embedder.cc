@@ -120,6 +120,7 @@ struct Chain {
   std::vector<const st::RowModule*> token_modules;  // on token embeddings, before Pooling
   std::optional<st::PoolingConfig> pooling;  // with EmbedderOptions::pooling applied
   std::vector<const st::RowModule*> sentence_modules;
+  std::string routes;  // "route X of A, B" for each Router taken, for describe()
 };
 
 json read_object(const fs::path& file) {
@@ -345,7 +346,11 @@ std::vector<Node> load_modules(const fs::path& dir, const EmbedderOptions& o) {
 void flatten(const std::vector<Node>& nodes, const std::string& task, Chain& chain) {
   for (const Node& n : nodes) {
     if (n.router) {
-      flatten(n.router->resolve(task), task, chain);
+      const std::vector<Node>& route = n.router->resolve(task);
+      for (const auto& [name, nodes] : n.router->routes)
+        if (&nodes == &route)
+          chain.routes += (chain.routes.empty() ? "" : "; ") + ("route " + name + " of " + n.router->names());
+      flatten(route, task, chain);
     } else if (n.input) {
       ENCORE_CHECK(!chain.input, "modules.json: ", n.input->description, " follows another input module");
       chain.input = n.input.get();
@@ -672,7 +677,7 @@ std::string Embedder::describe() const {
     s += " -> Pooling(" + modes + (c.pooling->include_prompt ? "" : ", prompt excluded") + ")";
   }
   for (const st::RowModule* r : c.sentence_modules) s += " -> " + r->describe();
-  return s;
+  return c.routes.empty() ? s : s + " [Router: " + c.routes + "]";
 }
 
 const Tokenizer& Embedder::tokenizer() const { return impl_->chain("").input->tokenizer; }
