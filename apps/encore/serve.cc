@@ -162,7 +162,6 @@ int run_serve(const std::vector<std::string>& argv) {
   // The first forward pass allocates; not a client's latency.
   if (embedder) (void)embedder->embed({"warm up"});
   else (void)classifier->classify({"warm up"});
-  if (embedder) so.prompts = embedder->prompts();
   std::optional<serve::Service> service_storage;
   if (embedder) service_storage.emplace(*embedder, so);
   else service_storage.emplace(*classifier, so);

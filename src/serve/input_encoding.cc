@@ -39,10 +39,11 @@ std::string Service::prompt(const std::optional<std::string>& prompt_name) const
     if (embedder_ && embedder_->default_prompt_name()) return embedder_->prompts().at(*embedder_->default_prompt_name());
     return "";
   }
-  auto it = options_.prompts.find(*prompt_name);
-  if (it == options_.prompts.end()) {
+  const std::map<std::string, std::string>& prompts = embedder_ ? embedder_->prompts() : options_.prompts;
+  auto it = prompts.find(*prompt_name);
+  if (it == prompts.end()) {
     std::string names;
-    for (const auto& [name, value] : options_.prompts) names += (names.empty() ? "" : ", ") + name;
+    for (const auto& [name, value] : prompts) names += (names.empty() ? "" : ", ") + name;
     raise(validation("Input validation error: `prompt_name` is `" + *prompt_name +
                      "` but it is not among the model's prompts (config_sentence_transformers.json): " +
                      (names.empty() ? "none" : names)));
@@ -52,7 +53,7 @@ std::string Service::prompt(const std::optional<std::string>& prompt_name) const
 
 Sequence Service::encode_input(const Input& input, bool truncate, TruncationSide side,
                                const std::optional<std::string>& prompt_name, size_t index) const {
-  const size_t max_length = static_cast<size_t>(embedder_->max_length());
+  const size_t max_length = static_cast<size_t>(max_length_);
   Sequence seq;
   seq.index = index;
   if (input.is_ids) {

@@ -39,7 +39,8 @@ struct ServiceOptions {
   size_t payload_limit = 2 * 1024 * 1024;       // for /info (the HTTP layer enforces it)
   std::chrono::milliseconds request_timeout{30000};
   BatcherOptions batching;
-  std::map<std::string, std::string> prompts;  // config_sentence_transformers.json "prompts"
+  std::map<std::string, std::string> prompts;  // classifiers: config_sentence_transformers.json "prompts"
+                                               // (an Embedder has its own)
   int max_length = 0;  // classifier models: the longest input in tokens (0: the model's); an
                        // Embedder has its own (EmbedderOptions::max_length)
 };
