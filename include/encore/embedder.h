@@ -31,8 +31,8 @@ struct EmbedderOptions {
   // has unit length (encode's normalize_embeddings=True: after the dimension cut). false: the
   // model's final Normalize module is not run and nothing is normalized.
   std::optional<bool> normalize;
-  int dimensions = 0;  // truncate_dim: keep the first N dimensions (0: the model's truncate_dim, if any)
-  int max_length = 0;  // 0: the Transformer module's max_seq_length
+  int dimensions = 0;   // truncate_dim: keep the first N dimensions (0: the model's truncate_dim, if any)
+  int max_length = 0;   // 0: the Transformer module's max_seq_length
   int batch_size = 64;  // texts per forward pass
   int threads = 0;      // 0: OpenMP default
   ComputeType dtype = ComputeType::F32;  // the Transformer's GEMMs (see docs/performance.md for accuracy)
@@ -88,12 +88,12 @@ class Embedder {
                                       bool final_normalize = true) const;
   void finish(std::vector<float>& embedding) const;
 
-  int64_t dimensions() const;        // of embed()'s vectors
-  int64_t full_dimensions() const;   // before the dimension cut
-  int64_t token_dimensions() const;  // of run()'s token embeddings
-  int max_length() const;            // tokens, special tokens included
-  bool normalizes() const;           // embed()'s vectors have unit length
-  bool has_normalize_module() const; // the default route ends with a Normalize module (options aside)
+  int64_t dimensions() const;                   // of embed()'s vectors
+  int64_t full_dimensions() const;              // before the dimension cut
+  int64_t token_dimensions() const;             // of run()'s token embeddings
+  int max_length() const;                       // tokens, special tokens included
+  bool normalizes() const;                      // embed()'s vectors have unit length
+  bool has_normalize_module() const;            // the default route ends with a Normalize module (options aside)
   const std::vector<Pooling>& pooling() const;  // the default route's Pooling modes (empty: none)
   const std::map<std::string, std::string>& prompts() const;
   const std::optional<std::string>& default_prompt_name() const;

@@ -36,8 +36,10 @@ bool is_repo_id(const std::string& id) {
       id.find("--") != std::string::npos)
     return false;
   for (char ch : id) {
-    if (ch == '/') ++slashes;
-    else if (!(std::isalnum(static_cast<unsigned char>(ch)) || ch == '-' || ch == '_' || ch == '.')) return false;
+    if (ch == '/')
+      ++slashes;
+    else if (!(std::isalnum(static_cast<unsigned char>(ch)) || ch == '-' || ch == '_' || ch == '.'))
+      return false;
   }
   return slashes <= 1;
 }
@@ -55,8 +57,7 @@ std::string resolve_model_path(const std::string& name) {
   if (fs::is_directory(name)) return name;
   std::string id = name, revision = "main";
   if (size_t at = name.find('@'); at != std::string::npos) id = name.substr(0, at), revision = name.substr(at + 1);
-  ENCORE_CHECK(is_repo_id(id) && !revision.empty() && revision.find("..") == std::string::npos &&
-                   !fs::exists(name),
+  ENCORE_CHECK(is_repo_id(id) && !revision.empty() && revision.find("..") == std::string::npos && !fs::exists(name),
                name, ": not a directory");
   std::string folder = "models--" + id;
   for (size_t p = folder.find('/'); p != std::string::npos; p = folder.find('/')) folder.replace(p, 1, "--");

@@ -8,12 +8,13 @@
 // sentence_transformer/model.py encode (prompts, truncate_dim, normalize_embeddings),
 // base/modules/transformer.py (max length, do_lower_case, prompt length),
 // sentence_transformer/modules/static_embedding.py, base/modules/router.py.
+#include "encore/embedder.h"
+
 #include <cmath>
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
 
-#include "encore/embedder.h"
 #include "encore/model_path.h"
 #include "models/json_file.h"
 #include "models/weight_source.h"
@@ -27,24 +28,32 @@ using st::ModuleKind;
 
 const char* pooling_name(Pooling p) {
   switch (p) {
-    case Pooling::Cls: return "cls";
-    case Pooling::Max: return "max";
-    case Pooling::Mean: return "mean";
-    case Pooling::MeanSqrtLen: return "mean_sqrt_len_tokens";
-    case Pooling::WeightedMean: return "weightedmean";
-    case Pooling::LastToken: return "lasttoken";
+    case Pooling::Cls:
+      return "cls";
+    case Pooling::Max:
+      return "max";
+    case Pooling::Mean:
+      return "mean";
+    case Pooling::MeanSqrtLen:
+      return "mean_sqrt_len_tokens";
+    case Pooling::WeightedMean:
+      return "weightedmean";
+    case Pooling::LastToken:
+      return "lasttoken";
   }
   return "?";
 }
 
 Pooling pooling_from_name(const std::string& name) {
-  for (Pooling p : {Pooling::Cls, Pooling::Max, Pooling::Mean, Pooling::MeanSqrtLen, Pooling::WeightedMean,
-                    Pooling::LastToken})
+  for (Pooling p :
+       {Pooling::Cls, Pooling::Max, Pooling::Mean, Pooling::MeanSqrtLen, Pooling::WeightedMean, Pooling::LastToken})
     if (name == pooling_name(p)) return p;
   fail("unknown pooling mode '", name, "' (cls, mean, max, mean_sqrt_len_tokens, weightedmean, lasttoken)");
 }
 
-void l2_normalize(std::vector<float>& v) { st::normalize_rows(v.data(), 1, static_cast<int64_t>(v.size())); }
+void l2_normalize(std::vector<float>& v) {
+  st::normalize_rows(v.data(), 1, static_cast<int64_t>(v.size()));
+}
 
 namespace {
 
@@ -53,10 +62,10 @@ namespace {
 struct InputModule {
   explicit InputModule(Tokenizer t) : tokenizer(std::move(t)) {}
   Tokenizer tokenizer;
-  std::optional<Model> model;  // Transformer
-  int max_length = 0;          // Transformer: tokens, special tokens included
+  std::optional<Model> model;                 // Transformer
+  int max_length = 0;                         // Transformer: tokens, special tokens included
   int query_length = 0, document_length = 0;  // Transformer: the max length for those tasks (0: max_length)
-  std::vector<float> table;    // StaticEmbedding: [rows, dim]
+  std::vector<float> table;                   // StaticEmbedding: [rows, dim]
   int64_t rows = 0, dim = 0;
   std::string description;
 
@@ -118,7 +127,7 @@ struct Router {
 struct Chain {
   const InputModule* input = nullptr;
   std::vector<const st::RowModule*> token_modules;  // on token embeddings, before Pooling
-  std::optional<st::PoolingConfig> pooling;  // with EmbedderOptions::pooling applied
+  std::optional<st::PoolingConfig> pooling;         // with EmbedderOptions::pooling applied
   std::vector<const st::RowModule*> sentence_modules;
   std::string routes;  // "route X of A, B" for each Router taken, for describe()
 };
@@ -131,9 +140,10 @@ json read_object(const fs::path& file) {
 
 // The Transformer module's config file (Transformer.load_config: the first that exists).
 json transformer_config(const fs::path& dir) {
-  for (const char* name : {"sentence_bert_config.json", "sentence_roberta_config.json", "sentence_distilbert_config.json",
-                           "sentence_camembert_config.json", "sentence_albert_config.json",
-                           "sentence_xlm-roberta_config.json", "sentence_xlnet_config.json"})
+  for (const char* name :
+       {"sentence_bert_config.json", "sentence_roberta_config.json", "sentence_distilbert_config.json",
+        "sentence_camembert_config.json", "sentence_albert_config.json", "sentence_xlm-roberta_config.json",
+        "sentence_xlnet_config.json"})
     if (fs::exists(dir / name)) return read_object(dir / name);
   return json::object();
 }
@@ -154,10 +164,9 @@ std::shared_ptr<const InputModule> load_transformer(const fs::path& dir, const E
   // tokenizer's unless it lowercases already; before BertNormalizer's other steps (which
   // lowercasing commutes with) that is BertNormalizer with lowercase on and accents kept.
   const bool lower = c.value("do_lower_case", false);
-  auto in = std::make_shared<InputModule>(
-      Tokenizer::from_dir(dir, std::nullopt, [lower](TokenizerConfig& tc) {
-        if (lower && !tc.lowercase) tc.strip_accents = tc.strip_accents.value_or(false), tc.lowercase = true;
-      }));
+  auto in = std::make_shared<InputModule>(Tokenizer::from_dir(dir, std::nullopt, [lower](TokenizerConfig& tc) {
+    if (lower && !tc.lowercase) tc.strip_accents = tc.strip_accents.value_or(false), tc.lowercase = true;
+  }));
   LoadOptions lo;
   lo.dtype = o.dtype;
   in->model = Model::load(dir.string(), lo);
@@ -170,8 +179,8 @@ std::shared_ptr<const InputModule> load_transformer(const fs::path& dir, const E
       length = optional_length(c[kwargs], "model_max_length", dir);
   if (!length) length = static_cast<int>(std::min<size_t>(in->tokenizer.config().model_max_length, positions));
   if (o.max_length > 0) length = o.max_length;
-  ENCORE_CHECK(length <= positions, dir.string(), ": max length ", length, " exceeds the model's max_position_embeddings ",
-               positions);
+  ENCORE_CHECK(length <= positions, dir.string(), ": max length ", length,
+               " exceeds the model's max_position_embeddings ", positions);
   ENCORE_CHECK(length >= 2, dir.string(), ": max length ", length, " leaves no room for text");
   in->max_length = length;
   in->query_length = optional_length(c, "query_length", dir);
@@ -195,8 +204,8 @@ std::shared_ptr<const InputModule> load_static(const fs::path& dir) {
     mapping = src.find("mapping");
     weights = src.find("weights");
   }
-  ENCORE_CHECK(table && table->dim() == 2, dir.string(), ": StaticEmbedding needs a 2-D 'embedding.weight' (or model2vec's ",
-               "'embeddings')");
+  ENCORE_CHECK(table && table->dim() == 2, dir.string(),
+               ": StaticEmbedding needs a 2-D 'embedding.weight' (or model2vec's ", "'embeddings')");
   const Tensor values = table->to_f32();
   in->dim = values.size(1);
   std::vector<int64_t> map;
@@ -217,7 +226,8 @@ std::shared_ptr<const InputModule> load_static(const fs::path& dir) {
     std::copy(src_row, src_row + in->dim, in->table.begin() + r * in->dim);
   }
   if (weights) {
-    ENCORE_CHECK(weights->dim() == 1 && weights->numel() == in->rows, dir.string(), ": 'weights' must have one value per token");
+    ENCORE_CHECK(weights->dim() == 1 && weights->numel() == in->rows, dir.string(),
+                 ": 'weights' must have one value per token");
     const Tensor w = weights->to_f32();
     for (int64_t r = 0; r < in->rows; ++r)
       for (int64_t k = 0; k < in->dim; ++k) in->table[r * in->dim + k] *= w.data<float>()[r];
@@ -242,7 +252,8 @@ std::pair<std::optional<std::string>, std::optional<std::string>> parse_route_ke
       i += 4;
     } else if (key[i] == '\'' || key[i] == '"') {
       const size_t end = key.find(key[i], i + 1);
-      ENCORE_CHECK(end != std::string::npos, file.string(), ": route_mappings key ", key, " is not a (task, modality) tuple");
+      ENCORE_CHECK(end != std::string::npos, file.string(), ": route_mappings key ", key,
+                   " is not a (task, modality) tuple");
       parts.push_back(key.substr(i + 1, end - i - 1));
       i = end + 1;
     } else {
@@ -269,8 +280,9 @@ std::shared_ptr<const Router> load_router(const fs::path& dir, const EmbedderOpt
   router->where = file.string();
   std::map<std::string, Node> modules;  // by model id: a module shared by routes is loaded once
   for (const auto& [id, type] : c["types"].items()) {
-    ENCORE_CHECK(type.is_string() && !id.empty() && id.find("..") == std::string::npos && id.find('/') == std::string::npos,
-                 file.string(), ": bad module '", id, "'");
+    ENCORE_CHECK(
+        type.is_string() && !id.empty() && id.find("..") == std::string::npos && id.find('/') == std::string::npos,
+        file.string(), ": bad module '", id, "'");
     const json entry = {{"path", id}, {"type", type.get<std::string>()}};
     modules[id] = load_modules(dir, o, json::array({entry})).front();
   }
@@ -314,14 +326,30 @@ std::vector<Node> load_modules(const fs::path& dir, const EmbedderOptions& o, co
     const fs::path where = path.empty() ? dir : dir / path;
     Node n;
     switch (st::module_kind(e["type"].get<std::string>(), (dir / "modules.json").string())) {
-      case ModuleKind::Transformer: n.input = load_transformer(where, o); break;
-      case ModuleKind::StaticEmbedding: n.input = load_static(where); break;
-      case ModuleKind::Pooling: n.pooling = st::read_pooling(where); break;
-      case ModuleKind::Router: n.router = load_router(where, o); break;
-      case ModuleKind::Dense: n.row = st::load_row_module(ModuleKind::Dense, where); break;
-      case ModuleKind::Normalize: n.row = st::load_row_module(ModuleKind::Normalize, where); break;
-      case ModuleKind::LayerNorm: n.row = st::load_row_module(ModuleKind::LayerNorm, where); break;
-      case ModuleKind::Dropout: n.row = st::load_row_module(ModuleKind::Dropout, where); break;
+      case ModuleKind::Transformer:
+        n.input = load_transformer(where, o);
+        break;
+      case ModuleKind::StaticEmbedding:
+        n.input = load_static(where);
+        break;
+      case ModuleKind::Pooling:
+        n.pooling = st::read_pooling(where);
+        break;
+      case ModuleKind::Router:
+        n.router = load_router(where, o);
+        break;
+      case ModuleKind::Dense:
+        n.row = st::load_row_module(ModuleKind::Dense, where);
+        break;
+      case ModuleKind::Normalize:
+        n.row = st::load_row_module(ModuleKind::Normalize, where);
+        break;
+      case ModuleKind::LayerNorm:
+        n.row = st::load_row_module(ModuleKind::LayerNorm, where);
+        break;
+      case ModuleKind::Dropout:
+        n.row = st::load_row_module(ModuleKind::Dropout, where);
+        break;
     }
     nodes.push_back(std::move(n));
   }
@@ -363,10 +391,12 @@ void flatten(const std::vector<Node>& nodes, const std::string& task, Chain& cha
                    n.row->describe());
       const bool sentence = chain.pooling || !chain.input->model;
       if (n.row->feature() == st::Feature::Tokens) {
-        ENCORE_CHECK(!sentence, "modules.json: ", n.row->describe(), " needs token embeddings, but comes after Pooling");
+        ENCORE_CHECK(!sentence, "modules.json: ", n.row->describe(),
+                     " needs token embeddings, but comes after Pooling");
         chain.token_modules.push_back(n.row.get());
       } else {
-        ENCORE_CHECK(sentence, "modules.json: ", n.row->describe(), " needs the sentence embedding, but comes before Pooling");
+        ENCORE_CHECK(sentence, "modules.json: ", n.row->describe(),
+                     " needs the sentence embedding, but comes before Pooling");
         chain.sentence_modules.push_back(n.row.get());
       }
     }
@@ -423,8 +453,9 @@ struct Embedder::Impl {
     Chain c;
     flatten(modules, task, c);
     ENCORE_CHECK(c.input, "modules.json: no Transformer or StaticEmbedding module");
-    ENCORE_CHECK(c.pooling || !c.input->model, "modules.json: no Pooling module after the Transformer, so there is no "
-                                               "sentence embedding");
+    ENCORE_CHECK(c.pooling || !c.input->model,
+                 "modules.json: no Pooling module after the Transformer, so there is no "
+                 "sentence embedding");
     if (pooling_override && c.pooling) c.pooling->modes = {*pooling_override};
     // normalize=false: the chain's final Normalize is not run.
     if ((options.normalize == false || !final_normalize) && !c.sentence_modules.empty() &&
@@ -459,7 +490,8 @@ struct Embedder::Impl {
   }
   int64_t token_width(const Chain& c) const { return width_after(c.token_modules, c.input->width()); }
   int64_t sentence_width(const Chain& c) const {
-    const int64_t pooled = c.pooling ? token_width(c) * static_cast<int64_t>(c.pooling->modes.size()) : c.input->width();
+    const int64_t pooled =
+        c.pooling ? token_width(c) * static_cast<int64_t>(c.pooling->modes.size()) : c.input->width();
     return width_after(c.sentence_modules, pooled);
   }
 };
@@ -498,12 +530,10 @@ Embedder Embedder::load(const std::string& name, const EmbedderOptions& o) {
   return e;
 }
 
-PreparedText Embedder::prepare(std::string_view text, const EmbedRequest& request, bool truncate,
-                               TruncationSide side) const {
-  const Impl& m = *impl_;
-  const Chain c = m.chain(request.task);
-  const InputModule& in = *c.input;
-  const std::string prompt = m.prompt(request);
+namespace {
+
+PreparedText prepare_text(const InputModule& in, const std::string& task, const std::string& prompt,
+                          std::string_view text, bool truncate, TruncationSide side) {
   std::string full = prompt;
   full.append(text);
   PreparedText p;
@@ -515,8 +545,8 @@ PreparedText Embedder::prepare(std::string_view text, const EmbedRequest& reques
     return p;
   }
   int length = in.max_length;
-  if (request.task == "query" && in.query_length) length = in.query_length;
-  if (request.task == "document" && in.document_length) length = in.document_length;
+  if (task == "query" && in.query_length) length = in.query_length;
+  if (task == "document" && in.document_length) length = in.document_length;
   EncodeOptions enc;
   enc.truncation.strategy = TruncationStrategy::LongestFirst;
   enc.truncation.max_length = static_cast<size_t>(length);
@@ -533,8 +563,16 @@ PreparedText Embedder::prepare(std::string_view text, const EmbedRequest& reques
   return p;
 }
 
+}  // namespace
+
+PreparedText Embedder::prepare(std::string_view text, const EmbedRequest& request, bool truncate,
+                               TruncationSide side) const {
+  return prepare_text(*impl_->chain(request.task).input, request.task, impl_->prompt(request), text, truncate, side);
+}
+
 std::vector<std::vector<float>> Embedder::run(const TokenBatch& batch, const std::vector<int64_t>& prompt_tokens,
-                                              const std::string& task, std::vector<std::vector<float>>* token_embeddings,
+                                              const std::string& task,
+                                              std::vector<std::vector<float>>* token_embeddings,
                                               bool final_normalize) const {
   const Impl& m = *impl_;
   const Chain c = m.chain(task, final_normalize);
@@ -548,18 +586,22 @@ std::vector<std::vector<float>> Embedder::run(const TokenBatch& batch, const std
     fwd.threads = m.options.threads;
     Encoded out = in.model->encode(batch, fwd);
     const int64_t T = out.cu.back();
-    std::vector<float> tokens(out.states.data<float>(), out.states.data<float>() + T * width);
-    tokens = run_rows(c.token_modules, std::move(tokens), T, width);
+    // The final hidden states as they are, unless modules act on the token embeddings.
+    std::vector<float> transformed;
+    if (!c.token_modules.empty())
+      transformed =
+          run_rows(c.token_modules, {out.states.data<float>(), out.states.data<float>() + T * width}, T, width);
+    const float* tokens = c.token_modules.empty() ? out.states.data<float>() : transformed.data();
     if (token_embeddings) {
       token_embeddings->resize(static_cast<size_t>(B));
       for (int64_t b = 0; b < B; ++b)
-        (*token_embeddings)[b].assign(tokens.begin() + out.cu[b] * width, tokens.begin() + out.cu[b + 1] * width);
+        (*token_embeddings)[b].assign(tokens + out.cu[b] * width, tokens + out.cu[b + 1] * width);
     }
     const st::PoolingConfig& pooling = *c.pooling;
     const int64_t P = width * static_cast<int64_t>(pooling.modes.size());
     sentences.resize(static_cast<size_t>(B * P));
     for (int64_t b = 0; b < B; ++b)
-      st::pool(sentences.data() + b * P, tokens.data() + out.cu[b] * width, out.cu[b + 1] - out.cu[b], width, pooling,
+      st::pool(sentences.data() + b * P, tokens + out.cu[b] * width, out.cu[b + 1] - out.cu[b], width, pooling,
                prompt_tokens.empty() ? 0 : prompt_tokens[static_cast<size_t>(b)]);
     width = P;
   } else {  // nn.EmbeddingBag(mode="mean"): an empty bag gives zeros
@@ -584,14 +626,15 @@ std::vector<std::vector<float>> Embedder::run(const TokenBatch& batch, const std
 
 void Embedder::finish(std::vector<float>& v) const {
   const Impl& m = *impl_;
-  if (m.truncate_dim > 0 && static_cast<size_t>(m.truncate_dim) < v.size()) v.resize(static_cast<size_t>(m.truncate_dim));
+  if (m.truncate_dim > 0 && static_cast<size_t>(m.truncate_dim) < v.size())
+    v.resize(static_cast<size_t>(m.truncate_dim));
   if (m.options.normalize == true) l2_normalize(v);
 }
 
 std::vector<EmbedResult> Embedder::embed(const std::vector<std::string>& texts, const EmbedRequest& request) const {
   const Impl& m = *impl_;
-  const bool transformer = m.chain(request.task).input->model.has_value();
-  (void)m.prompt(request);  // a prompt name the model lacks fails the call, not each text
+  const InputModule& input = *m.chain(request.task).input;
+  const std::string prompt = m.prompt(request);  // a prompt name the model lacks fails the call
   std::vector<EmbedResult> results(texts.size());
   const size_t step = static_cast<size_t>(m.options.batch_size);
   for (size_t start = 0; start < texts.size(); start += step) {
@@ -601,8 +644,9 @@ std::vector<EmbedResult> Embedder::embed(const std::vector<std::string>& texts, 
     std::vector<size_t> which;
     for (size_t i = start; i < end; ++i) {
       try {
-        PreparedText p = prepare(texts[i], request);
-        ENCORE_CHECK(!transformer || p.encoding.size() > 0, "the text has no tokens (the tokenizer adds no special tokens)");
+        PreparedText p = prepare_text(input, request.task, prompt, texts[i], true, TruncationSide::Right);
+        ENCORE_CHECK(!input.model || p.encoding.size() > 0,
+                     "the text has no tokens (the tokenizer adds no special tokens)");
         results[i].truncated = p.encoding.truncated > 0;
         batch.ids.push_back(std::move(p.encoding.ids));
         batch.type_ids.push_back(std::move(p.encoding.type_ids));
@@ -622,7 +666,9 @@ std::vector<EmbedResult> Embedder::embed(const std::vector<std::string>& texts, 
   return results;
 }
 
-int64_t Embedder::full_dimensions() const { return impl_->sentence_width(impl_->chain("")); }
+int64_t Embedder::full_dimensions() const {
+  return impl_->sentence_width(impl_->chain(""));
+}
 int64_t Embedder::dimensions() const {
   const int64_t full = full_dimensions();
   return impl_->truncate_dim > 0 ? std::min<int64_t>(impl_->truncate_dim, full) : full;
@@ -631,7 +677,9 @@ int64_t Embedder::token_dimensions() const {
   const Chain c = impl_->chain("");
   return c.input->model ? impl_->token_width(c) : 0;
 }
-int Embedder::max_length() const { return impl_->chain("").input->max_length; }
+int Embedder::max_length() const {
+  return impl_->chain("").input->max_length;
+}
 bool Embedder::has_normalize_module() const {
   Chain c;
   flatten(impl_->modules, "", c);
@@ -642,10 +690,18 @@ bool Embedder::normalizes() const {
   const Chain c = impl_->chain("");
   return impl_->truncate_dim == 0 && !c.sentence_modules.empty() && c.sentence_modules.back()->normalizes();
 }
-const std::vector<Pooling>& Embedder::pooling() const { return impl_->default_pooling; }
-const std::map<std::string, std::string>& Embedder::prompts() const { return impl_->settings.prompts; }
-const std::optional<std::string>& Embedder::default_prompt_name() const { return impl_->settings.default_prompt_name; }
-const std::string& Embedder::similarity_fn_name() const { return impl_->settings.similarity; }
+const std::vector<Pooling>& Embedder::pooling() const {
+  return impl_->default_pooling;
+}
+const std::map<std::string, std::string>& Embedder::prompts() const {
+  return impl_->settings.prompts;
+}
+const std::optional<std::string>& Embedder::default_prompt_name() const {
+  return impl_->settings.default_prompt_name;
+}
+const std::string& Embedder::similarity_fn_name() const {
+  return impl_->settings.similarity;
+}
 
 float Embedder::similarity(const std::vector<float>& a, const std::vector<float>& b) const {
   ENCORE_CHECK(a.size() == b.size(), "similarity of embeddings of ", a.size(), " and ", b.size(), " dimensions");
@@ -658,7 +714,8 @@ float Embedder::similarity(const std::vector<float>& a, const std::vector<float>
   } else if (fn == "dot") {
     for (size_t i = 0; i < a.size(); ++i) acc += static_cast<double>(a[i]) * b[i];
   } else if (fn == "euclidean") {
-    for (size_t i = 0; i < a.size(); ++i) acc += (static_cast<double>(a[i]) - b[i]) * (static_cast<double>(a[i]) - b[i]);
+    for (size_t i = 0; i < a.size(); ++i)
+      acc += (static_cast<double>(a[i]) - b[i]) * (static_cast<double>(a[i]) - b[i]);
     acc = -std::sqrt(acc);
   } else {  // manhattan
     for (size_t i = 0; i < a.size(); ++i) acc += std::fabs(static_cast<double>(a[i]) - b[i]);
@@ -680,7 +737,9 @@ std::string Embedder::describe() const {
   return c.routes.empty() ? s : s + " [Router: " + c.routes + "]";
 }
 
-const Tokenizer& Embedder::tokenizer() const { return impl_->chain("").input->tokenizer; }
+const Tokenizer& Embedder::tokenizer() const {
+  return impl_->chain("").input->tokenizer;
+}
 const Model* Embedder::model() const {
   const InputModule* in = impl_->chain("").input;
   return in->model ? &*in->model : nullptr;

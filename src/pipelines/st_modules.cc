@@ -17,10 +17,14 @@ using nlohmann::json;
 ModuleKind module_kind(const std::string& type, const std::string& where) {
   const std::string cls = type.substr(type.rfind('.') + 1);
   static const std::pair<const char*, ModuleKind> known[] = {
-      {"Transformer", ModuleKind::Transformer}, {"StaticEmbedding", ModuleKind::StaticEmbedding},
-      {"Pooling", ModuleKind::Pooling},         {"Dense", ModuleKind::Dense},
-      {"Normalize", ModuleKind::Normalize},     {"LayerNorm", ModuleKind::LayerNorm},
-      {"Dropout", ModuleKind::Dropout},         {"Router", ModuleKind::Router},
+      {"Transformer", ModuleKind::Transformer},
+      {"StaticEmbedding", ModuleKind::StaticEmbedding},
+      {"Pooling", ModuleKind::Pooling},
+      {"Dense", ModuleKind::Dense},
+      {"Normalize", ModuleKind::Normalize},
+      {"LayerNorm", ModuleKind::LayerNorm},
+      {"Dropout", ModuleKind::Dropout},
+      {"Router", ModuleKind::Router},
       {"Asym", ModuleKind::Router},  // 2.x-4.x; Router since 5.0, which loads Asym's files
   };
   if (type.rfind("sentence_transformers.", 0) == 0)
@@ -48,13 +52,15 @@ PoolingConfig read_pooling(const fs::path& dir) {
   if (j.contains("pooling_mode")) {
     const json& m = j["pooling_mode"];
     std::vector<std::string> names;
-    if (m.is_string()) names.push_back(m.get<std::string>());
+    if (m.is_string())
+      names.push_back(m.get<std::string>());
     else if (m.is_array())
       for (const json& e : m) {
         ENCORE_CHECK(e.is_string(), file.string(), ": 'pooling_mode' must be a name or a list of names");
         names.push_back(e.get<std::string>());
       }
-    else fail(file.string(), ": 'pooling_mode' must be a name or a list of names");
+    else
+      fail(file.string(), ": 'pooling_mode' must be a name or a list of names");
     ENCORE_CHECK(!names.empty(), file.string(), ": 'pooling_mode' is an empty list");
     for (const std::string& name : names) {
       try {
@@ -94,8 +100,10 @@ void pool(float* out, const float* x, int64_t n, int64_t H, const PoolingConfig&
         break;
       }
       case Pooling::LastToken:
-        if (count > 0) std::copy(x + (n - 1) * H, x + n * H, out);
-        else std::fill(out, out + H, 0.0f);
+        if (count > 0)
+          std::copy(x + (n - 1) * H, x + n * H, out);
+        else
+          std::fill(out, out + H, 0.0f);
         break;
       case Pooling::Max:
         std::fill(out, out + H, -std::numeric_limits<float>::infinity());
@@ -167,27 +175,63 @@ std::vector<float> module_weight(const WeightSource& src, const std::string& nam
 // The activations Dense can name: every torch.nn module that builds without arguments and
 // maps a row of features to a row (torch/nn/modules/activation.py and linear.py's Identity).
 enum class TorchActivation {
-  Identity, Tanh, ReLU, ReLU6, LeakyReLU, RReLU, PReLU, ELU, CELU, SELU, GELU, Sigmoid, SiLU, Mish, Hardswish,
-  Hardsigmoid, Hardtanh, LogSigmoid, Softplus, Softshrink, Hardshrink, Softsign, Tanhshrink, GLU, Softmax,
-  LogSoftmax, Softmin
+  Identity,
+  Tanh,
+  ReLU,
+  ReLU6,
+  LeakyReLU,
+  RReLU,
+  PReLU,
+  ELU,
+  CELU,
+  SELU,
+  GELU,
+  Sigmoid,
+  SiLU,
+  Mish,
+  Hardswish,
+  Hardsigmoid,
+  Hardtanh,
+  LogSigmoid,
+  Softplus,
+  Softshrink,
+  Hardshrink,
+  Softsign,
+  Tanhshrink,
+  GLU,
+  Softmax,
+  LogSoftmax,
+  Softmin
 };
 
 TorchActivation torch_activation(const std::string& path, const fs::path& dir) {
-  static const std::pair<const char*, TorchActivation> known[] = {
-      {"Identity", TorchActivation::Identity},     {"Tanh", TorchActivation::Tanh},
-      {"ReLU", TorchActivation::ReLU},             {"ReLU6", TorchActivation::ReLU6},
-      {"LeakyReLU", TorchActivation::LeakyReLU},   {"RReLU", TorchActivation::RReLU},
-      {"PReLU", TorchActivation::PReLU},           {"ELU", TorchActivation::ELU},
-      {"CELU", TorchActivation::CELU},             {"SELU", TorchActivation::SELU},
-      {"GELU", TorchActivation::GELU},             {"Sigmoid", TorchActivation::Sigmoid},
-      {"SiLU", TorchActivation::SiLU},             {"Mish", TorchActivation::Mish},
-      {"Hardswish", TorchActivation::Hardswish},   {"Hardsigmoid", TorchActivation::Hardsigmoid},
-      {"Hardtanh", TorchActivation::Hardtanh},     {"LogSigmoid", TorchActivation::LogSigmoid},
-      {"Softplus", TorchActivation::Softplus},     {"Softshrink", TorchActivation::Softshrink},
-      {"Hardshrink", TorchActivation::Hardshrink}, {"Softsign", TorchActivation::Softsign},
-      {"Tanhshrink", TorchActivation::Tanhshrink}, {"GLU", TorchActivation::GLU},
-      {"Softmax", TorchActivation::Softmax},       {"LogSoftmax", TorchActivation::LogSoftmax},
-      {"Softmin", TorchActivation::Softmin}};
+  static const std::pair<const char*, TorchActivation> known[] = {{"Identity", TorchActivation::Identity},
+                                                                  {"Tanh", TorchActivation::Tanh},
+                                                                  {"ReLU", TorchActivation::ReLU},
+                                                                  {"ReLU6", TorchActivation::ReLU6},
+                                                                  {"LeakyReLU", TorchActivation::LeakyReLU},
+                                                                  {"RReLU", TorchActivation::RReLU},
+                                                                  {"PReLU", TorchActivation::PReLU},
+                                                                  {"ELU", TorchActivation::ELU},
+                                                                  {"CELU", TorchActivation::CELU},
+                                                                  {"SELU", TorchActivation::SELU},
+                                                                  {"GELU", TorchActivation::GELU},
+                                                                  {"Sigmoid", TorchActivation::Sigmoid},
+                                                                  {"SiLU", TorchActivation::SiLU},
+                                                                  {"Mish", TorchActivation::Mish},
+                                                                  {"Hardswish", TorchActivation::Hardswish},
+                                                                  {"Hardsigmoid", TorchActivation::Hardsigmoid},
+                                                                  {"Hardtanh", TorchActivation::Hardtanh},
+                                                                  {"LogSigmoid", TorchActivation::LogSigmoid},
+                                                                  {"Softplus", TorchActivation::Softplus},
+                                                                  {"Softshrink", TorchActivation::Softshrink},
+                                                                  {"Hardshrink", TorchActivation::Hardshrink},
+                                                                  {"Softsign", TorchActivation::Softsign},
+                                                                  {"Tanhshrink", TorchActivation::Tanhshrink},
+                                                                  {"GLU", TorchActivation::GLU},
+                                                                  {"Softmax", TorchActivation::Softmax},
+                                                                  {"LogSoftmax", TorchActivation::LogSoftmax},
+                                                                  {"Softmin", TorchActivation::Softmin}};
   const std::string cls = path.substr(path.rfind('.') + 1);
   for (const auto& [name, act] : known)
     if (cls == name) return act;
@@ -195,8 +239,12 @@ TorchActivation torch_activation(const std::string& path, const fs::path& dir) {
        "that take no arguments: Tanh, ReLU, GELU, Sigmoid, Identity, ...)");
 }
 
-float sigmoid(float v) { return 1.0f / (1.0f + std::exp(-v)); }
-float softplus(float v) { return v > 20.0f ? v : std::log1p(std::exp(v)); }  // beta 1, threshold 20
+float sigmoid(float v) {
+  return 1.0f / (1.0f + std::exp(-v));
+}
+float softplus(float v) {
+  return v > 20.0f ? v : std::log1p(std::exp(v));
+}  // beta 1, threshold 20
 
 // x [rows, dim] -> act(x) [rows, dim / 2 for GLU, else dim]; PReLU's slope in `prelu`.
 std::vector<float> activate(TorchActivation act, std::vector<float> x, int64_t rows, int64_t dim, float prelu) {
@@ -207,34 +255,52 @@ std::vector<float> activate(TorchActivation act, std::vector<float> x, int64_t r
     return std::move(x);
   };
   switch (act) {
-    case TorchActivation::Identity: return x;
-    case TorchActivation::Tanh: return each([](float v) { return std::tanh(v); });
-    case TorchActivation::ReLU: return each([](float v) { return v > 0.0f ? v : 0.0f; });
-    case TorchActivation::ReLU6: return each([](float v) { return std::min(std::max(v, 0.0f), 6.0f); });
-    case TorchActivation::LeakyReLU: return each([](float v) { return v > 0.0f ? v : v * 0.01f; });
-    case TorchActivation::RReLU: return each([&](float v) { return v >= 0.0f ? v : v * kRReluSlope; });
-    case TorchActivation::PReLU: return each([&](float v) { return v > 0.0f ? v : v * prelu; });
-    case TorchActivation::ELU: return each([](float v) { return v > 0.0f ? v : std::expm1(v); });
-    case TorchActivation::CELU: return each([](float v) { return std::max(v, 0.0f) + std::min(0.0f, std::expm1(v)); });
+    case TorchActivation::Identity:
+      return x;
+    case TorchActivation::Tanh:
+      return each([](float v) { return std::tanh(v); });
+    case TorchActivation::ReLU:
+      return each([](float v) { return v > 0.0f ? v : 0.0f; });
+    case TorchActivation::ReLU6:
+      return each([](float v) { return std::min(std::max(v, 0.0f), 6.0f); });
+    case TorchActivation::LeakyReLU:
+      return each([](float v) { return v > 0.0f ? v : v * 0.01f; });
+    case TorchActivation::RReLU:
+      return each([&](float v) { return v >= 0.0f ? v : v * kRReluSlope; });
+    case TorchActivation::PReLU:
+      return each([&](float v) { return v > 0.0f ? v : v * prelu; });
+    case TorchActivation::ELU:
+      return each([](float v) { return v > 0.0f ? v : std::expm1(v); });
+    case TorchActivation::CELU:
+      return each([](float v) { return std::max(v, 0.0f) + std::min(0.0f, std::expm1(v)); });
     case TorchActivation::SELU:
       return each([&](float v) { return kSeluScale * (v > 0.0f ? v : kSeluAlpha * std::expm1(v)); });
     case TorchActivation::GELU:
       return each([](float v) { return 0.5f * v * (1.0f + std::erf(v * static_cast<float>(M_SQRT1_2))); });
-    case TorchActivation::Sigmoid: return each(sigmoid);
-    case TorchActivation::SiLU: return each([](float v) { return v * sigmoid(v); });
-    case TorchActivation::Mish: return each([](float v) { return v * std::tanh(softplus(v)); });
+    case TorchActivation::Sigmoid:
+      return each(sigmoid);
+    case TorchActivation::SiLU:
+      return each([](float v) { return v * sigmoid(v); });
+    case TorchActivation::Mish:
+      return each([](float v) { return v * std::tanh(softplus(v)); });
     case TorchActivation::Hardswish:
       return each([](float v) { return v * std::min(std::max(v + 3.0f, 0.0f), 6.0f) / 6.0f; });
     case TorchActivation::Hardsigmoid:
       return each([](float v) { return std::min(std::max(v + 3.0f, 0.0f), 6.0f) / 6.0f; });
-    case TorchActivation::Hardtanh: return each([](float v) { return std::min(std::max(v, -1.0f), 1.0f); });
-    case TorchActivation::LogSigmoid: return each([](float v) { return -softplus(-v); });
-    case TorchActivation::Softplus: return each(softplus);
+    case TorchActivation::Hardtanh:
+      return each([](float v) { return std::min(std::max(v, -1.0f), 1.0f); });
+    case TorchActivation::LogSigmoid:
+      return each([](float v) { return -softplus(-v); });
+    case TorchActivation::Softplus:
+      return each(softplus);
     case TorchActivation::Softshrink:
       return each([](float v) { return v > 0.5f ? v - 0.5f : v < -0.5f ? v + 0.5f : 0.0f; });
-    case TorchActivation::Hardshrink: return each([](float v) { return std::fabs(v) > 0.5f ? v : 0.0f; });
-    case TorchActivation::Softsign: return each([](float v) { return v / (1.0f + std::fabs(v)); });
-    case TorchActivation::Tanhshrink: return each([](float v) { return v - std::tanh(v); });
+    case TorchActivation::Hardshrink:
+      return each([](float v) { return std::fabs(v) > 0.5f ? v : 0.0f; });
+    case TorchActivation::Softsign:
+      return each([](float v) { return v / (1.0f + std::fabs(v)); });
+    case TorchActivation::Tanhshrink:
+      return each([](float v) { return v - std::tanh(v); });
     case TorchActivation::GLU: {  // first half * sigmoid(second half), along the last dimension
       const int64_t h = dim / 2;
       std::vector<float> y(static_cast<size_t>(rows * h));
@@ -395,11 +461,16 @@ class Dropout : public RowModule {
 
 std::shared_ptr<const RowModule> load_row_module(ModuleKind kind, const fs::path& dir) {
   switch (kind) {
-    case ModuleKind::Dense: return std::make_shared<Dense>(dir);
-    case ModuleKind::Normalize: return std::make_shared<Normalize>(dir);
-    case ModuleKind::LayerNorm: return std::make_shared<LayerNorm>(dir);
-    case ModuleKind::Dropout: return std::make_shared<Dropout>();
-    default: fail(dir.string(), ": not a module that acts on embeddings");
+    case ModuleKind::Dense:
+      return std::make_shared<Dense>(dir);
+    case ModuleKind::Normalize:
+      return std::make_shared<Normalize>(dir);
+    case ModuleKind::LayerNorm:
+      return std::make_shared<LayerNorm>(dir);
+    case ModuleKind::Dropout:
+      return std::make_shared<Dropout>();
+    default:
+      fail(dir.string(), ": not a module that acts on embeddings");
   }
 }
 

@@ -35,7 +35,8 @@ double worst_error(const float* got, const float* want, int64_t n) {
       if (got[i] != want[i]) return INFINITY;
       continue;
     }
-    worst = std::max(worst, std::fabs(static_cast<double>(got[i]) - want[i]) / std::max(1.0, std::fabs(double{want[i]})));
+    worst =
+        std::max(worst, std::fabs(static_cast<double>(got[i]) - want[i]) / std::max(1.0, std::fabs(double{want[i]})));
   }
   return worst;
 }
@@ -96,13 +97,12 @@ std::vector<std::string> directories() {
   return names;
 }
 
-INSTANTIATE_TEST_SUITE_P(Fixtures, StDirectory, ::testing::ValuesIn(directories()),
-                         [](const auto& info) {
-                           std::string name = info.param;
-                           for (char& ch : name)
-                             if (!std::isalnum(static_cast<unsigned char>(ch))) ch = '_';
-                           return name;
-                         });
+INSTANTIATE_TEST_SUITE_P(Fixtures, StDirectory, ::testing::ValuesIn(directories()), [](const auto& info) {
+  std::string name = info.param;
+  for (char& ch : name)
+    if (!std::isalnum(static_cast<unsigned char>(ch))) ch = '_';
+  return name;
+});
 
 // output_value="token_embeddings": the token embeddings after the modules that act on
 // tokens (a Dense and a Normalize before Pooling), as /embed_all returns them.

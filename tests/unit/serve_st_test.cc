@@ -24,7 +24,8 @@ namespace {
 using nlohmann::json;
 using testing::fixture;
 
-HttpResponse call(Service& service, const std::string& path, const std::string& body, const std::string& method = "POST") {
+HttpResponse call(Service& service, const std::string& path, const std::string& body,
+                  const std::string& method = "POST") {
   HttpRequest request;
   request.method = method;
   request.path = path;

@@ -28,7 +28,9 @@ struct EditedModel {
   }
 };
 
-json module(const std::string& path, const std::string& type) { return {{"path", path}, {"type", type}}; }
+json module(const std::string& path, const std::string& type) {
+  return {{"path", path}, {"type", type}};
+}
 
 std::string load_error(const fs::path& dir, const EmbedderOptions& options = {}) {
   try {
@@ -43,9 +45,9 @@ TEST(StErrors, UnknownModuleTypesAreNamed) {
   for (const std::string type : {"sentence_transformers.models.CNN", "sentence_transformers.models.LSTM",
                                  "sentence_transformers.models.WordWeights", "custom_st.Transformer",
                                  "sentence_transformers.sparse_encoder.models.SpladePooling"}) {
-    EditedModel m("st2-dense", json::array({module("", "sentence_transformers.models.Transformer"),
-                                            module("1_Pooling", "sentence_transformers.models.Pooling"),
-                                            module("2_Dense", type)}));
+    EditedModel m("st2-dense",
+                  json::array({module("", "sentence_transformers.models.Transformer"),
+                               module("1_Pooling", "sentence_transformers.models.Pooling"), module("2_Dense", type)}));
     const std::string error = load_error(m.dir);
     EXPECT_NE(error.find("module type '" + type + "' is not one encore runs"), std::string::npos) << error;
     EXPECT_EQ(error.find('\n'), std::string::npos) << "one line: " << error;
@@ -136,8 +138,10 @@ class HubCache : public ::testing::Test {
     setenv("HF_HUB_CACHE", (tmp.path / "hub").c_str(), 1);
   }
   void TearDown() override {
-    if (saved.empty()) unsetenv("HF_HUB_CACHE");
-    else setenv("HF_HUB_CACHE", saved.c_str(), 1);
+    if (saved.empty())
+      unsetenv("HF_HUB_CACHE");
+    else
+      setenv("HF_HUB_CACHE", saved.c_str(), 1);
   }
   // models--ORG--NAME with refs/main -> a snapshot holding a copy of a fixture.
   fs::path add(const std::string& folder, const std::string& commit, const std::string& ref = "main") {
@@ -183,8 +187,10 @@ TEST_F(HubCache, FollowsHfHomeWhenNoCacheIsSet) {
   setenv("HF_HOME", tmp.path.c_str(), 1);  // $HF_HOME/hub is where add() writes
   const fs::path snapshot = add("models--solo", std::string(40, 'c'));
   EXPECT_EQ(fs::path(resolve_model_path("solo")), snapshot);
-  if (saved_home.empty()) unsetenv("HF_HOME");
-  else setenv("HF_HOME", saved_home.c_str(), 1);
+  if (saved_home.empty())
+    unsetenv("HF_HOME");
+  else
+    setenv("HF_HOME", saved_home.c_str(), 1);
 }
 
 }  // namespace
