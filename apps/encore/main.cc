@@ -118,8 +118,7 @@ int main(int argc, char** argv) {
   }
   auto it = commands().find(argv[1]);
   if (it == commands().end()) {
-    std::fprintf(stderr, "encore: unknown command '%s'\n\n", argv[1]);
-    print_overview();
+    std::fprintf(stderr, "encore: unknown command '%s'\nsee 'encore --help'\n", argv[1]);
     return 2;
   }
   std::vector<std::string> args(argv + 2, argv + argc);
@@ -132,7 +131,7 @@ int main(int argc, char** argv) {
   try {
     return it->second.run(args);
   } catch (const UsageError& e) {
-    std::fprintf(stderr, "encore %s: %s\n\n%s\n", argv[1], e.message.c_str(), it->second.usage.c_str());
+    std::fprintf(stderr, "encore %s: %s\nsee 'encore %s --help'\n", argv[1], e.message.c_str(), argv[1]);
     return 2;
   } catch (const encore::Error& e) {
     std::fprintf(stderr, "encore %s: error: %s\n", argv[1], e.what());
