@@ -55,6 +55,19 @@ expect "$rc" 2 "bad --truncation"
 expect "$rc2" 1 "missing model"
 expect "$(wc -l <"$tmp/err")" 1 "one-line error"
 
+# A model directory without tokenizer files: the message names the files, whichever command.
+mkdir "$tmp/no-tokenizer"
+cp "$fx/core/bert-hf-gelu-abs-h36/model/"* "$tmp/no-tokenizer/"
+for cmd in tokenize embed; do
+  set +e
+  "$enc" "$cmd" --model "$tmp/no-tokenizer" "text" >/dev/null 2>"$tmp/err"
+  rc=$?
+  set -e
+  expect "$rc" 1 "$cmd without tokenizer files"
+  expect "$(cat "$tmp/err")" "encore $cmd: error: $tmp/no-tokenizer: no tokenizer.json or vocab.txt in the model directory" \
+    "$cmd without tokenizer files"
+done
+
 # detokenize: JSON objects or id arrays back to text.
 out=$(printf 'Hello, world! unaffable\n' | "$enc" tokenize --model "$model" | "$enc" detokenize --model "$model")
 expect "$out" 'hello, world! unaffable' "round trip"
