@@ -14,13 +14,15 @@ namespace encore::cli {
 namespace {
 
 const char* kUsage =
-    "usage: encore embed --model DIR [TEXT ...] [--input FILE] [--output FILE.npy|FILE.jsonl]\n"
+    "usage: encore embed --model DIR [TEXT ... | --input FILE] [--jsonl] [--output FILE.npy|FILE.jsonl|-]\n"
     "                    [--pooling MODE] [--normalize|--no-normalize] [--dimensions N]\n"
     "                    [--max-length N] [--batch-size N] [--threads N] [--dtype f32|bf16|int8]\n\n"
-    "Embeds each TEXT argument, or each line of FILE (or of stdin when no TEXT is given).\n"
-    "Writes one JSON line per input, {\"embedding\": [...]}, in input order, or a float32\n"
+    "Embeds each TEXT argument, or each line of FILE ('-': stdin; stdin without either); with\n"
+    "--jsonl every input is a JSON object {\"text\": ...}. Writes one JSON line per input,\n"
+    "{\"embedding\": [...]}, in input order (stdout, or --output FILE; '-': stdout), or a float32\n"
     "NumPy array [inputs, dimensions] with --output FILE.npy. An input that fails gets\n"
-    "{\"error\": \"...\"} (a zero row in .npy), the rest still run, and the exit code is 1.\n"
+    "{\"error\": \"...\"} (a zero row in .npy; on stderr: its line or argument number), the rest\n"
+    "still run, and the exit code is 1.\n"
     "Pooling, normalization and max length come from the sentence-transformers files of DIR\n"
     "(modules.json, 1_Pooling/config.json, sentence_bert_config.json) unless overridden.\n"
     "  --pooling      cls | mean | max | mean_sqrt_len_tokens | weightedmean | lasttoken\n"
@@ -30,7 +32,7 @@ const char* kUsage =
 
 int run_embed(const std::vector<std::string>& argv) {
   Args args(argv, with_run_flags({"model", "input", "output", "pooling", "dimensions", "max-length"}),
-            {"normalize", "no-normalize"});
+            {"normalize", "no-normalize", "jsonl"});
   if (args.has("normalize") && args.has("no-normalize"))
     throw UsageError{"--normalize and --no-normalize exclude each other"};
   EmbedderOptions o;
@@ -41,8 +43,9 @@ int run_embed(const std::vector<std::string>& argv) {
   o.max_length = args.get_int("max-length", 0);
   read_run_flags(args, o);
   if (o.dimensions < 0 || o.max_length < 0) throw UsageError{"--dimensions and --max-length must be >= 0"};
-  std::vector<std::string> texts = read_inputs(args);
   Embedder embedder = Embedder::load(args.require("model"), o);
+  const Inputs inputs = read_inputs(args, InputShape::Text);
+  const std::vector<std::string> texts = valid_field(inputs, 0);
 
   Progress progress(texts.size(), "texts");
   std::vector<EmbedResult> results;
@@ -55,18 +58,19 @@ int run_embed(const std::vector<std::string>& argv) {
     progress.update(results.size());
   }
   progress.finish();
+  results = with_input_errors(inputs, std::move(results));
 
   size_t failed = 0, truncated = 0, first_truncated = 0;
   for (size_t i = 0; i < results.size(); ++i) {
     if (!results[i].error.empty()) {
       ++failed;
-      std::fprintf(stderr, "encore embed: input %zu: %s\n", i + 1, results[i].error.c_str());
+      std::fprintf(stderr, "encore embed: %s: %s\n", inputs.where(i).c_str(), results[i].error.c_str());
     }
-    if (results[i].truncated && truncated++ == 0) first_truncated = i + 1;
+    if (results[i].truncated && truncated++ == 0) first_truncated = i;
   }
   if (truncated)
-    std::fprintf(stderr, "encore embed: warning: %zu input(s) longer than %d tokens were truncated (first: input %zu)\n",
-                 truncated, embedder.max_length(), first_truncated);
+    std::fprintf(stderr, "encore embed: warning: %zu input(s) longer than %d tokens were truncated (first: %s)\n",
+                 truncated, embedder.max_length(), inputs.where(first_truncated).c_str());
 
   const std::string output = args.get_or("output", "");
   const size_t D = static_cast<size_t>(embedder.dimensions());
@@ -77,11 +81,7 @@ int run_embed(const std::vector<std::string>& argv) {
     write_npy_f32(output, matrix.data(), results.size(), D);
   } else {
     std::ofstream file;
-    if (!output.empty()) {
-      file.open(output);
-      ENCORE_CHECK(file.good(), output, ": cannot open for writing");
-    }
-    std::ostream& os = output.empty() ? std::cout : file;
+    std::ostream& os = output_stream(args, file);
     std::string line;
     for (const auto& r : results) {
       line.clear();
