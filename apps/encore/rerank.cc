@@ -8,8 +8,8 @@ namespace encore::cli {
 namespace {
 
 const char* kUsage =
-    "usage: encore rerank --model DIR [QUERY<TAB>DOC<TAB>DOC... ... | --input FILE] [--jsonl] [--raw-scores]\n"
-    "                     [--max-length N] [--batch-size N] [--threads N]\n\n"
+    "usage: encore rerank --model DIR [QUERY<TAB>DOC<TAB>DOC... ... | --input FILE] [--jsonl] [--top-k N]\n"
+    "                     [--raw-scores] [--max-length N] [--batch-size N] [--threads N]\n\n"
     "Ranks documents for a query with a cross-encoder (BertForSequenceClassification, one label),\n"
     "as sentence-transformers CrossEncoder.rank does: each (query, document) pair is scored,\n"
     "sigmoid of the logit (unless config.json sentence_transformers.activation_fn is Identity,\n"
@@ -19,18 +19,21 @@ const char* kUsage =
     "documents \"texts\"). Writes one JSON line per input:\n"
     "  {\"ranking\": [{\"corpus_id\": index of the document, \"score\": ...}, ...best first]}\n"
     "An input that fails (a line without a TAB, invalid JSON, ...) gets {\"error\": ...} and is\n"
-    "named on stderr by its line or argument number; the others still run and the exit code is 1.\n\n"
+    "named on stderr by its line or argument number; the others still run and the exit code is 1.\n"
+    "  --top-k N   keep the N best documents of each query (default 0: all)\n\n"
     "example:\n"
     "  printf 'free software\\tThe GNU GPL is a free license.\\tThe weather is nice.\\n' |\n"
-    "      encore rerank --model tests/fixtures/heads/cross-encoder/model";
+    "      encore rerank --model tests/fixtures/heads/cross-encoder/model --top-k 1";
 
 int run_rerank(const std::vector<std::string>& argv) {
-  Args args(argv, with_run_flags({"model", "input", "max-length"}), {"raw-scores", "jsonl"});
+  Args args(argv, with_run_flags({"model", "input", "max-length", "top-k"}), {"raw-scores", "jsonl"});
   RerankerOptions o;
   o.max_length = args.get_int("max-length", 0);
+  o.top_k = args.get_int("top-k", 0);
   o.raw_scores = args.has("raw-scores");
   read_run_flags(args, o);
   if (o.max_length < 0) throw UsageError{"--max-length must be >= 0"};
+  if (o.top_k < 0) throw UsageError{"--top-k must be >= 0"};
   Reranker rr = Reranker::load(args.require("model"), o);
   const Inputs inputs = read_inputs(args, InputShape::QueryDocuments);
   std::vector<RerankResult> ranked;
