@@ -25,6 +25,8 @@ const char* kUsage =
     "still run, and the exit code is 1.\n"
     "Pooling, normalization and max length come from the sentence-transformers files of DIR\n"
     "(modules.json, 1_Pooling/config.json, sentence_bert_config.json) unless overridden.\n"
+    "(`encore tokenize` truncates as tokenizer.json says instead: all-MiniLM-L6-v2 embeds 256\n"
+    "tokens, max_seq_length, where tokenize keeps 128; see its --help.)\n"
     "  --pooling      cls | mean | max | mean_sqrt_len_tokens | weightedmean | lasttoken\n"
     "  --dimensions   keep the first N dimensions (Matryoshka), then renormalize\n\n"
     "example:\n"

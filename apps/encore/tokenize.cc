@@ -38,6 +38,11 @@ options:
   --byte-offsets        add "offsets" in bytes of the UTF-8 line instead
   --details             add "tokens", "special_tokens_mask" and "word_ids"
 
+Without --max-length the truncation is the tokenizers library's: tokenizer.json's
+"truncation" section (all-MiniLM-L6-v2: 128 tokens), else none. `encore embed` truncates as
+sentence-transformers does instead, to max_seq_length of sentence_bert_config.json
+(all-MiniLM-L6-v2: 256); --max-length 256 shows what embed sees there.
+
 An input that cannot be encoded (invalid UTF-8, a pair without a TAB, invalid JSON, ...) is
 reported on stderr with its line (or argument) number; the others are still written (an
 empty line stands for the failed one) and the exit status is 1.
