@@ -24,7 +24,8 @@ const char* kUsage =
     "  --top-k N   labels per input (default 1)     --all   every label\n\n"
     "example:\n"
     "  encore classify --model tests/fixtures/heads/sequence-classification/model --all \"This License is free.\"\n"
-    "  printf 'The cat sat.\\tIt purred.\\n' | encore classify --model tests/fixtures/heads/next-sentence/model --pairs";
+    "  printf 'The cat sat.\\tIt purred.\\n' |\n"
+    "      encore classify --model tests/fixtures/heads/next-sentence/model --pairs";
 
 ScoreFunction function_from_name(const std::string& s) {
   if (s == "softmax") return ScoreFunction::Softmax;

@@ -48,7 +48,8 @@ reported on stderr with its line (or argument) number; the others are still writ
 empty line stands for the failed one) and the exit status is 1.
 
 example:
-  printf 'Hello, world!\tSecond text\n' | encore tokenize --model models/minilm --pair --offsets
+  printf 'Hello, world!\tSecond text\n' | encore tokenize --model models/all-MiniLM-L6-v2 --pair --offsets
+  encore tokenize --model tests/fixtures/tokenizer/minilm --details "Hello, world!"
 )";
 
 const char* kDetokenizeUsage = R"(usage: encore detokenize --model DIR [options] [IDS ... | --input FILE]
@@ -67,7 +68,8 @@ options:
   --no-cleanup            no clean_up_tokenization_spaces (" ." -> "." and friends)
 
 example:
-  echo '[101, 7592, 1010, 2088, 999, 102]' | encore detokenize --model models/minilm
+  echo '[101, 7592, 1010, 2088, 999, 102]' | encore detokenize --model models/all-MiniLM-L6-v2
+  encore detokenize --model tests/fixtures/tokenizer/minilm '{"input_ids": [101, 7592, 102]}'
 )";
 
 void append_ints(std::string& out, const std::vector<int32_t>& v, bool null_negative = false) {
