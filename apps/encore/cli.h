@@ -28,7 +28,7 @@ class Args {
   std::vector<std::string> positional_;
 };
 
-// Thrown for command-line misuse; main() prints it with the subcommand's usage, exit 2.
+// Thrown for command-line misuse; main() prints it and points to the subcommand's --help, exit 2.
 struct UsageError {
   std::string message;
 };

@@ -14,18 +14,22 @@ namespace encore::cli {
 namespace {
 
 const char* kUsage =
-    "usage: encore embed --model DIR [TEXT ...] [--input FILE] [--output FILE.npy|FILE.jsonl]\n"
+    "usage: encore embed --model DIR [TEXT ... | --input FILE] [--jsonl] [--output FILE.npy|FILE.jsonl|-]\n"
     "                    [--prompt-name NAME | --prompt TEXT] [--task query|document|ROUTE]\n"
     "                    [--pooling MODE] [--normalize|--no-normalize] [--dimensions N]\n"
     "                    [--max-length N] [--batch-size N] [--threads N] [--dtype f32|bf16|int8]\n\n"
-    "Embeds each TEXT argument, or each line of FILE (or of stdin when no TEXT is given), as\n"
-    "sentence-transformers' SentenceTransformer(DIR).encode(texts) does. DIR is a model\n"
-    "directory or a Hugging Face id (ORG/NAME) in the local Hugging Face cache.\n"
-    "Writes one JSON line per input, {\"embedding\": [...]}, in input order, or a float32\n"
+    "Embeds each TEXT argument, or each line of FILE ('-': stdin; stdin without either), as\n"
+    "sentence-transformers' SentenceTransformer(DIR).encode(texts) does; with --jsonl every\n"
+    "input is a JSON object {\"text\": ...}. DIR is a model directory or a Hugging Face id\n"
+    "(ORG/NAME) in the local Hugging Face cache. Writes one JSON line per input,\n"
+    "{\"embedding\": [...]}, in input order (stdout, or --output FILE; '-': stdout), or a float32\n"
     "NumPy array [inputs, dimensions] with --output FILE.npy. An input that fails gets\n"
-    "{\"error\": \"...\"} (a zero row in .npy), the rest still run, and the exit code is 1.\n"
+    "{\"error\": \"...\"} (a zero row in .npy; on stderr: its line or argument number), the rest\n"
+    "still run, and the exit code is 1.\n"
     "Every module of modules.json runs (Transformer, StaticEmbedding, Pooling, Dense, Normalize,\n"
     "LayerNorm, Router/Asym); a module encore cannot run is an error, never skipped.\n"
+    "(`encore tokenize` truncates as tokenizer.json says instead: all-MiniLM-L6-v2 embeds 256\n"
+    "tokens, max_seq_length, where tokenize keeps 128; see its --help.)\n"
     "  --prompt-name  a prompt of config_sentence_transformers.json (default: its default_prompt_name)\n"
     "  --prompt       a literal prompt put before each text (wins over --prompt-name)\n"
     "  --task         the route of a Router/Asym module; query and document also pick that\n"
@@ -44,7 +48,7 @@ int run_embed(const std::vector<std::string>& argv) {
   Args args(argv,
             with_run_flags({"model", "input", "output", "pooling", "dimensions", "max-length", "prompt-name", "prompt",
                             "task"}),
-            {"normalize", "no-normalize"});
+            {"normalize", "no-normalize", "jsonl"});
   if (args.has("normalize") && args.has("no-normalize"))
     throw UsageError{"--normalize and --no-normalize exclude each other"};
   EmbedderOptions o;
@@ -55,13 +59,14 @@ int run_embed(const std::vector<std::string>& argv) {
   o.max_length = args.get_int("max-length", 0);
   read_run_flags(args, o);
   if (o.dimensions < 0 || o.max_length < 0) throw UsageError{"--dimensions and --max-length must be >= 0"};
-  std::vector<std::string> texts = read_inputs(args);
   EmbedRequest request;
   request.prompt_name = args.get("prompt-name");
   request.prompt = args.get("prompt");
   request.task = args.get_or("task", "");
   if (request.prompt && request.prompt_name) throw UsageError{"--prompt and --prompt-name exclude each other"};
   Embedder embedder = Embedder::load(args.require("model"), o);
+  const Inputs inputs = read_inputs(args, InputShape::Text);
+  const std::vector<std::string> texts = valid_field(inputs, 0);
 
   Progress progress(texts.size(), "texts");
   std::vector<EmbedResult> results;
@@ -74,18 +79,19 @@ int run_embed(const std::vector<std::string>& argv) {
     progress.update(results.size());
   }
   progress.finish();
+  results = with_input_errors(inputs, std::move(results));
 
   size_t failed = 0, truncated = 0, first_truncated = 0;
   for (size_t i = 0; i < results.size(); ++i) {
     if (!results[i].error.empty()) {
       ++failed;
-      std::fprintf(stderr, "encore embed: input %zu: %s\n", i + 1, results[i].error.c_str());
+      std::fprintf(stderr, "encore embed: %s: %s\n", inputs.where(i).c_str(), results[i].error.c_str());
     }
-    if (results[i].truncated && truncated++ == 0) first_truncated = i + 1;
+    if (results[i].truncated && truncated++ == 0) first_truncated = i;
   }
   if (truncated)
-    std::fprintf(stderr, "encore embed: warning: %zu input(s) longer than %d tokens were truncated (first: input %zu)\n",
-                 truncated, embedder.max_length(), first_truncated);
+    std::fprintf(stderr, "encore embed: warning: %zu input(s) longer than %d tokens were truncated (first: %s)\n",
+                 truncated, embedder.max_length(), inputs.where(first_truncated).c_str());
 
   const std::string output = args.get_or("output", "");
   const size_t D = static_cast<size_t>(embedder.dimensions());
@@ -96,11 +102,7 @@ int run_embed(const std::vector<std::string>& argv) {
     write_npy_f32(output, matrix.data(), results.size(), D);
   } else {
     std::ofstream file;
-    if (!output.empty()) {
-      file.open(output);
-      ENCORE_CHECK(file.good(), output, ": cannot open for writing");
-    }
-    std::ostream& os = output.empty() ? std::cout : file;
+    std::ostream& os = output_stream(args, file);
     std::string line;
     for (const auto& r : results) {
       line.clear();

@@ -29,8 +29,9 @@ const char* kUsage =
     "          BertForSequenceClassification logits [B,labels]; BertForTokenClassification\n"
     "          logits [B,S,labels]; BertForQuestionAnswering start_logits, end_logits [B,S]\n\n"
     "example:\n"
-    "  encore forward --model tests/fixtures/core/hf_gelu_abs/model \\\n"
-    "      --input tests/fixtures/core/hf_gelu_abs/ragged.in.safetensors --output /tmp/out.safetensors --all-hidden";
+    "  encore forward --model tests/fixtures/core/bert-hf-gelu-abs-h36/model \\\n"
+    "      --input tests/fixtures/core/bert-hf-gelu-abs-h36/ragged.in.safetensors \\\n"
+    "      --output /tmp/out.safetensors --all-hidden";
 
 int run_forward(const std::vector<std::string>& argv) {
   Args args(argv, {"model", "input", "output", "threads", "dialect", "activation", "seed", "dtype"},

@@ -1,9 +1,15 @@
+#include <oneapi/dnnl/dnnl.h>
+
 #include <cstdio>
 #include <exception>
 #include <iostream>
 
 #include "cli.h"
 #include "encore/error.h"
+
+#ifndef ENCORE_VERSION
+#error "ENCORE_VERSION (CMake's project version) must be defined"
+#endif
 
 namespace encore::cli {
 
@@ -86,10 +92,18 @@ const std::map<std::string, Command>& commands() { return registry(); }
 }  // namespace encore::cli
 
 static void print_overview() {
-  std::printf("encore: BERT-family and PyTorch Transformer encoders, faithful and fast\n\n"
-              "usage: encore <command> [options]   (encore <command> --help for details)\n\n");
+  std::printf(
+      "encore: BERT-family and PyTorch Transformer encoders, faithful and fast\n\n"
+      "usage: encore <command> [options]   (encore <command> --help for details)\n"
+      "       encore --version\n\n");
   for (const auto& [name, cmd] : encore::cli::commands())
     std::printf("  %-12s %s\n", name.c_str(), cmd.summary.c_str());
+}
+
+// The oneDNN line is the library loaded at run time, which is what decides the kernels.
+static void print_version() {
+  const dnnl_version_t* dnnl = dnnl_version();
+  std::printf("encore %s\noneDNN %d.%d.%d\n", ENCORE_VERSION, dnnl->major, dnnl->minor, dnnl->patch);
 }
 
 int main(int argc, char** argv) {
@@ -98,10 +112,13 @@ int main(int argc, char** argv) {
     print_overview();
     return argc < 2 ? 2 : 0;
   }
+  if (std::string(argv[1]) == "--version" || std::string(argv[1]) == "-V") {
+    print_version();
+    return 0;
+  }
   auto it = commands().find(argv[1]);
   if (it == commands().end()) {
-    std::fprintf(stderr, "encore: unknown command '%s'\n\n", argv[1]);
-    print_overview();
+    std::fprintf(stderr, "encore: unknown command '%s'\nsee 'encore --help'\n", argv[1]);
     return 2;
   }
   std::vector<std::string> args(argv + 2, argv + argc);
@@ -114,7 +131,7 @@ int main(int argc, char** argv) {
   try {
     return it->second.run(args);
   } catch (const UsageError& e) {
-    std::fprintf(stderr, "encore %s: %s\n\n%s\n", argv[1], e.message.c_str(), it->second.usage.c_str());
+    std::fprintf(stderr, "encore %s: %s\nsee 'encore %s --help'\n", argv[1], e.message.c_str(), argv[1]);
     return 2;
   } catch (const encore::Error& e) {
     std::fprintf(stderr, "encore %s: error: %s\n", argv[1], e.what());

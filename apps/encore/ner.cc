@@ -8,20 +8,22 @@ namespace encore::cli {
 namespace {
 
 const char* kUsage =
-    "usage: encore ner --model DIR [TEXT ...] [--input FILE] [--aggregation none|simple|first|average|max]\n"
-    "                  [--batch-size N] [--threads N]\n\n"
-    "Labels the tokens of each TEXT argument, or each line of FILE (or of stdin), with a\n"
-    "BertForTokenClassification model, as the transformers token-classification pipeline does:\n"
-    "labels \"O\" dropped; with an aggregation other than none, B-/I- tokens grouped into entities.\n"
+    "usage: encore ner --model DIR [TEXT ... | --input FILE] [--jsonl]\n"
+    "                  [--aggregation none|simple|first|average|max] [--batch-size N] [--threads N]\n\n"
+    "Labels the tokens of each TEXT argument, or each line of FILE ('-': stdin; stdin without\n"
+    "either), with a BertForTokenClassification model, as the transformers token-classification\n"
+    "pipeline does: labels \"O\" dropped; with an aggregation other than none, B-/I- tokens grouped\n"
+    "into entities. With --jsonl every input is a JSON object {\"text\": ...}.\n"
     "Writes one JSON line per input: {\"entities\": [{\"entity\" (none) or \"entity_group\", \"score\",\n"
     "\"index\" (none only), \"word\", \"start\", \"end\"}, ...]}; start/end count characters (code\n"
-    "points) of the text. An input that fails gets {\"error\": ...}; the exit code is then 1.\n\n"
+    "points) of the text. An input that fails gets {\"error\": ...} (on stderr: its line or\n"
+    "argument number); the others still run and the exit code is then 1.\n\n"
     "example:\n"
     "  encore ner --model tests/fixtures/heads/token-classification/model --aggregation simple \\\n"
     "      \"The Free Software Foundation, Inc. <https://fsf.org/>\"";
 
 int run_ner(const std::vector<std::string>& argv) {
-  Args args(argv, with_run_flags({"model", "input", "aggregation"}), {});
+  Args args(argv, with_run_flags({"model", "input", "aggregation"}), {"jsonl"});
   TokenClassifierOptions o;
   const std::string agg = args.get_or("aggregation", "none");
   try {
@@ -30,14 +32,14 @@ int run_ner(const std::vector<std::string>& argv) {
     throw UsageError{e.what()};
   }
   read_run_flags(args, o);
-  std::vector<std::string> texts = read_inputs(args);
   TokenClassifier ner = TokenClassifier::load(args.require("model"), o);
-  auto results = ner.classify(texts);
+  const Inputs inputs = read_inputs(args, InputShape::Text);
+  auto results = with_input_errors(inputs, ner.classify(valid_field(inputs, 0)));
   size_t failed = 0;
   for (size_t i = 0; i < results.size(); ++i) {
     if (!results[i].error.empty()) {
       ++failed;
-      write_error_line("ner", i, results[i].error);
+      write_error_line("ner", inputs.where(i), results[i].error);
       continue;
     }
     nlohmann::json list = nlohmann::json::array();

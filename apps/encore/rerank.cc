@@ -8,48 +8,47 @@ namespace encore::cli {
 namespace {
 
 const char* kUsage =
-    "usage: encore rerank --model DIR [QUERY<TAB>DOC<TAB>DOC... ...] [--input FILE] [--raw-scores]\n"
-    "                     [--max-length N] [--batch-size N] [--threads N]\n\n"
+    "usage: encore rerank --model DIR [QUERY<TAB>DOC<TAB>DOC... ... | --input FILE] [--jsonl] [--top-k N]\n"
+    "                     [--raw-scores] [--max-length N] [--batch-size N] [--threads N]\n\n"
     "Ranks documents for a query with a cross-encoder (BertForSequenceClassification, one label),\n"
     "as sentence-transformers CrossEncoder.rank does: each (query, document) pair is scored,\n"
     "sigmoid of the logit (unless config.json sentence_transformers.activation_fn is Identity,\n"
-    "or --raw-scores). Each input (an argument, or a line of FILE or of stdin) is a query and its\n"
-    "documents separated by tabs. Writes one JSON line per input:\n"
+    "or --raw-scores). Each input (an argument, or a line of FILE; FILE '-' or no input at all:\n"
+    "stdin) is a query and its documents separated by tabs, or with --jsonl a JSON object with\n"
+    "CrossEncoder.rank's names: {\"query\": ..., \"documents\": [...]} (TEI's /rerank calls the\n"
+    "documents \"texts\"). Writes one JSON line per input:\n"
     "  {\"ranking\": [{\"corpus_id\": index of the document, \"score\": ...}, ...best first]}\n"
-    "An input that fails gets {\"error\": ...}; the others still run and the exit code is 1.\n\n"
+    "An input that fails (a line without a TAB, invalid JSON, ...) gets {\"error\": ...} and is\n"
+    "named on stderr by its line or argument number; the others still run and the exit code is 1.\n"
+    "  --top-k N   keep the N best documents of each query (default 0: all)\n\n"
     "example:\n"
     "  printf 'free software\\tThe GNU GPL is a free license.\\tThe weather is nice.\\n' |\n"
-    "      encore rerank --model tests/fixtures/heads/cross-encoder/model";
+    "      encore rerank --model tests/fixtures/heads/cross-encoder/model --top-k 1";
 
 int run_rerank(const std::vector<std::string>& argv) {
-  Args args(argv, with_run_flags({"model", "input", "max-length"}), {"raw-scores"});
+  Args args(argv, with_run_flags({"model", "input", "max-length", "top-k"}), {"raw-scores", "jsonl"});
   RerankerOptions o;
   o.max_length = args.get_int("max-length", 0);
+  o.top_k = args.get_int("top-k", 0);
   o.raw_scores = args.has("raw-scores");
   read_run_flags(args, o);
   if (o.max_length < 0) throw UsageError{"--max-length must be >= 0"};
-  std::vector<std::string> lines = read_inputs(args);
+  if (o.top_k < 0) throw UsageError{"--top-k must be >= 0"};
   Reranker rr = Reranker::load(args.require("model"), o);
+  const Inputs inputs = read_inputs(args, InputShape::QueryDocuments);
+  std::vector<RerankResult> ranked;
+  for (const Input* in : valid_inputs(inputs))
+    ranked.push_back(rr.rank(in->fields[0], std::vector<std::string>(in->fields.begin() + 1, in->fields.end())));
+  const auto results = with_input_errors(inputs, std::move(ranked));
   size_t failed = 0;
-  for (size_t i = 0; i < lines.size(); ++i) {
-    std::vector<std::string> fields;
-    size_t at = 0;
-    for (size_t tab; (tab = lines[i].find('\t', at)) != std::string::npos; at = tab + 1)
-      fields.push_back(lines[i].substr(at, tab - at));
-    fields.push_back(lines[i].substr(at));
-    if (fields.size() < 2) {
+  for (size_t i = 0; i < results.size(); ++i) {
+    if (!results[i].error.empty()) {
       ++failed;
-      write_error_line("rerank", i, "expected QUERY<TAB>DOCUMENT[<TAB>DOCUMENT...]");
-      continue;
-    }
-    RerankResult r = rr.rank(fields[0], std::vector<std::string>(fields.begin() + 1, fields.end()));
-    if (!r.error.empty()) {
-      ++failed;
-      write_error_line("rerank", i, r.error);
+      write_error_line("rerank", inputs.where(i), results[i].error);
       continue;
     }
     nlohmann::json list = nlohmann::json::array();
-    for (const auto& d : r.ranking) list.push_back({{"corpus_id", d.index}, {"score", d.score}});
+    for (const auto& d : results[i].ranking) list.push_back({{"corpus_id", d.index}, {"score", d.score}});
     write_json_line({{"ranking", list}});
   }
   return failed ? 1 : 0;

@@ -1,7 +1,5 @@
 // encore tokenize / encore detokenize: text lines <-> JSON lines of ids.
 #include <cstdio>
-#include <fstream>
-#include <iostream>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
@@ -9,53 +7,69 @@
 #include "cli.h"
 #include "encore/error.h"
 #include "encore/tokenizer.h"
+#include "io_util.h"
 
 namespace {
 
 using encore::cli::Args;
 using encore::cli::UsageError;
 
-const char* kTokenizeUsage = R"(usage: encore tokenize --model DIR [options] [FILE]
+const char* kTokenizeUsage = R"(usage: encore tokenize --model DIR [options] [TEXT ... | --input FILE]
 
-Reads text lines from FILE (or stdin) and writes one JSON object per line:
+Tokenizes each TEXT argument, or each line of FILE ('-': stdin; stdin without either), and
+writes one JSON object per input:
   {"input_ids":[...],"token_type_ids":[...],"attention_mask":[...]}
 
 options:
   --model DIR           model directory: tokenizer.json, or vocab.txt (+ tokenizer_config.json)
   --flavour F           hf (tokenizers, tokenizer.json), hf-slow (transformers BertTokenizer)
                         or google (tokenization.py); default hf when tokenizer.json exists
-  --pair                lines are "first<TAB>second" pairs
+  --input FILE          one input per line ('-': stdin)
+  --jsonl               every input is a JSON object: {"text": ...}, with --pair
+                        {"text": ..., "text_pair": ...} (the names of transformers' tokenizers)
+  --pair                inputs are TEXT<TAB>TEXT_PAIR pairs (a line without a TAB is an error)
   --max-length N        truncate to N tokens, special tokens included
   --truncation S        longest_first (default with --max-length), only_first, only_second,
                         none (also drops the truncation tokenizer.json sets)
   --stride N            with --max-length: also print the overflowing windows (hf, single)
   --no-special-tokens   no [CLS]/[SEP]
-  --pad-to N            pad every line to N tokens (no padding otherwise)
+  --pad-to N            pad every input to N tokens (no padding otherwise)
   --offsets             add "offsets": [start,end) in Unicode code points (as Python reports)
   --byte-offsets        add "offsets" in bytes of the UTF-8 line instead
   --details             add "tokens", "special_tokens_mask" and "word_ids"
 
-A line that cannot be encoded (invalid UTF-8, ...) is reported on stderr with its line
-number; the other lines are still written (an empty line stands for the failed one) and
-the exit status is 1.
+Without --max-length the truncation is the tokenizers library's: tokenizer.json's
+"truncation" section (all-MiniLM-L6-v2: 128 tokens), else none. `encore embed` truncates as
+sentence-transformers does instead, to max_seq_length of sentence_bert_config.json
+(all-MiniLM-L6-v2: 256); --max-length 256 shows what embed sees there.
+
+An input that cannot be encoded (invalid UTF-8, a pair without a TAB, invalid JSON, ...) is
+reported on stderr with its line (or argument) number; the others are still written (an
+empty line stands for the failed one) and the exit status is 1.
 
 example:
-  printf 'Hello, world!\tSecond text\n' | encore tokenize --model models/minilm --pair --offsets
+  printf 'Hello, world!\tSecond text\n' | encore tokenize --model models/all-MiniLM-L6-v2 --pair --offsets
+  encore tokenize --model tests/fixtures/tokenizer/minilm --details "Hello, world!"
 )";
 
-const char* kDetokenizeUsage = R"(usage: encore detokenize --model DIR [options] [FILE]
+const char* kDetokenizeUsage = R"(usage: encore detokenize --model DIR [options] [IDS ... | --input FILE]
 
-Reads JSON lines (objects with "input_ids", or plain arrays of ids) from FILE (or stdin)
-and prints one decoded text per line.
+Decodes each IDS argument, or each line of FILE ('-': stdin; stdin without either), and
+prints one text per input. Every input is JSON: an object with "input_ids" (as encore
+tokenize writes it) or a plain array of ids; there is no --jsonl, the input always is.
+An input that cannot be decoded is reported on stderr with its line (or argument) number,
+an empty line stands for it, and the exit status is 1.
 
 options:
   --model DIR             model directory (as for encore tokenize)
+  --input FILE            one input per line ('-': stdin)
   --flavour F             hf, hf-slow or google
   --keep-special-tokens   keep [CLS], [SEP], [PAD], ...
   --no-cleanup            no clean_up_tokenization_spaces (" ." -> "." and friends)
 
 example:
-  echo '[101, 7592, 1010, 2088, 999, 102]' | encore detokenize --model models/minilm
+  echo '[101, 7592, 1010, 2088, 999, 102]' | encore detokenize --model models/all-MiniLM-L6-v2
+  encore detokenize --model tests/fixtures/tokenizer/minilm '{"input_ids": [101, 7592, 102]}'
 )";
 
 void append_ints(std::string& out, const std::vector<int32_t>& v, bool null_negative = false) {
@@ -121,33 +135,16 @@ std::optional<encore::TokenizerFlavour> flavour_of(const Args& args) {
   return std::nullopt;
 }
 
-// Calls fn(line) for each line of FILE or stdin, in blocks (for parallel encoding).
+// Calls fn(inputs) on the inputs in blocks: a large file is never held whole, and a block
+// is encoded in parallel.
 template <class Fn>
-void for_each_block(const Args& args, Fn&& fn) {
-  const auto& pos = args.positional();
-  if (pos.size() > 1) throw UsageError{"at most one input FILE"};
-  std::ifstream file;
-  std::istream* in = &std::cin;
-  if (!pos.empty() && pos[0] != "-") {
-    file.open(pos[0], std::ios::binary);
-    if (!file) encore::fail(pos[0], ": cannot open");
-    in = &file;
-  }
-  std::vector<std::string> block;
-  std::string line;
-  while (std::getline(*in, line)) {
-    block.push_back(std::move(line));
-    if (block.size() == 2048) {
-      fn(block);
-      block.clear();
-    }
-  }
-  if (!block.empty()) fn(block);
+void for_each_block(encore::cli::InputSource& source, Fn&& fn) {
+  for (auto block = source.next(2048); !block.empty(); block = source.next(2048)) fn(block);
 }
 
 int run_tokenize(const std::vector<std::string>& argv) {
-  Args args(argv, {"model", "flavour", "max-length", "truncation", "stride", "pad-to"},
-            {"pair", "no-special-tokens", "offsets", "byte-offsets", "details"});
+  Args args(argv, {"model", "input", "flavour", "max-length", "truncation", "stride", "pad-to"},
+            {"pair", "no-special-tokens", "offsets", "byte-offsets", "details", "jsonl"});
   const auto tokenizer = encore::Tokenizer::from_dir(args.require("model"), flavour_of(args));
   encore::EncodeOptions options = tokenizer.config().defaults;
   options.padding = {};
@@ -184,39 +181,35 @@ int run_tokenize(const std::vector<std::string>& argv) {
   OutputOptions out_opts;
   out_opts.offsets = args.has("byte-offsets") ? 2 : args.has("offsets") ? 1 : 0;
   out_opts.details = args.has("details");
-  const bool pair = args.has("pair");
+  const auto shape = args.has("pair") ? encore::cli::InputShape::TextPair : encore::cli::InputShape::Text;
+  const bool jsonl = args.has("jsonl");
 
-  size_t line_no = 0;
+  encore::cli::InputSource source(args);
+  size_t done = 0;
   size_t failed = 0;
   std::string out;
-  for_each_block(args, [&](const std::vector<std::string>& lines) {
+  for_each_block(source, [&](const std::vector<std::string>& lines) {
     const auto n = static_cast<int64_t>(lines.size());
     std::vector<std::string> rendered(lines.size());
     std::vector<std::string> errors(lines.size());
 #pragma omp parallel for schedule(dynamic, 8)
     for (int64_t i = 0; i < n; ++i) {
-      const std::string& line = lines[static_cast<size_t>(i)];
+      const encore::cli::Input in = encore::cli::parse_input(lines[static_cast<size_t>(i)], shape, jsonl);
       try {
-        encore::Encoding e;
-        if (pair) {
-          size_t tab = line.find('\t');
-          if (tab == std::string::npos) encore::fail("no TAB between the two texts of a pair");
-          e = tokenizer.encode_pair(std::string_view(line).substr(0, tab),
-                                    std::string_view(line).substr(tab + 1), options);
-        } else {
-          e = tokenizer.encode(line, options);
-        }
+        if (!in.error.empty()) encore::fail(in.error);
+        const encore::Encoding e = in.fields.size() == 2 ? tokenizer.encode_pair(in.fields[0], in.fields[1], options)
+                                                         : tokenizer.encode(in.fields[0], options);
         append_encoding(rendered[static_cast<size_t>(i)], e, out_opts);
       } catch (const std::exception& ex) {
         errors[static_cast<size_t>(i)] = ex.what();
       }
     }
     out.clear();
-    for (size_t i = 0; i < lines.size(); ++i) {
-      ++line_no;
+    for (size_t i = 0; i < lines.size(); ++i, ++done) {
       if (!errors[i].empty()) {
         std::fflush(stdout);
-        std::fprintf(stderr, "encore tokenize: line %zu: %s\n", line_no, errors[i].c_str());
+        std::fprintf(stderr, "encore tokenize: %s: %s\n",
+                     encore::cli::input_name(source.from_arguments(), done).c_str(), errors[i].c_str());
         ++failed;
       }
       out += rendered[i];
@@ -226,22 +219,23 @@ int run_tokenize(const std::vector<std::string>& argv) {
   });
   std::fflush(stdout);
   if (failed) {
-    std::fprintf(stderr, "encore tokenize: %zu of %zu lines failed\n", failed, line_no);
+    std::fprintf(stderr, "encore tokenize: %zu of %zu inputs failed\n", failed, done);
     return 1;
   }
   return 0;
 }
 
 int run_detokenize(const std::vector<std::string>& argv) {
-  Args args(argv, {"model", "flavour"}, {"keep-special-tokens", "no-cleanup"});
+  Args args(argv, {"model", "input", "flavour"}, {"keep-special-tokens", "no-cleanup"});
   const auto tokenizer = encore::Tokenizer::from_dir(args.require("model"), flavour_of(args));
   encore::DecodeOptions options;
   options.skip_special_tokens = !args.has("keep-special-tokens");
   if (args.has("no-cleanup")) options.clean_up_tokenization_spaces = false;
-  size_t line_no = 0, failed = 0;
-  for_each_block(args, [&](const std::vector<std::string>& lines) {
+  encore::cli::InputSource source(args);
+  size_t done = 0, failed = 0;
+  for_each_block(source, [&](const std::vector<std::string>& lines) {
     for (const auto& line : lines) {
-      ++line_no;
+      const size_t index = done++;
       try {
         auto j = nlohmann::json::parse(line);
         const auto& ids = j.is_object() ? j.at("input_ids") : j;
@@ -257,14 +251,15 @@ int run_detokenize(const std::vector<std::string>& argv) {
       } catch (const std::exception& ex) {
         std::fputc('\n', stdout);
         std::fflush(stdout);
-        std::fprintf(stderr, "encore detokenize: line %zu: %s\n", line_no, ex.what());
+        std::fprintf(stderr, "encore detokenize: %s: %s\n",
+                     encore::cli::input_name(source.from_arguments(), index).c_str(), ex.what());
         ++failed;
       }
     }
   });
   std::fflush(stdout);
   if (failed) {
-    std::fprintf(stderr, "encore detokenize: %zu of %zu lines failed\n", failed, line_no);
+    std::fprintf(stderr, "encore detokenize: %zu of %zu inputs failed\n", failed, done);
     return 1;
   }
   return 0;

@@ -13,6 +13,7 @@ namespace encore {
 struct RerankerOptions {
   int max_length = 0;  // 0: the tokenizer's model_max_length (capped at the model's positions)
   bool raw_scores = false;  // logits without the activation
+  int top_k = 0;            // keep the top_k best documents (CrossEncoder.rank's top_k); 0: all
   int batch_size = 32;
   int threads = 0;
   ComputeType dtype = ComputeType::F32;

@@ -2,7 +2,8 @@
 // tokenizer([query, doc] pairs, truncation=True (longest_first), max_length); the
 // classifier's logits through activation_fn: config.json sentence_transformers.activation_fn
 // when set (Sigmoid or Identity), else Sigmoid for one label and Identity otherwise; rank()
-// sorts by the first score, best first (a model with several labels is not rankable).
+// sorts by the first score, best first, and keeps top_k (a model with several labels is not
+// rankable).
 #include "encore/reranker.h"
 
 #include <algorithm>
@@ -19,6 +20,7 @@ struct Reranker::Impl {
   pipelines::TaskModel m;
   bool sigmoid = true;
   int max_length = 0;
+  size_t top_k = 0;
 };
 
 Reranker Reranker::load(const std::string& dir, const RerankerOptions& o) {
@@ -36,6 +38,8 @@ Reranker Reranker::load(const std::string& dir, const RerankerOptions& o) {
     }
   }
   if (o.raw_scores) impl->sigmoid = false;
+  ENCORE_CHECK(o.top_k >= 0, "top_k must be >= 0, not ", o.top_k);
+  impl->top_k = static_cast<size_t>(o.top_k);
   impl->max_length = o.max_length > 0 ? std::min(o.max_length, static_cast<int>(impl->m.model.config().max_positions))
                                       : impl->m.max_length;
   Reranker r;
@@ -61,6 +65,7 @@ RerankResult Reranker::rank(const std::string& query, const std::vector<std::str
     // rank(): np.argsort(scores)[::-1]-like order; equal scores keep input order here.
     std::stable_sort(r.ranking.begin(), r.ranking.end(),
                      [](const RankedDocument& a, const RankedDocument& b) { return a.score > b.score; });
+    if (m.top_k > 0 && r.ranking.size() > m.top_k) r.ranking.resize(m.top_k);
   } catch (const Error& err) {
     r.ranking.clear();
     r.error = err.what();

@@ -119,6 +119,8 @@ TokenizerFlavour pick_flavour(const std::filesystem::path& dir,
   if (!std::filesystem::is_directory(dir, ec)) fail(dir.string(), ": not a directory");
   const bool has_json = std::filesystem::exists(dir / "tokenizer.json", ec);
   const bool has_vocab = std::filesystem::exists(dir / "vocab.txt", ec);
+  if (!flavour && !has_json && !has_vocab)
+    fail(dir.string(), ": no tokenizer.json or vocab.txt in the model directory");
   TokenizerFlavour f = flavour.value_or(has_json ? TokenizerFlavour::HfFast : TokenizerFlavour::Google);
   if (f == TokenizerFlavour::HfFast && !has_json)
     fail(dir.string(), ": no tokenizer.json (flavour hf needs one)");

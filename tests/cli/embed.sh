@@ -38,7 +38,7 @@ set -e
 [ "$(wc -l <"$tmp/out2.jsonl")" -eq 7 ] || fail "every input line gets an output line"
 sed -n 4p "$tmp/out2.jsonl" | grep -q '"error"' || fail "invalid UTF-8 line should carry an error"
 sed -n 7p "$tmp/out2.jsonl" | grep -q '"embedding"' || fail "lines after a bad one still run"
-grep -q "input 4:" "$tmp/err" || fail "stderr names the bad input: $(cat "$tmp/err")"
+grep -q "line 4:" "$tmp/err" || fail "stderr names the bad input: $(cat "$tmp/err")"
 grep -q "truncated" "$tmp/err" || fail "the long line warns about truncation once"
 [ "$(grep -c truncated "$tmp/err")" -eq 1 ] || fail "one truncation warning only"
 

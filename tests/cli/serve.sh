@@ -82,10 +82,14 @@ same_labels "$tmp/predict_single.json" "$tmp/cli_single.jsonl"
 check 200 POST /predict "{\"inputs\": [\"$t1\", \"$t2\"]}" "${auth[@]}"
 printf '%s\t%s\n' "$t1" "$t2" | "$enc" classify --model "$model" --all --pairs >"$tmp/cli_pair.jsonl"
 same_labels "$tmp/body" "$tmp/cli_pair.jsonl"
-# A batch: one forward pass of its three sequences, as `encore classify` of the three lines.
+# A batch: one forward pass of its three sequences, as `encore classify` of the single text
+# and `encore classify --pairs` of the two pairs (where every line must be a pair).
 check 200 POST /predict "{\"inputs\": [[\"$t1\"], [\"$t1\", \"$t2\"], [\"$t3\", \"$t1\"]]}" "${auth[@]}"
 python3 -c "import json; d=json.load(open('$tmp/body')); [json.dump(d[i], open('$tmp/batch%d.json' % i, 'w')) for i in range(3)]"
-printf '%s\n%s\t%s\n%s\t%s\n' "$t1" "$t1" "$t2" "$t3" "$t1" | "$enc" classify --model "$model" --all --pairs >"$tmp/cli_batch.jsonl"
+{
+  "$enc" classify --model "$model" --all "$t1"
+  printf '%s\t%s\n%s\t%s\n' "$t1" "$t2" "$t3" "$t1" | "$enc" classify --model "$model" --all --pairs
+} >"$tmp/cli_batch.jsonl"
 for i in 0 1 2; do same_labels "$tmp/batch$i.json" "$tmp/cli_batch.jsonl" $i; done
 check 200 POST /predict "{\"inputs\": \"$t1\", \"raw_scores\": true}" "${auth[@]}"
 "$enc" classify --model "$model" --all --function none "$t1" >"$tmp/cli_raw.jsonl"

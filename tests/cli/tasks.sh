@@ -51,6 +51,17 @@ set -e
 head -n 1 "$tmp/qa" | grep -q '"answer"' || fail "qa: no answer"
 printf 'query\tdoc one\tdoc two\n' | "$enc" rerank --model "$fx/cross-encoder/model" | grep -q '"corpus_id"' || fail "rerank"
 
+# rerank --top-k N: the N best of the full ranking, in its order; 0 keeps every document.
+printf 'query\tdoc one\tdoc two\tdoc three\tdoc four\n' >"$tmp/rank.txt"
+"$enc" rerank --model "$fx/cross-encoder/model" --input "$tmp/rank.txt" | grep -o '{"corpus_id[^}]*}' >"$tmp/all"
+[ "$(wc -l <"$tmp/all")" -eq 4 ] || fail "rerank: expected 4 documents"
+"$enc" rerank --model "$fx/cross-encoder/model" --input "$tmp/rank.txt" --top-k 2 | grep -o '{"corpus_id[^}]*}' >"$tmp/top"
+[ "$(cat "$tmp/top")" = "$(head -n 2 "$tmp/all")" ] || fail "rerank --top-k 2: $(cat "$tmp/top") vs $(cat "$tmp/all")"
+"$enc" rerank --model "$fx/cross-encoder/model" --input "$tmp/rank.txt" --top-k 0 | grep -o '{"corpus_id[^}]*}' >"$tmp/top"
+cmp -s "$tmp/top" "$tmp/all" || fail "rerank --top-k 0 should keep every document"
+set +e; "$enc" rerank --model "$fx/cross-encoder/model" --top-k -1 x >/dev/null 2>&1; rc=$?; set -e
+[ "$rc" -eq 2 ] || fail "rerank --top-k -1 exited $rc, expected 2"
+
 # A model with the wrong head: exit 1 with a message naming both heads.
 set +e
 "$enc" fill-mask --model "$fx/sequence-classification/model" "x [MASK]" >/dev/null 2>"$tmp/err"

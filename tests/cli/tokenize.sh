@@ -32,7 +32,7 @@ case "$s" in *'"tokens":["[CLS]","a","[SEP]","b","[SEP]"]'*) ;; *) fail "hf-slow
 # A bad line is reported with its number; the others are still written; exit status 1.
 printf 'good\n\xff\xfe bad\nalso good\nno tab here\n' >"$tmp/in.txt"
 set +e
-"$enc" tokenize --model "$model" "$tmp/in.txt" >"$tmp/out" 2>"$tmp/err"
+"$enc" tokenize --model "$model" --input "$tmp/in.txt" >"$tmp/out" 2>"$tmp/err"
 rc=$?
 set -e
 expect "$rc" 1 "exit status with a bad line"
@@ -40,7 +40,7 @@ expect "$(wc -l <"$tmp/out")" 4 "output lines"
 grep -q 'line 2: invalid UTF-8 at byte 0' "$tmp/err" || fail "stderr: $(cat "$tmp/err")"
 grep -q '"input_ids":\[101,2036,2204,102\]' "$tmp/out" || fail "line 3 missing: $(cat "$tmp/out")"
 set +e
-"$enc" tokenize --model "$model" --pair "$tmp/in.txt" >/dev/null 2>"$tmp/err"
+"$enc" tokenize --model "$model" --pair --input "$tmp/in.txt" >/dev/null 2>"$tmp/err"
 set -e
 grep -q 'line 4: no TAB' "$tmp/err" || fail "pair without TAB: $(cat "$tmp/err")"
 
@@ -54,6 +54,19 @@ set -e
 expect "$rc" 2 "bad --truncation"
 expect "$rc2" 1 "missing model"
 expect "$(wc -l <"$tmp/err")" 1 "one-line error"
+
+# A model directory without tokenizer files: the message names the files, whichever command.
+mkdir "$tmp/no-tokenizer"
+cp "$fx/core/bert-hf-gelu-abs-h36/model/"* "$tmp/no-tokenizer/"
+for cmd in tokenize embed; do
+  set +e
+  "$enc" "$cmd" --model "$tmp/no-tokenizer" "text" >/dev/null 2>"$tmp/err"
+  rc=$?
+  set -e
+  expect "$rc" 1 "$cmd without tokenizer files"
+  expect "$(cat "$tmp/err")" "encore $cmd: error: $tmp/no-tokenizer: no tokenizer.json or vocab.txt in the model directory" \
+    "$cmd without tokenizer files"
+done
 
 # detokenize: JSON objects or id arrays back to text.
 out=$(printf 'Hello, world! unaffable\n' | "$enc" tokenize --model "$model" | "$enc" detokenize --model "$model")

@@ -181,6 +181,27 @@ TEST(RerankPipeline, MatchesSentenceTransformersCrossEncoder) {
   std::printf("[pipelines] rerank worst |score diff| %.2e\n", worst);
 }
 
+// CrossEncoder.rank(top_k=N): the N best of the full ranking, in its order.
+TEST(RerankPipeline, TopKKeepsTheBestDocuments) {
+  const std::string dir = (heads("cross-encoder") / "model").string();
+  const std::vector<std::string> docs = {"The GPL is free.", "It rains.", "Free software.", "A cat."};
+  const RerankResult all = Reranker::load(dir).rank("free software", docs);
+  ASSERT_TRUE(all.error.empty()) << all.error;
+  ASSERT_EQ(all.ranking.size(), docs.size());
+  RerankerOptions o;
+  o.top_k = 2;
+  const RerankResult top = Reranker::load(dir, o).rank("free software", docs);
+  ASSERT_EQ(top.ranking.size(), 2u);
+  for (size_t k = 0; k < 2; ++k) {
+    EXPECT_EQ(top.ranking[k].index, all.ranking[k].index);
+    EXPECT_EQ(top.ranking[k].score, all.ranking[k].score);
+  }
+  o.top_k = 10;  // more than there are: all of them
+  EXPECT_EQ(Reranker::load(dir, o).rank("free software", docs).ranking.size(), docs.size());
+  o.top_k = -1;
+  EXPECT_THROW(Reranker::load(dir, o), Error);
+}
+
 TEST(Pipelines, RefuseAModelWithTheWrongHead) {
   EXPECT_THROW(FillMask::load((heads("sequence-classification") / "model").string()), Error);
   EXPECT_THROW(TokenClassifier::load((heads("masked-lm") / "model").string()), Error);

@@ -441,6 +441,19 @@ TEST(TokenizerErrors, InvalidUtf8NamesTheByteOffset) {
   }
 }
 
+// A directory without tokenizer files is named with the files it lacks, not with the flavour
+// that would have been picked had one been there.
+TEST(TokenizerErrors, NoTokenizerFilesNamesThem) {
+  TempDir d;
+  d.write("config.json", "{}");
+  const std::string message = error_of([&] { Tokenizer::from_dir(d.path()); });
+  EXPECT_EQ(message, d.path().string() + ": no tokenizer.json or vocab.txt in the model directory");
+  EXPECT_EQ(error_of([&] { Tokenizer::read_config(d.path()); }), message);
+  // Asking for a flavour names the file that flavour reads.
+  EXPECT_NE(error_of([&] { Tokenizer::from_dir(d.path(), TokenizerFlavour::HfFast); }).find("no tokenizer.json"),
+            std::string::npos);
+}
+
 TEST(TokenizerErrors, BadVocabularies) {
   TempDir d;
   d.write("vocab.txt", "");

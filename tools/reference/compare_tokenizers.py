@@ -30,7 +30,7 @@ def run_cli(encore, model, flavour, lines, flags):
             f.write(line + "\n")
         path = f.name
     try:
-        cmd = [encore, "tokenize", "--model", model, "--flavour", flavour] + flags + [path]
+        cmd = [encore, "tokenize", "--model", model, "--flavour", flavour] + flags + ["--input", path]
         p = subprocess.run(cmd, capture_output=True)
     finally:
         os.unlink(path)
@@ -40,7 +40,7 @@ def run_cli(encore, model, flavour, lines, flags):
         if err.startswith("encore tokenize: line "):
             n, msg = err[len("encore tokenize: line "):].split(":", 1)
             errors[int(n) - 1] = msg.strip()
-        elif "lines failed" not in err:
+        elif "inputs failed" not in err:
             raise SystemExit(f"encore failed: {err}")
     return [None if i in errors else json.loads(s) for i, s in enumerate(out)], errors
 
