@@ -53,6 +53,13 @@ grep -q "note: embeddings, pooler" "$tmp/log" || fail "torch export does not say
 "$enc" convert "$tmp/t" "$tmp/t-hf" --encoder-only >/dev/null
 [ -f "$tmp/t-hf/model.safetensors" ] || fail "encoder-only output"
 
+# HF -> torch -> HF cannot give a loadable model back: the torch layout holds the encoder
+# layers only. --to hf refuses with one line; --encoder-only writes the layers, and encore
+# refuses to load that directory with one line.
+expect_error 1 "has no embeddings or pooler, so it cannot become a BERT model \(--encoder-only" -- \
+  "$enc" convert "$tmp/t" "$tmp/t-hf2" --to hf
+expect_error 1 "encoder layers only \(encore convert --encoder-only\), no embeddings" -- "$enc" inspect --model "$tmp/t-hf"
+
 # Usage errors: exit 2.
 expect_error 2 "expected SRC and DST" -- "$enc" convert "$hf/model"
 expect_error 2 "unknown conversion target 'onnx'" -- "$enc" convert "$hf/model" "$tmp/x" --to onnx

@@ -2,7 +2,8 @@
 // - every checkpoint format -> HF (and torch -> torch) loads and forwards bit-identically to
 //   the original on the core fixture inputs;
 // - Google -> HF writes the transposed originals bit for bit, heads included, and back;
-// - HF -> torch -> HF (encoder-only) gives the encoder layers bit for bit;
+// - HF -> torch -> HF (encoder-only) gives the encoder layers bit for bit, in a directory
+//   that does not load as a model;
 // - bad input is one encore::Error line.
 #include <gtest/gtest.h>
 
@@ -84,6 +85,20 @@ void expect_same_forward(const fs::path& src, const std::string& core_model, Con
       EXPECT_TRUE(same_bytes(it->second, t)) << name << " differs";
     }
   }
+}
+
+// fn() throws one encore::Error line containing `needle`, and `dst` is not created.
+template <class Fn>
+void expect_error(Fn&& fn, const std::string& needle) {
+  try {
+    fn();
+  } catch (const Error& e) {
+    const std::string m = e.what();
+    EXPECT_NE(m.find(needle), std::string::npos) << "expected '" << needle << "' in: " << m;
+    EXPECT_EQ(m.find('\n'), std::string::npos) << m;
+    return;
+  }
+  ADD_FAILURE() << "no error; expected '" << needle << "'";
 }
 
 TEST(Convert, EveryFormatToHfForwardsIdentically) {
@@ -237,6 +252,7 @@ TEST(Convert, HfTorchHfEncoderLayersBitExact) {
     EXPECT_THROW(convert_checkpoint((tmp.path / "t").string(), (tmp.path / "h").string(), co), Error);
     co.encoder_only = true;
     convert_checkpoint((tmp.path / "t").string(), (tmp.path / "h").string(), co);
+    expect_error([&] { Model::load((tmp.path / "h").string()); }, "encoder layers only");
     const TensorFile a = read_dir(hf), b = read_dir(tmp.path / "h");
     size_t layers = 0;
     for (const auto& [n, t] : a.tensors) {
@@ -271,20 +287,6 @@ TEST(Convert, CopiesTokenizerFilesAndReplacesWithForce) {
   EXPECT_EQ(Model::load((tmp.path / "dst").string()).config().dialect, Dialect::BertHF);
   for (const auto& e : fs::directory_iterator(tmp.path))  // no temporary left behind
     EXPECT_TRUE(e.path().filename() == "src" || e.path().filename() == "dst") << e.path();
-}
-
-// fn() throws one encore::Error line containing `needle`, and `dst` is not created.
-template <class Fn>
-void expect_error(Fn&& fn, const std::string& needle) {
-  try {
-    fn();
-  } catch (const Error& e) {
-    const std::string m = e.what();
-    EXPECT_NE(m.find(needle), std::string::npos) << "expected '" << needle << "' in: " << m;
-    EXPECT_EQ(m.find('\n'), std::string::npos) << m;
-    return;
-  }
-  ADD_FAILURE() << "no error; expected '" << needle << "'";
 }
 
 TEST(Convert, BadInputIsOneLine) {
