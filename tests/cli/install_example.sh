@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # `cmake --install` gives a usable package: examples/ builds against it with
-# find_package(encore) and with pkg-config, and the program runs and reports a bad model
-# directory as one line.
+# find_package(encore) and with pkg-config, and both programs run without LD_LIBRARY_PATH
+# (the CMake build's RPATH, encore.pc's -rpath) and report a bad model directory as one line.
 set -euo pipefail
 enc=$1 fx=$2
 build=$(dirname "$enc")
@@ -21,12 +21,19 @@ PKG_CONFIG_PATH="$tmp/prefix/lib/pkgconfig" c++ "$root/examples/embed.cc" -o "$t
   $(PKG_CONFIG_PATH="$tmp/prefix/lib/pkgconfig" pkg-config --cflags --libs encore)
 "$tmp/prefix/bin/encore" --help >/dev/null
 fail() { echo "FAIL: $*" >&2; exit 1; }
+unset LD_LIBRARY_PATH
+
+# The loader finds the installed library through the program's own run path.
+for exe in "$tmp/example/embed_example" "$tmp/embed_pc"; do
+  libs=$(ldd "$exe")  # captured first: grep -q closing the pipe early would fail it under pipefail
+  grep -q "libencore\.so.* => $tmp/prefix/" <<<"$libs" || fail "$exe does not resolve libencore.so in the prefix: $libs"
+done
 
 # encore::Error from a bad model directory: one line on stderr, exit 1 (an uncaught
 # exception would abort with 134).
 for exe in "$tmp/example/embed_example" "$tmp/embed_pc"; do
   set +e
-  LD_LIBRARY_PATH="$tmp/prefix/lib" "$exe" "$tmp/no-such-model" "a" "b" >"$tmp/stdout" 2>"$tmp/stderr"
+  "$exe" "$tmp/no-such-model" "a" "b" >"$tmp/stdout" 2>"$tmp/stderr"
   code=$?
   set -e
   [ "$code" -eq 1 ] || fail "$exe on a bad model directory: exit $code, expected 1: $(cat "$tmp/stderr")"
@@ -37,11 +44,11 @@ done
 
 model=$root/models/all-MiniLM-L6-v2
 if [ ! -f "$model/model.safetensors" ]; then
-  echo "SKIPPED running the example: $model is absent"
+  echo "SKIPPED embedding with the example: $model is absent"
   exit 0
 fi
 for exe in "$tmp/example/embed_example" "$tmp/embed_pc"; do
-  out=$(LD_LIBRARY_PATH="$tmp/prefix/lib" "$exe" "$model" "A man is eating food." "A man is eating a piece of bread.")
-  echo "$out" | grep -Eq '^0\.[0-9]{4}  A man is eating food\.' || { echo "FAIL: $out"; exit 1; }
+  out=$("$exe" "$model" "A man is eating food." "A man is eating a piece of bread.")
+  echo "$out" | grep -Eq '^0\.[0-9]{4}  A man is eating food\.' || fail "$exe: $out"
 done
 echo "install + example: ok"
