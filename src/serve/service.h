@@ -60,6 +60,10 @@ class Service {
   void on_response(const std::string& path, int status, double s);  // HttpServer's ResponseHook
   // After the HTTP server has drained: runs what is queued, then stops the threads.
   void stop();
+  // Whether a batch is being computed now. Once the HTTP server has drained, every request
+  // has been answered, so such a batch belongs to requests that timed out or whose client
+  // left, and any batch that starts later skips them at once.
+  bool computing() const;
 
   const ServiceOptions& options() const { return options_; }
   ModelKind kind() const { return kind_; }
