@@ -109,12 +109,14 @@ class Service {
   // Validation and tokenization of one input (input_encoding.cc), TEI's rules: an empty
   // input, more characters than max_length * 250 or more tokens than max_length without
   // truncation are 413; text the tokenizer rejects is 422; token ids are checked against
-  // the vocabulary.
+  // the vocabulary. `field` is the request field the errors name (OpenAI's is `input`).
   Sequence encode_input(const Input& input, bool truncate, TruncationSide side,
-                        const std::optional<std::string>& prompt_name, size_t index) const;
+                        const std::optional<std::string>& prompt_name, size_t index,
+                        const char* field = "inputs") const;
   // The same rules for a classifier input, a text or a pair (TEI: an empty pair is two empty
   // texts; over the character limit each text is cut to half of it).
-  Sequence encode_predict_input(const PredictInput& input, bool truncate, TruncationSide side, size_t index) const;  std::string apply_prompt(const std::optional<std::string>& prompt_name, const std::string& text) const;
+  Sequence encode_predict_input(const PredictInput& input, bool truncate, TruncationSide side, size_t index) const;
+  std::string apply_prompt(const std::optional<std::string>& prompt_name, const std::string& text) const;
   void check_batch_size(size_t n, const char* field) const;
   size_t char_limit() const { return static_cast<size_t>(max_length_) * 250; }
   // The embedding routes on a classifier: TEI's 424 "Model is not an embedding model".

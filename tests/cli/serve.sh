@@ -295,6 +295,23 @@ code=$(curl -s -o "$tmp/body" -w '%{http_code}' "$base/embed" -H 'Content-Type: 
 [ "$code" = 413 ] || fail "payload over --payload-limit: expected 413, got $code"
 body_has 'payload too large'
 check 422 POST /embed "$(printf '{"inputs": "bad \xff byte"}')" "${auth[@]}"
+# OpenAI's routes name their field `input` (TEI's is `inputs`), in OpenAI's error shape.
+python3 -c "print('{\"input\": \"' + 'a' * 64001 + '\"}')" >"$tmp/chars.json"
+openai_error() {  # CODE BODY MESSAGE
+  for route in /v1/embeddings /embeddings; do
+    check "$1" POST "$route" "$2" "${auth[@]}"
+    json "assert d['code'] == $1 and '$3' in d['message'] and '\`inputs' not in d['message'], d"
+  done
+}
+openai_error 400 '{"input": []}' '`input` cannot be empty'
+openai_error 413 '{"input": ""}' '`input` cannot be empty'
+openai_error 413 '{"input": ["x", []]}' '`input` cannot be empty'
+openai_error 413 "{\"input\": \"$long\"}" '`input` must have less than 256 tokens. Given: 302'
+openai_error 413 "$(cat "$tmp/chars.json")" '`input` must have less than 64000 characters. Given: 64001'
+openai_error 413 '{"input": ["a", "b", "c", "d", "e"]}' 'batch size 5 > maximum allowed batch size 4'
+openai_error 422 '{"input": 5}' '`input` must be a string'
+openai_error 422 '{"input": ["x", {"a": 1}]}' '`input[1]` must be a string or a list of token ids'
+openai_error 422 '{"model": "x"}' 'missing field `input`'
 check 200 GET /health  # none of that hurt the server
 
 # Concurrent clients get exactly what sequential single requests get.
