@@ -10,7 +10,7 @@ throughput, p50/p99 latency and every non-200 answer; a second server with a low
 
     bench/serve_load                       # everything, ~3 minutes
     bench/serve_load --levels 1,64 --duration 5
-    bench/serve_load --out docs/serve-load.md
+    bench/serve_load --out /tmp/serve-load.md
 """
 import argparse
 import asyncio

@@ -9,14 +9,17 @@ namespace {
 
 const char* kUsage =
     "usage: encore convert SRC DST [--to hf|torch|google-safetensors] [--dialect bert-hf|bert-google|torch]\n"
-    "                      [--activation NAME] [--encoder-only] [--force]\n\n"
+    "                      [--activation NAME] [--encoder-only] [--drop-sentence-transformers] [--force]\n\n"
     "Writes the model directory SRC (any supported checkpoint format) as a new directory DST:\n"
     "  --to hf                  config.json + model.safetensors with HF names (default)\n"
     "  --to google-safetensors  bert_config.json + model.safetensors with Google's names\n"
     "  --to torch               transformer_encoder.json + model.safetensors: the encoder layers\n"
     "                           as nn.TransformerEncoder (embeddings and pooler are not written)\n"
     "Tensors are renamed and transposed, bits unchanged; task heads are renamed where both\n"
-    "dialects name them; tokenizer files are copied. A PyTorch encoder has no embeddings:\n"
+    "dialects name them; tokenizer files are copied. A sentence-transformers model keeps\n"
+    "modules.json, its module directories (1_Pooling, ...) and configs unchanged; --to torch\n"
+    "refuses one unless --drop-sentence-transformers (the encoder alone has no use for them).\n"
+    "A PyTorch encoder has no embeddings, so it never becomes a loadable BERT directory:\n"
     "--to hf needs --encoder-only (layers under BERT names; not loadable on their own).\n"
     "--activation overrides the source's (Google's \"gelu\" is the tanh form; gelu_erf for\n"
     "checkpoints trained with erf). DST must not exist or be empty; --force replaces it.\n\n"
@@ -24,7 +27,7 @@ const char* kUsage =
     "  encore convert tests/fixtures/formats/bert-google-ckpt /tmp/bert-hf --activation gelu_erf";
 
 int run_convert(const std::vector<std::string>& argv) {
-  Args args(argv, {"to", "dialect", "activation"}, {"encoder-only", "force"});
+  Args args(argv, {"to", "dialect", "activation"}, {"encoder-only", "drop-sentence-transformers", "force"});
   const auto& pos = args.positional();
   if (pos.size() != 2) throw UsageError{"expected SRC and DST"};
   ConvertOptions o;
@@ -36,6 +39,7 @@ int run_convert(const std::vector<std::string>& argv) {
   }
   o.activation = args.get_or("activation", "");
   o.encoder_only = args.has("encoder-only");
+  o.drop_sentence_transformers = args.has("drop-sentence-transformers");
   o.force = args.has("force");
   const ConvertReport r = convert_checkpoint(pos[0], pos[1], o);
   std::cout << dialect_name(r.from) << " -> " << convert_target_name(r.to) << ": " << r.tensors << " tensors, ";

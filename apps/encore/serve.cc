@@ -185,6 +185,13 @@ int run_serve(const std::vector<std::string>& argv) {
                service.options().tokenization_workers);
   http.run();
   std::fprintf(stderr, "encore serve: stopped accepting; in-flight requests finished\n");
+  if (service.computing()) {
+    // Every request has its answer, so this batch is for requests that timed out or whose
+    // client left: nobody waits for it, and it may take seconds.
+    std::fprintf(stderr, "encore serve: not finishing the batch of requests already answered\n");
+    std::fflush(nullptr);
+    std::_Exit(0);
+  }
   service.stop();
   return 0;
 }

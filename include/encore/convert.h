@@ -1,11 +1,15 @@
 // Checkpoint conversion between the three dialects' directory layouts (docs/checkpoints.md).
 //
 //   to hf                 config.json + model.safetensors (HF names, Linear weights [out,in])
-//                         + the tokenizer files of the source
+//                         + the tokenizer files of the source, and its sentence-transformers
+//                         files unchanged (modules.json, the module directories, ...)
 //   to google-safetensors bert_config.json + model.safetensors (Google's variable names,
-//                         dense kernels [in,out]) + the tokenizer files
+//                         dense kernels [in,out]) + the tokenizer and sentence-transformers
+//                         files
 //   to torch              transformer_encoder.json + model.safetensors (nn.TransformerEncoder
-//                         state_dict): the encoder layers only
+//                         state_dict): the encoder layers only; a sentence-transformers
+//                         source is refused unless drop_sentence_transformers (its modules
+//                         would have no embeddings or tokenizer to follow)
 //
 // Tensors are renamed and transposed, never recomputed: a BERT source keeps its dtype and
 // its bits. Task heads whose names have a counterpart (MLM, NSP, classifier, SQuAD) are
@@ -30,6 +34,9 @@ struct ConvertOptions {
   std::optional<Dialect> dialect;  // of the source; default: detected from its files
   std::string activation;          // overrides the source config's activation (e.g. "gelu_erf")
   bool encoder_only = false;       // torch -> BERT: write only the encoder layers
+  // Leave out a sentence-transformers model's files (modules.json, its module directories,
+  // ...); without it they are copied, and --to torch refuses such a model.
+  bool drop_sentence_transformers = false;
   bool force = false;              // replace a non-empty destination directory
 };
 

@@ -2,7 +2,8 @@
 //
 // A dialect is a LayerSpec default plus a weight-name map (src/models/dialects.cc); the
 // math lives once in src/nn/encoder_layer.cc. Model::forward takes and returns tensors
-// named exactly like the reference forward arguments and outputs (see docs/cli.md).
+// named exactly like the reference forward arguments and outputs (README.md, "encore forward:
+// the tensor-level contract").
 #pragma once
 
 #include <cstdint>
@@ -125,7 +126,7 @@ class Model {
   // The operations of one encoder layer as this model's spec produces them, in order.
   std::vector<std::string> layer_ops() const;
 
-  // Inputs and outputs named like the reference (docs/cli.md). Outputs at padded positions
+  // Inputs and outputs named like the reference (README.md, "encore forward"). Outputs at padded positions
   // are zeros; see docs/architecture.md for masks and fully masked sequences.
   TensorMap forward(const TensorMap& inputs, const ForwardOptions& options = {}) const;
 

@@ -2,6 +2,7 @@
 // transposing stored tensors (never recomputing them). See include/encore/convert.h.
 #include "encore/convert.h"
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
@@ -39,6 +40,8 @@ namespace {
 
 const char* const kTokenizerFiles[] = {"vocab.txt", "tokenizer.json", "tokenizer_config.json",
                                        "special_tokens_map.json"};
+const char* const kSentenceTransformersConfigs[] = {"modules.json", "sentence_bert_config.json",
+                                                    "config_sentence_transformers.json"};
 
 Dialect detect_dialect(const fs::path& dir) {  // the order of Model::load
   if (fs::exists(dir / "transformer_encoder.json")) return Dialect::Torch;
@@ -81,6 +84,70 @@ void check_destination(const fs::path& src, const fs::path& dst, bool force) {
   ENCORE_CHECK(force || fs::is_empty(dst), dst.string(), ": exists and is not empty (--force replaces it)");
 }
 
+std::vector<std::string> tokenizer_files(const fs::path& src) {
+  std::vector<std::string> found;
+  for (const char* f : kTokenizerFiles)
+    if (fs::is_regular_file(src / f)) found.push_back(f);
+  return found;
+}
+
+// What makes `src` a sentence-transformers model besides the checkpoint itself (its
+// Transformer module has path ""): the root configs and every other module's directory
+// listed in modules.json, as paths relative to `src`. Modules without files (Normalize) have
+// no directory on the Hub, so a listed directory that is absent is not an error.
+std::vector<std::string> sentence_transformers_files(const fs::path& src) {
+  std::vector<std::string> found;
+  for (const char* f : kSentenceTransformersConfigs)
+    if (fs::is_regular_file(src / f)) found.push_back(f);
+  const fs::path modules_file = src / "modules.json";
+  if (!fs::is_regular_file(modules_file)) return found;
+  const json modules = read_json(modules_file);
+  ENCORE_CHECK(modules.is_array(), modules_file.string(), ": expected a list of modules");
+  for (const json& m : modules) {
+    ENCORE_CHECK(m.is_object() && m.contains("path") && m["path"].is_string(), modules_file.string(),
+                 ": every module needs a string \"path\"");
+    const fs::path path = without_trailing_slash(m["path"].get<std::string>());
+    if (path.empty() || path == ".") continue;  // the Transformer module: the checkpoint being converted
+    ENCORE_CHECK(path.is_relative() && *path.begin() != "..", modules_file.string(), ": module path '", path.string(),
+                 "' is outside the model directory");
+    const std::string name = path.string();
+    if (fs::exists(src / path) && std::find(found.begin(), found.end(), name) == found.end()) found.push_back(name);
+  }
+  return found;
+}
+
+// "'a', 'b' and 'c'"
+std::string all_names(const std::vector<std::string>& names) {
+  std::string s;
+  for (size_t i = 0; i < names.size(); ++i)
+    s += (i == 0 ? "'" : i + 1 == names.size() ? " and '" : ", '") + names[i] + "'";
+  return s;
+}
+
+// Keeps the sentence-transformers files unchanged where the target still has a Transformer
+// module to point at (hf, google-safetensors), drops them only when asked, and refuses
+// otherwise: a torch layout has no embeddings or tokenizer for the modules to follow.
+void carry_sentence_transformers(const fs::path& src, const fs::path& out, const ConvertOptions& o, ConvertReport& r) {
+  const std::vector<std::string> files = sentence_transformers_files(src);
+  if (files.empty()) return;
+  if (o.drop_sentence_transformers) {
+    r.notes.push_back("sentence-transformers files not written (--drop-sentence-transformers): " + all_names(files));
+    return;
+  }
+  ENCORE_CHECK(o.to != ConvertTarget::Torch, src.string(),
+               ": a sentence-transformers model; --to torch writes the encoder layers only, so ", all_names(files),
+               " would be lost (--drop-sentence-transformers converts without them)");
+  for (const std::string& f : files) {
+    fs::create_directories((out / f).parent_path());
+    fs::copy(src / f, out / f, fs::copy_options::recursive);
+    r.files.push_back(f);
+  }
+  if (o.to == ConvertTarget::Google)
+    r.notes.push_back(
+        "sentence-transformers files kept: encore embed reads them, the sentence-transformers "
+        "library needs --to hf (config.json)");
+}
+
 void write_json(const fs::path& path, const json& j) {
   std::ofstream f(path);
   f << j.dump(2) << '\n';
@@ -105,6 +172,7 @@ void convert_into(const fs::path& src, const fs::path& out, const ConvertOptions
     ENCORE_CHECK(o.encoder_only, src.string(),
                  ": a PyTorch TransformerEncoder has no embeddings or pooler, so it cannot become a BERT model "
                  "(--encoder-only writes its layers under BERT names, a directory that does not load on its own)");
+  carry_sentence_transformers(src, out, o, r);
   LoadOptions lo;
   lo.dialect = from;
   lo.activation = o.activation;
@@ -126,7 +194,7 @@ void convert_into(const fs::path& src, const fs::path& out, const ConvertOptions
       fail(src.string(), ": ", e.what());
     }
     r.tensors = static_cast<size_t>(c.layers) * (c.layer.bias ? 12 : 6);
-    r.files = {"model.safetensors", "transformer_encoder.json"};
+    r.files.insert(r.files.end(), {"model.safetensors", "transformer_encoder.json"});
     const NamedTensors canonical = to_canonical(weights.all(), from, c.layers);
     size_t skipped = 0;
     bool narrow = false;
@@ -137,6 +205,8 @@ void convert_into(const fs::path& src, const fs::path& out, const ConvertOptions
     r.notes.push_back("embeddings, pooler and task heads (" + std::to_string(skipped + canonical.dropped.size()) +
                       " tensors) have no nn.TransformerEncoder counterpart: not written");
     if (narrow) r.notes.push_back("the source stores non-F32 weights; the encoder is written as F32");
+    if (const auto tokenizer = tokenizer_files(src); !tokenizer.empty())
+      r.notes.push_back("tokenizer files not written (the encoder takes vectors, not tokens): " + all_names(tokenizer));
     return;
   }
 
@@ -165,11 +235,10 @@ void convert_into(const fs::path& src, const fs::path& out, const ConvertOptions
     r.files.push_back("bert_config.json");
   }
   write_tensors(out, named.tensors, target == Dialect::BertHF, r);
-  for (const char* f : kTokenizerFiles)
-    if (fs::is_regular_file(src / f)) {
-      fs::copy_file(src / f, out / f);
-      r.files.push_back(f);
-    }
+  for (const std::string& f : tokenizer_files(src)) {
+    fs::copy_file(src / f, out / f);
+    r.files.push_back(f);
+  }
   if (o.encoder_only)
     r.notes.push_back("encoder layers only: the directory has no embeddings and does not load as a model by itself");
 }

@@ -28,7 +28,7 @@ constexpr Slot kSlots[] = {
     {&WeightNames::ln2_b, true, false},      {&WeightNames::distance, true, false},
 };
 
-// Task heads (docs: REFERENCE.md "Checkpoint names"; Google run_classifier.py / run_squad.py).
+// Task heads (docs/checkpoints.md, "Converting"; Google run_classifier.py / run_squad.py).
 // NSP, classifier and SQuAD weights are [out,in] in both; only the MLM transform is a kernel.
 struct HeadName {
   const char* hf;

@@ -77,6 +77,9 @@ ModelConfig parse_bert_config(const fs::path& path, Dialect dialect) {
   json j = read_json(path);
   ENCORE_CHECK(j.is_object(), path.string(), ": expected a JSON object");
   ConfigReader r{j, path.string()};
+  // Written by `encore convert --encoder-only` from a PyTorch encoder, which has no embeddings.
+  ENCORE_CHECK(!r.boolean("encore_encoder_only", false), path.string(),
+               ": encoder layers only (encore convert --encoder-only), no embeddings: not a model that loads");
   ModelConfig c;
   c.dialect = dialect;
   if (dialect == Dialect::BertHF) {

@@ -134,6 +134,7 @@ void Batcher::run_batch(std::vector<Sequence>& batch, size_t depth) {
   }
   std::vector<SequenceResult> out(live.size());
   std::vector<std::string> errors(live.size());
+  computing_.store(true);
   try {
     backend_.run(in, out);
   } catch (const std::exception&) {
@@ -153,6 +154,7 @@ void Batcher::run_batch(std::vector<Sequence>& batch, size_t depth) {
       }
     }
   }
+  computing_.store(false);
   const double seconds = std::chrono::duration<double>(Clock::now() - started).count();
   if (on_batch_) on_batch_({live.size(), total, seconds, depth});
   deliver(live, out, started, seconds, errors);

@@ -116,6 +116,7 @@ class Batcher {
   void stop();
 
   size_t queue_depth() const;  // sequences waiting, in the open next batch included
+  bool computing() const { return computing_.load(); }  // the backend is running a batch now
   const BatcherOptions& options() const { return options_; }
 
  private:
@@ -138,6 +139,7 @@ class Batcher {
   bool next_full_ = false;            // the queue's head does not fit in next_
   bool stopping_ = false;
   bool queue_done_ = false;           // the queue thread has moved everything and exited
+  std::atomic<bool> computing_{false};
 
   std::thread queue_thread_;
   std::thread inference_thread_;

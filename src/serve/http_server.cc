@@ -52,6 +52,7 @@ class Session : public std::enable_shared_from_this<Session> {
       : stream_(std::move(socket)), state_(std::move(state)), deadline_(state_->io) {}
 
   ~Session() {
+    if (closed_) return;  // close() unregistered it; a late erase could hit a newer session at this address
     std::weak_ptr<HttpServer::State> weak = state_;
     const Session* me = this;
     if (state_->io.get_executor().running_in_this_thread())
@@ -235,6 +236,9 @@ class Session : public std::enable_shared_from_this<Session> {
     });
   }
 
+  // The shutdown waits for open connections only: a closed one may live on in the Responder
+  // of a request that timed out or whose client left (held until its batch is computed, which
+  // can take seconds), but nobody waits for that answer.
   void close() {
     if (closed_) return;
     closed_ = true;
@@ -242,6 +246,7 @@ class Session : public std::enable_shared_from_this<Session> {
     stream_.socket().shutdown(tcp::socket::shutdown_both, ignored);
     stream_.socket().close(ignored);
     deadline_.cancel();
+    state_->session_closed(this);
   }
 
   beast::tcp_stream stream_;

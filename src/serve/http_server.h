@@ -2,7 +2,9 @@
 // (keep-alive, payload limit, timeouts), hands each to the handler, writes the answer,
 // and notices when a client goes away before its answer (the request is then cancelled).
 // It knows no routes; see service.h. Shutdown (SIGTERM, SIGINT or shutdown()) stops
-// accepting, closes idle connections, lets in-flight requests finish, then run() returns.
+// accepting, closes idle connections, lets in-flight requests finish, then run() returns;
+// a request whose connection has closed (its client left, or it timed out and the client
+// hung up) is not waited for, though the handler may still hold its Responder.
 #pragma once
 
 #include <atomic>

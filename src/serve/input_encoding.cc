@@ -14,19 +14,28 @@ size_t char_boundary(const std::string& s, size_t bytes) {
   return bytes;
 }
 
+// "Input validation error: `inputs` must have less than 256 tokens. Given: 302", naming
+// the request's field (TEI's `inputs`, OpenAI's `input`).
+ApiError too_long(const char* field, size_t limit, const char* unit, size_t given) {
+  return validation(std::string("Input validation error: `") + field + "` must have less than " +
+                    std::to_string(limit) + " " + unit + ". Given: " + std::to_string(given));
+}
+
+ApiError cannot_be_empty(const char* field) {
+  return validation(std::string("Input validation error: `") + field + "` cannot be empty");
+}
+
 // Runs `encode` (a tokenizer error is 422), checks the result against TEI's token limit
 // (413) and that it has tokens, and moves its ids and type ids into `seq`.
 template <class Encode>
-void take_encoding(Sequence& seq, Encode&& encode, size_t max_length) {
+void take_encoding(Sequence& seq, Encode&& encode, size_t max_length, const char* field) {
   Encoding e;
   try {
     e = encode();
   } catch (const Error& err) {
     raise(tokenizer_error(err.what()));
   }
-  if (e.size() > max_length)
-    raise(validation("Input validation error: `inputs` must have less than " + std::to_string(max_length) +
-                     " tokens. Given: " + std::to_string(e.size())));
+  if (e.size() > max_length) raise(too_long(field, max_length, "tokens", e.size()));
   if (e.size() == 0) raise(validation("Input validation error: the input has no tokens"));
   seq.ids = std::move(e.ids);
   seq.type_ids = std::move(e.type_ids);
@@ -52,12 +61,12 @@ std::string Service::prompt(const std::optional<std::string>& prompt_name) const
 }
 
 Sequence Service::encode_input(const Input& input, bool truncate, TruncationSide side,
-                               const std::optional<std::string>& prompt_name, size_t index) const {
+                               const std::optional<std::string>& prompt_name, size_t index, const char* field) const {
   const size_t max_length = static_cast<size_t>(max_length_);
   Sequence seq;
   seq.index = index;
   if (input.is_ids) {
-    if (input.ids.empty()) raise(validation("Input validation error: `inputs` cannot be empty"));
+    if (input.ids.empty()) raise(cannot_be_empty(field));
     if (prompt_name) raise(validation("Input validation error: `prompt_name` cannot be used with token ids"));
     const int64_t vocab = static_cast<int64_t>(embedder_->tokenizer().vocab_size());
     for (size_t k = 0; k < input.ids.size(); ++k)
@@ -67,9 +76,7 @@ Sequence Service::encode_input(const Input& input, bool truncate, TruncationSide
                               std::to_string(vocab) + ")"));
     size_t n = input.ids.size();
     if (n > max_length) {
-      if (!truncate)
-        raise(validation("Input validation error: `inputs` must have less than " + std::to_string(max_length) +
-                         " tokens. Given: " + std::to_string(n)));
+      if (!truncate) raise(too_long(field, max_length, "tokens", n));
       n = max_length;
     }
     const size_t first = side == TruncationSide::Left ? input.ids.size() - n : 0;
@@ -78,40 +85,38 @@ Sequence Service::encode_input(const Input& input, bool truncate, TruncationSide
     return seq;
   }
 
-  if (input.text.empty()) raise(validation("Input validation error: `inputs` cannot be empty"));
+  if (input.text.empty()) raise(cannot_be_empty(field));
   encore::EmbedRequest request;
   request.prompt = prompt(prompt_name);
   std::string text = input.text;
   const size_t limit = char_limit();
   const size_t chars = Input{*request.prompt + text, {}, false}.count_chars();
   if (chars > limit) {
-    if (!truncate)
-      raise(validation("Input validation error: `inputs` must have less than " + std::to_string(limit) +
-                       " characters. Given: " + std::to_string(chars)));
+    if (!truncate) raise(too_long(field, limit, "characters", chars));
     // TEI cuts at `limit` bytes: tokens past it are cut anyway
     text.resize(char_boundary(text, limit > request.prompt->size() ? limit - request.prompt->size() : 0));
   }
-  take_encoding(seq, [&] {
-    PreparedText p = embedder_->prepare(text, request, truncate, side);
-    seq.prompt_tokens = p.prompt_tokens;
-    return std::move(p.encoding);
-  }, max_length);
+  take_encoding(
+      seq,
+      [&] {
+        PreparedText p = embedder_->prepare(text, request, truncate, side);
+        seq.prompt_tokens = p.prompt_tokens;
+        return std::move(p.encoding);
+      },
+      max_length, field);
   return seq;
 }
 
 Sequence Service::encode_predict_input(const PredictInput& input, bool truncate, TruncationSide side,
                                        size_t index) const {
   const size_t max_length = static_cast<size_t>(max_length_);
-  if (input.text.empty() && (!input.pair || input.pair->empty()))
-    raise(validation("Input validation error: `inputs` cannot be empty"));
+  if (input.text.empty() && (!input.pair || input.pair->empty())) raise(cannot_be_empty("inputs"));
   std::string text = input.text;
   std::optional<std::string> pair = input.pair;
   const size_t limit = char_limit();
   const size_t chars = input.count_chars();
   if (chars > limit) {
-    if (!truncate)
-      raise(validation("Input validation error: `inputs` must have less than " + std::to_string(limit) +
-                       " characters. Given: " + std::to_string(chars)));
+    if (!truncate) raise(too_long("inputs", limit, "characters", chars));
     if (pair) {  // TEI: each text of a pair to half the limit
       text.resize(char_boundary(text, limit / 2));
       pair->resize(char_boundary(*pair, limit / 2));
@@ -121,10 +126,13 @@ Sequence Service::encode_predict_input(const PredictInput& input, bool truncate,
   }
   Sequence seq;
   seq.index = index;
-  take_encoding(seq, [&] {
-    return classifier_->encode(text, pair ? std::optional<std::string_view>(*pair) : std::nullopt,
-                               truncate ? max_length : 0, side);
-  }, max_length);
+  take_encoding(
+      seq,
+      [&] {
+        return classifier_->encode(text, pair ? std::optional<std::string_view>(*pair) : std::nullopt,
+                                   truncate ? max_length : 0, side);
+      },
+      max_length, "inputs");
   return seq;
 }
 

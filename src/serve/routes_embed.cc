@@ -90,7 +90,8 @@ void Service::openai(Call& call) {
   check_dimensions(req.dimensions);
   std::vector<Sequence> sequences;
   for (size_t i = 0; i < req.inputs.size(); ++i)
-    sequences.push_back(encode_input(req.inputs[i], options_.auto_truncate, TruncationSide::Right, std::nullopt, i));
+    sequences.push_back(
+        encode_input(req.inputs[i], options_.auto_truncate, TruncationSide::Right, std::nullopt, i, "input"));
   infer(call, std::move(sequences), chars_of(req.inputs),
         [this, base64 = req.encoding_format == EncodingFormat::Base64, dims = req.dimensions](Job& job) {
           static_assert(std::endian::native == std::endian::little, "base64 embeddings are little-endian float32");

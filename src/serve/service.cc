@@ -100,6 +100,10 @@ void Service::stop() {
   workers_->pool.join();
 }
 
+bool Service::computing() const {
+  return batcher_->computing();
+}
+
 void Service::on_response(const std::string& path, int status, double seconds) {
   std::string route = "other";
   for (const RouteSpec& r : routes())

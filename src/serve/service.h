@@ -61,6 +61,10 @@ class Service {
   void on_response(const std::string& path, int status, double s);  // HttpServer's ResponseHook
   // After the HTTP server has drained: runs what is queued, then stops the threads.
   void stop();
+  // Whether a batch is being computed now. Once the HTTP server has drained, every request
+  // has been answered, so such a batch belongs to requests that timed out or whose client
+  // left, and any batch that starts later skips them at once.
+  bool computing() const;
 
   const ServiceOptions& options() const { return options_; }
   ModelKind kind() const { return kind_; }
@@ -106,9 +110,10 @@ class Service {
   // Validation and tokenization of one input (input_encoding.cc), TEI's rules: an empty
   // input, more characters than max_length * 250 or more tokens than max_length without
   // truncation are 413; text the tokenizer rejects is 422; token ids are checked against
-  // the vocabulary.
+  // the vocabulary. `field` is the request field the errors name (OpenAI's is `input`).
   Sequence encode_input(const Input& input, bool truncate, TruncationSide side,
-                        const std::optional<std::string>& prompt_name, size_t index) const;
+                        const std::optional<std::string>& prompt_name, size_t index,
+                        const char* field = "inputs") const;
   // The same rules for a classifier input, a text or a pair (TEI: an empty pair is two empty
   // texts; over the character limit each text is cut to half of it).
   Sequence encode_predict_input(const PredictInput& input, bool truncate, TruncationSide side, size_t index) const;

@@ -53,6 +53,51 @@ grep -q "note: embeddings, pooler" "$tmp/log" || fail "torch export does not say
 "$enc" convert "$tmp/t" "$tmp/t-hf" --encoder-only >/dev/null
 [ -f "$tmp/t-hf/model.safetensors" ] || fail "encoder-only output"
 
+# HF -> torch -> HF cannot give a loadable model back: the torch layout holds the encoder
+# layers only. --to hf refuses with one line; --encoder-only writes the layers, and encore
+# refuses to load that directory with one line.
+expect_error 1 "has no embeddings or pooler, so it cannot become a BERT model \(--encoder-only" -- \
+  "$enc" convert "$tmp/t" "$tmp/t-hf2" --to hf
+expect_error 1 "encoder layers only \(encore convert --encoder-only\), no embeddings" -- "$enc" inspect --model "$tmp/t-hf"
+
+# A sentence-transformers model (all-MiniLM-L6-v2: Transformer at "", 1_Pooling, Normalize)
+# stays one: --to hf copies its files unchanged and embeds the same numbers; through
+# google-safetensors and back too; --to torch refuses unless told to drop them.
+st=$(cd "$fx/../.." && pwd)/models/all-MiniLM-L6-v2
+if [ -f "$st/model.safetensors" ]; then
+  text="encore keeps the sentence-transformers modules"
+  same_embedding() {  # DIR: `encore embed` gives the original model's numbers
+    "$enc" embed --model "$1" "$text" >"$tmp/emb.b.jsonl"
+    python3 - "$tmp/emb.a.jsonl" "$tmp/emb.b.jsonl" <<'PY' || fail "embedding of $1 differs from the original's"
+import json, math, sys
+a, b = (json.loads(open(p).readline())["embedding"] for p in sys.argv[1:])
+assert len(a) == 384 and abs(math.fsum(x * x for x in a) - 1) < 1e-5, "original not mean-pooled and normalized"
+assert a == b, f"max |diff| {max(abs(x - y) for x, y in zip(a, b))}"
+PY
+  }
+  "$enc" embed --model "$st" "$text" >"$tmp/emb.a.jsonl"
+  "$enc" convert "$st" "$tmp/st-hf" --to hf >"$tmp/log"
+  for f in modules.json sentence_bert_config.json config_sentence_transformers.json 1_Pooling/config.json \
+    tokenizer.json tokenizer_config.json vocab.txt special_tokens_map.json; do
+    cmp -s "$st/$f" "$tmp/st-hf/$f" || fail "--to hf did not copy $f unchanged"
+  done
+  same_embedding "$tmp/st-hf"
+  "$enc" convert "$st" "$tmp/st-g" --to google-safetensors >"$tmp/log"
+  grep -q "note: sentence-transformers files kept" "$tmp/log" || fail "google: $(cat "$tmp/log")"
+  "$enc" convert "$tmp/st-g" "$tmp/st-g-hf" --to hf --activation gelu_erf >/dev/null
+  cmp -s "$st/1_Pooling/config.json" "$tmp/st-g-hf/1_Pooling/config.json" || fail "1_Pooling lost through Google"
+  same_embedding "$tmp/st-g-hf"
+  expect_error 1 "'modules.json', .*'1_Pooling' would be lost \(--drop-sentence-transformers" -- \
+    "$enc" convert "$st" "$tmp/st-t" --to torch
+  "$enc" convert "$st" "$tmp/st-t" --to torch --drop-sentence-transformers >"$tmp/log"
+  grep -q "note: sentence-transformers files not written (--drop-sentence-transformers): 'modules.json'" "$tmp/log" ||
+    fail "dropping is not said: $(cat "$tmp/log")"
+  grep -q "note: tokenizer files not written" "$tmp/log" || fail "dropped tokenizer not said: $(cat "$tmp/log")"
+  [ ! -e "$tmp/st-t/modules.json" ] || fail "--drop-sentence-transformers kept modules.json"
+else
+  echo "convert.sh: SKIPPED the sentence-transformers checks: $st is absent (run scripts/fetch-model.sh)"
+fi
+
 # Usage errors: exit 2.
 expect_error 2 "expected SRC and DST" -- "$enc" convert "$hf/model"
 expect_error 2 "unknown conversion target 'onnx'" -- "$enc" convert "$hf/model" "$tmp/x" --to onnx

@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # encore serve through the real binary and curl: every route, every failure path (401, 404,
 # 405, 413, 422 naming the field, 424, 429, 503 timeout), concurrent clients against
-# sequential single requests, a client that disconnects, and the SIGTERM drain. First the
-# classifier routes (/predict, /rerank) on the task fixtures of tests/fixtures/heads, then the
-# embedding routes on all-MiniLM-L6-v2 (skipped without it).
+# sequential single requests, a client that disconnects, the SIGTERM drain and an idle
+# server's exit within 500 ms of SIGTERM. First the classifier routes (/predict, /rerank) on
+# the task fixtures of tests/fixtures/heads, then the embedding routes on all-MiniLM-L6-v2
+# (skipped without it).
 # Usage: serve.sh ENCORE_BINARY FIXTURES_DIR
 set -euo pipefail
 enc=$1 fx=$2
@@ -49,7 +50,23 @@ check() {
   [ "$code" = "$want" ] || fail "$method $path: expected $want, got $code: $(head -c 400 "$tmp/body")"
 }
 body_has() { grep -qF -- "$1" "$tmp/body" || fail "expected '$1' in: $(head -c 400 "$tmp/body")"; }
+# stop_idle_server NAME: a server with no request to answer exits 0 within 500 ms of SIGTERM.
+stop_idle_server() {
+  local t0 ms
+  t0=$(date +%s%N)
+  kill -TERM "$pid"
+  wait "$pid" || fail "server $1 did not exit 0 on SIGTERM"
+  ms=$((($(date +%s%N) - t0) / 1000000))
+  [ "$ms" -lt 500 ] || fail "idle server $1 took $ms ms to exit after SIGTERM (limit 500)"
+  echo "serve: idle server $1 exited $ms ms after SIGTERM"
+}
 json() { python3 -c "import json,sys; d=json.load(open('$tmp/body')); $1"; }
+
+# ---- Server F: started, healthy, stopped.
+model=$fx/heads/sequence-classification/model
+start_server f
+check 200 GET /health
+stop_idle_server f
 
 # ---- Server D: a sequence classifier (3 labels); server E: a cross-encoder (one label).
 # TEI's /predict and /rerank, with the scores of `encore classify` and `encore rerank`: the
@@ -141,8 +158,7 @@ check 200 GET /metrics
 body_has 'encore_http_requests_total{route="/predict",status="200"}'
 body_has 'encore_http_requests_total{route="/predict",status="413"}'
 body_has 'encore_http_requests_total{route="/rerank",status="424"}'
-kill -TERM "$pid"
-wait "$pid" || fail "server D did not exit 0 on SIGTERM"
+stop_idle_server d
 
 model=$fx/heads/cross-encoder/model
 start_server e --max-client-batch-size 8
@@ -181,8 +197,7 @@ check 422 POST /rerank '{"query": "q", "texts": ["a", 2]}'
 body_has '`texts[1]` must be a string'
 check 200 GET /metrics
 body_has 'encore_http_requests_total{route="/rerank",status="200"}'
-kill -TERM "$pid"
-wait "$pid" || fail "server E did not exit 0 on SIGTERM"
+stop_idle_server e
 
 # ---- The embedding routes: all-MiniLM-L6-v2.
 model=$(cd "$fx/../.." && pwd)/models/all-MiniLM-L6-v2
@@ -284,6 +299,23 @@ code=$(curl -s -o "$tmp/body" -w '%{http_code}' "$base/embed" -H 'Content-Type: 
 [ "$code" = 413 ] || fail "payload over --payload-limit: expected 413, got $code"
 body_has 'payload too large'
 check 422 POST /embed "$(printf '{"inputs": "bad \xff byte"}')" "${auth[@]}"
+# OpenAI's routes name their field `input` (TEI's is `inputs`), in OpenAI's error shape.
+python3 -c "print('{\"input\": \"' + 'a' * 64001 + '\"}')" >"$tmp/chars.json"
+openai_error() {  # CODE BODY MESSAGE
+  for route in /v1/embeddings /embeddings; do
+    check "$1" POST "$route" "$2" "${auth[@]}"
+    json "assert d['code'] == $1 and '$3' in d['message'] and '\`inputs' not in d['message'], d"
+  done
+}
+openai_error 400 '{"input": []}' '`input` cannot be empty'
+openai_error 413 '{"input": ""}' '`input` cannot be empty'
+openai_error 413 '{"input": ["x", []]}' '`input` cannot be empty'
+openai_error 413 "{\"input\": \"$long\"}" '`input` must have less than 256 tokens. Given: 302'
+openai_error 413 "$(cat "$tmp/chars.json")" '`input` must have less than 64000 characters. Given: 64001'
+openai_error 413 '{"input": ["a", "b", "c", "d", "e"]}' 'batch size 5 > maximum allowed batch size 4'
+openai_error 422 '{"input": 5}' '`input` must be a string'
+openai_error 422 '{"input": ["x", {"a": 1}]}' '`input[1]` must be a string or a list of token ids'
+openai_error 422 '{"model": "x"}' 'missing field `input`'
 check 200 GET /health  # none of that hurt the server
 
 # Concurrent clients get exactly what sequential single requests get.
@@ -337,8 +369,7 @@ sleep 0.5
 check 200 GET /metrics
 body_has 'encore_http_requests_total{route="/embed",status="499"}'
 check 200 GET /health
-kill -TERM "$pid"
-wait "$pid" || fail "server A did not exit 0 on SIGTERM"
+stop_idle_server a
 
 # ---- Server B: one request at a time (429 beyond it), then the SIGTERM drain.
 start_server b --max-concurrent-requests 1 --max-client-batch-size 64 --auto-truncate
@@ -365,11 +396,13 @@ python3 -c "import json; d=json.load(open('$tmp/drain.body')); assert len(d) == 
 wait "$pid" || fail "server B did not exit 0 after draining"
 curl -s -o /dev/null "$base/health" && fail "server B still accepts connections after SIGTERM"
 
-# ---- Server C: a request timeout shorter than the work.
+# ---- Server C: a request timeout shorter than the work. The timed-out request's batch may
+# still be computing (seconds): nobody waits for it, so neither does SIGTERM.
 start_server c --request-timeout 0.02 --max-client-batch-size 64 --auto-truncate
 check 503 POST /embed "$heavy"
 body_has '"error_type":"timeout"'
 check 200 GET /health
-kill -TERM "$pid"
-wait "$pid" || fail "server C did not exit 0"
+stop_idle_server c
+grep -q "not finishing the batch of requests already answered" "$tmp/c.log" ||
+  echo "serve: SKIPPED the exit during an abandoned batch: the batch had not started or had ended"
 echo "cli serve: all checks passed"

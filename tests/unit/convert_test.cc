@@ -2,10 +2,14 @@
 // - every checkpoint format -> HF (and torch -> torch) loads and forwards bit-identically to
 //   the original on the core fixture inputs;
 // - Google -> HF writes the transposed originals bit for bit, heads included, and back;
-// - HF -> torch -> HF (encoder-only) gives the encoder layers bit for bit;
+// - HF -> torch -> HF (encoder-only) gives the encoder layers bit for bit, in a directory
+//   that does not load as a model;
+// - a sentence-transformers model keeps its files (hf, google-safetensors) or, for torch,
+//   is refused unless they are dropped explicitly;
 // - bad input is one encore::Error line.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cstring>
 #include <fstream>
 #include <nlohmann/json.hpp>
@@ -84,6 +88,20 @@ void expect_same_forward(const fs::path& src, const std::string& core_model, Con
       EXPECT_TRUE(same_bytes(it->second, t)) << name << " differs";
     }
   }
+}
+
+// fn() throws one encore::Error line containing `needle`, and `dst` is not created.
+template <class Fn>
+void expect_error(Fn&& fn, const std::string& needle) {
+  try {
+    fn();
+  } catch (const Error& e) {
+    const std::string m = e.what();
+    EXPECT_NE(m.find(needle), std::string::npos) << "expected '" << needle << "' in: " << m;
+    EXPECT_EQ(m.find('\n'), std::string::npos) << m;
+    return;
+  }
+  ADD_FAILURE() << "no error; expected '" << needle << "'";
 }
 
 TEST(Convert, EveryFormatToHfForwardsIdentically) {
@@ -237,6 +255,7 @@ TEST(Convert, HfTorchHfEncoderLayersBitExact) {
     EXPECT_THROW(convert_checkpoint((tmp.path / "t").string(), (tmp.path / "h").string(), co), Error);
     co.encoder_only = true;
     convert_checkpoint((tmp.path / "t").string(), (tmp.path / "h").string(), co);
+    expect_error([&] { Model::load((tmp.path / "h").string()); }, "encoder layers only");
     const TensorFile a = read_dir(hf), b = read_dir(tmp.path / "h");
     size_t layers = 0;
     for (const auto& [n, t] : a.tensors) {
@@ -273,18 +292,82 @@ TEST(Convert, CopiesTokenizerFilesAndReplacesWithForce) {
     EXPECT_TRUE(e.path().filename() == "src" || e.path().filename() == "dst") << e.path();
 }
 
-// fn() throws one encore::Error line containing `needle`, and `dst` is not created.
-template <class Fn>
-void expect_error(Fn&& fn, const std::string& needle) {
-  try {
-    fn();
-  } catch (const Error& e) {
-    const std::string m = e.what();
-    EXPECT_NE(m.find(needle), std::string::npos) << "expected '" << needle << "' in: " << m;
-    EXPECT_EQ(m.find('\n'), std::string::npos) << m;
-    return;
+std::string file_text(const fs::path& p) {
+  std::ifstream f(p, std::ios::binary);
+  return std::string(std::istreambuf_iterator<char>(f), {});
+}
+
+// A small BERT directory dressed as a sentence-transformers model: Transformer at "",
+// Pooling and Dense with files, Normalize without a directory (as on the Hub); one path
+// with a trailing slash.
+fs::path make_sentence_transformers_dir(const fs::path& at) {
+  fs::copy(fixture("core/bert-hf-gelu-abs-h36/model"), at);
+  std::ofstream(at / "modules.json")
+      << R"([{"idx": 0, "name": "0", "path": "", "type": "sentence_transformers.models.Transformer"},
+            {"idx": 1, "name": "1", "path": "1_Pooling/", "type": "sentence_transformers.models.Pooling"},
+            {"idx": 2, "name": "2", "path": "2_Dense", "type": "sentence_transformers.models.Dense"},
+            {"idx": 3, "name": "3", "path": "3_Normalize", "type": "sentence_transformers.models.Normalize"}])";
+  std::ofstream(at / "sentence_bert_config.json") << R"({"max_seq_length": 16, "do_lower_case": false})";
+  std::ofstream(at / "config_sentence_transformers.json") << R"({"prompts": {"query": "query: "}})";
+  fs::create_directories(at / "1_Pooling");
+  std::ofstream(at / "1_Pooling/config.json") << R"({"word_embedding_dimension": 36, "pooling_mode_cls_token": true})";
+  fs::create_directories(at / "2_Dense");
+  std::ofstream(at / "2_Dense/config.json") << R"({"in_features": 36, "out_features": 8})";
+  std::ofstream(at / "2_Dense/model.safetensors") << "stands for the Dense weights";
+  return at;
+}
+
+const std::vector<std::string> kSentenceTransformersFiles = {
+    "modules.json",          "sentence_bert_config.json", "config_sentence_transformers.json",
+    "1_Pooling/config.json", "2_Dense/config.json",       "2_Dense/model.safetensors"};
+
+TEST(Convert, KeepsSentenceTransformersFilesUnchanged) {
+  TempDir tmp;
+  const fs::path src = make_sentence_transformers_dir(tmp.path / "st");
+  for (const ConvertTarget to : {ConvertTarget::HF, ConvertTarget::Google}) {
+    SCOPED_TRACE(convert_target_name(to));
+    const fs::path dst = tmp.path / convert_target_name(to);
+    ConvertOptions co;
+    co.to = to;
+    const ConvertReport r = convert_checkpoint(src.string(), dst.string(), co);
+    for (const std::string& f : kSentenceTransformersFiles) {
+      ASSERT_TRUE(fs::is_regular_file(dst / f)) << f;
+      EXPECT_EQ(file_text(dst / f), file_text(src / f)) << f;
+    }
+    EXPECT_FALSE(fs::exists(dst / "3_Normalize"));  // absent in the source: nothing to copy
+    for (const char* f : {"modules.json", "1_Pooling", "2_Dense"})
+      EXPECT_NE(std::find(r.files.begin(), r.files.end(), f), r.files.end()) << f;
+    const bool noted = std::any_of(r.notes.begin(), r.notes.end(), [](const std::string& n) {
+      return n.find("sentence-transformers files kept") != std::string::npos;
+    });
+    EXPECT_EQ(noted, to == ConvertTarget::Google);  // Google's layout: only encore reads them there
   }
-  ADD_FAILURE() << "no error; expected '" << needle << "'";
+  EXPECT_EQ(Model::load((tmp.path / "hf").string()).config().dialect, Dialect::BertHF);
+}
+
+TEST(Convert, TorchTargetRefusesSentenceTransformersUnlessDropped) {
+  TempDir tmp;
+  const fs::path src = make_sentence_transformers_dir(tmp.path / "st");
+  const fs::path dst = tmp.path / "t";
+  ConvertOptions co;
+  co.to = ConvertTarget::Torch;
+  expect_error([&] { convert_checkpoint(src.string(), dst.string(), co); },
+               "a sentence-transformers model; --to torch writes the encoder layers only, so 'modules.json', "
+               "'sentence_bert_config.json', 'config_sentence_transformers.json', '1_Pooling' and '2_Dense' would "
+               "be lost (--drop-sentence-transformers converts without them)");
+  EXPECT_FALSE(fs::exists(dst));
+  co.drop_sentence_transformers = true;
+  const ConvertReport r = convert_checkpoint(src.string(), dst.string(), co);
+  EXPECT_EQ(r.files, (std::vector<std::string>{"model.safetensors", "transformer_encoder.json"}));
+  EXPECT_TRUE(std::any_of(r.notes.begin(), r.notes.end(), [](const std::string& n) {
+    return n.find("sentence-transformers files not written") != std::string::npos &&
+           n.find("'2_Dense'") != std::string::npos;
+  }));
+  EXPECT_FALSE(fs::exists(dst / "modules.json"));
+  co.to = ConvertTarget::HF;  // asked to drop: dropped for any target, and said so
+  const ConvertReport h = convert_checkpoint(src.string(), (tmp.path / "h").string(), co);
+  EXPECT_FALSE(fs::exists(tmp.path / "h/1_Pooling"));
+  EXPECT_EQ(h.notes.size(), 1u);
 }
 
 TEST(Convert, BadInputIsOneLine) {
@@ -319,6 +402,17 @@ TEST(Convert, BadInputIsOneLine) {
   co.activation = "silu";
   expect_error([&] { convert_checkpoint(hf, dst, co); }, "no Google BERT spelling");
   expect_error([] { convert_target_from_name("onnx"); }, "unknown conversion target 'onnx'");
+  co = ConvertOptions{};
+  fs::copy(fixture("core/bert-hf-gelu-abs-h36/model"), tmp.path / "st");
+  for (const auto& [modules, message] : std::vector<std::pair<std::string, std::string>>{
+           {R"({"path": "1_Pooling"})", "modules.json: expected a list of modules"},
+           {R"([{"type": "Pooling"}])", "every module needs a string \"path\""},
+           {R"([{"path": "../elsewhere"}])", "module path '../elsewhere' is outside the model directory"},
+           {R"([{"path": "/etc"}])", "module path '/etc' is outside the model directory"}}) {
+    std::ofstream(tmp.path / "st/modules.json") << modules;
+    expect_error([&] { convert_checkpoint((tmp.path / "st").string(), dst, co); }, message);
+  }
+  fs::remove_all(tmp.path / "st");
   EXPECT_FALSE(fs::exists(dst));
   EXPECT_EQ(std::distance(fs::directory_iterator(tmp.path), fs::directory_iterator()), 1);  // only empty/
 }

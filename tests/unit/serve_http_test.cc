@@ -7,6 +7,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <chrono>
 #include <mutex>
 #include <string>
@@ -76,6 +77,7 @@ struct ServeHttp : ::testing::Test {
   std::shared_ptr<const std::atomic<bool>> held_cancelled;
   std::unique_ptr<HttpServer> server;
   std::thread runner;
+  std::atomic<bool> ran_out{false};  // run() has returned
 
   void start(std::chrono::milliseconds timeout = 30s) {
     HttpServerOptions o;
@@ -92,7 +94,10 @@ struct ServeHttp : ::testing::Test {
       }
       respond(HttpResponse{200, r.method + " " + r.path + " " + r.body, "text/plain", {{"x-test", "1"}}});
     });
-    runner = std::thread([this] { server->run(); });
+    runner = std::thread([this] {
+      server->run();
+      ran_out = true;
+    });
   }
   bool wait_for(const std::function<bool()>& done) {
     for (int i = 0; i < 500; ++i) {
@@ -202,6 +207,35 @@ TEST_F(ServeHttp, ShutdownFinishesRequestsInFlight) {
   EXPECT_NE(r.find("done"), std::string::npos);
   runner.join();  // run() returns once drained
   server.reset();
+}
+
+// The handler still holds the Responders of a request that timed out and of one whose client
+// left (as the service does while their batch computes); nobody waits for those answers, so
+// the shutdown does not either.
+TEST_F(ServeHttp, ShutdownDoesNotWaitForAnswersNobodyAwaits) {
+  start(200ms);
+  Responder timed_out;
+  {
+    Client c(server->port());
+    c.send(post("/hold", "x"));
+    EXPECT_NE(c.response().find("HTTP/1.1 503"), std::string::npos);
+    std::lock_guard<std::mutex> lock(mutex);
+    timed_out = std::move(held);
+    held = nullptr;
+    held_cancelled = nullptr;
+  }
+  {
+    Client c(server->port());
+    c.send(post("/hold", "y"));
+    ASSERT_TRUE(wait_for([&] { return held_cancelled != nullptr; }));
+    c.close();
+    ASSERT_TRUE(wait_for([&] { return held_cancelled->load(); }));
+  }
+  const auto t0 = std::chrono::steady_clock::now();
+  server->shutdown();
+  ASSERT_TRUE(wait_for([&] { return ran_out.load(); })) << "run() waits for answers nobody awaits";
+  EXPECT_LT(std::chrono::steady_clock::now() - t0, 500ms);
+  timed_out(HttpResponse{200, "late", "text/plain", {}});  // after run(): dropped, as TearDown's
 }
 
 }  // namespace
