@@ -164,12 +164,13 @@ std::shared_ptr<const InputModule> load_transformer(const fs::path& dir, const E
   // tokenizer's unless it lowercases already; before BertNormalizer's other steps (which
   // lowercasing commutes with) that is BertNormalizer with lowercase on and accents kept.
   const bool lower = c.value("do_lower_case", false);
+  LoadOptions lo;
+  lo.dtype = o.dtype;
+  Model model = Model::load(dir.string(), lo);  // first: a directory that is no model says so
   auto in = std::make_shared<InputModule>(Tokenizer::from_dir(dir, std::nullopt, [lower](TokenizerConfig& tc) {
     if (lower && !tc.lowercase) tc.strip_accents = tc.strip_accents.value_or(false), tc.lowercase = true;
   }));
-  LoadOptions lo;
-  lo.dtype = o.dtype;
-  in->model = Model::load(dir.string(), lo);
+  in->model = std::move(model);
   const int positions = static_cast<int>(in->model->config().max_positions);
   // The tokenizer's model_max_length: max_seq_length when given (or the processor kwargs'
   // model_max_length), else tokenizer_config.json's, capped at max_position_embeddings.
