@@ -1,8 +1,9 @@
-// encore::Tokenizer: BERT WordPiece tokenization, reproducing one of three references
-// exactly (see docs/tokenizer.md):
+// encore::Tokenizer: text to ids, reproducing one of three references exactly (see
+// docs/tokenizer.md):
 //
-//   HfFast  huggingface `tokenizers` configured by tokenizer.json (BertNormalizer,
-//           BertPreTokenizer, WordPiece, TemplateProcessing/BertProcessing).
+//   HfFast  huggingface `tokenizers` configured by tokenizer.json: normalizers,
+//           pre-tokenizer, model (WordPiece, BPE, Unigram, WordLevel), post-processor,
+//           decoder and added tokens, composed as the file says.
 //   HfSlow  transformers' slow `BertTokenizer` (vocab.txt + tokenizer_config.json).
 //   Google  google-research/bert tokenization.py + run_classifier.py's [CLS]/[SEP] layout.
 //
@@ -23,6 +24,10 @@
 #include <vector>
 
 namespace encore {
+
+namespace tok {
+struct PipelineSpec;
+}
 
 enum class TokenizerFlavour { HfFast, HfSlow, Google };
 
@@ -113,10 +118,11 @@ struct PostProcessorConfig {
 };
 
 // Everything that decides how text becomes ids. Filled by the loaders; can be adjusted
-// before Tokenizer::create.
+// before Tokenizer::create. The BERT fields configure BertNormalizer and WordPiece (HfFast:
+// where tokenizer.json uses them); every other stage of a tokenizer.json is in `pipeline`.
 struct TokenizerConfig {
   TokenizerFlavour flavour = TokenizerFlavour::HfFast;
-  // Normalizer.
+  // BertNormalizer (HfSlow, Google: BasicTokenizer).
   bool clean_text = true;
   bool handle_chinese_chars = true;
   std::optional<bool> strip_accents;  // nullopt: follow `lowercase`
@@ -141,6 +147,14 @@ struct TokenizerConfig {
   // Limits and defaults read from the model directory.
   size_t model_max_length = 512;
   EncodeOptions defaults;  // tokenizer.json truncation/padding sections (HfFast)
+  // HfFast: the stages of tokenizer.json (opaque; null: BertNormalizer, BertPreTokenizer,
+  // WordPiece, `post_processor`, WordPiece decoder).
+  std::shared_ptr<const tok::PipelineSpec> pipeline;
+
+  // sentence-transformers' do_lower_case: a Lowercase normalizer in front of the model's
+  // own, unless that lowercases already (BertNormalizer: lowercase on, accents kept
+  // unless it strips them itself).
+  void lowercase_input();
 };
 
 class Tokenizer {
@@ -180,6 +194,12 @@ class Tokenizer {
       const EncodeOptions& options) const;
 
   std::string decode(const std::vector<int32_t>& ids, const DecodeOptions& options = {}) const;
+  // The decoder on token strings: transformers' convert_tokens_to_string (HfFast); HfSlow
+  // and Google join with ' ' and remove ' ##'.
+  std::string decode_tokens(const std::vector<std::string>& tokens) const;
+  // The model's continuing-subword prefix ("##" for WordPiece; BPE's when it has one), which
+  // transformers' token-classification pipeline uses to find word starts.
+  std::optional<std::string> continuing_subword_prefix() const;
 
   // Word pieces without special tokens, truncation or ids (for inspection).
   std::vector<std::string> tokenize(std::string_view text) const;

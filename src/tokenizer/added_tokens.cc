@@ -19,11 +19,14 @@ bool is_space(char32_t c) { return is_split_space(c, TokenizerFlavour::HfFast); 
 
 }  // namespace
 
-AddedMatcher::AddedMatcher(const std::vector<AddedToken>& tokens, bool normalized) {
+AddedMatcher::AddedMatcher(const std::vector<AddedToken>& tokens, bool normalized,
+                           const std::function<void(NText&)>& normalize) {
   for (const auto& t : tokens) {
     if (t.normalized != normalized || t.content.empty()) continue;
     NText chars;
     decode_utf8(t.content, 0, chars);
+    if (normalize) normalize(chars);
+    if (chars.empty()) continue;
     uint32_t node = 0;
     for (const auto& ch : chars) {
       uint64_t key = (static_cast<uint64_t>(node) << 21) | ch.c;

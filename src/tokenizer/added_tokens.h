@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <unordered_map>
 #include <vector>
 
@@ -21,8 +22,11 @@ class AddedMatcher {
   };
 
   AddedMatcher() = default;
-  // Keeps the tokens whose `normalized` flag equals `normalized`.
-  AddedMatcher(const std::vector<AddedToken>& tokens, bool normalized);
+  // Keeps the tokens whose `normalized` flag equals `normalized`; `normalize` (may be
+  // empty) rewrites their contents first, as tokenizers matches normalized tokens in
+  // normalized text.
+  AddedMatcher(const std::vector<AddedToken>& tokens, bool normalized,
+               const std::function<void(NText&)>& normalize);
 
   bool empty() const { return tokens_.empty(); }
   std::vector<Match> find(const NText& text, size_t begin, size_t end) const;

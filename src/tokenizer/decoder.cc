@@ -1,8 +1,10 @@
-// ids -> text: `tokenizers`' WordPiece decoder (HfFast) or transformers' slow decode
-// (HfSlow, Google; tokenization.py itself has no decoder).
+// ids -> text: the tokenizer.json decoder (HfFast) or transformers' slow decode (HfSlow,
+// Google; tokenization.py itself has no decoder).
 #include <string>
 
+#include "tokenizer/decoders.h"
 #include "tokenizer/tokenizer_impl.h"
+#include "tokenizer/wordpiece.h"
 
 namespace encore::tok {
 namespace {
@@ -22,73 +24,71 @@ void replace_all(std::string& s, std::string_view from, std::string_view to) {
   s.swap(out);
 }
 
-// tokenizers decoders/wordpiece.rs cleanup() and transformers clean_up_tokenization().
-void cleanup(std::string& s, bool with_do_not) {
-  replace_all(s, " .", ".");
-  replace_all(s, " ?", "?");
-  replace_all(s, " !", "!");
-  replace_all(s, " ,", ",");
-  replace_all(s, " ' ", "'");
-  replace_all(s, " n't", "n't");
-  replace_all(s, " 'm", "'m");
-  if (with_do_not) replace_all(s, " do not", " don't");
-  replace_all(s, " 's", "'s");
-  replace_all(s, " 've", "'ve");
-  replace_all(s, " 're", "'re");
-}
-
 bool is_py_space(unsigned char c) { return c == ' ' || (c >= 9 && c <= 13) || (c >= 0x1C && c <= 0x1F); }
 
-}  // namespace
-
-std::string decode_ids(const Tokenizer::Impl& impl, const std::vector<int32_t>& ids,
-                       const DecodeOptions& options) {
-  const auto& cfg = impl.config;
-  const bool clean = options.clean_up_tokenization_spaces.value_or(cfg.decode_cleanup);
+// transformers' BertTokenizer.convert_tokens_to_string + PreTrainedTokenizer._decode.
+std::string decode_slow(std::vector<std::string> tokens, bool clean) {
   std::string out;
-  if (cfg.flavour == TokenizerFlavour::HfFast) {
-    // Tokenizer::decode: unknown ids vanish; the decoder works token by token.
-    const std::string& prefix = impl.model.prefix();
-    bool first = true;
-    for (int32_t id : ids) {
-      if (options.skip_special_tokens && impl.special_ids.count(id)) continue;
-      std::string token;
-      auto added = impl.added_by_id.find(id);
-      if (added != impl.added_by_id.end()) {
-        token = added->second;
-      } else if (const std::string* t = impl.model.token(id)) {
-        token = *t;
-      } else {
-        continue;
-      }
-      if (!first) {
-        if (!prefix.empty() && token.compare(0, prefix.size(), prefix) == 0)
-          token.erase(0, prefix.size());
-        else
-          token.insert(0, " ");
-      }
-      first = false;
-      if (clean) cleanup(token, true);
-      out += token;
-    }
-    return out;
-  }
-  // transformers PreTrainedTokenizer._decode + BertTokenizer.convert_tokens_to_string.
-  bool first = true;
-  for (int32_t id : ids) {
-    if (options.skip_special_tokens && impl.special_ids.count(id)) continue;
-    const std::string* t = impl.model.token(id);
-    if (!first) out += ' ';
-    first = false;
-    out += t ? *t : cfg.unk_token;
+  for (size_t i = 0; i < tokens.size(); ++i) {
+    if (i) out += ' ';
+    out += tokens[i];
   }
   replace_all(out, " ##", "");
   size_t b = 0, e = out.size();
   while (b < e && is_py_space(static_cast<unsigned char>(out[b]))) ++b;
   while (e > b && is_py_space(static_cast<unsigned char>(out[e - 1]))) --e;
   out = out.substr(b, e - b);
-  if (clean) cleanup(out, false);
+  if (clean) cleanup_tokenization(out, false);
   return out;
+}
+
+}  // namespace
+
+std::string decode_tokens(const Tokenizer::Impl& impl, std::vector<std::string> tokens,
+                          std::optional<bool> cleanup) {
+  if (impl.config.flavour != TokenizerFlavour::HfFast)
+    return decode_slow(std::move(tokens), cleanup.value_or(impl.config.decode_cleanup));
+  if (!impl.decoder) {  // TokenizerImpl::decode without a decoder: tokens.join(" ")
+    std::string out;
+    for (size_t i = 0; i < tokens.size(); ++i) out += (i ? " " : "") + tokens[i];
+    return out;
+  }
+  impl.decoder->decode_chain(tokens, cleanup);
+  std::string out;
+  for (const auto& t : tokens) out += t;
+  return out;
+}
+
+std::string decode_ids(const Tokenizer::Impl& impl, const std::vector<int32_t>& ids,
+                       const DecodeOptions& options) {
+  std::vector<std::string> tokens;
+  tokens.reserve(ids.size());
+  if (impl.config.flavour == TokenizerFlavour::HfFast) {
+    // TokenizerImpl::decode: unknown ids vanish; special tokens are skipped by content.
+    for (int32_t id : ids) {
+      const std::string* token = nullptr;
+      auto added = impl.added_by_id.find(id);
+      if (added != impl.added_by_id.end())
+        token = &added->second;
+      else
+        token = impl.model->id_to_token(id);
+      if (!token || (options.skip_special_tokens && impl.special_contents.count(*token))) continue;
+      tokens.push_back(*token);
+    }
+    return decode_tokens(impl, std::move(tokens), options.clean_up_tokenization_spaces);
+  }
+  // transformers PreTrainedTokenizer._decode: unknown ids become the unknown token.
+  for (int32_t id : ids) {
+    if (options.skip_special_tokens && impl.special_ids.count(id)) continue;
+    const std::string* t = impl.model->id_to_token(id);
+    tokens.push_back(t ? *t : impl.config.unk_token);
+  }
+  return decode_tokens(impl, std::move(tokens), options.clean_up_tokenization_spaces);
+}
+
+std::optional<std::string> continuing_subword_prefix(const Tokenizer::Impl& impl) {
+  if (const auto* wp = dynamic_cast<const WordPiece*>(impl.model.get())) return wp->prefix();
+  return impl.model_prefix;
 }
 
 }  // namespace encore::tok

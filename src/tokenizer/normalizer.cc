@@ -137,12 +137,12 @@ void nfc(NText& text, TokenizerFlavour f) {
   text.swap(out);
 }
 
-void normalize_hf_fast(NText& text, const TokenizerConfig& config) {
+void BertNormalizer::normalize(NText& text) const {
   const auto f = TokenizerFlavour::HfFast;
-  if (config.clean_text) clean_text(text, f);
-  if (config.handle_chinese_chars) space_chinese_chars(text, f);
-  if (config.strip_accents.value_or(config.lowercase)) strip_accents(text, f);
-  if (config.lowercase) lowercase(text, f);
+  if (clean_text_) clean_text(text, f);
+  if (chinese_) space_chinese_chars(text, f);
+  if (strip_) strip_accents(text, f);
+  if (lower_) lowercase(text, f);
 }
 
 }  // namespace encore::tok

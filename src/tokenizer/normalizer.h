@@ -4,6 +4,7 @@
 #pragma once
 
 #include "encore/tokenizer.h"
+#include "tokenizer/stages.h"
 #include "tokenizer/unicode.h"
 
 namespace encore::tok {
@@ -23,7 +24,23 @@ void python_lower_token(const NText& in, size_t begin, size_t end, TokenizerFlav
 // NFC, computed per composition unit so that spans stay exact.
 void nfc(NText& text, TokenizerFlavour f);
 
-// The BertNormalizer of tokenizer.json.
-void normalize_hf_fast(NText& text, const TokenizerConfig& config);
+// tokenizers' BertNormalizer (normalizers/bert.rs), configured by the BERT fields of
+// TokenizerConfig: clean_text, handle_chinese_chars, strip_accents, lowercase.
+class BertNormalizer : public Normalizer {
+ public:
+  explicit BertNormalizer(const TokenizerConfig& config)
+      : clean_text_(config.clean_text), chinese_(config.handle_chinese_chars),
+        strip_(config.strip_accents.value_or(config.lowercase)), lower_(config.lowercase) {}
+  void normalize(NText& text) const override;
+
+ private:
+  bool clean_text_, chinese_, strip_, lower_;
+};
+
+// tokenizers' Lowercase (Rust char::to_lowercase per code point).
+class Lowercase : public Normalizer {
+ public:
+  void normalize(NText& text) const override { lowercase(text, TokenizerFlavour::HfFast); }
+};
 
 }  // namespace encore::tok

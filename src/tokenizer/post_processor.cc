@@ -1,7 +1,10 @@
-// Truncation, special tokens ([CLS] A [SEP] B [SEP]), padding and character offsets.
+// Truncation, special tokens, padding and character offsets: tokenizers' algorithm for
+// HfFast (encoding_ops.h and the PostProcessor stages), transformers' / tokenization.py's
+// for HfSlow and Google.
 #include <algorithm>
 
 #include "encore/error.h"
+#include "tokenizer/encoding_ops.h"
 #include "tokenizer/tokenizer_impl.h"
 
 namespace encore::tok {
@@ -27,45 +30,6 @@ void truncate_to(Sequence& s, size_t n, TruncationSide side) {
     keep(s, 0, n);
   else
     keep(s, s.size() - n, s.size());
-}
-
-// tokenizers/src/utils/truncation.rs truncate_encodings().
-void truncate_hf_fast(Sequence& a, Sequence* b, size_t max_length, const TruncationOptions& t) {
-  const size_t total = a.size() + (b ? b->size() : 0);
-  if (total <= max_length) return;
-  const size_t to_remove = total - max_length;
-  switch (t.strategy) {
-    case TruncationStrategy::LongestFirst: {
-      if (!b) {
-        truncate_to(a, total - to_remove, t.side);
-        return;
-      }
-      size_t n1 = a.size(), n2 = b->size();
-      bool swap = n1 > n2;
-      if (swap) std::swap(n1, n2);
-      n2 = n1 > max_length ? n1 : std::max(n1, max_length - n1);
-      if (n1 + n2 > max_length) {
-        n1 = max_length / 2;
-        n2 = n1 + max_length % 2;
-      }
-      if (swap) std::swap(n1, n2);
-      truncate_to(a, n1, t.side);
-      truncate_to(*b, n2, t.side);
-      return;
-    }
-    case TruncationStrategy::OnlyFirst:
-    case TruncationStrategy::OnlySecond: {
-      Sequence* target = t.strategy == TruncationStrategy::OnlyFirst ? &a : b;
-      if (!target) fail("truncation only_second needs a second sequence");
-      if (target->size() <= to_remove)
-        fail("truncation ", truncation_name(t.strategy), ": the sequence to truncate has ",
-             target->size(), " tokens, fewer than the ", to_remove, " to remove");
-      truncate_to(*target, target->size() - to_remove, t.side);
-      return;
-    }
-    case TruncationStrategy::None:
-      return;
-  }
 }
 
 // transformers tokenization_utils_base.py truncate_sequences(); Google's
@@ -122,6 +86,7 @@ void append_special(Encoding& e, const SpecialTokenIds& sp, int32_t type_id) {
   }
 }
 
+// transformers / tokenization.py: [CLS] A [SEP] (B [SEP]) from the config's template.
 Encoding assemble(const Tokenizer::Impl& impl, const Sequence& a, const Sequence* b,
                   bool add_special_tokens) {
   const auto& pp = impl.config.post_processor;
@@ -131,7 +96,7 @@ Encoding assemble(const Tokenizer::Impl& impl, const Sequence& a, const Sequence
     if (b) append(e, *b, 1, 1);
     return e;
   }
-  if (!add_special_tokens && impl.config.flavour != TokenizerFlavour::HfFast) {
+  if (!add_special_tokens) {
     // transformers prepare_for_model(): ids + pair_ids, all type ids 0.
     append(e, a, 0, 0);
     if (b) append(e, *b, 0, 1);
@@ -146,7 +111,7 @@ Encoding assemble(const Tokenizer::Impl& impl, const Sequence& a, const Sequence
         if (b) append(e, *b, piece.type_id, 1);
         break;
       case TemplatePiece::Kind::Special:
-        if (add_special_tokens) append_special(e, special(pp, piece.special), piece.type_id);
+        append_special(e, special(pp, piece.special), piece.type_id);
         break;
     }
   }
@@ -184,11 +149,56 @@ void fill_char_offsets(Encoding& e, std::string_view first, std::string_view sec
     size_t end = c(e.offsets[i].second);
     e.char_offsets[i] = {begin, end};
   }
+  for (auto& o : e.overflowing) fill_char_offsets(o, first, second);
+}
+
+// A sequence as tokenizers' into_encoding() leaves it: type id = sequence index.
+Encoding to_encoding(Sequence&& s, int32_t sequence) {
+  Encoding e;
+  const size_t n = s.size();
+  e.ids = std::move(s.ids);
+  e.tokens = std::move(s.tokens);
+  e.word_ids = std::move(s.words);
+  e.type_ids.assign(n, sequence);
+  e.attention_mask.assign(n, 1);
+  e.special_tokens_mask.assign(n, 0);
+  e.sequence_ids.assign(n, sequence);
+  e.offsets.reserve(n);
+  for (const auto& o : s.offsets) e.offsets.emplace_back(o.first, o.second);
+  return e;
+}
+
+Encoding post_process_hf_fast(const Tokenizer::Impl& impl, Sequence first, Sequence* second,
+                              std::string_view first_text, std::string_view second_text,
+                              const EncodeOptions& options) {
+  const auto& t = options.truncation;
+  Encoding a = to_encoding(std::move(first), 0);
+  std::optional<Encoding> b;
+  if (second) b = to_encoding(std::move(*second), 1);
+  const size_t before = a.size() + (b ? b->size() : 0);
+  if (t.strategy != TruncationStrategy::None) {
+    const size_t added = options.add_special_tokens ? count_special_tokens(impl, b.has_value()) : 0;
+    if (t.max_length < added)
+      fail("max_length ", t.max_length, " is smaller than the ", added,
+           " special tokens the model adds");
+    truncate_encodings(a, b ? &*b : nullptr, t.max_length - added, t);
+  }
+  const size_t kept = a.size() + (b ? b->size() : 0);
+  const std::string_view texts[2] = {first_text, second_text};
+  Encoding e = process(impl.post_processor.get(), std::move(a), std::move(b),
+                       options.add_special_tokens, texts);
+  e.truncated = before - kept;
+  if (!options.return_overflowing) e.overflowing.clear();
+  fill_char_offsets(e, first_text, second_text);
+  return e;
 }
 
 }  // namespace
 
-size_t count_special_tokens(const PostProcessorConfig& pp, bool pair) {
+size_t count_special_tokens(const Tokenizer::Impl& impl, bool pair) {
+  if (impl.config.flavour == TokenizerFlavour::HfFast)
+    return impl.post_processor ? impl.post_processor->added_tokens(pair) : 0;
+  const auto& pp = impl.config.post_processor;
   if (!pp.present) return 0;
   size_t n = 0;
   for (const auto& piece : pair ? pp.pair : pp.single)
@@ -199,46 +209,20 @@ size_t count_special_tokens(const PostProcessorConfig& pp, bool pair) {
 Encoding post_process(const Tokenizer::Impl& impl, Sequence first, Sequence* second,
                       std::string_view first_text, std::string_view second_text,
                       const EncodeOptions& options) {
+  if (impl.config.flavour == TokenizerFlavour::HfFast)
+    return post_process_hf_fast(impl, std::move(first), second, first_text, second_text, options);
   const auto& t = options.truncation;
-  const bool fast = impl.config.flavour == TokenizerFlavour::HfFast;
-  std::vector<Sequence> windows;  // HfFast overflow of a single sequence
   const size_t before = first.size() + (second ? second->size() : 0);
   if (t.strategy != TruncationStrategy::None) {
-    const size_t added =
-        options.add_special_tokens ? count_special_tokens(impl.config.post_processor, second) : 0;
+    const size_t added = options.add_special_tokens ? count_special_tokens(impl, second) : 0;
     if (t.max_length < added)
       fail("max_length ", t.max_length, " is smaller than the ", added,
            " special tokens the model adds");
-    const size_t budget = t.max_length - added;
-    if (fast) {
-      if (options.return_overflowing && first.size() + (second ? second->size() : 0) > budget) {
-        if (second) fail("overflowing tokens are implemented for single sequences only");
-        if (t.side != TruncationSide::Right)
-          fail("overflowing tokens are implemented for right truncation only");
-        if (budget == 0 || t.stride >= budget)
-          fail("stride ", t.stride, " must be smaller than the effective max length ", budget);
-        const size_t step = budget - t.stride;
-        for (size_t start = step;; start += step) {
-          const size_t stop = std::min(start + budget, first.size());
-          Sequence w = first;
-          keep(w, start, stop);
-          windows.push_back(std::move(w));
-          if (stop == first.size()) break;
-        }
-      }
-      truncate_hf_fast(first, second, budget, t);
-    } else {
-      truncate_hf_slow(first, second, budget, t);
-    }
+    truncate_hf_slow(first, second, t.max_length - added, t);
   }
   Encoding e = assemble(impl, first, second, options.add_special_tokens);
   e.truncated = before - (first.size() + (second ? second->size() : 0));
   fill_char_offsets(e, first_text, second_text);
-  for (const auto& w : windows) {
-    Encoding o = assemble(impl, w, nullptr, options.add_special_tokens);
-    fill_char_offsets(o, first_text, second_text);
-    e.overflowing.push_back(std::move(o));
-  }
   return e;
 }
 

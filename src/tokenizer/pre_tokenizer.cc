@@ -40,6 +40,12 @@ void pre_tokenize_hf_fast(const NText& text, size_t begin, size_t end, std::vect
   if (start < end) words.push_back({static_cast<uint32_t>(start), static_cast<uint32_t>(end)});
 }
 
+void BertPreTokenizer::pre_tokenize(PreTokenized& p) const {
+  split_each(p, [&](uint32_t begin, uint32_t end, std::vector<Split>& out) {
+    pre_tokenize_hf_fast(p.text, begin, end, out);
+  });
+}
+
 void basic_tokenize(const NText& text, const TokenizerConfig& config,
                     const std::unordered_set<std::string>& never_split, NText& out,
                     std::vector<Word>& words) {

@@ -5,6 +5,7 @@
 #include "encore/error.h"
 #include "encore/model_path.h"
 #include "tokenizer/tokenizer_impl.h"
+#include "tokenizer/wordpiece.h"
 
 namespace encore {
 
@@ -43,20 +44,25 @@ TruncationStrategy truncation_from_name(const std::string& name) {
 }
 
 Tokenizer::Impl::Impl(TokenizerConfig c, const std::vector<std::pair<std::string, int32_t>>& vocab)
-    : config(std::move(c)),
-      model(vocab, config.unk_token, config.continuing_subword_prefix,
-            config.max_input_chars_per_word) {
+    : config(std::move(c)) {
   const bool fast = config.flavour == TokenizerFlavour::HfFast;
-  raw_added = tok::AddedMatcher(config.added_tokens, false);
-  if (fast) normalized_added = tok::AddedMatcher(config.added_tokens, true);
+  if (fast) {
+    tok::build_stages(*this, vocab);
+  } else {
+    model = std::make_unique<tok::WordPiece>(vocab, config.unk_token, config.continuing_subword_prefix,
+                                             config.max_input_chars_per_word);
+  }
+  raw_added = tok::AddedMatcher(config.added_tokens, false, nullptr);
+  // tokenizers normalizes the content of normalized added tokens before matching them.
+  if (fast) normalized_added = tok::AddedMatcher(config.added_tokens, true, [this](tok::NText& t) { normalize(t); });
   for (const auto& t : config.added_tokens) {
     added_by_id[t.id] = t.content;
-    if (t.special) special_ids.insert(t.id);
+    if (t.special) special_ids.insert(t.id), special_contents.insert(t.content);
   }
   if (!fast) {
     for (const auto* s : {&config.unk_token, &config.sep_token, &config.pad_token,
                           &config.cls_token, &config.mask_token}) {
-      if (auto id = model.find(*s)) special_ids.insert(*id);
+      if (auto id = model->token_to_id(*s)) special_ids.insert(*id);
     }
     never_split.insert(config.never_split.begin(), config.never_split.end());
     if (config.flavour == TokenizerFlavour::HfSlow) {
@@ -64,7 +70,7 @@ Tokenizer::Impl::Impl(TokenizerConfig c, const std::vector<std::pair<std::string
     }
     auto& pp = config.post_processor;
     if (!pp.present) {
-      auto cls = model.find(config.cls_token), sep = model.find(config.sep_token);
+      auto cls = model->token_to_id(config.cls_token), sep = model->token_to_id(config.sep_token);
       if (cls && sep) {
         using K = TemplatePiece::Kind;
         pp.present = true;
@@ -78,12 +84,54 @@ Tokenizer::Impl::Impl(TokenizerConfig c, const std::vector<std::pair<std::string
       }
     }
   }
-  if (auto id = model.find(config.pad_token)) {
+  if (auto id = model->token_to_id(config.pad_token)) {
     pad_id = *id;
   } else {
     for (const auto& t : config.added_tokens)
       if (t.content == config.pad_token) pad_id = t.id;
   }
+}
+
+namespace {
+
+bool lowercases(const nlohmann::json& n) {
+  if (!n.is_object()) return false;
+  const std::string type = n.value("type", "");
+  if (type == "Lowercase") return true;
+  if (type == "BertNormalizer") return n.value("lowercase", true);
+  if (type == "Sequence" && n.contains("normalizers") && n["normalizers"].is_array()) {
+    for (const auto& m : n["normalizers"])
+      if (lowercases(m)) return true;
+  }
+  return false;
+}
+
+bool has_bert_normalizer(const nlohmann::json& n) {
+  if (!n.is_object()) return false;
+  if (n.value("type", "") == "BertNormalizer") return true;
+  if (n.value("type", "") == "Sequence" && n.contains("normalizers") && n["normalizers"].is_array()) {
+    for (const auto& m : n["normalizers"])
+      if (has_bert_normalizer(m)) return true;
+  }
+  return false;
+}
+
+}  // namespace
+
+void TokenizerConfig::lowercase_input() {
+  // BertNormalizer's other steps commute with lowercasing, so a Lowercase in front of it is
+  // its own lowercase flag (with the accents it kept before).
+  if (flavour != TokenizerFlavour::HfFast || !pipeline || has_bert_normalizer(pipeline->normalizer)) {
+    if (!lowercase) strip_accents = strip_accents.value_or(false), lowercase = true;
+    return;
+  }
+  if (lowercases(pipeline->normalizer)) return;
+  auto spec = std::make_shared<tok::PipelineSpec>(*pipeline);
+  nlohmann::json lower = {{"type", "Lowercase"}};
+  spec->normalizer = spec->normalizer.is_null()
+                         ? lower
+                         : nlohmann::json{{"type", "Sequence"}, {"normalizers", {lower, spec->normalizer}}};
+  pipeline = std::move(spec);
 }
 
 Tokenizer Tokenizer::create(TokenizerConfig config,
@@ -169,6 +217,7 @@ TokenizerConfig Tokenizer::read_config(const std::filesystem::path& dir,
 namespace {
 
 void check_special_tokens(const Tokenizer::Impl& impl, const EncodeOptions& options) {
+  // HfFast's post-processor names its own special tokens.
   if (options.add_special_tokens && !impl.config.post_processor.present &&
       impl.config.flavour != TokenizerFlavour::HfFast)
     fail("the vocabulary lacks '", impl.config.cls_token, "' or '", impl.config.sep_token,
@@ -262,23 +311,31 @@ std::vector<std::string> Tokenizer::tokenize(std::string_view text) const {
   return tok::tokenize_sequence(*impl_, text).tokens;
 }
 
+std::string Tokenizer::decode_tokens(const std::vector<std::string>& tokens) const {
+  return tok::decode_tokens(*impl_, tokens, {});
+}
+
+std::optional<std::string> Tokenizer::continuing_subword_prefix() const {
+  return tok::continuing_subword_prefix(*impl_);
+}
+
 std::optional<int32_t> Tokenizer::token_to_id(std::string_view token) const {
   for (const auto& t : impl_->config.added_tokens)
     if (t.content == token) return t.id;
-  return impl_->model.find(token);
+  return impl_->model->token_to_id(token);
 }
 
 std::optional<std::string> Tokenizer::id_to_token(int32_t id) const {
   auto it = impl_->added_by_id.find(id);
   if (it != impl_->added_by_id.end()) return it->second;
-  if (const std::string* t = impl_->model.token(id)) return *t;
+  if (const std::string* t = impl_->model->id_to_token(id)) return *t;
   return std::nullopt;
 }
 
-size_t Tokenizer::vocab_size() const { return impl_->model.size(); }
+size_t Tokenizer::vocab_size() const { return impl_->model->vocab_size(); }
 
 size_t Tokenizer::num_special_tokens_to_add(bool pair) const {
-  return tok::count_special_tokens(impl_->config.post_processor, pair);
+  return tok::count_special_tokens(*impl_, pair);
 }
 
 const TokenizerConfig& Tokenizer::config() const { return impl_->config; }

@@ -54,30 +54,32 @@ T get_or(const json& j, const char* key, T fallback, const std::filesystem::path
   }
 }
 
-void read_normalizer(const json& n, TokenizerConfig& c, const std::filesystem::path& path) {
-  if (n.is_null()) {
+// The first BertNormalizer of a normalizer (or of a Sequence of them), or nullptr.
+const json* find_bert_normalizer(const json& n) {
+  if (!n.is_object()) return nullptr;
+  const std::string type = n.value("type", "");
+  if (type == "BertNormalizer") return &n;
+  if (type == "Sequence" && n.contains("normalizers") && n["normalizers"].is_array()) {
+    for (const auto& m : n["normalizers"])
+      if (const json* found = find_bert_normalizer(m)) return found;
+  }
+  return nullptr;
+}
+
+// BertNormalizer's options become the BERT fields of the config (which build_stages reads
+// back, so that they can be adjusted); without one, the fields say "no normalization".
+void read_normalizer(const json& normalizer, TokenizerConfig& c, const std::filesystem::path& path) {
+  const json* n = find_bert_normalizer(normalizer);
+  if (!n) {
     c.clean_text = c.handle_chinese_chars = c.lowercase = false;
     c.strip_accents = false;
     return;
   }
-  std::string type = get_or<std::string>(n, "type", "", path);
-  // Sequence [Lowercase, BertNormalizer]: what sentence-transformers' do_lower_case makes of
-  // a cased BertNormalizer (and saves since 5.4). Lowercasing commutes with clean_text and
-  // the CJK spacing, so it is BertNormalizer lowercasing at its end, accents kept unless
-  // it strips them itself.
-  if (type == "Sequence" && n.contains("normalizers") && n["normalizers"].is_array() &&
-      n["normalizers"].size() == 2 && n["normalizers"][0].value("type", "") == "Lowercase") {
-    read_normalizer(n["normalizers"][1], c, path);
-    if (!c.lowercase) c.strip_accents = c.strip_accents.value_or(false), c.lowercase = true;
-    return;
-  }
-  if (type != "BertNormalizer")
-    fail(where(path, "normalizer"), ": type '", type, "' is not supported (BertNormalizer only)");
-  c.clean_text = get_or<bool>(n, "clean_text", true, path);
-  c.handle_chinese_chars = get_or<bool>(n, "handle_chinese_chars", true, path);
-  c.lowercase = get_or<bool>(n, "lowercase", true, path);
-  auto sa = n.find("strip_accents");
-  if (sa == n.end() || sa->is_null())
+  c.clean_text = get_or<bool>(*n, "clean_text", true, path);
+  c.handle_chinese_chars = get_or<bool>(*n, "handle_chinese_chars", true, path);
+  c.lowercase = get_or<bool>(*n, "lowercase", true, path);
+  auto sa = n->find("strip_accents");
+  if (sa == n->end() || sa->is_null())
     c.strip_accents.reset();
   else if (sa->is_boolean())
     c.strip_accents = sa->get<bool>();
@@ -102,13 +104,26 @@ TemplatePiece read_piece(const json& p, const std::filesystem::path& path) {
   return piece;
 }
 
+// TemplateProcessing and BertProcessing become PostProcessorConfig (a template); the
+// special token names of RobertaProcessing fill cls_token and sep_token.
 void read_post_processor(const json& pp, TokenizerConfig& c, const std::filesystem::path& path) {
   auto& out = c.post_processor;
-  if (pp.is_null()) {
-    out.present = false;
+  out = PostProcessorConfig{};
+  if (pp.is_null()) return;
+  std::string type = get_or<std::string>(pp, "type", "", path);
+  if (type == "Sequence" && pp.contains("processors") && pp["processors"].is_array()) {
+    for (const auto& p : pp["processors"]) {
+      const std::string t = p.value("type", "");
+      if (t == "TemplateProcessing" || t == "BertProcessing" || t == "RobertaProcessing") read_post_processor(p, c, path);
+    }
     return;
   }
-  std::string type = get_or<std::string>(pp, "type", "", path);
+  if (type == "RobertaProcessing") {
+    c.cls_token = pp.at("cls").at(0).get<std::string>();
+    c.sep_token = pp.at("sep").at(0).get<std::string>();
+    return;
+  }
+  if (type != "TemplateProcessing" && type != "BertProcessing") return;
   out.present = true;
   if (type == "TemplateProcessing") {
     for (const auto& p : pp.at("single")) out.single.push_back(read_piece(p, path));
@@ -129,9 +144,6 @@ void read_post_processor(const json& pp, TokenizerConfig& c, const std::filesyst
     out.single = {{K::Special, c.cls_token, 0}, {K::SequenceA, "", 0}, {K::Special, c.sep_token, 0}};
     out.pair = {{K::Special, c.cls_token, 0}, {K::SequenceA, "", 0}, {K::Special, c.sep_token, 0},
                 {K::SequenceB, "", 1}, {K::Special, c.sep_token, 1}};
-  } else {
-    fail(where(path, "post_processor"), ": type '", type,
-         "' is not supported (TemplateProcessing, BertProcessing)");
   }
 }
 
@@ -188,37 +200,44 @@ std::pair<TokenizerConfig, Vocab> parse_tokenizer_json(const std::string& text, 
   TokenizerConfig c;
   c.flavour = TokenizerFlavour::HfFast;
   Vocab vocab;
+  auto spec = std::make_shared<PipelineSpec>();
   try {
     const json& model = j.at("model");
-    std::string type = get_or<std::string>(model, "type", "WordPiece", path);
-    if (type != "WordPiece")
-      fail(where(path, "model.type"), ": '", type, "' is not supported (WordPiece only)");
-    c.unk_token = get_or<std::string>(model, "unk_token", "[UNK]", path);
-    c.continuing_subword_prefix = get_or<std::string>(model, "continuing_subword_prefix", "##", path);
-    c.max_input_chars_per_word = get_or<size_t>(model, "max_input_chars_per_word", 100, path);
-    const json& v = model.at("vocab");
-    if (!v.is_object()) fail(where(path, "model.vocab"), " must be an object");
-    vocab.reserve(v.size());
-    for (auto it = v.begin(); it != v.end(); ++it) {
-      const std::string& token = it.key();  // not a structured binding: clang 14 cannot capture those
-      vocab.emplace_back(token, as_int<int32_t>(it.value(), [&] { return where(path, "model.vocab[" + token + "]"); }));
+    if (!model.is_object()) fail(where(path, "model"), " must be an object");
+    std::string type = get_or<std::string>(model, "type", "", path);
+    if (type.empty()) type = model.contains("merges") ? "BPE" : model.contains("vocab") && model["vocab"].is_array() ? "Unigram" : "WordPiece";
+    if (type == "WordPiece") {
+      c.unk_token = get_or<std::string>(model, "unk_token", "[UNK]", path);
+      c.continuing_subword_prefix = get_or<std::string>(model, "continuing_subword_prefix", "##", path);
+      c.max_input_chars_per_word = get_or<size_t>(model, "max_input_chars_per_word", 100, path);
+      const json& v = model.at("vocab");
+      if (!v.is_object()) fail(where(path, "model.vocab"), " must be an object");
+      vocab.reserve(v.size());
+      for (auto it = v.begin(); it != v.end(); ++it) {
+        const std::string& token = it.key();  // not a structured binding: clang 14 cannot capture those
+        vocab.emplace_back(token, as_int<int32_t>(it.value(), [&] { return where(path, "model.vocab[" + token + "]"); }));
+      }
+      spec->model = json{{"type", "WordPiece"}};
+    } else if (type == "BPE" || type == "Unigram" || type == "WordLevel") {
+      spec->model = std::move(j.at("model"));
+      spec->model["type"] = type;
+      if (auto u = spec->model.find("unk_token"); u != spec->model.end() && u->is_string()) c.unk_token = u->get<std::string>();
+      else c.unk_token.clear();
+      c.continuing_subword_prefix.clear();
+    } else {
+      fail(where(path, "model.type"), ": '", type, "' is not supported (WordPiece, BPE, Unigram, WordLevel)");
     }
-
-    read_normalizer(j.value("normalizer", json()), c, path);
-    const json pre = j.value("pre_tokenizer", json());
-    if (pre.is_null() || get_or<std::string>(pre, "type", "", path) != "BertPreTokenizer")
-      fail(where(path, "pre_tokenizer"), ": only BertPreTokenizer is supported, got ", pre.dump());
-    read_post_processor(j.value("post_processor", json()), c, path);
+    spec->normalizer = j.value("normalizer", json());
+    read_normalizer(spec->normalizer, c, path);
+    spec->pre_tokenizer = j.value("pre_tokenizer", json());
+    spec->post_processor = j.value("post_processor", json());
+    read_post_processor(spec->post_processor, c, path);
     read_truncation(j.value("truncation", json()), c.defaults, path);
     read_padding(j.value("padding", json()), c, path);
-    const json dec = j.value("decoder", json());
-    if (!dec.is_null()) {
-      if (get_or<std::string>(dec, "type", "", path) != "WordPiece")
-        fail(where(path, "decoder"), ": only the WordPiece decoder is supported");
-      c.decode_cleanup = get_or<bool>(dec, "cleanup", true, path);
-    } else {
-      c.decode_cleanup = false;
-    }
+    spec->decoder = j.value("decoder", json());
+    c.decode_cleanup = false;
+    if (spec->decoder.is_object() && spec->decoder.value("type", "") == "WordPiece")
+      c.decode_cleanup = get_or<bool>(spec->decoder, "cleanup", true, path);
     for (const auto& a : j.value("added_tokens", json::array())) {
       AddedToken t;
       t.id = as_int<int32_t>(a.at("id"), where(path, "added_tokens id"));
@@ -233,6 +252,7 @@ std::pair<TokenizerConfig, Vocab> parse_tokenizer_json(const std::string& text, 
   } catch (const json::exception& e) {
     fail(path.string(), ": malformed tokenizer.json (", e.what(), ")");
   }
+  c.pipeline = std::move(spec);
   return {std::move(c), std::move(vocab)};
 }
 

@@ -101,8 +101,22 @@ void apply_model_max_length(const json& j, TokenizerConfig& c) {
 }  // namespace
 
 void read_model_max_length(TokenizerConfig& config, const std::filesystem::path& dir) {
-  const auto path = dir / "tokenizer_config.json";
-  if (auto j = read_json(path); j && j->is_object()) apply_model_max_length(*j, config);
+  for (const char* name : {"tokenizer_config.json", "special_tokens_map.json"}) {
+    const auto path = dir / name;
+    auto j = read_json(path);
+    if (!j || !j->is_object()) continue;
+    if (std::string(name) == "tokenizer_config.json") apply_model_max_length(*j, config);
+    try {
+      if (auto t = token_value(*j, "mask_token")) config.mask_token = *t;
+      if (auto t = token_value(*j, "cls_token")) config.cls_token = *t;
+      if (auto t = token_value(*j, "sep_token")) config.sep_token = *t;
+      if (auto t = token_value(*j, "pad_token")) config.pad_token = *t;
+    } catch (const Error& e) {
+      fail(path.string(), ": ", e.what());
+    } catch (const json::exception& e) {
+      fail(path.string(), ": ", e.what());
+    }
+  }
 }
 
 std::pair<TokenizerConfig, Vocab> load_vocab_txt(const std::filesystem::path& vocab_path,

@@ -14,23 +14,22 @@
 #include <utility>
 #include <vector>
 
+#include "tokenizer/stages.h"
+
 namespace encore::tok {
 
-class WordPiece {
+class WordPiece : public Model {
  public:
-  struct Piece {
-    int32_t id;
-    uint32_t begin;  // code point range within the word
-    uint32_t end;
-  };
-
   // `vocab` pairs are applied in order (a later duplicate token overrides an earlier one).
   WordPiece(const std::vector<std::pair<std::string, int32_t>>& vocab, std::string unk_token,
             std::string prefix, size_t max_input_chars_per_word);
 
   // Appends the pieces of one word; a word that is too long or cannot be matched
   // completely becomes a single [UNK] spanning it.
-  void tokenize(const char32_t* chars, size_t n, std::vector<Piece>& out) const;
+  void tokenize(const char32_t* chars, size_t n, std::vector<Piece>& out) const override;
+  std::optional<int32_t> token_to_id(std::string_view token) const override { return find(token); }
+  const std::string* id_to_token(int32_t id) const override { return token(id); }
+  size_t vocab_size() const override { return size_; }
 
   std::optional<int32_t> find(std::string_view token) const;
   const std::string* token(int32_t id) const;  // nullptr when the id has no token
