@@ -168,7 +168,7 @@ std::shared_ptr<const InputModule> load_transformer(const fs::path& dir, const E
   lo.dtype = o.dtype;
   Model model = Model::load(dir.string(), lo);  // first: a directory that is no model says so
   auto in = std::make_shared<InputModule>(Tokenizer::from_dir(dir, std::nullopt, [lower](TokenizerConfig& tc) {
-    if (lower && !tc.lowercase) tc.strip_accents = tc.strip_accents.value_or(false), tc.lowercase = true;
+    if (lower) tc.lowercase_input();
   }));
   in->model = std::move(model);
   const int positions = static_cast<int>(in->model->config().max_positions);

@@ -96,41 +96,30 @@ std::pair<size_t, size_t> word_chars(const Encoding& w, size_t s, size_t e) {
   return {span_of(s, true), span_of(e, false)};
 }
 
-// [CLS] question [SEP] context[window] [SEP] for every window of the context, as
-// `tokenizers` truncates with only_second + stride + overflow (Encoding::truncate: windows
-// [start, min(start + W, C)) for start = 0, W - stride, ... until one reaches the end, W the
-// room left by the question and the special tokens).
+// The question and one window of the context, with the model's special tokens, for every
+// window: tokenizer(question, context, truncation="only_second", max_length, stride,
+// return_overflowing_tokens=True), i.e. the encoding and its overflowing windows.
 std::vector<Encoding> question_windows(const Tokenizer& tok, const std::string& question, const std::string& context,
                                        size_t max_len, size_t stride) {
   EncodeOptions plain;
   plain.add_special_tokens = false;
-  const Encoding q = tok.encode(question, plain), c = tok.encode(context, plain);
-  const auto cls = tok.token_to_id(tok.config().cls_token), sep = tok.token_to_id(tok.config().sep_token);
-  ENCORE_CHECK(cls && sep, "the tokenizer has no ", tok.config().cls_token, " or ", tok.config().sep_token, " token");
-  ENCORE_CHECK(q.size() + 3 < max_len, "the question has ", q.size(), " tokens: no room for the context in max_seq_len ",
+  const size_t q = tok.encode(question, plain).size();
+  const size_t specials = tok.num_special_tokens_to_add(true);
+  ENCORE_CHECK(q + specials < max_len, "the question has ", q, " tokens: no room for the context in max_seq_len ",
                max_len);
-  const size_t W = max_len - q.size() - 3;
+  const size_t W = max_len - q - specials;
   ENCORE_CHECK(stride < W, "doc_stride ", stride, " must be smaller than the ", W, " context tokens per window");
-  auto push = [](Encoding& e, int32_t id, const std::string& token, int32_t type, int32_t special, int32_t word,
-                 int32_t seq, std::pair<size_t, size_t> off, std::pair<size_t, size_t> coff) {
-    e.ids.push_back(id), e.tokens.push_back(token), e.type_ids.push_back(type), e.attention_mask.push_back(1);
-    e.special_tokens_mask.push_back(special), e.word_ids.push_back(word), e.sequence_ids.push_back(seq);
-    e.offsets.push_back(off), e.char_offsets.push_back(coff);
-  };
+  EncodeOptions o;
+  o.truncation.strategy = TruncationStrategy::OnlySecond;
+  o.truncation.max_length = max_len;
+  o.truncation.stride = stride;
+  o.return_overflowing = true;
+  Encoding e = tok.encode_pair(question, context, o);
   std::vector<Encoding> out;
-  for (size_t start = 0;; start += W - stride) {
-    const size_t stop = std::min(start + W, c.size());
-    Encoding e;
-    push(e, *cls, tok.config().cls_token, 0, 1, -1, -1, {0, 0}, {0, 0});
-    for (size_t j = 0; j < q.size(); ++j)
-      push(e, q.ids[j], q.tokens[j], 0, 0, q.word_ids[j], 0, q.offsets[j], q.char_offsets[j]);
-    push(e, *sep, tok.config().sep_token, 0, 1, -1, -1, {0, 0}, {0, 0});
-    for (size_t j = start; j < stop; ++j)
-      push(e, c.ids[j], c.tokens[j], 1, 0, c.word_ids[j], 1, c.offsets[j], c.char_offsets[j]);
-    push(e, *sep, tok.config().sep_token, 1, 1, -1, -1, {0, 0}, {0, 0});
-    out.push_back(std::move(e));
-    if (stop == c.size()) break;
-  }
+  std::vector<Encoding> rest = std::move(e.overflowing);
+  e.overflowing.clear();
+  out.push_back(std::move(e));
+  for (auto& w : rest) out.push_back(std::move(w));
   return out;
 }
 

@@ -69,24 +69,7 @@ void replace_all(std::string& s, std::string_view from, std::string_view to) {
 }  // namespace
 
 std::string tokens_to_string(const Tokenizer& tokenizer, const std::vector<std::string>& tokens) {
-  const auto& cfg = tokenizer.config();
-  const std::string& prefix = cfg.continuing_subword_prefix;
-  std::string out;
-  for (size_t i = 0; i < tokens.size(); ++i) {
-    std::string t = tokens[i];
-    if (i != 0) {
-      if (!prefix.empty() && t.compare(0, prefix.size(), prefix) == 0) t.erase(0, prefix.size());
-      else t.insert(0, " ");
-    }
-    if (cfg.decode_cleanup) {  // wordpiece.rs cleanup(), per token
-      for (auto [from, to] : {std::pair{" .", "."}, {" ?", "?"}, {" !", "!"}, {" ,", ","}, {" ' ", "'"},
-                              {" n't", "n't"}, {" 'm", "'m"}, {" do not", " don't"}, {" 's", "'s"},
-                              {" 've", "'ve"}, {" 're", "'re"}})
-        replace_all(t, from, to);
-    }
-    out += t;
-  }
-  return out;
+  return tokenizer.decode_tokens(tokens);
 }
 
 std::string hf_decode(const TaskModel& m, const std::vector<int32_t>& ids, bool skip_special_tokens) {

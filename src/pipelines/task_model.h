@@ -56,8 +56,8 @@ void check_length(const TaskModel& m, const Encoding& e);
 std::vector<float> softmax(const float* x, size_t n);
 float sigmoid(float x);
 
-// The WordPiece decoder of `tokenizers` (decoders/wordpiece.rs) on token strings: what
-// transformers' convert_tokens_to_string does for a fast BERT tokenizer.
+// The tokenizer's decoder on token strings: transformers' convert_tokens_to_string for a
+// fast tokenizer.
 std::string tokens_to_string(const Tokenizer& tokenizer, const std::vector<std::string>& tokens);
 
 // transformers' tokenizer.decode() for a fast tokenizer: the backend decoder

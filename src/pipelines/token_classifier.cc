@@ -1,8 +1,10 @@
 // Token classification as transformers pipelines/token_classification.py (4.57):
 //  - tokenize with truncation to model_max_length, offsets and special-tokens mask;
 //  - scores = softmax per token; special tokens dropped (gather_pre_entities);
-//  - is_subword = len(token) != len(text[start:end]) (the tokenizer has a continuing-subword
-//    prefix); an [UNK] token takes the text itself as its word and is never a subword;
+//  - word = the vocabulary token of the id; is_subword = len(word) != len(text[start:end])
+//    when the model has a continuing-subword prefix (WordPiece's ##), else the pipeline's
+//    heuristic: the token does not start the text and no space is next to its start; an
+//    unknown token takes the text itself as its word and is never a subword;
 //  - none/simple: argmax label per token; first/average/max: tokens merged into words first
 //    (aggregate_words: first token's scores / the token with the highest max / the mean);
 //  - every strategy but none groups adjacent entities: same tag and not "B-" continue a
@@ -123,6 +125,8 @@ std::vector<TokenClassifyResult> TokenClassifier::classify(const std::vector<std
   const std::vector<std::string>& labels = m.m.model.config().head.labels;
   const Aggregation agg = m.options.aggregation;
   const auto unk = tok.token_to_id(tok.config().unk_token);
+  const auto prefix = tok.continuing_subword_prefix();
+  const bool word_aware = prefix && !prefix->empty();
   std::vector<TokenClassifyResult> results(texts.size());
   std::vector<Encoding> encodings;
   std::vector<size_t> which;
@@ -149,11 +153,14 @@ std::vector<TokenClassifyResult> TokenClassifier::classify(const std::vector<std
       if (en.special_tokens_mask[j]) continue;
       PreEntity p;
       p.scores = pipelines::softmax(logits.data<float>() + j * L, L);
-      p.word = en.tokens[j];
+      p.word = tok.id_to_token(en.ids[j]).value_or(en.tokens[j]);
       p.start = en.char_offsets[j].first, p.end = en.char_offsets[j].second;
       p.index = static_cast<int64_t>(j);
       const std::string ref = pipelines::utf8_slice(text, p.start, p.end);
-      p.is_subword = pipelines::utf8_length(p.word) != pipelines::utf8_length(ref);
+      if (word_aware)
+        p.is_subword = pipelines::utf8_length(p.word) != pipelines::utf8_length(ref);
+      else  // start_ind > 0 and " " not in sentence[start_ind - 1 : start_ind + 1]
+        p.is_subword = p.start > 0 && pipelines::utf8_slice(text, p.start - 1, p.start + 1).find(' ') == std::string::npos;
       if (unk && en.ids[j] == *unk) p.word = ref, p.is_subword = false;
       pre.push_back(std::move(p));
     }
