@@ -14,6 +14,7 @@ PACKAGES=(
   nlohmann-json3-dev=3.11.2-2
   libboost-dev=1.74.0.3
   libutf8proc-dev=2.8.0-1
+  libonig-dev=6.9.8-1
   libgtest-dev=1.12.1-0.2
   libbenchmark-dev=1.7.1-1
   clang-14=1:14.0.6-12

@@ -37,6 +37,7 @@ TokenizerFlavour flavour_from_name(const std::string& name);    // throws encore
 enum class TruncationStrategy { None, LongestFirst, OnlyFirst, OnlySecond };
 enum class TruncationSide { Right, Left };
 enum class PaddingStrategy { None, Longest, Fixed };
+enum class PaddingSide { Right, Left };
 
 const char* truncation_name(TruncationStrategy strategy);       // "longest_first", ...
 TruncationStrategy truncation_from_name(const std::string& name);  // also "none"
@@ -52,6 +53,7 @@ struct PaddingOptions {
   PaddingStrategy strategy = PaddingStrategy::None;
   size_t length = 0;              // for Fixed
   size_t pad_to_multiple_of = 0;  // 0 = off
+  PaddingSide side = PaddingSide::Right;
 };
 
 struct EncodeOptions {
@@ -217,7 +219,8 @@ class Tokenizer {
   std::shared_ptr<const Impl> impl_;
 };
 
-// Pads encodings in place following `padding` (Longest: to the longest of them).
+// Pads encodings in place following `padding` (Longest: to the longest of them), their
+// overflowing windows to the same length (tokenizers' Encoding::pad).
 void pad_encodings(std::vector<Encoding>& encodings, const PaddingOptions& padding,
                    int32_t pad_id, int32_t pad_type_id, const std::string& pad_token);
 

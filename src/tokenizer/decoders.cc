@@ -160,7 +160,20 @@ void CTCDecoder::decode_chain(std::vector<std::string>& tokens, std::optional<bo
 }
 
 void ReplaceDecoder::decode_chain(std::vector<std::string>& tokens, std::optional<bool>) const {
-  for (auto& t : tokens) replace_all(t, pattern_, content_);
+  std::vector<std::pair<size_t, size_t>> matches;
+  for (auto& t : tokens) {
+    pattern_->find_matches(t, matches);
+    if (matches.empty()) continue;
+    std::string out;
+    size_t prev = 0;
+    for (const auto& [b, e] : matches) {
+      out.append(t, prev, b - prev);
+      out += content_;
+      prev = e;
+    }
+    out.append(t, prev, std::string::npos);
+    t = std::move(out);
+  }
 }
 
 void ByteFallbackDecoder::decode_chain(std::vector<std::string>& tokens, std::optional<bool>) const {
@@ -208,7 +221,7 @@ void StripDecoder::decode_chain(std::vector<std::string>& tokens, std::optional<
       start_cut = i + 1;
     }
     size_t stop_cut = chars.size();
-    for (size_t i = 0; i < stop_ && i < chars.size(); ++i) {
+    for (size_t i = 0; i < stop_ && i < chars.size() && chars.size() - i - 1 >= start_cut; ++i) {
       const size_t index = chars.size() - i - 1;
       if (chars[index] != content_) break;
       stop_cut = index;

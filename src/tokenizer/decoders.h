@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "tokenizer/pattern.h"
 #include "tokenizer/stages.h"
 
 namespace encore::tok {
@@ -61,14 +62,16 @@ class CTCDecoder : public Decoder {
   bool cleanup_;
 };
 
-// Replace with a string pattern.
+// Replace: every match of the pattern in a token becomes `content`.
 class ReplaceDecoder : public Decoder {
  public:
-  ReplaceDecoder(std::string pattern, std::string content) : pattern_(std::move(pattern)), content_(std::move(content)) {}
+  ReplaceDecoder(std::unique_ptr<Pattern> pattern, std::string content)
+      : pattern_(std::move(pattern)), content_(std::move(content)) {}
   void decode_chain(std::vector<std::string>& tokens, std::optional<bool> cleanup) const override;
 
  private:
-  std::string pattern_, content_;
+  std::unique_ptr<Pattern> pattern_;
+  std::string content_;
 };
 
 class ByteFallbackDecoder : public Decoder {

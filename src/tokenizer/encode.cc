@@ -40,8 +40,8 @@ class Emitter {
       pieces_.clear();
       impl_.model->tokenize(chars_.data(), chars_.size(), pieces_);
       for (const auto& p : pieces_) {
-        const std::string* token = impl_.model->id_to_token(p.id);
-        push(p.id, token ? *token : std::string(),
+        const std::string* token = p.text ? nullptr : impl_.model->id_to_token(p.id);
+        push(p.id, token ? *token : p.text ? to_utf8_range(text, w.begin + p.begin, w.begin + p.end) : std::string(),
              {text[w.begin + p.begin].begin, text[w.begin + p.end - 1].end});
       }
       ++word_;

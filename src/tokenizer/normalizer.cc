@@ -137,6 +137,59 @@ void nfc(NText& text, TokenizerFlavour f) {
   text.swap(out);
 }
 
+void StripNormalizer::normalize(NText& text) const {
+  const auto f = TokenizerFlavour::HfFast;
+  size_t b = 0, e = text.size();
+  if (left_)
+    while (b < e && is_split_space(text[b].c, f)) ++b;
+  if (right_)
+    while (e > b && is_split_space(text[e - 1].c, f)) --e;
+  if (b == 0 && e == text.size()) return;
+  text.erase(text.begin() + static_cast<std::ptrdiff_t>(e), text.end());
+  text.erase(text.begin(), text.begin() + static_cast<std::ptrdiff_t>(b));
+}
+
+void StripAccentsNormalizer::normalize(NText& text) const {
+  size_t w = 0;
+  for (size_t r = 0; r < text.size(); ++r) {
+    if (is_hf_combining_mark(text[r].c)) continue;
+    text[w++] = text[r];
+  }
+  text.resize(w);
+}
+
+void DecomposeNormalizer::normalize(NText& text) const {
+  const auto f = TokenizerFlavour::HfFast;
+  NText out;
+  out.reserve(text.size() + 8);
+  std::u32string buf;
+  for (const auto& ch : text) {
+    buf.clear();
+    if (compat_)
+      append_hf_nfkd(ch.c, buf);
+    else
+      append_nfd(ch.c, f, buf);
+    for (char32_t c : buf) out.push_back({c, ch.begin, ch.end});
+  }
+  canonical_reorder(out, f);
+  text.swap(out);
+}
+
+PrependNormalizer::PrependNormalizer(const std::string& prepend) {
+  NText t;
+  decode_utf8(prepend, 0, t);
+  for (const auto& c : t) prepend_.push_back(c.c);
+}
+
+void PrependNormalizer::normalize(NText& text) const {
+  if (text.empty() || prepend_.empty()) return;
+  NText out;
+  out.reserve(text.size() + prepend_.size());
+  for (char32_t c : prepend_) out.push_back({c, text[0].begin, text[0].end});
+  out.insert(out.end(), text.begin(), text.end());
+  text.swap(out);
+}
+
 void BertNormalizer::normalize(NText& text) const {
   const auto f = TokenizerFlavour::HfFast;
   if (clean_text_) clean_text(text, f);

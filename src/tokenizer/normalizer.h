@@ -37,6 +37,45 @@ class BertNormalizer : public Normalizer {
   bool clean_text_, chinese_, strip_, lower_;
 };
 
+// tokenizers' Strip: drops leading and/or trailing white space (Rust char::is_whitespace);
+// the other code points keep their spans.
+class StripNormalizer : public Normalizer {
+ public:
+  StripNormalizer(bool left, bool right) : left_(left), right_(right) {}
+  void normalize(NText& text) const override;
+
+ private:
+  bool left_, right_;
+};
+
+// tokenizers' StripAccents: drops combining marks (Mn, Mc, Me).
+class StripAccentsNormalizer : public Normalizer {
+ public:
+  void normalize(NText& text) const override;
+};
+
+// tokenizers' NFD and NFKD: each code point's decomposition takes its span, then canonical
+// reordering moves code points with their spans.
+class DecomposeNormalizer : public Normalizer {
+ public:
+  explicit DecomposeNormalizer(bool compatibility) : compat_(compatibility) {}
+  void normalize(NText& text) const override;
+
+ private:
+  bool compat_;
+};
+
+// tokenizers' Prepend: `prepend` before a non-empty text, with the span of its first code
+// point (NormalizedString::prepend).
+class PrependNormalizer : public Normalizer {
+ public:
+  explicit PrependNormalizer(const std::string& prepend);
+  void normalize(NText& text) const override;
+
+ private:
+  std::u32string prepend_;
+};
+
 // tokenizers' Lowercase (Rust char::to_lowercase per code point).
 class Lowercase : public Normalizer {
  public:

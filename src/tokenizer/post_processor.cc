@@ -230,6 +230,33 @@ Encoding post_process(const Tokenizer::Impl& impl, Sequence first, Sequence* sec
 
 namespace encore {
 
+namespace {
+
+void pad_to(Encoding& e, size_t target, PaddingSide side, int32_t pad_id, int32_t pad_type_id,
+            const std::string& pad_token) {
+  for (auto& o : e.overflowing) pad_to(o, target, side, pad_id, pad_type_id, pad_token);
+  if (e.ids.size() >= target) return;
+  const size_t n = target - e.ids.size();
+  auto grow = [&](auto& v, const auto& value) {
+    using T = typename std::decay_t<decltype(v)>::value_type;
+    if (side == PaddingSide::Right)
+      v.insert(v.end(), n, T(value));
+    else
+      v.insert(v.begin(), n, T(value));
+  };
+  grow(e.ids, pad_id);
+  grow(e.type_ids, pad_type_id);
+  grow(e.attention_mask, 0);
+  grow(e.special_tokens_mask, 1);
+  grow(e.word_ids, -1);
+  grow(e.sequence_ids, -1);
+  grow(e.offsets, std::pair<size_t, size_t>{0, 0});
+  grow(e.char_offsets, std::pair<size_t, size_t>{0, 0});
+  grow(e.tokens, pad_token);
+}
+
+}  // namespace
+
 void pad_encodings(std::vector<Encoding>& encodings, const PaddingOptions& padding,
                    int32_t pad_id, int32_t pad_type_id, const std::string& pad_token) {
   if (padding.strategy == PaddingStrategy::None) return;
@@ -240,19 +267,7 @@ void pad_encodings(std::vector<Encoding>& encodings, const PaddingOptions& paddi
   }
   if (padding.pad_to_multiple_of > 0 && target % padding.pad_to_multiple_of != 0)
     target += padding.pad_to_multiple_of - target % padding.pad_to_multiple_of;
-  for (auto& e : encodings) {
-    while (e.ids.size() < target) {
-      e.ids.push_back(pad_id);
-      e.type_ids.push_back(pad_type_id);
-      e.attention_mask.push_back(0);
-      e.special_tokens_mask.push_back(1);
-      e.word_ids.push_back(-1);
-      e.sequence_ids.push_back(-1);
-      e.offsets.emplace_back(0, 0);
-      e.char_offsets.emplace_back(0, 0);
-      e.tokens.push_back(pad_token);
-    }
-  }
+  for (auto& e : encodings) pad_to(e, target, padding.side, pad_id, pad_type_id, pad_token);
 }
 
 }  // namespace encore

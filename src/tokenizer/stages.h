@@ -57,6 +57,7 @@ class Model {
     int32_t id;
     uint32_t begin;  // code point range within the split
     uint32_t end;
+    bool text = false;  // the token is the split's text [begin, end) (Unigram's unknown pieces)
   };
   virtual ~Model() = default;
   virtual void tokenize(const char32_t* chars, size_t n, std::vector<Piece>& out) const = 0;

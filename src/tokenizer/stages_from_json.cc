@@ -4,10 +4,16 @@
 #include <nlohmann/json.hpp>
 
 #include "encore/error.h"
+#include "tokenizer/bpe.h"
+#include "tokenizer/byte_level_stages.h"
 #include "tokenizer/decoders.h"
 #include "tokenizer/normalizer.h"
 #include "tokenizer/pre_tokenizer.h"
+#include "tokenizer/metaspace.h"
+#include "tokenizer/precompiled.h"
 #include "tokenizer/processors.h"
+#include "tokenizer/replace.h"
+#include "tokenizer/unigram.h"
 #include "tokenizer/tokenizer_impl.h"
 #include "tokenizer/wordpiece.h"
 
@@ -40,6 +46,25 @@ char32_t one_char(const std::string& s, const char* what) {
   return t[0].c;
 }
 
+std::unique_ptr<Pattern> make_pattern(const json& p) {
+  if (p.contains("String")) return std::make_unique<Pattern>(p.at("String").get<std::string>(), false);
+  if (p.contains("Regex")) return std::make_unique<Pattern>(p.at("Regex").get<std::string>(), true);
+  fail("pattern ", p.dump().substr(0, 100), " is neither String nor Regex");
+}
+
+PrependScheme prepend_scheme(const json& j) {
+  const std::string s = opt<std::string>(j, "prepend_scheme", "always");
+  PrependScheme scheme = s == "first" ? PrependScheme::First : s == "never" ? PrependScheme::Never : PrependScheme::Always;
+  if (s != "first" && s != "never" && s != "always") fail("Metaspace prepend_scheme '", s, "' is unknown");
+  // metaspace.rs: a legacy add_prefix_space false means never.
+  if (j.contains("add_prefix_space") && j["add_prefix_space"].is_boolean() && !j["add_prefix_space"].get<bool>()) {
+    if (j.contains("prepend_scheme") && scheme != PrependScheme::Never)
+      fail("Metaspace: add_prefix_space does not match declared prepend_scheme");
+    scheme = PrependScheme::Never;
+  }
+  return scheme;
+}
+
 void add_normalizers(const json& n, const TokenizerConfig& config,
                      std::vector<std::unique_ptr<Normalizer>>& out) {
   if (n.is_null()) return;
@@ -50,7 +75,22 @@ void add_normalizers(const json& n, const TokenizerConfig& config,
     out.push_back(std::make_unique<BertNormalizer>(config));
   } else if (type == "Lowercase") {
     out.push_back(std::make_unique<Lowercase>());
-
+  } else if (type == "ByteLevel") {
+    out.push_back(std::make_unique<ByteLevelNormalizer>());
+  } else if (type == "Precompiled") {
+    const json& map = n.at("precompiled_charsmap");
+    if (!map.is_string()) fail("Precompiled: precompiled_charsmap must be a base64 string");
+    out.push_back(std::make_unique<Precompiled>(base64_decode(map.get<std::string>())));
+  } else if (type == "Replace") {
+    out.push_back(std::make_unique<ReplaceNormalizer>(make_pattern(n.at("pattern")), n.at("content").get<std::string>()));
+  } else if (type == "Strip") {
+    out.push_back(std::make_unique<StripNormalizer>(opt<bool>(n, "strip_left", true), opt<bool>(n, "strip_right", true)));
+  } else if (type == "StripAccents") {
+    out.push_back(std::make_unique<StripAccentsNormalizer>());
+  } else if (type == "NFD" || type == "NFKD") {
+    out.push_back(std::make_unique<DecomposeNormalizer>(type == "NFKD"));
+  } else if (type == "Prepend") {
+    out.push_back(std::make_unique<PrependNormalizer>(n.at("prepend").get<std::string>()));
   } else {
     fail("normalizer type '", type, "' is not supported");
   }
@@ -66,6 +106,11 @@ std::unique_ptr<PreTokenizer> make_pre_tokenizer(const json& p) {
     return std::make_unique<PreTokenizerSequence>(std::move(steps));
   }
   if (type == "BertPreTokenizer") return std::make_unique<BertPreTokenizer>();
+  if (type == "Metaspace")
+    return std::make_unique<MetaspacePreTokenizer>(one_char(opt<std::string>(p, "replacement", "\u2581"), "Metaspace replacement"),
+                                                   prepend_scheme(p), opt<bool>(p, "split", true));
+  if (type == "ByteLevel")
+    return std::make_unique<ByteLevelPreTokenizer>(opt<bool>(p, "add_prefix_space", true), opt<bool>(p, "use_regex", true));
   fail("pre_tokenizer type '", type, "' is not supported");
 }
 
@@ -109,29 +154,70 @@ std::unique_ptr<Decoder> make_decoder(const json& d) {
   if (type == "WordPiece")
     return std::make_unique<WordPieceDecoder>(opt<std::string>(d, "prefix", "##"), opt<bool>(d, "cleanup", true));
   if (type == "ByteLevel") return std::make_unique<ByteLevelDecoder>();
-  if (type == "Metaspace") {
-    const std::string scheme = opt<std::string>(d, "prepend_scheme", "always");
-    const bool prepend = d.contains("add_prefix_space") && d["add_prefix_space"].is_boolean()
-                             ? d["add_prefix_space"].get<bool>()
-                             : scheme != "never";
+  if (type == "Metaspace")
     return std::make_unique<MetaspaceDecoder>(one_char(opt<std::string>(d, "replacement", "\u2581"), "Metaspace replacement"),
-                                              prepend);
-  }
+                                              prepend_scheme(d) != PrependScheme::Never);
   if (type == "BPEDecoder") return std::make_unique<BPEDecoder>(opt<std::string>(d, "suffix", "</w>"));
   if (type == "CTC")
     return std::make_unique<CTCDecoder>(opt<std::string>(d, "pad_token", "<pad>"),
                                         opt<std::string>(d, "word_delimiter_token", "|"), opt<bool>(d, "cleanup", true));
-  if (type == "Replace") {
-    const json& pattern = d.at("pattern");
-    if (!pattern.contains("String")) fail("decoder Replace: only a String pattern is supported");
-    return std::make_unique<ReplaceDecoder>(pattern.at("String").get<std::string>(), d.at("content").get<std::string>());
-  }
+  if (type == "Replace") return std::make_unique<ReplaceDecoder>(make_pattern(d.at("pattern")), d.at("content").get<std::string>());
   if (type == "ByteFallback") return std::make_unique<ByteFallbackDecoder>();
   if (type == "Fuse") return std::make_unique<FuseDecoder>();
   if (type == "Strip")
     return std::make_unique<StripDecoder>(one_char(d.at("content").get<std::string>(), "Strip content"),
                                           opt<size_t>(d, "start", 0), opt<size_t>(d, "stop", 0));
   fail("decoder type '", type, "' is not supported");
+}
+
+std::optional<std::string> opt_string(const json& j, const char* key) {
+  auto it = j.find(key);
+  if (it == j.end() || it->is_null()) return std::nullopt;
+  if (!it->is_string()) fail("model.", key, " must be a string or null");
+  return it->get<std::string>();
+}
+
+std::vector<std::pair<std::string, int32_t>> read_vocab_object(const json& v) {
+  if (!v.is_object()) fail("model.vocab must be an object");
+  std::vector<std::pair<std::string, int32_t>> vocab;
+  vocab.reserve(v.size());
+  for (auto it = v.begin(); it != v.end(); ++it) {
+    if (!it.value().is_number_integer() || it.value().get<int64_t>() < 0 || it.value().get<int64_t>() > INT32_MAX)
+      fail("model.vocab[", it.key(), "] must be a non-negative integer");
+    vocab.emplace_back(it.key(), it.value().get<int32_t>());
+  }
+  return vocab;
+}
+
+std::unique_ptr<BPE> make_bpe(const json& m) {
+  if (auto d = m.find("dropout"); d != m.end() && !d->is_null() && !(d->is_number() && d->get<double>() == 0.0))
+    fail("model BPE: dropout ", d->dump(), " is not supported (null only)");
+  BPEOptions o;
+  o.unk_token = opt_string(m, "unk_token");
+  o.continuing_subword_prefix = opt_string(m, "continuing_subword_prefix");
+  o.end_of_word_suffix = opt_string(m, "end_of_word_suffix");
+  o.fuse_unk = opt<bool>(m, "fuse_unk", false);
+  o.byte_fallback = opt<bool>(m, "byte_fallback", false);
+  o.ignore_merges = opt<bool>(m, "ignore_merges", false);
+  return std::make_unique<BPE>(read_vocab_object(m.at("vocab")), read_merges(m.at("merges")), std::move(o));
+}
+
+std::unique_ptr<Unigram> make_unigram(const json& m) {
+  const json& v = m.at("vocab");
+  if (!v.is_array()) fail("model Unigram: vocab must be an array of [piece, score]");
+  std::vector<std::pair<std::string, double>> pieces;
+  pieces.reserve(v.size());
+  for (const auto& e : v) {
+    if (!e.is_array() || e.size() != 2 || !e[0].is_string() || !e[1].is_number())
+      fail("model Unigram: vocab entry ", pieces.size(), " is not [piece, score]");
+    pieces.emplace_back(e[0].get<std::string>(), e[1].get<double>());
+  }
+  std::optional<size_t> unk;
+  if (auto u = m.find("unk_id"); u != m.end() && !u->is_null()) {
+    if (!u->is_number_unsigned()) fail("model Unigram: unk_id must be a non-negative integer");
+    unk = u->get<size_t>();
+  }
+  return std::make_unique<Unigram>(std::move(pieces), unk, opt<bool>(m, "byte_fallback", false));
 }
 
 std::unique_ptr<Model> make_wordpiece(const TokenizerConfig& c, const std::vector<std::pair<std::string, int32_t>>& vocab) {
@@ -157,6 +243,12 @@ void build_stages(Tokenizer::Impl& impl, const std::vector<std::pair<std::string
     const std::string model = type_of(spec.model, "model");
     if (model == "WordPiece") {
       impl.model = make_wordpiece(c, vocab);
+    } else if (model == "Unigram") {
+      impl.model = make_unigram(spec.model);
+    } else if (model == "BPE") {
+      auto bpe = make_bpe(spec.model);
+      impl.model_prefix = opt_string(spec.model, "continuing_subword_prefix");
+      impl.model = std::move(bpe);
     } else {
       fail("model type '", model, "' is not supported");
     }

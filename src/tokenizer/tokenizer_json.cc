@@ -172,8 +172,9 @@ void read_padding(const json& p, TokenizerConfig& c, const std::filesystem::path
   } else {
     fail(where(path, "padding.strategy"), ": ", s.dump(), " is not understood");
   }
-  if (get_or<std::string>(p, "direction", "Right", path) != "Right")
-    fail(where(path, "padding.direction"), ": only Right padding is supported");
+  const std::string side = get_or<std::string>(p, "direction", "Right", path);
+  if (side != "Right" && side != "Left") fail(where(path, "padding.direction"), ": '", side, "' is not Left or Right");
+  o.side = side == "Left" ? PaddingSide::Left : PaddingSide::Right;
   o.pad_to_multiple_of = get_or<size_t>(p, "pad_to_multiple_of", 0, path);
   c.pad_type_id = get_or<int32_t>(p, "pad_type_id", 0, path);
   c.pad_token = get_or<std::string>(p, "pad_token", c.pad_token, path);
@@ -221,8 +222,14 @@ std::pair<TokenizerConfig, Vocab> parse_tokenizer_json(const std::string& text, 
     } else if (type == "BPE" || type == "Unigram" || type == "WordLevel") {
       spec->model = std::move(j.at("model"));
       spec->model["type"] = type;
+      c.unk_token.clear();
       if (auto u = spec->model.find("unk_token"); u != spec->model.end() && u->is_string()) c.unk_token = u->get<std::string>();
-      else c.unk_token.clear();
+      // Unigram names its unknown piece by index.
+      auto uid = spec->model.find("unk_id");
+      const auto& pieces = spec->model.value("vocab", json());
+      if (uid != spec->model.end() && uid->is_number_unsigned() && pieces.is_array() && uid->get<size_t>() < pieces.size() &&
+          pieces[uid->get<size_t>()].is_array() && !pieces[uid->get<size_t>()].empty() && pieces[uid->get<size_t>()][0].is_string())
+        c.unk_token = pieces[uid->get<size_t>()][0].get<std::string>();
       c.continuing_subword_prefix.clear();
     } else {
       fail(where(path, "model.type"), ": '", type, "' is not supported (WordPiece, BPE, Unigram, WordLevel)");

@@ -384,3 +384,74 @@ bool is_composition_boundary(char32_t c) {
 }
 
 }  // namespace encore::tok
+
+namespace encore::tok {
+
+namespace {
+
+enum RegexClass : uint8_t { kOther, kLetter, kNumber, kSpace };
+struct RegexClassRange {
+  char32_t lo;
+  char32_t hi;
+  RegexClass cls;
+};
+// Where the tokenizers wheel's Oniguruma (Unicode 16) and utf8proc (15.0) disagree.
+#include "tokenizer/onig_unicode_tables.inc"
+static_assert(sorted_disjoint(std::span<const RegexClassRange>(kOnigClasses)));
+
+// The class of `c` in GPT-2's pattern when the table names it, else -1.
+int table_class(char32_t c) {
+  if (const auto* r = find(std::span<const RegexClassRange>(kOnigClasses), c)) return r->cls;
+  return -1;
+}
+
+}  // namespace
+
+#include "tokenizer/hf_normalizer_tables.inc"
+
+bool is_hf_combining_mark(char32_t c) {
+  if (c < 0x300) return false;
+  const auto cat = utf8proc_category(static_cast<utf8proc_int32_t>(c));
+  const bool mark = cat == UTF8PROC_CATEGORY_MN || cat == UTF8PROC_CATEGORY_MC || cat == UTF8PROC_CATEGORY_ME;
+  return mark != contains(kHfCombiningMarkFlip, c);
+}
+
+void append_hf_nfkd(char32_t c, std::u32string& out) {
+  if (c < 0xA0 || contains(kHfNoCompatDecompose, c)) {
+    out.push_back(c);
+    return;
+  }
+  utf8proc_int32_t d[32];
+  int last = 0;
+  const auto n = utf8proc_decompose_char(static_cast<utf8proc_int32_t>(c), d, 32,
+                                         static_cast<utf8proc_option_t>(UTF8PROC_DECOMPOSE | UTF8PROC_COMPAT), &last);
+  if (n <= 0 || n > 32) {
+    out.push_back(c);
+    return;
+  }
+  for (utf8proc_ssize_t i = 0; i < n; ++i) out.push_back(static_cast<char32_t>(d[i]));
+}
+
+// \p{L}, \p{N} and \s of Oniguruma as the tokenizers wheel has them (make_tok_models.py
+// regex-tables finds them by running its GPT-2 pattern on every code point).
+bool is_regex_letter(char32_t c) {
+  if (c < 0x80) return (c | 0x20) >= 'a' && (c | 0x20) <= 'z';
+  if (int k = table_class(c); k >= 0) return k == kLetter;
+  const auto cat = utf8proc_category(static_cast<utf8proc_int32_t>(c));
+  return cat >= UTF8PROC_CATEGORY_LU && cat <= UTF8PROC_CATEGORY_LO;
+}
+
+bool is_regex_number(char32_t c) {
+  if (c < 0x80) return c >= '0' && c <= '9';
+  if (int k = table_class(c); k >= 0) return k == kNumber;
+  const auto cat = utf8proc_category(static_cast<utf8proc_int32_t>(c));
+  return cat >= UTF8PROC_CATEGORY_ND && cat <= UTF8PROC_CATEGORY_NO;
+}
+
+bool is_regex_space(char32_t c) {
+  if (c < 0x80) return c == ' ' || (c >= 9 && c <= 13);
+  if (int k = table_class(c); k >= 0) return k == kSpace;
+  return c == 0x85 || is_split_space(c, TokenizerFlavour::HfFast);
+}
+
+}  // namespace encore::tok

@@ -62,3 +62,18 @@ void compose(std::u32string& run);
 bool is_composition_boundary(char32_t c);
 
 }  // namespace encore::tok
+
+namespace encore::tok {
+
+// The classes of the regular expressions `tokenizers` compiles with Oniguruma (the GPT-2
+// split of ByteLevel): \p{L}, \p{N} and \s, per Oniguruma's Unicode data.
+bool is_regex_letter(char32_t c);
+bool is_regex_number(char32_t c);
+bool is_regex_space(char32_t c);
+
+// tokenizers' StripAccents test (is_combining_mark: Mn, Mc, Me of its older Unicode) and
+// its NFKD of one code point (not reordered).
+bool is_hf_combining_mark(char32_t c);
+void append_hf_nfkd(char32_t c, std::u32string& out);
+
+}  // namespace encore::tok
