@@ -494,7 +494,7 @@ TEST(TokenizerErrors, MalformedTokenizerJson) {
   d.write("tokenizer.json", "[1, 2]");
   EXPECT_NE(error_of([&] { Tokenizer::from_dir(d.path()); }).find("tokenizer.json"),
             std::string::npos);
-  d.write("tokenizer.json", R"({"model": {"type": "BPE", "vocab": {}}})");
+  d.write("tokenizer.json", R"({"model": {"type": "SentencePieceBPE", "vocab": {}}})");
   EXPECT_NE(error_of([&] { Tokenizer::from_dir(d.path()); }).find("not supported"),
             std::string::npos);
   d.write("tokenizer.json",

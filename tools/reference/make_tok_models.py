@@ -1,0 +1,428 @@
+#!/usr/bin/env python3
+"""Tokenizers of the BERT family beyond WordPiece, rebuilt, and their goldens.
+
+  make_tok_models.py models  [--only NAME,...]   writes .cache/tok-models/NAME/
+  make_tok_models.py goldens [--only NAME,...]   copies the tokenizer files to
+                                                 tests/fixtures/tokenizer/NAME/ and writes
+                                                 golden.jsonl there (the reference's output)
+  make_tok_models.py unicode-tables              writes src/tokenizer/onig_unicode_tables.inc
+                                                 and hf_normalizer_tables.inc
+
+Each NAME reproduces the released pipeline of one model (the same components and options,
+written by the same transformers slow-to-fast converter that wrote the released
+tokenizer.json), with a vocabulary trained here on real multilingual text (Debian's
+translated message catalogues and /usr/share/doc, make_tokenizer_fixtures.real_lines):
+
+  roberta-base       byte-level BPE (tokenizers' BPE trainer) -> RobertaTokenizerFast:
+                     ByteLevel pre-tokenizer, BPE, RobertaProcessing, ByteLevel decoder,
+                     <mask> with lstrip; merges as "a b" strings, as roberta-base has them
+  xlm-roberta-base   SentencePiece Unigram (nmt_nfkc) -> XLMRobertaTokenizerFast:
+                     Precompiled + Strip + Replace normalizers, Metaspace, Unigram,
+                     TemplateProcessing, Metaspace decoder
+  albert-base-v2     SentencePiece Unigram -> AlbertTokenizerFast (do_lower_case, accents
+                     stripped): Replace, NFKD, StripAccents, Lowercase, Precompiled, ...
+  deberta-v3-base    SentencePiece Unigram ([PAD] [CLS] [SEP] [UNK]) -> DebertaV2TokenizerFast
+  camembert-base     SentencePiece Unigram -> CamembertTokenizerFast
+
+Run with .venv-tok/bin/python (tools/reference/requirements-tok.txt).
+"""
+import argparse
+import json
+import os
+import random
+import shutil
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import make_tokenizer_fixtures as fx  # noqa: E402
+
+ROOT = fx.ROOT
+CACHE = os.path.join(ROOT, ".cache", "tok-models")
+FIXTURES = os.path.join(ROOT, "tests", "fixtures", "tokenizer")
+FILES = ("tokenizer.json", "tokenizer_config.json", "special_tokens_map.json")
+
+
+def training_lines():
+    return fx.real_lines(per_locale=120, doc_lines=3000, seed=99)
+
+
+def build_roberta(out):
+    from tokenizers import Tokenizer, models, pre_tokenizers, trainers, decoders
+    from transformers import RobertaTokenizerFast
+    tok = Tokenizer(models.BPE())
+    tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
+    tok.decoder = decoders.ByteLevel()
+    trainer = trainers.BpeTrainer(vocab_size=3000, min_frequency=2, show_progress=False,
+                                  special_tokens=["<s>", "<pad>", "</s>", "<unk>"],
+                                  initial_alphabet=pre_tokenizers.ByteLevel.alphabet())
+    tok.train_from_iterator(training_lines(), trainer)
+    raw = os.path.join(out, "raw")
+    os.makedirs(raw, exist_ok=True)
+    tok.model.save(raw)  # vocab.json, merges.txt as roberta-base ships them
+    fast = RobertaTokenizerFast(vocab_file=os.path.join(raw, "vocab.json"),
+                                merges_file=os.path.join(raw, "merges.txt"), model_max_length=512)
+    fast.save_pretrained(out)
+    shutil.rmtree(raw)
+    # roberta-base's released tokenizer.json has merges as "a b" strings (the format before
+    # tokenizers 0.20); tokenizers reads both, and so must encore.
+    tj = json.load(open(os.path.join(out, "tokenizer.json"), encoding="utf-8"))
+    tj["model"]["merges"] = [" ".join(m) for m in tj["model"]["merges"]]
+    json.dump(tj, open(os.path.join(out, "tokenizer.json"), "w", encoding="utf-8"), ensure_ascii=False, indent=2)
+
+
+def train_spm(out_file, vocab_size, **kw):
+    """A SentencePiece Unigram model (normalization nmt_nfkc, as the released ones) on the
+    corpus, single-threaded so that it is reproducible."""
+    import io
+    import sentencepiece as spm
+    model = io.BytesIO()
+    spm.SentencePieceTrainer.train(sentence_iterator=iter(training_lines()), model_writer=model,
+                                   vocab_size=vocab_size, model_type="unigram", character_coverage=0.99,
+                                   num_threads=1, minloglevel=2, **kw)
+    with open(out_file, "wb") as w:
+        w.write(model.getvalue())
+
+
+def build_spm(out, cls, file_name, vocab_size, train_kw, tok_kw):
+    import importlib
+    raw = os.path.join(out, "raw")
+    os.makedirs(raw, exist_ok=True)
+    spm_file = os.path.join(raw, file_name)
+    train_spm(spm_file, vocab_size, **train_kw)
+    fast_cls = getattr(importlib.import_module("transformers"), cls)
+    fast = fast_cls(vocab_file=spm_file, model_max_length=512, **tok_kw)  # the slow-to-fast converter
+    fast.save_pretrained(out)
+    shutil.rmtree(raw)
+
+
+def build_xlmr(out):
+    # sentencepiece.bpe.model is a Unigram model (model_type 1) despite its name.
+    build_spm(out, "XLMRobertaTokenizerFast", "sentencepiece.bpe.model", 4000, {}, {})
+
+
+def build_albert(out):
+    build_spm(out, "AlbertTokenizerFast", "spiece.model", 4000,
+              dict(pad_id=0, unk_id=1, bos_id=-1, eos_id=-1, control_symbols=["[CLS]", "[SEP]"],
+                   user_defined_symbols=["[MASK]"]),
+              dict(do_lower_case=True, keep_accents=False))
+
+
+def build_deberta_v3(out):
+    build_spm(out, "DebertaV2TokenizerFast", "spm.model", 4000,
+              dict(pad_id=0, bos_id=1, eos_id=2, unk_id=3, pad_piece="[PAD]", bos_piece="[CLS]",
+                   eos_piece="[SEP]", unk_piece="[UNK]", user_defined_symbols=["[MASK]"]),
+              dict(do_lower_case=False, split_by_punct=False))
+
+
+def build_camembert(out):
+    build_spm(out, "CamembertTokenizerFast", "sentencepiece.bpe.model", 4000, {}, {})
+
+
+BUILDERS = {
+    "roberta-base": build_roberta,
+    "xlm-roberta-base": build_xlmr,
+    "albert-base-v2": build_albert,
+    "deberta-v3-base": build_deberta_v3,
+    "camembert-base": build_camembert,
+}
+
+
+def model_dir(name):
+    out = os.path.join(CACHE, name)
+    if not os.path.exists(os.path.join(out, "tokenizer.json")):
+        tmp = out + ".tmp"
+        shutil.rmtree(tmp, ignore_errors=True)
+        os.makedirs(tmp)
+        BUILDERS[name](tmp)
+        shutil.rmtree(out, ignore_errors=True)
+        os.rename(tmp, out)
+    return out
+
+
+# ---------------------------------------------------------------------------------------
+# The reference: tokenizers on the tokenizer.json, every field encore reports.
+
+
+class Reference:
+    def __init__(self, directory):
+        from tokenizers import Tokenizer
+        self.dir = directory
+        self.tok = Tokenizer.from_file(os.path.join(directory, "tokenizer.json"))
+        cfg = {}
+        for f in ("tokenizer_config.json", "special_tokens_map.json"):
+            p = os.path.join(directory, f)
+            if os.path.exists(p):
+                for k, v in json.load(open(p, encoding="utf-8")).items():
+                    if k == "pad_token":
+                        cfg[k] = v["content"] if isinstance(v, dict) else v
+        self.pad_token = cfg.get("pad_token", "[PAD]")
+        self.pad_id = self.tok.token_to_id(self.pad_token)
+
+    @staticmethod
+    def _enc(e, text_a, text_b):
+        seq = e.sequence_ids
+        byte_offsets = []
+        for (s, t), sid in zip(e.offsets, seq):
+            text = text_a if sid == 0 else text_b if sid == 1 else None
+            if text is None:
+                byte_offsets.append([0, 0])
+            else:
+                byte_offsets.append([len(text[:s].encode("utf-8")), len(text[:t].encode("utf-8"))])
+        return {"ids": e.ids, "types": e.type_ids, "attention": e.attention_mask,
+                "special": e.special_tokens_mask, "words": e.word_ids,
+                "offsets": [list(o) for o in e.offsets], "byte_offsets": byte_offsets, "tokens": e.tokens}
+
+    def run(self, case):
+        tok = self.tok
+        tr = case.get("truncation")
+        if tr:
+            tok.enable_truncation(tr["max_length"], stride=tr.get("stride", 0),
+                                  strategy=tr.get("strategy", "longest_first"), direction=tr.get("side", "right"))
+        else:
+            tok.no_truncation()
+        pd = case.get("padding")
+        if pd:
+            tok.enable_padding(direction=pd.get("side", "right"), length=pd["length"],
+                               pad_id=self.pad_id if self.pad_id is not None else 0, pad_token=self.pad_token)
+        else:
+            tok.no_padding()
+        try:
+            a, b = case["a"], case.get("b")
+            e = tok.encode(a, b, add_special_tokens=case.get("special", True))
+        except BaseException as ex:  # tokenizers panics (stride >= max_length) raise too
+            return {"error": str(ex)}
+        out = self._enc(e, a, b)
+        out["overflow"] = [self._enc(o, a, b) for o in e.overflowing] if tr else []
+        out["decoded"] = tok.decode(e.ids, skip_special_tokens=True)
+        out["decoded_keep"] = tok.decode(e.ids, skip_special_tokens=False)
+        return out
+
+
+# ---------------------------------------------------------------------------------------
+# Cases: real multilingual lines, mutations, random code points, added tokens glued to text.
+
+
+def random_text(rng, n):
+    """n code points from random Unicode blocks (no surrogates), with some spaces."""
+    out = []
+    for _ in range(n):
+        r = rng.random()
+        if r < 0.15:
+            out.append(rng.choice(" \t\n\u3000\u00a0  "))
+        elif r < 0.5:
+            out.append(chr(rng.randrange(0x20, 0x250)))
+        elif r < 0.8:
+            cp = rng.randrange(0x250, 0x3000)
+            out.append(chr(cp))
+        else:
+            cp = rng.randrange(0x3000, 0x110000)
+            if 0xD800 <= cp <= 0xDFFF:
+                cp = 0x4E00
+            out.append(chr(cp))
+    return "".join(out)
+
+
+def texts(n, added, seed=5):
+    rng = random.Random(seed)
+    singles, pairs = fx.corpus(n, 0, seed=seed)
+    out = []
+    for i, s in enumerate(singles):
+        k = i % 10
+        if k == 7:
+            s = random_text(rng, rng.randint(1, 40))
+        elif k == 8 and added:
+            pos = rng.randrange(len(s) + 1)
+            t = rng.choice(added)
+            s = s[:pos] + rng.choice(["", " ", "  "]) + t + rng.choice(["", " ", "  "]) + s[pos:]
+        elif k == 9:
+            s = rng.choice(["", " ", "  ", "\t", "a", " a", "a ", "'s", " 's 're'll", "x" * 300,
+                            "hello  world   !", "\n\n", "123 4567 89,0"]) + s[: rng.randint(0, 20)]
+        out.append(s.replace("\n", " ") if k != 9 else s)
+    return out
+
+
+def cases_for(lines, rng, with_options=True):
+    """One case per line: single or pair (with the next line), options drawn at random."""
+    cases = []
+    for i, a in enumerate(lines):
+        c = {"a": a}
+        if rng.random() < 0.35:
+            c["b"] = lines[(i * 7 + 3) % len(lines)]
+        if with_options:
+            r = rng.random()
+            if r < 0.15:
+                c["special"] = False
+            r = rng.random()
+            if r < 0.45:
+                ml = rng.choice([4, 6, 8, 12, 16, 24, 40])
+                strategies = ["longest_first", "only_first", "only_second"] if "b" in c else ["longest_first"]
+                # tokenizers panics (an error here) when stride >= max_length less the specials.
+                c["truncation"] = {"strategy": rng.choice(strategies), "max_length": ml,
+                                   "stride": rng.choice([0, 0, 1, 2, 3]) if ml > 8 else 0,
+                                   "side": rng.choice(["right", "left"])}
+            if rng.random() < 0.2:
+                c["padding"] = {"length": rng.choice([8, 16, 32, 64]), "side": rng.choice(["right", "left"])}
+        cases.append(c)
+    return cases
+
+
+def added_contents(directory):
+    tj = json.load(open(os.path.join(directory, "tokenizer.json"), encoding="utf-8"))
+    return [t["content"] for t in tj.get("added_tokens", [])]
+
+
+def write_goldens(name, n=200):
+    src = model_dir(name)
+    dst = os.path.join(FIXTURES, name)
+    os.makedirs(dst, exist_ok=True)
+    for f in FILES:
+        if os.path.exists(os.path.join(src, f)):
+            shutil.copyfile(os.path.join(src, f), os.path.join(dst, f))
+    ref = Reference(dst)
+    rng = random.Random(11)
+    lines = [t[:120] for t in texts(n, added_contents(dst), seed=21)]  # small fixtures
+    with open(os.path.join(dst, "golden.jsonl"), "w", encoding="utf-8") as w:
+        for c in cases_for(lines, rng):
+            line = json.dumps({"case": c, "expected": ref.run(c)}, ensure_ascii=False)
+            if len(line) < 12000:  # pairs overflowing both ways multiply their windows
+                w.write(line + "\n")
+    print(f"{name}: {len(lines)} cases in {dst}")
+
+
+# ---------------------------------------------------------------------------------------
+# Oniguruma's character classes as the tokenizers wheel has them (its Unicode is newer than
+# utf8proc's): \p{L}, \p{N}, \s, found by running GPT-2's pattern (the ByteLevel
+# pre-tokenizer) on every code point.
+
+REGEX_TABLES = os.path.join(ROOT, "src", "tokenizer", "onig_unicode_tables.inc")
+
+
+def regex_class_of_reference():
+    from tokenizers import pre_tokenizers
+    bl = pre_tokenizers.ByteLevel(add_prefix_space=False, use_regex=True)
+    n = lambda s: len(bl.pre_tokenize_str(s))
+    out = {}
+    for cp in range(0x110000):
+        if 0xD800 <= cp <= 0xDFFF:
+            continue
+        c = chr(cp)
+        if n("a" + c) == 1:
+            out[cp] = 1
+        elif n("1" + c) == 1:
+            out[cp] = 2
+        elif n("\t" + c) == 1:
+            out[cp] = 3
+        elif n("!" + c) == 1:
+            out[cp] = 0
+        else:
+            raise SystemExit(f"U+{cp:04X}: no class of GPT-2's pattern holds it")
+    return out
+
+
+def utf8proc_class(cp):
+    """What unicode.cc computes without the table (utf8proc 2.8, Unicode 15.0)."""
+    import ctypes
+    lib = utf8proc_class.lib
+    cat = lib.utf8proc_category(cp)
+    if 1 <= cat <= 5:
+        return 1
+    if 9 <= cat <= 11:
+        return 2
+    if cp == 0x85 or (9 <= cp <= 13) or cp == 32 or cat in (23, 24, 25):
+        return 3
+    return 0
+
+
+def write_regex_tables():
+    import ctypes
+    import ctypes.util
+    utf8proc_class.lib = ctypes.CDLL(ctypes.util.find_library("utf8proc") or "libutf8proc.so.2")
+    ref = regex_class_of_reference()
+    diffs = [(cp, k) for cp, k in sorted(ref.items()) if utf8proc_class(cp) != k]
+    ranges = []
+    for cp, k in diffs:
+        if ranges and ranges[-1][1] == cp - 1 and ranges[-1][2] == k:
+            ranges[-1][1] = cp
+        else:
+            ranges.append([cp, cp, k])
+    import tokenizers
+    names = {0: "kOther", 1: "kLetter", 2: "kNumber", 3: "kSpace"}
+    with open(REGEX_TABLES, "w") as w:
+        w.write("// GENERATED by tools/reference/make_tok_models.py unicode-tables: do not edit.\n")
+        w.write(f"// The code points whose class in GPT-2's pattern (\\p{{L}}, \\p{{N}}, \\s, other) under the\n"
+                f"// Oniguruma of tokenizers {tokenizers.__version__} differs from utf8proc's categories\n"
+                f"// ({len(diffs)} code points, {len(ranges)} ranges).\n")
+        w.write("constexpr RegexClassRange kOnigClasses[] = {\n")
+        for lo, hi, k in ranges:
+            w.write(f"    {{0x{lo:X}, 0x{hi:X}, {names[k]}}},\n")
+        w.write("};\n")
+    print(f"{REGEX_TABLES}: {len(diffs)} code points, {len(ranges)} ranges")
+
+
+NORMALIZER_TABLES = os.path.join(ROOT, "src", "tokenizer", "hf_normalizer_tables.inc")
+
+
+def _ranges(cps):
+    out = []
+    for cp in cps:
+        if out and out[-1][1] == cp - 1:
+            out[-1][1] = cp
+        else:
+            out.append([cp, cp])
+    return out
+
+
+def write_normalizer_tables():
+    """StripAccents' combining marks and NFKD as the tokenizers wheel has them
+    (unicode-normalization-alignments: an older Unicode than utf8proc's)."""
+    import ctypes
+    import ctypes.util
+    import tokenizers
+    from tokenizers import normalizers
+    lib = ctypes.CDLL(ctypes.util.find_library("utf8proc") or "libutf8proc.so.2")
+    lib.utf8proc_NFKD.restype = ctypes.c_char_p
+    strip, nfkd = normalizers.StripAccents(), normalizers.NFKD()
+    flips, keep = [], []
+    for cp in range(1, 0x110000):
+        if 0xD800 <= cp <= 0xDFFF:
+            continue
+        c = chr(cp)
+        if (strip.normalize_str(c) == "") != (lib.utf8proc_category(cp) in (6, 7, 8)):
+            flips.append(cp)
+        ref = nfkd.normalize_str(c)
+        if ref != lib.utf8proc_NFKD(c.encode()).decode():
+            if ref != c:
+                raise SystemExit(f"U+{cp:04X}: NFKD differs from utf8proc other than by not decomposing")
+            keep.append(cp)
+    with open(NORMALIZER_TABLES, "w") as w:
+        w.write("// GENERATED by tools/reference/make_tok_models.py unicode-tables: do not edit.\n")
+        w.write(f"// tokenizers {tokenizers.__version__} (unicode-normalization-alignments) against utf8proc: the\n"
+                f"// combining marks StripAccents sees otherwise ({len(flips)} code points) and the code points\n"
+                f"// its NFKD leaves alone ({len(keep)}).\n")
+        w.write("constexpr Range kHfCombiningMarkFlip[] = {\n")
+        for lo, hi in _ranges(flips):
+            w.write(f"    {{0x{lo:X}, 0x{hi:X}}},\n")
+        w.write("};\nconstexpr Range kHfNoCompatDecompose[] = {\n")
+        for lo, hi in _ranges(keep):
+            w.write(f"    {{0x{lo:X}, 0x{hi:X}}},\n")
+        w.write("};\n")
+    print(f"{NORMALIZER_TABLES}: {len(flips)} mark flips, {len(keep)} not decomposed")
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("what", choices=["models", "goldens", "unicode-tables"])
+    p.add_argument("--only", default=",".join(BUILDERS))
+    args = p.parse_args()
+    if args.what == "unicode-tables":
+        write_normalizer_tables()
+        return write_regex_tables()
+    for name in args.only.split(","):
+        if args.what == "models":
+            print(model_dir(name))
+        else:
+            write_goldens(name)
+
+
+if __name__ == "__main__":
+    main()
