@@ -1,5 +1,11 @@
 #include "tokenizer/normalizer.h"
 
+#include <utf8proc.h>
+
+#include <algorithm>
+
+#include "tokenizer/precompiled.h"
+
 namespace encore::tok {
 
 void clean_text(NText& text, TokenizerFlavour f) {
@@ -158,21 +164,99 @@ void StripAccentsNormalizer::normalize(NText& text) const {
   text.resize(w);
 }
 
-void DecomposeNormalizer::normalize(NText& text) const {
+namespace {
+
+// The canonical composite of a starter and a following code point, or 0.
+char32_t compose_pair(char32_t a, char32_t b) {
+  // Hangul LV and LVT (Unicode 3.12).
+  if (a >= 0x1100 && a < 0x1113 && b >= 0x1161 && b < 0x1176) return 0xAC00 + ((a - 0x1100) * 21 + (b - 0x1161)) * 28;
+  if (a >= 0xAC00 && a < 0xD7A4 && (a - 0xAC00) % 28 == 0 && b > 0x11A7 && b < 0x11C3) return a + (b - 0x11A7);
+  utf8proc_int32_t buf[2] = {static_cast<utf8proc_int32_t>(a), static_cast<utf8proc_int32_t>(b)};
+  const auto n = utf8proc_normalize_utf32(buf, 2, static_cast<utf8proc_option_t>(UTF8PROC_COMPOSE | UTF8PROC_STABLE));
+  return n == 1 ? static_cast<char32_t>(buf[0]) : 0;
+}
+
+}  // namespace
+
+namespace {
+
+struct Unit {
+  char32_t c;
+  int change;
+  int ccc;
+};
+
+// unicode-normalization-alignments' decomposition: the first code point of each replaces
+// its source (change 0), the others are insertions (+1); canonical ordering moves the
+// changes with their code points (so spans are later assigned by position).
+std::vector<Unit> decompose(const NText& text, bool compat) {
   const auto f = TokenizerFlavour::HfFast;
-  NText out;
-  out.reserve(text.size() + 8);
+  std::vector<Unit> units;
+  units.reserve(text.size() + 8);
   std::u32string buf;
   for (const auto& ch : text) {
     buf.clear();
-    if (compat_)
+    if (compat)
       append_hf_nfkd(ch.c, buf);
     else
       append_nfd(ch.c, f, buf);
-    for (char32_t c : buf) out.push_back({c, ch.begin, ch.end});
+    for (size_t k = 0; k < buf.size(); ++k) units.push_back({buf[k], k == 0 ? 0 : 1, buf[k] < 0x300 ? 0 : combining_class(buf[k], f)});
   }
-  canonical_reorder(out, f);
-  text.swap(out);
+  // Canonical order: stable sort of each run of non-starters, changes moving along.
+  for (size_t i = 0; i < units.size();) {
+    if (units[i].ccc == 0) {
+      ++i;
+      continue;
+    }
+    size_t j = i + 1;
+    while (j < units.size() && units[j].ccc != 0) ++j;
+    std::stable_sort(units.begin() + static_cast<std::ptrdiff_t>(i), units.begin() + static_cast<std::ptrdiff_t>(j),
+                     [](const Unit& a, const Unit& b) { return a.ccc < b.ccc; });
+    i = j;
+  }
+  return units;
+}
+
+bool already_normal(const NText& text, bool compat) {
+  for (const auto& ch : text)
+    if (ch.c >= (compat ? 0xA0u : 0xC0u)) return false;
+  return true;
+}
+
+}  // namespace
+
+void DecomposeNormalizer::normalize(NText& text) const {
+  if (already_normal(text, compat_)) return;
+  std::vector<std::pair<char32_t, int>> changes;
+  for (const Unit& u : decompose(text, compat_)) changes.emplace_back(u.c, u.change);
+  apply_changes(text, changes);
+}
+
+void ComposeNormalizer::normalize(NText& text) const {
+  if (already_normal(text, compat_)) return;
+  const std::vector<Unit> units = decompose(text, compat_);
+  // Canonical composition.
+  std::vector<std::pair<char32_t, int>> changes;
+  changes.reserve(units.size());
+  long starter = -1;
+  int last_class = -1;  // class of the last code point kept since the starter (-1: none)
+  for (const Unit& u : units) {
+    if (starter >= 0 && (last_class == -1 || last_class < u.ccc) && !(last_class != -1 && u.ccc == 0)) {
+      if (const char32_t comp = compose_pair(changes[static_cast<size_t>(starter)].first, u.c)) {
+        changes[static_cast<size_t>(starter)].first = comp;
+        changes[static_cast<size_t>(starter)].second += u.change - 1;
+        continue;
+      }
+    }
+    if (u.ccc == 0) {
+      starter = static_cast<long>(changes.size());
+      last_class = -1;
+    } else {
+      last_class = u.ccc;
+    }
+    changes.emplace_back(u.c, u.change);
+  }
+  apply_changes(text, changes);
 }
 
 PrependNormalizer::PrependNormalizer(const std::string& prepend) {

@@ -65,6 +65,18 @@ class DecomposeNormalizer : public Normalizer {
   bool compat_;
 };
 
+// tokenizers' NFC and NFKC (unicode-normalization-alignments): decomposition, canonical
+// order, composition; a composed code point is charged the code points it absorbed, and
+// spans are then assigned by position (apply_changes), as the reference does.
+class ComposeNormalizer : public Normalizer {
+ public:
+  explicit ComposeNormalizer(bool compatibility) : compat_(compatibility) {}
+  void normalize(NText& text) const override;
+
+ private:
+  bool compat_;
+};
+
 // tokenizers' Prepend: `prepend` before a non-empty text, with the span of its first code
 // point (NormalizedString::prepend).
 class PrependNormalizer : public Normalizer {

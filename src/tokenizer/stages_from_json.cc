@@ -13,6 +13,9 @@
 #include "tokenizer/precompiled.h"
 #include "tokenizer/processors.h"
 #include "tokenizer/replace.h"
+#include "tokenizer/split_pre_tokenizers.h"
+#include "tokenizer/wordlevel.h"
+#include <utf8proc.h>
 #include "tokenizer/unigram.h"
 #include "tokenizer/tokenizer_impl.h"
 #include "tokenizer/wordpiece.h"
@@ -89,6 +92,8 @@ void add_normalizers(const json& n, const TokenizerConfig& config,
     out.push_back(std::make_unique<StripAccentsNormalizer>());
   } else if (type == "NFD" || type == "NFKD") {
     out.push_back(std::make_unique<DecomposeNormalizer>(type == "NFKD"));
+  } else if (type == "NFC" || type == "NFKC") {
+    out.push_back(std::make_unique<ComposeNormalizer>(type == "NFKC"));
   } else if (type == "Prepend") {
     out.push_back(std::make_unique<PrependNormalizer>(n.at("prepend").get<std::string>()));
   } else {
@@ -106,6 +111,29 @@ std::unique_ptr<PreTokenizer> make_pre_tokenizer(const json& p) {
     return std::make_unique<PreTokenizerSequence>(std::move(steps));
   }
   if (type == "BertPreTokenizer") return std::make_unique<BertPreTokenizer>();
+  if (type == "Whitespace") return std::make_unique<WhitespacePreTokenizer>();
+  if (type == "WhitespaceSplit")
+    return std::make_unique<SplitPreTokenizer>([](char32_t c) { return is_split_space(c, TokenizerFlavour::HfFast); },
+                                               SplitBehavior::Removed);
+  if (type == "Punctuation")
+    return std::make_unique<SplitPreTokenizer>([](char32_t c) { return is_punctuation(c, TokenizerFlavour::HfFast); },
+                                               split_behavior_from_name(opt<std::string>(p, "behavior", "Isolated")));
+  if (type == "Digits") {
+    auto numeric = [](char32_t c) {
+      const auto cat = utf8proc_category(static_cast<utf8proc_int32_t>(c));
+      return cat >= UTF8PROC_CATEGORY_ND && cat <= UTF8PROC_CATEGORY_NO;
+    };
+    return std::make_unique<SplitPreTokenizer>(numeric, opt<bool>(p, "individual_digits", false) ? SplitBehavior::Isolated
+                                                                                                 : SplitBehavior::Contiguous);
+  }
+  if (type == "Split")
+    return std::make_unique<SplitPreTokenizer>(make_pattern(p.at("pattern")),
+                                               split_behavior_from_name(p.at("behavior").get<std::string>()),
+                                               opt<bool>(p, "invert", false));
+  if (type == "CharDelimiterSplit") {
+    const char32_t d = one_char(p.at("delimiter").get<std::string>(), "CharDelimiterSplit delimiter");
+    return std::make_unique<SplitPreTokenizer>([d](char32_t c) { return c == d; }, SplitBehavior::Removed);
+  }
   if (type == "Metaspace")
     return std::make_unique<MetaspacePreTokenizer>(one_char(opt<std::string>(p, "replacement", "\u2581"), "Metaspace replacement"),
                                                    prepend_scheme(p), opt<bool>(p, "split", true));
@@ -243,6 +271,9 @@ void build_stages(Tokenizer::Impl& impl, const std::vector<std::pair<std::string
     const std::string model = type_of(spec.model, "model");
     if (model == "WordPiece") {
       impl.model = make_wordpiece(c, vocab);
+    } else if (model == "WordLevel") {
+      impl.model = std::make_unique<WordLevel>(read_vocab_object(spec.model.at("vocab")),
+                                               opt<std::string>(spec.model, "unk_token", "<unk>"));
     } else if (model == "Unigram") {
       impl.model = make_unigram(spec.model);
     } else if (model == "BPE") {

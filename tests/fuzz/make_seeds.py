@@ -12,7 +12,8 @@ from pathlib import Path
 def main():
     fixtures, corpus = Path(sys.argv[1]), Path(sys.argv[2])
     dirs = {name: corpus / name for name in ("safetensors", "torch_pickle", "tf_bundle", "serve_request",
-                                             "tokenizer_json", "tokenizer_encode")}
+                                             "tokenizer_json", "tokenizer_encode",
+                                             "bpe_merges", "precompiled", "regex_pattern")}
     for d in dirs.values():
         d.mkdir(parents=True, exist_ok=True)
 
@@ -73,6 +74,28 @@ def main():
         text = rec["a"] + ("\t" + rec["b"] if rec.get("b") else "")
         seed("tokenizer_encode", f"golden-{i}", text.encode())
     seed("tokenizer_encode", "invalid-utf8", b"caf\xc3 \xff\xfe")
+    # tokenizer.json of the other models: byte-level BPE whole, Unigram with 300 pieces.
+    seed("tokenizer_json", "roberta-base", (fixtures / "tokenizer" / "roberta-base" / "tokenizer.json").read_bytes())
+    for name in ("xlm-roberta-base", "albert-base-v2"):
+        tj = json.loads((fixtures / "tokenizer" / name / "tokenizer.json").read_text(encoding="utf-8"))
+        tj["model"]["vocab"] = tj["model"]["vocab"][:300]
+        tj["added_tokens"] = [t for t in tj["added_tokens"] if t["id"] < 300]
+        seed("tokenizer_json", name + "-trimmed", json.dumps(tj).encode())
+    # BPE: the first merges of the rebuilt roberta-base, as lines.
+    import base64
+    rob = json.loads((fixtures / "tokenizer" / "roberta-base" / "tokenizer.json").read_text(encoding="utf-8"))
+    seed("bpe_merges", "roberta-merges", "\n".join(rob["model"]["merges"][:200]).encode())
+    seed("bpe_merges", "tiny", b"a b\nab c\n<unk>\nabc d")
+    # Precompiled: the nmt_nfkc map of the rebuilt xlm-roberta-base (and a cut copy).
+    xlmr = json.loads((fixtures / "tokenizer" / "xlm-roberta-base" / "tokenizer.json").read_text(encoding="utf-8"))
+    for n in xlmr["normalizer"]["normalizers"]:
+        if n["type"] == "Precompiled":
+            cmap = base64.b64decode(n["precompiled_charsmap"])
+            seed("precompiled", "nmt-nfkc", cmap)
+            seed("precompiled", "nmt-nfkc-cut", cmap[:4096])
+    for i, pattern in enumerate([" {2,}", "\\s+", "'s|'t|'re|'ve|'m|'ll|'d| ?\\p{L}+| ?\\p{N}+| ?[^\\s\\p{L}\\p{N}]+|\\s+(?!\\S)|\\s+",
+                                 "(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\\r\\n\\p{L}\\p{N}]?\\p{L}+|\\p{N}{1,3}", "x*", "\\p{Han}+"]):
+        seed("regex_pattern", f"pattern-{i}", pattern.encode())
     # Inputs that once crashed a target (tests/fuzz/regressions/<target>/): replayed first.
     regressions = Path(__file__).parent / "regressions"
     for target, d in dirs.items():

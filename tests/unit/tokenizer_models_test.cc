@@ -1,6 +1,7 @@
 // tokenizer.json pipelines beyond WordPiece (byte-level BPE, Unigram behind Precompiled and
 // Metaspace): goldens written by `tokenizers` 0.22.2 (tools/reference/make_tok_models.py
-// goldens) for rebuilt roberta-base, xlm-roberta-base and albert-base-v2 pipelines. Every
+// goldens) for rebuilt roberta-base, xlm-roberta-base, albert-base-v2 and modernbert-base
+// pipelines and a WordLevel one with the splitting pre-tokenizers. Every
 // field must be identical: ids, type ids, attention and special-tokens masks, word ids,
 // offsets in code points and bytes, tokens, overflowing windows, decode with and without
 // special tokens.
@@ -109,7 +110,8 @@ TEST_P(ModelGoldens, IdenticalToTokenizers) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Tokenizer, ModelGoldens,
-                         ::testing::Values("roberta-base", "xlm-roberta-base", "albert-base-v2"),
+                         ::testing::Values("roberta-base", "xlm-roberta-base", "albert-base-v2", "modernbert-base",
+                                           "wordlevel"),
                          [](const auto& info) {
                            std::string s = info.param;
                            for (auto& ch : s) if (ch == '-') ch = '_';
