@@ -4,6 +4,7 @@
 
 #include "encore/error.h"
 #include "encore/model_path.h"
+#include "tokenizer/sentencepiece_model.h"
 #include "tokenizer/tokenizer_impl.h"
 #include "tokenizer/wordpiece.h"
 
@@ -167,10 +168,11 @@ TokenizerFlavour pick_flavour(const std::filesystem::path& dir,
   if (!std::filesystem::is_directory(dir, ec)) fail(dir.string(), ": not a directory");
   const bool has_json = std::filesystem::exists(dir / "tokenizer.json", ec);
   const bool has_vocab = std::filesystem::exists(dir / "vocab.txt", ec);
-  if (!flavour && !has_json && !has_vocab)
+  const bool has_spm = tok::find_sentencepiece_model(dir).has_value();
+  if (!flavour && !has_json && !has_vocab && !has_spm)
     fail(dir.string(), ": no tokenizer.json or vocab.txt in the model directory");
-  TokenizerFlavour f = flavour.value_or(has_json ? TokenizerFlavour::HfFast : TokenizerFlavour::Google);
-  if (f == TokenizerFlavour::HfFast && !has_json)
+  TokenizerFlavour f = flavour.value_or(has_json || (has_spm && !has_vocab) ? TokenizerFlavour::HfFast : TokenizerFlavour::Google);
+  if (f == TokenizerFlavour::HfFast && !has_json && !has_spm)
     fail(dir.string(), ": no tokenizer.json (flavour hf needs one)");
   if (f != TokenizerFlavour::HfFast && !has_vocab)
     fail(dir.string(), ": no vocab.txt (flavour ", flavour_name(f), " needs one)");
@@ -184,6 +186,14 @@ namespace {
 std::pair<TokenizerConfig, tok::Vocab> load_dir(const std::filesystem::path& dir, std::optional<TokenizerFlavour> flavour) {
   TokenizerFlavour f = pick_flavour(dir, flavour);
   if (f != TokenizerFlavour::HfFast) return tok::load_vocab_txt(dir / "vocab.txt", f, dir);
+  std::error_code ec;
+  if (!std::filesystem::exists(dir / "tokenizer.json", ec)) {
+    // Only a SentencePiece model: what transformers' slow-to-fast converter makes of it.
+    const auto spm = *tok::find_sentencepiece_model(dir);
+    auto loaded = tok::parse_tokenizer_json(tok::convert_sentencepiece(spm, dir).dump(), spm);
+    tok::read_model_max_length(loaded.first, dir);
+    return loaded;
+  }
   auto loaded = tok::load_tokenizer_json(dir / "tokenizer.json");
   tok::read_model_max_length(loaded.first, dir);
   return loaded;

@@ -132,7 +132,12 @@ void Unigram::tokenize(const char32_t* chars, size_t n, std::vector<Piece>& out)
     start += mblen;
   }
   // Back from the end; consecutive unknown pieces fuse (fuse_unk is always on).
-  std::vector<std::pair<size_t, size_t>> spans;  // byte ranges, reversed
+  struct Span {
+    size_t begin, end;
+    int32_t id;
+    bool unk;
+  };
+  std::vector<Span> spans;  // reversed
   size_t end = size;
   bool open_unk = false;
   while (end > 0) {
@@ -140,16 +145,21 @@ void Unigram::tokenize(const char32_t* chars, size_t n, std::vector<Piece>& out)
     const auto start = static_cast<size_t>(node.starts_at);
     const bool unk = unk_id_ && static_cast<size_t>(node.id) == *unk_id_;
     if (unk && open_unk) {
-      spans.back().first = start;
+      spans.back().begin = start;
     } else {
-      spans.emplace_back(start, end);
+      spans.push_back({start, end, node.id, unk});
     }
     open_unk = unk;
     end = start;
   }
   for (size_t k = spans.size(); k-- > 0;) {
-    const auto [b, e] = spans[k];
+    const auto [b, e, id, unk] = spans[k];
     const uint32_t cb = char_at[b], ce = char_at[e];
+    if (!unk) {  // a piece the trie found: its id is the one its string maps to
+      out.push_back({id, cb, ce});
+      continue;
+    }
+    // model.rs tokenize(): the (fused) unknown string is looked up as a whole first.
     const std::string_view piece(s.data() + b, e - b);
     auto it = ids_.find(std::string(piece));
     if (it != ids_.end()) {

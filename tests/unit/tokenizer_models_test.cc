@@ -157,3 +157,34 @@ TEST(TokenizerModels, NamesAndPrefixes) {
 }
 
 }  // namespace
+
+namespace {
+
+// A directory with only the SentencePiece model and tokenizer_config.json is read as
+// transformers' slow-to-fast converter reads it: the goldens (of the converter's own
+// tokenizer.json) must hold.
+class SentencePieceAlone : public ::testing::TestWithParam<std::pair<const char*, const char*>> {};
+
+TEST_P(SentencePieceAlone, EqualsTheConvertersTokenizerJson) {
+  const auto [name, model] = GetParam();
+  const auto src = kDir / name;
+  const auto tmp = std::filesystem::temp_directory_path() /
+                   ("encore_spm_" + std::string(name) + std::to_string(::testing::UnitTest::GetInstance()->random_seed()));
+  std::filesystem::create_directories(tmp);
+  for (const char* f : {model, "tokenizer_config.json", "special_tokens_map.json"})
+    std::filesystem::copy_file(src / f, tmp / f, std::filesystem::copy_options::overwrite_existing);
+  const Tokenizer tok = Tokenizer::from_dir(tmp);
+  std::filesystem::remove_all(tmp);
+  check_goldens(tok, src / "golden.jsonl");
+}
+
+INSTANTIATE_TEST_SUITE_P(Tokenizer, SentencePieceAlone,
+                         ::testing::Values(std::pair{"xlm-roberta-base", "sentencepiece.bpe.model"},
+                                           std::pair{"albert-base-v2", "spiece.model"}),
+                         [](const auto& info) {
+                           std::string s = info.param.first;
+                           for (auto& ch : s) if (ch == '-') ch = '_';
+                           return s;
+                         });
+
+}  // namespace
