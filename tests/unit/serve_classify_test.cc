@@ -21,6 +21,7 @@
 #include "encore/error.h"
 #include "encore/reranker.h"
 #include "serve/service.h"
+#include "serve_test_util.h"
 #include "test_util.h"
 
 namespace encore::serve {
@@ -28,27 +29,9 @@ namespace {
 
 using nlohmann::json;
 using testing::fixture;
+using testing::call;
 
 std::string heads(const std::string& name) { return (fixture("heads/" + name) / "model").string(); }
-
-// Calls the service as the HTTP layer does and waits for the answer.
-HttpResponse call(Service& service, const std::string& path, const std::string& body, const std::string& auth = "",
-                  const std::string& method = "POST") {
-  HttpRequest request;
-  request.method = method;
-  request.path = path;
-  request.body = body;
-  request.authorization = auth;
-  request.received = std::chrono::steady_clock::now();
-  auto answer = std::make_shared<std::promise<HttpResponse>>();
-  std::future<HttpResponse> future = answer->get_future();
-  service.handle(std::move(request), [answer](HttpResponse r) { answer->set_value(std::move(r)); });
-  if (future.wait_for(std::chrono::seconds(60)) != std::future_status::ready) {
-    ADD_FAILURE() << "no answer to " << path;
-    return {};
-  }
-  return future.get();
-}
 
 // The float a JSON number was written from (%.9g round-trips float32).
 float f32(const json& v) { return static_cast<float>(v.get<double>()); }

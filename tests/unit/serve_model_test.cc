@@ -11,9 +11,12 @@
 #include "encore/embedder.h"
 #include "serve/batcher.h"
 #include "serve/embedder_backend.h"
+#include "serve_test_util.h"
 
 namespace encore::serve {
 namespace {
+
+using testing::max_diff;
 
 const std::filesystem::path kModel = std::filesystem::path(ENCORE_MODELS_DIR) / "all-MiniLM-L6-v2";
 
@@ -27,13 +30,6 @@ std::vector<std::string> sentences() {
     out.push_back(s);
   }
   return out;
-}
-
-double max_diff(const std::vector<float>& a, const std::vector<float>& b) {
-  if (a.size() != b.size()) return INFINITY;
-  double d = 0.0;
-  for (size_t i = 0; i < a.size(); ++i) d = std::max(d, std::fabs(static_cast<double>(a[i]) - b[i]));
-  return d;
 }
 
 TEST(ServeModel, ConcurrentBatchesEqualSingleRuns) {

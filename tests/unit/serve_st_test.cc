@@ -16,42 +16,21 @@
 #include "encore/embedder.h"
 #include "encore/safetensors.h"
 #include "serve/service.h"
+#include "serve_test_util.h"
 #include "test_util.h"
 
 namespace encore::serve {
 namespace {
 
 using nlohmann::json;
+using testing::call;
 using testing::fixture;
-
-HttpResponse call(Service& service, const std::string& path, const std::string& body,
-                  const std::string& method = "POST") {
-  HttpRequest request;
-  request.method = method;
-  request.path = path;
-  request.body = body;
-  request.received = std::chrono::steady_clock::now();
-  auto answer = std::make_shared<std::promise<HttpResponse>>();
-  std::future<HttpResponse> future = answer->get_future();
-  service.handle(std::move(request), [answer](HttpResponse r) { answer->set_value(std::move(r)); });
-  if (future.wait_for(std::chrono::seconds(60)) != std::future_status::ready) {
-    ADD_FAILURE() << "no answer to " << path;
-    return {};
-  }
-  return future.get();
-}
+using testing::max_diff;
 
 std::vector<float> floats(const json& array) {
   std::vector<float> v;
   for (const json& x : array) v.push_back(static_cast<float>(x.get<double>()));
   return v;
-}
-
-double max_diff(const std::vector<float>& a, const std::vector<float>& b) {
-  if (a.size() != b.size()) return INFINITY;
-  double d = 0.0;
-  for (size_t i = 0; i < a.size(); ++i) d = std::max(d, std::fabs(static_cast<double>(a[i]) - b[i]));
-  return d;
 }
 
 struct Served {
@@ -165,12 +144,12 @@ TEST(ServeSt, EmbedAllReturnsTokenEmbeddingsAfterTokenModules) {
 
 TEST(ServeSt, InfoNamesTheModules) {
   Served m("st2-dense");
-  const json info = json::parse(call(m.service, "/info", "", "GET").body);
+  const json info = json::parse(call(m.service, "/info", "", "", "GET").body);
   EXPECT_EQ(info["modules"], m.embedder.describe());
   EXPECT_EQ(info["similarity_fn_name"], "cosine");
   EXPECT_EQ(info["dimensions"], 16);
   Served s("st5-static");
-  const json static_info = json::parse(call(s.service, "/info", "", "GET").body);
+  const json static_info = json::parse(call(s.service, "/info", "", "", "GET").body);
   EXPECT_FALSE(static_info.contains("dialect"));
   EXPECT_EQ(static_info["dimensions"], 16);
 }

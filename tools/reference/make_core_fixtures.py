@@ -28,7 +28,6 @@ Usage: make_core_fixtures.py [--out tests/fixtures/core]
 """
 
 import argparse
-import json
 import math
 import os
 import shutil
@@ -48,27 +47,13 @@ from safetensors.numpy import save_file as np_save_file
 from safetensors.torch import save_file as torch_save_file
 from transformers import BertConfig, BertModel
 
+from fixture_util import (REPORT, check_versions, compare_mask_from_keep, describe, gen, lengths_mask, note,
+                          randint, randn, save_tensors, write_json)
+
 REPO = Path(__file__).resolve().parents[2]
-REPORT = []  # (model, case, text) lines printed at the end
-
-
-def note(model, case, text):
-    REPORT.append((model, case, text))
 
 
 # ----------------------------------------------------------------------------- helpers
-
-
-def gen(seed):
-    return torch.Generator().manual_seed(seed)
-
-
-def randn(shape, g, std=1.0):
-    return torch.randn(shape, generator=g, dtype=torch.float32) * std
-
-
-def randint(lo, hi, shape, g):
-    return torch.randint(lo, hi, shape, generator=g, dtype=torch.int64)
 
 
 def init_linear_(weight, bias, g, gain=1.0):
@@ -84,29 +69,6 @@ def init_layer_norm_(ln, g):
         ln.weight.copy_(1.0 + randn(ln.weight.shape, g, 0.2))
         if ln.bias is not None:
             ln.bias.copy_(randn(ln.bias.shape, g, 0.2))
-
-
-def lengths_mask(lengths, seq_len):
-    """1 for real positions (right padding), int64 [B,S]."""
-    ar = torch.arange(seq_len)[None, :]
-    return (ar < torch.tensor(lengths)[:, None]).to(torch.int64)
-
-
-def compare_mask_from_keep(keep):
-    """keep: [B,S] bool/int, 1 = real position. A row with no real position is compared everywhere."""
-    keep = torch.as_tensor(keep).to(torch.bool).clone()
-    empty = ~keep.any(dim=1)
-    keep[empty] = True
-    return keep.to(torch.uint8)
-
-
-def save_tensors(path, tensors):
-    clean = {k: v.detach().cpu().clone().contiguous() for k, v in tensors.items() if v is not None}
-    torch_save_file(clean, str(path))
-
-
-def write_json(path, obj):
-    path.write_text(json.dumps(obj, indent=2) + "\n")
 
 
 def max_abs_diff(a, b, keep_bs=None, batch_first=True):
@@ -134,11 +96,6 @@ def case_entry(name, note_text, all_hidden=True, attentions=False, causal=False,
     if tolerance is not None:
         entry["tolerance"] = tolerance
     return entry
-
-
-def describe(tensors):
-    return ", ".join(f"{k}{list(v.shape)}:{str(v.dtype).replace('torch.', '')}" for k, v in tensors.items()
-                     if v is not None)
 
 
 SUMMARY = []  # (model, case, inputs, outputs)
@@ -751,27 +708,11 @@ def make_torch(root, name, sc, extra, seed):
 # ----------------------------------------------------------------------------- main
 
 
-def check_versions():
-    """The fixtures must come from the pinned reference packages."""
-    import safetensors
-    pins = {}
-    for line in (Path(__file__).parent / "requirements.txt").read_text().splitlines():
-        line = line.split("#")[0].strip()
-        if "==" in line:
-            k, v = line.split("==")
-            pins[k.strip().lower()] = v.strip()
-    have = {"torch": torch.__version__.split("+")[0], "transformers": transformers.__version__,
-            "safetensors": safetensors.__version__, "numpy": np.__version__}
-    bad = [f"{k} {have[k]} (pinned {pins[k]})" for k in have if k in pins and have[k] != pins[k]]
-    if bad:
-        sys.exit("make_core_fixtures: wrong reference versions: " + ", ".join(bad))
-
-
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--out", type=Path, default=REPO / "tests" / "fixtures" / "core")
     args = ap.parse_args()
-    check_versions()
+    check_versions("make_core_fixtures")
     torch.set_num_threads(1)  # fixed reduction order -> identical bytes on rerun
     torch.use_deterministic_algorithms(True)
     root = args.out

@@ -33,7 +33,6 @@ Line numbers below are those of the installed transformers 4.57.6 (models/<arch>
 
 import argparse
 import inspect
-import json
 import math
 import os
 import shutil
@@ -44,64 +43,19 @@ from pathlib import Path
 for _v in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ.setdefault(_v, "1")
 
-import numpy as np
 import torch
 import torch.nn as nn
 import transformers
-from safetensors.torch import save_file as torch_save_file
+
+from fixture_util import (REPORT, check_versions, compare_mask_from_keep, describe, gen, lengths_mask, note,
+                          randint, randn, save_tensors, write_json)
 
 REPO = Path(__file__).resolve().parents[2]
-REPORT = []   # (model, case, text): printed at the end, not written
 SUMMARY = []  # (model, case, inputs, outputs)
-
-
-def note(model, case, text):
-    REPORT.append((model, case, text))
 
 
 # ----------------------------------------------------------------------------- helpers
 # (the same conventions as make_core_fixtures.py)
-
-
-def gen(seed):
-    return torch.Generator().manual_seed(seed)
-
-
-def randn(shape, g, std=1.0):
-    return torch.randn(shape, generator=g, dtype=torch.float32) * std
-
-
-def randint(lo, hi, shape, g):
-    return torch.randint(lo, hi, shape, generator=g, dtype=torch.int64)
-
-
-def lengths_mask(lengths, seq_len):
-    """1 for real positions (right padding), int64 [B,S]."""
-    ar = torch.arange(seq_len)[None, :]
-    return (ar < torch.tensor(lengths)[:, None]).to(torch.int64)
-
-
-def compare_mask_from_keep(keep):
-    """keep: [B,S], 1 = real position. A row with no real position is compared everywhere
-    (the reference's output there is well defined: see README, fully masked rows)."""
-    keep = torch.as_tensor(keep).to(torch.bool).clone()
-    empty = ~keep.any(dim=1)
-    keep[empty] = True
-    return keep.to(torch.uint8)
-
-
-def save_tensors(path, tensors):
-    clean = {k: v.detach().cpu().clone().contiguous() for k, v in tensors.items() if v is not None}
-    torch_save_file(clean, str(path))
-
-
-def write_json(path, obj):
-    path.write_text(json.dumps(obj, indent=2) + "\n")
-
-
-def describe(tensors):
-    return ", ".join(f"{k}{list(v.shape)}:{str(v.dtype).replace('torch.', '')}" for k, v in tensors.items()
-                     if v is not None)
 
 
 # ----------------------------------------------------------------------------- architectures
@@ -705,27 +659,11 @@ def probe_unsupported():
 # ----------------------------------------------------------------------------- main
 
 
-def check_versions():
-    """The fixtures must come from the pinned reference packages."""
-    import safetensors
-    pins = {}
-    for line in (Path(__file__).parent / "requirements.txt").read_text().splitlines():
-        line = line.split("#")[0].strip()
-        if "==" in line:
-            k, v = line.split("==")
-            pins[k.strip().lower()] = v.strip()
-    have = {"torch": torch.__version__.split("+")[0], "transformers": transformers.__version__,
-            "safetensors": safetensors.__version__, "numpy": np.__version__}
-    bad = [f"{k} {have[k]} (pinned {pins[k]})" for k in have if k in pins and have[k] != pins[k]]
-    if bad:
-        sys.exit("make_family_fixtures: wrong reference versions: " + ", ".join(bad))
-
-
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--out", type=Path, default=REPO / "tests" / "fixtures" / "family")
     args = ap.parse_args()
-    check_versions()
+    check_versions("make_family_fixtures")
     transformers.logging.set_verbosity_error()  # "padding without attention_mask" etc. are intended
     torch.set_num_threads(1)  # fixed reduction order -> identical bytes on rerun
     torch.use_deterministic_algorithms(True)
