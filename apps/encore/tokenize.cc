@@ -31,7 +31,7 @@ options:
   --max-length N        truncate to N tokens, special tokens included
   --truncation S        longest_first (default with --max-length), only_first, only_second,
                         none (also drops the truncation tokenizer.json sets)
-  --stride N            with --max-length: also print the overflowing windows (hf, single)
+  --stride N            with --max-length: also print the overflowing windows (hf)
   --no-special-tokens   no [CLS]/[SEP]
   --pad-to N            pad every input to N tokens (no padding otherwise)
   --offsets             add "offsets": [start,end) in Unicode code points (as Python reports)

@@ -123,14 +123,12 @@ void Precompiled::normalize(NText& text) const {
   changes.reserve(text.size() + 8);
   bool modified = false;
   std::string grapheme, one;
-  utf8proc_int32_t state = 0;
+  int32_t state = 0;
   size_t g = 0;
   while (g < text.size()) {
     // One extended grapheme cluster [g, e) (unicode-segmentation's graphemes(true)).
     size_t e = g + 1;
-    while (e < text.size() && !utf8proc_grapheme_break_stateful(static_cast<utf8proc_int32_t>(text[e - 1].c),
-                                                                 static_cast<utf8proc_int32_t>(text[e].c), &state))
-      ++e;
+    while (e < text.size() && !grapheme_break(text[e - 1].c, text[e].c, &state)) ++e;
     grapheme.clear();
     for (size_t i = g; i < e; ++i) append_utf8(text[i].c, grapheme);
     if (grapheme.size() < 6) {

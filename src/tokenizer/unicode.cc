@@ -409,6 +409,12 @@ int table_class(char32_t c) {
 
 #include "tokenizer/hf_normalizer_tables.inc"
 
+bool grapheme_break(char32_t before, char32_t c, int32_t* state) {
+  const bool brk = utf8proc_grapheme_break_stateful(static_cast<utf8proc_int32_t>(before),
+                                                    static_cast<utf8proc_int32_t>(c), state);
+  return brk != contains(kHfGraphemeBreakFlip, c);
+}
+
 bool is_hf_combining_mark(char32_t c) {
   if (c < 0x300) return false;
   const auto cat = utf8proc_category(static_cast<utf8proc_int32_t>(c));
