@@ -200,7 +200,7 @@ std::vector<Unit> decompose(const NText& text, bool compat) {
       append_hf_nfkd(ch.c, buf);
     else
       append_nfd(ch.c, f, buf);
-    for (size_t k = 0; k < buf.size(); ++k) units.push_back({buf[k], k == 0 ? 0 : 1, buf[k] < 0x300 ? 0 : combining_class(buf[k], f)});
+    for (size_t k = 0; k < buf.size(); ++k) units.push_back({buf[k], k == 0 ? 0 : 1, hf_composition_class(buf[k])});
   }
   // Canonical order: stable sort of each run of non-starters, changes moving along.
   for (size_t i = 0; i < units.size();) {

@@ -23,6 +23,9 @@ Pattern::Pattern(const std::string& text, bool regex) {
   if (find_invalid_utf8(text) != std::string::npos) fail("pattern is not valid UTF-8");
   if (!regex) {
     literal_ = text;
+    NText t;
+    decode_utf8(text, 0, t);
+    for (const auto& c : t) literal_chars_.push_back(c.c);
     return;
   }
   init_onig();
@@ -84,6 +87,27 @@ void Pattern::find_matches(const std::string& s, std::vector<std::pair<size_t, s
 void Pattern::find_matches(const NText& text, uint32_t begin, uint32_t end, std::vector<Piece>& out) const {
   out.clear();
   if (begin >= end) return;
+  if (!regex_) {
+    // A literal: leftmost, non-overlapping, on the code points themselves.
+    const size_t n = literal_chars_.size();
+    uint32_t prev = begin;
+    if (n > 0) {
+      for (uint32_t i = begin; i + n <= end;) {
+        size_t k = 0;
+        while (k < n && text[i + k].c == literal_chars_[k]) ++k;
+        if (k < n) {
+          ++i;
+          continue;
+        }
+        if (prev != i) out.push_back({prev, i, false});
+        out.push_back({i, static_cast<uint32_t>(i + n), true});
+        i += static_cast<uint32_t>(n);
+        prev = i;
+      }
+    }
+    if (prev != end) out.push_back({prev, end, false});
+    return;
+  }
   std::string s;
   std::vector<uint32_t> char_at;
   for (uint32_t i = begin; i < end; ++i) {

@@ -34,6 +34,7 @@ class Pattern {
 
  private:
   std::string literal_;
+  std::u32string literal_chars_;
   void* regex_ = nullptr;  // OnigRegex
 };
 

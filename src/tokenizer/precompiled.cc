@@ -68,6 +68,10 @@ Precompiled::Precompiled(std::string_view charsmap) {
   if (units) std::memcpy(trie_.data(), charsmap.data() + 4, units * 4);
   normalized_.assign(charsmap.substr(4 + units * 4));
   if (find_invalid_utf8(normalized_) != std::string::npos) fail("precompiled_charsmap: the normalized strings are not UTF-8");
+  for (int c = 0; c < 128; ++c) {
+    const char ch = static_cast<char>(c);
+    ascii_mapped_[c] = transform(std::string_view(&ch, 1)).has_value();
+  }
 }
 
 std::optional<std::string_view> Precompiled::transform(std::string_view chunk) const {
@@ -119,6 +123,16 @@ void apply_changes(NText& text, const std::vector<std::pair<char32_t, int>>& cha
 
 void Precompiled::normalize(NText& text) const {
   if (text.empty()) return;
+  // Plain ASCII that the map leaves alone needs no work (ASCII code points other than CR LF
+  // are clusters of their own).
+  bool plain = true;
+  for (const auto& ch : text) {
+    if (ch.c >= 0x80 || ascii_mapped_[ch.c]) {
+      plain = false;
+      break;
+    }
+  }
+  if (plain) return;
   std::vector<std::pair<char32_t, int>> changes;
   changes.reserve(text.size() + 8);
   bool modified = false;

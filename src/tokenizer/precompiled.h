@@ -28,6 +28,7 @@ class Precompiled : public Normalizer {
  private:
   std::vector<uint32_t> trie_;
   std::string normalized_;
+  bool ascii_mapped_[128] = {};  // transform() of the ASCII code point finds a key
 };
 
 // NormalizedString::transform (tokenizer/normalizer.rs transform_range on the whole text):

@@ -415,6 +415,11 @@ bool grapheme_break(char32_t before, char32_t c, int32_t* state) {
   return brk != contains(kHfGraphemeBreakFlip, c);
 }
 
+int hf_composition_class(char32_t c) {
+  if (c < 0x300 || contains(kHfNoCombiningClass, c)) return 0;
+  return combining_class(c, TokenizerFlavour::HfFast);
+}
+
 bool is_hf_combining_mark(char32_t c) {
   if (c < 0x300) return false;
   const auto cat = utf8proc_category(static_cast<utf8proc_int32_t>(c));

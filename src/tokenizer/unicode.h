@@ -74,6 +74,9 @@ bool is_regex_space(char32_t c);
 // tokenizers' StripAccents test (is_combining_mark: Mn, Mc, Me of its older Unicode) and
 // its NFKD of one code point (not reordered).
 bool is_hf_combining_mark(char32_t c);
+// The canonical combining class the NFD/NFKD/NFC/NFKC normalizers order by
+// (unicode-normalization-alignments' tables).
+int hf_composition_class(char32_t c);
 // An extended grapheme cluster boundary between `before` and `c` (utf8proc's rules, with
 // unicode-segmentation's newer data where it differs; `state` as utf8proc keeps it).
 bool grapheme_break(char32_t before, char32_t c, int32_t* state);

@@ -80,10 +80,11 @@ void Unigram::insert(const std::string& piece, int32_t id) {
 
 void Unigram::tokenize(const char32_t* chars, size_t n, std::vector<Piece>& out) const {
   if (n == 0) return;
-  std::string s;
-  std::vector<uint32_t> char_at;  // byte -> index of its code point
-  s.reserve(n * 2);
-  char_at.reserve(n * 2 + 1);
+  // Buffers reused across calls on this thread.
+  thread_local std::string s;
+  thread_local std::vector<uint32_t> char_at;  // byte -> index of its code point
+  s.clear();
+  char_at.clear();
   for (size_t i = 0; i < n; ++i) {
     const size_t before = s.size();
     append_utf8(chars[i], s);
@@ -96,7 +97,8 @@ void Unigram::tokenize(const char32_t* chars, size_t n, std::vector<Piece>& out)
     double score = 0.0;
     int64_t starts_at = -1;
   };
-  std::vector<Node> best(size + 1);
+  thread_local std::vector<Node> best;
+  best.assign(size + 1, Node{});
   const double unk_score = min_score_ - kUnkPenalty;
   const auto* bytes = reinterpret_cast<const unsigned char*>(s.data());
   for (size_t start = 0; start < size;) {
@@ -137,7 +139,8 @@ void Unigram::tokenize(const char32_t* chars, size_t n, std::vector<Piece>& out)
     int32_t id;
     bool unk;
   };
-  std::vector<Span> spans;  // reversed
+  thread_local std::vector<Span> spans;  // reversed
+  spans.clear();
   size_t end = size;
   bool open_unk = false;
   while (end > 0) {
