@@ -16,34 +16,23 @@
 #include <sstream>
 
 #include "kernels/kernels.h"
-#include "kernels/packed_linear.h"
+#include "kernels/linear.h"
 
 namespace encore::nn {
 
 namespace {
 
-const float* ptr(const Tensor& t) { return t.defined() && t.numel() ? t.data<float>() : nullptr; }
-
-// y = act(x Wᵀ + b), or y += x Wᵀ + b when accumulate: fused into oneDNN's matmul when the
-// weights are packed, else sgemm followed by the same epilogue.
-void run_linear(float* y, const float* x, const Linear& l, int64_t T, std::optional<Activation> act = std::nullopt,
-                bool accumulate = false) {
-  if (l.packed) {
-    l.packed->run(y, x, T, act, accumulate);
-    return;
-  }
-  if (accumulate) {
-    Tensor tmp = Tensor::zeros(DType::F32, {T, l.out()});
-    kernels::linear(tmp.data<float>(), x, l.weight.data<float>(), ptr(l.bias), T, l.in(), l.out());
-    kernels::add_inplace(y, tmp.data<float>(), T * l.out());
-    return;
-  }
-  kernels::linear(y, x, l.weight.data<float>(), ptr(l.bias), T, l.in(), l.out());
-  if (act) kernels::activate(y, T * l.out(), *act);
+const float* ptr(const Tensor& t) {
+  return t.defined() && t.numel() ? t.data<float>() : nullptr;
 }
 
-bool bf16_pair(const Linear& a, const Linear& b) {
-  return a.packed && b.packed && a.packed->type() == ComputeType::BF16 && b.packed->type() == ComputeType::BF16;
+kernels::LinearRef ref(const Linear& l) {
+  return {l.packed.get(), l.packed ? nullptr : l.weight.data<float>(), ptr(l.bias), l.in(), l.out()};
+}
+
+void run_linear(float* y, const float* x, const Linear& l, int64_t T, std::optional<Activation> act = std::nullopt,
+                bool accumulate = false) {
+  kernels::linear_forward(y, x, ref(l), T, act, accumulate);
 }
 
 void run_norm(float* y, const float* x, const LayerNorm& n, int64_t T, int64_t H, float eps) {
@@ -89,8 +78,8 @@ void WorkspacePool::give_back(std::unique_ptr<Workspace> ws) {
 }
 
 void pack(Linear& l, ComputeType type, const std::vector<int64_t>& f32_channels) {
-  l.packed = std::make_shared<kernels::PackedLinear>(l.weight.data<float>(), ptr(l.bias), l.out(), l.in(), type,
-                                                     f32_channels);
+  l.packed =
+      std::make_shared<kernels::PackedLinear>(l.weight.data<float>(), ptr(l.bias), l.out(), l.in(), type, f32_channels);
   l.weight = Tensor();
 }
 
@@ -101,9 +90,8 @@ Tensor dense_weight(const Linear& l) {
   return w;
 }
 
-void encoder_layer_forward(float* x, const RaggedBatch& batch, const AttentionMask& mask,
-                           const EncoderLayerWeights& w, const LayerSpec& spec, int64_t heads, int64_t layer,
-                           const RunContext& ctx) {
+void encoder_layer_forward(float* x, const RaggedBatch& batch, const AttentionMask& mask, const EncoderLayerWeights& w,
+                           const LayerSpec& spec, int64_t heads, int64_t layer, const RunContext& ctx) {
   const int64_t T = batch.tokens(), H = w.attn_out.out(), I = w.ffn_in.out();
   const uint64_t site = static_cast<uint64_t>(layer) * kSitesPerLayer;
   Workspace local;
@@ -138,10 +126,8 @@ void encoder_layer_forward(float* x, const RaggedBatch& batch, const AttentionMa
   }
   observe(GemmSite::FfnIn, ffn_in, H);
   const bool train = ctx.options->train && (spec.ffn_dropout > 0.0f || spec.hidden_dropout > 0.0f);
-  if (bf16_pair(w.ffn_in, w.ffn_out) && !train && !ctx.observe) {  // h stays in bfloat16
-    auto* h16 = reinterpret_cast<uint16_t*>(h);
-    w.ffn_in.packed->run_to_bf16(h16, ffn_in, T, spec.activation);
-    w.ffn_out.packed->run_from_bf16(x, h16, T, /*accumulate=*/true);
+  if (kernels::bf16_pair(ref(w.ffn_in), ref(w.ffn_out)) && !train && !ctx.observe) {  // h stays in bfloat16
+    kernels::mlp_bf16_accumulate(x, h, ffn_in, ref(w.ffn_in), spec.activation, ref(w.ffn_out), T);
   } else {
     run_linear(h, ffn_in, w.ffn_in, T, spec.activation);
     if (ctx.options->train && spec.ffn_dropout > 0.0f)
@@ -177,8 +163,7 @@ std::vector<std::string> encoder_layer_ops(const LayerSpec& spec) {
   scores += number(spec.mask_fill);
   scores += ")";
   ops.push_back(scores);
-  ops.push_back(std::string("probs = softmax(scores)") +
-                (spec.masked_row_zero ? "  [fully masked row -> 0]" : ""));
+  ops.push_back(std::string("probs = softmax(scores)") + (spec.masked_row_zero ? "  [fully masked row -> 0]" : ""));
   ops.push_back(drop("probs", spec.attention_dropout));
   ops.push_back("ctx = probs v  (per head, concatenated)");
   ops.push_back("a = attn_out_proj(ctx)" + b);
