@@ -76,7 +76,8 @@ void print_table() {
                      "hidden_act: \"gelu\" = exact erf; gelu_new / gelu_pytorch_tanh / gelu_fast = tanh",
                      "activation=\"relu\" (default) or \"gelu\" = exact erf"});
   row("LayerNorm eps", {"1e-12 (fixed)", "layer_norm_eps, default 1e-12", "layer_norm_eps, default 1e-5"});
-  row("mask constant", {fill(s[0].mask_fill), fill(s[1].mask_fill), fill(s[2].mask_fill)});
+  row("mask constant",
+      {fill(s[0].attention.mask_fill), fill(s[1].attention.mask_fill), fill(s[2].attention.mask_fill)});
   row("fully masked query row", {"softmax of the unmasked scores (the -10000 shift cancels)",
                                  "uniform over all keys (score + float32 min rounds to float32 min)",
                                  "zero weights (safe softmax), so the output is out_proj.bias"});
@@ -100,7 +101,7 @@ int run_explain(const std::vector<std::string>& argv) {
   ENCORE_CHECK(c.dialect != Dialect::Torch, *dir, " is already a PyTorch encoder: nothing to compare");
   std::printf("\n== %s (%s, %lld layers, H=%lld, I=%lld, %s)\n", dir->c_str(), dialect_name(c.dialect),
               static_cast<long long>(c.layers), static_cast<long long>(c.hidden),
-              static_cast<long long>(c.intermediate), c.layer.activation_label.c_str());
+              static_cast<long long>(c.intermediate), c.layer.feed_forward.activation_label.c_str());
 
   // Layer 0 of the BERT model, fed by its own embeddings.
   const int64_t S = std::min<int64_t>(16, c.max_positions);
@@ -130,14 +131,15 @@ int run_explain(const std::vector<std::string>& argv) {
     const int64_t H = c.hidden, I = c.intermediate;
     return 4 * H * H + 2 * H * I + 9 * H + I;
   }();
-  std::printf("layer 0 as BertLayer vs as nn.TransformerEncoderLayer(d_model=%lld, nhead=%lld, dim_feedforward=%lld,\n"
-              "  activation=\"%s\", layer_norm_eps=%g, batch_first=True), weights renamed and q|k|v packed:\n"
-              "  parameters: %lld vs %lld\n"
-              "  max |difference| over %lld outputs: %.3g (outputs up to %.3g)\n",
-              static_cast<long long>(c.hidden), static_cast<long long>(c.heads),
-              static_cast<long long>(c.intermediate), c.layer.activation == Activation::Relu ? "relu" : "gelu",
-              static_cast<double>(c.layer.layer_norm_eps), static_cast<long long>(per_layer),
-              static_cast<long long>(torch.parameter_count()), static_cast<long long>(a.numel()), diff, scale);
+  std::printf(
+      "layer 0 as BertLayer vs as nn.TransformerEncoderLayer(d_model=%lld, nhead=%lld, dim_feedforward=%lld,\n"
+      "  activation=\"%s\", layer_norm_eps=%g, batch_first=True), weights renamed and q|k|v packed:\n"
+      "  parameters: %lld vs %lld\n"
+      "  max |difference| over %lld outputs: %.3g (outputs up to %.3g)\n",
+      static_cast<long long>(c.hidden), static_cast<long long>(c.heads), static_cast<long long>(c.intermediate),
+      c.layer.feed_forward.activation == Activation::Relu ? "relu" : "gelu",
+      static_cast<double>(c.layer.layer_norm_eps), static_cast<long long>(per_layer),
+      static_cast<long long>(torch.parameter_count()), static_cast<long long>(a.numel()), diff, scale);
   return diff <= 1e-5 * std::max(1.0, scale) ? 0 : 1;
 }
 

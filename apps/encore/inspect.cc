@@ -49,9 +49,9 @@ int run_inspect(const std::vector<std::string>& argv) {
   if (c.dialect != Dialect::Torch) {
     std::printf("vocab:        %lld, max positions %lld, token types %lld\n", static_cast<long long>(c.vocab_size),
                 static_cast<long long>(c.max_positions), static_cast<long long>(c.type_vocab_size));
-    const char* pos = c.layer.relative == RelativePositions::Key        ? "relative_key"
-                      : c.layer.relative == RelativePositions::KeyQuery ? "relative_key_query"
-                                                                        : "absolute";
+    const char* pos = c.layer.attention.relative == RelativePositions::Key        ? "relative_key"
+                      : c.layer.attention.relative == RelativePositions::KeyQuery ? "relative_key_query"
+                                                                                  : "absolute";
     std::printf("positions:    %s\n", pos);
     std::printf("pooler:       %s\n", c.has_pooler ? "yes" : "no");
   } else {

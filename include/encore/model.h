@@ -19,7 +19,7 @@ namespace encore {
 
 enum class Dialect { BertHF, BertGoogle, Torch };
 enum class Activation { GeluErf, GeluTanh, QuickGelu, Relu, Silu };
-enum class RelativePositions { None, Key, KeyQuery };
+enum class RelativePositions { None, Key, KeyQuery, Bucket };
 // The number format of the linear layers' GEMMs (everything else computes in float32).
 enum class ComputeType { F32, BF16, Int8 };
 const char* compute_type_name(ComputeType t);  // "f32", "bf16", "int8"
@@ -30,25 +30,41 @@ Dialect dialect_from_name(const std::string& name);
 Activation activation_from_name(const std::string& name);  // config spellings: gelu, gelu_new, relu, ...
 const char* activation_name(Activation a);
 
-// Everything that differs between the three reference layers.
-struct LayerSpec {
-  Activation activation = Activation::GeluErf;
-  std::string activation_label;  // as the checkpoint's config spells it ("gelu", "gelu_new", ...)
-  bool norm_first = false;       // PyTorch norm_first=True: x + f(LN(x)) instead of LN(x + f(x))
-  float layer_norm_eps = 1e-12f;
-  bool bias = true;              // biases in every Linear and LayerNorm (PyTorch bias=False drops all)
+// How an encoder layer computes, in two blocks composed with a norm placement
+// (src/nn/encoder_layer.cc). A model runs a plan of layers, each with its spec.
+
+// The attention block: scores, masks, probabilities (src/nn/attention.cc).
+struct AttentionSpec {
+  // Position terms inside attention: None when positions are absolute (added by the
+  // embeddings); HF relative_key / relative_key_query (a distance table, added before the
+  // scaling); Bucket: a bias computed once per forward and added after the scaling (MPNet).
+  RelativePositions relative = RelativePositions::None;
+  int max_relative = 0;  // max_position_embeddings for the distance table
   // The value added to the score of a masked key, after scaling: HF finfo(float32).min,
   // Google -10000, PyTorch -inf.
   float mask_fill = 0.0f;
   // A query row whose keys are all masked with -inf gets zero probabilities (PyTorch's
   // "safe softmax") instead of NaN. Finite fills never need it: their arithmetic decides.
   bool masked_row_zero = false;
-  RelativePositions relative = RelativePositions::None;  // HF relative_key / relative_key_query
-  int max_relative = 0;                                  // max_position_embeddings for the distance table
-  // Dropout probabilities at the reference positions (train mode only).
-  float attention_dropout = 0.0f;  // on attention probabilities
-  float hidden_dropout = 0.0f;     // after the attention output projection and after the FFN output
-  float ffn_dropout = 0.0f;        // between the FFN activation and its second Linear (PyTorch only)
+  float dropout = 0.0f;  // on the attention probabilities (train mode only)
+};
+
+// The feed-forward block (src/nn/feed_forward.cc).
+enum class FeedForwardKind { Mlp };  // W2(act(W1 x)); gated variants next
+struct FeedForwardSpec {
+  FeedForwardKind kind = FeedForwardKind::Mlp;
+  Activation activation = Activation::GeluErf;
+  std::string activation_label;  // as the checkpoint's config spells it ("gelu", "gelu_new", ...)
+  float dropout = 0.0f;          // between the activation and the second Linear (PyTorch only)
+};
+
+struct LayerSpec {
+  AttentionSpec attention;
+  FeedForwardSpec feed_forward;
+  bool norm_first = false;  // PyTorch norm_first=True: x + f(LN(x)) instead of LN(x + f(x))
+  float layer_norm_eps = 1e-12f;
+  bool bias = true;             // biases in every Linear and LayerNorm (PyTorch bias=False drops all)
+  float hidden_dropout = 0.0f;  // on each block's output, before the residual add (train mode only)
 };
 
 // The task head a checkpoint carries, after transformers' BertFor* classes (Google's

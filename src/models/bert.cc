@@ -103,7 +103,7 @@ BertInputs read_inputs(const Model::Impl& m, const TensorMap& in) {
                    google ? "" : " or [batch, seq, seq]");
       Tensor m3 = mask->to_f32();
       r.bias3d = Tensor::zeros(DType::F32, m3.shape());
-      const float lowest = c.layer.mask_fill;  // (1.0 - mask) * torch.finfo(dtype).min
+      const float lowest = c.layer.attention.mask_fill;  // (1.0 - mask) * torch.finfo(dtype).min
       for (int64_t i = 0; i < m3.numel(); ++i)
         r.bias3d.data<float>()[i] = (1.0f - m3.data<float>()[i]) * lowest;
     }
@@ -205,7 +205,8 @@ void run_layers(const Model::Impl& m, Tensor& x, const nn::RaggedBatch& batch, c
       std::fill(probs, probs + batch.size() * c.heads * S * S, 0.0f);
       run.probs_out = probs;
     }
-    nn::encoder_layer_forward(x.data<float>(), batch, mask, m.layers[l], c.layer, c.heads, l, run);
+    nn::encoder_layer_forward(x.data<float>(), batch, mask, m.layers[l], c.layer, c.heads, nn::LayerStep::plain(l),
+                              run);
     after_layer(l, x);
   }
 }
@@ -272,8 +273,7 @@ TensorMap bert_forward(const Model::Impl& m, const TensorMap& inputs, const Forw
   nn::AttentionMask mask;
   nn::RaggedBatch batch = ragged_from_keep(keep, B, S, &mask.all_masked);
   if (in.bias3d.defined() && in.bias3d.numel()) {
-    mask.dense = in.bias3d.data<float>();
-    mask.sb = S * S, mask.sh = 0, mask.sq = S, mask.sk = 1;
+    mask.dense = {in.bias3d.data<float>(), S * S, 0, S, 1};
   }
 
   Tensor x = embed(m, gather_tokens(in, batch), opt);

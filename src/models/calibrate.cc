@@ -90,7 +90,7 @@ OutlierChannels int8_outlier_channels(const Model::Impl& m) {
   };
   for (int64_t l = 0; l < c.layers; ++l)
     nn::encoder_layer_forward(x.data<float>(), batch, nn::AttentionMask{}, m.layers[static_cast<size_t>(l)], c.layer,
-                              c.heads, l, run);
+                              c.heads, nn::LayerStep::plain(l), run);
   OutlierChannels out(static_cast<size_t>(c.layers));
   for (size_t l = 0; l < out.size(); ++l)
     for (int s = 0; s < nn::kGemmSites; ++s) out[l][static_cast<size_t>(s)] = outliers(channel_max[l][static_cast<size_t>(s)]);

@@ -53,7 +53,7 @@ json encoder_only_hf(const ConfigInput& in) {
           {"num_hidden_layers", c.layers},
           {"num_attention_heads", c.heads},
           {"intermediate_size", c.intermediate},
-          {"hidden_act", hf_activation(c.layer.activation)},
+          {"hidden_act", hf_activation(c.layer.feed_forward.activation)},
           {"layer_norm_eps", number(in.source, "layer_norm_eps", 1e-5)},
           {"hidden_dropout_prob", dropout(in, "")},
           {"attention_probs_dropout_prob", dropout(in, "")}};
@@ -66,13 +66,13 @@ json hf_config(const ConfigInput& in, const std::map<std::string, Tensor>& canon
   if (in.from == Dialect::Torch) return encoder_only_hf(in);
   json j = in.source;  // HF keys as they were; Google's bert_config.json keys are HF keys too
   if (in.from == Dialect::BertHF) {
-    if (in.activation_override) j["hidden_act"] = hf_activation(c.layer.activation);
+    if (in.activation_override) j["hidden_act"] = hf_activation(c.layer.feed_forward.activation);
     return j;
   }
   j["model_type"] = "bert";
   j["architectures"] = json::array({architecture(canonical)});
-  j["hidden_act"] = hf_activation(c.layer.activation);
-  if (!in.activation_override && c.layer.activation == Activation::GeluTanh)
+  j["hidden_act"] = hf_activation(c.layer.feed_forward.activation);
+  if (!in.activation_override && c.layer.feed_forward.activation == Activation::GeluTanh)
     notes.push_back("hidden_act: Google's \"gelu\" is the tanh form, written as HF \"gelu_new\" "
                     "(--activation gelu_erf for checkpoints trained with the erf form)");
   j["type_vocab_size"] = c.type_vocab_size;  // Google's default is 16, HF's 2
@@ -94,10 +94,10 @@ json hf_config(const ConfigInput& in, const std::map<std::string, Tensor>& canon
 json google_config(const ConfigInput& in, std::vector<std::string>& notes) {
   const ModelConfig& c = in.config;
   if (in.from == Dialect::Torch) check_bert_layer(c);
-  ENCORE_CHECK(c.layer.relative == RelativePositions::None,
+  ENCORE_CHECK(c.layer.attention.relative == RelativePositions::None,
                "relative position embeddings have no Google BERT equivalent (modeling.py is absolute only)");
   const char* act = nullptr;
-  switch (c.layer.activation) {
+  switch (c.layer.feed_forward.activation) {
     case Activation::GeluTanh: act = "gelu"; break;
     case Activation::Relu: act = "relu"; break;
     case Activation::GeluErf:
@@ -106,7 +106,7 @@ json google_config(const ConfigInput& in, std::vector<std::string>& notes) {
                       "written as \"gelu\"; load it with --activation gelu_erf");
       break;
     default:
-      fail("activation ", activation_name(c.layer.activation),
+      fail("activation ", activation_name(c.layer.feed_forward.activation),
            " has no Google BERT spelling (modeling.py: gelu = tanh form, relu)");
   }
   json j = {{"attention_probs_dropout_prob", dropout(in, "attention_probs_dropout_prob")},

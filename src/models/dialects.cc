@@ -76,20 +76,21 @@ LayerSpec default_spec(Dialect dialect) {
   LayerSpec s;
   switch (dialect) {
     case Dialect::BertHF:  // BertConfig defaults; mask: (1 - mask) * torch.finfo(float32).min
-      s.activation = Activation::GeluErf, s.activation_label = "gelu";
+      s.feed_forward.activation = Activation::GeluErf, s.feed_forward.activation_label = "gelu";
       s.layer_norm_eps = 1e-12f;
-      s.mask_fill = std::numeric_limits<float>::lowest();
+      s.attention.mask_fill = std::numeric_limits<float>::lowest();
       break;
     case Dialect::BertGoogle:  // modeling.py: gelu() is the tanh form; adder = (1 - mask) * -10000.0
-      s.activation = Activation::GeluTanh, s.activation_label = "gelu (modeling.py tanh form)";
+      s.feed_forward.activation = Activation::GeluTanh,
+      s.feed_forward.activation_label = "gelu (modeling.py tanh form)";
       s.layer_norm_eps = 1e-12f;
-      s.mask_fill = -10000.0f;
+      s.attention.mask_fill = -10000.0f;
       break;
     case Dialect::Torch:  // TransformerEncoderLayer defaults; bool masks become -inf
-      s.activation = Activation::Relu, s.activation_label = "relu";
+      s.feed_forward.activation = Activation::Relu, s.feed_forward.activation_label = "relu";
       s.layer_norm_eps = 1e-5f;
-      s.mask_fill = -std::numeric_limits<float>::infinity();
-      s.masked_row_zero = true;
+      s.attention.mask_fill = -std::numeric_limits<float>::infinity();
+      s.attention.masked_row_zero = true;
       break;
   }
   return s;

@@ -203,7 +203,7 @@ Tensor head_token_logits(const Model::Impl& m, const float* states, const std::v
       Tensor t = Tensor::empty(DType::F32, {R, H});
       kernels::linear(t.data<float>(), x.data<float>(), hw.transform.weight.data<float>(),
                       hw.transform.bias.data<float>(), R, H, H);
-      kernels::activate(t.data<float>(), R * H, c.layer.activation);
+      kernels::activate(t.data<float>(), R * H, c.layer.feed_forward.activation);
       kernels::layer_norm(t.data<float>(), t.data<float>(), hw.transform_norm.gamma.data<float>(),
                           hw.transform_norm.beta.data<float>(), R, H, c.layer.layer_norm_eps);
       x = t;

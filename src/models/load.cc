@@ -101,21 +101,24 @@ ModelConfig parse_bert_config(const fs::path& path, Dialect dialect) {
     // modeling.py get_activation(): "gelu" is its tanh approximation; "relu"; "linear" unsupported.
     ENCORE_CHECK(act == "gelu" || act == "relu", path.string(), ": hidden_act '", act,
                  "' is not supported for Google BERT (gelu, relu)");
-    if (act == "relu") c.layer.activation = Activation::Relu, c.layer.activation_label = "relu";
+    if (act == "relu")
+      c.layer.feed_forward.activation = Activation::Relu, c.layer.feed_forward.activation_label = "relu";
   } else {
-    c.layer.activation = config_activation(r, act);
-    c.layer.activation_label = act;
+    c.layer.feed_forward.activation = config_activation(r, act);
+    c.layer.feed_forward.activation_label = act;
   }
   c.layer.layer_norm_eps = static_cast<float>(r.number("layer_norm_eps", 1e-12));
   c.layer.hidden_dropout = probability(r, "hidden_dropout_prob", 0.1);
-  c.layer.attention_dropout = probability(r, "attention_probs_dropout_prob", 0.1);
+  c.layer.attention.dropout = probability(r, "attention_probs_dropout_prob", 0.1);
   c.embedding_dropout = c.layer.hidden_dropout;
   std::string pos = dialect == Dialect::BertHF ? r.string("position_embedding_type", "absolute") : "absolute";
-  if (pos == "relative_key") c.layer.relative = RelativePositions::Key;
-  else if (pos == "relative_key_query") c.layer.relative = RelativePositions::KeyQuery;
+  if (pos == "relative_key")
+    c.layer.attention.relative = RelativePositions::Key;
+  else if (pos == "relative_key_query")
+    c.layer.attention.relative = RelativePositions::KeyQuery;
   else ENCORE_CHECK(pos == "absolute", path.string(), ": unknown position_embedding_type '", pos, "'");
   c.absolute_positions = pos == "absolute";
-  c.layer.max_relative = static_cast<int>(c.max_positions);
+  c.layer.attention.max_relative = static_cast<int>(c.max_positions);
   return c;
 }
 
@@ -138,13 +141,13 @@ ModelConfig parse_torch_sidecar(const fs::path& path) {
   std::string act = r.string("activation", "relu");
   ENCORE_CHECK(act == "relu" || act == "gelu", path.string(), ": activation '", act,
                "' is not supported (relu or gelu)");
-  c.layer.activation = act == "relu" ? Activation::Relu : Activation::GeluErf;
-  c.layer.activation_label = act;
+  c.layer.feed_forward.activation = act == "relu" ? Activation::Relu : Activation::GeluErf;
+  c.layer.feed_forward.activation_label = act;
   c.layer.layer_norm_eps = static_cast<float>(r.number("layer_norm_eps", 1e-5));
   c.layer.norm_first = r.boolean("norm_first", false);
   c.layer.bias = r.boolean("bias", true);
   float p = probability(r, "dropout", 0.1);
-  c.layer.attention_dropout = c.layer.hidden_dropout = c.layer.ffn_dropout = p;
+  c.layer.attention.dropout = c.layer.hidden_dropout = c.layer.feed_forward.dropout = p;
   c.batch_first = r.boolean("batch_first", false);
   c.final_norm = r.boolean("final_norm", false);
   return c;
@@ -187,8 +190,8 @@ std::shared_ptr<Model::Impl> load_model(const std::string& dir_name, const LoadO
     case Dialect::Torch: c = parse_torch_sidecar(dir / "transformer_encoder.json"); break;
   }
   if (!options.activation.empty()) {
-    c.layer.activation = activation_from_name(options.activation);
-    c.layer.activation_label = options.activation + " (override)";
+    c.layer.feed_forward.activation = activation_from_name(options.activation);
+    c.layer.feed_forward.activation_label = options.activation + " (override)";
   }
 
   WeightSource src(dir);
@@ -227,19 +230,21 @@ std::shared_ptr<Model::Impl> load_model(const std::string& dir_name, const LoadO
   };
   for (int64_t i = 0; i < c.layers; ++i) {
     nn::EncoderLayerWeights& L = m->layers[static_cast<size_t>(i)];
-    if (!n.qkv_w.empty()) linear(L.qkv, {&n.qkv_w}, bias ? Names{&n.qkv_b} : Names{}, 3 * H, H, i);
-    else linear(L.qkv, {&n.q_w, &n.k_w, &n.v_w}, {&n.q_b, &n.k_b, &n.v_b}, H, H, i);
-    linear(L.attn_out, {&n.out_w}, bias ? Names{&n.out_b} : Names{}, H, H, i);
+    if (!n.qkv_w.empty())
+      linear(L.attention.qkv, {&n.qkv_w}, bias ? Names{&n.qkv_b} : Names{}, 3 * H, H, i);
+    else
+      linear(L.attention.qkv, {&n.q_w, &n.k_w, &n.v_w}, {&n.q_b, &n.k_b, &n.v_b}, H, H, i);
+    linear(L.attention.out, {&n.out_w}, bias ? Names{&n.out_b} : Names{}, H, H, i);
     L.ln1.gamma = w.get(n.ln1_g, i, {H});
-    linear(L.ffn_in, {&n.ffn_in_w}, bias ? Names{&n.ffn_in_b} : Names{}, I, H, i);
-    linear(L.ffn_out, {&n.ffn_out_w}, bias ? Names{&n.ffn_out_b} : Names{}, H, I, i);
+    linear(L.feed_forward.in, {&n.ffn_in_w}, bias ? Names{&n.ffn_in_b} : Names{}, I, H, i);
+    linear(L.feed_forward.out, {&n.ffn_out_w}, bias ? Names{&n.ffn_out_b} : Names{}, H, I, i);
     L.ln2.gamma = w.get(n.ln2_g, i, {H});
     if (bias) {
       L.ln1.beta = w.get(n.ln1_b, i, {H});
       L.ln2.beta = w.get(n.ln2_b, i, {H});
     }
-    if (c.layer.relative != RelativePositions::None)
-      L.distance = w.get(n.distance, i, {2 * c.max_positions - 1, d});
+    if (c.layer.attention.relative != RelativePositions::None)
+      L.attention.distance = w.get(n.distance, i, {2 * c.max_positions - 1, d});
   }
   // Pack every Linear straight from its stored tensors (Q, K and V as three row blocks,
   // Google kernels [in, out] as stored: no stacked or transposed copy; F16 / BF16 through
@@ -300,7 +305,8 @@ std::shared_ptr<Model::Impl> load_model(const std::string& dir_name, const LoadO
     const OutlierChannels outliers = int8_outlier_channels(*m);
     for (size_t i = 0; i < m->layers.size(); ++i) {
       nn::EncoderLayerWeights& L = m->layers[i];
-      nn::Linear* gemms[nn::kGemmSites] = {&L.qkv, &L.attn_out, &L.ffn_in, &L.ffn_out};  // GemmSite order
+      nn::Linear* gemms[nn::kGemmSites] = {&L.attention.qkv, &L.attention.out, &L.feed_forward.in,
+                                           &L.feed_forward.out};  // GemmSite order
       for (int s = 0; s < nn::kGemmSites; ++s) {
         nn::Linear& l = *gemms[s];
         const Tensor dense = nn::dense_weight(l);

@@ -99,8 +99,7 @@ TensorMap transformer_encoder_forward(const Model::Impl& m, const TensorMap& inp
             if (kpm_finite) v += kpm.data<float>()[b * S + j];
             d[((b * Hm + h) * S + i) * S + j] = v;
           }
-    mask.dense = d;
-    mask.sb = Hm * S * S, mask.sh = mask_heads ? S * S : 0, mask.sq = S, mask.sk = 1;
+    mask.dense = {d, Hm * S * S, mask_heads ? S * S : 0, S, 1};
   }
 
   // Gather real tokens into [T, E].
@@ -123,7 +122,7 @@ TensorMap transformer_encoder_forward(const Model::Impl& m, const TensorMap& inp
   run.options = &opt;
   run.workspace = workspace.get();
   for (int64_t l = 0; l < c.layers; ++l) {
-    nn::encoder_layer_forward(x.data<float>(), batch, mask, m.layers[l], c.layer, nhead, l, run);
+    nn::encoder_layer_forward(x.data<float>(), batch, mask, m.layers[l], c.layer, nhead, nn::LayerStep::plain(l), run);
     if (opt.all_hidden) out["layers." + std::to_string(l)] = padded(x);
   }
   if (c.final_norm) {

@@ -56,11 +56,11 @@ void expect_dense_weights_are_the_checkpoint(const fs::path& dir, const LoadOpti
   for (int64_t i = 0; i < c.layers; ++i) {
     SCOPED_TRACE("layer " + std::to_string(i));
     const nn::EncoderLayerWeights& L = m.layers[static_cast<size_t>(i)];
-    for (const nn::Linear* l : {&L.qkv, &L.attn_out, &L.ffn_in, &L.ffn_out}) {
+    for (const nn::Linear* l : {&L.attention.qkv, &L.attention.out, &L.feed_forward.in, &L.feed_forward.out}) {
       EXPECT_TRUE(l->packed);
       EXPECT_FALSE(l->weight.defined()) << "the dense source tensor is still referenced";
     }
-    const Tensor qkv = nn::dense_weight(L.qkv);
+    const Tensor qkv = nn::dense_weight(L.attention.qkv);
     if (!n.qkv_w.empty()) {
       EXPECT_TRUE(same_bits(qkv, w.linear_weight(n.qkv_w, i, 3 * H, H)));
     } else {
@@ -68,9 +68,9 @@ void expect_dense_weights_are_the_checkpoint(const fs::path& dir, const LoadOpti
       EXPECT_TRUE(same_bits(rows_of(qkv, H, H), w.linear_weight(n.k_w, i, H, H))) << "key";
       EXPECT_TRUE(same_bits(rows_of(qkv, 2 * H, H), w.linear_weight(n.v_w, i, H, H))) << "value";
     }
-    EXPECT_TRUE(same_bits(nn::dense_weight(L.attn_out), w.linear_weight(n.out_w, i, H, H))) << "attention output";
-    EXPECT_TRUE(same_bits(nn::dense_weight(L.ffn_in), w.linear_weight(n.ffn_in_w, i, I, H))) << "ffn in";
-    EXPECT_TRUE(same_bits(nn::dense_weight(L.ffn_out), w.linear_weight(n.ffn_out_w, i, H, I))) << "ffn out";
+    EXPECT_TRUE(same_bits(nn::dense_weight(L.attention.out), w.linear_weight(n.out_w, i, H, H))) << "attention output";
+    EXPECT_TRUE(same_bits(nn::dense_weight(L.feed_forward.in), w.linear_weight(n.ffn_in_w, i, I, H))) << "ffn in";
+    EXPECT_TRUE(same_bits(nn::dense_weight(L.feed_forward.out), w.linear_weight(n.ffn_out_w, i, H, I))) << "ffn out";
   }
 }
 
@@ -189,7 +189,7 @@ TEST(LoadMemory, ReducedPrecisionModelsExportTheCheckpointNotRoundedWeights) {
     LoadOptions lo;
     lo.dtype = t;
     const Model model = Model::load(dir.string(), lo);
-    const nn::Linear& l = model.internals().layers[0].ffn_in;
+    const nn::Linear& l = model.internals().layers[0].feed_forward.in;
     try {
       nn::dense_weight(l);
       ADD_FAILURE() << "dense_weight of a rounded packing did not throw";
@@ -247,7 +247,8 @@ TEST(LoadMemory, PackedWeightsLeaveTheirFilePagesOutOfMemory) {
   const Model::Impl& m = model.internals();
   const TensorFile again = read_safetensors(file.string());
   EXPECT_TRUE(same_bits(m.word_embeddings, again.tensors.at("embeddings.word_embeddings.weight")));
-  EXPECT_TRUE(same_bits(nn::dense_weight(m.layers[1].ffn_out), again.tensors.at("encoder.layer.1.output.dense.weight")));
+  EXPECT_TRUE(same_bits(nn::dense_weight(m.layers[1].feed_forward.out),
+                        again.tensors.at("encoder.layer.1.output.dense.weight")));
 }
 
 TEST(LoadMemory, ChecksummedTensorsLeaveTheirFilePagesOutOfMemory) {
