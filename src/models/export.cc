@@ -31,9 +31,10 @@ double shortest(float f) {
 void export_torch_encoder(const Model& bert, int64_t first, int64_t count, const std::string& dir) {
   const Model::Impl& m = bert.internals();
   const ModelConfig& c = m.config;
-  ENCORE_CHECK(c.dialect != Dialect::Torch, "export_torch_encoder: the model is already a PyTorch encoder");
-  ENCORE_CHECK(first >= 0 && count >= 1 && first + count <= c.layers, "layers [", first, ", ", first + count,
-               ") are not within the model's ", c.layers);
+  ENCORE_CHECK(m.arch->layout != ConvertTarget::Torch, "export_torch_encoder: the model is already a PyTorch encoder");
+  const int64_t steps = static_cast<int64_t>(m.plan.size());
+  ENCORE_CHECK(first >= 0 && count >= 1 && first + count <= steps, "layers [", first, ", ", first + count,
+               ") are not within the model's ", steps);
   ENCORE_CHECK(c.layer.attention.relative == RelativePositions::None,
                "relative position scores have no nn.TransformerEncoderLayer equivalent");
   const char* act = c.layer.feed_forward.activation == Activation::GeluErf ? "gelu"
@@ -51,7 +52,8 @@ void export_torch_encoder(const Model& bert, int64_t first, int64_t count, const
   }
   std::vector<std::pair<std::string, Tensor>> tensors;
   for (int64_t i = 0; i < count; ++i) {
-    const nn::EncoderLayerWeights& L = m.layers[static_cast<size_t>(first + i)];
+    const nn::EncoderLayerWeights& L =
+        m.layers[static_cast<size_t>(m.plan[static_cast<size_t>(first + i)].step.weights)];
     const std::string p = "layers." + std::to_string(i) + ".";
     // The packed F32 weights reordered back to [out, in]: bit-identical to the checkpoint's.
     tensors.emplace_back(p + "self_attn.in_proj_weight", nn::dense_weight(L.attention.qkv));

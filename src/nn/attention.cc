@@ -70,18 +70,24 @@ struct Call {
   uint64_t site;
 };
 
-// The row's scores after the product: relative terms and scaling (HF adds them before the
-// scale), then the position bias and the masks, in the references' order.
+// row[j] + q·e (+ k·e), e the distance embedding at (l - r) + max_positions - 1, times `scale`.
+void add_relative(float* row, const Call& c, const float* qi, const float* K, int64_t ld, const int64_t* pos,
+                  int64_t pi, int64_t n, float scale) {
+  for (int64_t j = 0; j < n; ++j) {
+    const float* e = c.distance + (pi - pos[j] + c.spec.max_relative - 1) * c.d;
+    float s = row[j] + dot(qi, e, c.d);
+    if (c.spec.relative == RelativePositions::KeyQuery) s += dot(K + j * ld, e, c.d);
+    row[j] = s * scale;
+  }
+}
+
+// The row's scores after the product: relative terms and scaling (HF BERT adds them before
+// the scale, ALBERT after the mask), then the position bias and the masks, in the
+// references' order.
 void finish_scores(float* row, const Call& c, const float* qi, const float* K, int64_t ld, const int64_t* pos,
                    int64_t pi, int64_t n, int64_t b, int64_t h, bool all_masked) {
-  if (c.distance) {  // distance embedding at (l - r) + max_positions - 1
-    for (int64_t j = 0; j < n; ++j) {
-      const float* e = c.distance + (pi - pos[j] + c.spec.max_relative - 1) * c.d;
-      float s = row[j] + dot(qi, e, c.d);
-      if (c.spec.relative == RelativePositions::KeyQuery) s += dot(K + j * ld, e, c.d);
-      row[j] = s * c.scale;
-    }
-  }
+  const bool after_mask = c.spec.relative_after_mask;
+  if (c.distance && !after_mask) add_relative(row, c, qi, K, ld, pos, pi, n, c.scale);
   for (const ScoreBias* bias : {&c.mask.position_bias, &c.mask.dense}) {
     if (!*bias) continue;
     const float* at = bias->at + b * bias->sb + h * bias->sh + pi * bias->sq;
@@ -92,6 +98,7 @@ void finish_scores(float* row, const Call& c, const float* qi, const float* K, i
       if (pos[j] > pi) row[j] += c.spec.mask_fill;
   if (all_masked)
     for (int64_t j = 0; j < n; ++j) row[j] += c.spec.mask_fill;
+  if (c.distance && after_mask) add_relative(row, c, qi, K, ld, pos, pi, n, 1.0f);  // modeling_albert.py L318-332
 }
 
 // Scores to probabilities: softmax, dropout, head mask; recorded when asked for.
@@ -136,7 +143,8 @@ void attend(float* ctx, const float* qkv, const Call& c, const WorkItem& item, f
                      !c.train && hm == 1.0f && !c.run.probs_out;
   if (plain && kernels::attention_fused(out, H, Q, K, V, ld, rows, n, d, c.scale)) return;
 
-  kernels::attention_scores(P, Q, ld, K, ld, rows, n, d, c.distance ? 1.0f : c.scale);
+  const bool scaled_later = c.distance && !c.spec.relative_after_mask;  // HF BERT scales q·k + relative terms
+  kernels::attention_scores(P, Q, ld, K, ld, rows, n, d, scaled_later ? 1.0f : c.scale);
   for (int64_t r = 0; r < rows; ++r) {
     float* row = P + r * n;
     const int64_t pi = pos[q0 + r];
@@ -208,12 +216,13 @@ std::vector<std::string> attention_block_ops(const AttentionSpec& spec, const st
                                              const std::string& bias, float residual_dropout) {
   std::vector<std::string> ops;
   ops.push_back("qkv = fused_linear_qkv(" + input + ")  [3H x H]" + bias);
-  std::string scores = "scores = (q k^T";
-  if (spec.relative == RelativePositions::Key) scores += " + q.rel";
-  if (spec.relative == RelativePositions::KeyQuery) scores += " + q.rel + k.rel";
-  scores += ") / sqrt(d)";
+  std::string relative;
+  if (spec.relative == RelativePositions::Key) relative = " + q.rel";
+  if (spec.relative == RelativePositions::KeyQuery) relative = " + q.rel + k.rel";
+  std::string scores = "scores = (q k^T" + (spec.relative_after_mask ? "" : relative) + ") / sqrt(d)";
   if (spec.relative == RelativePositions::Bucket) scores += " + position_bias";
   scores += " + mask (masked key: " + op_number(spec.mask_fill) + ")";
+  if (spec.relative_after_mask) scores += relative;
   ops.push_back(scores);
   ops.push_back(std::string("probs = softmax(scores)") + (spec.masked_row_zero ? "  [fully masked row -> 0]" : ""));
   ops.push_back(dropout_op("probs", spec.dropout));
