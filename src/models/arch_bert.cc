@@ -10,24 +10,28 @@
 namespace encore {
 
 ModelConfig parse_bert_config(const ConfigReader& r) {
+  return parse_bert_config(r, BertConfigDefaults{});
+}
+
+ModelConfig parse_bert_config(const ConfigReader& r, const BertConfigDefaults& d) {
   // Written by `encore convert --encoder-only` from a PyTorch encoder, which has no embeddings.
   ENCORE_CHECK(!r.boolean("encore_encoder_only", false), r.file,
                ": encoder layers only (encore convert --encoder-only), no embeddings: not a model that loads");
   ModelConfig c;
-  c.vocab_size = r.integer("vocab_size", 30522);
-  c.hidden = r.integer("hidden_size", 768);
-  c.layers = r.integer("num_hidden_layers", 12, 0);
-  c.heads = r.integer("num_attention_heads", 12);
-  c.intermediate = r.integer("intermediate_size", 3072);
+  c.vocab_size = r.integer("vocab_size", d.vocab_size);
+  c.hidden = r.integer("hidden_size", d.hidden_size);
+  c.layers = r.integer("num_hidden_layers", d.num_hidden_layers, 0);
+  c.heads = r.integer("num_attention_heads", d.num_attention_heads);
+  c.intermediate = r.integer("intermediate_size", d.intermediate_size);
   c.max_positions = r.integer("max_position_embeddings", 512);
   c.type_vocab_size = r.integer("type_vocab_size", 2);
   r.check_heads(c, "hidden_size", "num_attention_heads");
-  const std::string act = r.string("hidden_act", "gelu");  // ACT2FN: "gelu" is the exact erf form
+  const std::string act = r.string("hidden_act", d.hidden_act);  // ACT2FN: "gelu" is the exact erf form
   c.layer.feed_forward.activation = r.activation(act);
   c.layer.feed_forward.activation_label = act;
   c.layer.layer_norm_eps = static_cast<float>(r.number("layer_norm_eps", 1e-12));
-  c.layer.hidden_dropout = r.probability("hidden_dropout_prob", 0.1);
-  c.layer.attention.dropout = r.probability("attention_probs_dropout_prob", 0.1);
+  c.layer.hidden_dropout = r.probability("hidden_dropout_prob", d.dropout);
+  c.layer.attention.dropout = r.probability("attention_probs_dropout_prob", d.dropout);
   // (1 - mask) * torch.finfo(float32).min (modeling_utils.py get_extended_attention_mask).
   c.layer.attention.mask_fill = std::numeric_limits<float>::lowest();
   const std::string pos = r.string("position_embedding_type", "absolute");
