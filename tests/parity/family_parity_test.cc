@@ -128,19 +128,25 @@ TEST_P(FamilyEncode, EncodeMatchesReference) {
     out["last_hidden_state"] = padded(e.states, model.config().hidden);
     o.outputs.push_back("last_hidden_state");
     if (e.pooled.defined()) out["pooler_output"] = e.pooled, o.outputs.push_back("pooler_output");
-  } else if (model.config().head.kind == TaskHead::SequenceClassification) {
-    out["logits"] = model.sequence_logits(e), o.outputs.push_back("logits");
   } else {
-    const Tensor l = model.token_logits(e);
-    const Tensor p = padded(l, l.size(1));
-    if (l.size(1) == 2 && model.config().head.kind == TaskHead::QuestionAnswering) {
-      Tensor start = Tensor::zeros(DType::F32, {B, S}), end = Tensor::zeros(DType::F32, {B, S});
-      for (int64_t i = 0; i < B * S; ++i)
-        start.data<float>()[i] = p.data<float>()[2 * i], end.data<float>()[i] = p.data<float>()[2 * i + 1];
-      out["start_logits"] = start, out["end_logits"] = end;
-    } else {
-      out[c.spec["outputs"][0].get<std::string>()] = p;
+    // The per-token part first (outputs[0], or start/end), the per-sequence part last.
+    const TaskHead kind = model.config().head.kind;
+    const auto& names = c.spec["outputs"];
+    const bool sequence = kind == TaskHead::SequenceClassification || kind == TaskHead::PreTraining;
+    if (kind != TaskHead::SequenceClassification) {
+      const Tensor l = model.token_logits(e);
+      const Tensor p = padded(l, l.size(1));
+      if (kind == TaskHead::QuestionAnswering) {
+        Tensor start = Tensor::zeros(DType::F32, {B, S}), end = Tensor::zeros(DType::F32, {B, S});
+        for (int64_t i = 0; i < B * S; ++i)
+          start.data<float>()[i] = p.data<float>()[2 * i], end.data<float>()[i] = p.data<float>()[2 * i + 1];
+        out["start_logits"] = start, out["end_logits"] = end;
+      } else {
+        const Tensor& want = expected.tensors.at(names[0].get<std::string>());
+        out[names[0].get<std::string>()] = p.numel() == want.numel() ? p.reshaped(want.shape()) : p;  // [B, S] squeezed
+      }
     }
+    if (sequence) out[names.back().get<std::string>()] = model.sequence_logits(e);
     for (const auto& [name, t] : out) o.outputs.push_back(name);
   }
   expect_matches_reference(out, in, expected, o);
@@ -165,6 +171,10 @@ TEST(FamilyFixtures, ArePresent) {
 }
 
 ENCORE_FAMILY(Roberta, "roberta", "xlm-roberta", "camembert");
+ENCORE_FAMILY(DistilBert, "distilbert");
+ENCORE_FAMILY(Electra, "electra");
+ENCORE_FAMILY(Albert, "albert");
+ENCORE_FAMILY(MPNet, "mpnet");
 
 }  // namespace
 }  // namespace encore::testing
