@@ -90,7 +90,10 @@ OutlierChannels int8_outlier_channels(const Model::Impl& m) {
       for (int64_t k = 0; k < K; ++k)
         mx[static_cast<size_t>(k)] = std::max(mx[static_cast<size_t>(k)], std::fabs(in[t * K + k]));
   };
-  run_plan(m, x.data<float>(), batch, nn::AttentionMask{}, run, [](size_t, const float*) {});
+  nn::AttentionMask mask;
+  const nn::PositionBias position_bias = shared_position_bias(m, T);
+  mask.position_bias = position_bias.bias;
+  run_plan(m, x.data<float>(), batch, mask, run, [](size_t, const float*) {});
   OutlierChannels out(m.layers.size());
   for (size_t l = 0; l < out.size(); ++l)
     for (int s = 0; s < nn::kGemmSites; ++s) out[l][static_cast<size_t>(s)] = outliers(channel_max[l][static_cast<size_t>(s)]);

@@ -238,6 +238,8 @@ std::shared_ptr<Model::Impl> load_model(const std::string& dir_name, const LoadO
   m->weights_description = src.description();
   WeightBinder w(src, dir_name, n.prefix, n.word);
   if (arch.embeddings == EmbeddingsKind::Tokens) bind_embeddings(*m, n, w);
+  if (c.layer.attention.relative == RelativePositions::Bucket)  // one table for every layer
+    m->relative_attention_bias = w.get(n.relative_attention_bias, {c.layer.attention.max_relative, c.heads});
   m->specs = {c.layer};
   m->plan = plan.steps;
   std::vector<Pending> pending = bind_layers(*m, n, plan, w);

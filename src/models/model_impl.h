@@ -9,6 +9,7 @@
 #include "models/architecture.h"
 #include "models/heads.h"
 #include "nn/encoder_layer.h"
+#include "nn/position_bias.h"
 
 namespace encore {
 
@@ -49,6 +50,10 @@ Encoded token_encode(const Model::Impl& m, const TokenBatch& tokens, const Forwa
 // The embedding output of one sequence (types 0, the architecture's positions), before any layer.
 Tensor embed_sequence(const Model::Impl& m, const std::vector<int64_t>& ids);
 TensorMap transformer_encoder_forward(const Model::Impl& m, const TensorMap& inputs, const ForwardOptions& options);
+
+// The position bias every layer shares (RelativePositions::Bucket) for positions 0..S-1;
+// empty when the model has none.
+nn::PositionBias shared_position_bias(const Model::Impl& m, int64_t S);
 
 // Runs the plan on x [T, H]; after_step(i, x) sees the output of every step.
 template <class AfterStep>

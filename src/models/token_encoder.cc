@@ -240,6 +240,12 @@ void sequence_positions(const ModelConfig& c, const std::vector<int32_t>& ids, s
 
 }  // namespace
 
+nn::PositionBias shared_position_bias(const Model::Impl& m, int64_t S) {
+  if (!m.relative_attention_bias.defined()) return {};
+  return nn::bucket_position_bias(m.relative_attention_bias, m.config.heads, S, m.arch->position_buckets,
+                                  m.arch->position_max_distance);
+}
+
 Tensor embed_sequence(const Model::Impl& m, const std::vector<int64_t>& ids) {
   TokenInputs tok;
   tok.ids = ids;
@@ -284,7 +290,10 @@ Encoded token_encode(const Model::Impl& m, const TokenBatch& tokens, const Forwa
   nn::RunContext run;
   run.options = &opt;
   run.workspace = workspace.get();
-  run_plan(m, out.states.data<float>(), batch, nn::AttentionMask{}, run, [](size_t, const float*) {});
+  nn::AttentionMask mask;
+  const nn::PositionBias position_bias = shared_position_bias(m, batch.padded_len);
+  mask.position_bias = position_bias.bias;
+  run_plan(m, out.states.data<float>(), batch, mask, run, [](size_t, const float*) {});
   if (c.has_pooler) out.pooled = pool(m, out.states.data<float>(), batch);
   return out;
 }
@@ -301,6 +310,8 @@ TensorMap token_forward(const Model::Impl& m, const TensorMap& inputs, const For
   nn::AttentionMask mask;
   nn::RaggedBatch batch = ragged_from_keep(keep, B, S, &mask.all_masked);
   if (in.bias3d.defined() && in.bias3d.numel()) mask.dense = {in.bias3d.data<float>(), S * S, 0, S, 1};
+  const nn::PositionBias position_bias = shared_position_bias(m, S);
+  mask.position_bias = position_bias.bias;
 
   Tensor x = embed(m, gather_tokens(in, batch), opt);
   TensorMap out;
