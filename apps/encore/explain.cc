@@ -1,5 +1,7 @@
-// encore explain: the three reference layers side by side, and, given a model, proof by
-// computation that its BERT layer and a PyTorch TransformerEncoderLayer are the same math.
+// encore explain: every registered architecture's layer side by side (from the records), and,
+// given a model, proof by computation that its layer and a PyTorch TransformerEncoderLayer
+// are the same math.
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
@@ -8,86 +10,77 @@
 
 #include "cli.h"
 #include "encore/model.h"
-#include "models/dialects.h"
+#include "models/architecture.h"
 
 namespace encore::cli {
 namespace {
 
 const char* kUsage =
     "usage: encore explain [--model DIR]\n\n"
-    "Prints Google BERT, HF BertLayer and torch TransformerEncoderLayer operation by operation:\n"
-    "weight names, activation, LayerNorm eps, mask constant, dropout positions, parameters.\n"
-    "With --model (a BERT model with erf GELU or ReLU), also runs its first layer as a PyTorch\n"
+    "Prints the layer of every architecture encore knows (Google BERT, HF BertLayer, torch\n"
+    "TransformerEncoderLayer, ...) operation by operation: weight names, activation, LayerNorm\n"
+    "eps, mask constant, dropout positions, parameters; the names are the --dialect values.\n"
+    "With --model (a post-norm model with erf GELU or ReLU), also runs its first layer as a PyTorch\n"
     "TransformerEncoderLayer (weights renamed, Q/K/V packed into in_proj_weight) and prints\n"
     "the largest difference between the two.\n\n"
     "example:\n"
     "  encore explain --model models/all-MiniLM-L6-v2";
 
-const Dialect kDialects[] = {Dialect::BertGoogle, Dialect::BertHF, Dialect::Torch};
-
-std::string layer_name(const std::string& pattern) {
-  std::string s = pattern;
-  size_t at = s.find("{i}");
-  if (at != std::string::npos) s.replace(at, 3, "N");
-  return s;
+// The records, by name (bert-google, bert-hf, ..., torch).
+std::vector<const Architecture*> records() {
+  std::vector<const Architecture*> r = architectures();
+  std::sort(r.begin(), r.end(), [](const Architecture* a, const Architecture* b) { return a->name < b->name; });
+  return r;
 }
 
-// "prefix{query,key,value}suffix" from the three projection names of a BERT dialect.
-std::string qkv_names(const WeightNames& n) {
-  if (!n.qkv_w.empty()) return layer_name(n.qkv_w) + "  [3E, E], packed q|k|v";
-  const std::string q = layer_name(n.q_w), k = layer_name(n.k_w), v = layer_name(n.v_w);
+std::string layer_name(const std::string& pattern) {
+  return expand(pattern, "N");
+}
+
+// "prefix{query,key,value}suffix" from the three projection names of a record.
+std::string qkv_names(const BodyNames& n) {
+  if (!n.qkv.empty()) return layer_name(n.qkv.weight) + "  [3E, E], packed q|k|v";
+  const std::string q = layer_name(n.query.weight), k = layer_name(n.key.weight), v = layer_name(n.value.weight);
   size_t a = 0, b = 0;  // common prefix and suffix of the three names
   while (a < q.size() && q[a] == k[a] && q[a] == v[a]) ++a;
   while (b < q.size() - a && q[q.size() - 1 - b] == k[k.size() - 1 - b] && q[q.size() - 1 - b] == v[v.size() - 1 - b])
     ++b;
   return q.substr(0, a) + "{query,key,value}" + q.substr(q.size() - b) +
-         (n.kernels_in_out ? "  [in, out] x3" : "  [out, in] x3");
+         (n.query.in_out ? "  [in, out] x3" : "  [out, in] x3");
 }
 
-void row(const char* what, const std::string (&cells)[3]) {
+// One row of the table: a cell per record.
+template <class Cell>
+void row(const char* what, Cell&& cell) {
   std::printf("\n%s\n", what);
-  for (int i = 0; i < 3; ++i) std::printf("  %-12s %s\n", dialect_name(kDialects[i]), cells[i].c_str());
+  for (const Architecture* a : records()) std::printf("  %-12s %s\n", a->name.c_str(), std::string(cell(*a)).c_str());
 }
 
-std::string with_shape(const std::string& name, const WeightNames& n) {
-  return layer_name(name) + (n.kernels_in_out ? "  [in, out]" : "  [out, in]");
-}
-
-std::string fill(float v) {
-  if (std::isinf(v)) return "-inf (bool masks; float masks are added as given)";
-  if (v == std::numeric_limits<float>::lowest()) return "(1 - mask) * float32 min, added after scaling";
-  return "(1 - mask) * " + std::to_string(static_cast<int>(v)) + ", added after scaling";
+std::string with_shape(const LinearNames& l) {
+  return layer_name(l.weight) + (l.in_out ? "  [in, out]" : "  [out, in]");
 }
 
 void print_table() {
-  WeightNames n[3];
-  LayerSpec s[3];
-  for (int i = 0; i < 3; ++i) n[i] = weight_names(kDialects[i]), s[i] = default_spec(kDialects[i]);
-  std::printf("One encoder layer, three spellings (N = layer index). All three compute\n"
-              "  x = LN1(x + Dropout(OutProj(Attention(QKV(x)))));  x = LN2(x + Dropout(W2(Act(W1(x)))))\n");
-  row("Q, K, V projection", {qkv_names(n[0]), qkv_names(n[1]), qkv_names(n[2])});
+  std::printf(
+      "One encoder layer, %zu spellings (N = layer index). All compute\n"
+      "  x = LN1(x + Dropout(OutProj(Attention(QKV(x)))));  x = LN2(x + Dropout(W2(Act(W1(x)))))\n",
+      architectures().size());
+  row("Q, K, V projection", [](const Architecture& a) { return qkv_names(a.names); });
   row("attention output projection (this is PyTorch's out_proj, not an extra Linear)",
-      {with_shape(n[0].out_w, n[0]), with_shape(n[1].out_w, n[1]), with_shape(n[2].out_w, n[2])});
-  row("LayerNorm after attention", {layer_name(n[0].ln1_g), layer_name(n[1].ln1_g), layer_name(n[2].ln1_g)});
-  row("FFN in", {with_shape(n[0].ffn_in_w, n[0]), with_shape(n[1].ffn_in_w, n[1]), with_shape(n[2].ffn_in_w, n[2])});
-  row("FFN out", {with_shape(n[0].ffn_out_w, n[0]), with_shape(n[1].ffn_out_w, n[1]), with_shape(n[2].ffn_out_w, n[2])});
-  row("LayerNorm after FFN", {layer_name(n[0].ln2_g), layer_name(n[1].ln2_g), layer_name(n[2].ln2_g)});
-  row("activation", {"gelu() in modeling.py is the tanh approximation (erf before Feb 2019)",
-                     "hidden_act: \"gelu\" = exact erf; gelu_new / gelu_pytorch_tanh / gelu_fast = tanh",
-                     "activation=\"relu\" (default) or \"gelu\" = exact erf"});
-  row("LayerNorm eps", {"1e-12 (fixed)", "layer_norm_eps, default 1e-12", "layer_norm_eps, default 1e-5"});
-  row("mask constant", {fill(s[0].mask_fill), fill(s[1].mask_fill), fill(s[2].mask_fill)});
-  row("fully masked query row", {"softmax of the unmasked scores (the -10000 shift cancels)",
-                                 "uniform over all keys (score + float32 min rounds to float32 min)",
-                                 "zero weights (safe softmax), so the output is out_proj.bias"});
-  row("dropout positions (training only)",
-      {"embeddings; attention probs; after out-proj; after FFN out",
-       "embeddings; attention probs; after out-proj; after FFN out",
-       "attention probs; after out-proj; between linear1 and linear2; after linear2"});
-  row("norm placement", {"post", "post", "post (norm_first=False) or pre (norm_first=True)"});
+      [](const Architecture& a) { return with_shape(a.names.attention_out); });
+  row("LayerNorm after attention", [](const Architecture& a) { return layer_name(a.names.attention_norm.gamma); });
+  row("FFN in", [](const Architecture& a) { return with_shape(a.names.ffn_in); });
+  row("FFN out", [](const Architecture& a) { return with_shape(a.names.ffn_out); });
+  row("LayerNorm after FFN", [](const Architecture& a) { return layer_name(a.names.ffn_norm.gamma); });
+  row("activation", [](const Architecture& a) { return a.explain.activation; });
+  row("LayerNorm eps", [](const Architecture& a) { return a.explain.layer_norm_eps; });
+  row("mask constant", [](const Architecture& a) { return a.explain.mask; });
+  row("fully masked query row", [](const Architecture& a) { return a.explain.fully_masked_row; });
+  row("dropout positions (training only)", [](const Architecture& a) { return a.explain.dropout; });
+  row("norm placement", [](const Architecture& a) { return a.explain.norm_placement; });
   const long long H = 768, I = 3072;
   const std::string params = std::to_string(4 * H * H + 2 * H * I + 9 * H + I) + " at H=768, I=3072 (4H^2 + 2HI + 9H + I)";
-  row("parameters per layer", {params, params, params});
+  row("parameters per layer", [&](const Architecture&) { return params; });
 }
 
 int run_explain(const std::vector<std::string>& argv) {
@@ -97,20 +90,22 @@ int run_explain(const std::vector<std::string>& argv) {
   if (!dir) return 0;
   Model bert = Model::load(*dir);
   const ModelConfig& c = bert.config();
-  ENCORE_CHECK(c.dialect != Dialect::Torch, *dir, " is already a PyTorch encoder: nothing to compare");
+  const Architecture& arch = architecture(c.dialect);
+  ENCORE_CHECK(arch.embeddings == EmbeddingsKind::Tokens, *dir, " is already a PyTorch encoder: nothing to compare");
   std::printf("\n== %s (%s, %lld layers, H=%lld, I=%lld, %s)\n", dir->c_str(), dialect_name(c.dialect),
               static_cast<long long>(c.layers), static_cast<long long>(c.hidden),
-              static_cast<long long>(c.intermediate), c.layer.activation_label.c_str());
+              static_cast<long long>(c.intermediate), c.layer.feed_forward.activation_label.c_str());
 
   // Layer 0 of the BERT model, fed by its own embeddings.
-  const int64_t S = std::min<int64_t>(16, c.max_positions);
+  const int64_t S = std::min<int64_t>(16, c.max_length);
   Tensor ids = Tensor::zeros(DType::I64, {1, S});
   for (int64_t j = 0; j < S; ++j) ids.data<int64_t>()[j] = (j * 7919 + 101) % c.vocab_size;
   ForwardOptions all;
   all.all_hidden = true;
-  TensorMap out = bert.forward({{"input_ids", ids}}, all);
-  const std::string in_name = c.dialect == Dialect::BertHF ? "hidden_states.0" : "embedding_output";
-  const std::string out_name = c.dialect == Dialect::BertHF ? "hidden_states.1" : "all_encoder_layers.0";
+  TensorMap out = bert.forward({{arch.io.ids, ids}}, all);
+  const ForwardNames& io = arch.io;
+  const std::string in_name = io.hidden_counts_embeddings ? io.hidden + "0" : io.embedding_output;
+  const std::string out_name = io.hidden + (io.hidden_counts_embeddings ? "1" : "0");
 
   // The same layer as a PyTorch TransformerEncoderLayer.
   const auto tmp = std::filesystem::temp_directory_path() / ("encore-explain-" + std::to_string(std::random_device{}()));
@@ -130,14 +125,15 @@ int run_explain(const std::vector<std::string>& argv) {
     const int64_t H = c.hidden, I = c.intermediate;
     return 4 * H * H + 2 * H * I + 9 * H + I;
   }();
-  std::printf("layer 0 as BertLayer vs as nn.TransformerEncoderLayer(d_model=%lld, nhead=%lld, dim_feedforward=%lld,\n"
-              "  activation=\"%s\", layer_norm_eps=%g, batch_first=True), weights renamed and q|k|v packed:\n"
-              "  parameters: %lld vs %lld\n"
-              "  max |difference| over %lld outputs: %.3g (outputs up to %.3g)\n",
-              static_cast<long long>(c.hidden), static_cast<long long>(c.heads),
-              static_cast<long long>(c.intermediate), c.layer.activation == Activation::Relu ? "relu" : "gelu",
-              static_cast<double>(c.layer.layer_norm_eps), static_cast<long long>(per_layer),
-              static_cast<long long>(torch.parameter_count()), static_cast<long long>(a.numel()), diff, scale);
+  std::printf(
+      "layer 0 as BertLayer vs as nn.TransformerEncoderLayer(d_model=%lld, nhead=%lld, dim_feedforward=%lld,\n"
+      "  activation=\"%s\", layer_norm_eps=%g, batch_first=True), weights renamed and q|k|v packed:\n"
+      "  parameters: %lld vs %lld\n"
+      "  max |difference| over %lld outputs: %.3g (outputs up to %.3g)\n",
+      static_cast<long long>(c.hidden), static_cast<long long>(c.heads), static_cast<long long>(c.intermediate),
+      c.layer.feed_forward.activation == Activation::Relu ? "relu" : "gelu",
+      static_cast<double>(c.layer.layer_norm_eps), static_cast<long long>(per_layer),
+      static_cast<long long>(torch.parameter_count()), static_cast<long long>(a.numel()), diff, scale);
   return diff <= 1e-5 * std::max(1.0, scale) ? 0 : 1;
 }
 

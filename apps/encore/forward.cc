@@ -12,7 +12,7 @@ namespace {
 const char* kUsage =
     "usage: encore forward --model DIR --input in.safetensors --output out.safetensors\n"
     "                      [--all-hidden] [--attentions] [--causal] [--threads N]\n"
-    "                      [--dialect bert-hf|bert-google|torch] [--activation NAME]\n"
+    "                      [--dialect bert-hf|bert-google|torch|NAME] [--activation NAME]\n"
     "                      [--train --seed N] [--dtype f32|bf16|int8]\n\n"
     "Runs the model on inputs named like the reference forward arguments and writes outputs\n"
     "named like the reference outputs (F32; zeros at padded positions).\n"
@@ -23,6 +23,8 @@ const char* kUsage =
     "  outputs bert-hf:     last_hidden_state, pooler_output, hidden_states.I, attentions.I\n"
     "          bert-google: sequence_output, pooled_output, embedding_output, all_encoder_layers.I\n"
     "          torch:       output, layers.I\n"
+    "  other architectures (roberta, distilbert, ...; encore explain lists them): the inputs and\n"
+    "          outputs of their transformers base model (RobertaModel, DistilBertModel, ...)\n"
     "  task heads (config.json architectures, else the head tensors present), as transformers names them:\n"
     "          BertForMaskedLM logits [B,S,V]; BertForPreTraining prediction_logits [B,S,V] +\n"
     "          seq_relationship_logits [B,2]; BertForNextSentencePrediction logits [B,2];\n"

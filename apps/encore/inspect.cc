@@ -7,16 +7,30 @@
 #include "encore/embedder.h"
 #include "encore/model.h"
 #include "encore/model_path.h"
+#include "models/architecture.h"
 
 namespace encore::cli {
 namespace {
 
 const char* kUsage =
-    "usage: encore inspect --model DIR [--dialect bert-hf|bert-google|torch] [--activation NAME]\n\n"
-    "Prints the dialect, config, parameter count and the operations of one encoder layer; for\n"
+    "usage: encore inspect --model DIR [--dialect bert-hf|bert-google|torch|NAME] [--activation NAME]\n\n"
+    "Prints the architecture (the dialect: bert-hf, bert-google, torch, or another record that\n"
+    "encore explain lists), config, parameter count, task head and the operations of one encoder layer; for\n"
     "a sentence-transformers directory first its module chain (the default route's model).\n\n"
     "example:\n"
     "  encore inspect --model models/all-MiniLM-L6-v2";
+
+void print_positions(const ModelConfig& c) {
+  const RelativePositions r = c.layer.attention.relative;
+  std::string pos = r == RelativePositions::Key        ? "relative_key"
+                    : r == RelativePositions::KeyQuery ? "relative_key_query"
+                                                       : "absolute";
+  if (r == RelativePositions::Bucket) pos = "absolute + relative bucket bias";
+  if (c.positions_from_ids)
+    pos += ", numbered from the ids (padding_idx " + std::to_string(c.padding_idx) + ", longest sequence " +
+           std::to_string(c.max_length) + ")";
+  std::printf("positions:    %s\n", pos.c_str());
+}
 
 int run_inspect(const std::vector<std::string>& argv) {
   Args args(argv, {"model", "dialect", "activation"}, {});
@@ -41,19 +55,22 @@ int run_inspect(const std::vector<std::string>& argv) {
   const Model& model = embedder ? *embedder->model() : *loaded;
   const ModelConfig& c = model.config();
   std::printf("model:        %s\n", model.directory().c_str());
+  const Architecture& arch = architecture(c.dialect);
   std::printf("dialect:      %s\n", dialect_name(c.dialect));
+  std::printf("reference:    %s\n", arch.reference.c_str());
   std::printf("layers:       %lld\n", static_cast<long long>(c.layers));
   std::printf("hidden:       %lld (heads %lld x %lld)\n", static_cast<long long>(c.hidden),
               static_cast<long long>(c.heads), static_cast<long long>(c.hidden / c.heads));
   std::printf("intermediate: %lld\n", static_cast<long long>(c.intermediate));
-  if (c.dialect != Dialect::Torch) {
+  if (arch.embeddings == EmbeddingsKind::Tokens) {
     std::printf("vocab:        %lld, max positions %lld, token types %lld\n", static_cast<long long>(c.vocab_size),
                 static_cast<long long>(c.max_positions), static_cast<long long>(c.type_vocab_size));
-    const char* pos = c.layer.relative == RelativePositions::Key        ? "relative_key"
-                      : c.layer.relative == RelativePositions::KeyQuery ? "relative_key_query"
-                                                                        : "absolute";
-    std::printf("positions:    %s\n", pos);
+    if (c.embedding_size != c.hidden)
+      std::printf("embeddings:   %lld wide, projected to %lld\n", static_cast<long long>(c.embedding_size),
+                  static_cast<long long>(c.hidden));
+    print_positions(c);
     std::printf("pooler:       %s\n", c.has_pooler ? "yes" : "no");
+    if (c.head.kind != TaskHead::None) std::printf("head:         %s\n", c.head.class_name.c_str());
   } else {
     std::printf("batch_first:  %s, final norm: %s\n", c.batch_first ? "true" : "false",
                 c.final_norm ? "yes" : "no");

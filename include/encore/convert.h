@@ -1,4 +1,6 @@
-// Checkpoint conversion between the three dialects' directory layouts (docs/checkpoints.md).
+// Checkpoint conversion between the layouts of one architecture family (docs/checkpoints.md):
+// for BERT, transformers', Google's and PyTorch's; an architecture with one layout converts
+// within it (e.g. pytorch_model.bin to model.safetensors).
 //
 //   to hf                 config.json + model.safetensors (HF names, Linear weights [out,in])
 //                         + the tokenizer files of the source, and its sentence-transformers

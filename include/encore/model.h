@@ -1,12 +1,14 @@
-// encore::Model: one encoder implementation, three reference dialects.
+// encore::Model: one encoder implementation, one record per architecture.
 //
-// A dialect is a LayerSpec default plus a weight-name map (src/models/dialects.cc); the
-// math lives once in src/nn/encoder_layer.cc. Model::forward takes and returns tensors
-// named exactly like the reference forward arguments and outputs (README.md, "encore forward:
-// the tensor-level contract").
+// An architecture (BERT as transformers or Google saves it, PyTorch's TransformerEncoder,
+// RoBERTa, DistilBERT, ...) is a record in a registry (src/models/architecture.h, one file
+// each): detection, config parsing, weight names, heads. The math lives once in src/nn/.
+// Model::forward takes and returns tensors named exactly like the reference forward
+// arguments and outputs (README.md, "encore forward: the tensor-level contract").
 #pragma once
 
 #include <cstdint>
+#include <cstring>
 #include <map>
 #include <memory>
 #include <optional>
@@ -17,42 +19,81 @@
 
 namespace encore {
 
-enum class Dialect { BertHF, BertGoogle, Torch };
+// The architecture a model is loaded as: the name of its record in the registry, as
+// `--dialect` spells it ("bert-hf", "bert-google", "torch", "roberta", "distilbert", ...).
+class Dialect {
+ public:
+  // The three original layouts, by their record names.
+  static const Dialect BertHF, BertGoogle, Torch;
+  // `name` must outlive the Dialect (a literal, or a registry record's name): use
+  // dialect_from_name for names read at run time.
+  constexpr explicit Dialect(const char* name) : name_(name) {}
+  constexpr const char* name() const { return name_; }
+  bool operator==(const Dialect& o) const { return std::strcmp(name_, o.name_) == 0; }
+
+ private:
+  const char* name_;
+};
+inline constexpr Dialect Dialect::BertHF{"bert-hf"};
+inline constexpr Dialect Dialect::BertGoogle{"bert-google"};
+inline constexpr Dialect Dialect::Torch{"torch"};
+
 enum class Activation { GeluErf, GeluTanh, QuickGelu, Relu, Silu };
-enum class RelativePositions { None, Key, KeyQuery };
+enum class RelativePositions { None, Key, KeyQuery, Bucket };
 // The number format of the linear layers' GEMMs (everything else computes in float32).
 enum class ComputeType { F32, BF16, Int8 };
 const char* compute_type_name(ComputeType t);  // "f32", "bf16", "int8"
 ComputeType compute_type_from_name(const std::string& name);
 
-const char* dialect_name(Dialect d);  // "bert-hf", "bert-google", "torch"
-Dialect dialect_from_name(const std::string& name);
+const char* dialect_name(Dialect d);                       // the record's name
+Dialect dialect_from_name(const std::string& name);        // a record's name or alias; error lists them
 Activation activation_from_name(const std::string& name);  // config spellings: gelu, gelu_new, relu, ...
 const char* activation_name(Activation a);
 
-// Everything that differs between the three reference layers.
-struct LayerSpec {
-  Activation activation = Activation::GeluErf;
-  std::string activation_label;  // as the checkpoint's config spells it ("gelu", "gelu_new", ...)
-  bool norm_first = false;       // PyTorch norm_first=True: x + f(LN(x)) instead of LN(x + f(x))
-  float layer_norm_eps = 1e-12f;
-  bool bias = true;              // biases in every Linear and LayerNorm (PyTorch bias=False drops all)
+// How an encoder layer computes, in two blocks composed with a norm placement
+// (src/nn/encoder_layer.cc). A model runs a plan of layers, each with its spec.
+
+// The attention block: scores, masks, probabilities (src/nn/attention.cc).
+struct AttentionSpec {
+  // Position terms inside attention: None when positions are absolute (added by the
+  // embeddings); HF relative_key / relative_key_query (a distance table, added before the
+  // scaling); Bucket: a bias computed once per forward and added after the scaling (MPNet).
+  RelativePositions relative = RelativePositions::None;
+  int max_relative = 0;  // max_position_embeddings for the distance table
+  // relative_key(_query) scores added unscaled after the scaling and the mask (ALBERT,
+  // modeling_albert.py L311-332) instead of before the scaling (BERT).
+  bool relative_after_mask = false;
   // The value added to the score of a masked key, after scaling: HF finfo(float32).min,
   // Google -10000, PyTorch -inf.
   float mask_fill = 0.0f;
   // A query row whose keys are all masked with -inf gets zero probabilities (PyTorch's
   // "safe softmax") instead of NaN. Finite fills never need it: their arithmetic decides.
   bool masked_row_zero = false;
-  RelativePositions relative = RelativePositions::None;  // HF relative_key / relative_key_query
-  int max_relative = 0;                                  // max_position_embeddings for the distance table
-  // Dropout probabilities at the reference positions (train mode only).
-  float attention_dropout = 0.0f;  // on attention probabilities
-  float hidden_dropout = 0.0f;     // after the attention output projection and after the FFN output
-  float ffn_dropout = 0.0f;        // between the FFN activation and its second Linear (PyTorch only)
+  float dropout = 0.0f;  // on the attention probabilities (train mode only)
 };
 
-// The task head a checkpoint carries, after transformers' BertFor* classes (Google's
-// run_pretraining / run_classifier / run_squad heads map onto the same kinds).
+// The feed-forward block (src/nn/feed_forward.cc).
+enum class FeedForwardKind { Mlp };  // W2(act(W1 x)); gated variants next
+struct FeedForwardSpec {
+  FeedForwardKind kind = FeedForwardKind::Mlp;
+  Activation activation = Activation::GeluErf;
+  std::string activation_label;  // as the checkpoint's config spells it ("gelu", "gelu_new", ...)
+  float dropout = 0.0f;          // between the activation and the second Linear (PyTorch only)
+};
+
+struct LayerSpec {
+  AttentionSpec attention;
+  FeedForwardSpec feed_forward;
+  bool norm_first = false;  // PyTorch norm_first=True: x + f(LN(x)) instead of LN(x + f(x))
+  float layer_norm_eps = 1e-12f;
+  bool bias = true;             // biases in every Linear and LayerNorm (PyTorch bias=False drops all)
+  float hidden_dropout = 0.0f;  // on each block's output, before the residual add (train mode only)
+};
+
+// The task a checkpoint's head serves, after transformers' BertFor* classes (Google's
+// run_pretraining / run_classifier / run_squad heads map onto the same kinds, and so do the
+// other architectures' classes: RobertaForMaskedLM is a MaskedLM head, computed as RoBERTa
+// does; HeadConfig::class_name says which).
 enum class TaskHead {
   None,                    // BertModel
   MaskedLM,                // BertForMaskedLM: cls.predictions
@@ -61,11 +102,13 @@ enum class TaskHead {
   SequenceClassification,  // BertForSequenceClassification: classifier on the pooler output
   TokenClassification,     // BertForTokenClassification: classifier on every token
   QuestionAnswering,       // BertForQuestionAnswering: qa_outputs -> start/end logits
+  Discriminator,           // ElectraForPreTraining: one logit per token (replaced or original)
 };
-const char* task_head_name(TaskHead h);  // the transformers class name ("BertForMaskedLM", ...)
+const char* task_head_name(TaskHead h);  // BERT's transformers class name ("BertForMaskedLM", ...)
 
 struct HeadConfig {
   TaskHead kind = TaskHead::None;
+  std::string class_name;           // the transformers class the head computes as ("RobertaForMaskedLM")
   int64_t num_labels = 0;           // classifier outputs (classification heads)
   std::vector<std::string> labels;  // config id2label in id order; LABEL_i when absent
   std::string problem_type;         // config problem_type, "" when absent
@@ -74,16 +117,27 @@ struct HeadConfig {
 struct ModelConfig {
   Dialect dialect = Dialect::BertHF;
   int64_t hidden = 0, heads = 0, layers = 0, intermediate = 0;
+  // The layers' spec as the config describes it (the model's layer plan runs it at every
+  // depth for every architecture so far).
   LayerSpec layer;
-  // BERT dialects.
-  int64_t vocab_size = 0, max_positions = 0, type_vocab_size = 0;
+  // Token embeddings (every architecture but the PyTorch encoder). Tables are E wide; E is
+  // hidden unless the embeddings are factorized (then a projection E -> hidden follows).
+  int64_t vocab_size = 0, max_positions = 0, type_vocab_size = 0;  // type_vocab_size 0: no token types
+  int64_t embedding_size = 0;                                      // E
+  float embedding_norm_eps = 1e-12f;
   bool absolute_positions = true;  // position_embedding_type == "absolute"
+  // Position ids 0..n-1 per sequence, or numbered from the ids as RoBERTa does
+  // (create_position_ids_from_input_ids: padding_idx + the count of non-pad ids so far,
+  // padding_idx at pad ids).
+  bool positions_from_ids = false;
+  int64_t padding_idx = 0;
+  int64_t max_length = 0;  // the longest sequence the positions allow (0: no limit)
   bool has_pooler = true;
   float embedding_dropout = 0.0f;
-  // PyTorch dialect.
+  // PyTorch encoder.
   bool batch_first = false;
   bool final_norm = false;
-  HeadConfig head;  // BERT dialects: the task head found in the checkpoint
+  HeadConfig head;  // the task head found in the checkpoint
 };
 
 struct LoadOptions {
@@ -103,7 +157,7 @@ struct ForwardOptions {
 
 using TensorMap = std::map<std::string, Tensor>;
 
-// Token sequences for the ragged API (BERT dialects): no padding anywhere.
+// Token sequences for the ragged API (token architectures): no padding anywhere.
 struct TokenBatch {
   std::vector<std::vector<int32_t>> ids;       // one vector per sequence
   std::vector<std::vector<int32_t>> type_ids;  // empty, or one per sequence (same lengths)
@@ -113,7 +167,7 @@ struct TokenBatch {
 struct Encoded {
   Tensor states;            // F32 [total tokens, hidden]
   std::vector<int64_t> cu;  // [batch + 1]
-  Tensor pooled;            // F32 [batch, hidden] (BERT pooler), undefined without one
+  Tensor pooled;            // F32 [batch, hidden] (the pooler), undefined without one
 };
 
 class Model {
@@ -130,14 +184,16 @@ class Model {
   // are zeros; see docs/architecture.md for masks and fully masked sequences.
   TensorMap forward(const TensorMap& inputs, const ForwardOptions& options = {}) const;
 
-  // The ragged fast entry point for BERT dialects: positions 0..n-1 per sequence.
+  // The ragged fast entry point for token architectures: position ids as the reference
+  // numbers them for these ids (0..n-1, or from the ids for RoBERTa-like models).
   Encoded encode(const TokenBatch& batch, const ForwardOptions& options = {}) const;
 
   // Task-head logits on encode()'s output (config().head says which head there is).
   // token_logits: the per-token head on rows `rows` of encoded.states (every row when
   // empty): MLM prediction scores [rows, vocab], token classification [rows, labels], or
   // QA [rows, 2] (column 0 start, column 1 end). sequence_logits: the head on the pooled
-  // output: classification [B, labels] or next-sentence [B, 2] (0 = "is next").
+  // output (or on each sequence's first token, as RobertaForSequenceClassification reads
+  // it): classification [B, labels] or next-sentence [B, 2] (0 = "is next").
   Tensor token_logits(const Encoded& encoded, const std::vector<int64_t>& rows = {}) const;
   Tensor sequence_logits(const Encoded& encoded) const;
 

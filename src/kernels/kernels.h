@@ -47,6 +47,15 @@ void attention_scores_small(float* scores, const float* q, int64_t ldq, const fl
 void attention_values_small(float* out, int64_t ldo, const float* p, const float* v, int64_t ldv, int64_t rows,
                             int64_t n, int64_t d);
 
+// The two products of attention for one (sequence, head, query block), any number of keys:
+// attention_*_small for n <= kSmallKeys, else oneDNN's sgemm (single-threaded inside the
+// caller's parallel loop). Same arguments as the small kernels; throw encore::Error if
+// sgemm reports a failure.
+void attention_scores(float* scores, const float* q, int64_t ldq, const float* k, int64_t ldk, int64_t rows,
+                      int64_t n, int64_t d, float alpha);
+void attention_values(float* out, int64_t ldo, const float* p, const float* v, int64_t ldv, int64_t rows, int64_t n,
+                      int64_t d);
+
 // Fused attention of one (sequence, head) block with no mask, dropout or head mask:
 //   out[r, :] = softmax(alpha * q[r, :] · kᵀ) · v        r < rows, over n keys
 // with q, k, v at row stride ld and out at ldo. Scores, probabilities and the output rows

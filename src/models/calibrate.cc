@@ -27,14 +27,14 @@ constexpr float kOutlierRatio = 3.0f;
 constexpr size_t kMaxOutliers = 8;
 constexpr int64_t kCalibrationTokens = 128;
 
-// The calibration input [T, H]: embedded token ids spread over the vocabulary (BERT), or
-// a fixed pseudo-random N(0, 1) sequence (the PyTorch dialect takes hidden states).
+// The calibration input [T, H]: embedded token ids spread over the vocabulary (token
+// architectures), or a fixed pseudo-random N(0, 1) sequence (models that take hidden states).
 Tensor calibration_input(const Model::Impl& m, int64_t T) {
   const ModelConfig& c = m.config;
-  if (c.dialect != Dialect::Torch) {
+  if (m.arch->embeddings == EmbeddingsKind::Tokens) {
     std::vector<int64_t> ids(static_cast<size_t>(T));
     for (int64_t j = 0; j < T; ++j) ids[static_cast<size_t>(j)] = (1000 + 13 * j) % c.vocab_size;
-    return bert_embed_sequence(m, ids);
+    return embed_sequence(m, ids);
   }
   Tensor x = Tensor::empty(DType::F32, {T, c.hidden});
   float* p = x.data<float>();
@@ -69,29 +69,32 @@ std::vector<int64_t> outliers(const std::vector<float>& channel_max) {
 
 OutlierChannels int8_outlier_channels(const Model::Impl& m) {
   const ModelConfig& c = m.config;
-  const int64_t T = std::max<int64_t>(1, std::min(kCalibrationTokens, c.max_positions > 0 ? c.max_positions
-                                                                                          : kCalibrationTokens));
+  const int64_t T =
+      std::max<int64_t>(1, std::min(kCalibrationTokens, c.max_length > 0 ? c.max_length : kCalibrationTokens));
   Tensor x = calibration_input(m, T);
   nn::RaggedBatch batch;
   batch.cu = {0, T};
   for (int64_t j = 0; j < T; ++j) batch.position.push_back(j);
   batch.padded_len = T;
-  std::vector<std::array<std::vector<float>, nn::kGemmSites>> channel_max(static_cast<size_t>(c.layers));
+  // Per stored layer: a layer the plan runs at several depths takes the maximum over all.
+  std::vector<std::array<std::vector<float>, nn::kGemmSites>> channel_max(m.layers.size());
   ForwardOptions options;
   nn::Workspace workspace;
   nn::RunContext run;
   run.options = &options;
   run.workspace = &workspace;
-  run.observe = [&](int64_t layer, nn::GemmSite site, const float* in, int64_t rows, int64_t K) {
-    std::vector<float>& mx = channel_max[static_cast<size_t>(layer)][static_cast<size_t>(site)];
-    mx.assign(static_cast<size_t>(K), 0.0f);
+  run.observe = [&](int64_t weights, nn::GemmSite site, const float* in, int64_t rows, int64_t K) {
+    std::vector<float>& mx = channel_max[static_cast<size_t>(weights)][static_cast<size_t>(site)];
+    mx.resize(static_cast<size_t>(K), 0.0f);
     for (int64_t t = 0; t < rows; ++t)
-      for (int64_t k = 0; k < K; ++k) mx[static_cast<size_t>(k)] = std::max(mx[static_cast<size_t>(k)], std::fabs(in[t * K + k]));
+      for (int64_t k = 0; k < K; ++k)
+        mx[static_cast<size_t>(k)] = std::max(mx[static_cast<size_t>(k)], std::fabs(in[t * K + k]));
   };
-  for (int64_t l = 0; l < c.layers; ++l)
-    nn::encoder_layer_forward(x.data<float>(), batch, nn::AttentionMask{}, m.layers[static_cast<size_t>(l)], c.layer,
-                              c.heads, l, run);
-  OutlierChannels out(static_cast<size_t>(c.layers));
+  nn::AttentionMask mask;
+  const nn::PositionBias position_bias = shared_position_bias(m, T);
+  mask.position_bias = position_bias.bias;
+  run_plan(m, x.data<float>(), batch, mask, run, [](size_t, const float*) {});
+  OutlierChannels out(m.layers.size());
   for (size_t l = 0; l < out.size(); ++l)
     for (int s = 0; s < nn::kGemmSites; ++s) out[l][static_cast<size_t>(s)] = outliers(channel_max[l][static_cast<size_t>(s)]);
   return out;

@@ -1,5 +1,6 @@
-// encore convert: a model directory in one dialect's layout to another's, by renaming and
-// transposing stored tensors (never recomputing them). See include/encore/convert.h.
+// encore convert: a model directory in one layout of its architecture's family to another, by
+// renaming and transposing stored tensors (never recomputing them), the names paired by the
+// family's records (convert_names.h). See include/encore/convert.h.
 #include "encore/convert.h"
 
 #include <algorithm>
@@ -9,9 +10,9 @@
 #include <random>
 
 #include "encore/safetensors.h"
+#include "models/architecture.h"
 #include "models/convert_config.h"
 #include "models/convert_names.h"
-#include "models/dialects.h"
 #include "models/json_file.h"
 #include "models/weight_source.h"
 
@@ -38,26 +39,20 @@ const char* convert_target_name(ConvertTarget t) {
 
 namespace {
 
+// Whether a canonical name belongs to one of the `layers` encoder layers (the PyTorch layout
+// keeps only those).
+bool is_layer_name(const Architecture& from, const std::string& name, int64_t layers) {
+  for (const NameSlot& s : name_slots(canonical_architecture(from).names))
+    if (s.per_layer && !s.pattern->empty())
+      for (int64_t i = 0; i < layers; ++i)
+        if (expand(*s.pattern, i) == name) return true;
+  return false;
+}
+
 const char* const kTokenizerFiles[] = {"vocab.txt", "tokenizer.json", "tokenizer_config.json",
                                        "special_tokens_map.json"};
 const char* const kSentenceTransformersConfigs[] = {"modules.json", "sentence_bert_config.json",
                                                     "config_sentence_transformers.json"};
-
-Dialect detect_dialect(const fs::path& dir) {  // the order of Model::load
-  if (fs::exists(dir / "transformer_encoder.json")) return Dialect::Torch;
-  if (fs::exists(dir / "config.json")) return Dialect::BertHF;
-  if (fs::exists(dir / "bert_config.json")) return Dialect::BertGoogle;
-  fail(dir.string(), ": not a model directory (no config.json, bert_config.json or transformer_encoder.json)");
-}
-
-const char* config_file(Dialect d) {
-  switch (d) {
-    case Dialect::BertHF: return "config.json";
-    case Dialect::BertGoogle: return "bert_config.json";
-    case Dialect::Torch: return "transformer_encoder.json";
-  }
-  return "";
-}
 
 // "'a', 'b', 'c' and 4 more"
 std::string some_names(const std::vector<std::string>& names) {
@@ -165,24 +160,25 @@ void write_tensors(const fs::path& dir, const std::map<std::string, Tensor>& ten
 
 // Writes everything into `out` (a fresh directory); returns the report.
 void convert_into(const fs::path& src, const fs::path& out, const ConvertOptions& o, ConvertReport& r) {
-  const Dialect from = r.from;
-  ENCORE_CHECK(!o.encoder_only || from == Dialect::Torch, src.string(),
-               ": --encoder-only converts a PyTorch TransformerEncoder; this is a ", dialect_name(from), " model");
-  if (from == Dialect::Torch && o.to != ConvertTarget::Torch)
+  const Architecture& from = architecture(r.from);
+  const bool from_torch = from.layout == ConvertTarget::Torch;
+  ENCORE_CHECK(!o.encoder_only || from_torch, src.string(),
+               ": --encoder-only converts a PyTorch TransformerEncoder; this is a ", from.name, " model");
+  if (from_torch && o.to != ConvertTarget::Torch)
     ENCORE_CHECK(o.encoder_only, src.string(),
                  ": a PyTorch TransformerEncoder has no embeddings or pooler, so it cannot become a BERT model "
                  "(--encoder-only writes its layers under BERT names, a directory that does not load on its own)");
   carry_sentence_transformers(src, out, o, r);
   LoadOptions lo;
-  lo.dialect = from;
+  lo.dialect = r.from;
   lo.activation = o.activation;
   const Model model = Model::load(src.string(), lo);  // validates the config and every shape
   const ModelConfig& c = model.config();
-  const json source_config = read_json(src / config_file(from));
+  const json source_config = read_json(src / from.config_file);
   WeightSource weights(src);
 
   if (o.to == ConvertTarget::Torch) {
-    if (from == Dialect::Torch) {  // e.g. model.pt -> model.safetensors
+    if (from_torch) {  // e.g. model.pt -> model.safetensors
       write_tensors(out, weights.all(), false, r);
       write_json(out / "transformer_encoder.json", source_config);
       r.files.push_back("transformer_encoder.json");
@@ -199,7 +195,8 @@ void convert_into(const fs::path& src, const fs::path& out, const ConvertOptions
     size_t skipped = 0;
     bool narrow = false;
     for (const auto& [name, t] : canonical.tensors) {
-      if (name.rfind("encoder.layer.", 0) != 0) ++skipped;
+      if (!is_layer_name(from, name, c.layers))
+        ++skipped;
       else narrow = narrow || t.dtype() != DType::F32;
     }
     r.notes.push_back("embeddings, pooler and task heads (" + std::to_string(skipped + canonical.dropped.size()) +
@@ -212,29 +209,27 @@ void convert_into(const fs::path& src, const fs::path& out, const ConvertOptions
 
   const NamedTensors canonical = to_canonical(weights.all(), from, c.layers);
   if (!canonical.dropped.empty())
-    r.notes.push_back(std::to_string(canonical.dropped.size()) + " source tensor(s) with no BERT name not written: " +
-                      some_names(canonical.dropped));
-  const Dialect target = o.to == ConvertTarget::HF ? Dialect::BertHF : Dialect::BertGoogle;
+    r.notes.push_back(std::to_string(canonical.dropped.size()) + " source tensor(s) with no " +
+                      canonical_architecture(from).name + " name not written: " + some_names(canonical.dropped));
+  const Architecture* target = architecture_in_layout(from, o.to);
+  ENCORE_CHECK(target, src.string(), ": a ", from.name, " model has no ", convert_target_name(o.to), " layout");
+  const std::string& body_prefix = canonical_architecture(from).names.prefix;
   bool heads = false;
-  for (const auto& [name, t] : canonical.tensors) heads = heads || is_head_name(name);
+  for (const auto& [name, t] : canonical.tensors) heads = heads || is_head_name(from, name);
   bool prefix = heads;
-  if (from == Dialect::BertHF) {  // keep the source's "bert." prefix choice
+  if (from.layout == ConvertTarget::HF) {  // keep the source's prefix choice ("bert.")
     prefix = false;
-    for (const auto& [name, t] : weights.all()) prefix = prefix || name.rfind("bert.", 0) == 0;
+    for (const auto& [name, t] : weights.all())
+      prefix = prefix || (!body_prefix.empty() && name.rfind(body_prefix, 0) == 0);
   }
-  const NamedTensors named = from_canonical(canonical.tensors, target, c.layers, prefix);
+  const NamedTensors named = from_canonical(canonical.tensors, *target, c.layers, prefix);
   if (!named.dropped.empty())
-    r.notes.push_back(std::to_string(named.dropped.size()) + " tensor(s) with no " + dialect_name(target) +
+    r.notes.push_back(std::to_string(named.dropped.size()) + " tensor(s) with no " + target->name +
                       " name not written: " + some_names(named.dropped));
-  ConfigInput in{c, source_config, from, !o.activation.empty(), o.encoder_only};
-  if (target == Dialect::BertHF) {
-    write_json(out / "config.json", hf_config(in, canonical.tensors, r.notes));
-    r.files.push_back("config.json");
-  } else {
-    write_json(out / "bert_config.json", google_config(in, r.notes));
-    r.files.push_back("bert_config.json");
-  }
-  write_tensors(out, named.tensors, target == Dialect::BertHF, r);
+  const ConfigInput in{c, source_config, from, canonical.tensors, !o.activation.empty(), o.encoder_only};
+  write_json(out / target->config_file, target->write_config ? target->write_config(in, r.notes) : same_config(in));
+  r.files.push_back(target->config_file);
+  write_tensors(out, named.tensors, target->layout == ConvertTarget::HF, r);
   for (const std::string& f : tokenizer_files(src)) {
     fs::copy_file(src / f, out / f);
     r.files.push_back(f);
@@ -249,7 +244,7 @@ ConvertReport convert_checkpoint(const std::string& src_name, const std::string&
   const fs::path src = without_trailing_slash(src_name), dst = without_trailing_slash(dst_name);
   ENCORE_CHECK(fs::is_directory(src), src_name, ": not a directory");
   ConvertReport r;
-  r.from = o.dialect ? *o.dialect : detect_dialect(src);
+  r.from = o.dialect ? architecture(*o.dialect).dialect() : detect_architecture(src).dialect();
   r.to = o.to;
   check_destination(src, dst, o.force);
 

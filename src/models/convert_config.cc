@@ -1,5 +1,7 @@
 #include "models/convert_config.h"
 
+#include "models/architecture.h"
+
 namespace encore {
 
 using nlohmann::json;
@@ -31,7 +33,7 @@ void check_bert_layer(const ModelConfig& c) {
 
 // Dropout probabilities as the source spells them (PyTorch has one for all three places).
 double dropout(const ConfigInput& in, const char* bert_key) {
-  return in.from == Dialect::Torch ? number(in.source, "dropout", 0.1) : number(in.source, bert_key, 0.1);
+  return in.from.layout == ConvertTarget::Torch ? number(in.source, "dropout", 0.1) : number(in.source, bert_key, 0.1);
 }
 
 const char* architecture(const std::map<std::string, Tensor>& canonical) {
@@ -53,7 +55,7 @@ json encoder_only_hf(const ConfigInput& in) {
           {"num_hidden_layers", c.layers},
           {"num_attention_heads", c.heads},
           {"intermediate_size", c.intermediate},
-          {"hidden_act", hf_activation(c.layer.activation)},
+          {"hidden_act", hf_activation(c.layer.feed_forward.activation)},
           {"layer_norm_eps", number(in.source, "layer_norm_eps", 1e-5)},
           {"hidden_dropout_prob", dropout(in, "")},
           {"attention_probs_dropout_prob", dropout(in, "")}};
@@ -61,18 +63,22 @@ json encoder_only_hf(const ConfigInput& in) {
 
 }  // namespace
 
-json hf_config(const ConfigInput& in, const std::map<std::string, Tensor>& canonical, std::vector<std::string>& notes) {
+json same_config(const ConfigInput& in) {
+  json j = in.source;
+  if (in.activation_override) j["hidden_act"] = hf_activation(in.config.layer.feed_forward.activation);
+  return j;
+}
+
+json hf_config(const ConfigInput& in, std::vector<std::string>& notes) {
   const ModelConfig& c = in.config;
-  if (in.from == Dialect::Torch) return encoder_only_hf(in);
-  json j = in.source;  // HF keys as they were; Google's bert_config.json keys are HF keys too
-  if (in.from == Dialect::BertHF) {
-    if (in.activation_override) j["hidden_act"] = hf_activation(c.layer.activation);
-    return j;
-  }
+  const std::map<std::string, Tensor>& canonical = in.canonical;
+  if (in.from.layout == ConvertTarget::Torch) return encoder_only_hf(in);
+  if (in.from.layout == ConvertTarget::HF) return same_config(in);
+  json j = in.source;  // Google's bert_config.json keys are HF keys too
   j["model_type"] = "bert";
   j["architectures"] = json::array({architecture(canonical)});
-  j["hidden_act"] = hf_activation(c.layer.activation);
-  if (!in.activation_override && c.layer.activation == Activation::GeluTanh)
+  j["hidden_act"] = hf_activation(c.layer.feed_forward.activation);
+  if (!in.activation_override && c.layer.feed_forward.activation == Activation::GeluTanh)
     notes.push_back("hidden_act: Google's \"gelu\" is the tanh form, written as HF \"gelu_new\" "
                     "(--activation gelu_erf for checkpoints trained with the erf form)");
   j["type_vocab_size"] = c.type_vocab_size;  // Google's default is 16, HF's 2
@@ -93,11 +99,11 @@ json hf_config(const ConfigInput& in, const std::map<std::string, Tensor>& canon
 
 json google_config(const ConfigInput& in, std::vector<std::string>& notes) {
   const ModelConfig& c = in.config;
-  if (in.from == Dialect::Torch) check_bert_layer(c);
-  ENCORE_CHECK(c.layer.relative == RelativePositions::None,
+  if (in.from.layout == ConvertTarget::Torch) check_bert_layer(c);
+  ENCORE_CHECK(c.layer.attention.relative == RelativePositions::None,
                "relative position embeddings have no Google BERT equivalent (modeling.py is absolute only)");
   const char* act = nullptr;
-  switch (c.layer.activation) {
+  switch (c.layer.feed_forward.activation) {
     case Activation::GeluTanh: act = "gelu"; break;
     case Activation::Relu: act = "relu"; break;
     case Activation::GeluErf:
@@ -106,7 +112,7 @@ json google_config(const ConfigInput& in, std::vector<std::string>& notes) {
                       "written as \"gelu\"; load it with --activation gelu_erf");
       break;
     default:
-      fail("activation ", activation_name(c.layer.activation),
+      fail("activation ", activation_name(c.layer.feed_forward.activation),
            " has no Google BERT spelling (modeling.py: gelu = tanh form, relu)");
   }
   json j = {{"attention_probs_dropout_prob", dropout(in, "attention_probs_dropout_prob")},
@@ -117,14 +123,14 @@ json google_config(const ConfigInput& in, std::vector<std::string>& notes) {
             {"intermediate_size", c.intermediate},
             {"num_attention_heads", c.heads},
             {"num_hidden_layers", c.layers}};
-  if (in.from == Dialect::Torch) {
+  if (in.from.layout == ConvertTarget::Torch) {
     j["encore_encoder_only"] = true;
   } else {
     j["max_position_embeddings"] = c.max_positions;
     j["type_vocab_size"] = c.type_vocab_size;
     j["vocab_size"] = c.vocab_size;
   }
-  const double eps = number(in.source, "layer_norm_eps", in.from == Dialect::Torch ? 1e-5 : 1e-12);
+  const double eps = number(in.source, "layer_norm_eps", in.from.layout == ConvertTarget::Torch ? 1e-5 : 1e-12);
   if (eps != 1e-12) {
     j["layer_norm_eps"] = eps;
     notes.push_back("layer_norm_eps " + std::to_string(eps) +

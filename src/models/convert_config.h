@@ -1,5 +1,6 @@
-// The config file of a converted directory (config.json or bert_config.json), from the
-// source's validated ModelConfig and its config file. Refuses what the target cannot say.
+// The config file of a converted directory, from the source's validated ModelConfig and its
+// config file; refuses what the target cannot say. The BERT family's writers (config.json,
+// bert_config.json) are the bert-hf and bert-google records' write_config.
 #pragma once
 
 #include <map>
@@ -11,18 +12,23 @@
 
 namespace encore {
 
+struct Architecture;
+
 struct ConfigInput {
-  const ModelConfig& config;          // as Model::load parsed it (activation override applied)
-  const nlohmann::json& source;       // the source's config file
-  Dialect from;
-  bool activation_override = false;   // --activation was given
-  bool encoder_only = false;          // a PyTorch encoder under BERT names
+  const ModelConfig& config;     // as Model::load parsed it (activation override applied)
+  const nlohmann::json& source;  // the source's config file
+  const Architecture& from;
+  const std::map<std::string, Tensor>& canonical;  // the tensors under canonical names (convert_names.h)
+  bool activation_override = false;                // --activation was given
+  bool encoder_only = false;                       // a PyTorch encoder under BERT names
 };
 
-// HF config.json. `canonical` (convert_names.h) tells the architecture and label count.
-nlohmann::json hf_config(const ConfigInput& in, const std::map<std::string, Tensor>& canonical,
-                         std::vector<std::string>& notes);
+// HF config.json; `canonical` tells the head and label count.
+nlohmann::json hf_config(const ConfigInput& in, std::vector<std::string>& notes);
 // Google bert_config.json.
 nlohmann::json google_config(const ConfigInput& in, std::vector<std::string>& notes);
+// The source's config as it is (a conversion within one layout: e.g. pytorch_model.bin to
+// safetensors), with --activation written in transformers' spelling.
+nlohmann::json same_config(const ConfigInput& in);
 
 }  // namespace encore

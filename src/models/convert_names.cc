@@ -1,86 +1,55 @@
 #include "models/convert_names.h"
 
 #include <cstring>
-
-#include "models/dialects.h"
+#include <set>
 
 namespace encore {
 namespace {
 
-// One weight slot of the WeightNames tables; `linear` slots are dense kernels ([in,out] in Google).
-struct Slot {
-  std::string WeightNames::*field;
-  bool per_layer;
-  bool linear;
-};
-constexpr Slot kSlots[] = {
-    {&WeightNames::word, false, false},      {&WeightNames::position, false, false},
-    {&WeightNames::token_type, false, false}, {&WeightNames::emb_gamma, false, false},
-    {&WeightNames::emb_beta, false, false},  {&WeightNames::pooler_w, false, true},
-    {&WeightNames::pooler_b, false, false},  {&WeightNames::q_w, true, true},
-    {&WeightNames::q_b, true, false},        {&WeightNames::k_w, true, true},
-    {&WeightNames::k_b, true, false},        {&WeightNames::v_w, true, true},
-    {&WeightNames::v_b, true, false},        {&WeightNames::out_w, true, true},
-    {&WeightNames::out_b, true, false},      {&WeightNames::ln1_g, true, false},
-    {&WeightNames::ln1_b, true, false},      {&WeightNames::ffn_in_w, true, true},
-    {&WeightNames::ffn_in_b, true, false},   {&WeightNames::ffn_out_w, true, true},
-    {&WeightNames::ffn_out_b, true, false},  {&WeightNames::ln2_g, true, false},
-    {&WeightNames::ln2_b, true, false},      {&WeightNames::distance, true, false},
-};
-
-// Task heads (docs/checkpoints.md, "Converting"; Google run_classifier.py / run_squad.py).
-// NSP, classifier and SQuAD weights are [out,in] in both; only the MLM transform is a kernel.
-struct HeadName {
-  const char* hf;
-  const char* google;
-  bool linear;
-};
-constexpr HeadName kHeads[] = {
-    {"cls.predictions.transform.dense.weight", "cls/predictions/transform/dense/kernel", true},
-    {"cls.predictions.transform.dense.bias", "cls/predictions/transform/dense/bias", false},
-    {"cls.predictions.transform.LayerNorm.weight", "cls/predictions/transform/LayerNorm/gamma", false},
-    {"cls.predictions.transform.LayerNorm.bias", "cls/predictions/transform/LayerNorm/beta", false},
-    {"cls.predictions.bias", "cls/predictions/output_bias", false},
-    {"cls.seq_relationship.weight", "cls/seq_relationship/output_weights", false},
-    {"cls.seq_relationship.bias", "cls/seq_relationship/output_bias", false},
-    {"classifier.weight", "output_weights", false},
-    {"classifier.bias", "output_bias", false},
-    {"qa_outputs.weight", "cls/squad/output_weights", false},
-    {"qa_outputs.bias", "cls/squad/output_bias", false},
-};
-
-std::string expand(const std::string& pattern, int64_t layer) {
-  std::string s = pattern;
-  size_t at = s.find("{i}");
-  if (at != std::string::npos) s.replace(at, 3, std::to_string(layer));
-  return s;
-}
-
 struct Counterpart {
   std::string name;
-  bool linear;
+  bool transpose;
 };
 
-// Every name of `other` with its canonical (HF) counterpart, and the reverse.
+// Every name of `other` with its canonical counterpart, and the reverse.
 struct NameMap {
-  std::map<std::string, Counterpart> to_hf, from_hf;
+  std::map<std::string, Counterpart> to_canonical, from_canonical;
 };
 
-NameMap name_map(Dialect other, int64_t layers) {
-  const WeightNames& hf = weight_names(Dialect::BertHF);
-  const WeightNames& o = weight_names(other);
+bool transposes(const LinearNames* a, const LinearNames* b) {
+  return a && b && a->in_out != b->in_out;
+}
+
+void add_pair(NameMap& m, const std::string& canonical, const std::string& other, bool transpose) {
+  if (canonical.empty() || other.empty()) return;
+  m.to_canonical[other] = {canonical, transpose};
+  m.from_canonical[canonical] = {other, transpose};
+}
+
+void add_head_parts(NameMap& m, const HeadPart& c, const HeadPart& o) {
+  add_pair(m, c.dense.weight, o.dense.weight, c.dense.in_out != o.dense.in_out);
+  add_pair(m, c.dense.bias, o.dense.bias, false);
+  add_pair(m, c.norm.gamma, o.norm.gamma, false);
+  add_pair(m, c.norm.beta, o.norm.beta, false);
+  add_pair(m, c.out.weight, o.out.weight, c.out.in_out != o.out.in_out);
+  add_pair(m, c.out.bias, o.out.bias, false);
+  add_pair(m, c.out_bias_copy, o.out_bias_copy, false);
+}
+
+NameMap name_map(const Architecture& other, int64_t layers) {
+  const Architecture& canon = canonical_architecture(other);
   NameMap m;
-  auto add = [&](const std::string& h, const std::string& x, bool linear) {
-    m.to_hf[x] = {h, linear};
-    m.from_hf[h] = {x, linear};
-  };
-  for (const Slot& s : kSlots) {
-    if ((hf.*s.field).empty() || (o.*s.field).empty()) continue;
-    for (int64_t i = 0; i < (s.per_layer ? layers : 1); ++i)
-      add(expand(hf.*s.field, i), expand(o.*s.field, i), s.linear && o.kernels_in_out);
+  const std::vector<NameSlot> cs = name_slots(canon.names), os = name_slots(other.names);
+  for (size_t k = 0; k < cs.size(); ++k) {
+    for (int64_t i = 0; i < (cs[k].per_layer ? layers : 1); ++i)
+      add_pair(m, expand(*cs[k].pattern, i), expand(*os[k].pattern, i), transposes(cs[k].linear, os[k].linear));
   }
-  if (other == Dialect::BertGoogle)
-    for (const HeadName& h : kHeads) add(h.hf, h.google, h.linear);
+  for (const HeadSpec& ch : canon.heads)
+    for (const HeadSpec& oh : other.heads) {
+      if (ch.kind != oh.kind) continue;
+      if (ch.token && oh.token) add_head_parts(m, *ch.token, *oh.token);
+      if (ch.sequence && oh.sequence) add_head_parts(m, *ch.sequence, *oh.sequence);
+    }
   return m;
 }
 
@@ -88,10 +57,9 @@ bool ends_with(const std::string& s, const std::string& suffix) {
   return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
 }
 
-// HF names as transformers reads them: no "bert." prefix, LayerNorm gamma/beta -> weight/bias.
-std::string hf_canonical_name(std::string name) {
-  const std::string& prefix = weight_names(Dialect::BertHF).optional_prefix;
-  if (name.rfind(prefix, 0) == 0) name = name.substr(prefix.size());
+// HF names as transformers reads them: no body prefix, LayerNorm gamma/beta -> weight/bias.
+std::string hf_canonical_name(std::string name, const std::string& prefix) {
+  if (!prefix.empty() && name.rfind(prefix, 0) == 0) name = name.substr(prefix.size());
   if (ends_with(name, "LayerNorm.gamma")) name = name.substr(0, name.size() - 5) + "weight";
   if (ends_with(name, "LayerNorm.beta")) name = name.substr(0, name.size() - 4) + "bias";
   return name;
@@ -107,37 +75,45 @@ Tensor row_block(const Tensor& t, int64_t part, int64_t parts) {
   return out;
 }
 
-void torch_to_canonical(const std::map<std::string, Tensor>& source, int64_t layers, NamedTensors& out) {
-  const WeightNames& hf = weight_names(Dialect::BertHF);
-  const WeightNames& pt = weight_names(Dialect::Torch);
-  const NameMap m = name_map(Dialect::Torch, layers);
+// A packed Q|K|V weight and bias ([3H, ...]) as the canonical record's three projections.
+// Returns the packed names it consumed.
+std::set<std::string> split_qkv(const std::map<std::string, Tensor>& source, const Architecture& from,
+                                const Architecture& canon, int64_t layers, NamedTensors& out) {
+  std::set<std::string> consumed;
+  const BodyNames& c = canon.names;
   for (int64_t i = 0; i < layers; ++i) {
-    const std::string w = expand(pt.qkv_w, i), b = expand(pt.qkv_b, i);
-    for (const auto& [name, is_bias] : {std::pair{w, false}, std::pair{b, true}}) {
+    for (const auto& [name, is_bias] :
+         {std::pair{expand(from.names.qkv.weight, i), false}, std::pair{expand(from.names.qkv.bias, i), true}}) {
       auto it = source.find(name);
       if (it == source.end()) continue;
+      consumed.insert(name);
       ENCORE_CHECK(it->second.dim() >= 1 && it->second.size(0) % 3 == 0, "'", name, "' has shape ",
                    shape_string(it->second.shape()), ", not [3*d_model, ...]");
-      const std::string* q = is_bias ? &hf.q_b : &hf.q_w;
-      const std::string* k = is_bias ? &hf.k_b : &hf.k_w;
-      const std::string* v = is_bias ? &hf.v_b : &hf.v_w;
-      out.tensors[expand(*q, i)] = row_block(it->second, 0, 3);
-      out.tensors[expand(*k, i)] = row_block(it->second, 1, 3);
-      out.tensors[expand(*v, i)] = row_block(it->second, 2, 3);
+      int part = 0;
+      for (const LinearNames* l : {&c.query, &c.key, &c.value})
+        out.tensors[expand(is_bias ? l->bias : l->weight, i)] = row_block(it->second, part++, 3);
     }
   }
-  for (const auto& [name, t] : source) {
-    if (name.find("in_proj_") != std::string::npos) continue;
-    auto it = m.to_hf.find(name);
-    if (it == m.to_hf.end()) out.dropped.push_back(name);
-    else out.tensors[it->second.name] = t;
-  }
+  return consumed;
 }
 
 }  // namespace
 
-bool is_head_name(const std::string& n) {
-  return n.rfind("cls.", 0) == 0 || n.rfind("classifier.", 0) == 0 || n.rfind("qa_outputs.", 0) == 0;
+const Architecture& canonical_architecture(const Architecture& of) {
+  const Architecture* a = architecture_in_layout(of, ConvertTarget::HF);
+  ENCORE_CHECK(a, "the ", of.name, " family has no HF layout to convert through");
+  return *a;
+}
+
+bool is_head_name(const Architecture& family, const std::string& n) {
+  for (const HeadSpec& h : canonical_architecture(family).heads)
+    for (const auto* part : {&h.token, &h.sequence})
+      if (*part)
+        for (const std::string* s :
+             {&(*part)->dense.weight, &(*part)->dense.bias, &(*part)->norm.gamma, &(*part)->norm.beta,
+              &(*part)->out.weight, &(*part)->out.bias, &(*part)->out_bias_copy})
+          if (!s->empty() && *s == n) return true;
+  return false;
 }
 
 Tensor transposed(const Tensor& t, const std::string& name) {
@@ -153,37 +129,43 @@ Tensor transposed(const Tensor& t, const std::string& name) {
   return out;
 }
 
-NamedTensors to_canonical(const std::map<std::string, Tensor>& source, Dialect dialect, int64_t layers) {
+NamedTensors to_canonical(const std::map<std::string, Tensor>& source, const Architecture& from, int64_t layers) {
   NamedTensors out;
-  if (dialect == Dialect::BertHF) {
-    for (const auto& [name, t] : source) out.tensors[hf_canonical_name(name)] = t;
-  } else if (dialect == Dialect::Torch) {
-    torch_to_canonical(source, layers, out);
-  } else {
-    const NameMap m = name_map(dialect, layers);
-    for (const auto& [name, t] : source) {
-      auto it = m.to_hf.find(name);
-      if (it == m.to_hf.end()) out.dropped.push_back(name);
-      else out.tensors[it->second.name] = it->second.linear ? transposed(t, name) : t;
-    }
+  const Architecture& canon = canonical_architecture(from);
+  if (&canon == &from) {
+    for (const auto& [name, t] : source) out.tensors[hf_canonical_name(name, from.names.prefix)] = t;
+    return out;
+  }
+  const bool packed = !from.names.qkv.empty() && canon.names.qkv.empty();
+  const std::set<std::string> split = packed ? split_qkv(source, from, canon, layers, out) : std::set<std::string>{};
+  const NameMap m = name_map(from, layers);
+  for (const auto& [name, t] : source) {
+    if (split.count(name)) continue;
+    auto it = m.to_canonical.find(name);
+    if (it == m.to_canonical.end())
+      out.dropped.push_back(name);
+    else
+      out.tensors[it->second.name] = it->second.transpose ? transposed(t, name) : t;
   }
   return out;
 }
 
-NamedTensors from_canonical(const std::map<std::string, Tensor>& canonical, Dialect dialect, int64_t layers,
-                            bool hf_prefix) {
-  ENCORE_CHECK(dialect != Dialect::Torch, "from_canonical: PyTorch names are written by export_torch_encoder");
+NamedTensors from_canonical(const std::map<std::string, Tensor>& canonical, const Architecture& to, int64_t layers,
+                            bool prefix) {
+  ENCORE_CHECK(to.layout != ConvertTarget::Torch, "from_canonical: PyTorch names are written by export_torch_encoder");
   NamedTensors out;
-  if (dialect == Dialect::BertHF) {
-    const std::string& prefix = weight_names(Dialect::BertHF).optional_prefix;
-    for (const auto& [name, t] : canonical) out.tensors[(hf_prefix && !is_head_name(name) ? prefix : "") + name] = t;
+  if (&canonical_architecture(to) == &to) {
+    for (const auto& [name, t] : canonical)
+      out.tensors[(prefix && !is_head_name(to, name) ? to.names.prefix : "") + name] = t;
     return out;
   }
-  const NameMap m = name_map(dialect, layers);
+  const NameMap m = name_map(to, layers);
   for (const auto& [name, t] : canonical) {
-    auto it = m.from_hf.find(name);
-    if (it == m.from_hf.end()) out.dropped.push_back(name);
-    else out.tensors[it->second.name] = it->second.linear ? transposed(t, name) : t;
+    auto it = m.from_canonical.find(name);
+    if (it == m.from_canonical.end())
+      out.dropped.push_back(name);
+    else
+      out.tensors[it->second.name] = it->second.transpose ? transposed(t, name) : t;
   }
   return out;
 }

@@ -31,15 +31,16 @@ double shortest(float f) {
 void export_torch_encoder(const Model& bert, int64_t first, int64_t count, const std::string& dir) {
   const Model::Impl& m = bert.internals();
   const ModelConfig& c = m.config;
-  ENCORE_CHECK(c.dialect != Dialect::Torch, "export_torch_encoder: the model is already a PyTorch encoder");
-  ENCORE_CHECK(first >= 0 && count >= 1 && first + count <= c.layers, "layers [", first, ", ", first + count,
-               ") are not within the model's ", c.layers);
-  ENCORE_CHECK(c.layer.relative == RelativePositions::None,
+  ENCORE_CHECK(m.arch->layout != ConvertTarget::Torch, "export_torch_encoder: the model is already a PyTorch encoder");
+  const int64_t steps = static_cast<int64_t>(m.plan.size());
+  ENCORE_CHECK(first >= 0 && count >= 1 && first + count <= steps, "layers [", first, ", ", first + count,
+               ") are not within the model's ", steps);
+  ENCORE_CHECK(c.layer.attention.relative == RelativePositions::None,
                "relative position scores have no nn.TransformerEncoderLayer equivalent");
-  const char* act = c.layer.activation == Activation::GeluErf ? "gelu"
-                    : c.layer.activation == Activation::Relu  ? "relu"
-                                                              : nullptr;
-  ENCORE_CHECK(act, "activation ", activation_name(c.layer.activation),
+  const char* act = c.layer.feed_forward.activation == Activation::GeluErf ? "gelu"
+                    : c.layer.feed_forward.activation == Activation::Relu  ? "relu"
+                                                                           : nullptr;
+  ENCORE_CHECK(act, "activation ", activation_name(c.layer.feed_forward.activation),
                " has no nn.TransformerEncoderLayer spelling (relu or gelu = erf)");
   if (m.options.dtype != ComputeType::F32) {
     // bf16 / int8 packing rounded the weights and the model keeps no F32 copy: the
@@ -51,17 +52,18 @@ void export_torch_encoder(const Model& bert, int64_t first, int64_t count, const
   }
   std::vector<std::pair<std::string, Tensor>> tensors;
   for (int64_t i = 0; i < count; ++i) {
-    const nn::EncoderLayerWeights& L = m.layers[static_cast<size_t>(first + i)];
+    const nn::EncoderLayerWeights& L =
+        m.layers[static_cast<size_t>(m.plan[static_cast<size_t>(first + i)].step.weights)];
     const std::string p = "layers." + std::to_string(i) + ".";
     // The packed F32 weights reordered back to [out, in]: bit-identical to the checkpoint's.
-    tensors.emplace_back(p + "self_attn.in_proj_weight", nn::dense_weight(L.qkv));
-    tensors.emplace_back(p + "self_attn.in_proj_bias", L.qkv.bias);
-    tensors.emplace_back(p + "self_attn.out_proj.weight", nn::dense_weight(L.attn_out));
-    tensors.emplace_back(p + "self_attn.out_proj.bias", L.attn_out.bias);
-    tensors.emplace_back(p + "linear1.weight", nn::dense_weight(L.ffn_in));
-    tensors.emplace_back(p + "linear1.bias", L.ffn_in.bias);
-    tensors.emplace_back(p + "linear2.weight", nn::dense_weight(L.ffn_out));
-    tensors.emplace_back(p + "linear2.bias", L.ffn_out.bias);
+    tensors.emplace_back(p + "self_attn.in_proj_weight", nn::dense_weight(L.attention.qkv));
+    tensors.emplace_back(p + "self_attn.in_proj_bias", L.attention.qkv.bias);
+    tensors.emplace_back(p + "self_attn.out_proj.weight", nn::dense_weight(L.attention.out));
+    tensors.emplace_back(p + "self_attn.out_proj.bias", L.attention.out.bias);
+    tensors.emplace_back(p + "linear1.weight", nn::dense_weight(L.feed_forward.in));
+    tensors.emplace_back(p + "linear1.bias", L.feed_forward.in.bias);
+    tensors.emplace_back(p + "linear2.weight", nn::dense_weight(L.feed_forward.out));
+    tensors.emplace_back(p + "linear2.bias", L.feed_forward.out.bias);
     tensors.emplace_back(p + "norm1.weight", L.ln1.gamma);
     tensors.emplace_back(p + "norm1.bias", L.ln1.beta);
     tensors.emplace_back(p + "norm2.weight", L.ln2.gamma);

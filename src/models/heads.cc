@@ -1,17 +1,15 @@
-// Task heads, as transformers modeling_bert.py and google-research/bert compute them:
-//
-//   MLM  (BertLMPredictionHead; run_pretraining.py get_masked_lm_output)
-//        logits = LN(act(h W_t + b_t)) E^T + bias, E = word embeddings unless a separate
-//        decoder is stored and tie_word_embeddings is false; act = hidden_act, LN eps =
-//        layer_norm_eps.
-//   NSP  (BertOnlyNSPHead; get_next_sentence_output) pooled W_s^T + b_s, [2, H].
-//   sequence classification (BertForSequenceClassification; run_classifier.py create_model)
-//        pooled W^T + b; dropout is inactive at inference.
-//   token classification (BertForTokenClassification) sequence_output W^T + b.
-//   QA   (BertForQuestionAnswering; run_squad.py) sequence_output W^T + b, [2, H]; column 0
-//        start, column 1 end (logits.split(1, dim=-1)).
+// Task heads, computed as the architecture record describes them (HeadSpec, see
+// src/models/architecture.h): out(norm(act(dense(x)))) per token and/or per sequence. For
+// BERT (modeling_bert.py; google-research/bert run_pretraining.py, run_classifier.py,
+// run_squad.py):
+//   MLM  LN(act(h W_t + b_t)) E^T + bias, E = word embeddings unless a separate decoder is
+//        stored and tie_word_embeddings is false; act = hidden_act, LN eps = layer_norm_eps.
+//   NSP  pooled W_s^T + b_s, [2, H]; sequence classification pooled W^T + b.
+//   token classification h W^T + b; QA h W^T + b, [2, H], column 0 start, column 1 end
+//        (logits.split(1, dim=-1)).
 #include "models/heads.h"
 
+#include <cmath>
 #include <nlohmann/json.hpp>
 
 #include "kernels/kernels.h"
@@ -34,66 +32,33 @@ const char* task_head_name(TaskHead h) {
     case TaskHead::SequenceClassification: return "BertForSequenceClassification";
     case TaskHead::TokenClassification: return "BertForTokenClassification";
     case TaskHead::QuestionAnswering: return "BertForQuestionAnswering";
+    case TaskHead::Discriminator:
+      return "ElectraForPreTraining";
   }
   return "?";
 }
 
 namespace {
 
-// Checkpoint names of the heads, per dialect.
-struct HeadNames {
-  std::string transform_w, transform_b, ln_g, ln_b, decoder_w, bias, decoder_b;
-  std::string nsp_w, nsp_b, cls_w, cls_b, qa_w, qa_b;
-};
-
-const HeadNames& head_names(Dialect d) {
-  static const HeadNames hf{"cls.predictions.transform.dense.weight",
-                            "cls.predictions.transform.dense.bias",
-                            "cls.predictions.transform.LayerNorm.weight",
-                            "cls.predictions.transform.LayerNorm.bias",
-                            "cls.predictions.decoder.weight",
-                            "cls.predictions.bias",
-                            "cls.predictions.decoder.bias",
-                            "cls.seq_relationship.weight",
-                            "cls.seq_relationship.bias",
-                            "classifier.weight",
-                            "classifier.bias",
-                            "qa_outputs.weight",
-                            "qa_outputs.bias"};
-  // Google: dense kernels [in,out]; output_weights are already [out,in] (transpose_b=True).
-  static const HeadNames google{"cls/predictions/transform/dense/kernel",
-                                "cls/predictions/transform/dense/bias",
-                                "cls/predictions/transform/LayerNorm/gamma",
-                                "cls/predictions/transform/LayerNorm/beta",
-                                "",
-                                "cls/predictions/output_bias",
-                                "",
-                                "cls/seq_relationship/output_weights",
-                                "cls/seq_relationship/output_bias",
-                                "output_weights",
-                                "output_bias",
-                                "cls/squad/output_weights",
-                                "cls/squad/output_bias"};
-  return d == Dialect::BertGoogle ? google : hf;
+const HeadSpec* head_from_class(const Architecture& a, const std::string& name) {
+  for (const HeadSpec& h : a.heads)
+    if (h.class_name == name || std::find(h.aliases.begin(), h.aliases.end(), name) != h.aliases.end()) return &h;
+  return nullptr;  // the base model, or a head encore does not compute (BertForMultipleChoice, ...)
 }
 
-TaskHead head_from_architecture(const std::string& a) {
-  if (a == "BertForMaskedLM" || a == "BertLMHeadModel") return TaskHead::MaskedLM;
-  if (a == "BertForPreTraining") return TaskHead::PreTraining;
-  if (a == "BertForNextSentencePrediction") return TaskHead::NextSentence;
-  if (a == "BertForSequenceClassification") return TaskHead::SequenceClassification;
-  if (a == "BertForTokenClassification") return TaskHead::TokenClassification;
-  if (a == "BertForQuestionAnswering") return TaskHead::QuestionAnswering;
-  return TaskHead::None;  // BertModel, BertForMultipleChoice (unsupported), ...
+// A part's weights are present when its first Linear is stored (an MLM decoder may be tied).
+bool present(const HeadPart& p, const WeightBinder& w, bool has_pooler) {
+  const std::string& first = p.dense.empty() ? p.out.weight : p.dense.weight;
+  return !first.empty() && w.has(first) && (p.input != HeadInput::Pooler || has_pooler);
 }
 
-TaskHead head_from_tensors(const WeightBinder& w, const HeadNames& n, bool has_pooler) {
-  const bool mlm = w.has(n.transform_w, 0), nsp = w.has(n.nsp_w, 0);
-  if (mlm) return nsp ? TaskHead::PreTraining : TaskHead::MaskedLM;
-  if (nsp) return TaskHead::NextSentence;
-  if (w.has(n.qa_w, 0)) return TaskHead::QuestionAnswering;
-  if (w.has(n.cls_w, 0)) return has_pooler ? TaskHead::SequenceClassification : TaskHead::TokenClassification;
-  return TaskHead::None;
+const HeadSpec* head_from_tensors(const Architecture& a, const WeightBinder& w, bool has_pooler) {
+  for (const HeadSpec& h : a.heads) {
+    const bool token = !h.token || present(*h.token, w, has_pooler);
+    const bool sequence = !h.sequence || present(*h.sequence, w, has_pooler);
+    if (token && sequence) return &h;
+  }
+  return nullptr;
 }
 
 // id2label in id order (PretrainedConfig: num_labels = len(id2label)).
@@ -119,160 +84,216 @@ std::vector<std::string> read_labels(const json& j, const std::string& file) {
   return labels;
 }
 
-nn::Linear classifier_head(WeightBinder& w, const std::string& wn, const std::string& bn, int64_t rows, int64_t H) {
-  return {w.get(wn, 0, {rows, H}), w.get(bn, 0, {rows})};
+// What loading a part needs besides its names.
+struct PartContext {
+  const ModelConfig& c;
+  const Embeddings& embeddings;
+  WeightBinder& w;
+  bool tie;
+  HeadConfig& head;
+  const std::string& file;
+};
+
+// The output rows of a Labels part: the stored weight's, checked against id2label.
+int64_t label_rows(const HeadPart& p, const PartContext& x) {
+  const auto shape = x.w.stored_shape(p.out.weight);
+  ENCORE_CHECK(shape && shape->size() == 2, x.file, ": the config names ", x.head.class_name,
+               " but the checkpoint has no 2-D '", p.out.weight, "'");
+  x.head.num_labels = p.out.in_out ? (*shape)[1] : (*shape)[0];
+  if (x.head.labels.empty())
+    for (int64_t i = 0; i < x.head.num_labels; ++i) x.head.labels.push_back("LABEL_" + std::to_string(i));
+  ENCORE_CHECK(static_cast<int64_t>(x.head.labels.size()) == x.head.num_labels, x.file, ": id2label has ",
+               x.head.labels.size(), " labels but the classifier has ", x.head.num_labels, " outputs");
+  return x.head.num_labels;
+}
+
+// A decoder over the vocabulary: tied to the word embeddings (transformers tie_weights();
+// Google uses the embedding table itself) unless stored and tie_word_embeddings is false.
+nn::Linear vocab_decoder(const HeadPart& p, int64_t width, const PartContext& x) {
+  const int64_t V = x.c.vocab_size;
+  nn::Linear d;
+  const Tensor stored = p.out.weight.empty() ? Tensor() : x.w.get(p.out.weight, {V, width}, true);
+  d.weight = stored.defined() && stored.numel() && !x.tie ? stored : x.embeddings.word;
+  ENCORE_CHECK(d.weight.size(1) == width, x.file, ": the decoder of ", x.head.class_name, " is ", d.weight.size(1),
+               " wide, its input ", width);
+  const bool has_bias = x.w.has(p.out.bias), has_copy = !p.out_bias_copy.empty() && x.w.has(p.out_bias_copy);
+  d.bias = x.w.get(has_bias || !has_copy ? p.out.bias : p.out_bias_copy, {V});
+  if (has_bias && has_copy) x.w.get(p.out_bias_copy, {V});  // the same tied parameter, saved twice
+  return d;
+}
+
+HeadPartWeights load_part(const HeadPart& p, const PartContext& x) {
+  const ModelConfig& c = x.c;
+  HeadPartWeights h;
+  h.input = p.input;
+  h.outputs = p.outputs;
+  h.squeeze = p.squeeze;
+  h.activation = p.activation;
+  h.layer_activation = c.layer.feed_forward.activation;
+  int64_t width = c.hidden;
+  if (!p.dense.empty()) {
+    width = p.dense_to_embedding ? c.embedding_size : c.hidden;
+    h.dense = x.w.linear(p.dense, "", width, c.hidden);
+  }
+  if (!p.norm.empty()) {
+    h.norm = {x.w.get(p.norm.gamma, {width}), x.w.get(p.norm.beta, {width})};
+    h.norm_eps = p.norm_eps > 0.0f ? p.norm_eps : c.layer.layer_norm_eps;
+  }
+  switch (p.rows) {
+    case HeadRows::Vocab:
+      h.out = vocab_decoder(p, width, x);
+      break;
+    case HeadRows::Labels:
+      h.out = x.w.linear(p.out, "", label_rows(p, x), width);
+      break;
+    case HeadRows::Two:
+      h.out = x.w.linear(p.out, "", 2, width);
+      break;
+    case HeadRows::One:
+      h.out = x.w.linear(p.out, "", 1, width);
+      break;
+  }
+  return h;
+}
+
+void activate(float* x, int64_t n, const HeadPartWeights& p) {
+  switch (p.activation) {
+    case HeadActivation::None:
+      return;
+    case HeadActivation::Layer:
+      kernels::activate(x, n, p.layer_activation);
+      return;
+    case HeadActivation::GeluErf:
+      kernels::activate(x, n, Activation::GeluErf);
+      return;
+    case HeadActivation::Relu:
+      kernels::activate(x, n, Activation::Relu);
+      return;
+    case HeadActivation::Tanh:
+      for (int64_t i = 0; i < n; ++i) x[i] = std::tanh(x[i]);
+      return;
+  }
+}
+
+// out(norm(act(dense(x)))) on x [R, H]. `row_by_row`: the dense GEMM one row at a time, as
+// the pooler runs (a GEMM's rounding may depend on its row count, and a sequence's result
+// must not depend on what else is in the batch).
+Tensor apply(const HeadPartWeights& p, const float* x, int64_t R, int64_t H, bool row_by_row) {
+  Tensor t;
+  int64_t width = H;
+  if (p.dense.defined()) {
+    width = p.dense.out();
+    t = Tensor::empty(DType::F32, {R, width});
+    const float* w = p.dense.weight.data<float>();
+    const float* b = nn::data_or_null(p.dense.bias);
+    if (row_by_row) {
+      for (int64_t r = 0; r < R; ++r) kernels::linear(t.data<float>() + r * width, x + r * H, w, b, 1, H, width);
+    } else {
+      kernels::linear(t.data<float>(), x, w, b, R, H, width);
+    }
+    activate(t.data<float>(), R * width, p);
+    if (p.norm.gamma.defined())
+      kernels::layer_norm(t.data<float>(), t.data<float>(), p.norm.gamma.data<float>(), nn::data_or_null(p.norm.beta),
+                          R, width, p.norm_eps);
+    x = t.data<float>();
+  }
+  const int64_t N = p.out.out();
+  Tensor y = Tensor::empty(DType::F32, {R, N});
+  kernels::linear(y.data<float>(), x, p.out.weight.data<float>(), nn::data_or_null(p.out.bias), R, width, N);
+  return y;
+}
+
+std::string head_label(const Model::Impl& m) {
+  return m.config.head.class_name.empty() ? std::string("the model (no task head)") : m.config.head.class_name;
 }
 
 }  // namespace
 
-HeadConfig load_heads(const fs::path& config_json, ModelConfig& c, const Tensor& word_embeddings, WeightBinder& w,
-                      HeadWeights& out) {
-  const HeadNames& n = head_names(c.dialect);
-  const int64_t H = c.hidden;
+HeadConfig load_heads(const Architecture& arch, const fs::path& config_file, ModelConfig& c,
+                      const Embeddings& embeddings, WeightBinder& w, HeadWeights& out) {
   HeadConfig head;
-  json j = config_json.empty() ? json::object() : read_json(config_json);
-  const std::string file = config_json.string();
-  bool tie = true;
-  if (!config_json.empty()) {
-    if (j.contains("architectures") && j["architectures"].is_array() && !j["architectures"].empty() &&
-        j["architectures"][0].is_string())
-      head.kind = head_from_architecture(j["architectures"][0].get<std::string>());
-    else
-      head.kind = head_from_tensors(w, n, c.has_pooler);
-    head.labels = read_labels(j, file);
-    if (j.contains("problem_type") && j["problem_type"].is_string()) head.problem_type = j["problem_type"];
-    if (j.contains("tie_word_embeddings") && j["tie_word_embeddings"].is_boolean()) tie = j["tie_word_embeddings"];
+  const json j = fs::exists(config_file) ? read_json(config_file) : json::object();
+  const std::string file = config_file.string();
+  const HeadSpec* spec = nullptr;
+  std::string class_name;  // as the config names it (XLMRobertaForMaskedLM computes as RobertaForMaskedLM)
+  if (j.contains("architectures") && j["architectures"].is_array() && !j["architectures"].empty() &&
+      j["architectures"][0].is_string()) {
+    class_name = j["architectures"][0].get<std::string>();
+    spec = head_from_class(arch, class_name);
   } else {
-    head.kind = head_from_tensors(w, n, c.has_pooler);
+    spec = head_from_tensors(arch, w, c.has_pooler);
+    if (spec) class_name = spec->class_name;
   }
-
-  switch (head.kind) {
-    case TaskHead::None: break;
-    case TaskHead::PreTraining:
-    case TaskHead::MaskedLM: {
-      out.transform = {w.linear_weight(n.transform_w, 0, H, H), w.get(n.transform_b, 0, {H})};
-      out.transform_norm = {w.get(n.ln_g, 0, {H}), w.get(n.ln_b, 0, {H})};
-      // Tied decoder (transformers tie_weights(); Google uses the embedding table itself).
-      Tensor decoder = n.decoder_w.empty() ? Tensor() : w.get(n.decoder_w, 0, {c.vocab_size, H}, true);
-      out.decoder.weight = decoder.defined() && decoder.numel() && !tie ? decoder : word_embeddings;
-      out.decoder.bias = w.has(n.bias, 0) || n.decoder_b.empty() ? w.get(n.bias, 0, {c.vocab_size})
-                                                                   : w.get(n.decoder_b, 0, {c.vocab_size});
-      if (!n.decoder_b.empty() && w.has(n.decoder_b, 0) && w.has(n.bias, 0))
-        w.get(n.decoder_b, 0, {c.vocab_size});  // the same tied parameter, saved twice
-      if (head.kind == TaskHead::PreTraining)
-        out.seq_relationship = classifier_head(w, n.nsp_w, n.nsp_b, 2, H);
-      break;
-    }
-    case TaskHead::NextSentence:
-      out.seq_relationship = classifier_head(w, n.nsp_w, n.nsp_b, 2, H);
-      break;
-    case TaskHead::QuestionAnswering:
-      out.qa = classifier_head(w, n.qa_w, n.qa_b, 2, H);
-      break;
-    case TaskHead::SequenceClassification:
-    case TaskHead::TokenClassification: {
-      auto shape = w.stored_shape(n.cls_w, 0);
-      ENCORE_CHECK(shape && shape->size() == 2, file, ": the config names ", task_head_name(head.kind),
-                   " but the checkpoint has no 2-D '", n.cls_w, "'");
-      head.num_labels = (*shape)[0];
-      out.classifier = classifier_head(w, n.cls_w, n.cls_b, head.num_labels, H);
-      if (head.labels.empty()) {
-        for (int64_t i = 0; i < head.num_labels; ++i) head.labels.push_back("LABEL_" + std::to_string(i));
-      }
-      ENCORE_CHECK(static_cast<int64_t>(head.labels.size()) == head.num_labels, file, ": id2label has ",
-                   head.labels.size(), " labels but the classifier has ", head.num_labels, " outputs");
-      break;
-    }
+  head.labels = read_labels(j, file);
+  if (j.contains("problem_type") && j["problem_type"].is_string()) head.problem_type = j["problem_type"];
+  const bool tie = !(j.contains("tie_word_embeddings") && j["tie_word_embeddings"].is_boolean()) ||
+                   j["tie_word_embeddings"].get<bool>();
+  if (!spec) return head;
+  head.kind = spec->kind;
+  head.class_name = class_name;
+  const PartContext x{c, embeddings, w, tie, head, file};
+  if (spec->token) out.token = load_part(*spec->token, x);
+  if (spec->sequence) {
+    ENCORE_CHECK(c.has_pooler || spec->sequence->input != HeadInput::Pooler, file, ": ", head.class_name,
+                 " needs the pooler, which the checkpoint lacks");
+    out.sequence = load_part(*spec->sequence, x);
   }
-  ENCORE_CHECK(c.has_pooler || (head.kind != TaskHead::SequenceClassification && head.kind != TaskHead::NextSentence &&
-                                head.kind != TaskHead::PreTraining),
-               file, ": ", task_head_name(head.kind), " needs the pooler, which the checkpoint lacks");
   return head;
 }
 
 Tensor head_token_logits(const Model::Impl& m, const float* states, const std::vector<int64_t>& rows) {
-  const ModelConfig& c = m.config;
-  const HeadWeights& hw = m.heads;
-  const int64_t H = c.hidden, R = static_cast<int64_t>(rows.size());
+  ENCORE_CHECK(m.heads.token, m.dir, ": ", head_label(m), " has no per-token head");
+  const int64_t H = m.config.hidden, R = static_cast<int64_t>(rows.size());
   Tensor x = Tensor::empty(DType::F32, {R, H});
   for (int64_t r = 0; r < R; ++r) std::copy(states + rows[r] * H, states + (rows[r] + 1) * H, x.data<float>() + r * H);
-  const nn::Linear* last = nullptr;
-  switch (c.head.kind) {
-    case TaskHead::MaskedLM:
-    case TaskHead::PreTraining: {
-      Tensor t = Tensor::empty(DType::F32, {R, H});
-      kernels::linear(t.data<float>(), x.data<float>(), hw.transform.weight.data<float>(),
-                      hw.transform.bias.data<float>(), R, H, H);
-      kernels::activate(t.data<float>(), R * H, c.layer.activation);
-      kernels::layer_norm(t.data<float>(), t.data<float>(), hw.transform_norm.gamma.data<float>(),
-                          hw.transform_norm.beta.data<float>(), R, H, c.layer.layer_norm_eps);
-      x = t;
-      last = &hw.decoder;
-      break;
-    }
-    case TaskHead::TokenClassification: last = &hw.classifier; break;
-    case TaskHead::QuestionAnswering: last = &hw.qa; break;
-    default: fail(m.dir, ": ", task_head_name(c.head.kind), " has no per-token head");
-  }
-  const int64_t N = last->out();
-  Tensor y = Tensor::empty(DType::F32, {R, N});
-  kernels::linear(y.data<float>(), x.data<float>(), last->weight.data<float>(), last->bias.data<float>(), R, H, N);
-  return y;
+  return apply(*m.heads.token, x.data<float>(), R, H, /*row_by_row=*/false);
 }
 
-Tensor head_sequence_logits(const Model::Impl& m, const Tensor& pooled) {
-  const ModelConfig& c = m.config;
-  const nn::Linear* l = nullptr;
-  switch (c.head.kind) {
-    case TaskHead::SequenceClassification: l = &m.heads.classifier; break;
-    case TaskHead::NextSentence:
-    case TaskHead::PreTraining: l = &m.heads.seq_relationship; break;
-    default: fail(m.dir, ": ", task_head_name(c.head.kind), " has no head on the pooled output");
+Tensor head_sequence_logits(const Model::Impl& m, const float* states, const std::vector<int64_t>& first_rows,
+                            const Tensor& pooled) {
+  ENCORE_CHECK(m.heads.sequence, m.dir, ": ", head_label(m), " has no head on the pooled output");
+  const HeadPartWeights& p = *m.heads.sequence;
+  const int64_t H = m.config.hidden, B = static_cast<int64_t>(first_rows.size());
+  if (p.input == HeadInput::Pooler) {
+    ENCORE_CHECK(pooled.defined() && pooled.dim() == 2 && pooled.size(1) == H, m.dir,
+                 ": the head needs the pooled output");
+    return apply(p, pooled.data<float>(), pooled.size(0), H, true);
   }
-  ENCORE_CHECK(pooled.defined() && pooled.dim() == 2 && pooled.size(1) == c.hidden, m.dir,
-               ": the head needs the pooled output");
-  const int64_t B = pooled.size(0), N = l->out();
-  Tensor y = Tensor::empty(DType::F32, {B, N});
-  kernels::linear(y.data<float>(), pooled.data<float>(), l->weight.data<float>(), l->bias.data<float>(), B, c.hidden, N);
-  return y;
+  // The first token's state (h[:, 0]); a sequence whose position 0 was padding has the zero row.
+  Tensor first = Tensor::zeros(DType::F32, {B, H});
+  for (int64_t b = 0; b < B; ++b)
+    if (first_rows[b] >= 0)
+      std::copy(states + first_rows[b] * H, states + (first_rows[b] + 1) * H, first.data<float>() + b * H);
+  return apply(p, first.data<float>(), B, H, true);
 }
 
-void add_head_outputs(const Model::Impl& m, const float* states, const nn::RaggedBatch& batch, const Tensor& pooled,
-                      TensorMap& out) {
-  const TaskHead kind = m.config.head.kind;
-  if (kind == TaskHead::None) return;
-  std::vector<int64_t> rows(static_cast<size_t>(batch.tokens()));
-  for (int64_t t = 0; t < batch.tokens(); ++t) rows[static_cast<size_t>(t)] = t;
-  auto per_token = [&]() {
-    Tensor l = head_token_logits(m, states, rows);
-    return scatter_padded(l.data<float>(), batch, l.size(1));
-  };
-  // Output names of transformers' ModelOutput classes (MaskedLMOutput.logits,
-  // BertForPreTrainingOutput.prediction_logits, QuestionAnsweringModelOutput.start_logits, ...).
-  switch (kind) {
-    case TaskHead::None: break;
-    case TaskHead::MaskedLM:
-    case TaskHead::TokenClassification: out["logits"] = per_token(); break;
-    case TaskHead::PreTraining:
-      out["prediction_logits"] = per_token();
-      out["seq_relationship_logits"] = head_sequence_logits(m, pooled);
-      break;
-    case TaskHead::NextSentence:
-    case TaskHead::SequenceClassification: out["logits"] = head_sequence_logits(m, pooled); break;
-    case TaskHead::QuestionAnswering: {
-      Tensor both = per_token();  // [B, S, 2]
-      const int64_t n = both.numel() / 2;
-      Shape s{both.size(0), both.size(1)};
-      Tensor start = Tensor::empty(DType::F32, s), end = Tensor::empty(DType::F32, s);
-      for (int64_t i = 0; i < n; ++i) {
-        start.data<float>()[i] = both.data<float>()[2 * i];
-        end.data<float>()[i] = both.data<float>()[2 * i + 1];
+Tensor head_sequence_logits(const Model::Impl& m, const Encoded& e) {
+  std::vector<int64_t> first;
+  for (size_t b = 0; b + 1 < e.cu.size(); ++b) first.push_back(e.cu[b] < e.cu[b + 1] ? e.cu[b] : -1);
+  return head_sequence_logits(m, e.states.data<float>(), first, e.pooled);
+}
+
+void add_head_outputs(const Model::Impl& m, const float* states, const nn::RaggedBatch& batch,
+                      const std::vector<int64_t>& first_rows, const Tensor& pooled, TensorMap& out) {
+  if (const auto& part = m.heads.token) {
+    std::vector<int64_t> rows(static_cast<size_t>(batch.tokens()));
+    for (int64_t t = 0; t < batch.tokens(); ++t) rows[static_cast<size_t>(t)] = t;
+    const Tensor l = head_token_logits(m, states, rows);
+    const Tensor per_token = scatter_padded(l.data<float>(), batch, l.size(1));  // [B, S, N]
+    const Shape bs{per_token.size(0), per_token.size(1)};
+    if (part->outputs.size() == 2) {  // start, end: logits.split(1, dim=-1)
+      Tensor start = Tensor::empty(DType::F32, bs), end = Tensor::empty(DType::F32, bs);
+      for (int64_t i = 0; i < start.numel(); ++i) {
+        start.data<float>()[i] = per_token.data<float>()[2 * i];
+        end.data<float>()[i] = per_token.data<float>()[2 * i + 1];
       }
-      out["start_logits"] = start;
-      out["end_logits"] = end;
-      break;
+      out[part->outputs[0]] = start;
+      out[part->outputs[1]] = end;
+    } else {
+      out[part->outputs[0]] = part->squeeze ? per_token.reshaped(bs) : per_token;
     }
   }
+  if (const auto& part = m.heads.sequence) out[part->outputs[0]] = head_sequence_logits(m, states, first_rows, pooled);
 }
 
 }  // namespace encore

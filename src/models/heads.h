@@ -1,43 +1,54 @@
-// Task heads on top of the BERT encoder: transformers' BertFor* heads and their Google
-// counterparts (run_pretraining.py, run_classifier.py, run_squad.py), loaded with their
-// weights and applied to ragged hidden states.
+// Task heads on top of the encoder, as the architecture record describes them (HeadSpec):
+// loaded with their weights and applied to ragged hidden states.
 #pragma once
 
 #include <filesystem>
+#include <optional>
 #include <vector>
 
 #include "encore/model.h"
+#include "models/architecture.h"
 #include "nn/encoder_layer.h"
 
 namespace encore {
 
 class WeightBinder;
-struct WeightNames;
+struct Embeddings;
 
-struct HeadWeights {
-  // MLM (HF cls.predictions / Google cls/predictions): decoder(LN(act(transform(h)))).
-  nn::Linear transform;       // [H, H]
-  nn::LayerNorm transform_norm;
-  nn::Linear decoder;         // [vocab, H] (tied to the word embeddings unless stored) + bias [vocab]
-  nn::Linear seq_relationship;  // [2, H] on the pooled output
-  nn::Linear classifier;        // [labels, H]: pooled (sequence) or every token (token classification)
-  nn::Linear qa;                // [2, H] on every token: start, end
+// One part of a loaded head: out(norm(act(dense(x)))).
+struct HeadPartWeights {
+  HeadInput input = HeadInput::Tokens;
+  nn::Linear dense;  // undefined when the head has none
+  HeadActivation activation = HeadActivation::None;
+  Activation layer_activation = Activation::GeluErf;  // what HeadActivation::Layer means for this model
+  nn::LayerNorm norm;                                 // undefined gamma when none
+  float norm_eps = 0.0f;
+  nn::Linear out;
+  std::vector<std::string> outputs;
+  bool squeeze = false;
 };
 
-// Picks the head (config.json `architectures`, else the tensors present), reads id2label
-// and problem_type, and loads the head's weights through `w` (names without the "bert."
-// prefix). `config_json` is empty for Google checkpoints.
-HeadConfig load_heads(const std::filesystem::path& config_json, ModelConfig& config, const Tensor& word_embeddings,
-                      WeightBinder& w, HeadWeights& out);
+struct HeadWeights {
+  std::optional<HeadPartWeights> token, sequence;
+};
 
-// Reference-named head outputs of bert_forward, scattered to the padded layout (zeros at
-// padded positions): logits / prediction_logits / seq_relationship_logits / start_logits,
-// end_logits.
-void add_head_outputs(const Model::Impl& m, const float* states, const nn::RaggedBatch& batch, const Tensor& pooled,
-                      TensorMap& out);
+// Picks the head (config `architectures`, else the first of the record's heads whose weights
+// are present), reads id2label and problem_type, and loads the head's weights through `w`
+// (names without the body's prefix).
+HeadConfig load_heads(const Architecture& arch, const std::filesystem::path& config_file, ModelConfig& config,
+                      const Embeddings& embeddings, WeightBinder& w, HeadWeights& out);
 
-// The per-token head on rows of states [T, H]; the pooled head on pooled [B, H].
+// Reference-named head outputs of a forward call, scattered to the padded layout (zeros at
+// padded positions). `first_rows[b]`: the row of sequence b's position 0, or -1 when it was
+// padding (its state is then the zero row).
+void add_head_outputs(const Model::Impl& m, const float* states, const nn::RaggedBatch& batch,
+                      const std::vector<int64_t>& first_rows, const Tensor& pooled, TensorMap& out);
+
+// The per-token part on rows of states [T, H]; the per-sequence part on the pooled output or
+// on the first tokens' rows.
 Tensor head_token_logits(const Model::Impl& m, const float* states, const std::vector<int64_t>& rows);
-Tensor head_sequence_logits(const Model::Impl& m, const Tensor& pooled);
+Tensor head_sequence_logits(const Model::Impl& m, const float* states, const std::vector<int64_t>& first_rows,
+                            const Tensor& pooled);
+Tensor head_sequence_logits(const Model::Impl& m, const Encoded& encoded);
 
 }  // namespace encore

@@ -14,19 +14,21 @@ Model Model::load(const std::string& dir, const LoadOptions& options) {
 const ModelConfig& Model::config() const { return impl_->config; }
 const std::string& Model::directory() const { return impl_->dir; }
 int64_t Model::parameter_count() const { return impl_->parameters; }
-std::vector<std::string> Model::layer_ops() const { return nn::encoder_layer_ops(impl_->config.layer); }
+std::vector<std::string> Model::layer_ops() const {
+  return nn::encoder_layer_ops(impl_->specs.front());
+}
 
 TensorMap Model::forward(const TensorMap& inputs, const ForwardOptions& options) const {
   kernels::set_threads(options.threads);
-  if (impl_->config.dialect == Dialect::Torch) return transformer_encoder_forward(*impl_, inputs, options);
-  return bert_forward(*impl_, inputs, options);
+  if (impl_->arch->embeddings == EmbeddingsKind::None) return transformer_encoder_forward(*impl_, inputs, options);
+  return token_forward(*impl_, inputs, options);
 }
 
 Encoded Model::encode(const TokenBatch& batch, const ForwardOptions& options) const {
-  ENCORE_CHECK(impl_->config.dialect != Dialect::Torch,
-               "encode() takes token ids; a PyTorch TransformerEncoder takes embeddings (use forward)");
+  ENCORE_CHECK(impl_->arch->embeddings == EmbeddingsKind::Tokens, "encode() takes token ids; a ",
+               impl_->arch->reference, " takes embeddings (use forward)");
   kernels::set_threads(options.threads);
-  return bert_encode(*impl_, batch, options);
+  return token_encode(*impl_, batch, options);
 }
 
 Tensor Model::token_logits(const Encoded& encoded, const std::vector<int64_t>& rows) const {
@@ -41,6 +43,8 @@ Tensor Model::token_logits(const Encoded& encoded, const std::vector<int64_t>& r
   return head_token_logits(*impl_, encoded.states.data<float>(), all);
 }
 
-Tensor Model::sequence_logits(const Encoded& encoded) const { return head_sequence_logits(*impl_, encoded.pooled); }
+Tensor Model::sequence_logits(const Encoded& encoded) const {
+  return head_sequence_logits(*impl_, encoded);
+}
 
 }  // namespace encore

@@ -1,4 +1,4 @@
-// Model::Impl: a loaded model's config and weights, shared by the dialect front ends.
+// Model::Impl: a loaded model's record, config and weights, shared by the front ends.
 #pragma once
 
 #include <array>
@@ -6,39 +6,69 @@
 #include <vector>
 
 #include "encore/model.h"
+#include "models/architecture.h"
 #include "models/heads.h"
 #include "nn/encoder_layer.h"
+#include "nn/position_bias.h"
 
 namespace encore {
+
+// Token embeddings: LN(word[id] + token_type[type] + position[pos]) over E, then E -> H.
+struct Embeddings {
+  Tensor word;            // [vocab, E]
+  Tensor position;        // [max_positions, E] (absolute positions only)
+  Tensor token_type;      // [type_vocab, E], undefined without token types
+  nn::LayerNorm norm;     // over E
+  nn::Linear projection;  // [H, E] when the embeddings are factorized, else undefined
+};
 
 struct Model::Impl {
   std::string dir;
   std::string weights_description;  // the files the weights came from
   LoadOptions options;              // as loaded (export reads an F32 copy again for bf16 / int8)
+  const Architecture* arch = nullptr;
   ModelConfig config;
-  // BERT embeddings and pooler (undefined for the PyTorch dialect).
-  Tensor word_embeddings;        // [vocab, H]
-  Tensor position_embeddings;    // [max_positions, H] (absolute positions only)
-  Tensor token_type_embeddings;  // [type_vocab, H]
-  nn::LayerNorm embedding_norm;
-  nn::Linear pooler;             // undefined weight when the checkpoint has no pooler
+  Embeddings embeddings;           // EmbeddingsKind::Tokens
+  nn::Linear pooler;               // undefined weight when the checkpoint has no pooler
+  Tensor relative_attention_bias;  // [buckets, heads] for RelativePositions::Bucket, else undefined
+  // The layer plan: the specs, the stored layers (by weight index) and the steps that run
+  // them in order.
+  std::vector<LayerSpec> specs;
   std::vector<nn::EncoderLayerWeights> layers;
-  nn::LayerNorm final_norm;      // PyTorch TransformerEncoder(norm=...), else undefined
-  HeadWeights heads;             // task head (config.head.kind), BERT dialects only
+  std::vector<PlanStep> plan;
+  nn::LayerNorm final_norm;  // PyTorch TransformerEncoder(norm=...), else undefined
+  HeadWeights heads;         // task head (config.head.kind)
   int64_t parameters = 0;
   // Activation buffers reused across forward calls (see nn::WorkspacePool).
   mutable nn::WorkspacePool workspaces;
 };
 
-// Dialect front ends (src/models/bert.cc, src/models/transformer_encoder.cc).
-TensorMap bert_forward(const Model::Impl& m, const TensorMap& inputs, const ForwardOptions& options);
-Encoded bert_encode(const Model::Impl& m, const TokenBatch& tokens, const ForwardOptions& options);
-// The embedding output of one sequence (types 0, positions 0..n-1), before any layer.
-Tensor bert_embed_sequence(const Model::Impl& m, const std::vector<int64_t>& ids);
+// Front ends: token ids through embeddings (src/models/token_encoder.cc), or hidden vectors
+// in (src/models/transformer_encoder.cc), as the record's EmbeddingsKind says.
+TensorMap token_forward(const Model::Impl& m, const TensorMap& inputs, const ForwardOptions& options);
+Encoded token_encode(const Model::Impl& m, const TokenBatch& tokens, const ForwardOptions& options);
+// The embedding output of one sequence (types 0, the architecture's positions), before any layer.
+Tensor embed_sequence(const Model::Impl& m, const std::vector<int64_t>& ids);
 TensorMap transformer_encoder_forward(const Model::Impl& m, const TensorMap& inputs, const ForwardOptions& options);
 
-// Int8 calibration (src/models/calibrate.cc): for every layer and GEMM, the input channels
-// to keep in float32 (kernels::PackedLinear's f32_channels). Runs the unpacked model once.
+// The position bias every layer shares (RelativePositions::Bucket) for positions 0..S-1;
+// empty when the model has none.
+nn::PositionBias shared_position_bias(const Model::Impl& m, int64_t S);
+
+// Runs the plan on x [T, H]; after_step(i, x) sees the output of every step.
+template <class AfterStep>
+void run_plan(const Model::Impl& m, float* x, const nn::RaggedBatch& batch, const nn::AttentionMask& mask,
+              nn::RunContext& run, AfterStep&& after_step) {
+  for (size_t i = 0; i < m.plan.size(); ++i) {
+    const PlanStep& p = m.plan[i];
+    nn::encoder_layer_forward(x, batch, mask, m.layers[static_cast<size_t>(p.step.weights)],
+                              m.specs[static_cast<size_t>(p.spec)], m.config.heads, p.step, run);
+    after_step(i, x);
+  }
+}
+
+// Int8 calibration (src/models/calibrate.cc): for every stored layer and GEMM, the input
+// channels to keep in float32 (kernels::PackedLinear's f32_channels). Runs the unpacked model once.
 using OutlierChannels = std::vector<std::array<std::vector<int64_t>, nn::kGemmSites>>;
 OutlierChannels int8_outlier_channels(const Model::Impl& m);
 

@@ -38,9 +38,10 @@ Tensor canonical_mask(const Tensor& t, const char* name) {
 
 TensorMap transformer_encoder_forward(const Model::Impl& m, const TensorMap& inputs, const ForwardOptions& opt) {
   const ModelConfig& c = m.config;
-  check_known_inputs(inputs, {"src", "mask", "src_key_padding_mask"}, "torch");
-  const Tensor* src_in = find_input(inputs, "src");
-  ENCORE_CHECK(src_in, "missing input 'src'");
+  const ForwardNames& io = m.arch->io;
+  check_known_inputs(inputs, io.inputs, m.arch->name.c_str());
+  const Tensor* src_in = find_input(inputs, io.ids);
+  ENCORE_CHECK(src_in, "missing input '", io.ids, "'");
   const int64_t E = c.hidden, nhead = c.heads;
   const bool unbatched = src_in->dim() == 2;
   ENCORE_CHECK(src_in->dim() == 3 || unbatched, "src must be [S, B, E], [B, S, E] (batch_first) or [S, E], got ",
@@ -57,7 +58,7 @@ TensorMap transformer_encoder_forward(const Model::Impl& m, const TensorMap& inp
   // Key padding: True / -inf = padding (dropped); other float values are added to scores.
   std::vector<uint8_t> keep(static_cast<size_t>(B * S), 1);
   Tensor kpm;
-  if (const Tensor* t = find_input(inputs, "src_key_padding_mask")) {
+  if (const Tensor* t = find_input(inputs, io.key_padding)) {
     const Shape want = unbatched ? Shape{S} : Shape{B, S};
     ENCORE_CHECK(t->shape() == want, "src_key_padding_mask has shape ", shape_string(t->shape()), ", expected ",
                  shape_string(want));
@@ -66,7 +67,7 @@ TensorMap transformer_encoder_forward(const Model::Impl& m, const TensorMap& inp
   }
   Tensor attn_mask;
   int64_t mask_heads = 0;  // 0: [S,S] shared; nhead: [B*nhead, S, S]
-  if (const Tensor* t = find_input(inputs, "mask")) {
+  if (const Tensor* t = find_input(inputs, io.mask)) {
     attn_mask = canonical_mask(*t, "mask");
     if (attn_mask.shape() == (Shape{S, S})) {
       mask_heads = 0;
@@ -99,8 +100,7 @@ TensorMap transformer_encoder_forward(const Model::Impl& m, const TensorMap& inp
             if (kpm_finite) v += kpm.data<float>()[b * S + j];
             d[((b * Hm + h) * S + i) * S + j] = v;
           }
-    mask.dense = d;
-    mask.sb = Hm * S * S, mask.sh = mask_heads ? S * S : 0, mask.sq = S, mask.sk = 1;
+    mask.dense = {d, Hm * S * S, mask_heads ? S * S : 0, S, 1};
   }
 
   // Gather real tokens into [T, E].
@@ -122,16 +122,11 @@ TensorMap transformer_encoder_forward(const Model::Impl& m, const TensorMap& inp
   nn::RunContext run;
   run.options = &opt;
   run.workspace = workspace.get();
-  for (int64_t l = 0; l < c.layers; ++l) {
-    nn::encoder_layer_forward(x.data<float>(), batch, mask, m.layers[l], c.layer, nhead, l, run);
-    if (opt.all_hidden) out["layers." + std::to_string(l)] = padded(x);
-  }
-  if (c.final_norm) {
-    const float* beta = m.final_norm.beta.defined() && m.final_norm.beta.numel() ? m.final_norm.beta.data<float>() : nullptr;
-    kernels::layer_norm(x.data<float>(), x.data<float>(), m.final_norm.gamma.data<float>(), beta, T, E,
-                        c.layer.layer_norm_eps);
-  }
-  out["output"] = padded(x);
+  run_plan(m, x.data<float>(), batch, mask, run, [&](size_t i, const float*) {
+    if (opt.all_hidden) out[io.hidden + std::to_string(i)] = padded(x);
+  });
+  if (c.final_norm) nn::layer_norm(x.data<float>(), x.data<float>(), m.final_norm, T, E, c.layer.layer_norm_eps);
+  out[io.last] = padded(x);
   return out;
 }
 

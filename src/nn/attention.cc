@@ -2,29 +2,28 @@
 // head) at a time — no [S, S] tensor is ever materialized beyond a block of rows.
 // Reference order of operations (transformers eager attention / modeling.py
 // attention_layer / torch scaled_dot_product_attention math path):
-//   scores = q·k [+ relative terms] then * (1/sqrt(d)), then + mask bias
+//   scores = q·k [+ relative terms] then * (1/sqrt(d)), then + position bias, + mask bias
 //   probs  = softmax(scores)    (max-subtracted)
 //   probs  = dropout(probs) * head_mask
 //   ctx    = probs · v
 // Masked keys that the ragged layout dropped would get exp(fill - max) == 0 exactly in the
 // reference (fill is -inf, -10000 or float32 min), so dropping them changes nothing.
 //
-// Without masks, dropout or relative positions, blocks of up to kernels::kFusedKeys keys run
-// in one fused AVX-512 kernel (kernels::attention_fused: scores, softmax and P·V in
-// registers). Otherwise, and on other CPUs:
-// Q·Kᵀ and P·V are oneDNN sgemm calls on strided views of the fused QKV projection; inside
-// the parallel loop oneDNN runs them single-threaded, so the parallelism is over
-// (sequence, head, query block) work items. Sequences of at most kernels::kSmallKeys tokens
-// use encore's own small kernels instead: for them sgemm's dispatch costs more than the
-// arithmetic, and a one-sentence CLI run never pays for sgemm's kernel generation.
-#include <oneapi/dnnl/dnnl.h>
+// Without masks, position terms, dropout or a head mask, blocks of up to kernels::kFusedKeys
+// keys run in one fused AVX-512 kernel (kernels::attention_fused: scores, softmax and P·V in
+// registers). Otherwise, and on other CPUs, Q·Kᵀ and P·V are kernels::attention_scores /
+// attention_values on strided views of the fused QKV projection (sgemm, or encore's small
+// kernels for short sequences), single-threaded inside this parallel loop: the parallelism
+// is over (sequence, head, query block) work items.
+#include "nn/attention.h"
 
 #include <cmath>
+#include <exception>
 #include <limits>
 #include <vector>
 
 #include "kernels/kernels.h"
-#include "nn/encoder_layer.h"
+#include "nn/op_listing.h"
 
 namespace encore::nn {
 
@@ -38,109 +37,199 @@ inline float dot(const float* a, const float* b, int64_t n) {
   return s;
 }
 
+// One unit of parallel work: queries q0 .. q0 + kQueryBlock of sequence b, head h.
 struct WorkItem {
   int64_t b, h, q0;
 };
 
-}  // namespace
-
-void attention_forward(float* ctx, const float* qkv, const RaggedBatch& batch, const AttentionMask& mask,
-                       const EncoderLayerWeights& w, const LayerSpec& spec, int64_t heads, int64_t layer,
-                       const RunContext& run) {
-  const int64_t B = batch.size(), H = w.attn_out.out(), d = H / heads, S = batch.padded_len;
-  const int64_t ld = 3 * H;  // row stride of qkv
-  const float scale = 1.0f / std::sqrt(static_cast<float>(d));
-  const float* dist = spec.relative != RelativePositions::None ? w.distance.data<float>() : nullptr;
-  const bool train = run.options->train && spec.attention_dropout > 0.0f;
-  const float keep_scale = spec.attention_dropout >= 1.0f ? 0.0f : 1.0f / (1.0f - spec.attention_dropout);
-  const uint64_t site = static_cast<uint64_t>(layer) * kSitesPerLayer + kSiteAttnProbs;
-  const float* head_mask = run.head_mask && run.head_mask->defined() ? run.head_mask->data<float>() : nullptr;
-
+std::vector<WorkItem> work_items(const RaggedBatch& batch, int64_t heads, int64_t* longest) {
   std::vector<WorkItem> items;
-  int64_t longest = 0;
-  for (int64_t b = 0; b < B; ++b) {
+  *longest = 0;
+  for (int64_t b = 0; b < batch.size(); ++b) {
     const int64_t n = batch.cu[b + 1] - batch.cu[b];
-    longest = std::max(longest, n);
+    *longest = std::max(*longest, n);
     for (int64_t h = 0; h < heads; ++h)
       for (int64_t q0 = 0; q0 < n; q0 += kQueryBlock) items.push_back({b, h, q0});
   }
-  const int64_t n_items = static_cast<int64_t>(items.size());
+  return items;
+}
 
+// What every work item of one attention call shares.
+struct Call {
+  const RaggedBatch& batch;
+  const AttentionMask& mask;
+  const AttentionSpec& spec;
+  const RunContext& run;
+  int64_t heads, H, d, S;
+  float scale;
+  const float* distance;   // relative_key(_query) table, or null
+  const float* head_mask;  // [rows, heads] or null
+  int64_t head_mask_row;
+  bool train;  // attention-probability dropout applies
+  float keep_scale;
+  uint64_t site;
+};
+
+// row[j] + q·e (+ k·e), e the distance embedding at (l - r) + max_positions - 1, times `scale`.
+void add_relative(float* row, const Call& c, const float* qi, const float* K, int64_t ld, const int64_t* pos,
+                  int64_t pi, int64_t n, float scale) {
+  for (int64_t j = 0; j < n; ++j) {
+    const float* e = c.distance + (pi - pos[j] + c.spec.max_relative - 1) * c.d;
+    float s = row[j] + dot(qi, e, c.d);
+    if (c.spec.relative == RelativePositions::KeyQuery) s += dot(K + j * ld, e, c.d);
+    row[j] = s * scale;
+  }
+}
+
+// The row's scores after the product: relative terms and scaling (HF BERT adds them before
+// the scale, ALBERT after the mask), then the position bias and the masks, in the
+// references' order.
+void finish_scores(float* row, const Call& c, const float* qi, const float* K, int64_t ld, const int64_t* pos,
+                   int64_t pi, int64_t n, int64_t b, int64_t h, bool all_masked) {
+  const bool after_mask = c.spec.relative_after_mask;
+  if (c.distance && !after_mask) add_relative(row, c, qi, K, ld, pos, pi, n, c.scale);
+  for (const ScoreBias* bias : {&c.mask.position_bias, &c.mask.dense}) {
+    if (!*bias) continue;
+    const float* at = bias->at + b * bias->sb + h * bias->sh + pi * bias->sq;
+    for (int64_t j = 0; j < n; ++j) row[j] += at[pos[j] * bias->sk];
+  }
+  if (c.mask.causal)
+    for (int64_t j = 0; j < n; ++j)
+      if (pos[j] > pi) row[j] += c.spec.mask_fill;
+  if (all_masked)
+    for (int64_t j = 0; j < n; ++j) row[j] += c.spec.mask_fill;
+  if (c.distance && after_mask) add_relative(row, c, qi, K, ld, pos, pi, n, 1.0f);  // modeling_albert.py L318-332
+}
+
+// Scores to probabilities: softmax, dropout, head mask; recorded when asked for.
+void probabilities(float* row, const Call& c, const int64_t* pos, int64_t pi, int64_t n, int64_t b, int64_t h,
+                   float hm) {
+  // Every key -inf: PyTorch's safe softmax gives 0, plain softmax NaN.
+  if (!kernels::softmax_inplace(row, n)) {
+    const float v = c.spec.masked_row_zero ? 0.0f : std::numeric_limits<float>::quiet_NaN();
+    std::fill(row, row + n, v);
+  }
+  if (c.train) {
+    const uint64_t row_index = static_cast<uint64_t>(((b * c.heads + h) * c.S + pi) * c.S);
+    for (int64_t j = 0; j < n; ++j)
+      row[j] =
+          kernels::dropout_keep(c.spec.dropout, c.run.options->seed, c.site, row_index + static_cast<uint64_t>(pos[j]))
+              ? row[j] * c.keep_scale
+              : 0.0f;
+  }
+  if (hm != 1.0f) kernels::scale_inplace(row, n, hm);
+  if (c.run.probs_out) {
+    float* out = c.run.probs_out + ((b * c.heads + h) * c.S + pi) * c.S;
+    for (int64_t j = 0; j < n; ++j) out[pos[j]] = row[j];
+  }
+}
+
+void attend(float* ctx, const float* qkv, const Call& c, const WorkItem& item, float* P) {
+  const auto [b, h, q0] = item;
+  const int64_t H = c.H, d = c.d, ld = 3 * H;
+  const int64_t begin = c.batch.cu[b], n = c.batch.cu[b + 1] - begin, rows = std::min(kQueryBlock, n - q0);
+  const float* Q = qkv + (begin + q0) * ld + h * d;
+  const float* K = qkv + begin * ld + H + h * d;
+  const float* V = qkv + begin * ld + 2 * H + h * d;
+  float* out = ctx + (begin + q0) * H + h * d;
+  const int64_t* pos = c.batch.position.data() + begin;
+  const bool all_masked = !c.mask.all_masked.empty() && c.mask.all_masked[b];
+  const float hm = c.head_mask ? c.head_mask[c.head_mask_row * c.heads + h] : 1.0f;
+
+  // Plain attention (no position terms, mask, dropout, head mask or recorded probabilities:
+  // every inference run of an HF or Google BERT, whose padding the ragged layout already
+  // dropped) runs fused when the kernel takes the shape.
+  const bool plain = !c.distance && !c.mask.position_bias && !c.mask.dense && !c.mask.causal && !all_masked &&
+                     !c.train && hm == 1.0f && !c.run.probs_out;
+  if (plain && kernels::attention_fused(out, H, Q, K, V, ld, rows, n, d, c.scale)) return;
+
+  const bool scaled_later = c.distance && !c.spec.relative_after_mask;  // HF BERT scales q·k + relative terms
+  kernels::attention_scores(P, Q, ld, K, ld, rows, n, d, scaled_later ? 1.0f : c.scale);
+  for (int64_t r = 0; r < rows; ++r) {
+    float* row = P + r * n;
+    const int64_t pi = pos[q0 + r];
+    finish_scores(row, c, Q + r * ld, K, ld, pos, pi, n, b, h, all_masked);
+    probabilities(row, c, pos, pi, n, b, h, hm);
+  }
+  kernels::attention_values(out, H, P, V, ld, rows, n, d);
+}
+
+}  // namespace
+
+void attention_forward(float* ctx, const float* qkv, const RaggedBatch& batch, const AttentionMask& mask,
+                       const AttentionWeights& w, const AttentionSpec& spec, int64_t heads, const LayerStep& step,
+                       const RunContext& run) {
+  const int64_t H = w.out.out(), d = H / heads;
+  const bool train = run.train() && spec.dropout > 0.0f;
+  const Call c{batch,
+               mask,
+               spec,
+               run,
+               heads,
+               H,
+               d,
+               batch.padded_len,
+               1.0f / std::sqrt(static_cast<float>(d)),
+               spec.relative == RelativePositions::Key || spec.relative == RelativePositions::KeyQuery
+                   ? w.distance.data<float>()
+                   : nullptr,
+               run.head_mask && run.head_mask->defined() ? run.head_mask->data<float>() : nullptr,
+               step.head_mask_row,
+               train,
+               spec.dropout >= 1.0f ? 0.0f : 1.0f / (1.0f - spec.dropout),
+               static_cast<uint64_t>(step.index) * kSitesPerLayer + kSiteAttnProbs};
+  int64_t longest = 0;
+  const std::vector<WorkItem> items = work_items(batch, heads, &longest);
+  const int64_t n_items = static_cast<int64_t>(items.size());
+  std::exception_ptr failed;  // an exception must not leave the parallel region
 #pragma omp parallel
   {
     std::vector<float> scores(static_cast<size_t>(kQueryBlock * longest));
 #pragma omp for schedule(dynamic)
     for (int64_t it = 0; it < n_items; ++it) {
-      const auto [b, h, q0] = items[static_cast<size_t>(it)];
-      const int64_t begin = batch.cu[b], n = batch.cu[b + 1] - begin, rows = std::min(kQueryBlock, n - q0);
-      const float* Q = qkv + (begin + q0) * ld + h * d;
-      const float* K = qkv + begin * ld + H + h * d;
-      const float* V = qkv + begin * ld + 2 * H + h * d;
-      float* P = scores.data();
-      const int64_t* pos = batch.position.data() + begin;
-      const bool all_masked = !mask.all_masked.empty() && mask.all_masked[b];
-      const float hm = head_mask ? head_mask[layer * heads + h] : 1.0f;
-
-      // Plain attention (no relative positions, mask, dropout, head mask or recorded
-      // probabilities: every inference run of an HF or Google BERT, whose padding the
-      // ragged layout already dropped) runs fused when the kernel takes the shape.
-      const bool plain = !dist && !mask.dense && !mask.causal && !all_masked && !train && hm == 1.0f && !run.probs_out;
-      if (plain && kernels::attention_fused(ctx + (begin + q0) * H + h * d, H, Q, K, V, ld, rows, n, d, scale))
-        continue;
-
-      // HF adds relative-position scores before scaling, so scale afterwards in that case.
-      const bool small = n <= kernels::kSmallKeys;
-      if (small)
-        kernels::attention_scores_small(P, Q, ld, K, ld, rows, n, d, dist ? 1.0f : scale);
-      else
-        dnnl_sgemm('N', 'T', rows, n, d, dist ? 1.0f : scale, Q, ld, K, ld, 0.0f, P, n);
-      for (int64_t r = 0; r < rows; ++r) {
-        float* row = P + r * n;
-        const int64_t pi = pos[q0 + r];
-        if (dist) {  // distance embedding at (l - r) + max_positions - 1
-          const float* qi = Q + r * ld;
-          for (int64_t j = 0; j < n; ++j) {
-            const float* e = dist + (pi - pos[j] + spec.max_relative - 1) * d;
-            float s = row[j] + dot(qi, e, d);
-            if (spec.relative == RelativePositions::KeyQuery) s += dot(K + j * ld, e, d);
-            row[j] = s * scale;
-          }
-        }
-        if (mask.dense) {
-          const float* bias = mask.dense + b * mask.sb + h * mask.sh + pi * mask.sq;
-          for (int64_t j = 0; j < n; ++j) row[j] += bias[pos[j] * mask.sk];
-        }
-        if (mask.causal)
-          for (int64_t j = 0; j < n; ++j)
-            if (pos[j] > pi) row[j] += spec.mask_fill;
-        if (all_masked)
-          for (int64_t j = 0; j < n; ++j) row[j] += spec.mask_fill;
-
-        // Every key -inf: PyTorch's safe softmax gives 0, plain softmax NaN.
-        if (!kernels::softmax_inplace(row, n)) {
-          const float v = spec.masked_row_zero ? 0.0f : std::numeric_limits<float>::quiet_NaN();
-          std::fill(row, row + n, v);
-        }
-        if (train) {
-          const uint64_t row_index = static_cast<uint64_t>(((b * heads + h) * S + pi) * S);
-          for (int64_t j = 0; j < n; ++j)
-            row[j] = kernels::dropout_keep(spec.attention_dropout, run.options->seed, site,
-                                           row_index + static_cast<uint64_t>(pos[j]))
-                         ? row[j] * keep_scale
-                         : 0.0f;
-        }
-        if (hm != 1.0f) kernels::scale_inplace(row, n, hm);
-        if (run.probs_out) {
-          float* out = run.probs_out + ((b * heads + h) * S + pi) * S;
-          for (int64_t j = 0; j < n; ++j) out[pos[j]] = row[j];
-        }
+      try {
+        attend(ctx, qkv, c, items[static_cast<size_t>(it)], scores.data());
+      } catch (...) {
+#pragma omp critical(encore_attention_error)
+        if (!failed) failed = std::current_exception();
       }
-      if (small)
-        kernels::attention_values_small(ctx + (begin + q0) * H + h * d, H, P, V, ld, rows, n, d);
-      else
-        dnnl_sgemm('N', 'N', rows, d, n, 1.0f, P, n, V, ld, 0.0f, ctx + (begin + q0) * H + h * d, H);
     }
   }
+  if (failed) std::rethrow_exception(failed);
+}
+
+void attention_block(float* x, const float* in, const AttentionWeights& w, const AttentionSpec& spec, int64_t heads,
+                     float residual_dropout, const RaggedBatch& batch, const AttentionMask& mask, const LayerStep& step,
+                     const RunContext& ctx, Workspace& ws) {
+  const int64_t T = batch.tokens(), H = w.out.out();
+  float* qkv = ws.qkv.data<float>();
+  float* a = ws.attn.data<float>();
+  if (ctx.observe) ctx.observe(step.weights, GemmSite::Qkv, in, T, H);
+  kernels::linear_forward(qkv, in, gemm_ref(w.qkv), T);
+  attention_forward(a, qkv, batch, mask, w, spec, heads, step, ctx);
+  if (ctx.observe) ctx.observe(step.weights, GemmSite::AttnOut, a, T, H);
+  residual_linear(x, ws.tmp.data<float>(), a, w.out, T, residual_dropout, *ctx.options,
+                  static_cast<uint64_t>(step.index) * kSitesPerLayer + kSiteAttnOut);
+}
+
+std::vector<std::string> attention_block_ops(const AttentionSpec& spec, const std::string& input,
+                                             const std::string& bias, float residual_dropout) {
+  std::vector<std::string> ops;
+  ops.push_back("qkv = fused_linear_qkv(" + input + ")  [3H x H]" + bias);
+  std::string relative;
+  if (spec.relative == RelativePositions::Key) relative = " + q.rel";
+  if (spec.relative == RelativePositions::KeyQuery) relative = " + q.rel + k.rel";
+  std::string scores = "scores = (q k^T" + (spec.relative_after_mask ? "" : relative) + ") / sqrt(d)";
+  if (spec.relative == RelativePositions::Bucket) scores += " + position_bias";
+  scores += " + mask (masked key: " + op_number(spec.mask_fill) + ")";
+  if (spec.relative_after_mask) scores += relative;
+  ops.push_back(scores);
+  ops.push_back(std::string("probs = softmax(scores)") + (spec.masked_row_zero ? "  [fully masked row -> 0]" : ""));
+  ops.push_back(dropout_op("probs", spec.dropout));
+  ops.push_back("ctx = probs v  (per head, concatenated)");
+  ops.push_back("a = attn_out_proj(ctx)" + bias);
+  ops.push_back(dropout_op("a", residual_dropout));
+  return ops;
 }
 
 }  // namespace encore::nn

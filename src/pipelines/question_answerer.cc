@@ -134,8 +134,8 @@ QuestionAnswerer QuestionAnswerer::load(const std::string& dir, const QuestionAn
   if (impl->o.doc_stride <= 0) impl->o.doc_stride = std::min(impl->o.max_seq_len / 2, 128);
   ENCORE_CHECK(impl->o.doc_stride <= impl->o.max_seq_len, "doc_stride (", impl->o.doc_stride,
                ") is larger than max_seq_len (", impl->o.max_seq_len, ")");
-  ENCORE_CHECK(impl->o.max_seq_len <= impl->m.model.config().max_positions, "max_seq_len ", impl->o.max_seq_len,
-               " exceeds max_position_embeddings ", impl->m.model.config().max_positions);
+  ENCORE_CHECK(impl->o.max_seq_len <= impl->m.model.config().max_length, "max_seq_len ", impl->o.max_seq_len,
+               " exceeds the model's longest sequence ", impl->m.model.config().max_length);
   ENCORE_CHECK(o.top_k >= 1 && o.max_answer_len >= 1, "top_k and max_answer_len must be >= 1");
   QuestionAnswerer q;
   q.impl_ = std::move(impl);

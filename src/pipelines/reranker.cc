@@ -40,7 +40,7 @@ Reranker Reranker::load(const std::string& dir, const RerankerOptions& o) {
   if (o.raw_scores) impl->sigmoid = false;
   ENCORE_CHECK(o.top_k >= 0, "top_k must be >= 0, not ", o.top_k);
   impl->top_k = static_cast<size_t>(o.top_k);
-  impl->max_length = o.max_length > 0 ? std::min(o.max_length, static_cast<int>(impl->m.model.config().max_positions))
+  impl->max_length = o.max_length > 0 ? std::min(o.max_length, static_cast<int>(impl->m.model.config().max_length))
                                       : impl->m.max_length;
   Reranker r;
   r.impl_ = std::move(impl);

@@ -20,8 +20,8 @@ TaskModel load_task_model(const std::string& dir, const std::vector<TaskHead>& h
   for (TaskHead h : heads) wanted += (wanted.empty() ? "" : ", ") + std::string(task_head_name(h));
   ENCORE_CHECK(std::find(heads.begin(), heads.end(), kind) != heads.end(), dir, ": ", task, " needs a model with ",
                wanted, "; this one is ", task_head_name(kind), " (config.json architectures)");
-  m.max_length = static_cast<int>(std::min<int64_t>(m.model.config().max_positions,
-                                                    static_cast<int64_t>(m.tokenizer.config().model_max_length)));
+  m.max_length = static_cast<int>(
+      std::min<int64_t>(m.model.config().max_length, static_cast<int64_t>(m.tokenizer.config().model_max_length)));
   m.batch_size = std::max(1, batch_size);
   m.threads = threads;
   std::ifstream f(std::filesystem::path(dir) / "tokenizer_config.json");
@@ -44,8 +44,8 @@ std::vector<float> sequence_logits(const TaskModel& m, const Encoded& encoded, s
 }
 
 void check_length(const TaskModel& m, const Encoding& e) {
-  ENCORE_CHECK(e.size() <= static_cast<size_t>(m.model.config().max_positions), "the input has ", e.size(),
-               " tokens, more than the model's ", m.model.config().max_positions, " positions");
+  ENCORE_CHECK(e.size() <= static_cast<size_t>(m.model.config().max_length), "the input has ", e.size(),
+               " tokens, more than the model's ", m.model.config().max_length, " positions");
 }
 
 std::vector<float> softmax(const float* x, size_t n) {

@@ -65,7 +65,7 @@ Service::Service(const TextClassifier& classifier, ServiceOptions options)
       kind_(classifier.labels().size() == 1 ? ModelKind::Reranker : ModelKind::Classifier),
       max_length_(classifier.max_length()) {
   if (options_.max_length > 0) {
-    const int64_t positions = classifier.model().config().max_positions;
+    const int64_t positions = classifier.model().config().max_length;
     ENCORE_CHECK(options_.max_length <= positions, "max length ", options_.max_length,
                  " is more than the model's ", positions, " positions");
     max_length_ = options_.max_length;

@@ -226,7 +226,7 @@ TEST(Convert, GoogleHeadsBecomeHfHeadsAndBack) {
   EXPECT_EQ(config["id2label"].size(), 5u);
   EXPECT_EQ(config["hidden_act"], "gelu_new");  // Google's "gelu" is the tanh form
   // The model loads (heads are not part of it) and back to Google's names, bit for bit.
-  EXPECT_EQ(Model::load((tmp.path / "hf").string()).config().layer.activation, Activation::GeluTanh);
+  EXPECT_EQ(Model::load((tmp.path / "hf").string()).config().layer.feed_forward.activation, Activation::GeluTanh);
   ConvertOptions co;
   co.to = ConvertTarget::Google;
   convert_checkpoint((tmp.path / "hf").string(), (tmp.path / "g2").string(), co);

@@ -19,10 +19,10 @@ struct Layer {
   nn::EncoderLayerWeights w;
   int64_t H = 24, I = 40, heads = 3;
   explicit Layer(uint32_t seed) {
-    w.qkv = {random_tensor({3 * H, H}, seed + 1, 0.3f), random_tensor({3 * H}, seed + 2, 0.1f)};
-    w.attn_out = {random_tensor({H, H}, seed + 3, 0.3f), random_tensor({H}, seed + 4, 0.1f)};
-    w.ffn_in = {random_tensor({I, H}, seed + 5, 0.3f), random_tensor({I}, seed + 6, 0.1f)};
-    w.ffn_out = {random_tensor({H, I}, seed + 7, 0.3f), random_tensor({H}, seed + 8, 0.1f)};
+    w.attention.qkv = {random_tensor({3 * H, H}, seed + 1, 0.3f), random_tensor({3 * H}, seed + 2, 0.1f)};
+    w.attention.out = {random_tensor({H, H}, seed + 3, 0.3f), random_tensor({H}, seed + 4, 0.1f)};
+    w.feed_forward.in = {random_tensor({I, H}, seed + 5, 0.3f), random_tensor({I}, seed + 6, 0.1f)};
+    w.feed_forward.out = {random_tensor({H, I}, seed + 7, 0.3f), random_tensor({H}, seed + 8, 0.1f)};
     w.ln1 = {random_tensor({H}, seed + 9, 0.2f), random_tensor({H}, seed + 10, 0.2f)};
     w.ln2 = {random_tensor({H}, seed + 11, 0.2f), random_tensor({H}, seed + 12, 0.2f)};
     for (auto* g : {&w.ln1.gamma, &w.ln2.gamma})
@@ -50,13 +50,14 @@ Tensor run(const Layer& layer, const LayerSpec& spec, bool train, uint64_t seed 
   opt.seed = seed;
   nn::RunContext ctx;
   ctx.options = &opt;
-  nn::encoder_layer_forward(x.data<float>(), batch, nn::AttentionMask{}, layer.w, spec, layer.heads, 0, ctx);
+  nn::encoder_layer_forward(x.data<float>(), batch, nn::AttentionMask{}, layer.w, spec, layer.heads,
+                            nn::LayerStep::plain(0), ctx);
   return x;
 }
 
 LayerSpec base_spec(bool norm_first) {
   LayerSpec s;
-  s.activation = Activation::GeluErf;  // act(0) == 0, so a zeroed FFN input equals a dropped one
+  s.feed_forward.activation = Activation::GeluErf;  // act(0) == 0, so a zeroed FFN input equals a dropped one
   s.layer_norm_eps = 1e-5f;
   s.norm_first = norm_first;
   return s;
@@ -72,14 +73,14 @@ class DropoutSite : public ::testing::TestWithParam<bool> {};
 TEST_P(DropoutSite, AttentionProbabilitiesAtP1EqualZeroValues) {
   Layer layer(1);
   LayerSpec s = base_spec(GetParam());
-  s.attention_dropout = 1.0f;
+  s.attention.dropout = 1.0f;
   Layer zeroed = layer;
-  zeroed.w.qkv.weight = layer.w.qkv.weight.clone();
-  zeroed.w.qkv.bias = layer.w.qkv.bias.clone();
+  zeroed.w.attention.qkv.weight = layer.w.attention.qkv.weight.clone();
+  zeroed.w.attention.qkv.bias = layer.w.attention.qkv.bias.clone();
   // V rows are the last H rows of the fused projection.
-  float* wv = zeroed.w.qkv.weight.data<float>() + 2 * layer.H * layer.H;
+  float* wv = zeroed.w.attention.qkv.weight.data<float>() + 2 * layer.H * layer.H;
   for (int64_t i = 0; i < layer.H * layer.H; ++i) wv[i] = 0.0f;
-  for (int64_t i = 2 * layer.H; i < 3 * layer.H; ++i) zeroed.w.qkv.bias.data<float>()[i] = 0.0f;
+  for (int64_t i = 2 * layer.H; i < 3 * layer.H; ++i) zeroed.w.attention.qkv.bias.data<float>()[i] = 0.0f;
   expect_close(run(layer, s, true), run(zeroed, base_spec(GetParam()), false));
 }
 
@@ -88,27 +89,27 @@ TEST_P(DropoutSite, AttentionOutputAtP1EqualsZeroProjection) {
   LayerSpec s = base_spec(GetParam());
   s.hidden_dropout = 1.0f;  // also drops the FFN output: zero both producers
   Layer zeroed = layer;
-  zeroed.w.attn_out = {layer.w.attn_out.weight.clone(), layer.w.attn_out.bias.clone()};
-  zeroed.w.ffn_out = {layer.w.ffn_out.weight.clone(), layer.w.ffn_out.bias.clone()};
-  zero(zeroed.w.attn_out.weight), zero(zeroed.w.attn_out.bias);
-  zero(zeroed.w.ffn_out.weight), zero(zeroed.w.ffn_out.bias);
+  zeroed.w.attention.out = {layer.w.attention.out.weight.clone(), layer.w.attention.out.bias.clone()};
+  zeroed.w.feed_forward.out = {layer.w.feed_forward.out.weight.clone(), layer.w.feed_forward.out.bias.clone()};
+  zero(zeroed.w.attention.out.weight), zero(zeroed.w.attention.out.bias);
+  zero(zeroed.w.feed_forward.out.weight), zero(zeroed.w.feed_forward.out.bias);
   expect_close(run(layer, s, true), run(zeroed, base_spec(GetParam()), false));
 }
 
 TEST_P(DropoutSite, FfnInnerAtP1EqualsZeroFirstLinear) {
   Layer layer(3);
   LayerSpec s = base_spec(GetParam());
-  s.ffn_dropout = 1.0f;
+  s.feed_forward.dropout = 1.0f;
   Layer zeroed = layer;
-  zeroed.w.ffn_in = {layer.w.ffn_in.weight.clone(), layer.w.ffn_in.bias.clone()};
-  zero(zeroed.w.ffn_in.weight), zero(zeroed.w.ffn_in.bias);
+  zeroed.w.feed_forward.in = {layer.w.feed_forward.in.weight.clone(), layer.w.feed_forward.in.bias.clone()};
+  zero(zeroed.w.feed_forward.in.weight), zero(zeroed.w.feed_forward.in.bias);
   expect_close(run(layer, s, true), run(zeroed, base_spec(GetParam()), false));
 }
 
 TEST_P(DropoutSite, EvalIgnoresDropout) {
   Layer layer(4);
   LayerSpec s = base_spec(GetParam());
-  s.attention_dropout = s.hidden_dropout = s.ffn_dropout = 0.9f;
+  s.attention.dropout = s.hidden_dropout = s.feed_forward.dropout = 0.9f;
   expect_close(run(layer, s, false), run(layer, base_spec(GetParam()), false));
 }
 

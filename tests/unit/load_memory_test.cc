@@ -19,7 +19,7 @@
 #include "encore/safetensors.h"
 #include "io/crc32.h"
 #include "kernels/packed_linear.h"
-#include "models/dialects.h"
+#include "models/architecture.h"
 #include "models/model_impl.h"
 #include "models/weight_binder.h"
 #include "models/weight_source.h"
@@ -49,28 +49,31 @@ void expect_dense_weights_are_the_checkpoint(const fs::path& dir, const LoadOpti
   const Model model = Model::load(dir.string(), lo);
   const Model::Impl& m = model.internals();
   const ModelConfig& c = m.config;
-  const WeightNames& n = weight_names(c.dialect);
+  const BodyNames& n = m.arch->names;
   WeightSource src(dir);
-  WeightBinder w(src, n, dir.string());
+  WeightBinder w(src, dir.string(), n.prefix, n.word);
   const int64_t H = c.hidden, I = c.intermediate;
+  auto weight = [&](const LinearNames& l, int64_t i, int64_t out, int64_t in) {
+    return w.linear_weight(expand(l.weight, i), l.in_out, out, in);
+  };
   for (int64_t i = 0; i < c.layers; ++i) {
     SCOPED_TRACE("layer " + std::to_string(i));
     const nn::EncoderLayerWeights& L = m.layers[static_cast<size_t>(i)];
-    for (const nn::Linear* l : {&L.qkv, &L.attn_out, &L.ffn_in, &L.ffn_out}) {
+    for (const nn::Linear* l : {&L.attention.qkv, &L.attention.out, &L.feed_forward.in, &L.feed_forward.out}) {
       EXPECT_TRUE(l->packed);
       EXPECT_FALSE(l->weight.defined()) << "the dense source tensor is still referenced";
     }
-    const Tensor qkv = nn::dense_weight(L.qkv);
-    if (!n.qkv_w.empty()) {
-      EXPECT_TRUE(same_bits(qkv, w.linear_weight(n.qkv_w, i, 3 * H, H)));
+    const Tensor qkv = nn::dense_weight(L.attention.qkv);
+    if (!n.qkv.empty()) {
+      EXPECT_TRUE(same_bits(qkv, weight(n.qkv, i, 3 * H, H)));
     } else {
-      EXPECT_TRUE(same_bits(rows_of(qkv, 0, H), w.linear_weight(n.q_w, i, H, H))) << "query";
-      EXPECT_TRUE(same_bits(rows_of(qkv, H, H), w.linear_weight(n.k_w, i, H, H))) << "key";
-      EXPECT_TRUE(same_bits(rows_of(qkv, 2 * H, H), w.linear_weight(n.v_w, i, H, H))) << "value";
+      EXPECT_TRUE(same_bits(rows_of(qkv, 0, H), weight(n.query, i, H, H))) << "query";
+      EXPECT_TRUE(same_bits(rows_of(qkv, H, H), weight(n.key, i, H, H))) << "key";
+      EXPECT_TRUE(same_bits(rows_of(qkv, 2 * H, H), weight(n.value, i, H, H))) << "value";
     }
-    EXPECT_TRUE(same_bits(nn::dense_weight(L.attn_out), w.linear_weight(n.out_w, i, H, H))) << "attention output";
-    EXPECT_TRUE(same_bits(nn::dense_weight(L.ffn_in), w.linear_weight(n.ffn_in_w, i, I, H))) << "ffn in";
-    EXPECT_TRUE(same_bits(nn::dense_weight(L.ffn_out), w.linear_weight(n.ffn_out_w, i, H, I))) << "ffn out";
+    EXPECT_TRUE(same_bits(nn::dense_weight(L.attention.out), weight(n.attention_out, i, H, H))) << "attention output";
+    EXPECT_TRUE(same_bits(nn::dense_weight(L.feed_forward.in), weight(n.ffn_in, i, I, H))) << "ffn in";
+    EXPECT_TRUE(same_bits(nn::dense_weight(L.feed_forward.out), weight(n.ffn_out, i, H, I))) << "ffn out";
   }
 }
 
@@ -189,7 +192,7 @@ TEST(LoadMemory, ReducedPrecisionModelsExportTheCheckpointNotRoundedWeights) {
     LoadOptions lo;
     lo.dtype = t;
     const Model model = Model::load(dir.string(), lo);
-    const nn::Linear& l = model.internals().layers[0].ffn_in;
+    const nn::Linear& l = model.internals().layers[0].feed_forward.in;
     try {
       nn::dense_weight(l);
       ADD_FAILURE() << "dense_weight of a rounded packing did not throw";
@@ -246,8 +249,9 @@ TEST(LoadMemory, PackedWeightsLeaveTheirFilePagesOutOfMemory) {
   // Reading through the mapping still works.
   const Model::Impl& m = model.internals();
   const TensorFile again = read_safetensors(file.string());
-  EXPECT_TRUE(same_bits(m.word_embeddings, again.tensors.at("embeddings.word_embeddings.weight")));
-  EXPECT_TRUE(same_bits(nn::dense_weight(m.layers[1].ffn_out), again.tensors.at("encoder.layer.1.output.dense.weight")));
+  EXPECT_TRUE(same_bits(m.embeddings.word, again.tensors.at("embeddings.word_embeddings.weight")));
+  EXPECT_TRUE(same_bits(nn::dense_weight(m.layers[1].feed_forward.out),
+                        again.tensors.at("encoder.layer.1.output.dense.weight")));
 }
 
 TEST(LoadMemory, ChecksummedTensorsLeaveTheirFilePagesOutOfMemory) {

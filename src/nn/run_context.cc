@@ -1,0 +1,29 @@
+#include "nn/run_context.h"
+
+namespace encore::nn {
+
+void Workspace::reserve(int64_t T, int64_t H, int64_t I) {
+  const bool same_shape = H == H_ && I == I_ && qkv.defined();
+  if (same_shape && !policy_.reallocate(static_cast<size_t>(T), static_cast<size_t>(rows_))) return;
+  for (Tensor* t : {&qkv, &attn, &tmp, &inner}) *t = Tensor();  // release before allocating
+  qkv = Tensor::empty(DType::F32, {T * 3 * H});
+  attn = Tensor::empty(DType::F32, {T * H});
+  tmp = Tensor::empty(DType::F32, {T * H});
+  inner = Tensor::empty(DType::F32, {T * I});
+  rows_ = T, H_ = H, I_ = I;
+}
+
+WorkspacePool::Lease WorkspacePool::take() {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (free_.empty()) return Lease(*this, std::make_unique<Workspace>());
+  std::unique_ptr<Workspace> ws = std::move(free_.back());
+  free_.pop_back();
+  return Lease(*this, std::move(ws));
+}
+
+void WorkspacePool::give_back(std::unique_ptr<Workspace> ws) {
+  std::lock_guard<std::mutex> lock(mu_);
+  free_.push_back(std::move(ws));
+}
+
+}  // namespace encore::nn

@@ -1,0 +1,180 @@
+// Parity on tests/fixtures/family (docs/encoder-family.md; tools/reference/make_family_fixtures.py,
+// transformers 4.57.6): every case of every fixture of an architecture, base models on every
+// output they return and task heads on their logits, under the fixture rule (parity/compare.h).
+// Then the ragged API on the same fixtures: Model::encode (what the pipelines and encore serve
+// call) gives the reference's states, pooled output and head logits for the ids alone.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+
+#include "parity/compare.h"
+#include "parity/fixture.h"
+
+namespace encore::testing {
+namespace {
+
+namespace fs = std::filesystem;
+const fs::path kFamily = fs::path(ENCORE_FIXTURES_DIR) / "family";
+
+struct FamilyCase {
+  std::string fixture, name;
+  fs::path dir;
+  nlohmann::json spec, options;
+  std::string label() const { return fixture + "." + name; }
+  bool head() const { return spec.contains("head"); }
+};
+void PrintTo(const FamilyCase& c, std::ostream* os) {
+  *os << c.label();
+}
+
+// Every case of the fixtures whose cases.json names one of `model_types`.
+std::vector<FamilyCase> family_cases(const std::vector<std::string>& model_types) {
+  std::vector<FamilyCase> out;
+  if (!fs::exists(kFamily)) return out;
+  std::vector<fs::path> dirs;
+  for (const auto& e : fs::directory_iterator(kFamily))
+    if (fs::exists(e.path() / "cases.json")) dirs.push_back(e.path());
+  std::sort(dirs.begin(), dirs.end());
+  for (const fs::path& d : dirs) {
+    const nlohmann::json j = nlohmann::json::parse(std::ifstream(d / "cases.json"));
+    const std::string type = j.value("model_type", "");
+    if (std::find(model_types.begin(), model_types.end(), type) == model_types.end()) continue;
+    for (const auto& c : j["cases"])
+      out.push_back({d.filename().string(), c["name"], d, j, c.value("options", nlohmann::json::object())});
+  }
+  return out;
+}
+
+TensorFile read_case(const FamilyCase& c, const char* what) {
+  return read_safetensors((c.dir / (c.name + what)).string());
+}
+
+class FamilyParity : public ::testing::TestWithParam<FamilyCase> {};
+
+TEST_P(FamilyParity, MatchesReference) {
+  const FamilyCase& c = GetParam();
+  const Model model = Model::load((c.dir / "model").string());
+  if (c.head()) {
+    EXPECT_EQ(model.config().head.class_name, c.spec["head"].get<std::string>());
+  }
+  const TensorFile in = read_case(c, ".in.safetensors"), expected = read_case(c, ".out.safetensors");
+  ForwardOptions fo;
+  fo.all_hidden = c.options.value("all_hidden", false);
+  fo.attentions = c.options.value("attentions", false);
+  const TensorMap out = model.forward(TensorMap(in.tensors.begin(), in.tensors.end()), fo);
+  CompareOptions o;
+  o.label = c.label();
+  o.outputs = c.spec["outputs"].get<std::vector<std::string>>();
+  o.extra_outputs_fail = !c.head();  // a head's forward also returns the body's outputs
+  expect_matches_reference(out, in, expected, o);
+}
+
+// The real tokens of row b of a padded case: its ids where the 2-D mask is 1 (all of them
+// without a mask), as a tokenizer would hand them to encode().
+std::vector<int32_t> real_ids(const TensorFile& in, int64_t b, std::vector<int64_t>* positions) {
+  const Tensor ids = in.tensors.at("input_ids").to_i64();
+  const int64_t S = ids.size(1);
+  const Tensor mask = in.tensors.count("attention_mask") ? in.tensors.at("attention_mask").to_i64() : Tensor();
+  std::vector<int32_t> out;
+  for (int64_t j = 0; j < S; ++j)
+    if (!mask.defined() || mask.data<int64_t>()[b * S + j]) {
+      out.push_back(static_cast<int32_t>(ids.data<int64_t>()[b * S + j]));
+      positions->push_back(j);
+    }
+  return out;
+}
+
+// The ragged cases of a fixture (right padding, 2-D mask, default positions) run through
+// Model::encode: states, pooled output and head logits equal the reference's at real positions.
+class FamilyEncode : public ::testing::TestWithParam<FamilyCase> {};
+
+TEST_P(FamilyEncode, EncodeMatchesReference) {
+  const FamilyCase& c = GetParam();
+  const Model model = Model::load((c.dir / "model").string());
+  const TensorFile in = read_case(c, ".in.safetensors"), expected = read_case(c, ".out.safetensors");
+  const int64_t B = in.tensors.at("input_ids").size(0), S = in.tensors.at("input_ids").size(1);
+  TokenBatch batch;
+  std::vector<std::vector<int64_t>> positions(static_cast<size_t>(B));
+  const bool types = in.tensors.count("token_type_ids") != 0;
+  for (int64_t b = 0; b < B; ++b) {
+    batch.ids.push_back(real_ids(in, b, &positions[static_cast<size_t>(b)]));
+    if (types) {
+      const Tensor t = in.tensors.at("token_type_ids").to_i64();
+      std::vector<int32_t> row;
+      for (int64_t j : positions[static_cast<size_t>(b)])
+        row.push_back(static_cast<int32_t>(t.data<int64_t>()[b * S + j]));
+      batch.type_ids.push_back(row);
+    }
+  }
+  const Encoded e = model.encode(batch);
+  // The encoded rows scattered back to the padded layout, named as forward names them.
+  auto padded = [&](const Tensor& rows, int64_t width) {
+    Tensor p = Tensor::zeros(DType::F32, {B, S, width});
+    for (int64_t b = 0; b < B; ++b)
+      for (size_t k = 0; k < positions[static_cast<size_t>(b)].size(); ++k)
+        std::copy(rows.data<float>() + (e.cu[b] + static_cast<int64_t>(k)) * width,
+                  rows.data<float>() + (e.cu[b] + static_cast<int64_t>(k) + 1) * width,
+                  p.data<float>() + (b * S + positions[static_cast<size_t>(b)][k]) * width);
+    return p;
+  };
+  TensorMap out;
+  CompareOptions o;
+  o.label = c.label() + ".encode";
+  o.extra_outputs_fail = false;
+  if (!c.head()) {
+    out["last_hidden_state"] = padded(e.states, model.config().hidden);
+    o.outputs.push_back("last_hidden_state");
+    if (e.pooled.defined()) out["pooler_output"] = e.pooled, o.outputs.push_back("pooler_output");
+  } else {
+    // The per-token part first (outputs[0], or start/end), the per-sequence part last.
+    const TaskHead kind = model.config().head.kind;
+    const auto& names = c.spec["outputs"];
+    const bool sequence = kind == TaskHead::SequenceClassification || kind == TaskHead::PreTraining;
+    if (kind != TaskHead::SequenceClassification) {
+      const Tensor l = model.token_logits(e);
+      const Tensor p = padded(l, l.size(1));
+      if (kind == TaskHead::QuestionAnswering) {
+        Tensor start = Tensor::zeros(DType::F32, {B, S}), end = Tensor::zeros(DType::F32, {B, S});
+        for (int64_t i = 0; i < B * S; ++i)
+          start.data<float>()[i] = p.data<float>()[2 * i], end.data<float>()[i] = p.data<float>()[2 * i + 1];
+        out["start_logits"] = start, out["end_logits"] = end;
+      } else {
+        const Tensor& want = expected.tensors.at(names[0].get<std::string>());
+        out[names[0].get<std::string>()] = p.numel() == want.numel() ? p.reshaped(want.shape()) : p;  // [B, S] squeezed
+      }
+    }
+    if (sequence) out[names.back().get<std::string>()] = model.sequence_logits(e);
+    for (const auto& [name, t] : out) o.outputs.push_back(name);
+  }
+  expect_matches_reference(out, in, expected, o);
+}
+
+std::vector<FamilyCase> ragged_only(std::vector<FamilyCase> cases) {
+  std::erase_if(cases, [](const FamilyCase& c) { return c.name != "ragged"; });
+  return cases;
+}
+
+auto case_name = [](const auto& info) { return test_name(info.param.label()); };
+
+// One line per architecture: its model_type values.
+#define ENCORE_FAMILY(Name, ...)                                                                             \
+  INSTANTIATE_TEST_SUITE_P(Name, FamilyParity, ::testing::ValuesIn(family_cases({__VA_ARGS__})), case_name); \
+  INSTANTIATE_TEST_SUITE_P(Name, FamilyEncode, ::testing::ValuesIn(ragged_only(family_cases({__VA_ARGS__}))), case_name)
+
+TEST(FamilyFixtures, ArePresent) {
+  EXPECT_GE(family_cases({"roberta", "xlm-roberta", "camembert", "distilbert", "electra", "albert", "mpnet"}).size(),
+            100u)
+      << "tests/fixtures/family is missing; run tools/reference/make_family_fixtures.sh";
+}
+
+ENCORE_FAMILY(Roberta, "roberta", "xlm-roberta", "camembert");
+ENCORE_FAMILY(DistilBert, "distilbert");
+ENCORE_FAMILY(Electra, "electra");
+ENCORE_FAMILY(Albert, "albert");
+ENCORE_FAMILY(MPNet, "mpnet");
+
+}  // namespace
+}  // namespace encore::testing
