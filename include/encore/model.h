@@ -112,6 +112,10 @@ struct HeadConfig {
   int64_t num_labels = 0;           // classifier outputs (classification heads)
   std::vector<std::string> labels;  // config id2label in id order; LABEL_i when absent
   std::string problem_type;         // config problem_type, "" when absent
+  // The class config.json names when the checkpoint holds none of that head's weights (a base
+  // model saved from a task model, as sentence-transformers saves all-mpnet-base-v2): the model
+  // loads as the base model, as AutoModel loads it.
+  std::string absent_class;
 };
 
 struct ModelConfig {

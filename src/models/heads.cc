@@ -204,7 +204,10 @@ Tensor apply(const HeadPartWeights& p, const float* x, int64_t R, int64_t H, boo
 }
 
 std::string head_label(const Model::Impl& m) {
-  return m.config.head.class_name.empty() ? std::string("the model (no task head)") : m.config.head.class_name;
+  const HeadConfig& h = m.config.head;
+  if (!h.absent_class.empty())
+    return "the model (config.json names " + h.absent_class + ", but the checkpoint holds none of its weights)";
+  return h.class_name.empty() ? std::string("the model (no task head)") : h.class_name;
 }
 
 }  // namespace
@@ -220,6 +223,11 @@ HeadConfig load_heads(const Architecture& arch, const fs::path& config_file, Mod
       j["architectures"][0].is_string()) {
     class_name = j["architectures"][0].get<std::string>();
     spec = head_from_class(arch, class_name);
+    if (spec && (!spec->token || !present(*spec->token, w, /*has_pooler=*/true)) &&
+        (!spec->sequence || !present(*spec->sequence, w, /*has_pooler=*/true))) {
+      head.absent_class = class_name;
+      spec = nullptr;
+    }
   } else {
     spec = head_from_tensors(arch, w, c.has_pooler);
     if (spec) class_name = spec->class_name;

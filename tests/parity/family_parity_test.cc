@@ -12,6 +12,7 @@
 
 #include "parity/compare.h"
 #include "parity/fixture.h"
+#include "unit/test_util.h"
 
 namespace encore::testing {
 namespace {
@@ -168,6 +169,32 @@ TEST(FamilyFixtures, ArePresent) {
   EXPECT_GE(family_cases({"roberta", "xlm-roberta", "camembert", "distilbert", "electra", "albert", "mpnet"}).size(),
             100u)
       << "tests/fixtures/family is missing; run tools/reference/make_family_fixtures.sh";
+}
+
+// sentence-transformers saves the base model under the task class it was trained from
+// (all-mpnet-base-v2's config.json names MPNetForMaskedLM, its checkpoint holds MPNetModel):
+// it loads as the base model, as AutoModel loads it, and a task that needs the head says why.
+TEST(FamilyFixtures, BaseWeightsUnderATaskClassLoadAsTheBaseModel) {
+  TempDir dir;
+  const fs::path base = kFamily / "mpnet-gelu-h36-pool" / "model";
+  fs::copy_file(base / "model.safetensors", dir.path / "model.safetensors");
+  nlohmann::json config = nlohmann::json::parse(std::ifstream(base / "config.json"));
+  config["architectures"] = {"MPNetForMaskedLM"};
+  std::ofstream(dir.path / "config.json") << config.dump();
+  const Model model = Model::load(dir.path.string());
+  EXPECT_EQ(model.config().head.kind, TaskHead::None);
+  EXPECT_EQ(model.config().head.absent_class, "MPNetForMaskedLM");
+  TokenBatch batch;
+  batch.ids = {{0, 5, 6, 2}};
+  const Encoded e = model.encode(batch);
+  try {
+    (void)model.token_logits(e);
+    ADD_FAILURE() << "token_logits without a head";
+  } catch (const Error& err) {
+    EXPECT_NE(std::string(err.what()).find("names MPNetForMaskedLM, but the checkpoint holds none of its weights"),
+              std::string::npos)
+        << err.what();
+  }
 }
 
 ENCORE_FAMILY(Roberta, "roberta", "xlm-roberta", "camembert");

