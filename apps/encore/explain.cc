@@ -11,6 +11,8 @@
 #include "cli.h"
 #include "encore/model.h"
 #include "models/architecture.h"
+#include "encore/model_path.h"
+#include "models/json_file.h"
 
 namespace encore::cli {
 namespace {
@@ -20,9 +22,11 @@ const char* kUsage =
     "Prints the layer of every architecture encore knows (Google BERT, HF BertLayer, torch\n"
     "TransformerEncoderLayer, ...) operation by operation: weight names, activation, LayerNorm\n"
     "eps, mask constant, dropout positions, parameters; the names are the --dialect values.\n"
-    "With --model (a post-norm model with erf GELU or ReLU), also runs its first layer as a PyTorch\n"
-    "TransformerEncoderLayer (weights renamed, Q/K/V packed into in_proj_weight) and prints\n"
-    "the largest difference between the two.\n\n"
+    "With --model, also says how that model differs from BERT (embeddings, positions, layer,\n"
+    "weight sharing, pooler, head) and, where its layer is one a PyTorch TransformerEncoderLayer\n"
+    "can compute (post-norm, erf GELU or ReLU, no relative positions, one layer per depth), runs\n"
+    "its first layer as one (weights renamed, Q/K/V packed into in_proj_weight) and prints the\n"
+    "largest difference between the two (exit 1 when it is not float32 rounding).\n\n"
     "example:\n"
     "  encore explain --model models/all-MiniLM-L6-v2";
 
@@ -60,6 +64,70 @@ std::string with_shape(const LinearNames& l) {
   return layer_name(l.weight) + (l.in_out ? "  [in, out]" : "  [out, in]");
 }
 
+std::string positions(const ModelConfig& c) {
+  std::string p;
+  if (c.absolute_positions)
+    p = c.positions_from_ids ? "learned absolute, numbered from the ids (padding_idx " + std::to_string(c.padding_idx) +
+                                   " + count of non-pad tokens)"
+                             : "learned absolute, 0..n-1";
+  switch (c.layer.attention.relative) {
+    case RelativePositions::None: break;
+    case RelativePositions::Key: p += (p.empty() ? "" : " + ") + std::string("relative_key distance embeddings"); break;
+    case RelativePositions::KeyQuery:
+      p += (p.empty() ? "" : " + ") + std::string("relative_key_query distance embeddings");
+      break;
+    case RelativePositions::Bucket:
+      p += (p.empty() ? "" : " + ") + std::string("a bucketed relative bias on the scores, shared by every layer");
+      break;
+  }
+  return p;
+}
+
+// How the model at hand differs from BERT (transformers BertModel with BertConfig defaults).
+void print_differences(const ModelConfig& c, const Architecture& arch, const LayerPlan& plan) {
+  const Architecture& bert = architecture(Dialect::BertHF);
+  std::printf("\nhow it differs from BERT (transformers BertModel):\n");
+  int n = 0;
+  auto line = [&](const char* what, const std::string& here, const std::string& in_bert) {
+    if (here == in_bert) return;
+    std::printf("  %-16s %s  (BERT: %s)\n", what, here.c_str(), in_bert.c_str());
+    ++n;
+  };
+  line("reference", arch.reference, bert.reference);
+  line("embeddings", c.embedding_size != c.hidden ? "E=" + std::to_string(c.embedding_size) + ", then a Linear E -> H"
+                                                  : "H wide",
+       "H wide");
+  line("token types", c.type_vocab_size ? std::to_string(c.type_vocab_size) : "none (every token type 0)", "2");
+  line("positions", positions(c), "learned absolute, 0..n-1");
+  line("activation", activation_name(c.layer.feed_forward.activation), "gelu_erf");
+  char eps[32];
+  std::snprintf(eps, sizeof eps, "%g", static_cast<double>(c.layer.layer_norm_eps));
+  line("LayerNorm eps", eps, "1e-12");
+  line("norm placement", c.layer.norm_first ? "pre (x + f(LN(x)))" : "post (LN(x + f(x)))", "post (LN(x + f(x)))");
+  line("mask constant", arch.explain.mask, bert.explain.mask);
+  const int64_t stored = static_cast<int64_t>(plan.weight_keys.size()), steps = static_cast<int64_t>(plan.steps.size());
+  line("layer weights", std::to_string(stored) + " stored layer(s) run as " + std::to_string(steps) + " steps",
+       std::to_string(steps) + " stored layer(s) run as " + std::to_string(steps) + " steps");
+  line("pooler", c.has_pooler ? "tanh(Linear(h[first token]))" : "none", "tanh(Linear(h[first token]))");
+  line("layer notes", arch.explain.norm_placement, bert.explain.norm_placement);
+  if (!c.head.class_name.empty()) line("task head", c.head.class_name, "BertFor* heads");
+  if (!c.head.absent_class.empty())
+    line("task head", "none stored (config.json names " + c.head.absent_class + ")", "BertFor* heads");
+  if (n == 0) std::printf("  nothing: this is BERT\n");
+}
+
+// Why a PyTorch TransformerEncoderLayer cannot compute this model's layer ("" when it can).
+std::string torch_layer_gap(const ModelConfig& c, const LayerPlan& plan) {
+  const Activation a = c.layer.feed_forward.activation;
+  if (a != Activation::GeluErf && a != Activation::Relu)
+    return std::string("its activation is ") + activation_name(a) + " (TransformerEncoderLayer has relu and erf gelu)";
+  if (c.layer.attention.relative != RelativePositions::None)
+    return "relative position scores are inside its attention (TransformerEncoderLayer has none)";
+  if (plan.steps.empty() || !plan.steps[0].ends_depth)
+    return "its first hidden state is several layers deep (layers run as groups)";
+  return "";
+}
+
 void print_table() {
   std::printf(
       "One encoder layer, %zu spellings (N = layer index). All compute\n"
@@ -95,6 +163,14 @@ int run_explain(const std::vector<std::string>& argv) {
   std::printf("\n== %s (%s, %lld layers, H=%lld, I=%lld, %s)\n", dir->c_str(), dialect_name(c.dialect),
               static_cast<long long>(c.layers), static_cast<long long>(c.hidden),
               static_cast<long long>(c.intermediate), c.layer.feed_forward.activation_label.c_str());
+  const std::filesystem::path config_file = std::filesystem::path(resolve_model_path(*dir)) / arch.config_file;
+  const ConfigReader reader{read_json(config_file), config_file.string()};
+  const LayerPlan plan = arch.plan ? arch.plan(reader, c) : one_layer_per_depth(c.layers);
+  print_differences(c, arch, plan);
+  if (const std::string gap = torch_layer_gap(c, plan); !gap.empty()) {
+    std::printf("\nno PyTorch TransformerEncoderLayer comparison: %s.\n", gap.c_str());
+    return 0;
+  }
 
   // Layer 0 of the BERT model, fed by its own embeddings.
   const int64_t S = std::min<int64_t>(16, c.max_length);
