@@ -62,14 +62,16 @@ void regroup(const std::vector<Pattern::Piece>& pieces, SplitBehavior behavior, 
     if (!p.match && p.begin < p.end) out.push_back({p.begin, p.end});
 }
 
-// Rust regex's \w (Unicode): Alphabetic, M*, Nd, Pc, Join_Control; approximated by the
-// general categories (L*, Nl, M*, Nd, Pc) plus the joiners.
+// Rust regex's \w (Unicode 16): Alphabetic, M*, Nd, Pc, Join_Control: the general categories
+// (L*, Nl, M*, Nd, Pc) and the joiners, plus the generated table of what they miss (Other_Alphabetic
+// symbols, letters newer than utf8proc's Unicode); equal on every code point (make_tok_models.py
+// unicode-tables checks both directions).
 bool is_word(char32_t c) {
   if (c < 0x80) return std::isalnum(static_cast<int>(c)) || c == '_';
   if (c == 0x200C || c == 0x200D) return true;
   const auto cat = utf8proc_category(static_cast<utf8proc_int32_t>(c));
   return (cat >= UTF8PROC_CATEGORY_LU && cat <= UTF8PROC_CATEGORY_ND) || cat == UTF8PROC_CATEGORY_NL ||
-         cat == UTF8PROC_CATEGORY_PC;
+         cat == UTF8PROC_CATEGORY_PC || hf_regex_word_extra(c);
 }
 
 }  // namespace

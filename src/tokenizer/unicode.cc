@@ -415,6 +415,8 @@ bool grapheme_break(char32_t before, char32_t c, int32_t* state) {
   return brk != contains(kHfGraphemeBreakFlip, c);
 }
 
+bool hf_regex_word_extra(char32_t c) { return contains(kHfRegexWordExtra, c); }
+
 int hf_composition_class(char32_t c) {
   if (c < 0x300 || contains(kHfNoCombiningClass, c)) return 0;
   return combining_class(c, TokenizerFlavour::HfFast);

@@ -15,6 +15,7 @@
 
 #include "encore/error.h"
 #include "encore/tokenizer.h"
+#include "test_util.h"
 
 namespace {
 
@@ -138,6 +139,24 @@ TEST(TokenizerModels, BothMergeFormats) {
   const Tokenizer tuple = Tokenizer::from_dir(tmp);
   std::filesystem::remove_all(tmp);
   check_goldens(tuple, kDir / "roberta-base" / "golden.jsonl");
+}
+
+// The Whitespace pre-tokenizer's \w is the regex crate's (Unicode 16 Alphabetic): circled
+// letters (So, Other_Alphabetic), U+1C89/U+1C8A and U+0897 (new in Unicode 16) are word
+// characters. Offsets from tokenizers 0.22.2 on the same file.
+TEST(TokenizerModels, WhitespaceWordCharacters) {
+  std::ifstream in(kDir / "wordlevel" / "tokenizer.json");
+  json tj = json::parse(in);
+  tj["normalizer"] = nullptr;
+  tj["pre_tokenizer"] = {{"type", "Whitespace"}};
+  encore::testing::TempDir tmp;
+  std::ofstream(tmp.path / "tokenizer.json") << tj.dump();
+  const Tokenizer t = Tokenizer::from_dir(tmp.path);
+  EncodeOptions o;
+  o.add_special_tokens = false;
+  const Encoding e = t.encode("a\u24B6b \u1C89\u1C8A! x\u0897y", o);
+  const std::vector<std::pair<size_t, size_t>> want = {{0, 3}, {4, 6}, {6, 7}, {8, 11}};
+  EXPECT_EQ(e.char_offsets, want);
 }
 
 TEST(TokenizerModels, NamesAndPrefixes) {
