@@ -130,4 +130,41 @@ void WhitespacePreTokenizer::pre_tokenize(PreTokenized& p) const {
   });
 }
 
+namespace {
+
+struct ScriptRange {
+  char32_t lo, hi;
+  uint8_t script;
+};
+#include "tokenizer/hf_script_tables.inc"
+
+// The script id of c (generated from the wheel), 0 for Any.
+int script_of(char32_t c) {
+  const auto* end = std::end(kHfScripts);
+  const auto* it = std::upper_bound(std::begin(kHfScripts), end, c,
+                                    [](char32_t x, const ScriptRange& r) { return x < r.lo; });
+  if (it == std::begin(kHfScripts)) return 0;
+  --it;
+  return c <= it->hi ? it->script : 0;
+}
+
+}  // namespace
+
+void UnicodeScriptsPreTokenizer::pre_tokenize(PreTokenized& p) const {
+  split_each(p, [&](uint32_t begin, uint32_t end, std::vector<Split>& out) {
+    int last = -1;  // no script yet
+    uint32_t start = end;  // where the current piece began (nothing before the first script)
+    for (uint32_t i = begin; i < end; ++i) {
+      const int s = script_of(p.text[i].c);
+      if (s == 0) continue;
+      if (s != last) {
+        if (start < i) out.push_back({start, i});
+        start = i;
+      }
+      last = s;
+    }
+    if (start < end) out.push_back({start, end});
+  });
+}
+
 }  // namespace encore::tok

@@ -37,4 +37,13 @@ class WhitespacePreTokenizer : public PreTokenizer {
   void pre_tokenize(PreTokenized& p) const override;
 };
 
+// UnicodeScripts (pre_tokenizers/unicode_scripts): a split where the script changes, code
+// points of no script ("Any": ' ' and unassigned ones) never splitting and never changing the
+// current script; Hiragana, Katakana and U+30FC count as Han. As the reference, text before the
+// first code point with a script is dropped (a text of only such code points gives nothing).
+class UnicodeScriptsPreTokenizer : public PreTokenizer {
+ public:
+  void pre_tokenize(PreTokenized& p) const override;
+};
+
 }  // namespace encore::tok

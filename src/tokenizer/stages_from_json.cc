@@ -112,6 +112,7 @@ std::unique_ptr<PreTokenizer> make_pre_tokenizer(const json& p) {
   }
   if (type == "BertPreTokenizer") return std::make_unique<BertPreTokenizer>();
   if (type == "Whitespace") return std::make_unique<WhitespacePreTokenizer>();
+  if (type == "UnicodeScripts") return std::make_unique<UnicodeScriptsPreTokenizer>();
   if (type == "WhitespaceSplit")
     return std::make_unique<SplitPreTokenizer>([](char32_t c) { return is_split_space(c, TokenizerFlavour::HfFast); },
                                                SplitBehavior::Removed);

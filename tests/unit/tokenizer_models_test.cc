@@ -159,6 +159,33 @@ TEST(TokenizerModels, WhitespaceWordCharacters) {
   EXPECT_EQ(e.char_offsets, want);
 }
 
+// UnicodeScripts: splits where the script changes; ' ' and unassigned code points join the
+// piece before them, leading ones are dropped; Hiragana and Katakana are Han. Offsets from
+// tokenizers 0.22.2 on the same file.
+TEST(TokenizerModels, UnicodeScripts) {
+  std::ifstream in(kDir / "wordlevel" / "tokenizer.json");
+  json tj = json::parse(in);
+  tj["normalizer"] = nullptr;
+  tj["pre_tokenizer"] = {{"type", "UnicodeScripts"}};
+  encore::testing::TempDir tmp;
+  std::ofstream(tmp.path / "tokenizer.json") << tj.dump();
+  const Tokenizer t = Tokenizer::from_dir(tmp.path);
+  EncodeOptions o;
+  o.add_special_tokens = false;
+  using Offsets = std::vector<std::pair<size_t, size_t>>;
+  const std::vector<std::pair<std::string, Offsets>> cases = {
+      {" a", {{1, 2}}},
+      {"  ", {}},
+      {"ab 12 cd", {{0, 3}, {3, 6}, {6, 8}}},
+      {"Hello\u4E16\u754C\u3053\u3093\u30AB\u30FC123 abc", {{0, 5}, {5, 11}, {11, 15}, {15, 18}}},
+      {"\u041F\u0440\u0438 \u043C\u0438\u0440 hello", {{0, 8}, {8, 13}}},
+      {"x\u0301y", {{0, 1}, {1, 2}, {2, 3}}},
+      {"\u0627\u0644\u0639 \u05E9\u05DC\u05D5\u05DD \u0E2A\u0E27\u0E31\u0E2A\u0E14\u0E35\U0001F600!",
+       {{0, 4}, {4, 9}, {9, 15}, {15, 17}}},
+  };
+  for (const auto& [text, want] : cases) EXPECT_EQ(t.encode(text, o).char_offsets, want) << text;
+}
+
 TEST(TokenizerModels, NamesAndPrefixes) {
   const Tokenizer roberta = Tokenizer::from_dir(kDir / "roberta-base");
   EXPECT_EQ(roberta.config().cls_token, "<s>");
