@@ -10,7 +10,7 @@ CC=clang-14 CXX=clang++-14 cmake -S . -B build-fuzz -G Ninja -DENCORE_FUZZ=ON -D
 cmake --build build-fuzz -j "$(nproc)"
 python3 tests/fuzz/make_seeds.py tests/fixtures build-fuzz/corpus
 status=0
-for target in safetensors torch_pickle tf_bundle serve_request tokenizer_json tokenizer_encode bpe_merges precompiled regex_pattern; do
+for target in safetensors torch_pickle tf_bundle serve_request tokenizer_json tokenizer_encode bpe_merges precompiled regex_pattern sentencepiece_model vocab_txt; do
   mkdir -p "build-fuzz/findings/$target"
   echo "== fuzz_$target for ${secs}s =="
   ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \

@@ -7,6 +7,7 @@
 #include <sstream>
 
 #include "encore/error.h"
+#include "tokenizer/unicode.h"
 
 namespace encore::tok {
 namespace {
@@ -157,6 +158,9 @@ SentencePieceModel parse_sentencepiece_model(const std::string& data) {
     }
   }
   if (m.pieces.empty()) fail("SentencePiece model: no pieces");
+  for (size_t i = 0; i < m.pieces.size(); ++i)
+    if (find_invalid_utf8(m.pieces[i].piece) != std::string::npos)
+      fail("SentencePiece model: piece ", i, " is not valid UTF-8");
   return m;
 }
 

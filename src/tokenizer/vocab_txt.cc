@@ -2,6 +2,7 @@
 //   Google (tokenization.py load_vocab): line.strip(), first occurrence wins, ids dense.
 //   HfSlow (transformers load_vocab): line.rstrip("\n") after universal newlines, id =
 //   line index, a later duplicate wins.
+#include <charconv>
 #include <fstream>
 #include <limits>
 #include <nlohmann/json.hpp>
@@ -119,6 +120,19 @@ void read_model_max_length(TokenizerConfig& config, const std::filesystem::path&
   }
 }
 
+namespace {
+
+// An added_tokens_decoder key: a decimal id that fits int32.
+int32_t parse_token_id(const std::string& key) {
+  int32_t id = -1;
+  const auto [end, ec] = std::from_chars(key.data(), key.data() + key.size(), id);
+  if (ec != std::errc() || end != key.data() + key.size() || id < 0)
+    fail("added_tokens_decoder: '", key, "' is not a token id");
+  return id;
+}
+
+}  // namespace
+
 std::pair<TokenizerConfig, Vocab> load_vocab_txt(const std::filesystem::path& vocab_path,
                                                  TokenizerFlavour flavour,
                                                  const std::filesystem::path& config_dir) {
@@ -158,7 +172,7 @@ std::pair<TokenizerConfig, Vocab> load_vocab_txt(const std::filesystem::path& vo
       if (auto v = j.find("added_tokens_decoder"); v != j.end() && v->is_object()) {
         for (const auto& [id, a] : v->items()) {
           AddedToken t;
-          t.id = std::stoi(id);
+          t.id = parse_token_id(id);
           t.content = a.at("content").get<std::string>();
           t.special = a.value("special", false);
           t.lstrip = a.value("lstrip", false);

@@ -13,7 +13,8 @@ def main():
     fixtures, corpus = Path(sys.argv[1]), Path(sys.argv[2])
     dirs = {name: corpus / name for name in ("safetensors", "torch_pickle", "tf_bundle", "serve_request",
                                              "tokenizer_json", "tokenizer_encode",
-                                             "bpe_merges", "precompiled", "regex_pattern")}
+                                             "bpe_merges", "precompiled", "regex_pattern",
+                                             "sentencepiece_model", "vocab_txt")}
     for d in dirs.values():
         d.mkdir(parents=True, exist_ok=True)
 
@@ -96,6 +97,15 @@ def main():
     for i, pattern in enumerate([" {2,}", "\\s+", "'s|'t|'re|'ve|'m|'ll|'d| ?\\p{L}+| ?\\p{N}+| ?[^\\s\\p{L}\\p{N}]+|\\s+(?!\\S)|\\s+",
                                  "(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\\r\\n\\p{L}\\p{N}]?\\p{L}+|\\p{N}{1,3}", "x*", "\\p{Han}+"]):
         seed("regex_pattern", f"pattern-{i}", pattern.encode())
+    # SentencePiece models: the rebuilt xlm-roberta-base and albert-base-v2 ones.
+    for name, f in (("xlm-roberta-base", "sentencepiece.bpe.model"), ("albert-base-v2", "spiece.model")):
+        seed("sentencepiece_model", name, (fixtures / "tokenizer" / name / f).read_bytes())
+    # vocab.txt, NUL, tokenizer_config.json: MiniLM's first 500 entries, with and without a config.
+    vocab = b"".join((fixtures / "tokenizer" / "minilm" / "vocab.txt").read_bytes().splitlines(keepends=True)[:500])
+    config = json.dumps({"do_lower_case": True, "model_max_length": 512, "never_split": ["[MASK]"],
+                         "added_tokens_decoder": {"103": {"content": "[MASK]", "special": True}}}).encode()
+    seed("vocab_txt", "minilm-500", vocab + b"\0" + config)
+    seed("vocab_txt", "minilm-500-bare", vocab)
     # Inputs that once crashed a target (tests/fuzz/regressions/<target>/): replayed first.
     regressions = Path(__file__).parent / "regressions"
     for target, d in dirs.items():

@@ -186,6 +186,24 @@ TEST(TokenizerModels, UnicodeScripts) {
   for (const auto& [text, want] : cases) EXPECT_EQ(t.encode(text, o).char_offsets, want) << text;
 }
 
+// A malformed added_tokens_decoder key in tokenizer_config.json is one encore::Error naming it
+// (it once escaped as std::invalid_argument from std::stoi).
+TEST(TokenizerModels, BadAddedTokenIdIsAnError) {
+  encore::testing::TempDir tmp;
+  std::filesystem::copy_file(kDir / "minilm" / "vocab.txt", tmp.path / "vocab.txt");
+  for (const char* key : {"abc", "99999999999", "-1", "7x"}) {
+    std::ofstream(tmp.path / "tokenizer_config.json", std::ios::trunc)
+        << json{{"added_tokens_decoder", {{key, {{"content", "[X]"}}}}}}.dump();
+    try {
+      (void)Tokenizer::from_dir(tmp.path, encore::TokenizerFlavour::HfSlow);
+      ADD_FAILURE() << key << ": loaded";
+    } catch (const encore::Error& e) {
+      EXPECT_NE(std::string(e.what()).find(std::string("'") + key + "' is not a token id"), std::string::npos)
+          << e.what();
+    }
+  }
+}
+
 TEST(TokenizerModels, NamesAndPrefixes) {
   const Tokenizer roberta = Tokenizer::from_dir(kDir / "roberta-base");
   EXPECT_EQ(roberta.config().cls_token, "<s>");
