@@ -120,11 +120,7 @@ std::unique_ptr<PreTokenizer> make_pre_tokenizer(const json& p) {
     return std::make_unique<SplitPreTokenizer>([](char32_t c) { return is_punctuation(c, TokenizerFlavour::HfFast); },
                                                split_behavior_from_name(opt<std::string>(p, "behavior", "Isolated")));
   if (type == "Digits") {
-    auto numeric = [](char32_t c) {
-      const auto cat = utf8proc_category(static_cast<utf8proc_int32_t>(c));
-      return cat >= UTF8PROC_CATEGORY_ND && cat <= UTF8PROC_CATEGORY_NO;
-    };
-    return std::make_unique<SplitPreTokenizer>(numeric, opt<bool>(p, "individual_digits", false) ? SplitBehavior::Isolated
+    return std::make_unique<SplitPreTokenizer>(hf_is_numeric, opt<bool>(p, "individual_digits", false) ? SplitBehavior::Isolated
                                                                                                  : SplitBehavior::Contiguous);
   }
   if (type == "Split")

@@ -417,6 +417,11 @@ bool grapheme_break(char32_t before, char32_t c, int32_t* state) {
 
 bool hf_regex_word_extra(char32_t c) { return contains(kHfRegexWordExtra, c); }
 
+bool hf_is_numeric(char32_t c) {
+  const auto cat = utf8proc_category(static_cast<utf8proc_int32_t>(c));
+  return (cat >= UTF8PROC_CATEGORY_ND && cat <= UTF8PROC_CATEGORY_NO) != contains(kHfNumericFlip, c);
+}
+
 int hf_composition_class(char32_t c) {
   if (c < 0x300 || contains(kHfNoCombiningClass, c)) return 0;
   return combining_class(c, TokenizerFlavour::HfFast);

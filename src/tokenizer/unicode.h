@@ -80,6 +80,8 @@ int hf_composition_class(char32_t c);
 // \w of the Whitespace pre-tokenizer (Rust's regex crate, Unicode 16): word characters beyond
 // utf8proc's L, M, Nd, Nl and Pc categories (generated table).
 bool hf_regex_word_extra(char32_t c);
+// char::is_numeric as the Digits pre-tokenizer has it (Rust's Unicode 16: Nd, Nl, No).
+bool hf_is_numeric(char32_t c);
 // An extended grapheme cluster boundary between `before` and `c` (utf8proc's rules, with
 // unicode-segmentation's newer data where it differs; `state` as utf8proc keeps it).
 bool grapheme_break(char32_t before, char32_t c, int32_t* state);

@@ -186,6 +186,26 @@ TEST(TokenizerModels, UnicodeScripts) {
   for (const auto& [text, want] : cases) EXPECT_EQ(t.encode(text, o).char_offsets, want) << text;
 }
 
+// Digits: char::is_numeric of Rust's Unicode 16, so the digits of scripts new there (Garay
+// U+10D40.., Kirat Rai U+16D70..) are digits. Offsets from tokenizers 0.22.2.
+TEST(TokenizerModels, DigitsOfUnicode16) {
+  std::ifstream in(kDir / "wordlevel" / "tokenizer.json");
+  json tj = json::parse(in);
+  tj["normalizer"] = nullptr;
+  EncodeOptions o;
+  o.add_special_tokens = false;
+  using Offsets = std::vector<std::pair<size_t, size_t>>;
+  const std::string text = "x\U00010D40\U00010D41y\U00016D70 7";
+  for (const bool individual : {true, false}) {
+    tj["pre_tokenizer"] = {{"type", "Digits"}, {"individual_digits", individual}};
+    encore::testing::TempDir tmp;
+    std::ofstream(tmp.path / "tokenizer.json") << tj.dump();
+    const Offsets want = individual ? Offsets{{0, 1}, {1, 2}, {2, 3}, {3, 4}, {4, 5}, {5, 6}, {6, 7}}
+                                    : Offsets{{0, 1}, {1, 3}, {3, 4}, {4, 5}, {5, 6}, {6, 7}};
+    EXPECT_EQ(Tokenizer::from_dir(tmp.path).encode(text, o).char_offsets, want) << individual;
+  }
+}
+
 // A malformed added_tokens_decoder key in tokenizer_config.json is one encore::Error naming it
 // (it once escaped as std::invalid_argument from std::stoi).
 TEST(TokenizerModels, BadAddedTokenIdIsAnError) {
