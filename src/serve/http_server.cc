@@ -1,5 +1,6 @@
 #include "serve/http_server.h"
 
+#include <poll.h>
 #include <sys/socket.h>
 
 #include <cerrno>
@@ -153,18 +154,38 @@ class Session : public std::enable_shared_from_this<Session> {
     state_->handler(std::move(r), std::move(responder));
   }
 
-  // While a request is in flight, a readable socket that reads as closed means the client
-  // left: the request is cancelled (queued work for it is dropped) and the socket closed.
+  // While a request is in flight, the socket is watched for the client going away: a reset
+  // or another socket error cancels the request (queued work for it is dropped) and closes
+  // the socket. The end of the client's input does not: a client may shut down its sending
+  // side after the request (shutdown(SHUT_WR)) and still read the answer, and on the wire
+  // that FIN is the same as a close; after it, only an error (the reset a closed socket
+  // sends when data reaches it) cancels, and an answer that cannot be written counts as 499.
   void watch_disconnect(uint64_t seq) {
     stream_.socket().async_wait(tcp::socket::wait_read, [self = shared_from_this(), seq](beast::error_code ec) {
       if (ec || seq != self->seq_ || !self->busy_ || self->closed_) return;
+      const int fd = self->stream_.socket().native_handle();
       char c;
-      const ssize_t n = ::recv(self->stream_.socket().native_handle(), &c, 1, MSG_PEEK | MSG_DONTWAIT);
+      const ssize_t n = ::recv(fd, &c, 1, MSG_PEEK | MSG_DONTWAIT);
       if (n > 0) return;  // the next request, pipelined: the client is still there
       if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)) return self->watch_disconnect(seq);
-      self->cancelled_->store(true);
-      self->close();
+      if (n == 0 && !socket_failed(fd)) return self->watch_error(seq);  // half-closed: keep going
+      self->cancel_request();
     });
+  }
+  void watch_error(uint64_t seq) {
+    stream_.socket().async_wait(tcp::socket::wait_error, [self = shared_from_this(), seq](beast::error_code ec) {
+      if (ec || seq != self->seq_ || !self->busy_ || self->closed_) return;
+      self->cancel_request();
+    });
+  }
+  // A reset or error is pending on the socket (it also shows after a FIN, which recv reports first).
+  static bool socket_failed(int fd) {
+    pollfd p{fd, 0, 0};
+    return ::poll(&p, 1, 0) == 1 && (p.revents & (POLLERR | POLLHUP)) != 0;
+  }
+  void cancel_request() {
+    cancelled_->store(true);
+    close();
   }
 
   void respond(uint64_t seq, HttpResponse r) {
@@ -186,9 +207,9 @@ class Session : public std::enable_shared_from_this<Session> {
     response_.body() = std::move(r.body);
     response_.keep_alive(keep_alive_ && !state_->draining);
     response_.prepare_payload();
-    state_->record(path_, r.status, received_);
     stream_.expires_after(state_->options.idle_timeout);
     http::async_write(stream_, response_, [self = shared_from_this()](beast::error_code ec, size_t) {
+      self->state_->record(self->path_, ec ? 499 : self->response_.result_int(), self->received_);
       if (ec || !self->response_.keep_alive()) return self->close();
       self->read_header();
     });

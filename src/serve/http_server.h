@@ -1,7 +1,8 @@
 // The HTTP/1.1 front of encore serve: Boost.Beast on one Asio thread. It reads requests
 // (keep-alive, payload limit, timeouts), hands each to the handler, writes the answer,
-// and notices when a client goes away before its answer (the request is then cancelled).
-// It knows no routes; see service.h. Shutdown (SIGTERM, SIGINT or shutdown()) stops
+// and notices when a client goes away before its answer (a reset or a socket error: the
+// request is then cancelled; a client that only half-closes still gets its answer). It
+// knows no routes; see service.h. Shutdown (SIGTERM, SIGINT or shutdown()) stops
 // accepting, closes idle connections, lets in-flight requests finish, then run() returns;
 // a request whose connection has closed (its client left, or it timed out and the client
 // hung up) is not waited for, though the handler may still hold its Responder.

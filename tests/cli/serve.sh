@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
 # encore serve through the real binary and curl: every route, every failure path (401, 404,
 # 405, 413, 422 naming the field, 424, 429, 503 timeout), concurrent clients against
-# sequential single requests, a client that disconnects, the SIGTERM drain and an idle
-# server's exit within 500 ms of SIGTERM. First the classifier routes (/predict, /rerank) on
-# the task fixtures of tests/fixtures/heads, then the embedding routes on all-MiniLM-L6-v2
-# (skipped without it).
+# sequential single requests, a client that resets (and ones that half-close), the SIGTERM
+# drain and an idle server's exit within 500 ms of SIGTERM. First the classifier routes
+# (/predict, /rerank) on the task fixtures of tests/fixtures/heads, then the embedding routes
+# on all-MiniLM-L6-v2 (skipped without it).
 # Usage: serve.sh ENCORE_BINARY FIXTURES_DIR
 set -euo pipefail
 enc=$1 fx=$2
@@ -342,16 +342,27 @@ assert not bad, f"inputs {bad} differ"
 print(f"serve: {len(texts)} concurrent answers are byte-identical to sequential ones")
 PY
 
-# A client that disconnects while its request waits is dropped (499 in the metrics).
+# A client that resets its connection while its request waits is dropped (499 in the
+# metrics); one that only half-closes (shutdown(SHUT_WR) after the request) gets its answer.
 python3 - "$base" <<'PY' || fail "disconnect test"
-import json, socket, sys, threading, urllib.request
+import json, socket, struct, sys, threading
 host, port = sys.argv[1].split("//")[1].split(":")
-body = json.dumps({"inputs": [" ".join(["busy"] * 250)] * 4}).encode()
-def post(close_early):
+def request(body):
+    return (b"POST /embed HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer s3cret\r\nContent-Type: application/json\r\n"
+            b"Content-Length: " + str(len(body)).encode() + b"\r\n\r\n" + body)
+def answer(s):
+    data = b""
+    while True:
+        b = s.recv(65536)
+        if not b:
+            return data
+        data += b
+busy_body = json.dumps({"inputs": [" ".join(["busy"] * 250)] * 4}).encode()
+def post(reset_early):
     s = socket.create_connection((host, int(port)))
-    s.sendall(b"POST /embed HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer s3cret\r\nContent-Type: application/json\r\n"
-              b"Content-Length: " + str(len(body)).encode() + b"\r\n\r\n" + body)
-    if close_early:
+    s.sendall(request(busy_body))
+    if reset_early:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
         s.close()
         return
     data = b""
@@ -364,6 +375,17 @@ busy.start()
 for _ in range(3):
     post(True)
 busy.join()
+answered = 0
+for i in range(5):
+    for raw in (request(json.dumps({"inputs": f"half-closed {i}"}).encode()), b"GET /health HTTP/1.1\r\nHost: x\r\n\r\n"):
+        s = socket.create_connection((host, int(port)))
+        s.settimeout(30)
+        s.sendall(raw)
+        s.shutdown(socket.SHUT_WR)
+        answered += answer(s).startswith(b"HTTP/1.1 200")
+        s.close()
+assert answered == 10, f"half-closed clients: {answered} of 10 answered"
+print("serve: 10 of 10 half-closed clients answered")
 PY
 sleep 0.5
 check 200 GET /metrics

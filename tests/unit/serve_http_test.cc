@@ -1,6 +1,7 @@
 // encore serve's HTTP layer (src/serve/http_server.cc) in-process, with a fake handler and a
 // raw socket client: keep-alive, the payload limit, malformed requests, a client that
-// disconnects (its request is cancelled), the request timeout, and the graceful shutdown.
+// resets its connection (its request is cancelled) or half-closes it (it still gets its
+// answer), the request timeout, and the graceful shutdown.
 #include <arpa/inet.h>
 #include <gtest/gtest.h>
 #include <netinet/in.h>
@@ -39,6 +40,13 @@ class Client {
     if (fd_ >= 0) ::close(fd_);
     fd_ = -1;
   }
+  // Closes with a reset (RST) rather than a FIN.
+  void reset() {
+    linger l{1, 0};
+    ::setsockopt(fd_, SOL_SOCKET, SO_LINGER, &l, sizeof l);
+    close();
+  }
+  void shutdown_send() { ::shutdown(fd_, SHUT_WR); }
   // One whole response (headers and Content-Length body), or what arrived before EOF.
   std::string response() {
     std::string out;
@@ -161,14 +169,52 @@ TEST_F(ServeHttp, PayloadLimitAndMalformedRequests) {
   EXPECT_NE(ok.response().find("200"), std::string::npos);
 }
 
-TEST_F(ServeHttp, DisconnectCancelsTheRequest) {
+TEST_F(ServeHttp, ResetCancelsTheRequest) {
   start();
   Client c(server->port());
   c.send(post("/hold", "x"));
   ASSERT_TRUE(wait_for([&] { return held_cancelled != nullptr; }));
   EXPECT_FALSE(held_cancelled->load());
-  c.close();
-  EXPECT_TRUE(wait_for([&] { return held_cancelled->load(); })) << "a closed connection must cancel its request";
+  c.reset();
+  EXPECT_TRUE(wait_for([&] { return held_cancelled->load(); })) << "a reset connection must cancel its request";
+}
+
+// shutdown(SHUT_WR) after the request ends the client's input, not the connection: the
+// answer must still come (a FIN alone is no disconnect); a reset after it still cancels.
+TEST_F(ServeHttp, HalfClosedClientGetsItsAnswer) {
+  start();
+  {
+    Client c(server->port());
+    c.send(post("/a", "now"));
+    c.shutdown_send();
+    const std::string r = c.response();
+    EXPECT_NE(r.find("HTTP/1.1 200"), std::string::npos) << r;
+    EXPECT_NE(r.find("POST /a now"), std::string::npos) << r;
+  }
+  {
+    Client c(server->port());
+    c.send(post("/hold", "x"));
+    c.shutdown_send();
+    ASSERT_TRUE(wait_for([&] { return held != nullptr; }));
+    std::this_thread::sleep_for(300ms);  // time for the server to see the FIN
+    {
+      std::lock_guard<std::mutex> lock(mutex);
+      EXPECT_FALSE(held_cancelled->load()) << "a half-closed connection cancelled its request";
+      held(HttpResponse{200, "done", "text/plain", {}});
+      held = nullptr;
+      held_cancelled = nullptr;
+    }
+    const std::string r = c.response();
+    EXPECT_NE(r.find("HTTP/1.1 200"), std::string::npos) << r;
+    EXPECT_NE(r.find("done"), std::string::npos) << r;
+  }
+  Client c(server->port());
+  c.send(post("/hold", "y"));
+  c.shutdown_send();
+  ASSERT_TRUE(wait_for([&] { return held_cancelled != nullptr; }));
+  std::this_thread::sleep_for(100ms);
+  c.reset();
+  EXPECT_TRUE(wait_for([&] { return held_cancelled->load(); })) << "a reset after a half-close must cancel";
 }
 
 TEST_F(ServeHttp, RequestTimeout) {
@@ -228,7 +274,7 @@ TEST_F(ServeHttp, ShutdownDoesNotWaitForAnswersNobodyAwaits) {
     Client c(server->port());
     c.send(post("/hold", "y"));
     ASSERT_TRUE(wait_for([&] { return held_cancelled != nullptr; }));
-    c.close();
+    c.reset();
     ASSERT_TRUE(wait_for([&] { return held_cancelled->load(); }));
   }
   const auto t0 = std::chrono::steady_clock::now();
