@@ -34,10 +34,13 @@ struct HttpServer::State {
   std::optional<asio::executor_work_guard<asio::io_context::executor_type>> guard;
   std::map<const Session*, std::weak_ptr<Session>> sessions;  // I/O thread only
   bool draining = false;
+  asio::steady_timer drain_timer{io};  // options.drain_timeout from the shutdown
+  size_t cut_off = 0;                  // requests in flight that the drain timeout closed
   uint16_t port = 0;
 
   void accept(std::shared_ptr<State> self);
   void begin_shutdown();
+  std::vector<std::shared_ptr<Session>> live_sessions();
   void session_closed(const Session* s);
   void record(const std::string& path, int status, Clock::time_point since) {
     if (hook) hook(path, status, std::chrono::duration<double>(Clock::now() - since).count());
@@ -69,10 +72,25 @@ class Session : public std::enable_shared_from_this<Session> {
     read_header();
   }
 
-  // Shutdown: a connection waiting for its next request is closed; one in the middle of
-  // a request finishes it first (its answer says Connection: close).
-  void close_if_idle() {
-    if (!busy_ && !(parser_ && parser_->got_some())) close();
+  // Shutdown: a connection waiting for its next request is closed; one with a request in
+  // flight finishes it (its answer says Connection: close); one that has begun to send a
+  // request gets drain_partial_timeout to send the rest, not the idle timeout.
+  void drain() {
+    if (busy_ || writing_) return;
+    if (!(parser_ && parser_->got_some())) return close();
+    deadline_.expires_after(state_->options.drain_partial_timeout);
+    deadline_.async_wait([self = shared_from_this()](beast::error_code e) {
+      if (!e && !self->busy_ && !self->writing_) self->close();
+    });
+  }
+
+  // The drain timeout: the connection closes whatever it is doing; a request in flight is
+  // cancelled (and counted: true).
+  bool cut_off() {
+    const bool in_flight = busy_ && !closed_;
+    if (in_flight) cancelled_->store(true);
+    close();
+    return in_flight;
   }
 
  private:
@@ -128,6 +146,7 @@ class Session : public std::enable_shared_from_this<Session> {
     r.body = std::move(req.body());
     r.authorization = std::string(req[http::field::authorization]);
     r.received = received_;
+    r.draining = state_->draining;
     keep_alive_ = req.keep_alive();
     version_ = req.version();
     path_ = r.path;
@@ -208,7 +227,9 @@ class Session : public std::enable_shared_from_this<Session> {
     response_.keep_alive(keep_alive_ && !state_->draining);
     response_.prepare_payload();
     stream_.expires_after(state_->options.idle_timeout);
+    writing_ = true;
     http::async_write(stream_, response_, [self = shared_from_this()](beast::error_code ec, size_t) {
+      self->writing_ = false;
       self->state_->record(self->path_, ec ? 499 : self->response_.result_int(), self->received_);
       if (ec || !self->response_.keep_alive()) return self->close();
       self->read_header();
@@ -282,7 +303,8 @@ class Session : public std::enable_shared_from_this<Session> {
   uint64_t seq_ = 0;
   unsigned version_ = 11;
   bool keep_alive_ = true;
-  bool busy_ = false;
+  bool busy_ = false;     // a request is in flight
+  bool writing_ = false;  // an answer is being written
   bool closed_ = false;
   char discard_[4096];
 };
@@ -310,17 +332,28 @@ void HttpServer::State::begin_shutdown() {
   beast::error_code ignored;
   acceptor.close(ignored);
   signals.cancel(ignored);
+  for (auto& s : live_sessions()) s->drain();
+  if (sessions.empty()) return guard.reset();
+  drain_timer.expires_after(options.drain_timeout);
+  drain_timer.async_wait([this](beast::error_code ec) {
+    if (ec) return;
+    for (auto& s : live_sessions()) cut_off += s->cut_off() ? 1 : 0;
+  });
+}
+
+std::vector<std::shared_ptr<Session>> HttpServer::State::live_sessions() {
   std::vector<std::shared_ptr<Session>> live;
   for (auto& [ptr, weak] : sessions)
     if (auto s = weak.lock()) live.push_back(std::move(s));
-  for (auto& s : live) s->close_if_idle();
-  live.clear();
-  if (sessions.empty()) guard.reset();
+  return live;
 }
 
 void HttpServer::State::session_closed(const Session* s) {
   sessions.erase(s);
-  if (draining && sessions.empty()) guard.reset();
+  if (draining && sessions.empty()) {
+    guard.reset();
+    drain_timer.cancel();
+  }
 }
 
 HttpServer::HttpServer(HttpServerOptions options, Handler handler, ResponseHook on_response)
@@ -354,7 +387,7 @@ HttpServer::~HttpServer() {
 
 uint16_t HttpServer::port() const { return state_->port; }
 
-void HttpServer::run() {
+size_t HttpServer::run() {
   state_->guard.emplace(state_->io.get_executor());
   if (state_->options.handle_signals) {
     state_->signals.add(SIGTERM);
@@ -366,6 +399,7 @@ void HttpServer::run() {
   if (state_->draining) state_->guard.reset();
   state_->accept(state_);
   state_->io.run();
+  return state_->cut_off;
 }
 
 void HttpServer::shutdown() {

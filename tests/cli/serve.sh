@@ -2,9 +2,10 @@
 # encore serve through the real binary and curl: every route, every failure path (401, 404,
 # 405, 413, 422 naming the field, 424, 429, 503 timeout), concurrent clients against
 # sequential single requests, a client that resets (and ones that half-close), the SIGTERM
-# drain and an idle server's exit within 500 ms of SIGTERM. First the classifier routes
-# (/predict, /rerank) on the task fixtures of tests/fixtures/heads, then the embedding routes
-# on all-MiniLM-L6-v2 (skipped without it).
+# drain (/health 503 meanwhile, a half-sent request given 2 s) and an idle server's exit
+# within 500 ms of SIGTERM. First the classifier routes (/predict, /rerank) on the task
+# fixtures of tests/fixtures/heads, then the embedding routes on all-MiniLM-L6-v2 (skipped
+# without it).
 # Usage: serve.sh ENCORE_BINARY FIXTURES_DIR
 set -euo pipefail
 enc=$1 fx=$2
@@ -67,6 +68,42 @@ model=$fx/heads/sequence-classification/model
 start_server f
 check 200 GET /health
 stop_idle_server f
+
+# ---- Server G: SIGTERM with two requests half sent. One finishes during the drain: it is a
+# GET /health, answered 503. The other never does: it gets 2 s (not the 60 s idle timeout),
+# so the server exits 0 within 5 s of the signal.
+start_server g
+python3 - "$base" "$pid" >"$tmp/sigterm_sent" <<'PY' || fail "SIGTERM with half-sent requests"
+import os, signal, socket, sys, time
+host, port = sys.argv[1].split("//")[1].split(":")
+stalled = socket.create_connection((host, int(port)))
+stalled.sendall(b"POST /embed HTTP/1.1\r\nHo")
+health = socket.create_connection((host, int(port)))
+health.sendall(b"GET /health HTTP/1.1\r\nHo")
+time.sleep(0.5)
+t0 = time.time()
+os.kill(int(sys.argv[2]), signal.SIGTERM)
+while time.time() - t0 < 5:  # draining once new connections are refused
+    try:
+        socket.create_connection((host, int(port))).close()
+        time.sleep(0.05)
+    except ConnectionRefusedError:
+        break
+health.sendall(b"st: x\r\n\r\n")
+health.settimeout(10)
+answer = health.recv(4096)
+assert answer.startswith(b"HTTP/1.1 503") and b'"error_type":"unhealthy"' in answer, answer
+stalled.settimeout(10)
+try:
+    assert stalled.recv(4096) == b"", "an answer to a request never sent whole"
+except socket.timeout:
+    sys.exit(f"the half-sent request still held the connection {time.time() - t0:.1f} s after SIGTERM")
+print(int(t0 * 1e9))
+PY
+wait "$pid" || fail "server g did not exit 0 on SIGTERM"
+ms=$((($(date +%s%N) - $(cat "$tmp/sigterm_sent")) / 1000000))
+[ "$ms" -lt 5000 ] || fail "server g took $ms ms to exit after SIGTERM with a half-sent request (limit 5000)"
+echo "serve: with a half-sent request, exited $ms ms after SIGTERM; /health answered 503 while draining"
 
 # ---- Server D: a sequence classifier (3 labels); server E: a cross-encoder (one label).
 # TEI's /predict and /rerank, with the scores of `encore classify` and `encore rerank`: the

@@ -1,7 +1,8 @@
 // encore serve's HTTP layer (src/serve/http_server.cc) in-process, with a fake handler and a
 // raw socket client: keep-alive, the payload limit, malformed requests, a client that
 // resets its connection (its request is cancelled) or half-closes it (it still gets its
-// answer), the request timeout, and the graceful shutdown.
+// answer), the request timeout, and the graceful shutdown (a request half sent gets a short
+// deadline; the drain timeout cuts off what is still in flight).
 #include <arpa/inet.h>
 #include <gtest/gtest.h>
 #include <netinet/in.h>
@@ -86,12 +87,14 @@ struct ServeHttp : ::testing::Test {
   std::unique_ptr<HttpServer> server;
   std::thread runner;
   std::atomic<bool> ran_out{false};  // run() has returned
+  std::atomic<size_t> cut_off{0};    // what it returned
 
-  void start(std::chrono::milliseconds timeout = 30s) {
+  void start(std::chrono::milliseconds timeout = 30s, std::chrono::milliseconds drain = 10s) {
     HttpServerOptions o;
     o.port = 0;
     o.payload_limit = 1000;
     o.request_timeout = timeout;
+    o.drain_timeout = drain;
     o.handle_signals = false;
     server = std::make_unique<HttpServer>(o, [this](HttpRequest r, Responder respond) {
       if (r.path == "/hold") {
@@ -100,10 +103,11 @@ struct ServeHttp : ::testing::Test {
         held_cancelled = r.cancelled;
         return;
       }
-      respond(HttpResponse{200, r.method + " " + r.path + " " + r.body, "text/plain", {{"x-test", "1"}}});
+      respond(HttpResponse{200, r.method + " " + r.path + " " + r.body + (r.draining ? " (draining)" : ""), "text/plain",
+                           {{"x-test", "1"}}});
     });
     runner = std::thread([this] {
-      server->run();
+      cut_off = server->run();
       ran_out = true;
     });
   }
@@ -282,6 +286,43 @@ TEST_F(ServeHttp, ShutdownDoesNotWaitForAnswersNobodyAwaits) {
   ASSERT_TRUE(wait_for([&] { return ran_out.load(); })) << "run() waits for answers nobody awaits";
   EXPECT_LT(std::chrono::steady_clock::now() - t0, 500ms);
   timed_out(HttpResponse{200, "late", "text/plain", {}});  // after run(): dropped, as TearDown's
+}
+
+// A shutdown with requests half sent: such a connection gets drain_partial_timeout (2 s) to
+// send the rest, not the 60 s idle timeout; a request completed within it is answered, and
+// marked as arriving during the drain (/health answers 503 then).
+TEST_F(ServeHttp, ShutdownGivesHalfSentRequestsAShortDeadline) {
+  start();
+  Client stalled(server->port());
+  Client finishing(server->port());
+  ASSERT_TRUE(stalled.connected() && finishing.connected());
+  stalled.send("POST /embed HTTP/1.1\r\nHo");
+  finishing.send("GET /health HTTP/1.1\r\nHo");
+  std::this_thread::sleep_for(500ms);  // for the server to read them
+  server->shutdown();
+  ASSERT_TRUE(wait_for([&] { return !Client(server->port()).connected(); }));  // draining
+  finishing.send("st: x\r\n\r\n");
+  const std::string r = finishing.response();
+  EXPECT_NE(r.find("HTTP/1.1 200"), std::string::npos) << r;
+  EXPECT_NE(r.find("GET /health  (draining)"), std::string::npos) << r;
+  EXPECT_NE(r.find("Connection: close"), std::string::npos) << r;
+  EXPECT_TRUE(wait_for([&] { return ran_out.load(); })) << "a half-sent request held the shutdown for over 5 s";
+  EXPECT_EQ(stalled.response(), "");
+  EXPECT_EQ(cut_off.load(), 0u);
+}
+
+// The drain timeout bounds the shutdown: a request still in flight is cancelled and its
+// connection closed unanswered; run() says how many.
+TEST_F(ServeHttp, DrainTimeoutCutsOffRequestsInFlight) {
+  start(30s, 300ms);
+  Client c(server->port());
+  c.send(post("/hold", "x"));
+  ASSERT_TRUE(wait_for([&] { return held_cancelled != nullptr; }));
+  server->shutdown();
+  ASSERT_TRUE(wait_for([&] { return ran_out.load(); })) << "the drain outlasted --drain-timeout";
+  EXPECT_EQ(cut_off.load(), 1u);
+  EXPECT_TRUE(held_cancelled->load());
+  EXPECT_EQ(c.response(), "");
 }
 
 }  // namespace
