@@ -1,10 +1,11 @@
 // encore serve's router and core: the TEI and OpenAI routes over one model, an Embedder
 // or a TextClassifier (a sequence classifier; with one label also a re-ranker). The HTTP
 // layer (http_server.h) calls handle() on its I/O thread; handle() checks the route, the
-// API key and the concurrency limit there, then hands the request to a tokenization
-// worker, which parses, validates, tokenizes and queues it on the Batcher. The answer is
-// formatted on a worker too, so the I/O and inference threads only move bytes and run
-// the model.
+// API key and the concurrency limit there and answers the cheap routes (/health, /info,
+// /metrics) at once, so that they never wait behind model or tokenizer work; any other
+// request goes to a tokenization worker, which parses, validates, tokenizes and queues it on
+// the Batcher. The answer is formatted on a worker too, so the I/O and inference threads
+// only move bytes and run the model.
 #pragma once
 
 #include <atomic>
@@ -30,7 +31,7 @@ namespace encore::serve {
 struct ServiceOptions {
   std::string model_id;                  // /info and the OpenAI "model" field
   std::string dtype = "float32";         // /info model_dtype
-  size_t max_concurrent_requests = 512;  // inference requests in flight; beyond: 429
+  size_t max_concurrent_requests = 512;  // requests on the workers (all but health, info, metrics); beyond: 429
   size_t max_client_batch_size = 32;     // inputs per request; beyond: 413
   bool auto_truncate = false;            // default of `truncate`; else over-long inputs get 413
   std::optional<std::string> api_key;    // when set: "Authorization: Bearer KEY" or 401
@@ -78,7 +79,8 @@ class Service {
     const char* method;
     const char* path;
     Route route;
-    bool inference;  // counts against max_concurrent_requests
+    bool worker;     // parsed on a worker and counted against max_concurrent_requests; else
+                     // answered at once on the I/O thread
     bool open;       // no API key needed (health and metrics, as TEI)
   };
   static const std::vector<RouteSpec>& routes();
