@@ -49,6 +49,13 @@ struct HttpServer::State {
 
 namespace {
 
+// A Transfer-Encoding the server decodes: chunked alone (no compression).
+bool is_chunked(beast::string_view coding) {
+  while (!coding.empty() && (coding.front() == ' ' || coding.front() == '\t')) coding.remove_prefix(1);
+  while (!coding.empty() && (coding.back() == ' ' || coding.back() == '\t')) coding.remove_suffix(1);
+  return beast::iequals(coding, "chunked");
+}
+
 // One connection: requests one after another (keep-alive), one in flight at a time.
 class Session : public std::enable_shared_from_this<Session> {
  public:
@@ -107,6 +114,11 @@ class Session : public std::enable_shared_from_this<Session> {
     if (ec) return on_read_error(ec);
     received_ = Clock::now();
     const auto& req = parser_->get();
+    const beast::string_view coding = req[http::field::transfer_encoding];
+    if (!coding.empty() && !is_chunked(coding))  // Beast would read the body as empty
+      return reject(400, ApiError{400, ErrorType::Validation,
+                                  "Transfer-Encoding: " + std::string(coding) +
+                                      " is not supported; send the body as it is, or chunked"});
     if (req[http::field::expect] == "100-continue" && !parser_->is_done()) {
       static const std::string kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
       asio::async_write(stream_, asio::buffer(kContinue), [self = shared_from_this()](beast::error_code e, size_t) {
@@ -238,11 +250,11 @@ class Session : public std::enable_shared_from_this<Session> {
 
   // An answer to a request that could not be read whole; then the connection closes.
   void reject(int status, const ApiError& err) {
-    if (parser_ && parser_->is_header_done()) {
-      const auto target = parser_->get().target();
-      const std::string_view t(target.data(), target.size());
-      path_ = std::string(t.substr(0, t.find('?')));
-    }
+    // The route, for the metrics: the target is known once the request line is read (a 413
+    // decided from Content-Length comes before the headers are done).
+    const auto target = parser_ ? parser_->get().target() : beast::string_view{};
+    const std::string_view t(target.data(), target.size());
+    path_ = std::string(t.substr(0, t.find('?')));
     if (received_ == Clock::time_point{}) received_ = Clock::now();
     response_ = {};
     response_.version(11);

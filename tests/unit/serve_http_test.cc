@@ -9,11 +9,14 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <mutex>
 #include <string>
 #include <thread>
+#include <utility>
+#include <vector>
 
 #include "serve/http_server.h"
 
@@ -88,6 +91,7 @@ struct ServeHttp : ::testing::Test {
   std::thread runner;
   std::atomic<bool> ran_out{false};  // run() has returned
   std::atomic<size_t> cut_off{0};    // what it returned
+  std::vector<std::pair<std::string, int>> recorded;  // the ResponseHook's path and status
 
   void start(std::chrono::milliseconds timeout = 30s, std::chrono::milliseconds drain = 10s) {
     HttpServerOptions o;
@@ -105,6 +109,9 @@ struct ServeHttp : ::testing::Test {
       }
       respond(HttpResponse{200, r.method + " " + r.path + " " + r.body + (r.draining ? " (draining)" : ""), "text/plain",
                            {{"x-test", "1"}}});
+    }, [this](const std::string& path, int status, double) {
+      std::lock_guard<std::mutex> lock(mutex);
+      recorded.emplace_back(path, status);
     });
     runner = std::thread([this] {
       cut_off = server->run();
@@ -171,6 +178,30 @@ TEST_F(ServeHttp, PayloadLimitAndMalformedRequests) {
   Client ok(server->port());
   ok.send(post("/still", "alive"));
   EXPECT_NE(ok.response().find("200"), std::string::npos);
+}
+
+// Beast reads a body of a transfer coding other than chunked as empty: such a request is
+// refused, naming the coding. A 413 decided from Content-Length is recorded under its path.
+TEST_F(ServeHttp, OnlyChunkedTransferCodingAndRejectionsKeepTheirPath) {
+  start();
+  for (const char* coding : {"gzip", "gzip, chunked", "chunked, gzip"}) {
+    Client c(server->port());
+    c.send(std::string("POST /x HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: ") + coding + "\r\n\r\n3\r\nabc\r\n0\r\n\r\n");
+    const std::string r = c.response();
+    EXPECT_NE(r.find("HTTP/1.1 400"), std::string::npos) << coding << ": " << r;
+    EXPECT_NE(r.find(std::string("Transfer-Encoding: ") + coding + " is not supported"), std::string::npos) << r;
+  }
+  {
+    Client c(server->port());
+    c.send("POST /x HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: Chunked \r\n\r\n3\r\nabc\r\n0\r\n\r\n");
+    EXPECT_NE(c.response().find("POST /x abc"), std::string::npos);
+  }
+  Client c(server->port());
+  c.send("POST /embed?x=1 HTTP/1.1\r\nHost: x\r\nContent-Length: 5000\r\n\r\n");
+  EXPECT_NE(c.response().find("HTTP/1.1 413"), std::string::npos);
+  EXPECT_TRUE(wait_for([&] {
+    return std::find(recorded.begin(), recorded.end(), std::make_pair(std::string("/embed"), 413)) != recorded.end();
+  })) << "the 413 was not recorded under /embed";
 }
 
 TEST_F(ServeHttp, ResetCancelsTheRequest) {
