@@ -114,7 +114,9 @@ void Service::on_response(const std::string& path, int status, double seconds) {
 void Service::reply_error(Call& call, const ApiError& error) const {
   if (!call.respond) return;  // moved on already: whoever holds it answers
   const bool openai = call.route == Route::OpenAI;
-  call.respond(HttpResponse{error.status, openai ? error.openai_json() : error.tei_json(), "application/json", {}});
+  HttpResponse r{error.status, openai ? error.openai_json() : error.tei_json(), "application/json", {}};
+  if (error.status == 401) r.headers.push_back({"WWW-Authenticate", "Bearer"});  // RFC 6750 section 3
+  call.respond(std::move(r));
 }
 
 void Service::handle(HttpRequest request, Responder respond) {

@@ -110,7 +110,7 @@ class Service {
   void metrics(Call& call);
 
   // Validation and tokenization of one input (input_encoding.cc), TEI's rules: an empty
-  // input, more characters than max_length * 250 or more tokens than max_length without
+  // (or blank) input, more characters than max_length * 250 or more tokens than max_length without
   // truncation are 413; text the tokenizer rejects is 422; token ids are checked against
   // the vocabulary. `field` is the request field the errors name (OpenAI's is `input`).
   Sequence encode_input(const Input& input, bool truncate, TruncationSide side,
@@ -119,6 +119,10 @@ class Service {
   // The same rules for a classifier input, a text or a pair (TEI: an empty pair is two empty
   // texts; over the character limit each text is cut to half of it).
   Sequence encode_predict_input(const PredictInput& input, bool truncate, TruncationSide side, size_t index) const;
+  // Whether a text gives no tokens of its own: "", or only whitespace or control characters,
+  // which the tokenizer drops. Such an input is refused as "" is (413 "cannot be empty")
+  // rather than run as its special tokens alone.
+  bool is_blank(const std::string& text) const;
   // The prompt a request's prompt_name selects (422 if the model has none of that name);
   // without one, an embedding model's default_prompt_name's prompt, else "".
   std::string prompt(const std::optional<std::string>& prompt_name) const;

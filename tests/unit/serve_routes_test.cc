@@ -1,7 +1,8 @@
-// encore serve's router (Service::handle) without sockets, on the random-weight classifier of
-// tests/fixtures/heads: the cheap answers (/health, /info, /metrics, 401, 404) come at once
-// even while every tokenization worker is busy, and /tokenize and /decode count against
-// --max-concurrent-requests like the model routes.
+// encore serve's router (Service::handle) without sockets, on the random-weight models of
+// tests/fixtures: the cheap answers (/health, /info, /metrics, 401, 404) come at once even
+// while every tokenization worker is busy; /tokenize and /decode count against
+// --max-concurrent-requests like the model routes; 401 says which scheme; an input of only
+// whitespace or control characters is refused as "" is, on every route.
 #include <gtest/gtest.h>
 
 #include <chrono>
@@ -10,7 +11,10 @@
 #include <string>
 #include <vector>
 
+#include <nlohmann/json.hpp>
+
 #include "encore/classifier.h"
+#include "encore/embedder.h"
 #include "serve/service.h"
 #include "serve_test_util.h"
 #include "test_util.h"
@@ -19,6 +23,8 @@ namespace encore::serve {
 namespace {
 
 using namespace std::chrono_literals;
+using nlohmann::json;
+using testing::call;
 using testing::fixture;
 
 std::string heads(const std::string& name) { return (fixture("heads/" + name) / "model").string(); }
@@ -104,6 +110,64 @@ TEST(ServeRoutes, CheapAnswersDoNotQueueBehindWorkersAndTokenizeCountsAgainstThe
   EXPECT_EQ(r.status, 200) << r.body;
   r = within_5s(queued_decode);
   EXPECT_EQ(r.status, 200) << r.body;
+}
+
+TEST(ServeRoutes, UnauthorizedNamesTheScheme) {
+  const TextClassifier classifier = TextClassifier::load(heads("sequence-classification"));
+  ServiceOptions o;
+  o.api_key = "k";
+  Service service(classifier, o);
+  for (const char* auth : {"", "Bearer wrong"}) {
+    const HttpResponse r = call(service, "/predict", R"({"inputs": "x"})", auth);
+    EXPECT_EQ(r.status, 401) << r.body;
+    EXPECT_EQ(r.headers, (std::vector<std::pair<std::string, std::string>>{{"WWW-Authenticate", "Bearer"}}));
+  }
+  EXPECT_TRUE(call(service, "/predict", R"({"inputs": "x"})", "Bearer k").headers.size() > 1);  // TEI's x-* only
+}
+
+// Texts with no tokens of their own: "" and what the tokenizer drops (whitespace, control and
+// format characters). Each is a 413 "cannot be empty" where "" is, instead of running as the
+// special tokens alone ([CLS] [SEP]).
+const std::vector<std::string> kBlanks = {"", "   ", "\t\n\r ", std::string("\0\x01\x1f\x7f", 4),
+                                          "\u00a0\u3000\u200b"};
+
+void expect_empty(Service& service, const std::string& path, const json& body, const char* field = "inputs") {
+  const HttpResponse r = call(service, path, body.dump());
+  EXPECT_EQ(r.status, 413) << path << " " << body.dump() << ": " << r.body;
+  EXPECT_NE(r.body.find(std::string("`") + field + "` cannot be empty"), std::string::npos)
+      << path << " " << body.dump() << ": " << r.body;
+}
+
+TEST(ServeRoutes, BlankInputsAreRefusedAsEmpty) {
+  const TextClassifier classifier = TextClassifier::load(heads("sequence-classification"));
+  Service classify(classifier, ServiceOptions{});
+  const TextClassifier cross = TextClassifier::load(heads("cross-encoder"));
+  Service rerank(cross, ServiceOptions{});
+  for (const std::string& blank : kBlanks) {
+    expect_empty(classify, "/predict", {{"inputs", blank}});
+    expect_empty(classify, "/predict", {{"inputs", {blank, blank}}});
+    expect_empty(classify, "/predict", {{"inputs", {{"x"}, {blank}}}});
+    expect_empty(classify, "/tokenize", {{"inputs", blank}});
+    expect_empty(rerank, "/rerank", {{"query", blank}, {"texts", {"x", blank}}});
+    HttpResponse r = call(classify, "/predict", json{{"inputs", {blank, "x"}}}.dump());  // one text of two
+    EXPECT_EQ(r.status, 200) << r.body;
+  }
+  // An embedding model; one with a default prompt (the input's own tokens count, not the
+  // prompt's); a StaticEmbedding.
+  for (const std::string name : {"st2-dense", "st5-prompts", "st5-static"}) {
+    const Embedder embedder = Embedder::load(fixture("st/" + name).string());
+    Service service(embedder, ServiceOptions{});
+    for (const std::string& blank : kBlanks) {
+      SCOPED_TRACE(name + " " + json(blank).dump());
+      expect_empty(service, "/embed", {{"inputs", blank}});
+      expect_empty(service, "/embed", {{"inputs", {"x", blank}}});
+      expect_empty(service, "/embed_all", {{"inputs", blank}});
+      expect_empty(service, "/similarity", {{"inputs", {{"source_sentence", blank}, {"sentences", {"x"}}}}});
+      expect_empty(service, "/v1/embeddings", {{"input", blank}}, "input");
+    }
+    HttpResponse r = call(service, "/embed", R"({"inputs": " x\u0001"})");
+    EXPECT_EQ(r.status, 200) << name << ": " << r.body;
+  }
 }
 
 }  // namespace
