@@ -59,7 +59,8 @@ const char* kUsage =
     "  --payload-limit          request body bytes; beyond: 413 (default 2000000)\n"
     "  --auto-truncate          truncate over-long inputs by default instead of answering 413\n"
     "  --request-timeout        seconds from a request's arrival to its answer; then 503 (default 30)\n"
-    "  --api-key                require \"Authorization: Bearer KEY\" (or set ENCORE_API_KEY)\n"
+    "  --api-key                require \"Authorization: Bearer KEY\"; not empty. ENCORE_API_KEY=KEY does\n"
+    "                           the same and keeps the key out of the process list\n"
     "  --threads                inference threads (default: OpenMP's)\n"
     "  --tokenization-workers   threads that parse, tokenize and format (default: one per core)\n"
     "  --max-length             longest input in tokens (default: the model's)\n"
@@ -117,6 +118,15 @@ int run_serve(const std::vector<std::string>& argv) {
              "max-length", "pooling", "dtype", "port-file", "drain-timeout"},
             {"auto-truncate"});
   if (!args.positional().empty()) throw UsageError{"unexpected argument '" + args.positional()[0] + "'"};
+  // An empty key would leave the server open to "Authorization: Bearer " (or to anyone, when
+  // read as no key): refused before the model loads.
+  std::optional<std::string> api_key = args.get("api-key");
+  if (api_key && api_key->empty())
+    throw UsageError{"--api-key is empty: give a key, or leave the option out to serve without one"};
+  if (const char* env = std::getenv("ENCORE_API_KEY"); !api_key && env) {
+    if (!*env) throw UsageError{"ENCORE_API_KEY is set but empty: set a key, or unset it to serve without one"};
+    api_key = env;
+  }
   const std::string model_arg = args.require("model");
   const std::string dir = resolve_model_path(model_arg);
 
@@ -140,8 +150,7 @@ int run_serve(const std::vector<std::string>& argv) {
   so.payload_limit = get_size(args, "payload-limit", 2000000, 1);
   so.batching.max_batch_tokens = get_size(args, "max-batch-tokens", 16384, 1);
   so.batching.max_batch_requests = get_size(args, "max-batch-requests", 0, 0);
-  if (auto key = args.get("api-key")) so.api_key = *key;
-  else if (const char* env = std::getenv("ENCORE_API_KEY"); env && *env) so.api_key = env;
+  so.api_key = api_key;
   so.request_timeout = get_seconds(args, "request-timeout", "30", false);
   so.prompts = read_prompts(dir);
 

@@ -69,6 +69,25 @@ start_server f
 check 200 GET /health
 stop_idle_server f
 
+# An empty API key is refused before the model loads (it would have required "Bearer "),
+# from the flag or from ENCORE_API_KEY; a key from ENCORE_API_KEY is required as --api-key's.
+for how in flag env; do
+  rc=0
+  if [ $how = flag ]; then
+    timeout 60 "$enc" serve --model "$model" --port 0 --api-key '' 2>"$tmp/key.err" || rc=$?
+  else
+    ENCORE_API_KEY= timeout 60 "$enc" serve --model "$model" --port 0 2>"$tmp/key.err" || rc=$?
+  fi
+  [ $rc = 2 ] || fail "empty API key ($how): exit $rc, expected 2: $(cat "$tmp/key.err")"
+  grep -q "^encore serve: \(--api-key\|ENCORE_API_KEY\) .*empty" "$tmp/key.err" ||
+    fail "empty API key ($how): $(cat "$tmp/key.err")"
+done
+ENCORE_API_KEY=k3y start_server h
+check 401 POST /predict '{"inputs": "x"}' -D "$tmp/headers"
+grep -qi "^WWW-Authenticate: Bearer" "$tmp/headers" || fail "401 without WWW-Authenticate: Bearer: $(cat "$tmp/headers")"
+check 200 POST /predict '{"inputs": "x"}' -H "Authorization: Bearer k3y"
+stop_idle_server h
+
 # ---- Server G: SIGTERM with two requests half sent. One finishes during the drain: it is a
 # GET /health, answered 503. The other never does: it gets 2 s (not the 60 s idle timeout),
 # so the server exits 0 within 5 s of the signal.
