@@ -209,9 +209,10 @@ int run_serve(const std::vector<std::string>& argv) {
   else
     std::fprintf(stderr, "encore serve: stopped accepting; in-flight requests finished\n");
   if (service.computing()) {
-    // Every request has its answer, so this batch is for requests that timed out or whose
-    // client left: nobody waits for it, and it may take seconds.
-    std::fprintf(stderr, "encore serve: not finishing the batch of requests already answered\n");
+    // Every request has its answer or was cut off by --drain-timeout, so this batch is for
+    // requests that timed out, were cut off or whose client left: nobody waits for it, and it
+    // may take seconds.
+    std::fprintf(stderr, "encore serve: not finishing the batch of requests already answered or cut off\n");
     std::fflush(nullptr);
     std::_Exit(0);
   }
