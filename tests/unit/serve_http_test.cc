@@ -107,8 +107,8 @@ struct ServeHttp : ::testing::Test {
         held_cancelled = r.cancelled;
         return;
       }
-      respond(HttpResponse{200, r.method + " " + r.path + " " + r.body + (r.draining ? " (draining)" : ""), "text/plain",
-                           {{"x-test", "1"}}});
+      const std::string echo = r.method + " " + r.path + " " + r.body + (r.draining ? " (draining)" : "");
+      respond(HttpResponse{200, echo, "text/plain", {{"x-test", "1"}}});
     }, [this](const std::string& path, int status, double) {
       std::lock_guard<std::mutex> lock(mutex);
       recorded.emplace_back(path, status);
@@ -186,7 +186,8 @@ TEST_F(ServeHttp, OnlyChunkedTransferCodingAndRejectionsKeepTheirPath) {
   start();
   for (const char* coding : {"gzip", "gzip, chunked", "chunked, gzip"}) {
     Client c(server->port());
-    c.send(std::string("POST /x HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: ") + coding + "\r\n\r\n3\r\nabc\r\n0\r\n\r\n");
+    c.send(std::string("POST /x HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: ") + coding +
+           "\r\n\r\n3\r\nabc\r\n0\r\n\r\n");
     const std::string r = c.response();
     EXPECT_NE(r.find("HTTP/1.1 400"), std::string::npos) << coding << ": " << r;
     EXPECT_NE(r.find(std::string("Transfer-Encoding: ") + coding + " is not supported"), std::string::npos) << r;
