@@ -38,7 +38,7 @@ const char* kUsage =
     "                    [--max-client-batch-size N] [--payload-limit BYTES] [--auto-truncate]\n"
     "                    [--request-timeout SECONDS] [--api-key KEY] [--threads N]\n"
     "                    [--tokenization-workers N] [--max-length N] [--pooling MODE] [--dtype f32|bf16|int8]\n"
-    "                    [--port-file FILE]\n\n"
+    "                    [--port-file FILE] [--drain-timeout SECONDS]\n\n"
     "Serves DIR (a sentence-transformers or HF BERT directory) over HTTP with the routes of\n"
     "text-embeddings-inference (POST /embed, /embed_all, /similarity, /tokenize, /decode,\n"
     "/predict, /rerank; GET /health, /info, /metrics) and OpenAI's POST /v1/embeddings.\n"
@@ -47,7 +47,8 @@ const char* kUsage =
     "embedding routes then answer 424. Any other model embeds.\n"
     "Requests are tokenized on worker threads and batched: a batch takes queued inputs up to\n"
     "--max-batch-tokens tokens and --max-batch-requests inputs while the previous one runs.\n"
-    "SIGTERM or SIGINT: stop accepting, finish the requests in flight, exit 0.\n"
+    "SIGTERM or SIGINT: stop accepting, answer /health with 503, finish the requests in flight\n"
+    "(a request still being sent gets 2 s to arrive), exit 0 within --drain-timeout.\n"
     "  --host                   address to bind (default 127.0.0.1; 0.0.0.0 for every interface)\n"
     "  --port                   TCP port (default 3000; 0 picks a free one, see --port-file)\n"
     "  --model-id               name in /info and in OpenAI answers (default: DIR's last component)\n"
@@ -58,12 +59,15 @@ const char* kUsage =
     "  --payload-limit          request body bytes; beyond: 413 (default 2000000)\n"
     "  --auto-truncate          truncate over-long inputs by default instead of answering 413\n"
     "  --request-timeout        seconds from a request's arrival to its answer; then 503 (default 30)\n"
-    "  --api-key                require \"Authorization: Bearer KEY\" (or set ENCORE_API_KEY)\n"
+    "  --api-key                require \"Authorization: Bearer KEY\"; not empty. ENCORE_API_KEY=KEY does\n"
+    "                           the same and keeps the key out of the process list\n"
     "  --threads                inference threads (default: OpenMP's)\n"
     "  --tokenization-workers   threads that parse, tokenize and format (default: one per core)\n"
     "  --max-length             longest input in tokens (default: the model's)\n"
     "  --pooling, --dtype       as `encore embed` (--pooling is ignored for a classifier)\n"
-    "  --port-file              write the bound port to FILE once listening\n\n"
+    "  --port-file              write the bound port to FILE once listening\n"
+    "  --drain-timeout          on SIGTERM, seconds to finish the requests in flight; then their\n"
+    "                           connections close unanswered and the server exits (default 10)\n\n"
     "example:\n"
     "  encore serve --model models/all-MiniLM-L6-v2 --port 8080 &\n"
     "  curl -s localhost:8080/embed -H 'Content-Type: application/json' -d '{\"inputs\": \"Hello\"}'\n"
@@ -74,6 +78,21 @@ size_t get_size(const Args& args, const std::string& flag, size_t fallback, size
   const int v = args.get_int(flag, static_cast<int>(fallback));
   if (v < static_cast<int>(min)) throw UsageError{"--" + flag + " must be at least " + std::to_string(min)};
   return static_cast<size_t>(v);
+}
+
+// A duration flag in seconds (fractions allowed), at most a day; zero only where allowed.
+std::chrono::milliseconds get_seconds(const Args& args, const std::string& flag, const std::string& fallback,
+                                      bool allow_zero) {
+  const std::string text = args.get_or(flag, fallback);
+  double seconds = 0.0;
+  try {
+    seconds = std::stod(text);
+  } catch (const std::exception&) {
+    throw UsageError{"--" + flag + " expects seconds, got '" + text + "'"};
+  }
+  if (!(seconds <= 86400.0 && (allow_zero ? seconds >= 0.0 : seconds > 0.0)))
+    throw UsageError{"--" + flag + " must be within " + (allow_zero ? "[0" : "(0") + ", 86400] seconds"};
+  return std::chrono::milliseconds(static_cast<int64_t>(seconds * 1000.0));
 }
 
 std::map<std::string, std::string> read_prompts(const std::filesystem::path& dir) {
@@ -96,9 +115,18 @@ int run_serve(const std::vector<std::string>& argv) {
   Args args(argv,
             {"model", "model-id", "host", "port", "max-batch-tokens", "max-batch-requests", "max-concurrent-requests",
              "max-client-batch-size", "payload-limit", "request-timeout", "api-key", "threads", "tokenization-workers",
-             "max-length", "pooling", "dtype", "port-file"},
+             "max-length", "pooling", "dtype", "port-file", "drain-timeout"},
             {"auto-truncate"});
   if (!args.positional().empty()) throw UsageError{"unexpected argument '" + args.positional()[0] + "'"};
+  // An empty key would leave the server open to "Authorization: Bearer " (or to anyone, when
+  // read as no key): refused before the model loads.
+  std::optional<std::string> api_key = args.get("api-key");
+  if (api_key && api_key->empty())
+    throw UsageError{"--api-key is empty: give a key, or leave the option out to serve without one"};
+  if (const char* env = std::getenv("ENCORE_API_KEY"); !api_key && env) {
+    if (!*env) throw UsageError{"ENCORE_API_KEY is set but empty: set a key, or unset it to serve without one"};
+    api_key = env;
+  }
   const std::string model_arg = args.require("model");
   const std::string dir = resolve_model_path(model_arg);
 
@@ -122,17 +150,8 @@ int run_serve(const std::vector<std::string>& argv) {
   so.payload_limit = get_size(args, "payload-limit", 2000000, 1);
   so.batching.max_batch_tokens = get_size(args, "max-batch-tokens", 16384, 1);
   so.batching.max_batch_requests = get_size(args, "max-batch-requests", 0, 0);
-  if (auto key = args.get("api-key")) so.api_key = *key;
-  else if (const char* env = std::getenv("ENCORE_API_KEY"); env && *env) so.api_key = env;
-  const std::string timeout = args.get_or("request-timeout", "30");
-  double seconds = 0.0;
-  try {
-    seconds = std::stod(timeout);
-  } catch (const std::exception&) {
-    throw UsageError{"--request-timeout expects seconds, got '" + timeout + "'"};
-  }
-  if (!(seconds > 0.0 && seconds <= 86400.0)) throw UsageError{"--request-timeout must be within (0, 86400] seconds"};
-  so.request_timeout = std::chrono::milliseconds(static_cast<int64_t>(seconds * 1000.0));
+  so.api_key = api_key;
+  so.request_timeout = get_seconds(args, "request-timeout", "30", false);
   so.prompts = read_prompts(dir);
 
   serve::HttpServerOptions ho;
@@ -142,6 +161,7 @@ int run_serve(const std::vector<std::string>& argv) {
   ho.port = static_cast<uint16_t>(port);
   ho.payload_limit = so.payload_limit;
   ho.request_timeout = so.request_timeout;
+  ho.drain_timeout = get_seconds(args, "drain-timeout", "10", true);
 
   // The model kind, as TEI decides it: a sequence classification head makes a classifier
   // (a re-ranker with one label); anything else is served as an embedding model. config.json's
@@ -183,12 +203,16 @@ int run_serve(const std::vector<std::string>& argv) {
                                                       : "re-ranker",
                ho.host.c_str(), static_cast<unsigned>(http.port()), service.max_length(),
                service.options().tokenization_workers);
-  http.run();
-  std::fprintf(stderr, "encore serve: stopped accepting; in-flight requests finished\n");
+  if (const size_t cut_off = http.run())
+    std::fprintf(stderr, "encore serve: stopped accepting; --drain-timeout passed with %zu requests unanswered\n",
+                 cut_off);
+  else
+    std::fprintf(stderr, "encore serve: stopped accepting; in-flight requests finished\n");
   if (service.computing()) {
-    // Every request has its answer, so this batch is for requests that timed out or whose
-    // client left: nobody waits for it, and it may take seconds.
-    std::fprintf(stderr, "encore serve: not finishing the batch of requests already answered\n");
+    // Every request has its answer or was cut off by --drain-timeout, so this batch is for
+    // requests that timed out, were cut off or whose client left: nobody waits for it, and it
+    // may take seconds.
+    std::fprintf(stderr, "encore serve: not finishing the batch of requests already answered or cut off\n");
     std::fflush(nullptr);
     std::_Exit(0);
   }

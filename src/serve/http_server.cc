@@ -1,5 +1,6 @@
 #include "serve/http_server.h"
 
+#include <poll.h>
 #include <sys/socket.h>
 
 #include <cerrno>
@@ -33,10 +34,13 @@ struct HttpServer::State {
   std::optional<asio::executor_work_guard<asio::io_context::executor_type>> guard;
   std::map<const Session*, std::weak_ptr<Session>> sessions;  // I/O thread only
   bool draining = false;
+  asio::steady_timer drain_timer{io};  // options.drain_timeout from the shutdown
+  size_t cut_off = 0;                  // requests in flight that the drain timeout closed
   uint16_t port = 0;
 
   void accept(std::shared_ptr<State> self);
   void begin_shutdown();
+  std::vector<std::shared_ptr<Session>> live_sessions();
   void session_closed(const Session* s);
   void record(const std::string& path, int status, Clock::time_point since) {
     if (hook) hook(path, status, std::chrono::duration<double>(Clock::now() - since).count());
@@ -44,6 +48,13 @@ struct HttpServer::State {
 };
 
 namespace {
+
+// A Transfer-Encoding the server decodes: chunked alone (no compression).
+bool is_chunked(beast::string_view coding) {
+  while (!coding.empty() && (coding.front() == ' ' || coding.front() == '\t')) coding.remove_prefix(1);
+  while (!coding.empty() && (coding.back() == ' ' || coding.back() == '\t')) coding.remove_suffix(1);
+  return beast::iequals(coding, "chunked");
+}
 
 // One connection: requests one after another (keep-alive), one in flight at a time.
 class Session : public std::enable_shared_from_this<Session> {
@@ -68,10 +79,25 @@ class Session : public std::enable_shared_from_this<Session> {
     read_header();
   }
 
-  // Shutdown: a connection waiting for its next request is closed; one in the middle of
-  // a request finishes it first (its answer says Connection: close).
-  void close_if_idle() {
-    if (!busy_ && !(parser_ && parser_->got_some())) close();
+  // Shutdown: a connection waiting for its next request is closed; one with a request in
+  // flight finishes it (its answer says Connection: close); one that has begun to send a
+  // request gets drain_partial_timeout to send the rest, not the idle timeout.
+  void drain() {
+    if (busy_ || writing_) return;
+    if (!(parser_ && parser_->got_some())) return close();
+    deadline_.expires_after(state_->options.drain_partial_timeout);
+    deadline_.async_wait([self = shared_from_this()](beast::error_code e) {
+      if (!e && !self->busy_ && !self->writing_) self->close();
+    });
+  }
+
+  // The drain timeout: the connection closes whatever it is doing; a request in flight is
+  // cancelled (and counted: true).
+  bool cut_off() {
+    const bool in_flight = busy_ && !closed_;
+    if (in_flight) cancelled_->store(true);
+    close();
+    return in_flight;
   }
 
  private:
@@ -88,6 +114,11 @@ class Session : public std::enable_shared_from_this<Session> {
     if (ec) return on_read_error(ec);
     received_ = Clock::now();
     const auto& req = parser_->get();
+    const beast::string_view coding = req[http::field::transfer_encoding];
+    if (!coding.empty() && !is_chunked(coding))  // Beast would read the body as empty
+      return reject(400, ApiError{400, ErrorType::Validation,
+                                  "Transfer-Encoding: " + std::string(coding) +
+                                      " is not supported; send the body as it is, or chunked"});
     if (req[http::field::expect] == "100-continue" && !parser_->is_done()) {
       static const std::string kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
       asio::async_write(stream_, asio::buffer(kContinue), [self = shared_from_this()](beast::error_code e, size_t) {
@@ -127,6 +158,7 @@ class Session : public std::enable_shared_from_this<Session> {
     r.body = std::move(req.body());
     r.authorization = std::string(req[http::field::authorization]);
     r.received = received_;
+    r.draining = state_->draining;
     keep_alive_ = req.keep_alive();
     version_ = req.version();
     path_ = r.path;
@@ -153,18 +185,38 @@ class Session : public std::enable_shared_from_this<Session> {
     state_->handler(std::move(r), std::move(responder));
   }
 
-  // While a request is in flight, a readable socket that reads as closed means the client
-  // left: the request is cancelled (queued work for it is dropped) and the socket closed.
+  // While a request is in flight, the socket is watched for the client going away: a reset
+  // or another socket error cancels the request (queued work for it is dropped) and closes
+  // the socket. The end of the client's input does not: a client may shut down its sending
+  // side after the request (shutdown(SHUT_WR)) and still read the answer, and on the wire
+  // that FIN is the same as a close; after it, only an error (the reset a closed socket
+  // sends when data reaches it) cancels, and an answer that cannot be written counts as 499.
   void watch_disconnect(uint64_t seq) {
     stream_.socket().async_wait(tcp::socket::wait_read, [self = shared_from_this(), seq](beast::error_code ec) {
       if (ec || seq != self->seq_ || !self->busy_ || self->closed_) return;
+      const int fd = self->stream_.socket().native_handle();
       char c;
-      const ssize_t n = ::recv(self->stream_.socket().native_handle(), &c, 1, MSG_PEEK | MSG_DONTWAIT);
+      const ssize_t n = ::recv(fd, &c, 1, MSG_PEEK | MSG_DONTWAIT);
       if (n > 0) return;  // the next request, pipelined: the client is still there
       if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)) return self->watch_disconnect(seq);
-      self->cancelled_->store(true);
-      self->close();
+      if (n == 0 && !socket_failed(fd)) return self->watch_error(seq);  // half-closed: keep going
+      self->cancel_request();
     });
+  }
+  void watch_error(uint64_t seq) {
+    stream_.socket().async_wait(tcp::socket::wait_error, [self = shared_from_this(), seq](beast::error_code ec) {
+      if (ec || seq != self->seq_ || !self->busy_ || self->closed_) return;
+      self->cancel_request();
+    });
+  }
+  // A reset or error is pending on the socket (it also shows after a FIN, which recv reports first).
+  static bool socket_failed(int fd) {
+    pollfd p{fd, 0, 0};
+    return ::poll(&p, 1, 0) == 1 && (p.revents & (POLLERR | POLLHUP)) != 0;
+  }
+  void cancel_request() {
+    cancelled_->store(true);
+    close();
   }
 
   void respond(uint64_t seq, HttpResponse r) {
@@ -186,9 +238,11 @@ class Session : public std::enable_shared_from_this<Session> {
     response_.body() = std::move(r.body);
     response_.keep_alive(keep_alive_ && !state_->draining);
     response_.prepare_payload();
-    state_->record(path_, r.status, received_);
     stream_.expires_after(state_->options.idle_timeout);
+    writing_ = true;
     http::async_write(stream_, response_, [self = shared_from_this()](beast::error_code ec, size_t) {
+      self->writing_ = false;
+      self->state_->record(self->path_, ec ? 499 : self->response_.result_int(), self->received_);
       if (ec || !self->response_.keep_alive()) return self->close();
       self->read_header();
     });
@@ -196,11 +250,11 @@ class Session : public std::enable_shared_from_this<Session> {
 
   // An answer to a request that could not be read whole; then the connection closes.
   void reject(int status, const ApiError& err) {
-    if (parser_ && parser_->is_header_done()) {
-      const auto target = parser_->get().target();
-      const std::string_view t(target.data(), target.size());
-      path_ = std::string(t.substr(0, t.find('?')));
-    }
+    // The route, for the metrics: the target is known once the request line is read (a 413
+    // decided from Content-Length comes before the headers are done).
+    const auto target = parser_ ? parser_->get().target() : beast::string_view{};
+    const std::string_view t(target.data(), target.size());
+    path_ = std::string(t.substr(0, t.find('?')));
     if (received_ == Clock::time_point{}) received_ = Clock::now();
     response_ = {};
     response_.version(11);
@@ -261,7 +315,8 @@ class Session : public std::enable_shared_from_this<Session> {
   uint64_t seq_ = 0;
   unsigned version_ = 11;
   bool keep_alive_ = true;
-  bool busy_ = false;
+  bool busy_ = false;     // a request is in flight
+  bool writing_ = false;  // an answer is being written
   bool closed_ = false;
   char discard_[4096];
 };
@@ -289,17 +344,28 @@ void HttpServer::State::begin_shutdown() {
   beast::error_code ignored;
   acceptor.close(ignored);
   signals.cancel(ignored);
+  for (auto& s : live_sessions()) s->drain();
+  if (sessions.empty()) return guard.reset();
+  drain_timer.expires_after(options.drain_timeout);
+  drain_timer.async_wait([this](beast::error_code ec) {
+    if (ec) return;
+    for (auto& s : live_sessions()) cut_off += s->cut_off() ? 1 : 0;
+  });
+}
+
+std::vector<std::shared_ptr<Session>> HttpServer::State::live_sessions() {
   std::vector<std::shared_ptr<Session>> live;
   for (auto& [ptr, weak] : sessions)
     if (auto s = weak.lock()) live.push_back(std::move(s));
-  for (auto& s : live) s->close_if_idle();
-  live.clear();
-  if (sessions.empty()) guard.reset();
+  return live;
 }
 
 void HttpServer::State::session_closed(const Session* s) {
   sessions.erase(s);
-  if (draining && sessions.empty()) guard.reset();
+  if (draining && sessions.empty()) {
+    guard.reset();
+    drain_timer.cancel();
+  }
 }
 
 HttpServer::HttpServer(HttpServerOptions options, Handler handler, ResponseHook on_response)
@@ -333,7 +399,7 @@ HttpServer::~HttpServer() {
 
 uint16_t HttpServer::port() const { return state_->port; }
 
-void HttpServer::run() {
+size_t HttpServer::run() {
   state_->guard.emplace(state_->io.get_executor());
   if (state_->options.handle_signals) {
     state_->signals.add(SIGTERM);
@@ -345,6 +411,7 @@ void HttpServer::run() {
   if (state_->draining) state_->guard.reset();
   state_->accept(state_);
   state_->io.run();
+  return state_->cut_off;
 }
 
 void HttpServer::shutdown() {

@@ -1,10 +1,12 @@
 // The HTTP/1.1 front of encore serve: Boost.Beast on one Asio thread. It reads requests
 // (keep-alive, payload limit, timeouts), hands each to the handler, writes the answer,
-// and notices when a client goes away before its answer (the request is then cancelled).
-// It knows no routes; see service.h. Shutdown (SIGTERM, SIGINT or shutdown()) stops
-// accepting, closes idle connections, lets in-flight requests finish, then run() returns;
-// a request whose connection has closed (its client left, or it timed out and the client
-// hung up) is not waited for, though the handler may still hold its Responder.
+// and notices when a client goes away before its answer (a reset or a socket error: the
+// request is then cancelled; a client that only half-closes still gets its answer). It
+// knows no routes; see service.h. Shutdown (SIGTERM, SIGINT or shutdown()) stops
+// accepting, closes idle connections, gives a request still being received a short deadline,
+// lets in-flight requests finish within the drain timeout, then run() returns; a request
+// whose connection has closed (its client left, or it timed out and the client hung up) is
+// not waited for, though the handler may still hold its Responder.
 #pragma once
 
 #include <atomic>
@@ -26,6 +28,7 @@ struct HttpRequest {
   std::chrono::steady_clock::time_point received;
   // Set when the client disconnects (or the request times out) before the answer.
   std::shared_ptr<const std::atomic<bool>> cancelled;
+  bool draining = false;  // the server is shutting down (a health check answers 503)
 };
 
 struct HttpResponse {
@@ -49,6 +52,8 @@ struct HttpServerOptions {
   std::chrono::milliseconds request_timeout{30000};  // from the request's arrival to its answer; then 503
   std::chrono::milliseconds read_timeout{30000};     // to receive one request, and to write one answer
   std::chrono::milliseconds idle_timeout{60000};     // a keep-alive connection with no request
+  std::chrono::milliseconds drain_timeout{10000};    // shutdown: the longest wait for requests in flight
+  std::chrono::milliseconds drain_partial_timeout{2000};  // shutdown: to finish sending a request begun
   bool handle_signals = true;                         // SIGTERM and SIGINT start the shutdown
 };
 
@@ -61,8 +66,9 @@ class HttpServer {
   HttpServer& operator=(const HttpServer&) = delete;
 
   uint16_t port() const;
-  // Serves on the calling thread until a shutdown has drained every connection.
-  void run();
+  // Serves on the calling thread until a shutdown has drained every connection. Returns the
+  // number of requests in flight that the drain timeout cut off (closed unanswered).
+  size_t run();
   // Thread-safe: starts the graceful shutdown.
   void shutdown();
 

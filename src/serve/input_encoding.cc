@@ -60,6 +60,19 @@ std::string Service::prompt(const std::optional<std::string>& prompt_name) const
   return it->second;
 }
 
+bool Service::is_blank(const std::string& text) const {
+  for (const char c : text)
+    if (c > ' ' && c < 0x7f) return false;  // printable ASCII: a token with any tokenizer
+  if (text.empty()) return true;
+  EncodeOptions options;
+  options.add_special_tokens = false;
+  try {
+    return tokenizer().encode(text, options).size() == 0;
+  } catch (const Error&) {
+    return false;  // the tokenizer's error is reported (422) where the input is encoded
+  }
+}
+
 Sequence Service::encode_input(const Input& input, bool truncate, TruncationSide side,
                                const std::optional<std::string>& prompt_name, size_t index, const char* field) const {
   const size_t max_length = static_cast<size_t>(max_length_);
@@ -85,7 +98,7 @@ Sequence Service::encode_input(const Input& input, bool truncate, TruncationSide
     return seq;
   }
 
-  if (input.text.empty()) raise(cannot_be_empty(field));
+  if (is_blank(input.text)) raise(cannot_be_empty(field));
   encore::EmbedRequest request;
   request.prompt = prompt(prompt_name);
   std::string text = input.text;
@@ -110,7 +123,7 @@ Sequence Service::encode_input(const Input& input, bool truncate, TruncationSide
 Sequence Service::encode_predict_input(const PredictInput& input, bool truncate, TruncationSide side,
                                        size_t index) const {
   const size_t max_length = static_cast<size_t>(max_length_);
-  if (input.text.empty() && (!input.pair || input.pair->empty())) raise(cannot_be_empty("inputs"));
+  if (is_blank(input.text) && (!input.pair || is_blank(*input.pair))) raise(cannot_be_empty("inputs"));
   std::string text = input.text;
   std::optional<std::string> pair = input.pair;
   const size_t limit = char_limit();

@@ -11,7 +11,7 @@
 namespace encore::serve {
 
 void Service::health(Call& call) {
-  if (stopping_.load()) raise(unhealthy("unhealthy"));
+  if (stopping_.load() || call.request.draining) raise(unhealthy("unhealthy"));
   call.respond(HttpResponse{200, "", "application/json", {}});
 }
 

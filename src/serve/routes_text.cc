@@ -14,7 +14,7 @@ void Service::tokenize(Call& call) {
   std::string body = "[";
   for (size_t i = 0; i < req.inputs.size(); ++i) {
     const std::string text = prompt(req.prompt_name) + req.inputs[i];
-    if (text.empty()) raise(validation("Input validation error: `inputs` cannot be empty"));
+    if (is_blank(text)) raise(validation("Input validation error: `inputs` cannot be empty"));
     const size_t chars = Input{text, {}, false}.count_chars();
     if (chars > char_limit())
       raise(validation("Input validation error: `inputs` must have less than " + std::to_string(char_limit()) +

@@ -39,8 +39,8 @@ const std::vector<Service::RouteSpec>& Service::routes() {
       {"POST", "/embeddings", Route::OpenAI, true, false},
       {"POST", "/predict", Route::Predict, true, false},
       {"POST", "/rerank", Route::Rerank, true, false},
-      {"POST", "/tokenize", Route::Tokenize, false, false},
-      {"POST", "/decode", Route::Decode, false, false},
+      {"POST", "/tokenize", Route::Tokenize, true, false},
+      {"POST", "/decode", Route::Decode, true, false},
       {"GET", "/info", Route::Info, false, false},
       {"GET", "/health", Route::Health, false, true},
       {"GET", "/", Route::Health, false, true},
@@ -114,7 +114,9 @@ void Service::on_response(const std::string& path, int status, double seconds) {
 void Service::reply_error(Call& call, const ApiError& error) const {
   if (!call.respond) return;  // moved on already: whoever holds it answers
   const bool openai = call.route == Route::OpenAI;
-  call.respond(HttpResponse{error.status, openai ? error.openai_json() : error.tei_json(), "application/json", {}});
+  HttpResponse r{error.status, openai ? error.openai_json() : error.tei_json(), "application/json", {}};
+  if (error.status == 401) r.headers.push_back({"WWW-Authenticate", "Bearer"});  // RFC 6750 section 3
+  call.respond(std::move(r));
 }
 
 void Service::handle(HttpRequest request, Responder respond) {
@@ -135,16 +137,15 @@ void Service::handle(HttpRequest request, Responder respond) {
   if (options_.api_key && !spec->open &&
       !constant_time_equal(call.request.authorization, "Bearer " + *options_.api_key))
     return reply_error(call, ApiError{401, ErrorType::Unauthorized, "missing or wrong API key (Authorization: Bearer KEY)"});
-  if (spec->inference) {
-    if (in_flight_.fetch_add(1) >= options_.max_concurrent_requests) {
-      in_flight_.fetch_sub(1);
-      return reply_error(call, overloaded());
-    }
-    call.respond = [this, inner = std::move(call.respond)](HttpResponse r) {
-      in_flight_.fetch_sub(1);
-      inner(std::move(r));
-    };
+  if (!spec->worker) return dispatch(call);  // health, info, metrics: microseconds
+  if (in_flight_.fetch_add(1) >= options_.max_concurrent_requests) {
+    in_flight_.fetch_sub(1);
+    return reply_error(call, overloaded());
   }
+  call.respond = [this, inner = std::move(call.respond)](HttpResponse r) {
+    in_flight_.fetch_sub(1);
+    inner(std::move(r));
+  };
   auto shared = std::make_shared<Call>(std::move(call));
   boost::asio::post(workers_->pool, [this, shared] { dispatch(*shared); });
 }

@@ -1,10 +1,11 @@
 // encore serve's router and core: the TEI and OpenAI routes over one model, an Embedder
 // or a TextClassifier (a sequence classifier; with one label also a re-ranker). The HTTP
 // layer (http_server.h) calls handle() on its I/O thread; handle() checks the route, the
-// API key and the concurrency limit there, then hands the request to a tokenization
-// worker, which parses, validates, tokenizes and queues it on the Batcher. The answer is
-// formatted on a worker too, so the I/O and inference threads only move bytes and run
-// the model.
+// API key and the concurrency limit there and answers the cheap routes (/health, /info,
+// /metrics) at once, so that they never wait behind model or tokenizer work; any other
+// request goes to a tokenization worker, which parses, validates, tokenizes and queues it on
+// the Batcher. The answer is formatted on a worker too, so the I/O and inference threads
+// only move bytes and run the model.
 #pragma once
 
 #include <atomic>
@@ -30,7 +31,7 @@ namespace encore::serve {
 struct ServiceOptions {
   std::string model_id;                  // /info and the OpenAI "model" field
   std::string dtype = "float32";         // /info model_dtype
-  size_t max_concurrent_requests = 512;  // inference requests in flight; beyond: 429
+  size_t max_concurrent_requests = 512;  // requests on the workers (all but health, info, metrics); beyond: 429
   size_t max_client_batch_size = 32;     // inputs per request; beyond: 413
   bool auto_truncate = false;            // default of `truncate`; else over-long inputs get 413
   std::optional<std::string> api_key;    // when set: "Authorization: Bearer KEY" or 401
@@ -78,7 +79,8 @@ class Service {
     const char* method;
     const char* path;
     Route route;
-    bool inference;  // counts against max_concurrent_requests
+    bool worker;     // parsed on a worker and counted against max_concurrent_requests; else
+                     // answered at once on the I/O thread
     bool open;       // no API key needed (health and metrics, as TEI)
   };
   static const std::vector<RouteSpec>& routes();
@@ -108,7 +110,7 @@ class Service {
   void metrics(Call& call);
 
   // Validation and tokenization of one input (input_encoding.cc), TEI's rules: an empty
-  // input, more characters than max_length * 250 or more tokens than max_length without
+  // (or blank) input, more characters than max_length * 250 or more tokens than max_length without
   // truncation are 413; text the tokenizer rejects is 422; token ids are checked against
   // the vocabulary. `field` is the request field the errors name (OpenAI's is `input`).
   Sequence encode_input(const Input& input, bool truncate, TruncationSide side,
@@ -117,6 +119,10 @@ class Service {
   // The same rules for a classifier input, a text or a pair (TEI: an empty pair is two empty
   // texts; over the character limit each text is cut to half of it).
   Sequence encode_predict_input(const PredictInput& input, bool truncate, TruncationSide side, size_t index) const;
+  // Whether a text gives no tokens of its own: "", or only whitespace or control characters,
+  // which the tokenizer drops. Such an input is refused as "" is (413 "cannot be empty")
+  // rather than run as its special tokens alone.
+  bool is_blank(const std::string& text) const;
   // The prompt a request's prompt_name selects (422 if the model has none of that name);
   // without one, an embedding model's default_prompt_name's prompt, else "".
   std::string prompt(const std::optional<std::string>& prompt_name) const;

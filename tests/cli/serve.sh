@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # encore serve through the real binary and curl: every route, every failure path (401, 404,
 # 405, 413, 422 naming the field, 424, 429, 503 timeout), concurrent clients against
-# sequential single requests, a client that disconnects, the SIGTERM drain and an idle
-# server's exit within 500 ms of SIGTERM. First the classifier routes (/predict, /rerank) on
-# the task fixtures of tests/fixtures/heads, then the embedding routes on all-MiniLM-L6-v2
-# (skipped without it).
+# sequential single requests, a client that resets (and ones that half-close), the SIGTERM
+# drain (/health 503 meanwhile, a half-sent request given 2 s) and an idle server's exit
+# within 500 ms of SIGTERM. First the classifier routes (/predict, /rerank) on the task
+# fixtures of tests/fixtures/heads, then the embedding routes on all-MiniLM-L6-v2 (skipped
+# without it).
 # Usage: serve.sh ENCORE_BINARY FIXTURES_DIR
 set -euo pipefail
 enc=$1 fx=$2
@@ -67,6 +68,61 @@ model=$fx/heads/sequence-classification/model
 start_server f
 check 200 GET /health
 stop_idle_server f
+
+# An empty API key is refused before the model loads (it would have required "Bearer "),
+# from the flag or from ENCORE_API_KEY; a key from ENCORE_API_KEY is required as --api-key's.
+for how in flag env; do
+  rc=0
+  if [ $how = flag ]; then
+    timeout 60 "$enc" serve --model "$model" --port 0 --api-key '' 2>"$tmp/key.err" || rc=$?
+  else
+    ENCORE_API_KEY= timeout 60 "$enc" serve --model "$model" --port 0 2>"$tmp/key.err" || rc=$?
+  fi
+  [ $rc = 2 ] || fail "empty API key ($how): exit $rc, expected 2: $(cat "$tmp/key.err")"
+  grep -q "^encore serve: \(--api-key\|ENCORE_API_KEY\) .*empty" "$tmp/key.err" ||
+    fail "empty API key ($how): $(cat "$tmp/key.err")"
+done
+ENCORE_API_KEY=k3y start_server h
+check 401 POST /predict '{"inputs": "x"}' -D "$tmp/headers"
+grep -qi "^WWW-Authenticate: Bearer" "$tmp/headers" || fail "401 without WWW-Authenticate: Bearer: $(cat "$tmp/headers")"
+check 200 POST /predict '{"inputs": "x"}' -H "Authorization: Bearer k3y"
+stop_idle_server h
+
+# ---- Server G: SIGTERM with two requests half sent. One finishes during the drain: it is a
+# GET /health, answered 503. The other never does: it gets 2 s (not the 60 s idle timeout),
+# so the server exits 0 within 5 s of the signal.
+start_server g
+python3 - "$base" "$pid" >"$tmp/sigterm_sent" <<'PY' || fail "SIGTERM with half-sent requests"
+import os, signal, socket, sys, time
+host, port = sys.argv[1].split("//")[1].split(":")
+stalled = socket.create_connection((host, int(port)))
+stalled.sendall(b"POST /embed HTTP/1.1\r\nHo")
+health = socket.create_connection((host, int(port)))
+health.sendall(b"GET /health HTTP/1.1\r\nHo")
+time.sleep(0.5)
+t0 = time.time()
+os.kill(int(sys.argv[2]), signal.SIGTERM)
+while time.time() - t0 < 5:  # draining once new connections are refused
+    try:
+        socket.create_connection((host, int(port))).close()
+        time.sleep(0.05)
+    except ConnectionRefusedError:
+        break
+health.sendall(b"st: x\r\n\r\n")
+health.settimeout(10)
+answer = health.recv(4096)
+assert answer.startswith(b"HTTP/1.1 503") and b'"error_type":"unhealthy"' in answer, answer
+stalled.settimeout(10)
+try:
+    assert stalled.recv(4096) == b"", "an answer to a request never sent whole"
+except socket.timeout:
+    sys.exit(f"the half-sent request still held the connection {time.time() - t0:.1f} s after SIGTERM")
+print(int(t0 * 1e9))
+PY
+wait "$pid" || fail "server g did not exit 0 on SIGTERM"
+ms=$((($(date +%s%N) - $(cat "$tmp/sigterm_sent")) / 1000000))
+[ "$ms" -lt 5000 ] || fail "server g took $ms ms to exit after SIGTERM with a half-sent request (limit 5000)"
+echo "serve: with a half-sent request, exited $ms ms after SIGTERM; /health answered 503 while draining"
 
 # ---- Server D: a sequence classifier (3 labels); server E: a cross-encoder (one label).
 # TEI's /predict and /rerank, with the scores of `encore classify` and `encore rerank`: the
@@ -342,16 +398,27 @@ assert not bad, f"inputs {bad} differ"
 print(f"serve: {len(texts)} concurrent answers are byte-identical to sequential ones")
 PY
 
-# A client that disconnects while its request waits is dropped (499 in the metrics).
+# A client that resets its connection while its request waits is dropped (499 in the
+# metrics); one that only half-closes (shutdown(SHUT_WR) after the request) gets its answer.
 python3 - "$base" <<'PY' || fail "disconnect test"
-import json, socket, sys, threading, urllib.request
+import json, socket, struct, sys, threading
 host, port = sys.argv[1].split("//")[1].split(":")
-body = json.dumps({"inputs": [" ".join(["busy"] * 250)] * 4}).encode()
-def post(close_early):
+def request(body):
+    return (b"POST /embed HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer s3cret\r\nContent-Type: application/json\r\n"
+            b"Content-Length: " + str(len(body)).encode() + b"\r\n\r\n" + body)
+def answer(s):
+    data = b""
+    while True:
+        b = s.recv(65536)
+        if not b:
+            return data
+        data += b
+busy_body = json.dumps({"inputs": [" ".join(["busy"] * 250)] * 4}).encode()
+def post(reset_early):
     s = socket.create_connection((host, int(port)))
-    s.sendall(b"POST /embed HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer s3cret\r\nContent-Type: application/json\r\n"
-              b"Content-Length: " + str(len(body)).encode() + b"\r\n\r\n" + body)
-    if close_early:
+    s.sendall(request(busy_body))
+    if reset_early:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
         s.close()
         return
     data = b""
@@ -364,6 +431,17 @@ busy.start()
 for _ in range(3):
     post(True)
 busy.join()
+answered = 0
+for i in range(5):
+    for raw in (request(json.dumps({"inputs": f"half-closed {i}"}).encode()), b"GET /health HTTP/1.1\r\nHost: x\r\n\r\n"):
+        s = socket.create_connection((host, int(port)))
+        s.settimeout(30)
+        s.sendall(raw)
+        s.shutdown(socket.SHUT_WR)
+        answered += answer(s).startswith(b"HTTP/1.1 200")
+        s.close()
+assert answered == 10, f"half-closed clients: {answered} of 10 answered"
+print("serve: 10 of 10 half-closed clients answered")
 PY
 sleep 0.5
 check 200 GET /metrics
