@@ -12,6 +12,9 @@ Workloads (every engine gets the same inputs and the same thread count):
      it does best; embeddings checked against sentence-transformers (cosine).
   c  bert-base shape, batch 32 real-length sentences padded to 128: sequences/s
      (encore gets the ragged lengths, the others the padded batch and its mask).
+  m  all-mpnet-base-v2 (MPNet, models/real: bash scripts/fetch-real-models.sh
+     all-mpnet-base-v2), as (b): the same sentences end to end, sentences/s, embeddings
+     checked against sentence-transformers. CTranslate2 has no MPNet converter.
 
 Each engine runs in its own subprocess with OMP/MKL/Rayon threads set to the thread
 count, so no two thread pools share a process. Timings are medians of >= 10 runs after
@@ -41,6 +44,8 @@ BUILD = Path(os.environ.get("ENCORE_BUILD_DIR", REPO / "build"))
 CACHE = REPO / ".cache" / "bench"
 BERT_BASE = REPO / "models" / "bench" / "bert-base"
 MINILM = REPO / "models" / "all-MiniLM-L6-v2"
+MPNET = REPO / "models" / "real" / "all-mpnet-base-v2"
+EMBED_MODELS = {"b": MINILM, "m": MPNET}  # the (b)-style workloads: text in, embedding out
 
 ENGINES = ["encore", "encore-bf16", "encore-int8", "ort", "ct2", "torch", "torch-te"]
 LABEL = {
@@ -326,7 +331,7 @@ def worker_main(a):
         res["info"] = prepare_models(spec)
     elif a.engine == "hftok":
         worker_hftok(spec, res)
-    elif a.workload == "b":
+    elif a.workload in EMBED_MODELS:
         worker_b(a.engine, T, spec, res)
     else:
         worker_dense(a.engine, T, spec, res)
@@ -524,6 +529,7 @@ def worker_b(engine, T, spec, res):
             so.inter_op_num_threads = 1
             so.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
             sess = ort.InferenceSession(spec["onnx"], so, providers=["CPUExecutionProvider"])
+            takes_types = "token_type_ids" in [i.name for i in sess.get_inputs()]
 
             def forward(batch_ids):
                 L = max(len(x) for x in batch_ids)
@@ -532,8 +538,10 @@ def worker_b(engine, T, spec, res):
                 for r, x in enumerate(batch_ids):
                     ids[r, : len(x)] = x
                     mask[r, : len(x)] = 1
-                h = sess.run(None, {"input_ids": ids, "attention_mask": mask, "token_type_ids": np.zeros_like(ids)})[0]
-                return h, mask
+                feed = {"input_ids": ids, "attention_mask": mask}
+                if takes_types:
+                    feed["token_type_ids"] = np.zeros_like(ids)
+                return sess.run(None, feed)[0], mask
             res["info"]["batching"] = (f"tokenizers encode_batch, sort by token length, batches of {BATCH_B_PAD} "
                                        "padded to their longest")
         else:
@@ -603,19 +611,22 @@ def prepare_models(spec):
             # Eager attention and the TorchScript exporter give the graph the ORT transformer
             # optimizer recognizes (SDPA or the dynamo exporter leave Attention unfused).
             model = AutoModel.from_pretrained(model_dir, attn_implementation="eager").eval()
+            import inspect
+            types = "token_type_ids" in inspect.signature(model.forward).parameters  # MPNet has none
 
             class Wrap(torch.nn.Module):
                 def __init__(self, m):
                     super().__init__()
                     self.m = m
 
-                def forward(self, input_ids, attention_mask, token_type_ids):
-                    return self.m(input_ids=input_ids, attention_mask=attention_mask,
-                                  token_type_ids=token_type_ids).last_hidden_state
-            names = ["input_ids", "attention_mask", "token_type_ids"]
+                def forward(self, input_ids, attention_mask, *token_type_ids):
+                    kw = {"token_type_ids": token_type_ids[0]} if token_type_ids else {}
+                    return self.m(input_ids=input_ids, attention_mask=attention_mask, **kw).last_hidden_state
+            names = ["input_ids", "attention_mask"] + (["token_type_ids"] if types else [])
             ex = torch.ones((2, 8), dtype=torch.int64)
             raw = onnx_path.parent / "model.onnx"
-            torch.onnx.export(Wrap(model), (ex, ex, torch.zeros_like(ex)), str(raw), input_names=names,
+            example = (ex, ex, torch.zeros_like(ex)) if types else (ex, ex)
+            torch.onnx.export(Wrap(model), example, str(raw), input_names=names,
                               output_names=["last_hidden_state"], opset_version=17, dynamo=False,
                               dynamic_axes={k: {0: "batch", 1: "seq"} for k in names + ["last_hidden_state"]})
             from onnxruntime.transformers.optimizer import optimize_model
@@ -626,7 +637,7 @@ def prepare_models(spec):
             raw.unlink()
             meta_file.write_text(json.dumps({"fused": fused}))
         mi["ort_fused"] = json.loads(meta_file.read_text())["fused"]
-        if not (ct2_path / "model.bin").exists():
+        if not (ct2_path / "model.bin").exists() and cfg.model_type == "bert":
             log(f"  converting {model_dir} with ctranslate2's TransformersConverter ...")
             import ctranslate2
             ctranslate2.converters.TransformersConverter(model_dir).convert(str(ct2_path), force=True)
@@ -643,8 +654,16 @@ def prepare_models(spec):
         keep = mask[..., None].astype(bool)
         import onnxruntime as ort
         sess = ort.InferenceSession(str(onnx_path), providers=["CPUExecutionProvider"])
-        got = sess.run(None, {"input_ids": ids, "attention_mask": mask, "token_type_ids": np.zeros_like(ids)})[0]
+        feed = {"input_ids": ids, "attention_mask": mask}
+        if "token_type_ids" in [i.name for i in sess.get_inputs()]:
+            feed["token_type_ids"] = np.zeros_like(ids)
+        got = sess.run(None, feed)[0]
         mi["ort_max_abs_diff"] = float(np.abs((got - ref) * keep).max())
+        mi["onnx"] = str(onnx_path)
+        if cfg.model_type != "bert":  # CTranslate2's TransformersConverter has no MPNet loader
+            mi["ct2_error"] = f"CTranslate2 has no converter for model_type {cfg.model_type}"
+            mi["ct2_max_abs_diff"] = float("nan")
+            continue
         import ctranslate2
         enc = ctranslate2.Encoder(str(ct2_path), device="cpu", compute_type="float32")
         out = enc.forward_batch([ids[0].tolist(), ids[1, :10].tolist()])
@@ -676,7 +695,7 @@ def main():
     ap.add_argument("--quick", action="store_true", help="1,000 sentences for (b) instead of 10,000 (smoke test)")
     ap.add_argument("--sentences", type=int, help="sentences for (b) (default 10000, --quick 1000)")
     ap.add_argument("--threads", default="1,2", help="thread counts, comma-separated (default 1,2)")
-    ap.add_argument("--workloads", default="a,b,c", help="subset of a,b,c (default all)")
+    ap.add_argument("--workloads", default="a,b,c,m", help="subset of a,b,c,m (default all)")
     ap.add_argument("--engines", default=",".join(ENGINES), help=f"subset of {','.join(ENGINES)}")
     ap.add_argument("--seqs", default="16,128,512", help="sequence lengths for (a) (default 16,128,512)")
     ap.add_argument("--runs", type=int, default=10, help="timed runs per cell (>= 10; (b) uses 10 shards)")
@@ -710,6 +729,8 @@ def main():
         subprocess.run([sys.executable, str(REPO / "bench" / "make_random_bert.py"), str(BERT_BASE)], check=True)
     if not (MINILM / "model.safetensors").exists():
         sys.exit(f"missing {MINILM}: run scripts/fetch-model.sh")
+    if "m" in workloads and not (MPNET / "model.safetensors").exists():
+        sys.exit(f"missing {MPNET}: run bash scripts/fetch-real-models.sh all-mpnet-base-v2 (or leave out workload m)")
 
     facts = machine_facts()
     log(f"machine: {facts['cpu']}, {facts['cores']} cores, load {load_start[0]:.2f}")
@@ -722,7 +743,7 @@ def main():
     max_len_b = int(st_cfg.get("max_seq_length", 256))
     hf_tok = Tokenizer.from_file(str(MINILM / "tokenizer.json"))
     hf_tok.no_padding()
-    need_texts = "b" in workloads or "c" in workloads
+    need_texts = any(w in workloads for w in ("b", "c", "m"))
     texts = build_corpus(max(n_sent, BATCH_C)) if need_texts else []
     corpus = {}
     if need_texts:
@@ -761,6 +782,8 @@ def main():
         prep_models.append(str(BERT_BASE))
     if "b" in workloads:
         prep_models.append(str(MINILM))
+    if "m" in workloads:
+        prep_models.append(str(MPNET))
     prepared = {}
     if any(e in engines for e in ("ort", "ct2")):
         log("preparing ONNX Runtime and CTranslate2 models ...")
@@ -783,7 +806,7 @@ def main():
         return s
 
     def py_engine_ok(e):
-        return e in ("torch", "torch-te") or str(prep_models[0]) in prepared
+        return e in ("torch", "torch-te") or str(BERT_BASE) in prepared
 
     # ---- (a) latency at batch 1 and (c) batch 32 padded to 128, both bert-base: one
     # process per engine and thread count runs every cell of both.
@@ -845,46 +868,49 @@ def main():
                          else summarize_rate(c["times_ms"], [BATCH_C] * len(c["times_ms"])))
                 put(f"{cell['name']}/t{T}/{e}", c)
 
-    # ---- (b) sentence embeddings, all-MiniLM-L6-v2.
-    if "b" in workloads:
-        log(f"(b) all-MiniLM-L6-v2, {n_sent} sentences")
-        H = json.loads((MINILM / "config.json").read_text())["hidden_size"]
+    # ---- (b) and (m) sentence embeddings, all-MiniLM-L6-v2 and all-mpnet-base-v2.
+    for w in [x for x in EMBED_MODELS if x in workloads]:
+        model = EMBED_MODELS[w]
+        log(f"({w}) {model.name}, {n_sent} sentences")
+        H = json.loads((model / "config.json").read_text())["hidden_size"]
+        max_len = int(json.loads((model / "sentence_bert_config.json").read_text()).get("max_seq_length", 512))
         saves = {}
         for T in threads:
             first = T == threads[0]
             for e in [x for x in engines if x != "torch-te"]:
-                save = str(work / f"b-{e}.npy") if first else None
+                save = str(work / f"{w}-{e}.npy") if first else None
                 if encore_dtype(e):
-                    cmd = [BUILD / "bench" / "encore_throughput", "--model", MINILM, "--texts", texts_file, "--batch",
+                    cmd = [BUILD / "bench" / "encore_throughput", "--model", model, "--texts", texts_file, "--batch",
                            str(BATCH_B), "--threads", str(T), "--shards", str(SHARDS_B), "--runs", "1", "--warmup", "1",
                            "--warmup-items", str(WARMUP_B), "--dtype", encore_dtype(e)]
                     try:
                         out, _ = run_proc(cmd + (["--output", save] if save else []), engine_env(T, args), args.timeout)
-                        put(f"b/t{T}/{e}", summarize_rate(*parse_encore(out)))
-                        results["info"][f"b/t{T}/{e}/rss_mb"] = LAST_RSS_MB[0]
-                        if e == "encore":
+                        put(f"{w}/t{T}/{e}", summarize_rate(*parse_encore(out)))
+                        results["info"][f"{w}/t{T}/{e}/rss_mb"] = LAST_RSS_MB[0]
+                        if e == "encore" and w == "b":
                             out, _ = run_proc(cmd + ["--tokenize-only"], engine_env(T, args), args.timeout)
                             put(f"b/t{T}/encore-tok", summarize_rate(*parse_encore(out)))
                     except Exception as ex:
-                        put(f"b/t{T}/{e}", {"error": str(ex)})
+                        put(f"{w}/t{T}/{e}", {"error": str(ex)})
                 else:
-                    if e != "torch" and str(MINILM) not in prepared:
-                        put(f"b/t{T}/{e}", {"error": "model preparation failed"})
+                    prep = prepared.get(str(model), {})
+                    if e != "torch" and (not prep or (e == "ct2" and "ct2" not in prep)):
+                        put(f"{w}/t{T}/{e}", {"error": prep.get("ct2_error", "model preparation failed")})
                         continue
-                    spec = {"model": str(MINILM), "texts_file": str(texts_file), "n": n_sent, "save": save,
-                            "max_length": max_len_b, "dim": H}
-                    if str(MINILM) in prepared:
-                        spec["onnx"], spec["ct2"] = prepared[str(MINILM)]["onnx"], prepared[str(MINILM)]["ct2"]
+                    spec = {"model": str(model), "texts_file": str(texts_file), "n": n_sent, "save": save,
+                            "max_length": max_len, "dim": H, "onnx": prep.get("onnx"), "ct2": prep.get("ct2")}
                     try:
-                        r = run_worker(e, "b", T, spec, args)
-                        results["info"][f"b/t{T}/{e}/rss_mb"] = LAST_RSS_MB[0]
-                        results["info"][f"b/{e}"] = r.get("info", {})
+                        r = run_worker(e, w, T, spec, args)
+                        results["info"][f"{w}/t{T}/{e}/rss_mb"] = LAST_RSS_MB[0]
+                        results["info"][f"{w}/{e}"] = r.get("info", {})
                         c = r["cells"]["embed"]
-                        put(f"b/t{T}/{e}", summarize_rate(c["times_ms"], c["sizes"]))
+                        put(f"{w}/t{T}/{e}", summarize_rate(c["times_ms"], c["sizes"]))
                     except Exception as ex:
-                        put(f"b/t{T}/{e}", {"error": str(ex)})
+                        put(f"{w}/t{T}/{e}", {"error": str(ex)})
                 if save and Path(save).exists():
                     saves[e] = save
+            if w != "b":
+                continue
             try:
                 r = run_worker("hftok", "b", T, {"model": str(MINILM), "texts_file": str(texts_file), "n": n_sent,
                                                  "max_length": max_len_b}, args)
@@ -903,10 +929,12 @@ def main():
                     continue
                 x = np.load(p)
                 cos = (x * ref).sum(1) / np.linalg.norm(x, axis=1) / np.linalg.norm(ref, axis=1)
-                results["info"][f"b/{tag}/{e}"] = {"min": float(cos.min()), "mean": float(cos.mean()),
-                                                    "n": int(len(cos))}
+                results["info"][f"{w}/{tag}/{e}"] = {"min": float(cos.min()), "mean": float(cos.mean()),
+                                                      "n": int(len(cos))}
                 log(f"  cosine {e} vs {LABEL[ref_engine] if tag == 'cosine-f32' else 'sentence-transformers'} over "
                     f"{len(cos)} sentences: min {cos.min():.7f} mean {cos.mean():.7f}")
+        if w != "b":
+            continue
         # Labels under reduced precision, on the real task models when they were fetched
         # (bash scripts/fetch-real-models.sh; inputs cached by tools/reference/compare_real_models.py).
         results["info"]["labels"] = reduced_precision_labels(work)
@@ -1023,6 +1051,10 @@ def render(R, workloads, engines, threads):
     if "c" in workloads:
         for T in threads:
             rows.append(("(c) bert-base, batch 32 padded to 128", T, "seq/s", f"c/t{T}", False, None))
+    if "m" in workloads:
+        for T in threads:
+            rows.append((f"(m) all-mpnet-base-v2 embed, {R['corpus'].get('n', '?')} sentences", T, "sent/s", f"m/t{T}",
+                         False, None))
 
     cols = [e for e in engines]
     show_gemm = "a" in workloads and "encore" in engines
@@ -1040,7 +1072,7 @@ def render(R, workloads, engines, threads):
     for label, T, unit, pre, lower, gkey in rows:
         vals = []
         for e in cols:
-            if pre.startswith("b/") and e == "torch-te":
+            if pre[:2] in ("b/", "m/") and e == "torch-te":
                 vals.append("— " + te_b)
             else:
                 vals.append(cell(f"{pre}/{e}", unit))
@@ -1059,7 +1091,7 @@ def render(R, workloads, engines, threads):
     for label, T, unit, pre, lower, gkey in rows:
         vals = []
         for e in cols:
-            if pre.startswith("b/") and e == "torch-te":
+            if pre[:2] in ("b/", "m/") and e == "torch-te":
                 vals.append("—")
             else:
                 vals.append(ratio(f"{pre}/{e}", f"{pre}/encore", lower))
@@ -1187,6 +1219,14 @@ def render(R, workloads, engines, threads):
                    "ONNX Runtime / PyTorch / nn.TransformerEncoder the [32, 128] batch and its attention mask, "
                    "CTranslate2 the same padded ids with their lengths (from which CTranslate2 drops the padding itself in "
                    "its position-wise layers)")
+    if "m" in workloads:
+        out.append(f"- (m) all-mpnet-base-v2 (MPNet, 12 layers, H 768, max_seq_length 384) on the (b) sentences, "
+                   "batched as in (b); CTranslate2 has no MPNet converter")
+        for e in ("encore", "ort"):
+            cs = info.get(f"m/cosine/{e}")
+            if cs:
+                out.append(f"  - {LABEL[e]} vs sentence-transformers: cosine min {cs['min']:.7f}, mean "
+                           f"{cs['mean']:.7f} over {cs['n']} sentences")
     out.append("- (a) and (c): warm-up, then the median of ≥ 10 timed calls (30 for seq 16)")
     if notes:
         out.append("")
