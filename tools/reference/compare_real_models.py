@@ -512,109 +512,6 @@ def compare_embed_ids(name, model, texts, work, encore, n_gold):
         from safetensors.numpy import save_file
         d = os.path.join(FIXTURES, name)
         os.makedirs(d, exist_ok=True)
-        write_inputs(os.path.join(d, "inputs.jsonl"), texts[:n_gold])
-        save_file({"embeddings": np.ascontiguousarray(np.load(ref_path)[:n_gold])}, os.path.join(d, "expected.safetensors"))
-    return report
-
-
-def st_pooling(model):
-    """The sentence-transformers modules after the Transformer, as embed-ids models have them:
-    mean pooling over all tokens, then Normalize or not."""
-    modules = json.load(open(os.path.join(model, "modules.json")))
-    kinds = [m["type"].rsplit(".", 1)[-1] for m in modules]
-    pool = json.load(open(os.path.join(model, modules[1]["path"], "config.json")))
-    mean = pool.get("pooling_mode_mean_tokens") or pool.get("pooling_mode") in ("mean", ["mean"])
-    if kinds[:2] != ["Transformer", "Pooling"] or not mean or any(k != "Normalize" for k in kinds[2:]):
-        raise SystemExit(f"{model}: only Transformer + mean Pooling (+ Normalize) is handled here, found {kinds}")
-    return "Normalize" in kinds
-
-
-def encore_on_ids(model, ids, work, encore, batch=16):
-    """Sentence embeddings from `encore forward` on the reference's token ids: the model's
-    last_hidden_state, mean-pooled over the real tokens (and L2-normalized when the model's
-    modules say so), as sentence-transformers pools them."""
-    import numpy as np
-    from safetensors.numpy import load_file, save_file
-    cfg = json.load(open(os.path.join(model, "config.json")))
-    pad = cfg.get("pad_token_id") or 0
-    normalize = st_pooling(model)
-    d = os.path.join(work, "forward")
-    os.makedirs(d, exist_ok=True)
-    out = []
-    for b in range(0, len(ids), batch):
-        chunk = ids[b:b + batch]
-        width = max(len(i) for i in chunk)
-        x = np.full((len(chunk), width), pad, dtype=np.int64)
-        mask = np.zeros((len(chunk), width), dtype=np.int64)
-        for r, i in enumerate(chunk):
-            x[r, :len(i)], mask[r, :len(i)] = i, 1
-        tensors = {"input_ids": x, "attention_mask": mask}
-        if cfg.get("model_type") == "bert":
-            tensors["token_type_ids"] = np.zeros_like(x)
-        inp, res = os.path.join(d, "in.safetensors"), os.path.join(d, "out.safetensors")
-        save_file(tensors, inp)
-        p = subprocess.run([encore, "forward", "--model", model, "--input", inp, "--output", res],
-                           capture_output=True, text=True)
-        if p.returncode != 0:
-            return None, (p.stderr.strip().splitlines() or ["exit %d" % p.returncode])[-1]
-        h = load_file(res)["last_hidden_state"].astype(np.float64)
-        m = mask[:, :, None].astype(np.float64)
-        e = (h * m).sum(1) / m.sum(1)
-        if normalize:
-            e /= np.maximum(np.linalg.norm(e, axis=1, keepdims=True), 1e-12)
-        out.append(e)
-    return np.concatenate(out), None
-
-
-def compare_embed_ids(name, model, texts, work, encore, n_gold):
-    """The reference's embeddings and token ids (ref_embed_ids); encore on those ids through
-    `encore forward` (and, for TEXT_PATH models, on the texts through `encore embed`), with the
-    embedding tolerances; goldens: text, prompt_name, input_ids and the embeddings."""
-    import numpy as np
-    prompts = PROMPTS[name]
-    rows = [{"text": t, **({"prompt_name": prompts[i % len(prompts)]} if prompts[i % len(prompts)] else {})}
-            for i, t in enumerate(texts)]
-    inputs = os.path.join(work, "inputs.jsonl")
-    data = "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows)
-    changed = not os.path.exists(inputs) or open(inputs, encoding="utf-8").read() != data
-    if changed:
-        with open(inputs, "w", encoding="utf-8") as f:
-            f.write(data)
-    ref_path, ids_path = os.path.join(work, "reference.npy"), os.path.join(work, "reference-ids.jsonl")
-    t0 = time.time()
-    if changed or not os.path.exists(ids_path):
-        reference(ref_path, True, [VENV_ST, __file__, "--ref-embed-ids", model, inputs, ref_path, ids_path])
-    t1 = time.time()
-    ref = np.load(ref_path).astype(np.float64)
-    ids = [json.loads(l) for l in open(ids_path)]
-    report = {"model": name, "task": "embed-ids", "inputs": len(texts), "dimensions": ref.shape[1],
-              "tokens": sum(map(len, ids)), "longest": max(map(len, ids)), "reference_s": round(t1 - t0, 1)}
-
-    def score(got, tag):
-        cos = (ref * got).sum(1) / np.maximum(np.linalg.norm(ref, axis=1) * np.linalg.norm(got, axis=1), 1e-30)
-        diff = np.abs(ref - got).max(1)
-        bad = [i for i in range(len(texts)) if cos[i] < 0.99999 or diff[i] > 1e-4]
-        for i in bad[:5]:
-            print(f"  {name} ({tag}) input {i}: cosine {cos[i]:.9f} max|diff| {diff[i]:.3g} {texts[i][:80]!r}")
-        return {"worst_cosine": float(cos.min()), "max_abs_diff": float(diff.max()), "failures": len(bad)}
-
-    got, err = encore_on_ids(model, ids, work, encore)
-    report["encore_ids"] = score(got, "ids") if err is None else {"unavailable": err}
-    report["encore_ids_s"] = round(time.time() - t1, 1)
-    if name in TEXT_PATH:
-        t2 = time.time()
-        out = os.path.join(work, "encore.npy")
-        p = subprocess.run([encore, "embed", "--model", model, "--output", out, "--input",
-                            _write_lines(os.path.join(work, "encore-embed.txt"), texts)], capture_output=True, text=True)
-        if p.returncode == 0 and os.path.exists(out):
-            report["encore_text"] = score(np.load(out).astype(np.float64), "text")
-        else:
-            report["encore_text"] = {"unavailable": (p.stderr.strip().splitlines() or ["exit %d" % p.returncode])[-1]}
-        report["encore_text_s"] = round(time.time() - t2, 1)
-    if n_gold:
-        from safetensors.numpy import save_file
-        d = os.path.join(FIXTURES, name)
-        os.makedirs(d, exist_ok=True)
         with open(os.path.join(d, "inputs.jsonl"), "w", encoding="utf-8") as f:
             for r, i in zip(rows[:n_gold], ids[:n_gold]):
                 f.write(json.dumps({**r, "input_ids": i}, ensure_ascii=False) + "\n")
@@ -624,8 +521,8 @@ def compare_embed_ids(name, model, texts, work, encore, n_gold):
 
 def encore_on_texts(model, rows, ref_ids, work, encore, score):
     """`encore embed` on the texts, one run per prompt name, and the ids encore tokenizes them
-    to (`encore tokenize` of prompt + text at max_seq_length) against the reference's. The embedding score covers every input;
-    inputs whose ids differ are counted and listed (transformers 5 rebuilds some tokenizers'
+    to (`encore tokenize` of prompt + text at max_seq_length) against the reference's. The
+    embedding score covers every input; inputs whose ids differ are counted and listed (transformers 5 rebuilds some tokenizers'
     pipelines: docs/sentence-transformers.md, Known differences)."""
     import numpy as np
     got = np.zeros((len(rows), 0))
