@@ -493,10 +493,13 @@ def compare_embed_ids(name, model, texts, work, encore, n_gold):
     report = {"model": name, "task": "embed-ids", "inputs": len(texts), "dimensions": ref.shape[1],
               "tokens": sum(map(len, ids)), "longest": max(map(len, ids)), "reference_s": round(t1 - t0, 1)}
 
-    def score(got, tag):
+    def score(got, tag, only=None):
         cos = (ref * got).sum(1) / np.maximum(np.linalg.norm(ref, axis=1) * np.linalg.norm(got, axis=1), 1e-30)
         diff = np.abs(ref - got).max(1)
-        bad = [i for i in range(len(texts)) if cos[i] < 0.99999 or diff[i] > 1e-4]
+        keep = range(len(texts)) if only is None else only
+        cos, diff = np.where(np.isin(np.arange(len(texts)), list(keep)), cos, 1.0), \
+            np.where(np.isin(np.arange(len(texts)), list(keep)), diff, 0.0)
+        bad = [i for i in keep if cos[i] < 0.99999 or diff[i] > 1e-4]
         for i in bad[:5]:
             print(f"  {name} ({tag}) input {i}: cosine {cos[i]:.9f} max|diff| {diff[i]:.3g} {texts[i][:80]!r}")
         return {"worst_cosine": float(cos.min()), "max_abs_diff": float(diff.max()), "failures": len(bad)}
@@ -558,6 +561,9 @@ def encore_on_texts(model, rows, ref_ids, work, encore, score):
                 ids_differ.append(i)
     result = score(got, "text")
     result["ids_differ"] = len(ids_differ)
+    if ids_differ:  # the same score over the inputs whose ids are the reference's
+        differ = set(ids_differ)
+        result["same_ids"] = score(got, "text, same ids", [i for i in range(len(rows)) if i not in differ])
     for i in ids_differ[:5]:
         print(f"  ids differ on input {i}: {rows[i]['text'][:80]!r}")
     return result
