@@ -49,6 +49,11 @@ bool is_layer_name(const Architecture& from, const std::string& name, int64_t la
   return false;
 }
 
+// What a torch-layout directory keeps of a model it cannot hold (embeddings, pooler, heads,
+// the source config, tokenizer and sentence-transformers files), so that converting it back
+// restores that model with the encoder layers as the torch checkpoint has them.
+constexpr const char* kSourceDir = "encore_source";
+
 const char* const kTokenizerFiles[] = {"vocab.txt", "tokenizer.json", "tokenizer_config.json",
                                        "special_tokens_map.json"};
 const char* const kSentenceTransformersConfigs[] = {"modules.json", "sentence_bert_config.json",
@@ -120,22 +125,25 @@ std::string all_names(const std::vector<std::string>& names) {
 }
 
 // Keeps the sentence-transformers files unchanged where the target still has a Transformer
-// module to point at (hf, google-safetensors), drops them only when asked, and refuses
-// otherwise: a torch layout has no embeddings or tokenizer for the modules to follow.
-void carry_sentence_transformers(const fs::path& src, const fs::path& out, const ConvertOptions& o, ConvertReport& r) {
+// module to point at (hf, google-safetensors; for torch, in kSourceDir beside what else the
+// torch layout cannot hold), drops them only when asked, and refuses otherwise: a torch
+// layout that cannot be restored has no embeddings or tokenizer for the modules to follow.
+void carry_sentence_transformers(const fs::path& src, const fs::path& out, const ConvertOptions& o, bool restorable,
+                                 ConvertReport& r) {
   const std::vector<std::string> files = sentence_transformers_files(src);
   if (files.empty()) return;
   if (o.drop_sentence_transformers) {
     r.notes.push_back("sentence-transformers files not written (--drop-sentence-transformers): " + all_names(files));
     return;
   }
-  ENCORE_CHECK(o.to != ConvertTarget::Torch, src.string(),
+  ENCORE_CHECK(o.to != ConvertTarget::Torch || restorable, src.string(),
                ": a sentence-transformers model; --to torch writes the encoder layers only, so ", all_names(files),
                " would be lost (--drop-sentence-transformers converts without them)");
+  const std::string into = o.to == ConvertTarget::Torch ? std::string(kSourceDir) + "/" : "";
   for (const std::string& f : files) {
-    fs::create_directories((out / f).parent_path());
-    fs::copy(src / f, out / f, fs::copy_options::recursive);
-    r.files.push_back(f);
+    fs::create_directories((out / into / f).parent_path());
+    fs::copy(src / f, out / into / f, fs::copy_options::recursive);
+    r.files.push_back(into + f);
   }
   if (o.to == ConvertTarget::Google)
     r.notes.push_back(
@@ -158,17 +166,100 @@ void write_tensors(const fs::path& dir, const std::map<std::string, Tensor>& ten
   r.files.push_back("model.safetensors");
 }
 
+// kSourceDir for a model written --to torch: source.json (the source record and depth), the
+// source's config file, rest.safetensors (every tensor but the encoder layers', under the
+// family's canonical names, as stored) and the tokenizer files.
+void write_source(const fs::path& src, const fs::path& out, const Architecture& from, const ModelConfig& c,
+                  const NamedTensors& canonical, ConvertReport& r) {
+  const fs::path dir = out / kSourceDir;
+  fs::create_directories(dir);
+  std::vector<std::pair<std::string, Tensor>> rest;
+  for (const auto& [name, t] : canonical.tensors)
+    if (!is_layer_name(from, name, c.layers)) rest.emplace_back(name, t);
+  write_safetensors((dir / "rest.safetensors").string(), rest, {});
+  write_json(dir / "source.json", json{{"dialect", from.name}, {"layers", c.layers}});
+  fs::copy_file(src / from.config_file, dir / from.config_file);
+  for (const std::string& f : {std::string("rest.safetensors"), std::string("source.json"), from.config_file})
+    r.files.push_back(std::string(kSourceDir) + "/" + f);
+  for (const std::string& f : tokenizer_files(src)) {
+    fs::copy_file(src / f, dir / f);
+    r.files.push_back(std::string(kSourceDir) + "/" + f);
+  }
+}
+
+void convert_into(const fs::path& src, const fs::path& out, const ConvertOptions& o, ConvertReport& r);
+
+// A torch-layout directory with kSourceDir: the source model rebuilt (its tensors, with the
+// encoder layers taken from the torch checkpoint) in a scratch directory, then converted as
+// any model of its record is.
+void restore_from_torch(const fs::path& src, const fs::path& out, const ConvertOptions& o, ConvertReport& r) {
+  const fs::path saved = src / kSourceDir;
+  const json meta = read_json(saved / "source.json");
+  ENCORE_CHECK(meta.is_object() && meta.contains("dialect") && meta["dialect"].is_string() &&
+                   meta.contains("layers") && meta["layers"].is_number_integer(),
+               (saved / "source.json").string(), ": expected {\"dialect\": NAME, \"layers\": N}");
+  const Architecture& original = architecture(dialect_from_name(meta["dialect"].get<std::string>()));
+  const Architecture& torch = architecture(r.from);
+  ENCORE_CHECK(&canonical_architecture(original) == &canonical_architecture(torch), (saved / "source.json").string(),
+               ": a ", original.name, " model cannot be restored from a PyTorch encoder");
+  const int64_t layers = meta["layers"].get<int64_t>();
+  const Model encoder = Model::load(src.string());  // validates the torch checkpoint
+  ENCORE_CHECK(encoder.config().layers == layers, src.string(), ": the encoder has ", encoder.config().layers,
+               " layers, ", (saved / "source.json").string(), " says ", layers);
+  NamedTensors canonical = to_canonical(WeightSource(src).all(), torch, layers);
+  TensorFile rest = read_safetensors((saved / "rest.safetensors").string());
+  bool heads = false;
+  for (auto& [name, t] : rest.tensors) {
+    heads = heads || is_head_name(original, name);
+    canonical.tensors[name] = t;
+  }
+  const NamedTensors named = from_canonical(canonical.tensors, original, layers, heads);
+
+  std::random_device rd;
+  const fs::path rebuilt = out.parent_path() / (".encore-restore-" + std::to_string(rd()));
+  try {
+    fs::create_directories(rebuilt);
+    for (const auto& e : fs::directory_iterator(saved)) {
+      const std::string f = e.path().filename().string();
+      if (f != "source.json" && f != "rest.safetensors") fs::copy(e.path(), rebuilt / f, fs::copy_options::recursive);
+    }
+    std::vector<std::pair<std::string, Tensor>> ordered(named.tensors.begin(), named.tensors.end());
+    std::map<std::string, std::string> metadata;
+    if (original.layout == ConvertTarget::HF) metadata["format"] = "pt";
+    write_safetensors((rebuilt / "model.safetensors").string(), ordered, metadata);
+    ConvertReport inner;
+    inner.from = original.dialect();
+    inner.to = o.to;
+    convert_into(rebuilt, out, o, inner);
+    r.tensors = inner.tensors;
+    r.files = inner.files;
+    r.notes = {"restored the " + original.name + " model kept in " + std::string(kSourceDir) +
+               "/, with the encoder layers of this checkpoint"};
+    r.notes.insert(r.notes.end(), inner.notes.begin(), inner.notes.end());
+  } catch (...) {
+    std::error_code ec;
+    fs::remove_all(rebuilt, ec);
+    throw;
+  }
+  fs::remove_all(rebuilt);
+}
+
 // Writes everything into `out` (a fresh directory); returns the report.
 void convert_into(const fs::path& src, const fs::path& out, const ConvertOptions& o, ConvertReport& r) {
   const Architecture& from = architecture(r.from);
   const bool from_torch = from.layout == ConvertTarget::Torch;
+  if (from_torch && o.to != ConvertTarget::Torch && !o.encoder_only && fs::exists(src / kSourceDir / "source.json"))
+    return restore_from_torch(src, out, o, r);
   ENCORE_CHECK(!o.encoder_only || from_torch, src.string(),
                ": --encoder-only converts a PyTorch TransformerEncoder; this is a ", from.name, " model");
   if (from_torch && o.to != ConvertTarget::Torch)
     ENCORE_CHECK(o.encoder_only, src.string(),
                  ": a PyTorch TransformerEncoder has no embeddings or pooler, so it cannot become a BERT model "
-                 "(--encoder-only writes its layers under BERT names, a directory that does not load on its own)");
-  carry_sentence_transformers(src, out, o, r);
+                 "(a directory written by encore convert --to torch keeps them in encore_source/; --encoder-only "
+                 "writes the layers alone under BERT names, a directory that does not load on its own)");
+  const Architecture* torch_layout = architecture_in_layout(from, ConvertTarget::Torch);
+  const bool restorable = !from_torch && torch_layout;  // the family's layers map onto the torch layout
+  carry_sentence_transformers(src, out, o, restorable, r);
   LoadOptions lo;
   lo.dialect = r.from;
   lo.activation = o.activation;
@@ -182,6 +273,10 @@ void convert_into(const fs::path& src, const fs::path& out, const ConvertOptions
       write_tensors(out, weights.all(), false, r);
       write_json(out / "transformer_encoder.json", source_config);
       r.files.push_back("transformer_encoder.json");
+      if (fs::is_directory(src / kSourceDir)) {
+        fs::copy(src / kSourceDir, out / kSourceDir, fs::copy_options::recursive);
+        r.files.push_back(std::string(kSourceDir) + "/");
+      }
       return;
     }
     try {
@@ -199,9 +294,16 @@ void convert_into(const fs::path& src, const fs::path& out, const ConvertOptions
         ++skipped;
       else narrow = narrow || t.dtype() != DType::F32;
     }
+    if (narrow) r.notes.push_back("the source stores non-F32 weights; the encoder is written as F32");
+    if (restorable) {
+      write_source(src, out, from, c, canonical, r);
+      r.notes.push_back("embeddings, pooler and task heads (" + std::to_string(skipped) + " tensors), the " +
+                        from.config_file + " and the tokenizer are kept in " + kSourceDir +
+                        "/: converting this directory back (--to hf, google-safetensors) restores the model");
+      return;
+    }
     r.notes.push_back("embeddings, pooler and task heads (" + std::to_string(skipped + canonical.dropped.size()) +
                       " tensors) have no nn.TransformerEncoder counterpart: not written");
-    if (narrow) r.notes.push_back("the source stores non-F32 weights; the encoder is written as F32");
     if (const auto tokenizer = tokenizer_files(src); !tokenizer.empty())
       r.notes.push_back("tokenizer files not written (the encoder takes vectors, not tokens): " + all_names(tokenizer));
     return;

@@ -53,16 +53,24 @@ grep -q "note: embeddings, pooler" "$tmp/log" || fail "torch export does not say
 "$enc" convert "$tmp/t" "$tmp/t-hf" --encoder-only >/dev/null
 [ -f "$tmp/t-hf/model.safetensors" ] || fail "encoder-only output"
 
-# HF -> torch -> HF cannot give a loadable model back: the torch layout holds the encoder
-# layers only. --to hf refuses with one line; --encoder-only writes the layers, and encore
-# refuses to load that directory with one line.
-expect_error 1 "has no embeddings or pooler, so it cannot become a BERT model \(--encoder-only" -- \
-  "$enc" convert "$tmp/t" "$tmp/t-hf2" --to hf
+# HF -> torch -> HF gives the model back: the torch directory keeps what its layout cannot
+# hold in encore_source/, and the restored model computes what the original does. Without
+# encore_source/ --to hf refuses with one line; --encoder-only writes the layers alone, and
+# encore refuses to load that directory with one line.
+"$enc" convert "$tmp/t" "$tmp/t-hf2" --to hf >"$tmp/log"
+grep -q "note: restored the bert-hf model kept in encore_source/" "$tmp/log" || fail "round trip: $(cat "$tmp/log")"
+"$enc" forward --model "$hf/model" --input "$hf/ragged.in.safetensors" --output "$tmp/fa.safetensors" >/dev/null
+"$enc" forward --model "$tmp/t-hf2" --input "$hf/ragged.in.safetensors" --output "$tmp/fb.safetensors" >/dev/null
+cmp -s "$tmp/fa.safetensors" "$tmp/fb.safetensors" || fail "HF -> torch -> HF computes differently"
+cp -r "$tmp/t" "$tmp/t-bare" && rm -r "$tmp/t-bare/encore_source"
+expect_error 1 "has no embeddings or pooler, so it cannot become a BERT model" -- \
+  "$enc" convert "$tmp/t-bare" "$tmp/t-hf3" --to hf
 expect_error 1 "encoder layers only \(encore convert --encoder-only\), no embeddings" -- "$enc" inspect --model "$tmp/t-hf"
 
 # A sentence-transformers model (all-MiniLM-L6-v2: Transformer at "", 1_Pooling, Normalize)
 # stays one: --to hf copies its files unchanged and embeds the same numbers; through
-# google-safetensors and back too; --to torch refuses unless told to drop them.
+# google-safetensors and back too; through torch and back too (encore_source/); dropped only
+# when asked.
 st=$(cd "$fx/../.." && pwd)/models/all-MiniLM-L6-v2
 if [ -f "$st/model.safetensors" ]; then
   text="encore keeps the sentence-transformers modules"
@@ -87,13 +95,13 @@ PY
   "$enc" convert "$tmp/st-g" "$tmp/st-g-hf" --to hf --activation gelu_erf >/dev/null
   cmp -s "$st/1_Pooling/config.json" "$tmp/st-g-hf/1_Pooling/config.json" || fail "1_Pooling lost through Google"
   same_embedding "$tmp/st-g-hf"
-  expect_error 1 "'modules.json', .*'1_Pooling' would be lost \(--drop-sentence-transformers" -- \
-    "$enc" convert "$st" "$tmp/st-t" --to torch
-  "$enc" convert "$st" "$tmp/st-t" --to torch --drop-sentence-transformers >"$tmp/log"
+  "$enc" convert "$st" "$tmp/st-t" --to torch >/dev/null
+  "$enc" convert "$tmp/st-t" "$tmp/st-t-hf" --to hf >/dev/null
+  same_embedding "$tmp/st-t-hf"
+  "$enc" convert "$st" "$tmp/st-t2" --to torch --drop-sentence-transformers >"$tmp/log"
   grep -q "note: sentence-transformers files not written (--drop-sentence-transformers): 'modules.json'" "$tmp/log" ||
     fail "dropping is not said: $(cat "$tmp/log")"
-  grep -q "note: tokenizer files not written" "$tmp/log" || fail "dropped tokenizer not said: $(cat "$tmp/log")"
-  [ ! -e "$tmp/st-t/modules.json" ] || fail "--drop-sentence-transformers kept modules.json"
+  [ ! -e "$tmp/st-t2/encore_source/modules.json" ] || fail "--drop-sentence-transformers kept modules.json"
 else
   echo "convert.sh: SKIPPED the sentence-transformers checks: $st is absent (run scripts/fetch-model.sh)"
 fi
@@ -110,7 +118,7 @@ expect_error 1 "not a model directory" -- "$enc" convert "$tmp/junk" "$tmp/x"
 expect_error 1 "exists and is not empty \(--force" -- "$enc" convert "$hf/model" "$tmp/junk"
 expect_error 1 "no nn.TransformerEncoderLayer spelling" -- "$enc" convert "$fx/core/bert-google-tanh-h40/model" \
   "$tmp/x" --to torch
-expect_error 1 "--encoder-only" -- "$enc" convert "$tmp/t" "$tmp/x"
+expect_error 1 "--encoder-only" -- "$enc" convert "$tmp/t-bare" "$tmp/x"
 [ ! -e "$tmp/x" ] || fail "a failed conversion left $tmp/x"
 "$enc" convert "$hf/model" "$tmp/junk" --force >/dev/null
 [ ! -e "$tmp/junk/model.onnx" ] && [ -f "$tmp/junk/config.json" ] || fail "--force did not replace"

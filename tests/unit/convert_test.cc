@@ -249,10 +249,12 @@ TEST(Convert, HfTorchHfEncoderLayersBitExact) {
     }
     const ConvertReport r = convert_checkpoint(hf.string(), (tmp.path / "t").string(), co);
     ASSERT_EQ(r.notes.size(), 1u);
-    EXPECT_NE(r.notes[0].find("not written"), std::string::npos);
+    EXPECT_NE(r.notes[0].find("are kept in encore_source/"), std::string::npos);
     EXPECT_EQ(Model::load((tmp.path / "t").string()).config().dialect, Dialect::Torch);
     co.to = ConvertTarget::HF;
-    EXPECT_THROW(convert_checkpoint((tmp.path / "t").string(), (tmp.path / "h").string(), co), Error);
+    fs::copy(tmp.path / "t", tmp.path / "bare", fs::copy_options::recursive);
+    fs::remove_all(tmp.path / "bare/encore_source");
+    EXPECT_THROW(convert_checkpoint((tmp.path / "bare").string(), (tmp.path / "h").string(), co), Error);
     co.encoder_only = true;
     convert_checkpoint((tmp.path / "t").string(), (tmp.path / "h").string(), co);
     expect_error([&] { Model::load((tmp.path / "h").string()); }, "encoder layers only");
@@ -345,29 +347,54 @@ TEST(Convert, KeepsSentenceTransformersFilesUnchanged) {
   EXPECT_EQ(Model::load((tmp.path / "hf").string()).config().dialect, Dialect::BertHF);
 }
 
-TEST(Convert, TorchTargetRefusesSentenceTransformersUnlessDropped) {
+// --to torch keeps what the torch layout cannot hold (embeddings, pooler, config, tokenizer,
+// the sentence-transformers files) in encore_source/, so that --to hf gives the model back:
+// the same tensors, bit for bit, and the same files.
+TEST(Convert, TorchRoundTripRestoresTheModel) {
   TempDir tmp;
   const fs::path src = make_sentence_transformers_dir(tmp.path / "st");
-  const fs::path dst = tmp.path / "t";
+  const fs::path t = tmp.path / "t", back = tmp.path / "back";
   ConvertOptions co;
   co.to = ConvertTarget::Torch;
-  expect_error([&] { convert_checkpoint(src.string(), dst.string(), co); },
-               "a sentence-transformers model; --to torch writes the encoder layers only, so 'modules.json', "
-               "'sentence_bert_config.json', 'config_sentence_transformers.json', '1_Pooling' and '2_Dense' would "
-               "be lost (--drop-sentence-transformers converts without them)");
-  EXPECT_FALSE(fs::exists(dst));
+  const ConvertReport r = convert_checkpoint(src.string(), t.string(), co);
+  for (const char* f : {"encore_source/modules.json", "encore_source/2_Dense", "encore_source/rest.safetensors",
+                        "encore_source/config.json"})
+    EXPECT_NE(std::find(r.files.begin(), r.files.end(), f), r.files.end()) << f;
+  EXPECT_EQ(Model::load(t.string()).config().dialect, Dialect::Torch);  // still a PyTorch encoder
+  co.to = ConvertTarget::HF;
+  const ConvertReport h = convert_checkpoint(t.string(), back.string(), co);
+  EXPECT_EQ(h.from, Dialect::Torch);
+  EXPECT_NE(h.notes.at(0).find("restored the bert-hf model kept in encore_source/"), std::string::npos);
+  for (const std::string& f : kSentenceTransformersFiles) EXPECT_EQ(file_text(back / f), file_text(src / f)) << f;
+  EXPECT_EQ(file_text(back / "config.json"), file_text(src / "config.json"));
+  const TensorFile a = read_safetensors((src / "model.safetensors").string());
+  const TensorFile b = read_safetensors((back / "model.safetensors").string());
+  ASSERT_EQ(a.tensors.size(), b.tensors.size());
+  for (const auto& [name, x] : a.tensors) {
+    ASSERT_TRUE(b.tensors.count(name)) << name;
+    const Tensor& y = b.tensors.at(name);
+    ASSERT_EQ(x.shape(), y.shape()) << name;
+    ASSERT_EQ(x.dtype(), y.dtype()) << name;
+    EXPECT_EQ(std::memcmp(x.raw(), y.raw(), x.nbytes()), 0) << name;
+  }
+  // Without encore_source/ there is nothing to restore from: one line, as before.
+  fs::remove_all(t / "encore_source");
+  expect_error([&] { convert_checkpoint(t.string(), (tmp.path / "none").string(), co); },
+               "has no embeddings or pooler, so it cannot become a BERT model");
+  // --drop-sentence-transformers: dropped, and said so; the model itself still comes back.
+  co.to = ConvertTarget::Torch;
   co.drop_sentence_transformers = true;
-  const ConvertReport r = convert_checkpoint(src.string(), dst.string(), co);
-  EXPECT_EQ(r.files, (std::vector<std::string>{"model.safetensors", "transformer_encoder.json"}));
-  EXPECT_TRUE(std::any_of(r.notes.begin(), r.notes.end(), [](const std::string& n) {
+  const ConvertReport d = convert_checkpoint(src.string(), (tmp.path / "t2").string(), co);
+  EXPECT_TRUE(std::any_of(d.notes.begin(), d.notes.end(), [](const std::string& n) {
     return n.find("sentence-transformers files not written") != std::string::npos &&
            n.find("'2_Dense'") != std::string::npos;
   }));
-  EXPECT_FALSE(fs::exists(dst / "modules.json"));
-  co.to = ConvertTarget::HF;  // asked to drop: dropped for any target, and said so
-  const ConvertReport h = convert_checkpoint(src.string(), (tmp.path / "h").string(), co);
-  EXPECT_FALSE(fs::exists(tmp.path / "h/1_Pooling"));
-  EXPECT_EQ(h.notes.size(), 1u);
+  EXPECT_FALSE(fs::exists(tmp.path / "t2/encore_source/modules.json"));
+  co.to = ConvertTarget::HF;
+  co.drop_sentence_transformers = false;
+  convert_checkpoint((tmp.path / "t2").string(), (tmp.path / "back2").string(), co);
+  EXPECT_FALSE(fs::exists(tmp.path / "back2/modules.json"));
+  EXPECT_EQ(Model::load((tmp.path / "back2").string()).config().dialect, Dialect::BertHF);
 }
 
 TEST(Convert, BadInputIsOneLine) {
