@@ -296,12 +296,6 @@ PackedLinear::PackedLinear(const float* weight, const float* bias, int64_t out, 
 
 PackedLinear::~PackedLinear() = default;
 
-size_t PackedLinear::packed_bytes() const {
-  return impl_->weights_md.get_size() + impl_->outlier_w.size() * sizeof(float);
-}
-
-const std::vector<int64_t>& PackedLinear::f32_channels() const { return impl_->outliers; }
-
 void PackedLinear::run(float* y, const float* x, int64_t T, std::optional<Activation> act, bool accumulate) const {
   execute(y, false, x, false, T, act, accumulate);
 }
