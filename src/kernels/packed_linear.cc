@@ -57,7 +57,7 @@ inline uint16_t to_bf16(float f) {
 }
 
 // A run of float32 -> bfloat16 conversions, compiled per ISA (the baseline build only
-// vectorizes it 4 wide: 4.8% of all-MiniLM-L6-v2's bf16 embedding time went here).
+// vectorizes it 4 wide).
 __attribute__((target_clones("avx512f", "avx2", "default")))
 void to_bf16_n(uint16_t* out, const float* x, int64_t n) {
 #pragma omp simd
@@ -351,8 +351,7 @@ void PackedLinear::execute(void* y_out, bool y_bf16, const void* x_in, bool x_bf
     const int64_t K = in_;
     const float* keep = impl_->keep.empty() ? nullptr : impl_->keep.data();
     // The outlier channels' values are copied out here, while the row is in cache: read in
-    // the epilogue, after the GEMM has streamed through, each was a cache miss (3% of the
-    // int8 (b) run's samples).
+    // the epilogue, after the GEMM has streamed through, each would be a cache miss.
     const int64_t k_out = static_cast<int64_t>(impl_->outliers.size());
     const int64_t* outliers = impl_->outliers.data();
     row_outliers.resize(static_cast<size_t>(T * k_out));
@@ -434,8 +433,7 @@ PackedLinear::PackedLinear(const std::vector<Rows>& blocks, const float* bias, i
   impl_->has_bias = bias != nullptr;
   memory::desc any({in_, out_}, input_type(type), tag::any);
   impl_->weights_md = impl_->describe(128, in_, out_, any, std::nullopt, false).weights_desc();
-  // (Mapping these pages up front with MADV_POPULATE_WRITE, or as transparent huge pages,
-  // measured slower than letting the reorders fault them in, two Linears packing at once.)
+  // Its pages are left to the reorders to fault in (docs/checkpoints.md, load).
   impl_->weights = memory(impl_->weights_md, cpu_engine());
   // Block b is columns [off, off + rows) of the [in, out] matrix oneDNN packs: a sub-memory
   // of the packed layout when the layout has no padding and the offsets fall on its blocks.
