@@ -14,10 +14,18 @@
 namespace encore::kernels {
 
 // GCC 12 reports the deliberately undefined vectors inside its own AVX-512 intrinsics
-// (_mm512_undefined_ps) as uninitialized when they are inlined into target functions.
+// (_mm512_undefined_ps) as uninitialized when they are inlined into target functions:
+// ENCORE_AVX512 functions go between ENCORE_AVX512_BEGIN and ENCORE_AVX512_END, which turn
+// those two warnings off for that code alone.
 #if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC diagnostic ignored "-Wuninitialized"
-#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#define ENCORE_AVX512_BEGIN                             \
+  _Pragma("GCC diagnostic push")                        \
+  _Pragma("GCC diagnostic ignored \"-Wuninitialized\"") \
+  _Pragma("GCC diagnostic ignored \"-Wmaybe-uninitialized\"")
+#define ENCORE_AVX512_END _Pragma("GCC diagnostic pop")
+#else
+#define ENCORE_AVX512_BEGIN
+#define ENCORE_AVX512_END
 #endif
 
 #define ENCORE_AVX512 __attribute__((target("avx512f,avx512bw,avx512vl,avx512dq,avx2,fma,bmi2")))

@@ -87,6 +87,8 @@ float quantize_row_portable(int8_t* q, const float* x, const float* keep, int64_
   return 1.0f / s;
 }
 
+ENCORE_AVX512_BEGIN
+
 // x * keep on the lanes of m (keep null: x). Lambdas do not inherit a function's target,
 // hence small target helpers.
 ENCORE_AVX512 inline __m512 load_kept(const float* x, const float* keep, int64_t k, __mmask16 m) {
@@ -115,6 +117,8 @@ ENCORE_AVX512 float quantize_row_avx512(int8_t* q, const float* x, const float* 
   return 1.0f / s;
 }
 
+ENCORE_AVX512_END
+
 float quantize_row(int8_t* q, const float* x, const float* keep, int64_t K) {
   return use_avx512() ? quantize_row_avx512(q, x, keep, K) : quantize_row_portable(q, x, keep, K);
 }
@@ -137,6 +141,8 @@ void int8_epilogue_row_portable(float* o, const float* a, float r, const float* 
     for (int64_t j = 0; j < N; ++j) o[j] += v * w[j];
   }
 }
+
+ENCORE_AVX512_BEGIN
 
 // (o if accumulate) + a * r + bias at columns j.. on the lanes of m.
 ENCORE_AVX512 inline __m512 epilogue_start(const float* o, const float* a, float r, const float* bias, int64_t j,
@@ -170,6 +176,8 @@ ENCORE_AVX512 void int8_epilogue_row_avx512(float* o, const float* a, float r, c
     _mm512_mask_storeu_ps(o + j, m, c);
   }
 }
+
+ENCORE_AVX512_END
 
 void int8_epilogue_row(float* o, const float* a, float r, const float* bias, const float* xo, const float* wo,
                        int64_t k_out, int64_t N, bool accumulate) {
