@@ -1,11 +1,22 @@
 #!/usr/bin/env bash
 # The test command: builds encore (release and ASan+UBSan), runs every fuzz target for a
 # bounded time, then the whole suite in both builds with ctest. Installs what it needs
-# (scripts/deps.sh) and fetches the default model for the tests that use it.
+# (scripts/deps.sh) and fetches the default model and every real model (scripts/fetch-model.sh,
+# scripts/fetch-real-models.sh; a failed fetch fails the run), then sets
+# ENCORE_REQUIRE_REAL_MODELS=1 so that a real-model test fails instead of skipping.
+# ENCORE_SKIP_REAL_MODELS=1 (a developer without the network, or the 2 GB): the real models are
+# not fetched, and their tests skip where models/real lacks them.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/deps.sh
-bash scripts/fetch-model.sh || echo "test: default model unavailable; tests that need it will skip" >&2
+bash scripts/fetch-model.sh
+if [ "${ENCORE_SKIP_REAL_MODELS:-}" = 1 ]; then
+  echo "test: ENCORE_SKIP_REAL_MODELS=1: real models not fetched; RealModels.* skip those absent" \
+    "from models/real (bash scripts/fetch-real-models.sh fetches them)" >&2
+else
+  bash scripts/fetch-real-models.sh
+  export ENCORE_REQUIRE_REAL_MODELS=1
+fi
 bash scripts/build.sh release
 bash scripts/build.sh asan
 echo "== fuzz targets (libFuzzer, 30 s each) =="

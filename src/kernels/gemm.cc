@@ -1,5 +1,5 @@
-// Linear layers through oneDNN's GEMM (reaches ~240 GFLOP/s fp32 per core here, about
-// twice OpenBLAS). The packed-weight matmul primitive of the fast path plugs in here.
+// Linear layers on plain [out, in] weights through oneDNN's sgemm: the path of a Linear that
+// is not packed (kernels::linear_forward; packed weights run in packed_linear.cc).
 #include <omp.h>
 
 #include <oneapi/dnnl/dnnl.h>

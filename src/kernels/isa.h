@@ -3,11 +3,10 @@
 // Most loops in src/kernels are plain C++ compiled per ISA with target_clones and left to
 // the auto-vectorizer. That is enough for long rows, but GCC peels and finishes every loop
 // with scalar code, and for the rows attention and the int8 epilogues run (a few dozen
-// keys; a row of 384) those scalar tails cost as much as the vector body: in
-// all-MiniLM-L6-v2's int8 embedding run the scalar tail of softmax alone was 8% of all
-// samples. The kernels that run on such rows therefore have an AVX-512 version written
-// with intrinsics and masked tails (ENCORE_AVX512 functions), chosen at run time when the
-// CPU has AVX-512 F/BW/VL/DQ, and keep the portable version for every other CPU.
+// keys; a row of 384) those scalar tails cost as much as the vector body (docs/performance.md,
+// the fast path). The kernels that run on such rows therefore have an AVX-512 version
+// written with intrinsics and masked tails (ENCORE_AVX512 functions), chosen at run time
+// when the CPU has AVX-512 F/BW/VL/DQ, and keep the portable version for every other CPU.
 #pragma once
 
 #include <cstdint>
@@ -15,10 +14,18 @@
 namespace encore::kernels {
 
 // GCC 12 reports the deliberately undefined vectors inside its own AVX-512 intrinsics
-// (_mm512_undefined_ps) as uninitialized when they are inlined into target functions.
+// (_mm512_undefined_ps) as uninitialized when they are inlined into target functions:
+// ENCORE_AVX512 functions go between ENCORE_AVX512_BEGIN and ENCORE_AVX512_END, which turn
+// those two warnings off for that code alone.
 #if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC diagnostic ignored "-Wuninitialized"
-#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#define ENCORE_AVX512_BEGIN                             \
+  _Pragma("GCC diagnostic push")                        \
+  _Pragma("GCC diagnostic ignored \"-Wuninitialized\"") \
+  _Pragma("GCC diagnostic ignored \"-Wmaybe-uninitialized\"")
+#define ENCORE_AVX512_END _Pragma("GCC diagnostic pop")
+#else
+#define ENCORE_AVX512_BEGIN
+#define ENCORE_AVX512_END
 #endif
 
 #define ENCORE_AVX512 __attribute__((target("avx512f,avx512bw,avx512vl,avx512dq,avx2,fma,bmi2")))

@@ -57,7 +57,7 @@ inline uint16_t to_bf16(float f) {
 }
 
 // A run of float32 -> bfloat16 conversions, compiled per ISA (the baseline build only
-// vectorizes it 4 wide: 4.8% of all-MiniLM-L6-v2's bf16 embedding time went here).
+// vectorizes it 4 wide).
 __attribute__((target_clones("avx512f", "avx2", "default")))
 void to_bf16_n(uint16_t* out, const float* x, int64_t n) {
 #pragma omp simd
@@ -87,6 +87,8 @@ float quantize_row_portable(int8_t* q, const float* x, const float* keep, int64_
   return 1.0f / s;
 }
 
+ENCORE_AVX512_BEGIN
+
 // x * keep on the lanes of m (keep null: x). Lambdas do not inherit a function's target,
 // hence small target helpers.
 ENCORE_AVX512 inline __m512 load_kept(const float* x, const float* keep, int64_t k, __mmask16 m) {
@@ -115,6 +117,8 @@ ENCORE_AVX512 float quantize_row_avx512(int8_t* q, const float* x, const float* 
   return 1.0f / s;
 }
 
+ENCORE_AVX512_END
+
 float quantize_row(int8_t* q, const float* x, const float* keep, int64_t K) {
   return use_avx512() ? quantize_row_avx512(q, x, keep, K) : quantize_row_portable(q, x, keep, K);
 }
@@ -137,6 +141,8 @@ void int8_epilogue_row_portable(float* o, const float* a, float r, const float* 
     for (int64_t j = 0; j < N; ++j) o[j] += v * w[j];
   }
 }
+
+ENCORE_AVX512_BEGIN
 
 // (o if accumulate) + a * r + bias at columns j.. on the lanes of m.
 ENCORE_AVX512 inline __m512 epilogue_start(const float* o, const float* a, float r, const float* bias, int64_t j,
@@ -170,6 +176,8 @@ ENCORE_AVX512 void int8_epilogue_row_avx512(float* o, const float* a, float r, c
     _mm512_mask_storeu_ps(o + j, m, c);
   }
 }
+
+ENCORE_AVX512_END
 
 void int8_epilogue_row(float* o, const float* a, float r, const float* bias, const float* xo, const float* wo,
                        int64_t k_out, int64_t N, bool accumulate) {
@@ -296,12 +304,6 @@ PackedLinear::PackedLinear(const float* weight, const float* bias, int64_t out, 
 
 PackedLinear::~PackedLinear() = default;
 
-size_t PackedLinear::packed_bytes() const {
-  return impl_->weights_md.get_size() + impl_->outlier_w.size() * sizeof(float);
-}
-
-const std::vector<int64_t>& PackedLinear::f32_channels() const { return impl_->outliers; }
-
 void PackedLinear::run(float* y, const float* x, int64_t T, std::optional<Activation> act, bool accumulate) const {
   execute(y, false, x, false, T, act, accumulate);
 }
@@ -357,8 +359,7 @@ void PackedLinear::execute(void* y_out, bool y_bf16, const void* x_in, bool x_bf
     const int64_t K = in_;
     const float* keep = impl_->keep.empty() ? nullptr : impl_->keep.data();
     // The outlier channels' values are copied out here, while the row is in cache: read in
-    // the epilogue, after the GEMM has streamed through, each was a cache miss (3% of the
-    // int8 (b) run's samples).
+    // the epilogue, after the GEMM has streamed through, each would be a cache miss.
     const int64_t k_out = static_cast<int64_t>(impl_->outliers.size());
     const int64_t* outliers = impl_->outliers.data();
     row_outliers.resize(static_cast<size_t>(T * k_out));
@@ -440,8 +441,7 @@ PackedLinear::PackedLinear(const std::vector<Rows>& blocks, const float* bias, i
   impl_->has_bias = bias != nullptr;
   memory::desc any({in_, out_}, input_type(type), tag::any);
   impl_->weights_md = impl_->describe(128, in_, out_, any, std::nullopt, false).weights_desc();
-  // (Mapping these pages up front with MADV_POPULATE_WRITE, or as transparent huge pages,
-  // measured slower than letting the reorders fault them in, two Linears packing at once.)
+  // Its pages are left to the reorders to fault in (docs/checkpoints.md, load).
   impl_->weights = memory(impl_->weights_md, cpu_engine());
   // Block b is columns [off, off + rows) of the [in, out] matrix oneDNN packs: a sub-memory
   // of the packed layout when the layout has no padding and the offsets fall on its blocks.

@@ -64,8 +64,6 @@ class PackedLinear {
   int64_t in() const { return in_; }
   int64_t out() const { return out_; }
   ComputeType type() const { return type_; }
-  size_t packed_bytes() const;
-  const std::vector<int64_t>& f32_channels() const;  // Int8: the outlier channels kept in float32
 
   // The weights back as [out, in] row-major float32 (out * in floats at `weight`): for F32,
   // a oneDNN reorder of the packed copy, bit-identical to the weights that were packed.

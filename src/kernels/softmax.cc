@@ -42,6 +42,8 @@ inline float fast_exp(float x) {
   return underflow ? 0.0f : v;
 }
 
+ENCORE_AVX512_BEGIN
+
 // fast_exp on 16 lanes, operation for operation (NaN propagates, as in the scalar form: the
 // clamps keep x when it is NaN).
 ENCORE_AVX512 inline __m512 fast_exp16(__m512 x) {
@@ -87,6 +89,8 @@ ENCORE_AVX512 bool softmax_avx512(float* x, int64_t n) {
   if (tail) _mm512_mask_storeu_ps(x + i, tail, _mm512_mul_ps(_mm512_maskz_loadu_ps(tail, x + i), s));
   return true;
 }
+
+ENCORE_AVX512_END
 
 __attribute__((target_clones("avx2", "default")))
 bool softmax_portable(float* x, int64_t n) {
@@ -170,6 +174,8 @@ void attention_values_small(float* out, int64_t ldo, const float* p, const float
 }
 
 namespace {
+
+ENCORE_AVX512_BEGIN
 
 // In-register transpose of 16 rows of 16 floats (r[i][j] -> r[j][i]): 32-bit, 64-bit, then
 // two rounds of 128-bit lane interleaves.
@@ -266,6 +272,8 @@ template <int NB>
 constexpr FusedBlock kFusedByHead[4] = {attention_fused_block<NB, 1>, attention_fused_block<NB, 2>,
                                         attention_fused_block<NB, 3>, attention_fused_block<NB, 4>};
 constexpr const FusedBlock* kFused[4] = {kFusedByHead<1>, kFusedByHead<2>, kFusedByHead<3>, kFusedByHead<4>};
+
+ENCORE_AVX512_END
 
 }  // namespace
 

