@@ -63,15 +63,6 @@ BodyNames names() {
   return n;
 }
 
-HeadPart on(HeadInput input, LinearNames out, HeadRows rows, std::vector<std::string> outputs) {
-  HeadPart p;
-  p.input = input;
-  p.out = std::move(out);
-  p.rows = rows;
-  p.outputs = std::move(outputs);
-  return p;
-}
-
 // AlbertMLMHead (L844-863): decoder(LN_E(act(dense(h)))), dense H -> E, act = hidden_act;
 // the decoder's weight and bias are tied (L889): the file holds predictions.bias.
 HeadPart masked_lm(const char* output) {
@@ -93,16 +84,16 @@ std::vector<HeadSpec> heads() {
       // AlbertForPreTraining (L742-750, L819-822, L874-884): the MLM head and the sentence-order
       // classifier on the pooler output.
       {"AlbertForPreTraining", {}, TaskHead::PreTraining, masked_lm("prediction_logits"),
-       on(HeadInput::Pooler, {"sop_classifier.classifier.weight", "sop_classifier.classifier.bias"}, HeadRows::Two,
+       linear_head(HeadInput::Pooler, {"sop_classifier.classifier.weight", "sop_classifier.classifier.bias"}, HeadRows::Two,
           {"sop_logits"})},
       {"AlbertForMaskedLM", {}, TaskHead::MaskedLM, masked_lm("logits"), std::nullopt},
       {"AlbertForQuestionAnswering", {}, TaskHead::QuestionAnswering,  // L1165, L1201-1204
-       on(HeadInput::Tokens, {"qa_outputs.weight", "qa_outputs.bias"}, HeadRows::Two, {"start_logits", "end_logits"}),
+       qa_outputs(),
        std::nullopt},
       {"AlbertForSequenceClassification", {}, TaskHead::SequenceClassification, std::nullopt,  // L1007, L1046-1049
-       on(HeadInput::Pooler, classifier, HeadRows::Labels, {"logits"})},
+       linear_head(HeadInput::Pooler, classifier, HeadRows::Labels, {"logits"})},
       {"AlbertForTokenClassification", {}, TaskHead::TokenClassification,  // L1099, L1139
-       on(HeadInput::Tokens, classifier, HeadRows::Labels, {"logits"}), std::nullopt},
+       token_classifier(), std::nullopt},
   };
 }
 

@@ -102,14 +102,6 @@ HeadPart on_pooler(LinearNames out, HeadRows rows, const char* output) {
   return p;
 }
 
-HeadPart on_tokens(LinearNames out, HeadRows rows, std::vector<std::string> outputs) {
-  HeadPart p;
-  p.out = std::move(out);
-  p.rows = rows;
-  p.outputs = std::move(outputs);
-  return p;
-}
-
 std::vector<HeadSpec> heads() {
   const LinearNames nsp{"cls.seq_relationship.weight", "cls.seq_relationship.bias"};
   const LinearNames classifier{"classifier.weight", "classifier.bias"};
@@ -128,7 +120,7 @@ std::vector<HeadSpec> heads() {
       {"BertForQuestionAnswering",
        {},
        TaskHead::QuestionAnswering,  // L1717: logits.split(1, dim=-1)
-       on_tokens({"qa_outputs.weight", "qa_outputs.bias"}, HeadRows::Two, {"start_logits", "end_logits"}),
+       qa_outputs(),
        std::nullopt},
       {"BertForSequenceClassification",
        {},
@@ -138,7 +130,7 @@ std::vector<HeadSpec> heads() {
       {"BertForTokenClassification",
        {},
        TaskHead::TokenClassification,
-       on_tokens(classifier, HeadRows::Labels, {"logits"}),
+       token_classifier(),
        std::nullopt},
   };
 }

@@ -64,14 +64,6 @@ BodyNames names() {
   return n;
 }
 
-HeadPart on_tokens(LinearNames out, HeadRows rows, std::vector<std::string> outputs) {
-  HeadPart p;
-  p.out = std::move(out);
-  p.rows = rows;
-  p.outputs = std::move(outputs);
-  return p;
-}
-
 std::vector<HeadSpec> heads() {
   // vocab_projector(vocab_layer_norm(act(vocab_transform(h)))), act = config.activation,
   // eps 1e-12 (L745-750, L824-827); vocab_projector.weight tied to the word embeddings (L740).
@@ -93,11 +85,11 @@ std::vector<HeadSpec> heads() {
   return {
       {"DistilBertForMaskedLM", {}, TaskHead::MaskedLM, mlm, std::nullopt},
       {"DistilBertForQuestionAnswering", {}, TaskHead::QuestionAnswering,  // L962, L1031-1034
-       on_tokens({"qa_outputs.weight", "qa_outputs.bias"}, HeadRows::Two, {"start_logits", "end_logits"}),
+       qa_outputs(),
        std::nullopt},
       {"DistilBertForSequenceClassification", {}, TaskHead::SequenceClassification, std::nullopt, classifier},
       {"DistilBertForTokenClassification", {}, TaskHead::TokenClassification,  // L1074, L1130
-       on_tokens({"classifier.weight", "classifier.bias"}, HeadRows::Labels, {"logits"}), std::nullopt},
+       token_classifier(), std::nullopt},
   };
 }
 

@@ -25,14 +25,6 @@ BodyNames names() {
   return n;
 }
 
-HeadPart on_tokens(LinearNames out, HeadRows rows, std::vector<std::string> outputs) {
-  HeadPart p;
-  p.out = std::move(out);
-  p.rows = rows;
-  p.outputs = std::move(outputs);
-  return p;
-}
-
 std::vector<HeadSpec> heads() {
   // ElectraDiscriminatorPredictions (L600-616): dense_prediction(act(dense(h))).squeeze(-1),
   // act = hidden_act.
@@ -66,11 +58,11 @@ std::vector<HeadSpec> heads() {
       {"ElectraForPreTraining", {}, TaskHead::Discriminator, discriminator, std::nullopt},
       {"ElectraForMaskedLM", {}, TaskHead::MaskedLM, generator, std::nullopt},
       {"ElectraForQuestionAnswering", {}, TaskHead::QuestionAnswering,  // L1285, L1320-1323
-       on_tokens({"qa_outputs.weight", "qa_outputs.bias"}, HeadRows::Two, {"start_logits", "end_logits"}),
+       qa_outputs(),
        std::nullopt},
       {"ElectraForSequenceClassification", {}, TaskHead::SequenceClassification, std::nullopt, classifier},
       {"ElectraForTokenClassification", {}, TaskHead::TokenClassification,  // L1218, L1256
-       on_tokens({"classifier.weight", "classifier.bias"}, HeadRows::Labels, {"logits"}), std::nullopt},
+       token_classifier(), std::nullopt},
   };
 }
 

@@ -47,14 +47,6 @@ BodyNames names() {
   return n;
 }
 
-HeadPart on_tokens(LinearNames out, HeadRows rows, std::vector<std::string> outputs) {
-  HeadPart p;
-  p.out = std::move(out);
-  p.rows = rows;
-  p.outputs = std::move(outputs);
-  return p;
-}
-
 std::vector<HeadSpec> heads() {
   // MPNetLMHead (L579-604): decoder(layer_norm(gelu(dense(h)))), gelu the erf form (L598);
   // decoder tied to the word embeddings (L509), bias lm_head.bias.
@@ -76,11 +68,11 @@ std::vector<HeadSpec> heads() {
   return {
       {"MPNetForMaskedLM", {}, TaskHead::MaskedLM, mlm, std::nullopt},
       {"MPNetForQuestionAnswering", {}, TaskHead::QuestionAnswering,  // L878, L912-915
-       on_tokens({"qa_outputs.weight", "qa_outputs.bias"}, HeadRows::Two, {"start_logits", "end_logits"}),
+       qa_outputs(),
        std::nullopt},
       {"MPNetForSequenceClassification", {}, TaskHead::SequenceClassification, std::nullopt, classifier},
       {"MPNetForTokenClassification", {}, TaskHead::TokenClassification,  // L794, L833
-       on_tokens({"classifier.weight", "classifier.bias"}, HeadRows::Labels, {"logits"}), std::nullopt},
+       token_classifier(), std::nullopt},
   };
 }
 

@@ -56,14 +56,6 @@ HeadPart sequence_classifier() {
   return p;
 }
 
-HeadPart on_tokens(LinearNames out, HeadRows rows, std::vector<std::string> outputs) {
-  HeadPart p;
-  p.out = std::move(out);
-  p.rows = rows;
-  p.outputs = std::move(outputs);
-  return p;
-}
-
 // The same heads under the three model types' class names.
 std::vector<std::string> also(const char* task) {
   return {std::string("XLMRoberta") + task, std::string("Camembert") + task};
@@ -73,12 +65,12 @@ std::vector<HeadSpec> heads() {
   return {
       {"RobertaForMaskedLM", also("ForMaskedLM"), TaskHead::MaskedLM, masked_lm(), std::nullopt},
       {"RobertaForQuestionAnswering", also("ForQuestionAnswering"), TaskHead::QuestionAnswering,  // L1455, L1502
-       on_tokens({"qa_outputs.weight", "qa_outputs.bias"}, HeadRows::Two, {"start_logits", "end_logits"}),
+       qa_outputs(),
        std::nullopt},
       {"RobertaForSequenceClassification", also("ForSequenceClassification"), TaskHead::SequenceClassification,
        std::nullopt, sequence_classifier()},
       {"RobertaForTokenClassification", also("ForTokenClassification"), TaskHead::TokenClassification,  // L1356
-       on_tokens({"classifier.weight", "classifier.bias"}, HeadRows::Labels, {"logits"}), std::nullopt},
+       token_classifier(), std::nullopt},
   };
 }
 

@@ -160,4 +160,22 @@ std::string expand(const std::string& pattern, int64_t layer) {
   return expand(pattern, std::to_string(layer));
 }
 
+HeadPart linear_head(HeadInput input, LinearNames out, HeadRows rows, std::vector<std::string> outputs) {
+  HeadPart p;
+  p.input = input;
+  p.out = std::move(out);
+  p.rows = rows;
+  p.outputs = std::move(outputs);
+  return p;
+}
+
+HeadPart qa_outputs() {
+  return linear_head(HeadInput::Tokens, {"qa_outputs.weight", "qa_outputs.bias"}, HeadRows::Two,
+                     {"start_logits", "end_logits"});
+}
+
+HeadPart token_classifier() {
+  return linear_head(HeadInput::Tokens, {"classifier.weight", "classifier.bias"}, HeadRows::Labels, {"logits"});
+}
+
 }  // namespace encore

@@ -80,6 +80,13 @@ struct HeadPart {
   bool squeeze = false;  // rows One: [B, S, 1] -> [B, S]
 };
 
+// Building blocks the records share: a head part that is one Linear (`out`) on `input`;
+// transformers' qa_outputs (every *ForQuestionAnswering: one Linear H -> 2 on every token, split
+// into start_logits / end_logits) and its per-token classifier (every *ForTokenClassification).
+HeadPart linear_head(HeadInput input, LinearNames out, HeadRows rows, std::vector<std::string> outputs);
+HeadPart qa_outputs();
+HeadPart token_classifier();
+
 struct HeadSpec {
   std::string class_name;            // the transformers class (config.json architectures[0])
   std::vector<std::string> aliases;  // other classes that load as this head
