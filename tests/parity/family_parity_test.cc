@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
@@ -195,6 +196,34 @@ TEST(FamilyFixtures, BaseWeightsUnderATaskClassLoadAsTheBaseModel) {
               std::string::npos)
         << err.what();
   }
+}
+
+// pytorch_model.bin (zip, and sharded with an index) as save_pretrained writes it for each
+// architecture (tests/fixtures/formats/family, tools/reference/make_format_fixtures.py --part
+// family): the same outputs, bit for bit, as the fixture's model.safetensors.
+TEST(FamilyFixtures, PytorchModelBinGivesTheSafetensorsOutputs) {
+  const fs::path formats = fs::path(ENCORE_FIXTURES_DIR) / "formats" / "family";
+  int dirs = 0;
+  for (const auto& e : fs::directory_iterator(formats)) {
+    const std::string name = e.path().filename().string();
+    const std::string fixture = name.substr(0, name.rfind("-bin"));
+    SCOPED_TRACE(name);
+    ASSERT_FALSE(fs::exists(e.path() / "model.safetensors"));
+    const Model want = Model::load((kFamily / fixture / "model").string());
+    const Model got = Model::load(e.path().string());
+    const TensorFile in = read_safetensors((kFamily / fixture / "ragged.in.safetensors").string());
+    const TensorMap inputs(in.tensors.begin(), in.tensors.end());
+    const TensorMap a = want.forward(inputs), b = got.forward(inputs);
+    ASSERT_EQ(a.size(), b.size());
+    for (const auto& [k, t] : a) {
+      ASSERT_TRUE(b.count(k)) << k;
+      const Tensor& u = b.at(k);
+      ASSERT_EQ(t.shape(), u.shape()) << k;
+      EXPECT_EQ(std::memcmp(t.raw(), u.raw(), t.nbytes()), 0) << k;
+    }
+    ++dirs;
+  }
+  EXPECT_GE(dirs, 8);
 }
 
 ENCORE_FAMILY(Roberta, "roberta", "xlm-roberta", "camembert");

@@ -10,6 +10,9 @@ bit for bit against the safetensors copy:
     bert-hf-bin-legacy/   the same state_dict, torch.save(_use_new_zipfile_serialization=False)
     bert-hf-bin-sharded/  save_pretrained(max_shard_size=...): pytorch_model.bin.index.json + shards
     torch-pt/             nn.TransformerEncoder(...).state_dict() via torch.save as model.pt, + sidecar
+    family/<fixture>-bin[-sharded]/  (--part family) a tests/fixtures/family model of each
+                          architecture, save_pretrained(safe_serialization=False):
+                          pytorch_model.bin, and for RoBERTa also sharded
     layouts/              layouts.pt and layouts-legacy.pt: every dtype, non-contiguous views,
                           storage offsets, tied tensors, an nn.Parameter, 0-d and empty tensors;
                           layouts.safetensors holds the expected (contiguous) values
@@ -193,13 +196,39 @@ def tf_part(out):
     save_file(expected, d / "expected.safetensors")
 
 
+# One model of each architecture of tests/fixtures/family (a base model and a task head).
+FAMILY_BIN = ["roberta-gelu-h36-pool", "roberta-head-sequence-classification", "xlm-roberta-gelu-h48-pool",
+              "distilbert-gelu-learned-h36", "electra-gelu-e24-h36", "albert-gelu-e24-h32-g2i2",
+              "mpnet-gelu-h36-pool"]
+
+
+def family_part(out):
+    """The family fixtures' models as users' pytorch_model.bin files are made: the class the
+    config names, save_pretrained(safe_serialization=False); RoBERTa also in shards."""
+    import transformers
+    family = REPO / "tests" / "fixtures" / "family"
+    for name in FAMILY_BIN:
+        src = family / name / "model"
+        cls = getattr(transformers, json.loads((src / "config.json").read_text())["architectures"][0])
+        model = cls.from_pretrained(src, attn_implementation="eager")
+        variants = [("-bin", {})] + ([("-bin-sharded", {"max_shard_size": "30KB"})] if name == FAMILY_BIN[0] else [])
+        for suffix, kw in variants:
+            d = fresh(out / "family" / (name + suffix))
+            model.save_pretrained(d, safe_serialization=False, **kw)
+            for f in d.iterdir():
+                if f.name == "generation_config.json":
+                    f.unlink()
+            if kw:
+                assert len(list(d.glob("pytorch_model-*.bin"))) >= 2, name
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--part", choices=["torch", "tf"], required=True)
+    ap.add_argument("--part", choices=["torch", "tf", "family"], required=True)
     ap.add_argument("--out", type=Path, default=REPO / "tests" / "fixtures" / "formats")
     args = ap.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
-    (torch_part if args.part == "torch" else tf_part)(args.out)
+    {"torch": torch_part, "tf": tf_part, "family": family_part}[args.part](args.out)
     total = sum(p.stat().st_size for p in args.out.rglob("*") if p.is_file())
     print(f"{args.part}: wrote {args.out} ({total // 1024} KB in all)")
 

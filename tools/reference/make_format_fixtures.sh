@@ -22,4 +22,5 @@ make_venv "$tf" "$here/requirements-tf.txt"
 
 export OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 MKL_NUM_THREADS=1 TF_CPP_MIN_LOG_LEVEL=2
 "$ref/bin/python" "$here/make_format_fixtures.py" --part torch "$@"
+"$ref/bin/python" "$here/make_format_fixtures.py" --part family "$@"
 "$tf/bin/python" "$here/make_format_fixtures.py" --part tf "$@"
