@@ -29,19 +29,10 @@ using testing::fixture;
 
 std::string heads(const std::string& name) { return (fixture("heads/" + name) / "model").string(); }
 
-// Sends a request as the HTTP layer does; the answer arrives on the future.
+// Sends a request with the key these tests' services expect.
 std::future<HttpResponse> send(Service& service, const std::string& method, const std::string& path,
                                const std::string& body = "", const std::string& auth = "Bearer k") {
-  HttpRequest request;
-  request.method = method;
-  request.path = path;
-  request.body = body;
-  request.authorization = auth;
-  request.received = std::chrono::steady_clock::now();
-  auto answer = std::make_shared<std::promise<HttpResponse>>();
-  std::future<HttpResponse> future = answer->get_future();
-  service.handle(std::move(request), [answer](HttpResponse r) { answer->set_value(std::move(r)); });
-  return future;
+  return testing::send(service, method, path, body, auth);
 }
 
 // The answer, or status 0 when none came within 5 s.

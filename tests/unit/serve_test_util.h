@@ -18,9 +18,9 @@ using serve::HttpRequest;
 using serve::HttpResponse;
 using serve::Service;
 
-// Calls the service as the HTTP layer does and waits for the answer.
-inline HttpResponse call(Service& service, const std::string& path, const std::string& body,
-                         const std::string& auth = "", const std::string& method = "POST") {
+// Sends a request as the HTTP layer does; the answer arrives on the future.
+inline std::future<HttpResponse> send(Service& service, const std::string& method, const std::string& path,
+                                      const std::string& body = "", const std::string& auth = "") {
   HttpRequest request;
   request.method = method;
   request.path = path;
@@ -30,6 +30,13 @@ inline HttpResponse call(Service& service, const std::string& path, const std::s
   auto answer = std::make_shared<std::promise<HttpResponse>>();
   std::future<HttpResponse> future = answer->get_future();
   service.handle(std::move(request), [answer](HttpResponse r) { answer->set_value(std::move(r)); });
+  return future;
+}
+
+// Calls the service as the HTTP layer does and waits for the answer.
+inline HttpResponse call(Service& service, const std::string& path, const std::string& body,
+                         const std::string& auth = "", const std::string& method = "POST") {
+  std::future<HttpResponse> future = send(service, method, path, body, auth);
   if (future.wait_for(std::chrono::seconds(60)) != std::future_status::ready) {
     ADD_FAILURE() << "no answer to " << path;
     return {};
