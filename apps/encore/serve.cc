@@ -38,7 +38,8 @@ const char* kUsage =
     "                    [--max-client-batch-size N] [--payload-limit BYTES] [--auto-truncate]\n"
     "                    [--request-timeout SECONDS] [--api-key KEY] [--threads N]\n"
     "                    [--tokenization-workers N] [--max-length N] [--pooling MODE] [--dtype f32|bf16|int8]\n"
-    "                    [--port-file FILE] [--drain-timeout SECONDS]\n\n"
+    "                    [--port-file FILE] [--drain-timeout SECONDS] [--max-response-bytes BYTES]\n"
+    "                    [--max-connections N] [--write-timeout SECONDS]\n\n"
     "Serves DIR (a sentence-transformers or HF BERT directory) over HTTP with the routes of\n"
     "text-embeddings-inference (POST /embed, /embed_all, /similarity, /tokenize, /decode,\n"
     "/predict, /rerank; GET /health, /info, /metrics) and OpenAI's POST /v1/embeddings.\n"
@@ -57,6 +58,10 @@ const char* kUsage =
     "  --max-concurrent-requests  inference requests in flight; beyond: 429 (default 512)\n"
     "  --max-client-batch-size  inputs per request; beyond: 413 (default 32)\n"
     "  --payload-limit          request body bytes; beyond: 413 (default 2000000)\n"
+    "  --max-response-bytes     answer body bytes; beyond: 413 instead (default 16777216)\n"
+    "  --max-connections        connections open at once; beyond: 503 and close (default 512)\n"
+    "  --write-timeout          seconds a client has to read its answer; then the connection\n"
+    "                           closes (default 30)\n"
     "  --auto-truncate          truncate over-long inputs by default instead of answering 413\n"
     "  --request-timeout        seconds from a request's arrival to its answer; then 503 (default 30)\n"
     "  --api-key                require \"Authorization: Bearer KEY\"; not empty. ENCORE_API_KEY=KEY does\n"
@@ -115,7 +120,8 @@ int run_serve(const std::vector<std::string>& argv) {
   Args args(argv,
             {"model", "model-id", "host", "port", "max-batch-tokens", "max-batch-requests", "max-concurrent-requests",
              "max-client-batch-size", "payload-limit", "request-timeout", "api-key", "threads", "tokenization-workers",
-             "max-length", "pooling", "dtype", "port-file", "drain-timeout"},
+             "max-length", "pooling", "dtype", "port-file", "drain-timeout", "max-response-bytes", "max-connections",
+             "write-timeout"},
             {"auto-truncate"});
   if (!args.positional().empty()) throw UsageError{"unexpected argument '" + args.positional()[0] + "'"};
   // An empty key would leave the server open to "Authorization: Bearer " (or to anyone, when
@@ -148,6 +154,7 @@ int run_serve(const std::vector<std::string>& argv) {
   so.tokenization_workers = get_size(args, "tokenization-workers", 0, 0);
   so.threads = eo.threads;
   so.payload_limit = get_size(args, "payload-limit", 2000000, 1);
+  so.max_response_bytes = get_size(args, "max-response-bytes", 16 * 1024 * 1024, 1024);
   so.batching.max_batch_tokens = get_size(args, "max-batch-tokens", 16384, 1);
   so.batching.max_batch_requests = get_size(args, "max-batch-requests", 0, 0);
   so.api_key = api_key;
@@ -162,6 +169,8 @@ int run_serve(const std::vector<std::string>& argv) {
   ho.payload_limit = so.payload_limit;
   ho.request_timeout = so.request_timeout;
   ho.drain_timeout = get_seconds(args, "drain-timeout", "10", true);
+  ho.write_timeout = get_seconds(args, "write-timeout", "30", false);
+  ho.max_connections = get_size(args, "max-connections", 512, 1);
 
   // The model kind, as TEI decides it: a sequence classification head makes a classifier
   // (a re-ranker with one label); anything else is served as an embedding model. config.json's

@@ -63,7 +63,8 @@ class Session : public std::enable_shared_from_this<Session> {
       : stream_(std::move(socket)), state_(std::move(state)), deadline_(state_->io) {}
 
   ~Session() {
-    if (closed_) return;  // close() unregistered it; a late erase could hit a newer session at this address
+    // close() unregistered it, or it never was: a late erase could hit a newer session at this address
+    if (closed_ || refused_) return;
     std::weak_ptr<HttpServer::State> weak = state_;
     const Session* me = this;
     if (state_->io.get_executor().running_in_this_thread())
@@ -77,6 +78,15 @@ class Session : public std::enable_shared_from_this<Session> {
   void start() {
     state_->sessions[this] = weak_from_this();
     read_header();
+  }
+
+  // Over max_connections: a 503 at once, without reading the request, then close. Not
+  // registered, so it holds no slot.
+  void refuse() {
+    refused_ = true;
+    reject(503, ApiError{503, ErrorType::Unhealthy,
+                         "too many connections: the server has " + std::to_string(state_->options.max_connections) +
+                             " open (--max-connections); retry shortly"});
   }
 
   // Shutdown: a connection waiting for its next request is closed; one with a request in
@@ -131,6 +141,7 @@ class Session : public std::enable_shared_from_this<Session> {
   }
 
   void read_body() {
+    stream_.expires_after(state_->options.read_timeout);
     http::async_read(stream_, buffer_, *parser_,
                      [self = shared_from_this()](beast::error_code ec, size_t) { self->on_read(ec); });
   }
@@ -238,7 +249,7 @@ class Session : public std::enable_shared_from_this<Session> {
     response_.body() = std::move(r.body);
     response_.keep_alive(keep_alive_ && !state_->draining);
     response_.prepare_payload();
-    stream_.expires_after(state_->options.idle_timeout);
+    stream_.expires_after(state_->options.write_timeout);
     writing_ = true;
     http::async_write(stream_, response_, [self = shared_from_this()](beast::error_code ec, size_t) {
       self->writing_ = false;
@@ -265,7 +276,7 @@ class Session : public std::enable_shared_from_this<Session> {
     response_.keep_alive(false);
     response_.prepare_payload();
     state_->record(path_, status, received_);
-    stream_.expires_after(state_->options.idle_timeout);
+    stream_.expires_after(state_->options.write_timeout);
     http::async_write(stream_, response_, [self = shared_from_this()](beast::error_code ec, size_t) {
       if (ec) return self->close();
       self->linger();
@@ -300,7 +311,7 @@ class Session : public std::enable_shared_from_this<Session> {
     stream_.socket().shutdown(tcp::socket::shutdown_both, ignored);
     stream_.socket().close(ignored);
     deadline_.cancel();
-    state_->session_closed(this);
+    if (!refused_) state_->session_closed(this);
   }
 
   beast::tcp_stream stream_;
@@ -318,6 +329,7 @@ class Session : public std::enable_shared_from_this<Session> {
   bool busy_ = false;     // a request is in flight
   bool writing_ = false;  // an answer is being written
   bool closed_ = false;
+  bool refused_ = false;  // refused (over max_connections): never registered
   char discard_[4096];
 };
 
@@ -333,7 +345,9 @@ void HttpServer::State::accept(std::shared_ptr<State> self) {
     }
     beast::error_code ignored;
     socket.set_option(tcp::no_delay(true), ignored);
-    std::make_shared<Session>(std::move(socket), self)->start();
+    auto session = std::make_shared<Session>(std::move(socket), self);
+    if (self->sessions.size() >= self->options.max_connections) session->refuse();
+    else session->start();
     self->accept(self);
   });
 }

@@ -2,11 +2,13 @@
 // (keep-alive, payload limit, timeouts), hands each to the handler, writes the answer,
 // and notices when a client goes away before its answer (a reset or a socket error: the
 // request is then cancelled; a client that only half-closes still gets its answer). It
-// knows no routes; see service.h. Shutdown (SIGTERM, SIGINT or shutdown()) stops
-// accepting, closes idle connections, gives a request still being received a short deadline,
-// lets in-flight requests finish within the drain timeout, then run() returns; a request
-// whose connection has closed (its client left, or it timed out and the client hung up) is
-// not waited for, though the handler may still hold its Responder.
+// knows no routes; see service.h. Connections beyond max_connections get a 503 and are
+// closed; an answer the client does not read within write_timeout is dropped. Shutdown
+// (SIGTERM, SIGINT or shutdown()) stops accepting, closes idle connections, gives a request
+// still being received a short deadline, lets in-flight requests finish within the drain
+// timeout, then run() returns; a request whose connection has closed (its client left, or it
+// timed out and the client hung up) is not waited for, though the handler may still hold its
+// Responder.
 #pragma once
 
 #include <atomic>
@@ -50,8 +52,11 @@ struct HttpServerOptions {
   uint16_t port = 3000;  // 0: any free port (see HttpServer::port)
   size_t payload_limit = 2 * 1024 * 1024;           // bytes of body; larger: 413
   std::chrono::milliseconds request_timeout{30000};  // from the request's arrival to its answer; then 503
-  std::chrono::milliseconds read_timeout{30000};     // to receive one request, and to write one answer
+  std::chrono::milliseconds read_timeout{30000};     // to receive a request once it has begun
+  std::chrono::milliseconds write_timeout{30000};    // to write one answer (a client that does not
+                                                     // read it is closed, its answer dropped: 499)
   std::chrono::milliseconds idle_timeout{60000};     // a keep-alive connection with no request
+  size_t max_connections = 512;                      // open at once; beyond: 503 and close
   std::chrono::milliseconds drain_timeout{10000};    // shutdown: the longest wait for requests in flight
   std::chrono::milliseconds drain_partial_timeout{2000};  // shutdown: to finish sending a request begun
   bool handle_signals = true;                         // SIGTERM and SIGINT start the shutdown

@@ -215,6 +215,12 @@ void Service::complete(Call& call, Job& job, size_t chars, double tokenization, 
     }
     if (!job.error.empty()) raise(backend_error(job.error));
     HttpResponse r = format(job);
+    // What one request may make the server hold for its client (a 38 KB /embed_all asks for
+    // ~40 MB of JSON); bounded where the answer is made, before it waits on a slow reader.
+    if (r.body.size() > options_.max_response_bytes)
+      raise(validation("the answer would be " + std::to_string(r.body.size()) + " bytes, more than the " +
+                       std::to_string(options_.max_response_bytes) +
+                       " allowed (--max-response-bytes); send fewer or shorter inputs"));
     metrics_.record_inference(tokenization, job.queue_seconds, job.inference_seconds, job.tokens);
     auto ms = [](double s) { return std::to_string(static_cast<long long>(s * 1000.0)); };
     const double total = std::chrono::duration<double>(Clock::now() - call.request.received).count();

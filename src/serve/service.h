@@ -38,6 +38,7 @@ struct ServiceOptions {
   size_t tokenization_workers = 0;       // 0: one per hardware thread
   int threads = 0;                       // inference threads (0: OpenMP's default)
   size_t payload_limit = 2 * 1024 * 1024;       // for /info (the HTTP layer enforces it)
+  size_t max_response_bytes = 16 * 1024 * 1024;  // body of one answer; larger: 413 instead
   std::chrono::milliseconds request_timeout{30000};
   BatcherOptions batching;
   std::map<std::string, std::string> prompts;  // classifiers: config_sentence_transformers.json "prompts"

@@ -2,7 +2,8 @@
 // raw socket client: keep-alive, the payload limit, malformed requests, a client that
 // resets its connection (its request is cancelled) or half-closes it (it still gets its
 // answer), the request timeout, and the graceful shutdown (a request half sent gets a short
-// deadline; the drain timeout cuts off what is still in flight).
+// deadline; the drain timeout cuts off what is still in flight), the connection cap, and a
+// client that does not read its answer (dropped after the write timeout).
 #include <arpa/inet.h>
 #include <gtest/gtest.h>
 #include <netinet/in.h>
@@ -12,6 +13,8 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <functional>
+#include <memory>
 #include <mutex>
 #include <string>
 #include <thread>
@@ -92,6 +95,7 @@ struct ServeHttp : ::testing::Test {
   std::atomic<bool> ran_out{false};  // run() has returned
   std::atomic<size_t> cut_off{0};    // what it returned
   std::vector<std::pair<std::string, int>> recorded;  // the ResponseHook's path and status
+  std::function<void(HttpServerOptions&)> configure;  // set before start(): more options
 
   void start(std::chrono::milliseconds timeout = 30s, std::chrono::milliseconds drain = 10s) {
     HttpServerOptions o;
@@ -100,7 +104,9 @@ struct ServeHttp : ::testing::Test {
     o.request_timeout = timeout;
     o.drain_timeout = drain;
     o.handle_signals = false;
+    if (configure) configure(o);
     server = std::make_unique<HttpServer>(o, [this](HttpRequest r, Responder respond) {
+      if (r.path == "/big") return respond(HttpResponse{200, std::string(std::stoul(r.body), 'x'), "text/plain", {}});
       if (r.path == "/hold") {
         std::lock_guard<std::mutex> lock(mutex);
         held = std::move(respond);
@@ -355,6 +361,57 @@ TEST_F(ServeHttp, DrainTimeoutCutsOffRequestsInFlight) {
   EXPECT_EQ(cut_off.load(), 1u);
   EXPECT_TRUE(held_cancelled->load());
   EXPECT_EQ(c.response(), "");
+}
+
+}  // namespace
+}  // namespace encore::serve
+
+namespace encore::serve {
+namespace {
+
+TEST_F(ServeHttp, ConnectionsBeyondTheCapAre503) {
+  configure = [](HttpServerOptions& o) { o.max_connections = 2; };
+  start();
+  auto a = std::make_unique<Client>(server->port());
+  Client b(server->port());
+  for (Client* c : {a.get(), &b}) {  // answered: both registered
+    c->send(post("/x", "1"));
+    EXPECT_NE(c->response().find("HTTP/1.1 200"), std::string::npos);
+  }
+  {
+    Client c(server->port());
+    c.send(post("/x", "2"));
+    const std::string r = c.response();
+    EXPECT_NE(r.find("HTTP/1.1 503"), std::string::npos) << r;
+    EXPECT_NE(r.find("too many connections: the server has 2 open (--max-connections)"), std::string::npos) << r;
+    EXPECT_NE(r.find("Connection: close"), std::string::npos) << r;
+  }
+  a.reset();  // a slot frees
+  bool served = false;
+  for (int i = 0; i < 50 && !served; ++i) {
+    Client c(server->port());
+    c.send(post("/x", "3"));
+    served = c.response().find("HTTP/1.1 200") != std::string::npos;
+    if (!served) std::this_thread::sleep_for(20ms);
+  }
+  EXPECT_TRUE(served) << "a closed connection's slot is given to the next one";
+}
+
+// A client that sends a request and never reads the answer: the answer (larger than the
+// socket buffers) is dropped when the write timeout passes, not held for the idle timeout.
+TEST_F(ServeHttp, AnAnswerNobodyReadsIsDroppedAfterTheWriteTimeout) {
+  configure = [](HttpServerOptions& o) {
+    o.write_timeout = 300ms;
+    o.idle_timeout = 60s;
+  };
+  start();
+  Client c(server->port());
+  c.send(post("/big", std::to_string(64 << 20)));
+  const auto t0 = std::chrono::steady_clock::now();
+  const std::pair<std::string, int> dropped{"/big", 499};
+  EXPECT_TRUE(wait_for([&] { return std::count(recorded.begin(), recorded.end(), dropped) == 1; }))
+      << "the unread answer is still held";
+  EXPECT_LT(std::chrono::steady_clock::now() - t0, 3s);
 }
 
 }  // namespace

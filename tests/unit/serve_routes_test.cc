@@ -2,7 +2,8 @@
 // tests/fixtures: the cheap answers (/health, /info, /metrics, 401, 404) come at once even
 // while every tokenization worker is busy; /tokenize and /decode count against
 // --max-concurrent-requests like the model routes; 401 says which scheme; an input of only
-// whitespace or control characters is refused as "" is, on every route.
+// whitespace or control characters is refused as "" is, on every route; an answer over
+// --max-response-bytes is a 413.
 #include <gtest/gtest.h>
 
 #include <chrono>
@@ -159,6 +160,39 @@ TEST(ServeRoutes, BlankInputsAreRefusedAsEmpty) {
     HttpResponse r = call(service, "/embed", R"({"inputs": " x\u0001"})");
     EXPECT_EQ(r.status, 200) << name << ": " << r.body;
   }
+}
+
+}  // namespace
+}  // namespace encore::serve
+
+namespace encore::serve {
+namespace {
+
+// An answer larger than --max-response-bytes is a 413 naming the limit (in the route's error
+// shape), not tens of megabytes held for a client; answers within it are untouched.
+TEST(ServeRoutes, AnswersOverTheResponseLimitAre413) {
+  const Embedder embedder = Embedder::load(fixture("st/st2-dense").string());
+  Service unlimited(embedder, ServiceOptions{});
+  const std::string body = R"({"inputs": ["a b c d e f g h i j k l m n o p", "q r s t u v w x y z"]})";
+  const HttpResponse full = call(unlimited, "/embed_all", body);
+  ASSERT_EQ(full.status, 200) << full.body;
+  ServiceOptions o;
+  o.max_response_bytes = full.body.size() - 1;
+  Service limited(embedder, o);
+  HttpResponse r = call(limited, "/embed_all", body);
+  EXPECT_EQ(r.status, 413) << r.body;
+  EXPECT_NE(r.body.find("the answer would be " + std::to_string(full.body.size()) + " bytes, more than the " +
+                        std::to_string(o.max_response_bytes) + " allowed (--max-response-bytes)"),
+            std::string::npos)
+      << r.body;
+  EXPECT_EQ(json::parse(r.body)["error_type"], "validation") << r.body;
+  r = call(limited, "/embed", body);  // a pooled vector per input: small
+  EXPECT_EQ(r.status, 200) << r.body;
+  o.max_response_bytes = 16;
+  Service tiny(embedder, o);
+  r = call(tiny, "/v1/embeddings", R"({"input": "x"})");
+  EXPECT_EQ(r.status, 413) << r.body;
+  EXPECT_TRUE(json::parse(r.body).contains("message")) << "OpenAI's error shape on its route: " << r.body;
 }
 
 }  // namespace
