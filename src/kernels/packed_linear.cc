@@ -5,6 +5,8 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <cstdlib>
+#include <list>
 #include <map>
 #include <mutex>
 #include <oneapi/dnnl/dnnl.hpp>
@@ -24,8 +26,68 @@ using tag = memory::format_tag;
 using dt = memory::data_type;
 
 dnnl::engine& cpu_engine() {
-  static dnnl::engine engine(dnnl::engine::kind::cpu, 0);
+  static dnnl::engine engine = [] {
+    // oneDNN's own cache would keep 1,024 more primitives, which the cache below makes
+    // redundant for the GEMMs; it keeps a few (load-time reorders), unless the user set it.
+    if (!std::getenv("ONEDNN_PRIMITIVE_CACHE_CAPACITY") && !std::getenv("DNNL_PRIMITIVE_CACHE_CAPACITY"))
+      dnnl::set_primitive_cache_capacity(16);
+    return dnnl::engine(dnnl::engine::kind::cpu, 0);
+  }();
   return engine;
+}
+
+// oneDNN primitives are specific to the row count, and generating one takes ~0.1-0.3 ms and
+// keeps ~190 KB (MiniLM's float32 matmuls; more with AMX). A server meets thousands of row
+// counts: kept without bound, they grew its memory by ~190 MB for 250 request lengths. So
+// every Linear takes its primitives from one process-wide cache of the most recently used
+// ones, keyed by the whole problem, so layers of the same shape share them; a problem seen
+// again after it was dropped is generated again.
+template <class Primitive>
+class PrimitiveCache {
+ public:
+  // (rows, in, out, compute type, bias, activation or -1, accumulate, bfloat16 output)
+  using Key = std::tuple<int64_t, int64_t, int64_t, int, bool, int, bool, bool>;
+
+  template <class Make>
+  Primitive get(const Key& key, Make&& make) {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      if (auto it = index_.find(key); it != index_.end()) {
+        lru_.splice(lru_.begin(), lru_, it->second);
+        return it->second->second;
+      }
+    }
+    Primitive made = make();  // outside the lock: other threads' GEMMs go on meanwhile
+    std::lock_guard<std::mutex> lock(mu_);
+    if (auto it = index_.find(key); it != index_.end()) return it->second->second;  // made twice: keep one
+    lru_.emplace_front(key, made);
+    index_.emplace(key, lru_.begin());
+    if (lru_.size() > PackedLinear::cache_capacity()) {
+      index_.erase(lru_.back().first);
+      lru_.pop_back();
+    }
+    return made;
+  }
+
+  size_t size() const {
+    std::lock_guard<std::mutex> lock(mu_);
+    return lru_.size();
+  }
+
+ private:
+  mutable std::mutex mu_;
+  std::list<std::pair<Key, Primitive>> lru_;  // most recent first
+  std::map<Key, typename std::list<std::pair<Key, Primitive>>::iterator> index_;
+};
+
+PrimitiveCache<dnnl::matmul>& matmul_cache() {
+  static PrimitiveCache<dnnl::matmul> cache;
+  return cache;
+}
+
+PrimitiveCache<dnnl::eltwise_forward>& eltwise_cache() {  // Int8 epilogues' activations
+  static PrimitiveCache<dnnl::eltwise_forward> cache;
+  return cache;
 }
 
 dt input_type(ComputeType t) {
@@ -197,33 +259,18 @@ struct PackedLinear::Impl {
   std::vector<int64_t> outliers;  // Int8: input channels computed in float32
   std::vector<float> outlier_w;   // [outliers, out]: W[:, outliers]ᵀ in float32
   std::vector<float> keep;        // [in]: 0 on outlier channels, 1 elsewhere (empty: none)
-  // Primitives by (rows, activation, accumulate, bfloat16 output): oneDNN primitives are
-  // shape-specific.
-  mutable std::mutex mu;
-  mutable std::map<std::tuple<int64_t, int, bool, bool>, dnnl::matmul> cache;
-  mutable std::map<std::pair<int64_t, int>, dnnl::eltwise_forward> eltwise_cache;  // Int8 epilogues
-
   // In-place activation over [M, N] (oneDNN's JIT eltwise, the same kernels as the post-ops).
   void activate(float* y, int64_t M, int64_t N, Activation act) const {
-    dnnl::eltwise_forward prim;
-    {
-      std::lock_guard<std::mutex> lock(mu);
-      auto key = std::make_pair(M, static_cast<int>(act));
-      auto it = eltwise_cache.find(key);
-      if (it == eltwise_cache.end()) {
-        if (eltwise_cache.size() > 256) eltwise_cache.clear();
-        dnnl::post_ops po;
-        append_activation(po, act);
-        dnnl::algorithm alg;
-        float alpha, beta, scale;
-        po.get_params_eltwise(0, scale, alg, alpha, beta);
-        memory::desc md({M, N}, dt::f32, tag::ab);
-        dnnl::eltwise_forward::desc d(dnnl::prop_kind::forward_inference, alg, md, alpha, beta);
-        it = eltwise_cache.emplace(key, dnnl::eltwise_forward(dnnl::eltwise_forward::primitive_desc(d, cpu_engine())))
-                 .first;
-      }
-      prim = it->second;
-    }
+    const dnnl::eltwise_forward prim = eltwise_cache().get({M, 0, N, 0, false, static_cast<int>(act), false, false}, [&] {
+      dnnl::post_ops po;
+      append_activation(po, act);
+      dnnl::algorithm alg;
+      float alpha, beta, scale;
+      po.get_params_eltwise(0, scale, alg, alpha, beta);
+      memory::desc md({M, N}, dt::f32, tag::ab);
+      dnnl::eltwise_forward::desc d(dnnl::prop_kind::forward_inference, alg, md, alpha, beta);
+      return dnnl::eltwise_forward(dnnl::eltwise_forward::primitive_desc(d, cpu_engine()));
+    });
     memory m(memory::desc({M, N}, dt::f32, tag::ab), cpu_engine(), y);
     dnnl::stream stream(cpu_engine());
     prim.execute(stream, {{DNNL_ARG_SRC, m}, {DNNL_ARG_DST, m}});
@@ -304,6 +351,21 @@ PackedLinear::PackedLinear(const float* weight, const float* bias, int64_t out, 
 
 PackedLinear::~PackedLinear() = default;
 
+size_t PackedLinear::cached_primitives() { return matmul_cache().size() + eltwise_cache().size(); }
+
+size_t PackedLinear::cache_capacity() {
+  static const size_t capacity = [] {
+    const char* v = std::getenv("ENCORE_PRIMITIVE_CACHE_CAPACITY");
+    if (!v || !*v) return kCachedPrimitives;
+    char* end = nullptr;
+    const unsigned long long n = std::strtoull(v, &end, 10);
+    ENCORE_CHECK(*end == '\0' && n >= 1 && n <= 1000000, "ENCORE_PRIMITIVE_CACHE_CAPACITY must be a number of ",
+                 "primitives in [1, 1000000], got '", v, "'");
+    return static_cast<size_t>(n);
+  }();
+  return capacity;
+}
+
 void PackedLinear::run(float* y, const float* x, int64_t T, std::optional<Activation> act, bool accumulate) const {
   execute(y, false, x, false, T, act, accumulate);
 }
@@ -322,19 +384,10 @@ void PackedLinear::execute(void* y_out, bool y_bf16, const void* x_in, bool x_bf
                            std::optional<Activation> act, bool accumulate) const {
   if (T == 0) return;
   ENCORE_CHECK(!(act && accumulate), "PackedLinear: activation and accumulate are exclusive");
-  dnnl::matmul prim;
-  {
-    std::lock_guard<std::mutex> lock(impl_->mu);
-    auto key = std::make_tuple(T, act ? static_cast<int>(*act) : -1, accumulate, y_bf16);
-    auto it = impl_->cache.find(key);
-    if (it == impl_->cache.end()) {
-      if (impl_->cache.size() > 256) impl_->cache.clear();  // bounded: serving sees many row counts
-      it = impl_->cache
-               .emplace(key, dnnl::matmul(impl_->describe(T, in_, out_, impl_->weights_md, act, accumulate, y_bf16)))
-               .first;
-    }
-    prim = it->second;
-  }
+  // The packed layout follows from (in, out, type) on this CPU, so the key says it.
+  const dnnl::matmul prim = matmul_cache().get(
+      {T, in_, out_, static_cast<int>(type_), impl_->has_bias, act ? static_cast<int>(*act) : -1, accumulate, y_bf16},
+      [&] { return dnnl::matmul(impl_->describe(T, in_, out_, impl_->weights_md, act, accumulate, y_bf16)); });
   float* y = static_cast<float*>(y_out);  // float32 output (every type but a bf16 hand-off)
   const float* x = static_cast<const float*>(x_in);
   const int64_t n = T * in_;
