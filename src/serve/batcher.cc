@@ -1,5 +1,7 @@
 #include "serve/batcher.h"
 
+#include <malloc.h>
+
 #include <algorithm>
 #include <exception>
 #include <unordered_set>
@@ -83,12 +85,28 @@ void Batcher::queue_loop() {
 }
 
 void Batcher::inference_loop() {
+  // After a burst, the heap keeps what the batches and their answers freed (glibc returns
+  // little of it by itself: 16 requests of 32 long /embed_all inputs left a server at 519 MB,
+  // 359 MB after malloc_trim). Once idle for a second after a batch, it is given back.
+  constexpr auto kIdleTrim = std::chrono::seconds(1);
+  bool trimmed = true;
   for (;;) {
     std::vector<Sequence> batch;
     size_t depth = 0;
     {
       std::unique_lock<std::mutex> lock(mutex_);
-      ready_cv_.wait(lock, [&] { return !next_.empty() || queue_done_; });
+      const auto ready = [&] { return !next_.empty() || queue_done_; };
+      while (!ready()) {
+        if (trimmed) {
+          ready_cv_.wait(lock, ready);
+        } else if (!ready_cv_.wait_for(lock, kIdleTrim, ready)) {
+          lock.unlock();
+          malloc_trim(0);
+          lock.lock();
+          trimmed = true;
+        }
+      }
+      trimmed = false;
       if (next_.empty()) break;  // queue_done_: nothing will come
       batch.swap(next_);
       next_tokens_ = 0;
