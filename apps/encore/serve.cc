@@ -7,6 +7,7 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <optional>
+#include <utility>
 
 #include "cli.h"
 #include "encore/classifier.h"
@@ -116,16 +117,9 @@ std::map<std::string, std::string> read_prompts(const std::filesystem::path& dir
   return prompts;
 }
 
-int run_serve(const std::vector<std::string>& argv) {
-  Args args(argv,
-            {"model", "model-id", "host", "port", "max-batch-tokens", "max-batch-requests", "max-concurrent-requests",
-             "max-client-batch-size", "payload-limit", "request-timeout", "api-key", "threads", "tokenization-workers",
-             "max-length", "pooling", "dtype", "port-file", "drain-timeout", "max-response-bytes", "max-connections",
-             "write-timeout"},
-            {"auto-truncate"});
-  if (!args.positional().empty()) throw UsageError{"unexpected argument '" + args.positional()[0] + "'"};
-  // An empty key would leave the server open to "Authorization: Bearer " (or to anyone, when
-  // read as no key): refused before the model loads.
+// An empty key would leave the server open to "Authorization: Bearer " (or to anyone, when
+// read as no key): refused before the model loads.
+std::optional<std::string> api_key_of(const Args& args) {
   std::optional<std::string> api_key = args.get("api-key");
   if (api_key && api_key->empty())
     throw UsageError{"--api-key is empty: give a key, or leave the option out to serve without one"};
@@ -133,15 +127,11 @@ int run_serve(const std::vector<std::string>& argv) {
     if (!*env) throw UsageError{"ENCORE_API_KEY is set but empty: set a key, or unset it to serve without one"};
     api_key = env;
   }
-  const std::string model_arg = args.require("model");
-  const std::string dir = resolve_model_path(model_arg);
+  return api_key;
+}
 
-  EmbedderOptions eo;
-  if (auto p = args.get("pooling")) eo.pooling = *p;
-  eo.max_length = static_cast<int>(get_size(args, "max-length", 0, 0));
-  eo.threads = static_cast<int>(get_size(args, "threads", 0, 0));
-  eo.dtype = compute_type_from_name(args.get_or("dtype", "f32"));
-
+serve::ServiceOptions service_options(const Args& args, const std::string& model_arg, const std::string& dir,
+                                      const EmbedderOptions& eo, std::optional<std::string> api_key) {
   serve::ServiceOptions so;
   // A directory's name, or the repository id it was found by (not its snapshot's hash).
   const std::filesystem::path named = std::filesystem::is_directory(model_arg) ? model_arg : "";
@@ -157,10 +147,13 @@ int run_serve(const std::vector<std::string>& argv) {
   so.max_response_bytes = get_size(args, "max-response-bytes", 16 * 1024 * 1024, 1024);
   so.batching.max_batch_tokens = get_size(args, "max-batch-tokens", 16384, 1);
   so.batching.max_batch_requests = get_size(args, "max-batch-requests", 0, 0);
-  so.api_key = api_key;
+  so.api_key = std::move(api_key);
   so.request_timeout = get_seconds(args, "request-timeout", "30", false);
   so.prompts = read_prompts(dir);
+  return so;
+}
 
+serve::HttpServerOptions http_options(const Args& args, const serve::ServiceOptions& so) {
   serve::HttpServerOptions ho;
   ho.host = args.get_or("host", "127.0.0.1");
   const int port = args.get_int("port", 3000);
@@ -171,6 +164,36 @@ int run_serve(const std::vector<std::string>& argv) {
   ho.drain_timeout = get_seconds(args, "drain-timeout", "10", true);
   ho.write_timeout = get_seconds(args, "write-timeout", "30", false);
   ho.max_connections = get_size(args, "max-connections", 512, 1);
+  return ho;
+}
+
+// Written whole or not at all (a reader polling for it never sees half a number).
+void write_port_file(const std::string& file, uint16_t port) {
+  std::ofstream f(file + ".tmp");
+  f << port << "\n";
+  f.close();
+  std::filesystem::rename(file + ".tmp", file);
+}
+
+int run_serve(const std::vector<std::string>& argv) {
+  Args args(argv,
+            {"model", "model-id", "host", "port", "max-batch-tokens", "max-batch-requests", "max-concurrent-requests",
+             "max-client-batch-size", "payload-limit", "request-timeout", "api-key", "threads", "tokenization-workers",
+             "max-length", "pooling", "dtype", "port-file", "drain-timeout", "max-response-bytes", "max-connections",
+             "write-timeout"},
+            {"auto-truncate"});
+  if (!args.positional().empty()) throw UsageError{"unexpected argument '" + args.positional()[0] + "'"};
+  std::optional<std::string> api_key = api_key_of(args);  // refused before the model loads
+  const std::string model_arg = args.require("model");
+  const std::string dir = resolve_model_path(model_arg);
+
+  EmbedderOptions eo;
+  if (auto p = args.get("pooling")) eo.pooling = *p;
+  eo.max_length = static_cast<int>(get_size(args, "max-length", 0, 0));
+  eo.threads = static_cast<int>(get_size(args, "threads", 0, 0));
+  eo.dtype = compute_type_from_name(args.get_or("dtype", "f32"));
+  serve::ServiceOptions so = service_options(args, model_arg, dir, eo, std::move(api_key));
+  const serve::HttpServerOptions ho = http_options(args, so);
 
   // The model kind, as TEI decides it: a sequence classification head makes a classifier
   // (a re-ranker with one label); anything else is served as an embedding model. config.json's
@@ -198,12 +221,7 @@ int run_serve(const std::vector<std::string>& argv) {
   serve::HttpServer http(
       ho, [&service](serve::HttpRequest r, serve::Responder respond) { service.handle(std::move(r), std::move(respond)); },
       [&service](const std::string& path, int status, double s) { service.on_response(path, status, s); });
-  if (auto file = args.get("port-file")) {
-    std::ofstream f(*file + ".tmp");
-    f << http.port() << "\n";
-    f.close();
-    std::filesystem::rename(*file + ".tmp", *file);
-  }
+  if (auto file = args.get("port-file")) write_port_file(*file, http.port());
   const serve::ModelKind kind = service.kind();
   std::fprintf(stderr, "encore serve: %s (%s) on http://%s:%u (max input %d tokens, %zu tokenization workers)\n",
                so.model_id.c_str(),
