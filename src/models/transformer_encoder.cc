@@ -8,6 +8,7 @@
 //   full, every key -inf, which PyTorch's safe softmax turns into zero attention.
 #include <cmath>
 #include <limits>
+#include <vector>
 
 #include "kernels/kernels.h"
 #include "models/batch.h"
@@ -34,6 +35,87 @@ Tensor canonical_mask(const Tensor& t, const char* name) {
   return t.to_f32();
 }
 
+// src and its layout: [S, B, E], [B, S, E] (batch_first) or [S, E] (unbatched).
+struct Source {
+  Tensor x;  // float32
+  int64_t B = 1, S = 0;
+  bool unbatched = false, seq_first = false;
+  // The row of (sequence b, position j) in x viewed as [rows, E].
+  int64_t row(int64_t b, int64_t j, bool batch_first) const {
+    return unbatched ? j : (batch_first ? b * S + j : j * B + b);
+  }
+};
+
+Source read_source(const Tensor& src, const ModelConfig& c) {
+  Source s;
+  s.unbatched = src.dim() == 2;
+  ENCORE_CHECK(src.dim() == 3 || s.unbatched, "src must be [S, B, E], [B, S, E] (batch_first) or [S, E], got ",
+               shape_string(src.shape()));
+  ENCORE_CHECK(src.size(-1) == c.hidden, "src has feature size ", src.size(-1), ", the model has d_model ", c.hidden);
+  s.seq_first = !s.unbatched && !c.batch_first;
+  s.B = s.unbatched ? 1 : (c.batch_first ? src.size(0) : src.size(1));
+  s.S = s.unbatched ? src.size(0) : (c.batch_first ? src.size(1) : src.size(0));
+  ENCORE_CHECK(src.dtype() == DType::F32 || src.dtype() == DType::F16 || src.dtype() == DType::BF16 ||
+                   src.dtype() == DType::F64,
+               "src must have a floating-point dtype, got ", dtype_name(src.dtype()));
+  s.x = src.to_f32();
+  return s;
+}
+
+// The two masks as PyTorch canonicalizes them.
+struct Masks {
+  std::vector<uint8_t> keep;  // [B * S]: 0 where the key padding mask says -inf (dropped)
+  Tensor key_padding;         // [B, S] float, or undefined
+  Tensor attn;                // [S, S] or [B * nhead, S, S] float, or undefined
+  int64_t attn_heads = 0;     // 0: [S, S] shared; nhead: one per (sequence, head)
+};
+
+Masks read_masks(const TensorMap& inputs, const ForwardNames& io, const Source& s, int64_t nhead) {
+  const int64_t B = s.B, S = s.S;
+  Masks m;
+  m.keep.assign(static_cast<size_t>(B * S), 1);
+  if (const Tensor* t = find_input(inputs, io.key_padding)) {
+    const Shape want = s.unbatched ? Shape{S} : Shape{B, S};
+    ENCORE_CHECK(t->shape() == want, "src_key_padding_mask has shape ", shape_string(t->shape()), ", expected ",
+                 shape_string(want));
+    m.key_padding = canonical_mask(*t, "src_key_padding_mask");
+    for (int64_t i = 0; i < B * S; ++i) m.keep[static_cast<size_t>(i)] = m.key_padding.data<float>()[i] != kNegInf;
+  }
+  if (const Tensor* t = find_input(inputs, io.mask)) {
+    m.attn = canonical_mask(*t, "mask");
+    if (m.attn.shape() != (Shape{S, S})) {
+      ENCORE_CHECK(m.attn.shape() == (Shape{B * nhead, S, S}), "mask has shape ", shape_string(t->shape()),
+                   ", expected [", S, ", ", S, "] or [", B * nhead, ", ", S, ", ", S, "]");
+      m.attn_heads = nhead;
+    }
+  }
+  return m;
+}
+
+// Dense bias = mask (+ finite key-padding values), PyTorch's merge of the two masks; an
+// undefined tensor when neither adds anything (-inf key padding is dropped instead).
+Tensor dense_bias(const Masks& m, int64_t B, int64_t S, int64_t nhead) {
+  const bool has_attn = m.attn.defined() && m.attn.numel();
+  bool kpm_finite = false;
+  if (m.key_padding.defined() && m.key_padding.numel())
+    for (int64_t i = 0; i < B * S; ++i)
+      kpm_finite = kpm_finite || (m.key_padding.data<float>()[i] != 0.0f && m.keep[static_cast<size_t>(i)]);
+  if (!has_attn && !kpm_finite) return Tensor();
+  const int64_t Hm = m.attn_heads ? nhead : 1;
+  Tensor dense = Tensor::zeros(DType::F32, {B, Hm, S, S});
+  float* d = dense.data<float>();
+  for (int64_t b = 0; b < B; ++b)
+    for (int64_t h = 0; h < Hm; ++h)
+      for (int64_t i = 0; i < S; ++i)
+        for (int64_t j = 0; j < S; ++j) {
+          float v = 0.0f;
+          if (has_attn) v = m.attn.data<float>()[(m.attn_heads ? (b * nhead + h) * S * S : 0) + i * S + j];
+          if (kpm_finite) v += m.key_padding.data<float>()[b * S + j];
+          d[((b * Hm + h) * S + i) * S + j] = v;
+        }
+  return dense;
+}
+
 }  // namespace
 
 TensorMap transformer_encoder_forward(const Model::Impl& m, const TensorMap& inputs, const ForwardOptions& opt) {
@@ -43,64 +125,17 @@ TensorMap transformer_encoder_forward(const Model::Impl& m, const TensorMap& inp
   const Tensor* src_in = find_input(inputs, io.ids);
   ENCORE_CHECK(src_in, "missing input '", io.ids, "'");
   const int64_t E = c.hidden, nhead = c.heads;
-  const bool unbatched = src_in->dim() == 2;
-  ENCORE_CHECK(src_in->dim() == 3 || unbatched, "src must be [S, B, E], [B, S, E] (batch_first) or [S, E], got ",
-               shape_string(src_in->shape()));
-  ENCORE_CHECK(src_in->size(-1) == E, "src has feature size ", src_in->size(-1), ", the model has d_model ", E);
-  const bool seq_first = !unbatched && !c.batch_first;
-  const int64_t B = unbatched ? 1 : (c.batch_first ? src_in->size(0) : src_in->size(1));
-  const int64_t S = unbatched ? src_in->size(0) : (c.batch_first ? src_in->size(1) : src_in->size(0));
-  ENCORE_CHECK(src_in->dtype() == DType::F32 || src_in->dtype() == DType::F16 || src_in->dtype() == DType::BF16 ||
-                   src_in->dtype() == DType::F64,
-               "src must have a floating-point dtype, got ", dtype_name(src_in->dtype()));
-  Tensor src = src_in->to_f32();
-
-  // Key padding: True / -inf = padding (dropped); other float values are added to scores.
-  std::vector<uint8_t> keep(static_cast<size_t>(B * S), 1);
-  Tensor kpm;
-  if (const Tensor* t = find_input(inputs, io.key_padding)) {
-    const Shape want = unbatched ? Shape{S} : Shape{B, S};
-    ENCORE_CHECK(t->shape() == want, "src_key_padding_mask has shape ", shape_string(t->shape()), ", expected ",
-                 shape_string(want));
-    kpm = canonical_mask(*t, "src_key_padding_mask");
-    for (int64_t i = 0; i < B * S; ++i) keep[static_cast<size_t>(i)] = kpm.data<float>()[i] != kNegInf;
-  }
-  Tensor attn_mask;
-  int64_t mask_heads = 0;  // 0: [S,S] shared; nhead: [B*nhead, S, S]
-  if (const Tensor* t = find_input(inputs, io.mask)) {
-    attn_mask = canonical_mask(*t, "mask");
-    if (attn_mask.shape() == (Shape{S, S})) {
-      mask_heads = 0;
-    } else {
-      ENCORE_CHECK(attn_mask.shape() == (Shape{B * nhead, S, S}), "mask has shape ", shape_string(t->shape()),
-                   ", expected [", S, ", ", S, "] or [", B * nhead, ", ", S, ", ", S, "]");
-      mask_heads = nhead;
-    }
-  }
+  const Source src = read_source(*src_in, c);
+  const int64_t B = src.B, S = src.S;
+  const Masks masks = read_masks(inputs, io, src, nhead);
 
   nn::AttentionMask mask;
-  nn::RaggedBatch batch = ragged_from_keep(keep, B, S, &mask.all_masked);
+  nn::RaggedBatch batch = ragged_from_keep(masks.keep, B, S, &mask.all_masked);
   mask.causal = opt.causal;
-  // Dense bias = mask (+ finite key-padding values), PyTorch's merge of the two masks.
-  Tensor dense;
-  bool kpm_finite = false;
-  if (kpm.defined() && kpm.numel())
-    for (int64_t i = 0; i < B * S; ++i) kpm_finite = kpm_finite || (kpm.data<float>()[i] != 0.0f && keep[i]);
-  if ((attn_mask.defined() && attn_mask.numel()) || kpm_finite) {
-    const int64_t Hm = mask_heads ? nhead : 1;
-    dense = Tensor::zeros(DType::F32, {B, Hm, S, S});
-    float* d = dense.data<float>();
-    for (int64_t b = 0; b < B; ++b)
-      for (int64_t h = 0; h < Hm; ++h)
-        for (int64_t i = 0; i < S; ++i)
-          for (int64_t j = 0; j < S; ++j) {
-            float v = 0.0f;
-            if (attn_mask.defined() && attn_mask.numel())
-              v = attn_mask.data<float>()[(mask_heads ? (b * nhead + h) * S * S : 0) + i * S + j];
-            if (kpm_finite) v += kpm.data<float>()[b * S + j];
-            d[((b * Hm + h) * S + i) * S + j] = v;
-          }
-    mask.dense = {d, Hm * S * S, mask_heads ? S * S : 0, S, 1};
+  const Tensor dense = dense_bias(masks, B, S, nhead);
+  if (dense.defined()) {
+    const int64_t Hm = dense.size(1);
+    mask.dense = {dense.data<float>(), Hm * S * S, masks.attn_heads ? S * S : 0, S, 1};
   }
 
   // Gather real tokens into [T, E].
@@ -108,15 +143,14 @@ TensorMap transformer_encoder_forward(const Model::Impl& m, const TensorMap& inp
   Tensor x = Tensor::zeros(DType::F32, {T, E});
   for (int64_t b = 0; b < B; ++b)
     for (int64_t t = batch.cu[b]; t < batch.cu[b + 1]; ++t) {
-      const int64_t j = batch.position[t];
-      const int64_t row = unbatched ? j : (c.batch_first ? b * S + j : j * B + b);
-      std::copy(src.data<float>() + row * E, src.data<float>() + (row + 1) * E, x.data<float>() + t * E);
+      const float* row = src.x.data<float>() + src.row(b, batch.position[t], c.batch_first) * E;
+      std::copy(row, row + E, x.data<float>() + t * E);
     }
 
   TensorMap out;
   auto padded = [&](const Tensor& t) {
-    Tensor p = scatter_padded(t.data<float>(), batch, E, seq_first);
-    return unbatched ? p.reshaped({S, E}) : p;
+    Tensor p = scatter_padded(t.data<float>(), batch, E, src.seq_first);
+    return src.unbatched ? p.reshaped({S, E}) : p;
   };
   nn::WorkspacePool::Lease workspace = m.workspaces.take();
   nn::RunContext run;
