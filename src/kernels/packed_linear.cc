@@ -261,7 +261,8 @@ struct PackedLinear::Impl {
   std::vector<float> keep;        // [in]: 0 on outlier channels, 1 elsewhere (empty: none)
   // In-place activation over [M, N] (oneDNN's JIT eltwise, the same kernels as the post-ops).
   void activate(float* y, int64_t M, int64_t N, Activation act) const {
-    const dnnl::eltwise_forward prim = eltwise_cache().get({M, 0, N, 0, false, static_cast<int>(act), false, false}, [&] {
+    const PrimitiveCache<dnnl::eltwise_forward>::Key key{M, 0, N, 0, false, static_cast<int>(act), false, false};
+    const dnnl::eltwise_forward prim = eltwise_cache().get(key, [&] {
       dnnl::post_ops po;
       append_activation(po, act);
       dnnl::algorithm alg;
