@@ -201,10 +201,10 @@ class Model {
   Tensor token_logits(const Encoded& encoded, const std::vector<int64_t>& rows = {}) const;
   Tensor sequence_logits(const Encoded& encoded) const;
 
-  struct Impl;
-  const Impl& internals() const { return *impl_; }  // the loaded weights (src/models/model_impl.h)
+  struct Impl;  // the loaded record, config and weights (src/models/model_impl.h)
 
  private:
+  friend const Impl& impl_of(const Model& model);  // for encore's own sources (model_impl.h)
   std::shared_ptr<const Impl> impl_;
 };
 

@@ -29,7 +29,7 @@ double shortest(float f) {
 }  // namespace
 
 void export_torch_encoder(const Model& bert, int64_t first, int64_t count, const std::string& dir) {
-  const Model::Impl& m = bert.internals();
+  const Model::Impl& m = impl_of(bert);
   const ModelConfig& c = m.config;
   ENCORE_CHECK(m.arch->layout != ConvertTarget::Torch, "export_torch_encoder: the model is already a PyTorch encoder");
   const int64_t steps = static_cast<int64_t>(m.plan.size());

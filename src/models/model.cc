@@ -11,6 +11,8 @@ Model Model::load(const std::string& dir, const LoadOptions& options) {
   return m;
 }
 
+const Model::Impl& impl_of(const Model& model) { return *model.impl_; }
+
 const ModelConfig& Model::config() const { return impl_->config; }
 const std::string& Model::directory() const { return impl_->dir; }
 int64_t Model::parameter_count() const { return impl_->parameters; }

@@ -45,6 +45,9 @@ struct Model::Impl {
 
 // Front ends: token ids through embeddings (src/models/token_encoder.cc), or hidden vectors
 // in (src/models/transformer_encoder.cc), as the record's EmbeddingsKind says.
+// A model's internals, for encore's own sources (export, tests); not part of the public API.
+const Model::Impl& impl_of(const Model& model);
+
 TensorMap token_forward(const Model::Impl& m, const TensorMap& inputs, const ForwardOptions& options);
 Encoded token_encode(const Model::Impl& m, const TokenBatch& tokens, const ForwardOptions& options);
 // The embedding output of one sequence (types 0, the architecture's positions), before any layer.

@@ -47,7 +47,7 @@ Tensor rows_of(const Tensor& t, int64_t first, int64_t rows) {
 void expect_dense_weights_are_the_checkpoint(const fs::path& dir, const LoadOptions& lo = {}) {
   SCOPED_TRACE(dir.string());
   const Model model = Model::load(dir.string(), lo);
-  const Model::Impl& m = model.internals();
+  const Model::Impl& m = impl_of(model);
   const ModelConfig& c = m.config;
   const BodyNames& n = m.arch->names;
   WeightSource src(dir);
@@ -192,7 +192,7 @@ TEST(LoadMemory, ReducedPrecisionModelsExportTheCheckpointNotRoundedWeights) {
     LoadOptions lo;
     lo.dtype = t;
     const Model model = Model::load(dir.string(), lo);
-    const nn::Linear& l = model.internals().layers[0].feed_forward.in;
+    const nn::Linear& l = impl_of(model).layers[0].feed_forward.in;
     try {
       nn::dense_weight(l);
       ADD_FAILURE() << "dense_weight of a rounded packing did not throw";
@@ -247,7 +247,7 @@ TEST(LoadMemory, PackedWeightsLeaveTheirFilePagesOutOfMemory) {
   ASSERT_GE(resident, 0) << "the model keeps the file mapped (its embeddings view it)";
   EXPECT_LT(resident, file_kb / 8) << "of a " << file_kb << " kB file";
   // Reading through the mapping still works.
-  const Model::Impl& m = model.internals();
+  const Model::Impl& m = impl_of(model);
   const TensorFile again = read_safetensors(file.string());
   EXPECT_TRUE(same_bits(m.embeddings.word, again.tensors.at("embeddings.word_embeddings.weight")));
   EXPECT_TRUE(same_bits(nn::dense_weight(m.layers[1].feed_forward.out),
