@@ -15,6 +15,7 @@
 #include <string>
 #include <vector>
 
+#include "encore/compute.h"
 #include "encore/tensor.h"
 
 namespace encore {
@@ -38,17 +39,10 @@ inline constexpr Dialect Dialect::BertHF{"bert-hf"};
 inline constexpr Dialect Dialect::BertGoogle{"bert-google"};
 inline constexpr Dialect Dialect::Torch{"torch"};
 
-enum class Activation { GeluErf, GeluTanh, QuickGelu, Relu, Silu };
 enum class RelativePositions { None, Key, KeyQuery, Bucket };
-// The number format of the linear layers' GEMMs (everything else computes in float32).
-enum class ComputeType { F32, BF16, Int8 };
-const char* compute_type_name(ComputeType t);  // "f32", "bf16", "int8"
-ComputeType compute_type_from_name(const std::string& name);
 
-const char* dialect_name(Dialect d);                       // the record's name
-Dialect dialect_from_name(const std::string& name);        // a record's name or alias; error lists them
-Activation activation_from_name(const std::string& name);  // config spellings: gelu, gelu_new, relu, ...
-const char* activation_name(Activation a);
+const char* dialect_name(Dialect d);                 // the record's name
+Dialect dialect_from_name(const std::string& name);  // a record's name or alias; error lists them
 
 // How an encoder layer computes, in two blocks composed with a norm placement
 // (src/nn/encoder_layer.cc). A model runs a plan of layers, each with its spec.

@@ -4,7 +4,7 @@
 
 #include <cstdint>
 
-#include "encore/model.h"
+#include "encore/compute.h"
 
 namespace encore::kernels {
 

@@ -7,7 +7,7 @@
 #include <cstdint>
 #include <optional>
 
-#include "encore/model.h"
+#include "encore/compute.h"
 #include "kernels/packed_linear.h"
 
 namespace encore::kernels {

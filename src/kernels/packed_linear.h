@@ -20,7 +20,7 @@
 #include <optional>
 #include <vector>
 
-#include "encore/model.h"
+#include "encore/compute.h"
 
 namespace encore::kernels {
 

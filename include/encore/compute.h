@@ -1,0 +1,18 @@
+// How encore computes a Linear layer: its activation and the number format of its GEMM.
+// Shared by the public model API (model.h) and the kernels, which need nothing else of it.
+#pragma once
+
+#include <string>
+
+namespace encore {
+
+enum class Activation { GeluErf, GeluTanh, QuickGelu, Relu, Silu };
+Activation activation_from_name(const std::string& name);  // config spellings: gelu, gelu_new, relu, ...
+const char* activation_name(Activation a);
+
+// The number format of the linear layers' GEMMs (everything else computes in float32).
+enum class ComputeType { F32, BF16, Int8 };
+const char* compute_type_name(ComputeType t);  // "f32", "bf16", "int8"
+ComputeType compute_type_from_name(const std::string& name);
+
+}  // namespace encore
