@@ -5,9 +5,9 @@
 
 #include "cli.h"
 #include "encore/embedder.h"
+#include "encore/explain.h"
 #include "encore/model.h"
 #include "encore/model_path.h"
-#include "models/architecture.h"
 
 namespace encore::cli {
 namespace {
@@ -55,14 +55,13 @@ int run_inspect(const std::vector<std::string>& argv) {
   const Model& model = embedder ? *embedder->model() : *loaded;
   const ModelConfig& c = model.config();
   std::printf("model:        %s\n", model.directory().c_str());
-  const Architecture& arch = architecture(c.dialect);
   std::printf("dialect:      %s\n", dialect_name(c.dialect));
-  std::printf("reference:    %s\n", arch.reference.c_str());
+  std::printf("reference:    %s\n", dialect_reference(c.dialect).c_str());
   std::printf("layers:       %lld\n", static_cast<long long>(c.layers));
   std::printf("hidden:       %lld (heads %lld x %lld)\n", static_cast<long long>(c.hidden),
               static_cast<long long>(c.heads), static_cast<long long>(c.hidden / c.heads));
   std::printf("intermediate: %lld\n", static_cast<long long>(c.intermediate));
-  if (arch.embeddings == EmbeddingsKind::Tokens) {
+  if (c.vocab_size > 0) {  // token embeddings: every architecture but the PyTorch encoder
     std::printf("vocab:        %lld, max positions %lld, token types %lld\n", static_cast<long long>(c.vocab_size),
                 static_cast<long long>(c.max_positions), static_cast<long long>(c.type_vocab_size));
     if (c.embedding_size != c.hidden)

@@ -10,7 +10,7 @@
 #include <vector>
 
 #include "cli.h"
-#include "core/json_text.h"
+#include "serve/json_text.h"
 #include "encore/error.h"
 #include "encore/model.h"
 
@@ -103,7 +103,7 @@ std::vector<Result> with_input_errors(const Inputs& inputs, std::vector<Result> 
 // Where --output sends a text output: stdout when absent or '-', else FILE (opened in `file`).
 std::ostream& output_stream(const Args& args, std::ofstream& file);
 
-// json_string() and append_float_array() live in core/json_text.h (shared with encore serve).
+// json_string() and append_float_array() live in serve/json_text.h (shared with encore serve).
 // A float32 NumPy .npy file (format version 1.0) of shape [rows, cols].
 void write_npy_f32(const std::string& path, const float* data, size_t rows, size_t cols);
 

@@ -21,6 +21,11 @@ PKG_CONFIG_PATH="$tmp/prefix/lib/pkgconfig" c++ "$root/examples/embed.cc" -o "$t
   $(PKG_CONFIG_PATH="$tmp/prefix/lib/pkgconfig" pkg-config --cflags --libs encore)
 "$tmp/prefix/bin/encore" --help >/dev/null
 fail() { echo "FAIL: $*" >&2; exit 1; }
+
+# The installed package is the engine: the server (serve/, encore::serve) is an application
+# linked into the CLI, and its symbols are not in libencore.
+served=$(nm -DC --defined-only "$tmp"/prefix/lib/libencore.so | grep -c 'encore::serve::' || true)
+[ "$served" -eq 0 ] || fail "the installed libencore.so defines $served encore::serve symbols"
 unset LD_LIBRARY_PATH
 
 # The loader finds the installed library through the program's own run path.

@@ -1,4 +1,4 @@
-// libFuzzer target: encore serve's request parsers (src/serve/request.cc) on arbitrary
+// libFuzzer target: encore serve's request parsers (serve/request.cc) on arbitrary
 // bodies. The first byte picks the route's parser; the rest is the body. An ApiException
 // (a 4xx answer) is a correct outcome; a crash, sanitizer report or other exception is a bug.
 #include <cstddef>

@@ -1,4 +1,4 @@
-// encore serve's Batcher (src/serve/batcher.cc) with a fake backend: token and request
+// encore serve's Batcher (serve/batcher.cc) with a fake backend: token and request
 // budgets, results routed to the right request under concurrency, a failing sequence
 // isolated, cancelled and late requests never run, the next batch filling while one runs,
 // and a drain on stop. The real model's batch invariance is in serve_model_test.cc.

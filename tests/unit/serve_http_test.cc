@@ -1,4 +1,4 @@
-// encore serve's HTTP layer (src/serve/http_server.cc) in-process, with a fake handler and a
+// encore serve's HTTP layer (serve/http_server.cc) in-process, with a fake handler and a
 // raw socket client: keep-alive, the payload limit, malformed requests, a client that
 // resets its connection (its request is cancelled) or half-closes it (it still gets its
 // answer), the request timeout, and the graceful shutdown (a request half sent gets a short

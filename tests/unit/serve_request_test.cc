@@ -1,4 +1,4 @@
-// encore serve: request parsing and validation (src/serve/request.cc), error shapes,
+// encore serve: request parsing and validation (serve/request.cc), error shapes,
 // base64, the API-key comparison and the metrics text. No model needed.
 #include <gtest/gtest.h>
 

@@ -1,6 +1,6 @@
 #include "serve/api_error.h"
 
-#include "core/json_text.h"
+#include "serve/json_text.h"
 
 namespace encore::serve {
 

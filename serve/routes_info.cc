@@ -1,7 +1,7 @@
 // /health, /info and /metrics.
 #include <map>
 
-#include "core/json_text.h"
+#include "serve/json_text.h"
 #include "serve/service.h"
 
 #ifndef ENCORE_VERSION

@@ -9,7 +9,7 @@
 #include <cstdio>
 #include <numeric>
 
-#include "core/json_text.h"
+#include "serve/json_text.h"
 #include "serve/service.h"
 
 namespace encore::serve {

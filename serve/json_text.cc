@@ -1,4 +1,4 @@
-#include "core/json_text.h"
+#include "serve/json_text.h"
 
 #include <cmath>
 #include <cstdio>

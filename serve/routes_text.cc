@@ -1,6 +1,6 @@
 // /tokenize and /decode (text-embeddings-inference router/src/http/server.rs tokenize,
 // decode): the model's tokenizer as it is, without the embedding's truncation.
-#include "core/json_text.h"
+#include "serve/json_text.h"
 #include "encore/error.h"
 #include "serve/service.h"
 

@@ -3,7 +3,7 @@
 #include <bit>
 #include <cmath>
 
-#include "core/json_text.h"
+#include "serve/json_text.h"
 #include "serve/base64.h"
 #include "serve/service.h"
 
