@@ -67,10 +67,10 @@ int main(int argc, char** argv) {
   std::vector<float> w(static_cast<size_t>(3 * H * I), 0.01f);
   std::vector<std::unique_ptr<encore::kernels::PackedLinear>> packed;
   for (int64_t l = 0; l < c.layers; ++l) {
-    packed.push_back(std::make_unique<encore::kernels::PackedLinear>(w.data(), nullptr, 3 * H, H, lo.dtype));
+    packed.push_back(std::make_unique<encore::kernels::PackedLinear>(w.data(), nullptr, H, 3 * H, lo.dtype));
     packed.push_back(std::make_unique<encore::kernels::PackedLinear>(w.data(), nullptr, H, H, lo.dtype));
-    packed.push_back(std::make_unique<encore::kernels::PackedLinear>(w.data(), nullptr, I, H, lo.dtype));
     packed.push_back(std::make_unique<encore::kernels::PackedLinear>(w.data(), nullptr, H, I, lo.dtype));
+    packed.push_back(std::make_unique<encore::kernels::PackedLinear>(w.data(), nullptr, I, H, lo.dtype));
   }
   auto gemms = [&] {
     for (const auto& p : packed) p->run(y.data(), x.data(), T);

@@ -52,7 +52,7 @@ void Service::info(Call& call) {
   const BatcherOptions& batching = options_.batching;
   std::string body = "{";
   body += "\"model_id\":" + json_string(options_.model_id);
-  body += ",\"model_sha\":null,\"model_dtype\":" + json_string(options_.dtype);
+  body += ",\"model_sha\":null,\"model_dtype\":" + json_string(compute_type_torch_name(options_.dtype));
   body += ",\"model_type\":" + model_type;
   body += ",\"max_concurrent_requests\":" + n(options_.max_concurrent_requests);
   body += ",\"max_input_length\":" + n(max_length_);

@@ -30,7 +30,7 @@ namespace encore::serve {
 
 struct ServiceOptions {
   std::string model_id;                  // /info and the OpenAI "model" field
-  std::string dtype = "float32";         // /info model_dtype
+  ComputeType dtype = ComputeType::F32;  // /info model_dtype
   size_t max_concurrent_requests = 512;  // requests on the workers (all but health, info, metrics); beyond: 429
   size_t max_client_batch_size = 32;     // inputs per request; beyond: 413
   bool auto_truncate = false;            // default of `truncate`; else over-long inputs get 413

@@ -14,8 +14,11 @@ namespace encore::cli {
 
 ComputeType dtype_flag(const Args& args) {
   const std::string name = args.get_or("dtype", "f32");
-  if (name == "f32" || name == "bf16" || name == "int8") return compute_type_from_name(name);
-  throw UsageError{"--dtype must be f32, bf16 or int8, not '" + name + "'"};
+  try {
+    return compute_type_from_name(name);
+  } catch (const Error&) {
+    throw UsageError{"--dtype must be f32, bf16 or int8 (or float32, bfloat16), not '" + name + "'"};
+  }
 }
 
 std::vector<std::string> with_run_flags(std::vector<std::string> flags) {

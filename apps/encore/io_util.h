@@ -19,7 +19,8 @@ namespace encore::cli {
 // The run flags every task subcommand takes, for Args' value flags.
 inline const std::vector<std::string> kRunFlags = {"batch-size", "threads", "dtype"};
 
-ComputeType dtype_flag(const Args& args);  // --dtype f32|bf16|int8 (default f32), else UsageError
+// --dtype f32|bf16|int8, or PyTorch's float32|bfloat16 (default f32), else UsageError.
+ComputeType dtype_flag(const Args& args);
 
 // Reads --batch-size (>= 1), --threads (>= 0, 0: OpenMP's default) and --dtype into any
 // pipeline options struct with batch_size, threads and dtype fields; misuse is a UsageError.

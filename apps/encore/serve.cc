@@ -10,6 +10,7 @@
 #include <utility>
 
 #include "cli.h"
+#include "io_util.h"
 #include "encore/classifier.h"
 #include "encore/embedder.h"
 #include "encore/model_path.h"
@@ -137,7 +138,7 @@ serve::ServiceOptions service_options(const Args& args, const std::string& model
   const std::filesystem::path named = std::filesystem::is_directory(model_arg) ? model_arg : "";
   so.model_id = args.get_or("model-id", named.empty() ? model_arg : named.lexically_normal().filename().string());
   if (so.model_id.empty()) so.model_id = named.lexically_normal().parent_path().filename().string();
-  so.dtype = eo.dtype == ComputeType::F32 ? "float32" : eo.dtype == ComputeType::BF16 ? "bfloat16" : "int8";
+  so.dtype = eo.dtype;
   so.max_concurrent_requests = get_size(args, "max-concurrent-requests", 512, 1);
   so.max_client_batch_size = get_size(args, "max-client-batch-size", 32, 1);
   so.auto_truncate = args.has("auto-truncate");
@@ -185,13 +186,12 @@ int run_serve(const std::vector<std::string>& argv) {
   if (!args.positional().empty()) throw UsageError{"unexpected argument '" + args.positional()[0] + "'"};
   std::optional<std::string> api_key = api_key_of(args);  // refused before the model loads
   const std::string model_arg = args.require("model");
-  const std::string dir = resolve_model_path(model_arg);
-
   EmbedderOptions eo;
   if (auto p = args.get("pooling")) eo.pooling = *p;
   eo.max_length = static_cast<int>(get_size(args, "max-length", 0, 0));
   eo.threads = static_cast<int>(get_size(args, "threads", 0, 0));
-  eo.dtype = compute_type_from_name(args.get_or("dtype", "f32"));
+  eo.dtype = dtype_flag(args);  // usage errors before the model directory is looked at
+  const std::string dir = resolve_model_path(model_arg);
   serve::ServiceOptions so = service_options(args, model_arg, dir, eo, std::move(api_key));
   const serve::HttpServerOptions ho = http_options(args, so);
 

@@ -12,7 +12,10 @@ const char* activation_name(Activation a);
 
 // The number format of the linear layers' GEMMs (everything else computes in float32).
 enum class ComputeType { F32, BF16, Int8 };
-const char* compute_type_name(ComputeType t);  // "f32", "bf16", "int8"
-ComputeType compute_type_from_name(const std::string& name);
+// Two spellings: encore's short one ("f32", "bf16", "int8": --dtype) and PyTorch's dtype
+// names ("float32", "bfloat16", "int8": TEI's /info model_dtype, the Python API).
+const char* compute_type_name(ComputeType t);        // "f32", "bf16", "int8"
+const char* compute_type_torch_name(ComputeType t);  // "float32", "bfloat16", "int8"
+ComputeType compute_type_from_name(const std::string& name);  // either spelling; else encore::Error
 
 }  // namespace encore

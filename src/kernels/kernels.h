@@ -8,7 +8,8 @@
 
 namespace encore::kernels {
 
-// y[T,N] = x[T,K] · w[N,K]^T (+ bias[N]); w is a Linear weight in [out,in] layout.
+// y[T,N] = x[T,K] · w[N,K]^T (+ bias[N]); w is a Linear weight in [out,in] layout, K = in and
+// N = out (the order PackedLinear takes them in).
 // oneDNN's GEMM; threads follow OpenMP's setting.
 void linear(float* y, const float* x, const float* w, const float* bias, int64_t T, int64_t K, int64_t N);
 

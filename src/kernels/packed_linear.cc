@@ -300,7 +300,7 @@ struct PackedLinear::Impl {
   }
 };
 
-PackedLinear::PackedLinear(const float* weight, const float* bias, int64_t out, int64_t in, ComputeType type,
+PackedLinear::PackedLinear(const float* weight, const float* bias, int64_t in, int64_t out, ComputeType type,
                            const std::vector<int64_t>& f32_channels)
     : out_(out), in_(in), type_(type), impl_(std::make_unique<Impl>()) {
   ENCORE_CHECK(f32_channels.empty() || type == ComputeType::Int8, "PackedLinear: float32 channels need int8");
@@ -486,7 +486,7 @@ PackedLinear::PackedLinear(const std::vector<Rows>& blocks, const float* bias, i
   for (const auto& b : blocks) out_ += b.rows;
   if (type == ComputeType::Int8) {  // per-row quantization reads the dense rows
     const std::vector<float> w = assemble(blocks, out_, in_);
-    PackedLinear dense(w.data(), bias, out_, in_, type);
+    PackedLinear dense(w.data(), bias, in_, out_, type);
     impl_ = std::move(dense.impl_);
     return;
   }

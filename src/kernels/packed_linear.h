@@ -35,9 +35,10 @@ class PackedLinear {
   static size_t cache_capacity();
   static size_t cached_primitives();  // at most 2 * cache_capacity()
 
-  // weight [out, in] row-major, bias [out] or null. The data is copied (reordered).
+  // weight [out, in] row-major, bias [out] or null; the sizes in GEMM order (K = in, N = out),
+  // as kernels::linear takes them. The data is copied (reordered).
   // f32_channels (Int8 only): input channels computed in float32, outside the int8 GEMM.
-  PackedLinear(const float* weight, const float* bias, int64_t out, int64_t in, ComputeType type = ComputeType::F32,
+  PackedLinear(const float* weight, const float* bias, int64_t in, int64_t out, ComputeType type = ComputeType::F32,
                const std::vector<int64_t>& f32_channels = {});
   // A block of rows of the [out, in] weight matrix as a checkpoint stores it: row-major
   // [rows, in], or transposed ([in, rows] row-major, a TensorFlow kernel) when in_out is set.

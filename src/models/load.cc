@@ -187,7 +187,7 @@ void quantize_int8(Model::Impl& m) {
       nn::Linear& l = *gemms[s];
       const Tensor dense = nn::dense_weight(l);
       l.packed = std::make_shared<kernels::PackedLinear>(
-          dense.data<float>(), l.bias.defined() ? l.bias.data<float>() : nullptr, l.out(), l.in(), ComputeType::Int8,
+          dense.data<float>(), l.bias.defined() ? l.bias.data<float>() : nullptr, l.in(), l.out(), ComputeType::Int8,
           outliers[i][static_cast<size_t>(s)]);
     }
   }

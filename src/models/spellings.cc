@@ -28,11 +28,23 @@ const char* compute_type_name(ComputeType t) {
   return "?";
 }
 
+const char* compute_type_torch_name(ComputeType t) {
+  switch (t) {
+    case ComputeType::F32:
+      return "float32";
+    case ComputeType::BF16:
+      return "bfloat16";
+    case ComputeType::Int8:
+      return "int8";
+  }
+  return "?";
+}
+
 ComputeType compute_type_from_name(const std::string& name) {
   if (name == "f32" || name == "float32") return ComputeType::F32;
   if (name == "bf16" || name == "bfloat16") return ComputeType::BF16;
   if (name == "int8") return ComputeType::Int8;
-  fail("unknown dtype '", name, "' (f32, bf16 or int8)");
+  fail("unknown dtype '", name, "' (f32, bf16 or int8; float32 and bfloat16 also)");
 }
 
 const char* activation_name(Activation a) {

@@ -5,7 +5,7 @@
 namespace encore::nn {
 
 void pack(Linear& l, ComputeType type, const std::vector<int64_t>& f32_channels) {
-  l.packed = std::make_shared<kernels::PackedLinear>(l.weight.data<float>(), data_or_null(l.bias), l.out(), l.in(),
+  l.packed = std::make_shared<kernels::PackedLinear>(l.weight.data<float>(), data_or_null(l.bias), l.in(), l.out(),
                                                      type, f32_channels);
   l.weight = Tensor();
 }

@@ -31,4 +31,9 @@ expect_usage_error "encore: unknown command 'frobnicate'" "see 'encore --help'" 
 expect_usage_error "encore classify: --model is required" "see 'encore classify --help'" -- "$enc" classify "text"
 expect_usage_error "encore embed: --batch-size expects an integer, got 'x'" "see 'encore embed --help'" -- \
   "$enc" embed --model m --batch-size x "text"
+# One --dtype parser for every command that takes it, the server's included.
+for cmd in embed serve forward; do
+  expect_usage_error "encore $cmd: --dtype must be f32, bf16 or int8 (or float32, bfloat16), not 'fp16'" \
+    "see 'encore $cmd --help'" -- "$enc" "$cmd" --model m --dtype fp16
+done
 echo "usage_errors.sh: ok"

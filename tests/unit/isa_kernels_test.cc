@@ -87,7 +87,7 @@ TEST_F(IsaKernels, Int8LinearMatchesPortable) {
       for (float& v : b) v = g(rng);
       std::vector<int64_t> channels;
       if (outliers) channels = {1, 5, in - 1};
-      const kernels::PackedLinear lin(w.data(), b.data(), out, in, ComputeType::Int8, channels);
+      const kernels::PackedLinear lin(w.data(), b.data(), in, out, ComputeType::Int8, channels);
       for (const int64_t T : {1, 3, 40}) {
         std::vector<float> x(static_cast<size_t>(T * in));
         for (float& v : x) v = g(rng);

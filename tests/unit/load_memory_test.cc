@@ -152,7 +152,7 @@ TEST(LoadMemory, PackingFromBlocksEqualsPackingTheDenseMatrix) {
         for (int64_t i = 0; i < in; ++i) kernels[static_cast<size_t>(b * H * in + i * H + r)] = q[(b * H + r) * in + i];
     for (ComputeType t : {ComputeType::F32, ComputeType::BF16, ComputeType::Int8}) {
       SCOPED_TRACE(std::string(compute_type_name(t)) + " H=" + std::to_string(H));
-      const kernels::PackedLinear dense(q, bias.data<float>(), 3 * H, in, t);
+      const kernels::PackedLinear dense(q, bias.data<float>(), in, 3 * H, t);
       const kernels::PackedLinear rows({{q, H}, {q + H * in, H}, {q + 2 * H * in, H}}, bias.data<float>(), in, t);
       const float* k = kernels.data();
       const kernels::PackedLinear tf({{k, H, true}, {k + H * in, H, true}, {k + 2 * H * in, H, true}},

@@ -21,7 +21,7 @@ TEST(PackedLinear, ManyRowCountsKeepABoundedSetOfPrimitives) {
   for (float& v : w) v = g(rng) * 0.2f;
   for (float& v : b) v = g(rng);
   for (const ComputeType type : {ComputeType::F32, ComputeType::Int8}) {
-    const kernels::PackedLinear lin(w.data(), b.data(), out, in, type);
+    const kernels::PackedLinear lin(w.data(), b.data(), in, out, type);
     // Row counts 1..300, then the first ones again (made again after they were dropped).
     for (int64_t i = 0; i < 320; ++i) {
       const int64_t T = i < 300 ? i + 1 : i - 299;
