@@ -144,13 +144,30 @@ struct LoadOptions {
   ComputeType dtype = ComputeType::F32;  // GEMM number format (bf16 and int8 trade accuracy for speed)
 };
 
+// Runs the calling thread's parallel work (encore's loops, oneDNN's GEMMs, tokenization) on
+// `threads` threads until it is destroyed, then restores the count it found; threads <= 0
+// changes nothing. OpenMP keeps that count per calling thread, so instances with different
+// counts run side by side on different threads without changing each other's, or the
+// process's default. Every call that takes a thread count (Model::forward and encode, the
+// pipelines) holds one for its duration.
+class ThreadScope {
+ public:
+  explicit ThreadScope(int threads);
+  ~ThreadScope();
+  ThreadScope(const ThreadScope&) = delete;
+  ThreadScope& operator=(const ThreadScope&) = delete;
+
+ private:
+  int previous_ = 0;  // 0: nothing to restore
+};
+
 struct ForwardOptions {
   bool all_hidden = false;  // HF hidden_states.I, Google all_encoder_layers.I, PyTorch layers.I
   bool attentions = false;  // attention probabilities per layer
   bool causal = false;      // PyTorch is_causal
   bool train = false;       // dropout at the reference positions
   uint64_t seed = 0;        // dropout RNG seed (counter-based: independent of thread count)
-  int threads = 0;          // 0 = leave the OpenMP default
+  int threads = 0;          // 0 = the calling thread's OpenMP count (see ThreadScope)
 };
 
 using TensorMap = std::map<std::string, Tensor>;

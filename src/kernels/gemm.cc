@@ -1,6 +1,5 @@
 // Linear layers on plain [out, in] weights through oneDNN's sgemm: the path of a Linear that
 // is not packed (kernels::linear_forward; packed weights run in packed_linear.cc).
-#include <omp.h>
 
 #include <oneapi/dnnl/dnnl.h>
 
@@ -22,8 +21,5 @@ void linear(float* y, const float* x, const float* w, const float* bias, int64_t
   }
 }
 
-void set_threads(int n) {
-  if (n > 0) omp_set_num_threads(n);
-}
-
 }  // namespace encore::kernels
+

@@ -67,7 +67,4 @@ constexpr int64_t kFusedKeys = 64;
 bool attention_fused(float* out, int64_t ldo, const float* q, const float* k, const float* v, int64_t ld, int64_t rows,
                      int64_t n, int64_t d, float alpha);
 
-// Sets the thread count used by encore's loops and oneDNN (OpenMP); n <= 0 leaves it.
-void set_threads(int n);
-
 }  // namespace encore::kernels

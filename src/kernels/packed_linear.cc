@@ -90,6 +90,27 @@ PrimitiveCache<dnnl::eltwise_forward>& eltwise_cache() {  // Int8 epilogues' act
   return cache;
 }
 
+// The primitives above are shared by every thread, and oneDNN's default (library) scratchpad
+// is one buffer for all primitives, which two threads running GEMMs at once would share
+// (Python threads, an application's own). So every primitive is made in user scratchpad mode
+// and each execution brings the calling thread's own scratchpad.
+dnnl::primitive_attr user_scratchpad() {
+  dnnl::primitive_attr attr;
+  attr.set_scratchpad_mode(dnnl::scratchpad_mode::user);
+  return attr;
+}
+
+void add_scratchpad(const dnnl::primitive& prim, std::unordered_map<int, memory>& args) {
+  const dnnl_memory_desc_t* md = dnnl_primitive_desc_query_md(prim.get_primitive_desc(), dnnl_query_scratchpad_md, 0);
+  const size_t bytes = md ? dnnl_memory_desc_get_size(md) : 0;
+  if (bytes == 0) return;
+  constexpr size_t kAlign = 64;
+  thread_local ScratchBuffer<uint8_t> buffer;
+  const uintptr_t at = reinterpret_cast<uintptr_t>(buffer.get(bytes + kAlign));
+  args[DNNL_ARG_SCRATCHPAD] =
+      memory(memory::desc(*md), cpu_engine(), reinterpret_cast<void*>((at + kAlign - 1) & ~(kAlign - 1)));
+}
+
 dt input_type(ComputeType t) {
   switch (t) {
     case ComputeType::F32: return dt::f32;
@@ -270,11 +291,13 @@ struct PackedLinear::Impl {
       po.get_params_eltwise(0, scale, alg, alpha, beta);
       memory::desc md({M, N}, dt::f32, tag::ab);
       dnnl::eltwise_forward::desc d(dnnl::prop_kind::forward_inference, alg, md, alpha, beta);
-      return dnnl::eltwise_forward(dnnl::eltwise_forward::primitive_desc(d, cpu_engine()));
+      return dnnl::eltwise_forward(dnnl::eltwise_forward::primitive_desc(d, user_scratchpad(), cpu_engine()));
     });
     memory m(memory::desc({M, N}, dt::f32, tag::ab), cpu_engine(), y);
+    std::unordered_map<int, memory> args{{DNNL_ARG_SRC, m}, {DNNL_ARG_DST, m}};
+    add_scratchpad(prim, args);
     dnnl::stream stream(cpu_engine());
-    prim.execute(stream, {{DNNL_ARG_SRC, m}, {DNNL_ARG_DST, m}});
+    prim.execute(stream, args);
     stream.wait();
   }
 
@@ -286,7 +309,7 @@ struct PackedLinear::Impl {
     const bool int8 = type == ComputeType::Int8;
     memory::desc b = has_bias && !int8 ? memory::desc({1, N}, dt::f32, tag::ab) : memory::desc();
     dnnl::post_ops po;
-    dnnl::primitive_attr attr;
+    dnnl::primitive_attr attr = user_scratchpad();
     if (int8) {  // dst = acc * w_scale[n]; the per-token scale, bias and epilogue follow in run()
       attr.set_output_scales(1 << 1, {DNNL_RUNTIME_F32_VAL});
       dnnl::matmul::desc d(src, w, memory::desc(), dst);
@@ -437,6 +460,7 @@ void PackedLinear::execute(void* y_out, bool y_bf16, const void* x_in, bool x_bf
   args[DNNL_ARG_WEIGHTS] = impl_->weights;
   args[DNNL_ARG_DST] = memory(memory::desc({T, out_}, y_bf16 ? dt::bf16 : dt::f32, tag::ab), cpu_engine(), dst);
   if (impl_->has_bias && !int8) args[DNNL_ARG_BIAS] = impl_->bias;
+  add_scratchpad(prim, args);
   dnnl::stream stream(cpu_engine());
   prim.execute(stream, args);
   stream.wait();

@@ -1,3 +1,5 @@
+#include <omp.h>
+
 #include "encore/model_path.h"
 #include "kernels/kernels.h"
 #include "models/model_impl.h"
@@ -13,6 +15,16 @@ Model Model::load(const std::string& dir, const LoadOptions& options) {
 
 const Model::Impl& impl_of(const Model& model) { return *model.impl_; }
 
+ThreadScope::ThreadScope(int threads) {
+  if (threads <= 0) return;
+  previous_ = omp_get_max_threads();
+  omp_set_num_threads(threads);
+}
+
+ThreadScope::~ThreadScope() {
+  if (previous_ > 0) omp_set_num_threads(previous_);
+}
+
 const ModelConfig& Model::config() const { return impl_->config; }
 const std::string& Model::directory() const { return impl_->dir; }
 int64_t Model::parameter_count() const { return impl_->parameters; }
@@ -21,7 +33,7 @@ std::vector<std::string> Model::layer_ops() const {
 }
 
 TensorMap Model::forward(const TensorMap& inputs, const ForwardOptions& options) const {
-  kernels::set_threads(options.threads);
+  const ThreadScope threads(options.threads);
   if (impl_->arch->embeddings == EmbeddingsKind::None) return transformer_encoder_forward(*impl_, inputs, options);
   return token_forward(*impl_, inputs, options);
 }
@@ -29,7 +41,7 @@ TensorMap Model::forward(const TensorMap& inputs, const ForwardOptions& options)
 Encoded Model::encode(const TokenBatch& batch, const ForwardOptions& options) const {
   ENCORE_CHECK(impl_->arch->embeddings == EmbeddingsKind::Tokens, "encode() takes token ids; a ",
                impl_->arch->reference, " takes embeddings (use forward)");
-  kernels::set_threads(options.threads);
+  const ThreadScope threads(options.threads);
   return token_encode(*impl_, batch, options);
 }
 

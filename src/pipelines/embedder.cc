@@ -582,10 +582,9 @@ std::vector<std::vector<float>> Embedder::run(const TokenBatch& batch, const std
   ENCORE_CHECK(prompt_tokens.empty() || prompt_tokens.size() == batch.ids.size(), "run: one prompt length per text");
   int64_t width = in.width();
   std::vector<float> sentences;
+  const ThreadScope threads(m.options.threads);  // the modules after the Transformer too
   if (in.model) {
-    ForwardOptions fwd;
-    fwd.threads = m.options.threads;
-    Encoded out = in.model->encode(batch, fwd);
+    Encoded out = in.model->encode(batch);
     const int64_t T = out.cu.back();
     // The final hidden states as they are, unless modules act on the token embeddings.
     std::vector<float> transformed;

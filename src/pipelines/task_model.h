@@ -28,8 +28,7 @@ TaskModel load_task_model(const std::string& dir, const std::vector<TaskHead>& h
 // done(index into `encodings`, encoded chunk, sequence index within the chunk).
 template <class Done>
 void run_encoded(const TaskModel& m, const std::vector<Encoding>& encodings, Done&& done) {
-  ForwardOptions fo;
-  fo.threads = m.threads;
+  const ThreadScope threads(m.threads);  // the heads in done() too
   const size_t step = static_cast<size_t>(std::max(1, m.batch_size));
   for (size_t start = 0; start < encodings.size(); start += step) {
     const size_t end = std::min(encodings.size(), start + step);
@@ -38,7 +37,7 @@ void run_encoded(const TaskModel& m, const std::vector<Encoding>& encodings, Don
       batch.ids.push_back(encodings[i].ids);
       batch.type_ids.push_back(encodings[i].type_ids);
     }
-    Encoded e = m.model.encode(batch, fo);
+    Encoded e = m.model.encode(batch);
     for (size_t i = start; i < end; ++i) done(i, e, i - start);
   }
 }
