@@ -46,6 +46,9 @@ struct EmbedRequest {
   std::string task;
   std::optional<std::string> prompt_name;  // a key of the model's prompts (an Error otherwise)
   std::optional<std::string> prompt;       // the prompt itself; wins over prompt_name
+  // Tokens per text, special tokens included (0: the Transformer's max_seq_length; more than
+  // the model's positions is an Error). sentence-transformers' settable max_seq_length.
+  int max_length = 0;
 };
 
 // One text's result: an embedding, or the reason it has none (the others still run).

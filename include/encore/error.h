@@ -15,6 +15,12 @@ class Error : public std::runtime_error {
   explicit Error(const std::string& message) : std::runtime_error(message) {}
 };
 
+// The Error for a named file or directory that does not exist (Python's FileNotFoundError).
+class FileNotFound : public Error {
+ public:
+  using Error::Error;
+};
+
 namespace detail {
 inline void append(std::ostringstream&) {}
 template <class T, class... Rest>
@@ -29,6 +35,15 @@ template <class... Parts>
 [[noreturn]] void fail(const Parts&... parts) {
   std::ostringstream os;
   detail::append(os, parts...);
+  throw Error(os.str());
+}
+
+// Throws encore::FileNotFound when `path` does not exist, with the message built from `parts`.
+template <class... Parts>
+[[noreturn]] void fail_path(bool exists, const Parts&... parts) {
+  std::ostringstream os;
+  detail::append(os, parts...);
+  if (!exists) throw FileNotFound(os.str());
   throw Error(os.str());
 }
 

@@ -27,7 +27,7 @@ struct Mapping {
 
 Bytes map_file(const std::string& path) {
   int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) fail(path, ": cannot open: ", std::strerror(errno));
+  if (fd < 0) fail_path(errno != ENOENT, path, ": cannot open: ", std::strerror(errno));
   struct stat st{};
   if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
     ::close(fd);

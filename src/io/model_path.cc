@@ -57,8 +57,8 @@ std::string resolve_model_path(const std::string& name) {
   if (fs::is_directory(name)) return name;
   std::string id = name, revision = "main";
   if (size_t at = name.find('@'); at != std::string::npos) id = name.substr(0, at), revision = name.substr(at + 1);
-  ENCORE_CHECK(is_repo_id(id) && !revision.empty() && revision.find("..") == std::string::npos && !fs::exists(name),
-               name, ": not a directory");
+  if (!is_repo_id(id) || revision.empty() || revision.find("..") != std::string::npos || fs::exists(name))
+    fail_path(fs::exists(name), name, ": not a directory");
   std::string folder = "models--" + id;
   for (size_t p = folder.find('/'); p != std::string::npos; p = folder.find('/')) folder.replace(p, 1, "--");
   const fs::path repo = hub_cache() / folder;
@@ -70,7 +70,7 @@ std::string resolve_model_path(const std::string& name) {
   }
   const fs::path snapshot = repo / "snapshots" / commit;
   if (!commit.empty() && fs::is_directory(snapshot)) return snapshot.string();
-  fail(name, ": not a directory, and not in the Hugging Face cache (looked for ", (repo / "refs" / revision).string(),
+  fail_path(false, name, ": not a directory, and not in the Hugging Face cache (looked for ", (repo / "refs" / revision).string(),
        " and its snapshot; set HF_HUB_CACHE or HF_HOME for another cache, or give a model directory, e.g. from ",
        "`hf download ", id, " --local-dir DIR` on a machine with network access)");
 }

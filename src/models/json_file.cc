@@ -8,7 +8,7 @@ namespace encore {
 
 nlohmann::json read_json(const std::filesystem::path& path) {
   std::ifstream f(path);
-  ENCORE_CHECK(f.good(), path.string(), ": cannot open");
+  if (!f.good()) fail_path(std::filesystem::exists(path), path.string(), ": cannot open");
   try {
     return nlohmann::json::parse(f);
   } catch (const std::exception& e) {

@@ -222,7 +222,7 @@ void warn_unused(const Architecture& arch, const WeightBinder& body, const Weigh
 
 std::shared_ptr<Model::Impl> load_model(const std::string& dir_name, const LoadOptions& options) {
   const fs::path dir(dir_name);
-  ENCORE_CHECK(fs::is_directory(dir), dir_name, ": not a directory");
+  if (!fs::is_directory(dir)) fail_path(fs::exists(dir), dir_name, ": not a directory");
   auto m = std::make_shared<Model::Impl>();
   m->dir = dir_name;
   m->options = options;

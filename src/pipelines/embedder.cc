@@ -533,8 +533,9 @@ Embedder Embedder::load(const std::string& name, const EmbedderOptions& o) {
 
 namespace {
 
-PreparedText prepare_text(const InputModule& in, const std::string& task, const std::string& prompt,
+PreparedText prepare_text(const InputModule& in, const EmbedRequest& request, const std::string& prompt,
                           std::string_view text, bool truncate, TruncationSide side) {
+  const std::string& task = request.task;
   std::string full = prompt;
   full.append(text);
   PreparedText p;
@@ -548,6 +549,12 @@ PreparedText prepare_text(const InputModule& in, const std::string& task, const 
   int length = in.max_length;
   if (task == "query" && in.query_length) length = in.query_length;
   if (task == "document" && in.document_length) length = in.document_length;
+  if (request.max_length > 0) {
+    ENCORE_CHECK(request.max_length <= in.model->config().max_length || in.model->config().max_length == 0,
+                 "max_length ", request.max_length, " is more than the model's ", in.model->config().max_length,
+                 " positions");
+    length = request.max_length;
+  }
   EncodeOptions enc;
   enc.truncation.strategy = TruncationStrategy::LongestFirst;
   enc.truncation.max_length = static_cast<size_t>(length);
@@ -568,7 +575,7 @@ PreparedText prepare_text(const InputModule& in, const std::string& task, const 
 
 PreparedText Embedder::prepare(std::string_view text, const EmbedRequest& request, bool truncate,
                                TruncationSide side) const {
-  return prepare_text(*impl_->chain(request.task).input, request.task, impl_->prompt(request), text, truncate, side);
+  return prepare_text(*impl_->chain(request.task).input, request, impl_->prompt(request), text, truncate, side);
 }
 
 std::vector<std::vector<float>> Embedder::run(const TokenBatch& batch, const std::vector<int64_t>& prompt_tokens,
@@ -644,7 +651,7 @@ std::vector<EmbedResult> Embedder::embed(const std::vector<std::string>& texts, 
     std::vector<size_t> which;
     for (size_t i = start; i < end; ++i) {
       try {
-        PreparedText p = prepare_text(input, request.task, prompt, texts[i], true, TruncationSide::Right);
+        PreparedText p = prepare_text(input, request, prompt, texts[i], true, TruncationSide::Right);
         ENCORE_CHECK(!input.model || p.encoding.size() > 0,
                      "the text has no tokens (the tokenizer adds no special tokens)");
         results[i].truncated = p.encoding.truncated > 0;

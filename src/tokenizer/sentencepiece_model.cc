@@ -60,7 +60,7 @@ class Reader {
 
 std::string read_file(const std::filesystem::path& path) {
   std::ifstream in(path, std::ios::binary);
-  if (!in) fail(path.string(), ": cannot open");
+  if (!in) fail_path(std::filesystem::exists(path), path.string(), ": cannot open");
   std::stringstream b;
   b << in.rdbuf();
   return b.str();

@@ -165,7 +165,7 @@ namespace {
 TokenizerFlavour pick_flavour(const std::filesystem::path& dir,
                               std::optional<TokenizerFlavour> flavour) {
   std::error_code ec;
-  if (!std::filesystem::is_directory(dir, ec)) fail(dir.string(), ": not a directory");
+  if (!std::filesystem::is_directory(dir, ec)) fail_path(std::filesystem::exists(dir, ec), dir.string(), ": not a directory");
   const bool has_json = std::filesystem::exists(dir / "tokenizer.json", ec);
   const bool has_vocab = std::filesystem::exists(dir / "vocab.txt", ec);
   const bool has_spm = tok::find_sentencepiece_model(dir).has_value();

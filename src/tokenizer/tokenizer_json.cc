@@ -184,7 +184,7 @@ void read_padding(const json& p, TokenizerConfig& c, const std::filesystem::path
 
 std::pair<TokenizerConfig, Vocab> load_tokenizer_json(const std::filesystem::path& path) {
   std::ifstream in(path, std::ios::binary);
-  if (!in) fail(path.string(), ": cannot open");
+  if (!in) fail_path(std::filesystem::exists(path), path.string(), ": cannot open");
   std::stringstream buf;
   buf << in.rdbuf();
   return parse_tokenizer_json(buf.str(), path);

@@ -20,7 +20,7 @@ using nlohmann::json;
 
 std::string read_file(const std::filesystem::path& path) {
   std::ifstream in(path, std::ios::binary);
-  if (!in) fail(path.string(), ": cannot open");
+  if (!in) fail_path(std::filesystem::exists(path), path.string(), ": cannot open");
   std::stringstream buf;
   buf << in.rdbuf();
   return buf.str();

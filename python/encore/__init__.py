@@ -1,0 +1,307 @@
+"""encore: Transformer encoders exactly as their reference implementations compute them.
+
+The classes follow the APIs people already call: ``SentenceTransformer`` as
+sentence-transformers has it, ``Tokenizer`` as the ``tokenizers`` library has it, and
+``Model.forward`` as ``encore forward`` (named tensors in, named tensors out). The numbers are
+the C++ API's; NumPy arrays come back without copies.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Iterable, Sequence
+
+import numpy as np
+
+from . import _encore
+
+__all__ = ["Model", "SentenceTransformer", "Tokenizer", "Encoding", "quantize_embeddings"]
+
+_DTYPES = {"float32": "float32", "f32": "float32", "bfloat16": "bf16", "bf16": "bf16", "int8": "int8"}
+
+
+def _dtype(dtype: str) -> str:
+    if dtype not in _DTYPES:
+        raise ValueError(f"dtype must be float32, bf16 or int8, not {dtype!r}")
+    return _DTYPES[dtype]
+
+
+def _threads(threads: int | None) -> int:
+    if threads is None:
+        return 0
+    if not isinstance(threads, int) or isinstance(threads, bool) or threads < 0:
+        raise ValueError(f"threads must be a non-negative int or None, not {threads!r}")
+    return threads
+
+
+def _texts(sentences: Any) -> tuple[list[str], bool]:
+    """The texts of a call, and whether one string was given (sentence-transformers' 1-D case)."""
+    if isinstance(sentences, str):
+        return [sentences], True
+    if isinstance(sentences, (bytes, bytearray)) or sentences is None:
+        raise TypeError(f"sentences must be a str or a list of str, not {type(sentences).__name__}")
+    texts = list(sentences)
+    for i, t in enumerate(texts):
+        if not isinstance(t, str):
+            raise TypeError(f"sentences[{i}] is {type(t).__name__}, not str")
+    return texts, False
+
+
+class Model:
+    """An encoder loaded from a model directory; ``forward`` is the ``encore forward`` contract."""
+
+    def __init__(self, path: str, dialect: str | None = None, dtype: str = "float32", threads: int | None = None,
+                 activation: str | None = None):
+        self._model = _encore.Model(str(path), dialect, _dtype(dtype), _threads(threads), activation or "")
+
+    def forward(self, inputs: dict[str, np.ndarray], all_hidden: bool = False, attentions: bool = False,
+                causal: bool = False) -> dict[str, np.ndarray]:
+        """Named arrays in, named float32 arrays out (``encore forward --help`` lists the names)."""
+        if not isinstance(inputs, dict):
+            raise TypeError(f"inputs must be a dict of name -> numpy array, not {type(inputs).__name__}")
+        arrays = {}
+        for name, value in inputs.items():
+            if not isinstance(name, str):
+                raise TypeError(f"input names must be str, not {type(name).__name__}")
+            array = np.ascontiguousarray(value)
+            if array.dtype.kind not in "biuf":
+                raise ValueError(f"input '{name}': unsupported array dtype {array.dtype} (float, int or bool)")
+            arrays[name] = array
+        return self._model.forward(arrays, bool(all_hidden), bool(attentions), bool(causal))
+
+    @property
+    def dialect(self) -> str:
+        return self._model.dialect
+
+    @property
+    def parameter_count(self) -> int:
+        return self._model.parameter_count
+
+
+class Encoding:
+    """One encoded text (or pair), with the fields of ``tokenizers.Encoding``."""
+
+    __slots__ = ("ids", "type_ids", "attention_mask", "special_tokens_mask", "tokens", "offsets", "word_ids",
+                 "sequence_ids", "overflowing")
+
+    def __init__(self, fields: dict):
+        for k in self.__slots__:
+            setattr(self, k, fields[k])
+        self.offsets = [tuple(o) for o in self.offsets]
+        self.overflowing = [Encoding(o) for o in self.overflowing]
+
+    @property
+    def words(self) -> list:
+        return self.word_ids
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+    def __repr__(self) -> str:
+        return f"Encoding(num_tokens={len(self.ids)}, attributes=[ids, type_ids, tokens, offsets, attention_mask, special_tokens_mask, overflowing])"
+
+
+class Tokenizer:
+    """A tokenizer.json, vocab.txt or SentencePiece tokenizer, tokenizing as its reference does."""
+
+    def __init__(self, native: Any):
+        self._tok = native
+
+    @classmethod
+    def from_file(cls, path: str) -> "Tokenizer":
+        return cls(_encore.Tokenizer.from_file(str(path)))
+
+    @classmethod
+    def from_pretrained(cls, directory: str, flavour: str | None = None) -> "Tokenizer":
+        return cls(_encore.Tokenizer.from_dir(str(directory), flavour))
+
+    def encode(self, sequence: str, pair: str | None = None, add_special_tokens: bool = True,
+               max_length: int | None = None) -> Encoding:
+        _texts(sequence)
+        if pair is not None:
+            _texts(pair)
+        return Encoding(self._tok.encode(sequence, pair, add_special_tokens, max_length))
+
+    def encode_batch(self, inputs: Sequence[str], add_special_tokens: bool = True,
+                     max_length: int | None = None) -> list[Encoding]:
+        texts, _ = _texts(inputs)
+        return [Encoding(e) for e in self._tok.encode_batch(texts, add_special_tokens, max_length)]
+
+    def decode(self, ids: Sequence[int], skip_special_tokens: bool = True) -> str:
+        return self._tok.decode([int(i) for i in ids], skip_special_tokens)
+
+    def decode_batch(self, sequences: Iterable[Sequence[int]], skip_special_tokens: bool = True) -> list[str]:
+        return [self.decode(s, skip_special_tokens) for s in sequences]
+
+    def token_to_id(self, token: str) -> int | None:
+        return self._tok.token_to_id(token)
+
+    def id_to_token(self, id: int) -> str | None:
+        return self._tok.id_to_token(int(id))
+
+    def get_vocab_size(self) -> int:
+        return self._tok.get_vocab_size()
+
+
+def quantize_embeddings(embeddings: np.ndarray, precision: str, ranges: np.ndarray | None = None,
+                        calibration_embeddings: np.ndarray | None = None) -> np.ndarray:
+    """sentence_transformers.quantization.quantize_embeddings, for NumPy arrays."""
+    embeddings = np.asarray(embeddings)
+    if embeddings.dtype in (np.uint8, np.int8):
+        raise ValueError("Embeddings to quantize must be float rather than int8 or uint8.")
+    if precision == "float32":
+        return embeddings.astype(np.float32)
+    if precision.endswith("int8"):
+        if ranges is None:
+            if calibration_embeddings is not None:
+                ranges = np.vstack((np.min(calibration_embeddings, axis=0), np.max(calibration_embeddings, axis=0)))
+            else:
+                ranges = np.vstack((np.min(embeddings, axis=0), np.max(embeddings, axis=0)))
+        starts = ranges[0, :]
+        steps = (ranges[1, :] - ranges[0, :]) / 255
+        if precision == "uint8":
+            return ((embeddings - starts) / steps).astype(np.uint8)
+        if precision == "int8":
+            return ((embeddings - starts) / steps - 128).astype(np.int8)
+    if precision == "binary":
+        return (np.packbits(embeddings > 0).reshape(embeddings.shape[0], -1) - 128).astype(np.int8)
+    if precision == "ubinary":
+        return np.packbits(embeddings > 0).reshape(embeddings.shape[0], -1)
+    raise ValueError(f"Precision {precision} is not supported")
+
+
+_SIMILARITY = ("cosine", "dot", "euclidean", "manhattan")
+
+
+class SentenceTransformer:
+    """sentence_transformers.SentenceTransformer for inference, on encore.
+
+    ``encode`` takes sentence-transformers' arguments and returns what it returns for them:
+    a string gives a 1-D array, a list a 2-D one (a list of 2-D arrays for token
+    embeddings); ``convert_to_tensor=True`` gives a torch tensor when torch is installed.
+    """
+
+    def __init__(self, model_name_or_path: str, truncate_dim: int | None = None, threads: int | None = None,
+                 dtype: str = "float32", device: str | None = None):
+        if device not in (None, "cpu"):
+            raise ValueError(f"encore runs on the CPU; device={device!r} is not available")
+        if truncate_dim is not None and (not isinstance(truncate_dim, int) or truncate_dim <= 0):
+            raise ValueError(f"truncate_dim must be a positive int or None, not {truncate_dim!r}")
+        self._embedder = _encore.Embedder(str(model_name_or_path), _dtype(dtype), _threads(threads), truncate_dim or 0)
+        self._max_seq_length = self._embedder.max_length
+        self.truncate_dim = truncate_dim
+
+    # -- configuration, as sentence-transformers exposes it
+    @property
+    def max_seq_length(self) -> int:
+        return self._max_seq_length
+
+    @max_seq_length.setter
+    def max_seq_length(self, value: int) -> None:
+        limit = self._embedder.position_limit
+        if not isinstance(value, int) or value <= 0 or (limit and value > limit):
+            raise ValueError(f"max_seq_length must be an int in [1, {limit}], not {value!r}")
+        self._max_seq_length = value
+
+    @property
+    def prompts(self) -> dict[str, str]:
+        return dict(self._embedder.prompts)
+
+    @property
+    def default_prompt_name(self) -> str | None:
+        return self._embedder.default_prompt_name
+
+    @property
+    def similarity_fn_name(self) -> str:
+        return self._embedder.similarity_fn_name
+
+    def get_sentence_embedding_dimension(self) -> int:
+        return self._embedder.dimensions
+
+    def get_max_seq_length(self) -> int:
+        return self._max_seq_length
+
+    def __repr__(self) -> str:
+        return f"encore.SentenceTransformer({self._embedder.describe()})"
+
+    # -- encoding
+    def encode(self, sentences: str | Sequence[str], prompt_name: str | None = None, prompt: str | None = None,
+               batch_size: int = 32, show_progress_bar: bool | None = None,
+               output_value: str | None = "sentence_embedding", precision: str = "float32",
+               convert_to_numpy: bool = True, convert_to_tensor: bool = False, device: str | None = None,
+               normalize_embeddings: bool = False, truncate_dim: int | None = None, task: str | None = None,
+               **kwargs: Any):
+        if kwargs:
+            raise TypeError(f"encode() got unexpected keyword arguments: {', '.join(sorted(kwargs))}")
+        texts, single = _texts(sentences)
+        if output_value not in ("sentence_embedding", "token_embeddings", None):
+            raise ValueError(f"output_value must be 'sentence_embedding', 'token_embeddings' or None, not {output_value!r}")
+        if precision not in ("float32", "int8", "uint8", "binary", "ubinary"):
+            raise ValueError(f"precision must be float32, int8, uint8, binary or ubinary, not {precision!r}")
+        if not isinstance(batch_size, int) or batch_size <= 0:
+            raise ValueError(f"batch_size must be a positive int, not {batch_size!r}")
+        if prompt is not None and not isinstance(prompt, str):
+            raise TypeError(f"prompt must be a str, not {type(prompt).__name__}")
+        length = 0 if self._max_seq_length == self._embedder.max_length else self._max_seq_length
+        route = task or ""
+        if output_value != "sentence_embedding":
+            tokens = self._embedder.embed_tokens(texts, route, prompt_name, prompt, length, batch_size)
+            if output_value is None:
+                sentence = self._embedder.embed(texts, route, prompt_name, prompt, length, normalize_embeddings)
+                out = [{"token_embeddings": t, "sentence_embedding": s} for t, s in zip(tokens, sentence)]
+                return out[0] if single else out
+            out = [_tensor(t) if convert_to_tensor else t for t in tokens]
+            return out[0] if single else out
+        if truncate_dim is None:
+            emb = self._embedder.embed(texts, route, prompt_name, prompt, length, normalize_embeddings)
+        else:  # the cut comes before the normalization, as in sentence-transformers
+            emb = np.ascontiguousarray(self._embedder.embed(texts, route, prompt_name, prompt, length, False)[:, :truncate_dim])
+            if normalize_embeddings:
+                norms = np.sqrt(np.square(emb, dtype=np.float64).sum(axis=1, keepdims=True))
+                emb = (emb / np.maximum(norms, 1e-12)).astype(np.float32)
+        if precision != "float32":
+            emb = quantize_embeddings(emb, precision)
+        if convert_to_tensor:
+            emb = _tensor(emb)
+        elif not convert_to_numpy:
+            emb = [row for row in emb]
+        return emb[0] if single else emb
+
+    def encode_query(self, sentences, **kwargs):
+        return self.encode(sentences, task="query", **self._prompt_for("query", kwargs))
+
+    def encode_document(self, sentences, **kwargs):
+        for name in ("document", "passage", "corpus"):
+            if name in self.prompts and "prompt" not in kwargs and "prompt_name" not in kwargs:
+                kwargs["prompt_name"] = name
+                break
+        return self.encode(sentences, task="document", **kwargs)
+
+    def _prompt_for(self, name: str, kwargs: dict) -> dict:
+        if name in self.prompts and "prompt" not in kwargs and "prompt_name" not in kwargs:
+            kwargs["prompt_name"] = name
+        return kwargs
+
+    def similarity(self, a, b):
+        """similarity_fn_name between every row of a and every row of b: [len(a), len(b)]."""
+        a = np.atleast_2d(np.asarray(a, dtype=np.float32))
+        b = np.atleast_2d(np.asarray(b, dtype=np.float32))
+        fn = self.similarity_fn_name
+        if fn == "cosine":
+            an = a / np.maximum(np.linalg.norm(a, axis=1, keepdims=True), 1e-12)
+            bn = b / np.maximum(np.linalg.norm(b, axis=1, keepdims=True), 1e-12)
+            return an @ bn.T
+        if fn == "dot":
+            return a @ b.T
+        if fn == "euclidean":
+            return -np.sqrt(np.maximum(((a[:, None, :] - b[None, :, :]) ** 2).sum(-1), 0))
+        if fn == "manhattan":
+            return -np.abs(a[:, None, :] - b[None, :, :]).sum(-1)
+        raise ValueError(f"unknown similarity function {fn!r} (one of {', '.join(_SIMILARITY)})")
+
+
+def _tensor(array: np.ndarray):
+    try:
+        import torch
+    except ImportError as e:  # pragma: no cover - depends on the environment
+        raise ImportError("convert_to_tensor=True needs torch; install it or use convert_to_numpy") from e
+    return torch.from_numpy(array)

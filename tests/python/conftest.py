@@ -1,0 +1,54 @@
+"""Shared helpers of the Python tests: fixture paths, a safetensors reader, the CLI binary.
+
+The tests run against an installed encore (pip install . or the wheel of scripts/wheel.sh)
+and compare with the goldens the reference packages wrote under tests/fixtures (no reference
+package is needed here). ENCORE_BINARY names the `encore` CLI, for bitwise comparisons with
+the C++ API; scripts/test.sh sets it.
+"""
+
+import json
+import os
+import pathlib
+import struct
+
+import numpy as np
+import pytest
+
+ROOT = pathlib.Path(__file__).resolve().parents[2]
+FIXTURES = ROOT / "tests" / "fixtures"
+MODELS = ROOT / "models"
+
+_DTYPES = {"F32": np.float32, "F64": np.float64, "I64": np.int64, "I32": np.int32, "BOOL": np.bool_,
+           "U8": np.uint8, "I8": np.int8, "F16": np.float16}
+
+
+def read_safetensors(path):
+    data = pathlib.Path(path).read_bytes()
+    (n,) = struct.unpack("<Q", data[:8])
+    header = json.loads(data[8:8 + n])
+    out = {}
+    for name, info in header.items():
+        if name == "__metadata__":
+            continue
+        start, end = info["data_offsets"]
+        out[name] = np.frombuffer(data[8 + n + start:8 + n + end], dtype=_DTYPES[info["dtype"]]).reshape(info["shape"])
+    return out
+
+
+def st_texts():
+    with open(FIXTURES / "st" / "texts.jsonl", encoding="utf-8") as f:
+        return [json.loads(line)["text"] for line in f]
+
+
+def scaled_error(got, want):
+    got = np.asarray(got, dtype=np.float64)
+    want = np.asarray(want, dtype=np.float64)
+    return float(np.max(np.abs(got - want) / np.maximum(1.0, np.abs(want)))) if want.size else 0.0
+
+
+@pytest.fixture(scope="session")
+def encore_binary():
+    path = os.environ.get("ENCORE_BINARY")
+    if not path:
+        pytest.fail("ENCORE_BINARY is not set: it names the encore CLI built from the same tree (scripts/test.sh sets it)")
+    return path
