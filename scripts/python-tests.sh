@@ -11,6 +11,11 @@ rm -rf "$venv"
 python3 -m venv "$venv"
 "$venv/bin/pip" install -q -r python/requirements-test.txt
 "$venv/bin/pip" install -q --no-deps "$(ls -t build/dist/encore_encoders-*.whl | head -1)"
+# Self-contained: beyond the C and C++ runtimes, every library comes from the wheel.
+module=$(ls "$venv"/lib/python3*/site-packages/encore/_encore*.so)
+outside=$(ldd "$module" | awk '/=>/ {print $1 " " $3}' | grep -v "/site-packages/" |
+  grep -Ev '^(libstdc\+\+|libgcc_s|libc|libm|libpthread|libdl|librt)\.so' || true)
+[ -z "$outside" ] || { echo "python-tests: the wheel's module loads libraries from outside it: $outside" >&2; exit 1; }
 # Imported from the venv, not from the source tree (python/encore has no compiled module).
 cd tests/python
 ENCORE_BINARY=${ENCORE_BINARY:-$PWD/../../build/encore} "../../$venv/bin/python" -m pytest -q -p no:cacheprovider .

@@ -15,5 +15,5 @@ tools=build/venv-wheel-tools
 rm -rf build/wheel-raw
 mkdir -p "$out"
 "$tools/bin/pip" wheel --no-deps -w build/wheel-raw .
-"$tools/bin/auditwheel" repair -w "$out" build/wheel-raw/encore_encoders-*.whl
+PATH="$PWD/$tools/bin:$PATH" "$tools/bin/auditwheel" repair -w "$out" build/wheel-raw/encore_encoders-*.whl
 ls "$out"/encore_encoders-*.whl

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "encore/model.h"
@@ -33,6 +34,9 @@ class Reranker {
  public:
   static Reranker load(const std::string& dir, const RerankerOptions& options = {});
   RerankResult rank(const std::string& query, const std::vector<std::string>& documents) const;
+  // CrossEncoder.predict: one score per (first, second) pair, through the model's activation
+  // unless `raw` (then the logit). Bad input throws encore::Error.
+  std::vector<float> score(const std::vector<std::pair<std::string, std::string>>& pairs, bool raw = false) const;
 
   struct Impl;
 

@@ -14,7 +14,7 @@ import numpy as np
 
 from . import _encore
 
-__all__ = ["Model", "SentenceTransformer", "Tokenizer", "Encoding", "quantize_embeddings"]
+__all__ = ["CrossEncoder", "Model", "SentenceTransformer", "Tokenizer", "Encoding", "quantize_embeddings"]
 
 _DTYPES = {"float32": "float32", "f32": "float32", "bfloat16": "bf16", "bf16": "bf16", "int8": "int8"}
 
@@ -297,6 +297,63 @@ class SentenceTransformer:
         if fn == "manhattan":
             return -np.abs(a[:, None, :] - b[None, :, :]).sum(-1)
         raise ValueError(f"unknown similarity function {fn!r} (one of {', '.join(_SIMILARITY)})")
+
+
+class CrossEncoder:
+    """sentence_transformers.CrossEncoder for inference, on encore: ``predict`` and ``rank``
+    for cross-encoders with one label (rerankers).
+
+    The default activation is the model's (config.json ``sentence_transformers.activation_fn``,
+    else Sigmoid), as sentence-transformers chooses it; ``activation_fn`` replaces it with any
+    callable on the logits (a NumPy array).
+    """
+
+    def __init__(self, model_name_or_path: str, max_length: int | None = None, threads: int | None = None,
+                 dtype: str = "float32", device: str | None = None, batch_size: int = 32):
+        if device not in (None, "cpu"):
+            raise ValueError(f"encore runs on the CPU; device={device!r} is not available")
+        if max_length is not None and (not isinstance(max_length, int) or max_length <= 0):
+            raise ValueError(f"max_length must be a positive int or None, not {max_length!r}")
+        self._reranker = _encore.Reranker(str(model_name_or_path), _dtype(dtype), _threads(threads), max_length or 0,
+                                          batch_size)
+
+    def predict(self, sentences, batch_size: int = 32, show_progress_bar: bool | None = None, activation_fn=None,
+                apply_softmax: bool = False, convert_to_numpy: bool = True, convert_to_tensor: bool = False, **kwargs):
+        """Scores of (first, second) pairs: a float for one pair, a 1-D float32 array for a list.
+        Scores do not depend on batch_size (encore batches without padding)."""
+        if kwargs:
+            raise TypeError(f"predict() got unexpected keyword arguments: {', '.join(sorted(kwargs))}")
+        if not isinstance(batch_size, int) or batch_size <= 0:
+            raise ValueError(f"batch_size must be a positive int, not {batch_size!r}")
+        single = isinstance(sentences, (list, tuple)) and len(sentences) == 2 and all(isinstance(s, str) for s in sentences)
+        pairs = [sentences] if single else list(sentences)
+        checked = []
+        for i, p in enumerate(pairs):
+            if not isinstance(p, (list, tuple)) or len(p) != 2 or not all(isinstance(s, str) for s in p):
+                raise TypeError(f"sentences[{i}] must be a pair of str, not {p!r}")
+            checked.append((p[0], p[1]))
+        scores = self._reranker.score(checked, activation_fn is not None)
+        if activation_fn is not None:
+            scores = np.asarray(activation_fn(scores), dtype=np.float32)
+        if convert_to_tensor:
+            scores = _tensor(scores)
+        elif not convert_to_numpy:
+            scores = [float(s) for s in scores]
+        return scores[0] if single else scores
+
+    def rank(self, query: str, documents: Sequence[str], top_k: int | None = None, return_documents: bool = False,
+             batch_size: int = 32, show_progress_bar: bool | None = None, activation_fn=None,
+             apply_softmax: bool = False, **kwargs) -> list[dict]:
+        """Documents best first as [{"corpus_id", "score"(, "text")}], equal scores in input order."""
+        _texts(query)
+        docs, _ = _texts(documents)
+        scores = self.predict([(query, d) for d in docs], batch_size=batch_size, activation_fn=activation_fn, **kwargs)
+        results = [{"corpus_id": i, "score": float(s)} for i, s in enumerate(scores)]
+        if return_documents:
+            for r in results:
+                r["text"] = docs[r["corpus_id"]]
+        results = sorted(results, key=lambda r: r["score"], reverse=True)
+        return results[:top_k] if top_k is not None else results
 
 
 def _tensor(array: np.ndarray):

@@ -17,6 +17,7 @@
 #include "encore/embedder.h"
 #include "encore/error.h"
 #include "encore/model.h"
+#include "encore/reranker.h"
 #include "encore/tokenizer.h"
 
 namespace nb = nanobind;
@@ -145,6 +146,10 @@ std::vector<Array> embed_tokens(const PyEmbedder& self, const std::vector<std::s
   }
   return out;
 }
+
+struct PyReranker {
+  Reranker reranker;
+};
 
 struct PyTokenizer {
   Tokenizer tokenizer;
@@ -287,6 +292,36 @@ NB_MODULE(_encore, m) {
       .def_prop_ro("similarity_fn_name", [](const PyEmbedder& self) { return self.embedder.similarity_fn_name(); })
       .def_prop_ro("normalizes", [](const PyEmbedder& self) { return self.embedder.normalizes(); })
       .def("describe", [](const PyEmbedder& self) { return self.embedder.describe(); });
+
+  nb::class_<PyReranker>(m, "Reranker")
+      .def(
+          "__init__",
+          [](PyReranker* self, const std::string& path, const std::string& dtype, int threads, int max_length,
+             int batch_size) {
+            RerankerOptions o;
+            o.dtype = compute_type(dtype);
+            o.threads = threads;
+            o.max_length = max_length;
+            o.batch_size = std::max(1, batch_size);
+            nb::gil_scoped_release released;
+            new (self) PyReranker{Reranker::load(path, o)};
+          },
+          "path"_a, "dtype"_a = "float32", "threads"_a = 0, "max_length"_a = 0, "batch_size"_a = 32)
+      .def(
+          "score",
+          [](const PyReranker& self, const std::vector<std::pair<std::string, std::string>>& pairs, bool raw) {
+            std::vector<float> scores;
+            {
+              nb::gil_scoped_release released;
+              scores = self.reranker.score(pairs, raw);
+            }
+            const size_t n = scores.size();
+            std::vector<float>* held = nullptr;
+            nb::capsule owner = owning(std::move(scores), &held);
+            const size_t shape[1] = {n};
+            return Array(held->data(), 1, shape, owner, nullptr, nb::dtype<float>());
+          },
+          "pairs"_a, "raw"_a = false);
 
   nb::class_<PyTokenizer>(m, "Tokenizer")
       .def_static("from_file",

@@ -47,20 +47,28 @@ Reranker Reranker::load(const std::string& dir, const RerankerOptions& o) {
   return r;
 }
 
+std::vector<float> Reranker::score(const std::vector<std::pair<std::string, std::string>>& pairs, bool raw) const {
+  const Impl& m = *impl_;
+  EncodeOptions enc;
+  enc.truncation.strategy = TruncationStrategy::LongestFirst;
+  enc.truncation.max_length = static_cast<size_t>(m.max_length);
+  std::vector<Encoding> encodings;
+  for (const auto& [first, second] : pairs) encodings.push_back(m.m.tokenizer.encode_pair(first, second, enc));
+  std::vector<float> scores(pairs.size());
+  pipelines::run_encoded(m.m, encodings, [&](size_t k, const Encoded& e, size_t b) {
+    const float logit = pipelines::sequence_logits(m.m, e, b)[0];
+    scores[k] = m.sigmoid && !raw ? pipelines::sigmoid(logit) : logit;
+  });
+  return scores;
+}
+
 RerankResult Reranker::rank(const std::string& query, const std::vector<std::string>& documents) const {
   const Impl& m = *impl_;
   RerankResult r;
   try {
-    EncodeOptions enc;
-    enc.truncation.strategy = TruncationStrategy::LongestFirst;
-    enc.truncation.max_length = static_cast<size_t>(m.max_length);
-    std::vector<Encoding> encodings;
-    for (const auto& d : documents) encodings.push_back(m.m.tokenizer.encode_pair(query, d, enc));
-    std::vector<float> scores(documents.size());
-    pipelines::run_encoded(m.m, encodings, [&](size_t k, const Encoded& e, size_t b) {
-      const float logit = pipelines::sequence_logits(m.m, e, b)[0];
-      scores[k] = m.sigmoid ? pipelines::sigmoid(logit) : logit;
-    });
+    std::vector<std::pair<std::string, std::string>> pairs;
+    for (const auto& d : documents) pairs.emplace_back(query, d);
+    const std::vector<float> scores = score(pairs);
     for (size_t i = 0; i < documents.size(); ++i) r.ranking.push_back({i, scores[i]});
     // rank(): np.argsort(scores)[::-1]-like order; equal scores keep input order here.
     std::stable_sort(r.ranking.begin(), r.ranking.end(),

@@ -161,3 +161,30 @@ def test_threads_are_per_instance_and_calls_are_concurrent_safe():
     for t in threads:
         t.join()
     assert not failures
+
+
+def test_the_gil_is_released_while_encoding():
+    """A Python thread keeps running while another encodes: the longest pause it sees is a
+    small part of the encode call (holding the GIL, it would pause for the whole call)."""
+    import time
+
+    model = encore.SentenceTransformer(str(FIXTURES / "st" / "st2-pooling"), threads=1)
+    texts = st_texts() * 200
+    start = time.perf_counter()
+    model.encode(texts)
+    duration = time.perf_counter() - start
+    done = threading.Event()
+
+    def encode():
+        model.encode(texts)
+        done.set()
+
+    worker = threading.Thread(target=encode)
+    worker.start()
+    longest, last = 0.0, time.perf_counter()
+    while not done.is_set():
+        now = time.perf_counter()
+        longest, last = max(longest, now - last), now
+    worker.join()
+    assert duration > 0.05, duration  # long enough to tell the two apart
+    assert longest < duration / 3, (longest, duration)
