@@ -14,7 +14,7 @@ import numpy as np
 
 from . import _encore
 
-__all__ = ["CrossEncoder", "Model", "SentenceTransformer", "Tokenizer", "Encoding", "quantize_embeddings"]
+__all__ = ["CrossEncoder", "Model", "SentenceTransformer", "Tokenizer", "Encoding", "pipeline", "quantize_embeddings"]
 
 _DTYPES = {"float32": "float32", "f32": "float32", "bfloat16": "bf16", "bf16": "bf16", "int8": "int8"}
 
@@ -362,3 +362,6 @@ def _tensor(array: np.ndarray):
     except ImportError as e:  # pragma: no cover - depends on the environment
         raise ImportError("convert_to_tensor=True needs torch; install it or use convert_to_numpy") from e
     return torch.from_numpy(array)
+
+
+from .pipelines import pipeline  # noqa: E402  (it uses the helpers above)

@@ -14,10 +14,16 @@
 #include <string>
 #include <vector>
 
+#include <algorithm>
+
+#include "encore/classifier.h"
 #include "encore/embedder.h"
 #include "encore/error.h"
+#include "encore/fill_mask.h"
+#include "encore/question_answerer.h"
 #include "encore/model.h"
 #include "encore/reranker.h"
+#include "encore/token_classifier.h"
 #include "encore/tokenizer.h"
 
 namespace nb = nanobind;
@@ -154,6 +160,35 @@ struct PyReranker {
 struct PyTokenizer {
   Tokenizer tokenizer;
 };
+
+// The pipelines (transformers' output structures are built in python/encore/pipelines.py).
+struct PyTextClassifier {
+  TextClassifier classifier;
+};
+struct PyTokenClassifier {
+  TokenClassifier classifier;
+};
+struct PyFillMask {
+  FillMask fill_mask;
+};
+struct PyQuestionAnswerer {
+  QuestionAnswerer answerer;
+};
+
+// A per-input error of a pipeline becomes the call's exception.
+template <class Result>
+void raise_first_error(const std::vector<Result>& results) {
+  for (size_t i = 0; i < results.size(); ++i)
+    if (!results[i].error.empty()) fail("input ", i, ": ", results[i].error);
+}
+
+ScoreFunction score_function(const std::string& name) {
+  if (name == "default") return ScoreFunction::Default;
+  if (name == "softmax") return ScoreFunction::Softmax;
+  if (name == "sigmoid") return ScoreFunction::Sigmoid;
+  if (name == "none") return ScoreFunction::None;
+  fail("function_to_apply must be default, softmax, sigmoid or none, not '", name, "'");
+}
 
 nb::dict encoding_dict(const Encoding& e) {
   nb::dict d;
@@ -322,6 +357,170 @@ NB_MODULE(_encore, m) {
             return Array(held->data(), 1, shape, owner, nullptr, nb::dtype<float>());
           },
           "pairs"_a, "raw"_a = false);
+
+  nb::class_<PyTextClassifier>(m, "TextClassifier")
+      .def(
+          "__init__",
+          [](PyTextClassifier* self, const std::string& path, const std::string& dtype, int threads, int batch_size) {
+            ClassifierOptions o;
+            o.top_k = 0;
+            o.dtype = compute_type(dtype);
+            o.threads = threads;
+            o.batch_size = std::max(1, batch_size);
+            nb::gil_scoped_release released;
+            new (self) PyTextClassifier{TextClassifier::load(path, o)};
+          },
+          "path"_a, "dtype"_a = "float32", "threads"_a = 0, "batch_size"_a = 32)
+      // Every label's score per input, best first (equal scores in label order).
+      .def(
+          "classify",
+          [](const PyTextClassifier& self, const std::vector<std::string>& texts, const std::vector<std::string>& pairs,
+             const std::string& function) {
+            const ScoreFunction f = score_function(function);
+            std::vector<ClassifyResult> results;
+            {
+              nb::gil_scoped_release released;
+              results = self.classifier.classify(texts, pairs);
+            }
+            raise_first_error(results);
+            const std::vector<std::string>& labels = self.classifier.labels();
+            std::vector<std::vector<std::pair<std::string, float>>> out;
+            for (const ClassifyResult& r : results) {
+              const std::vector<float> scores = self.classifier.scores(r.logits, f);
+              std::vector<std::pair<std::string, float>> one;
+              for (size_t k = 0; k < scores.size(); ++k) one.emplace_back(labels[k], scores[k]);
+              std::stable_sort(one.begin(), one.end(), [](const auto& a, const auto& b) { return a.second > b.second; });
+              out.push_back(std::move(one));
+            }
+            return out;
+          },
+          "texts"_a, "pairs"_a = std::vector<std::string>{}, "function"_a = "default");
+
+  nb::class_<PyTokenClassifier>(m, "TokenClassifier")
+      .def(
+          "__init__",
+          [](PyTokenClassifier* self, const std::string& path, const std::string& aggregation,
+             const std::vector<std::string>& ignore_labels, const std::string& dtype, int threads, int batch_size) {
+            TokenClassifierOptions o;
+            o.aggregation = aggregation_from_name(aggregation);
+            o.ignore_labels = ignore_labels;
+            o.dtype = compute_type(dtype);
+            o.threads = threads;
+            o.batch_size = std::max(1, batch_size);
+            nb::gil_scoped_release released;
+            new (self) PyTokenClassifier{TokenClassifier::load(path, o)};
+          },
+          "path"_a, "aggregation"_a = "none", "ignore_labels"_a = std::vector<std::string>{"O"},
+          "dtype"_a = "float32", "threads"_a = 0, "batch_size"_a = 32)
+      .def("classify", [](const PyTokenClassifier& self, const std::vector<std::string>& texts, bool grouped) {
+        std::vector<TokenClassifyResult> results;
+        {
+          nb::gil_scoped_release released;
+          results = self.classifier.classify(texts);
+        }
+        raise_first_error(results);
+        nb::list out;
+        for (const TokenClassifyResult& r : results) {
+          nb::list entities;
+          for (const Entity& e : r.entities) {
+            nb::dict d;
+            d[grouped ? "entity_group" : "entity"] = e.label;
+            d["score"] = e.score;
+            if (!grouped) d["index"] = e.index;
+            d["word"] = e.word;
+            d["start"] = e.start;
+            d["end"] = e.end;
+            entities.append(d);
+          }
+          out.append(entities);
+        }
+        return out;
+      });
+
+  nb::class_<PyFillMask>(m, "FillMask")
+      .def(
+          "__init__",
+          [](PyFillMask* self, const std::string& path, int top_k, const std::string& dtype, int threads,
+             int batch_size) {
+            FillMaskOptions o;
+            o.top_k = top_k;
+            o.dtype = compute_type(dtype);
+            o.threads = threads;
+            o.batch_size = std::max(1, batch_size);
+            nb::gil_scoped_release released;
+            new (self) PyFillMask{FillMask::load(path, o)};
+          },
+          "path"_a, "top_k"_a = 5, "dtype"_a = "float32", "threads"_a = 0, "batch_size"_a = 32)
+      .def_prop_ro("mask_token", [](const PyFillMask& self) { return self.fill_mask.mask_token(); })
+      .def("fill", [](const PyFillMask& self, const std::vector<std::string>& texts) {
+        std::vector<FillMaskResult> results;
+        {
+          nb::gil_scoped_release released;
+          results = self.fill_mask.fill(texts);
+        }
+        raise_first_error(results);
+        nb::list out;
+        for (const FillMaskResult& r : results) {
+          nb::list masks;
+          for (const auto& predictions : r.masks) {
+            nb::list one;
+            for (const MaskPrediction& p : predictions) {
+              nb::dict d;
+              d["score"] = p.score;
+              d["token"] = p.token;
+              d["token_str"] = p.token_str;
+              d["sequence"] = p.sequence;
+              one.append(d);
+            }
+            masks.append(one);
+          }
+          out.append(masks);
+        }
+        return out;
+      });
+
+  nb::class_<PyQuestionAnswerer>(m, "QuestionAnswerer")
+      .def(
+          "__init__",
+          [](PyQuestionAnswerer* self, const std::string& path, int top_k, int max_answer_len, int max_seq_len,
+             int doc_stride, bool handle_impossible_answer, const std::string& dtype, int threads, int batch_size) {
+            QuestionAnswererOptions o;
+            o.top_k = top_k;
+            o.max_answer_len = max_answer_len;
+            o.max_seq_len = max_seq_len;
+            o.doc_stride = doc_stride;
+            o.handle_impossible_answer = handle_impossible_answer;
+            o.dtype = compute_type(dtype);
+            o.threads = threads;
+            o.batch_size = std::max(1, batch_size);
+            nb::gil_scoped_release released;
+            new (self) PyQuestionAnswerer{QuestionAnswerer::load(path, o)};
+          },
+          "path"_a, "top_k"_a = 1, "max_answer_len"_a = 15, "max_seq_len"_a = 0, "doc_stride"_a = 0,
+          "handle_impossible_answer"_a = false, "dtype"_a = "float32", "threads"_a = 0, "batch_size"_a = 32)
+      .def("answer", [](const PyQuestionAnswerer& self, const std::vector<std::string>& questions,
+                        const std::vector<std::string>& contexts) {
+        std::vector<AnswerResult> results;
+        {
+          nb::gil_scoped_release released;
+          results = self.answerer.answer(questions, contexts);
+        }
+        raise_first_error(results);
+        nb::list out;
+        for (const AnswerResult& r : results) {
+          nb::list answers;
+          for (const Answer& a : r.answers) {
+            nb::dict d;
+            d["score"] = a.score;
+            d["start"] = a.start;
+            d["end"] = a.end;
+            d["answer"] = a.answer;
+            answers.append(d);
+          }
+          out.append(answers);
+        }
+        return out;
+      });
 
   nb::class_<PyTokenizer>(m, "Tokenizer")
       .def_static("from_file",
