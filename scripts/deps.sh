@@ -21,6 +21,7 @@ PACKAGES=(
   libclang-rt-14-dev=1:14.0.6-12
   python3-pip=23.0.1+dfsg-1
   python3-venv=3.11.2-1+b1
+  python3-dev=3.11.2-1+b1
 )
 
 missing=()

@@ -94,6 +94,16 @@ TensorMap tensors_of(const std::map<std::string, InArray>& inputs) {
 
 ComputeType compute_type(const std::string& dtype) { return compute_type_from_name(dtype); }
 
+// The fields every pipeline's options have: the GEMMs' number format, threads, batch size.
+template <class Options>
+Options options_of(const std::string& dtype, int threads, int batch_size) {
+  Options o;
+  o.dtype = compute_type(dtype);
+  o.threads = threads;
+  o.batch_size = std::max(1, batch_size);
+  return o;
+}
+
 struct PyModel {
   Model model;
   int threads = 0;
@@ -279,11 +289,8 @@ NB_MODULE(_encore, m) {
           "__init__",
           [](PyEmbedder* self, const std::string& path, const std::string& dtype, int threads, int truncate_dim,
              int batch_size) {
-            EmbedderOptions o;
-            o.dtype = compute_type(dtype);
-            o.threads = threads;
+            EmbedderOptions o = options_of<EmbedderOptions>(dtype, threads, batch_size);
             o.dimensions = truncate_dim;
-            o.batch_size = std::max(1, batch_size);
             nb::gil_scoped_release released;
             new (self) PyEmbedder{Embedder::load(path, o)};
           },
@@ -333,11 +340,8 @@ NB_MODULE(_encore, m) {
           "__init__",
           [](PyReranker* self, const std::string& path, const std::string& dtype, int threads, int max_length,
              int batch_size) {
-            RerankerOptions o;
-            o.dtype = compute_type(dtype);
-            o.threads = threads;
+            RerankerOptions o = options_of<RerankerOptions>(dtype, threads, batch_size);
             o.max_length = max_length;
-            o.batch_size = std::max(1, batch_size);
             nb::gil_scoped_release released;
             new (self) PyReranker{Reranker::load(path, o)};
           },
@@ -362,11 +366,8 @@ NB_MODULE(_encore, m) {
       .def(
           "__init__",
           [](PyTextClassifier* self, const std::string& path, const std::string& dtype, int threads, int batch_size) {
-            ClassifierOptions o;
+            ClassifierOptions o = options_of<ClassifierOptions>(dtype, threads, batch_size);
             o.top_k = 0;
-            o.dtype = compute_type(dtype);
-            o.threads = threads;
-            o.batch_size = std::max(1, batch_size);
             nb::gil_scoped_release released;
             new (self) PyTextClassifier{TextClassifier::load(path, o)};
           },
@@ -401,12 +402,9 @@ NB_MODULE(_encore, m) {
           "__init__",
           [](PyTokenClassifier* self, const std::string& path, const std::string& aggregation,
              const std::vector<std::string>& ignore_labels, const std::string& dtype, int threads, int batch_size) {
-            TokenClassifierOptions o;
+            TokenClassifierOptions o = options_of<TokenClassifierOptions>(dtype, threads, batch_size);
             o.aggregation = aggregation_from_name(aggregation);
             o.ignore_labels = ignore_labels;
-            o.dtype = compute_type(dtype);
-            o.threads = threads;
-            o.batch_size = std::max(1, batch_size);
             nb::gil_scoped_release released;
             new (self) PyTokenClassifier{TokenClassifier::load(path, o)};
           },
@@ -442,11 +440,8 @@ NB_MODULE(_encore, m) {
           "__init__",
           [](PyFillMask* self, const std::string& path, int top_k, const std::string& dtype, int threads,
              int batch_size) {
-            FillMaskOptions o;
+            FillMaskOptions o = options_of<FillMaskOptions>(dtype, threads, batch_size);
             o.top_k = top_k;
-            o.dtype = compute_type(dtype);
-            o.threads = threads;
-            o.batch_size = std::max(1, batch_size);
             nb::gil_scoped_release released;
             new (self) PyFillMask{FillMask::load(path, o)};
           },
@@ -484,15 +479,12 @@ NB_MODULE(_encore, m) {
           "__init__",
           [](PyQuestionAnswerer* self, const std::string& path, int top_k, int max_answer_len, int max_seq_len,
              int doc_stride, bool handle_impossible_answer, const std::string& dtype, int threads, int batch_size) {
-            QuestionAnswererOptions o;
+            QuestionAnswererOptions o = options_of<QuestionAnswererOptions>(dtype, threads, batch_size);
             o.top_k = top_k;
             o.max_answer_len = max_answer_len;
             o.max_seq_len = max_seq_len;
             o.doc_stride = doc_stride;
             o.handle_impossible_answer = handle_impossible_answer;
-            o.dtype = compute_type(dtype);
-            o.threads = threads;
-            o.batch_size = std::max(1, batch_size);
             nb::gil_scoped_release released;
             new (self) PyQuestionAnswerer{QuestionAnswerer::load(path, o)};
           },
