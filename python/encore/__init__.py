@@ -13,38 +13,10 @@ from typing import Any, Iterable, Sequence
 import numpy as np
 
 from . import _encore
+from ._args import _dtype, _texts, _threads
+from .pipelines import pipeline
 
 __all__ = ["CrossEncoder", "Model", "SentenceTransformer", "Tokenizer", "Encoding", "pipeline", "quantize_embeddings"]
-
-_DTYPES = {"float32": "float32", "f32": "float32", "bfloat16": "bf16", "bf16": "bf16", "int8": "int8"}
-
-
-def _dtype(dtype: str) -> str:
-    if dtype not in _DTYPES:
-        raise ValueError(f"dtype must be float32, bf16 or int8, not {dtype!r}")
-    return _DTYPES[dtype]
-
-
-def _threads(threads: int | None) -> int:
-    if threads is None:
-        return 0
-    if not isinstance(threads, int) or isinstance(threads, bool) or threads < 0:
-        raise ValueError(f"threads must be a non-negative int or None, not {threads!r}")
-    return threads
-
-
-def _texts(sentences: Any) -> tuple[list[str], bool]:
-    """The texts of a call, and whether one string was given (sentence-transformers' 1-D case)."""
-    if isinstance(sentences, str):
-        return [sentences], True
-    if isinstance(sentences, (bytes, bytearray)) or sentences is None:
-        raise TypeError(f"sentences must be a str or a list of str, not {type(sentences).__name__}")
-    texts = list(sentences)
-    for i, t in enumerate(texts):
-        if not isinstance(t, str):
-            raise TypeError(f"sentences[{i}] is {type(t).__name__}, not str")
-    return texts, False
-
 
 class Model:
     """An encoder loaded from a model directory; ``forward`` is the ``encore forward`` contract."""
@@ -244,9 +216,9 @@ class SentenceTransformer:
         length = 0 if self._max_seq_length == self._embedder.max_length else self._max_seq_length
         route = task or ""
         if output_value != "sentence_embedding":
-            tokens = self._embedder.embed_tokens(texts, route, prompt_name, prompt, length, batch_size)
-            if output_value is None:
-                sentence = self._embedder.embed(texts, route, prompt_name, prompt, length, normalize_embeddings)
+            tokens, sentence = self._embedder.embed_tokens(texts, route, prompt_name, prompt, length, batch_size,
+                                                           normalize_embeddings)
+            if output_value is None:  # both from one pass
                 out = [{"token_embeddings": t, "sentence_embedding": s} for t, s in zip(tokens, sentence)]
                 return out[0] if single else out
             out = [_tensor(t) if convert_to_tensor else t for t in tokens]
@@ -267,19 +239,12 @@ class SentenceTransformer:
         return emb[0] if single else emb
 
     def encode_query(self, sentences, **kwargs):
-        return self.encode(sentences, task="query", **self._prompt_for("query", kwargs))
+        """encode with the "query" route and, when no prompt is given, the "query" prompt (encore picks it)."""
+        return self.encode(sentences, task="query", **kwargs)
 
     def encode_document(self, sentences, **kwargs):
-        for name in ("document", "passage", "corpus"):
-            if name in self.prompts and "prompt" not in kwargs and "prompt_name" not in kwargs:
-                kwargs["prompt_name"] = name
-                break
+        """encode with the "document" route and, when no prompt is given, the "document" prompt."""
         return self.encode(sentences, task="document", **kwargs)
-
-    def _prompt_for(self, name: str, kwargs: dict) -> dict:
-        if name in self.prompts and "prompt" not in kwargs and "prompt_name" not in kwargs:
-            kwargs["prompt_name"] = name
-        return kwargs
 
     def similarity(self, a, b):
         """similarity_fn_name between every row of a and every row of b: [len(a), len(b)]."""
@@ -362,6 +327,3 @@ def _tensor(array: np.ndarray):
     except ImportError as e:  # pragma: no cover - depends on the environment
         raise ImportError("convert_to_tensor=True needs torch; install it or use convert_to_numpy") from e
     return torch.from_numpy(array)
-
-
-from .pipelines import pipeline  # noqa: E402  (it uses the helpers above)

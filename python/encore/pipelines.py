@@ -8,22 +8,15 @@ from typing import Any
 import numpy as np
 
 from . import _encore
+from ._args import _dtype, _texts, _threads
 
 _NOT_GIVEN = object()
 
 
 def _options(dtype: str, threads: int | None, batch_size: int) -> dict:
-    from . import _dtype, _threads
-
     if not isinstance(batch_size, int) or batch_size <= 0:
         raise ValueError(f"batch_size must be a positive int, not {batch_size!r}")
     return {"dtype": _dtype(dtype), "threads": _threads(threads), "batch_size": batch_size}
-
-
-def _one_or_many(inputs: Any) -> tuple[list[str], bool]:
-    from . import _texts
-
-    return _texts(inputs)
 
 
 class TextClassificationPipeline:
@@ -83,7 +76,7 @@ class TokenClassificationPipeline:
     def __call__(self, inputs, **kwargs):
         if kwargs:
             raise TypeError(f"unexpected keyword arguments: {', '.join(sorted(kwargs))}")
-        texts, single = _one_or_many(inputs)
+        texts, single = _texts(inputs)
         out = self._clf.classify(texts, self._grouped)
         return out[0] if single else out
 
@@ -109,7 +102,7 @@ class FillMaskPipeline:
             raise ValueError(f"top_k must be a positive int, not {k!r}")
         if k not in self._by_top_k:
             self._by_top_k[k] = _encore.FillMask(self._model, k, **self._options)
-        texts, single = _one_or_many(inputs)
+        texts, single = _texts(inputs)
         results = self._by_top_k[k].fill(texts)
         out = [masks[0] if len(masks) == 1 else masks for masks in results]
         return out[0] if single else out
@@ -134,8 +127,8 @@ class QuestionAnsweringPipeline:
         options = {k: kwargs.pop(k) for k in list(kwargs) if k in self._OPTIONS}
         if kwargs:
             raise TypeError(f"unexpected keyword arguments: {', '.join(sorted(kwargs))}")
-        questions, single = _one_or_many(question)
-        contexts, _ = _one_or_many(context)
+        questions, single = _texts(question)
+        contexts, _ = _texts(context)
         if len(contexts) == 1 and len(questions) > 1:
             contexts = contexts * len(questions)
         if len(contexts) != len(questions):
@@ -161,7 +154,7 @@ class FeatureExtractionPipeline:
     def __call__(self, inputs, return_tensors: bool = False, **kwargs):
         if kwargs:
             raise TypeError(f"unexpected keyword arguments: {', '.join(sorted(kwargs))}")
-        texts, single = _one_or_many(inputs)
+        texts, single = _texts(inputs)
         out = []
         for text in texts:
             # One text: every type id is 0, the models' default when token_type_ids is absent.

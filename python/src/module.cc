@@ -133,10 +133,11 @@ Array embed(const PyEmbedder& self, const std::vector<std::string>& texts, const
   return float_matrix(std::move(flat), texts.size(), dims);
 }
 
-// output_value="token_embeddings": one [tokens, dims] array per text.
-std::vector<Array> embed_tokens(const PyEmbedder& self, const std::vector<std::string>& texts,
-                                const EmbedRequest& request, int batch_size) {
-  std::vector<std::vector<float>> tokens_of_all;
+// output_value="token_embeddings" (or None): one [tokens, dims] array per text, and the
+// sentence embeddings [n, dims] of the same pass.
+std::pair<std::vector<Array>, Array> embed_tokens(const PyEmbedder& self, const std::vector<std::string>& texts,
+                                                  const EmbedRequest& request, int batch_size, bool normalize) {
+  std::vector<std::vector<float>> tokens_of_all, sentences;
   {
     nb::gil_scoped_release released;
     const size_t step = static_cast<size_t>(std::max(1, batch_size));
@@ -150,7 +151,11 @@ std::vector<Array> embed_tokens(const PyEmbedder& self, const std::vector<std::s
         prompts.push_back(p.prompt_tokens);
       }
       std::vector<std::vector<float>> tokens;
-      self.embedder.run(batch, prompts, request.task, &tokens);
+      for (auto& s : self.embedder.run(batch, prompts, request.task, &tokens)) {
+        self.embedder.finish(s);  // as embed() ends
+        if (normalize) l2_normalize(s);
+        sentences.push_back(std::move(s));
+      }
       for (auto& t : tokens) tokens_of_all.push_back(std::move(t));
     }
   }
@@ -160,7 +165,10 @@ std::vector<Array> embed_tokens(const PyEmbedder& self, const std::vector<std::s
     const size_t rows = t.size() / dims;
     out.push_back(float_matrix(std::move(t), rows, dims));
   }
-  return out;
+  const size_t width = sentences.empty() ? static_cast<size_t>(self.embedder.dimensions()) : sentences[0].size();
+  std::vector<float> flat(sentences.size() * width);
+  for (size_t i = 0; i < sentences.size(); ++i) std::copy(sentences[i].begin(), sentences[i].end(), flat.begin() + i * width);
+  return {std::move(out), float_matrix(std::move(flat), sentences.size(), width)};
 }
 
 struct PyReranker {
@@ -313,16 +321,16 @@ NB_MODULE(_encore, m) {
           "embed_tokens",
           [](const PyEmbedder& self, const std::vector<std::string>& texts, const std::string& task,
              std::optional<std::string> prompt_name, std::optional<std::string> prompt, int max_length,
-             int batch_size) {
+             int batch_size, bool normalize) {
             EmbedRequest r;
             r.task = task;
             r.prompt_name = std::move(prompt_name);
             r.prompt = std::move(prompt);
             r.max_length = max_length;
-            return embed_tokens(self, texts, r, batch_size);
+            return embed_tokens(self, texts, r, batch_size, normalize);
           },
           "texts"_a, "task"_a = "", "prompt_name"_a = nb::none(), "prompt"_a = nb::none(), "max_length"_a = 0,
-          "batch_size"_a = 32)
+          "batch_size"_a = 32, "normalize"_a = false)
       .def_prop_ro("dimensions", [](const PyEmbedder& self) { return self.embedder.dimensions(); })
       .def_prop_ro("max_length", [](const PyEmbedder& self) { return self.embedder.max_length(); })
       .def_prop_ro("position_limit", [](const PyEmbedder& self) {

@@ -67,6 +67,15 @@ def test_token_embeddings_match_sentence_transformers():
     assert np.array_equal(both[1]["sentence_embedding"], model.encode(texts[:3])[1])
 
 
+def test_encode_query_and_document_pick_their_prompts():
+    model = encore.SentenceTransformer(str(FIXTURES / "st" / "st5-prompts"))
+    texts = st_texts()[:5]
+    assert np.array_equal(model.encode_query(texts), model.encode(texts, prompt_name="query"))
+    assert np.array_equal(model.encode_document(texts), model.encode(texts, prompt_name="document"))
+    assert np.array_equal(model.encode_query(texts, prompt="x: "), model.encode(texts, prompt="x: "))
+    assert not np.array_equal(model.encode_document(texts), model.encode(texts))  # default prompt: query
+
+
 def test_quantized_precisions_are_sentence_transformers_formulas():
     model = encore.SentenceTransformer(str(FIXTURES / "st" / "st2-pooling"))
     texts = st_texts()
