@@ -25,6 +25,12 @@ PACKAGES=(
 )
 
 missing=()
+# Java 17 for local-mode Spark (tests/python/test_scale_out.py). Any Debian 12 build of it
+# will do, and security updates replace the archive's version often, so it is pinned only
+# where it is missing: to the bookworm point release.
+if ! dpkg-query -W -f='${Status}' openjdk-17-jre-headless 2>/dev/null | grep -q "ok installed"; then
+  missing+=(openjdk-17-jre-headless=17.0.19+10-1~deb12u2)
+fi
 for spec in "${PACKAGES[@]}"; do
   name=${spec%%=*} version=${spec#*=}
   have=$(dpkg-query -W -f='${Version}' "$name" 2>/dev/null || true)

@@ -35,6 +35,8 @@ int run_rerank(const std::vector<std::string>& argv) {
   if (o.max_length < 0) throw UsageError{"--max-length must be >= 0"};
   if (o.top_k < 0) throw UsageError{"--top-k must be >= 0"};
   Reranker rr = Reranker::load(args.require("model"), o);
+  ENCORE_CHECK(rr.num_labels() == 1, args.require("model"), ": a cross-encoder for ranking has one label; this model has ",
+               rr.num_labels(), " (encore classify scores every label of a pair)");
   const Inputs inputs = read_inputs(args, InputShape::QueryDocuments);
   std::vector<RerankResult> ranked;
   for (const Input* in : valid_inputs(inputs))

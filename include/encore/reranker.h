@@ -34,9 +34,14 @@ class Reranker {
  public:
   static Reranker load(const std::string& dir, const RerankerOptions& options = {});
   RerankResult rank(const std::string& query, const std::vector<std::string>& documents) const;
-  // CrossEncoder.predict: one score per (first, second) pair, through the model's activation
-  // unless `raw` (then the logit). Bad input throws encore::Error.
+  // CrossEncoder.predict: every label's score of each (first, second) pair, [pairs × num_labels()]
+  // row-major, through the model's activation unless `raw` (then the logits). Bad input throws
+  // encore::Error.
+  std::vector<float> predict(const std::vector<std::pair<std::string, std::string>>& pairs, bool raw = false) const;
+  // predict() for a model with one label (a reranker): one score per pair; throws
+  // encore::Error for a model with several labels, as rank() reports it.
   std::vector<float> score(const std::vector<std::pair<std::string, std::string>>& pairs, bool raw = false) const;
+  int num_labels() const;
 
   struct Impl;
 

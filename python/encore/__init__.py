@@ -265,12 +265,12 @@ class SentenceTransformer:
 
 
 class CrossEncoder:
-    """sentence_transformers.CrossEncoder for inference, on encore: ``predict`` and ``rank``
-    for cross-encoders with one label (rerankers).
+    """sentence_transformers.CrossEncoder for inference, on encore: ``predict`` for cross-encoders
+    with any number of labels, ``rank`` for those with one (rerankers).
 
     The default activation is the model's (config.json ``sentence_transformers.activation_fn``,
-    else Sigmoid), as sentence-transformers chooses it; ``activation_fn`` replaces it with any
-    callable on the logits (a NumPy array).
+    else Sigmoid for one label and Identity for several), as sentence-transformers chooses it;
+    ``activation_fn`` replaces it with any callable on the logits (a NumPy array).
     """
 
     def __init__(self, model_name_or_path: str, max_length: int | None = None, threads: int | None = None,
@@ -282,10 +282,17 @@ class CrossEncoder:
         self._reranker = _encore.Reranker(str(model_name_or_path), _dtype(dtype), _threads(threads), max_length or 0,
                                           batch_size)
 
+    @property
+    def num_labels(self) -> int:
+        return self._reranker.num_labels
+
     def predict(self, sentences, batch_size: int = 32, show_progress_bar: bool | None = None, activation_fn=None,
                 apply_softmax: bool = False, convert_to_numpy: bool = True, convert_to_tensor: bool = False, **kwargs):
-        """Scores of (first, second) pairs: a float for one pair, a 1-D float32 array for a list.
-        Scores do not depend on batch_size (encore batches without padding)."""
+        """Scores of (first, second) pairs: for one label a float per pair (a 1-D float32 array for a
+        list), for several a row of label scores per pair (2-D). ``apply_softmax`` turns each pair's
+        scores into a softmax over its labels, after the activation, as sentence-transformers does
+        (so with one label every score is 1). Scores do not depend on batch_size (encore batches
+        without padding)."""
         if kwargs:
             raise TypeError(f"predict() got unexpected keyword arguments: {', '.join(sorted(kwargs))}")
         if not isinstance(batch_size, int) or batch_size <= 0:
@@ -297,22 +304,31 @@ class CrossEncoder:
             if not isinstance(p, (list, tuple)) or len(p) != 2 or not all(isinstance(s, str) for s in p):
                 raise TypeError(f"sentences[{i}] must be a pair of str, not {p!r}")
             checked.append((p[0], p[1]))
-        scores = self._reranker.score(checked, activation_fn is not None)
+        scores = self._reranker.predict(checked, activation_fn is not None)  # [pairs, labels]
         if activation_fn is not None:
             scores = np.asarray(activation_fn(scores), dtype=np.float32)
+        if apply_softmax:
+            shifted = np.exp(scores - scores.max(axis=1, keepdims=True))
+            scores = (shifted / shifted.sum(axis=1, keepdims=True)).astype(np.float32)
+        if scores.shape[1] == 1:
+            scores = np.ascontiguousarray(scores[:, 0])
         if convert_to_tensor:
             scores = _tensor(scores)
         elif not convert_to_numpy:
-            scores = [float(s) for s in scores]
+            scores = [float(s) for s in scores] if scores.ndim == 1 else [row for row in scores]
         return scores[0] if single else scores
 
     def rank(self, query: str, documents: Sequence[str], top_k: int | None = None, return_documents: bool = False,
              batch_size: int = 32, show_progress_bar: bool | None = None, activation_fn=None,
              apply_softmax: bool = False, **kwargs) -> list[dict]:
         """Documents best first as [{"corpus_id", "score"(, "text")}], equal scores in input order."""
+        if self.num_labels != 1:
+            raise ValueError(f"CrossEncoder.rank() needs a model with one label; this model has {self.num_labels} "
+                             "(CrossEncoder.predict() scores every label)")
         _texts(query)
         docs, _ = _texts(documents)
-        scores = self.predict([(query, d) for d in docs], batch_size=batch_size, activation_fn=activation_fn, **kwargs)
+        scores = self.predict([(query, d) for d in docs], batch_size=batch_size, activation_fn=activation_fn,
+                              apply_softmax=apply_softmax, **kwargs)
         results = [{"corpus_id": i, "score": float(s)} for i, s in enumerate(scores)]
         if return_documents:
             for r in results:

@@ -355,20 +355,17 @@ NB_MODULE(_encore, m) {
           },
           "path"_a, "dtype"_a = "float32", "threads"_a = 0, "max_length"_a = 0, "batch_size"_a = 32)
       .def(
-          "score",
+          "predict",
           [](const PyReranker& self, const std::vector<std::pair<std::string, std::string>>& pairs, bool raw) {
             std::vector<float> scores;
             {
               nb::gil_scoped_release released;
-              scores = self.reranker.score(pairs, raw);
+              scores = self.reranker.predict(pairs, raw);
             }
-            const size_t n = scores.size();
-            std::vector<float>* held = nullptr;
-            nb::capsule owner = owning(std::move(scores), &held);
-            const size_t shape[1] = {n};
-            return Array(held->data(), 1, shape, owner, nullptr, nb::dtype<float>());
+            return float_matrix(std::move(scores), pairs.size(), static_cast<size_t>(self.reranker.num_labels()));
           },
-          "pairs"_a, "raw"_a = false);
+          "pairs"_a, "raw"_a = false)
+      .def_prop_ro("num_labels", [](const PyReranker& self) { return self.reranker.num_labels(); });
 
   nb::class_<PyTextClassifier>(m, "TextClassifier")
       .def(

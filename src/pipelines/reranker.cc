@@ -1,12 +1,13 @@
 // Cross-encoder reranking as sentence-transformers CrossEncoder (cross_encoder/model.py):
 // tokenizer([query, doc] pairs, truncation=True (longest_first), max_length); the
 // classifier's logits through activation_fn: config.json sentence_transformers.activation_fn
-// when set (Sigmoid or Identity), else Sigmoid for one label and Identity otherwise; rank()
-// sorts by the first score, best first, and keeps top_k (a model with several labels is not
-// rankable).
+// when set (torch's Sigmoid, Identity or Tanh), else Sigmoid for one label and Identity
+// otherwise. predict() gives every label's score; rank() sorts by the score, best first, and
+// keeps top_k (CrossEncoder.rank refuses a model with several labels, and so does rank()).
 #include "encore/reranker.h"
 
 #include <algorithm>
+#include <cmath>
 #include <fstream>
 #include <nlohmann/json.hpp>
 
@@ -18,7 +19,8 @@ namespace encore {
 struct Reranker::Impl {
   explicit Impl(pipelines::TaskModel t) : m(std::move(t)) {}
   pipelines::TaskModel m;
-  bool sigmoid = true;
+  enum class Activation { Sigmoid, Identity, Tanh } activation = Activation::Sigmoid;
+  int num_labels = 1;
   int max_length = 0;
   size_t top_k = 0;
 };
@@ -26,18 +28,23 @@ struct Reranker::Impl {
 Reranker Reranker::load(const std::string& dir, const RerankerOptions& o) {
   auto impl = std::make_shared<Impl>(pipelines::load_task_model(dir, {TaskHead::SequenceClassification}, "reranking",
                                                                 o.batch_size, o.threads, o.dtype));
-  const HeadConfig& h = impl->m.model.config().head;
-  ENCORE_CHECK(h.num_labels == 1, dir, ": a cross-encoder for ranking has one label; this model has ", h.num_labels);
-  impl->sigmoid = true;
+  impl->num_labels = impl->m.model.config().head.num_labels;
+  using Activation = Impl::Activation;
+  impl->activation = impl->num_labels == 1 ? Activation::Sigmoid : Activation::Identity;
   std::ifstream f(std::filesystem::path(dir) / "config.json");
   if (f.good()) {
     nlohmann::json j = nlohmann::json::parse(f, nullptr, false);
     if (j.is_object() && j.contains("sentence_transformers") && j["sentence_transformers"].is_object()) {
       const std::string fn = j["sentence_transformers"].value("activation_fn", "");
-      if (fn.find("Identity") != std::string::npos) impl->sigmoid = false;
+      const std::string name = fn.substr(fn.rfind('.') + 1);  // torch.nn.modules.activation.Sigmoid
+      if (name == "Sigmoid") impl->activation = Activation::Sigmoid;
+      else if (name == "Identity") impl->activation = Activation::Identity;
+      else if (name == "Tanh") impl->activation = Activation::Tanh;
+      else ENCORE_CHECK(fn.empty(), dir, "/config.json: sentence_transformers.activation_fn ", fn,
+                        " is not one encore computes (torch.nn Sigmoid, Identity or Tanh)");
     }
   }
-  if (o.raw_scores) impl->sigmoid = false;
+  if (o.raw_scores) impl->activation = Activation::Identity;
   ENCORE_CHECK(o.top_k >= 0, "top_k must be >= 0, not ", o.top_k);
   impl->top_k = static_cast<size_t>(o.top_k);
   impl->max_length = o.max_length > 0 ? std::min(o.max_length, static_cast<int>(impl->m.model.config().max_length))
@@ -47,19 +54,34 @@ Reranker Reranker::load(const std::string& dir, const RerankerOptions& o) {
   return r;
 }
 
-std::vector<float> Reranker::score(const std::vector<std::pair<std::string, std::string>>& pairs, bool raw) const {
+int Reranker::num_labels() const { return impl_->num_labels; }
+
+std::vector<float> Reranker::predict(const std::vector<std::pair<std::string, std::string>>& pairs, bool raw) const {
   const Impl& m = *impl_;
   EncodeOptions enc;
   enc.truncation.strategy = TruncationStrategy::LongestFirst;
   enc.truncation.max_length = static_cast<size_t>(m.max_length);
   std::vector<Encoding> encodings;
   for (const auto& [first, second] : pairs) encodings.push_back(m.m.tokenizer.encode_pair(first, second, enc));
-  std::vector<float> scores(pairs.size());
+  const size_t labels = static_cast<size_t>(m.num_labels);
+  std::vector<float> scores(pairs.size() * labels);
   pipelines::run_encoded(m.m, encodings, [&](size_t k, const Encoded& e, size_t b) {
-    const float logit = pipelines::sequence_logits(m.m, e, b)[0];
-    scores[k] = m.sigmoid && !raw ? pipelines::sigmoid(logit) : logit;
+    const std::vector<float> logits = pipelines::sequence_logits(m.m, e, b);
+    for (size_t l = 0; l < labels; ++l) {
+      const float x = logits[l];
+      float& out = scores[k * labels + l];
+      if (raw || m.activation == Impl::Activation::Identity) out = x;
+      else if (m.activation == Impl::Activation::Sigmoid) out = pipelines::sigmoid(x);
+      else out = std::tanh(x);
+    }
   });
   return scores;
+}
+
+std::vector<float> Reranker::score(const std::vector<std::pair<std::string, std::string>>& pairs, bool raw) const {
+  ENCORE_CHECK(impl_->num_labels == 1, "a cross-encoder ranks with one label; this model has ", impl_->num_labels,
+               " (predict() gives every label's score)");
+  return predict(pairs, raw);
 }
 
 RerankResult Reranker::rank(const std::string& query, const std::vector<std::string>& documents) const {

@@ -1,5 +1,7 @@
-"""encore.CrossEncoder against sentence-transformers' CrossEncoder.rank goldens
-(tests/fixtures/heads/cross-encoder/pipeline.jsonl) and against the C++ API's rank."""
+"""encore.CrossEncoder against sentence-transformers' CrossEncoder goldens: rank
+(tests/fixtures/heads/cross-encoder/pipeline.jsonl) and predict with one and with three labels,
+every activation and apply_softmax (tests/fixtures/heads/cross_encoder_predict.jsonl,
+tools/reference/make_cross_encoder_fixtures.py)."""
 
 import json
 
@@ -42,11 +44,37 @@ def test_predict_shapes_and_activations():
     assert model.predict(pairs, convert_to_numpy=False) == [float(s) for s in scores]
 
 
+ACTIVATIONS = {None: None, "Identity": lambda x: x, "Sigmoid": lambda x: 1 / (1 + np.exp(-x))}
+
+
+def test_predict_matches_sentence_transformers_for_one_and_several_labels():
+    with open(FIXTURES / "heads" / "cross_encoder_predict.jsonl", encoding="utf-8") as f:
+        rows = [json.loads(line) for line in f]
+    assert {r["model"] for r in rows} == {"cross-encoder", "sequence-classification"}
+    models = {}
+    for r in rows:
+        model = models.setdefault(r["model"], encore.CrossEncoder(str(FIXTURES / "heads" / r["model"] / "model")))
+        got = model.predict(r["pairs"], activation_fn=ACTIVATIONS[r["activation_fn"]], apply_softmax=r["apply_softmax"],
+                            batch_size=3)
+        want = np.asarray(r["scores"], dtype=np.float32)
+        assert got.shape == want.shape and got.dtype == np.float32, r
+        assert np.max(np.abs(got - want)) <= 1e-5, (r["model"], r["activation_fn"], r["apply_softmax"])
+        one = model.predict(r["pairs"][0], activation_fn=ACTIVATIONS[r["activation_fn"]], apply_softmax=r["apply_softmax"])
+        assert np.array_equal(one, got[0])
+
+
+def test_several_labels_predict_but_do_not_rank():
+    model = encore.CrossEncoder(str(FIXTURES / "heads" / "sequence-classification" / "model"))
+    assert model.num_labels == 3
+    with pytest.raises(ValueError, match="one label"):
+        model.rank("query", ["doc"])
+    rows = model.predict([("a", "b"), ("c", "d")], convert_to_numpy=False)
+    assert len(rows) == 2 and rows[0].shape == (3,)
+
+
 def test_errors():
     with pytest.raises(FileNotFoundError):
         encore.CrossEncoder("/no/such/model")
-    with pytest.raises(ValueError, match="one label"):
-        encore.CrossEncoder(str(FIXTURES / "heads" / "sequence-classification" / "model"))
     model = encore.CrossEncoder(MODEL)
     for bad in (["only one"], [("a", None)], [("a", b"b")], "text"):
         with pytest.raises(TypeError):

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 import encore
-from conftest import FIXTURES, read_safetensors
+from conftest import FIXTURES
 
 HEADS = FIXTURES / "heads"
 

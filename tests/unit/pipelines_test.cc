@@ -205,7 +205,21 @@ TEST(RerankPipeline, TopKKeepsTheBestDocuments) {
 TEST(Pipelines, RefuseAModelWithTheWrongHead) {
   EXPECT_THROW(FillMask::load((heads("sequence-classification") / "model").string()), Error);
   EXPECT_THROW(TokenClassifier::load((heads("masked-lm") / "model").string()), Error);
-  EXPECT_THROW(Reranker::load((heads("sequence-classification") / "model").string()), Error);  // 3 labels
+}
+
+// A cross-encoder with several labels (an NLI model): predict() gives every label's score, as
+// CrossEncoder.predict does (Identity by default); ranking needs one label, as CrossEncoder.rank.
+TEST(RerankPipeline, SeveralLabelsPredictButDoNotRank) {
+  const Reranker nli = Reranker::load((heads("sequence-classification") / "model").string());
+  ASSERT_EQ(nli.num_labels(), 3);
+  const std::vector<std::pair<std::string, std::string>> pairs = {{"free software", "The GPL is free."},
+                                                                  {"a cat", "It rains."}};
+  const std::vector<float> scores = nli.predict(pairs);
+  ASSERT_EQ(scores.size(), 6u);
+  EXPECT_EQ(scores, nli.predict(pairs, /*raw=*/true));  // no activation_fn in config.json: Identity
+  EXPECT_THROW(nli.score(pairs), Error);
+  const RerankResult r = nli.rank("free software", {"The GPL is free."});
+  EXPECT_NE(r.error.find("one label"), std::string::npos) << r.error;
 }
 
 }  // namespace
