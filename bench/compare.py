@@ -47,7 +47,8 @@ MINILM = REPO / "models" / "all-MiniLM-L6-v2"
 MPNET = REPO / "models" / "real" / "all-mpnet-base-v2"
 EMBED_MODELS = {"b": MINILM, "m": MPNET}  # the (b)-style workloads: text in, embedding out
 
-ENGINES = ["encore", "encore-bf16", "encore-int8", "ort", "ct2", "torch", "torch-te"]
+ENGINES = ["encore", "encore-bf16", "encore-int8", "encore-python", "ort", "ct2", "torch", "torch-te", "st-onnx"]
+EMBED_ONLY = ("encore-python", "st-onnx")  # engines of the (b)-style workloads only: text in, embedding out
 LABEL = {
     "encore": "encore",
     "encore-bf16": "encore bf16",
@@ -56,6 +57,8 @@ LABEL = {
     "ct2": "CTranslate2",
     "torch": "PyTorch eager",
     "torch-te": "nn.TransformerEncoder fast path",
+    "encore-python": "encore (Python)",
+    "st-onnx": "sentence-transformers ONNX",
 }
 SEQS_A = [16, 128, 512]
 BATCH_C, PAD_C = 32, 128
@@ -232,10 +235,11 @@ def run_proc(cmd, env, timeout):
 
 def run_worker(engine, workload, threads, spec, args):
     """Runs one engine on one workload in a fresh Python process; returns its result dict."""
+    python = st_onnx_python() if engine == "st-onnx" else sys.executable
     with tempfile.TemporaryDirectory() as tmp:
         spec_file, result_file = Path(tmp) / "spec.json", Path(tmp) / "result.json"
         spec_file.write_text(json.dumps(spec))
-        cmd = [sys.executable, __file__, "_worker", "--engine", engine, "--workload", workload,
+        cmd = [python, __file__, "_worker", "--engine", engine, "--workload", workload,
                "--threads", str(threads), "--spec", str(spec_file), "--result", str(result_file)]
         env = engine_env(threads, args)
         if engine == "ct2":
@@ -247,6 +251,39 @@ def run_worker(engine, workload, threads, spec, args):
         if picked:
             res.setdefault("info", {})["ct2_backend"] = "; ".join(dict.fromkeys(picked))
         return res
+
+
+def st_onnx_python():
+    """The Python of .venv-bench-st-onnx (bench/requirements-st-onnx.txt), set up on first use:
+    sentence-transformers' ONNX backend needs optimum-onnx, which needs transformers < 4.58."""
+    venv = REPO / ".venv-bench-st-onnx"
+    req = REPO / "bench" / "requirements-st-onnx.txt"
+    want = hashlib.sha256(req.read_bytes()).hexdigest()
+    stamp = venv / ".requirements.sha256"
+    if not (venv / "bin" / "python").exists() or not stamp.exists() or stamp.read_text().strip() != want:
+        log(f"setting up {venv.name} ({req.relative_to(REPO)}) ...")
+        subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
+        subprocess.run([str(venv / "bin" / "pip"), "install", "-q", "--disable-pip-version-check", "-r", str(req)],
+                       check=True)
+        stamp.write_text(want)
+    return str(venv / "bin" / "python")
+
+
+def ensure_encore_python():
+    """The encore wheel in this venv: the newest build/dist wheel (scripts/wheel.sh makes one if
+    there is none), installed when `import encore` fails or the wheel is newer than the install."""
+    dist = REPO / "build" / "dist"
+    wheels = sorted(dist.glob("encore_encoders-*.whl"), key=lambda p: p.stat().st_mtime)
+    if not wheels:
+        log("building the encore wheel (scripts/wheel.sh build/dist) ...")
+        subprocess.run(["bash", str(REPO / "scripts" / "wheel.sh"), str(dist)], check=True)
+        wheels = sorted(dist.glob("encore_encoders-*.whl"), key=lambda p: p.stat().st_mtime)
+    stamp = Path(sys.prefix) / ".encore-wheel"
+    if stamp.exists() and stamp.read_text() == f"{wheels[-1]} {wheels[-1].stat().st_mtime}":
+        return
+    subprocess.run([sys.executable, "-m", "pip", "install", "-q", "--disable-pip-version-check", "--no-deps",
+                    "--force-reinstall", str(wheels[-1])], check=True)
+    stamp.write_text(f"{wheels[-1]} {wheels[-1].stat().st_mtime}")
 
 
 def parse_encore(stdout):
@@ -458,6 +495,26 @@ def worker_b(engine, T, spec, res):
 
         def embed(s):
             return st.encode(s, batch_size=BATCH_B_PAD, show_progress_bar=False, convert_to_numpy=True)
+    elif engine == "st-onnx":
+        import onnxruntime as ort
+        from sentence_transformers import SentenceTransformer
+        so = ort.SessionOptions()
+        so.intra_op_num_threads = T
+        so.inter_op_num_threads = 1
+        st = SentenceTransformer(spec["model"], device="cpu", backend="onnx",
+                                 model_kwargs={"provider": "CPUExecutionProvider", "session_options": so})
+        res["info"]["batching"] = (f"SentenceTransformer(backend='onnx').encode(batch_size={BATCH_B_PAD}): the model "
+                                   "exported by optimum-onnx on load, ONNX Runtime CPU")
+
+        def embed(s):
+            return st.encode(s, batch_size=BATCH_B_PAD, show_progress_bar=False, convert_to_numpy=True)
+    elif engine == "encore-python":
+        import encore
+        st = encore.SentenceTransformer(spec["model"], threads=T)
+        res["info"]["batching"] = "encore.SentenceTransformer.encode(all the shard's texts): encore's own batching"
+
+        def embed(s):
+            return st.encode(s, convert_to_numpy=True)
     else:
         tok = hf_tokenizer(spec)
         if engine == "ort":
@@ -672,6 +729,8 @@ def main():
         log(f"fetching {MPNET} (scripts/fetch-real-models.sh all-mpnet-base-v2) ...")
         subprocess.run(["bash", str(REPO / "scripts" / "fetch-real-models.sh"), "all-mpnet-base-v2"], check=True)
 
+    if "encore-python" in engines and any(w in EMBED_MODELS for w in workloads):
+        ensure_encore_python()
     facts = machine_facts()
     log(f"machine: {facts['cpu']}, {facts['cores']} cores, load {load_start[0]:.2f}")
     CACHE.mkdir(parents=True, exist_ok=True)
@@ -789,7 +848,7 @@ def main():
                     except Exception as ex:
                         put(f"a/s{s}/t{T}/gemm", {"error": str(ex)})
         for e in engines:
-            if encore_dtype(e):
+            if encore_dtype(e) or e in EMBED_ONLY:
                 continue
             if not py_engine_ok(e):
                 for cell in dense_cells:
@@ -834,7 +893,7 @@ def main():
                         put(f"{w}/t{T}/{e}", {"error": str(ex)})
                 else:
                     prep = prepared.get(str(model), {})
-                    if e != "torch" and (not prep or (e == "ct2" and "ct2" not in prep)):
+                    if e in ("ort", "ct2") and (not prep or (e == "ct2" and "ct2" not in prep)):
                         put(f"{w}/t{T}/{e}", {"error": prep.get("ct2_error", "model preparation failed")})
                         continue
                     spec = {"model": str(model), "texts_file": str(texts_file), "n": n_sent, "save": save,
@@ -1067,6 +1126,17 @@ def render(R, workloads, engines, threads):
             out.append(f"\n{LABEL['encore-' + dtype]} vs encore float32, {name} {what}: "
                        f"{v['same_texts']}/{v['texts']} real inputs identical; {v['differing']} of {v['units']} differ."
                        + flips)
+
+    if "encore-python" in engines and "encore" in engines:
+        lines = []
+        for w in [x for x in EMBED_MODELS if x in workloads]:
+            for T in threads:
+                c, r = cells.get(f"{w}/t{T}/encore-python"), cells.get(f"{w}/t{T}/encore")
+                if c and r and "error" not in c and "error" not in r:
+                    lines.append(f"({w}) {T} thread(s): {c['median'] / r['median']:.2f}×")
+        if lines:
+            out.append("\nencore (Python) `SentenceTransformer.encode` sentences/s ÷ encore C++ (encore_throughput): "
+                       + "; ".join(lines) + ".")
 
     if "b" in workloads:
         weights_mb = (MINILM / "model.safetensors").stat().st_size / 2**20

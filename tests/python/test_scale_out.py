@@ -59,24 +59,43 @@ def check_equal(ids, got, want):
     assert np.array_equal(got, want), f"differs from the single-process run by up to {diff:g}"
 
 
+class TrackedEmbedder:
+    """encore.ray.Embedder plus the actor's process id per row, to check that both actors worked."""
+
+    def __init__(self, **kwargs):
+        import encore.ray
+        self.embedder = encore.ray.Embedder(**kwargs)
+
+    def __call__(self, batch):
+        import os
+        out = self.embedder(batch)
+        out["worker"] = np.full(len(out["id"]), os.getpid())
+        return out
+
+
 def test_ray_data_parquet_to_parquet(corpus, tmp_path):
     import ray
+    import ray.cloudpickle
 
-    import encore.ray
+    ray.cloudpickle.register_pickle_by_value(sys.modules[__name__])  # TrackedEmbedder, by value
 
     texts, src, want = corpus
     # Two actors of one CPU each, and one CPU left for Ray Data's read and write tasks (with
     # every CPU held by the actors, the reads never get scheduled).
     ray.init(num_cpus=3, include_dashboard=False, log_to_driver=False, configure_logging=False)
     try:
-        ds = ray.data.read_parquet(str(src), override_num_blocks=2 * FILES)  # work for both actors
-        ds = ds.map_batches(encore.ray.Embedder, fn_constructor_kwargs={"model": MODEL, "normalize_embeddings": True},
+        # Ray Data reads these small files as one block, and a block goes to one actor:
+        # repartition so that both actors get work.
+        ds = ray.data.read_parquet(str(src)).repartition(8)
+        ds = ds.map_batches(TrackedEmbedder, fn_constructor_kwargs={"model": MODEL, "normalize_embeddings": True},
                             concurrency=2, num_cpus=1, batch_size=500)
         ds.write_parquet(str(tmp_path / "out"))
     finally:
         ray.shutdown()
     ids, got = read_embeddings(tmp_path / "out")
     check_equal(ids, got, want)
+    workers = np.unique(pq.read_table(tmp_path / "out").column("worker").to_numpy())
+    assert len(workers) == 2, f"rows were embedded by {len(workers)} actor(s), not 2"
 
 
 def test_spark_parquet_to_parquet(corpus, tmp_path, monkeypatch):
