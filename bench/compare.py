@@ -16,6 +16,11 @@ Workloads (every engine gets the same inputs and the same thread count):
      scripts/fetch-real-models.sh all-mpnet-base-v2), as (b): the same sentences end to end, sentences/s, embeddings
      checked against sentence-transformers. CTranslate2 has no MPNet converter.
 
+Engines of (b) and (m) only: encore-python (encore.SentenceTransformer.encode from the wheel
+of scripts/wheel.sh, installed into .venv-bench) and st-onnx (sentence-transformers with
+backend="onnx", from .venv-bench-tf4: bench/requirements-tf4.txt, which also converts the
+CTranslate2 models).
+
 Each engine runs in its own subprocess with OMP/MKL/Rayon threads set to the thread
 count, so no two thread pools share a process. Timings are medians of >= 10 runs after
 warm-up. Ratios are encore speedups: > 1 means encore is faster.
@@ -235,7 +240,7 @@ def run_proc(cmd, env, timeout):
 
 def run_worker(engine, workload, threads, spec, args):
     """Runs one engine on one workload in a fresh Python process; returns its result dict."""
-    python = st_onnx_python() if engine == "st-onnx" else sys.executable
+    python = tf4_python() if engine == "st-onnx" else sys.executable
     with tempfile.TemporaryDirectory() as tmp:
         spec_file, result_file = Path(tmp) / "spec.json", Path(tmp) / "result.json"
         spec_file.write_text(json.dumps(spec))
@@ -253,18 +258,18 @@ def run_worker(engine, workload, threads, spec, args):
         return res
 
 
-def st_onnx_python():
-    """The Python of .venv-bench-st-onnx (bench/requirements-st-onnx.txt), set up on first use:
-    sentence-transformers' ONNX backend needs optimum-onnx, which needs transformers < 4.58."""
-    venv = REPO / ".venv-bench-st-onnx"
-    req = REPO / "bench" / "requirements-st-onnx.txt"
+def tf4_python():
+    """The Python of .venv-bench-tf4 (bench/requirements-tf4.txt), set up on first use: the
+    st-onnx engine and CTranslate2's converter need transformers 4 (the file says why)."""
+    venv = REPO / ".venv-bench-tf4"
+    req = REPO / "bench" / "requirements-tf4.txt"
     want = hashlib.sha256(req.read_bytes()).hexdigest()
     stamp = venv / ".requirements.sha256"
     if not (venv / "bin" / "python").exists() or not stamp.exists() or stamp.read_text().strip() != want:
         log(f"setting up {venv.name} ({req.relative_to(REPO)}) ...")
         subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
-        subprocess.run([str(venv / "bin" / "pip"), "install", "-q", "--disable-pip-version-check", "-r", str(req)],
-                       check=True)
+        subprocess.run([str(venv / "bin" / "python"), "-m", "pip", "install", "-q", "--disable-pip-version-check",
+                        "-r", str(req)], check=True)
         stamp.write_text(want)
     return str(venv / "bin" / "python")
 
@@ -511,10 +516,11 @@ def worker_b(engine, T, spec, res):
     elif engine == "encore-python":
         import encore
         st = encore.SentenceTransformer(spec["model"], threads=T)
-        res["info"]["batching"] = "encore.SentenceTransformer.encode(all the shard's texts): encore's own batching"
+        res["info"]["batching"] = (f"encore.SentenceTransformer.encode(the shard's texts, batch_size={BATCH_B}): "
+                                   "ragged batches, as encore_throughput runs them")
 
         def embed(s):
-            return st.encode(s, convert_to_numpy=True)
+            return st.encode(s, batch_size=BATCH_B, convert_to_numpy=True)
     else:
         tok = hf_tokenizer(spec)
         if engine == "ort":
@@ -634,9 +640,10 @@ def prepare_models(spec):
             meta_file.write_text(json.dumps({"fused": fused}))
         mi["ort_fused"] = json.loads(meta_file.read_text())["fused"]
         if not (ct2_path / "model.bin").exists() and cfg.model_type == "bert":
-            log(f"  converting {model_dir} with ctranslate2's TransformersConverter ...")
-            import ctranslate2
-            ctranslate2.converters.TransformersConverter(model_dir).convert(str(ct2_path), force=True)
+            log(f"  converting {model_dir} with ctranslate2's TransformersConverter (in .venv-bench-tf4) ...")
+            subprocess.run([tf4_python(), "-c", "import sys, ctranslate2; ctranslate2.converters.TransformersConverter("
+                            "sys.argv[1]).convert(sys.argv[2], force=True)", model_dir, str(ct2_path)], check=True,
+                           stdout=subprocess.DEVNULL)
         # Checks on a padded batch of two.
         model = AutoModel.from_pretrained(model_dir).eval()
         rng = np.random.default_rng(1)

@@ -33,17 +33,21 @@ std::string json_string(const std::string& s) {
   return out + "\"";
 }
 
+void append_float(std::string& out, float v) {
+  if (!std::isfinite(v)) {
+    out += "null";
+    return;
+  }
+  char buf[32];
+  const int len = std::snprintf(buf, sizeof buf, "%.9g", static_cast<double>(v));
+  out.append(buf, static_cast<size_t>(len));
+}
+
 void append_float_array(std::string& out, const float* v, size_t n) {
   out += '[';
-  char buf[32];
   for (size_t i = 0; i < n; ++i) {
     if (i) out += ',';
-    if (!std::isfinite(v[i])) {
-      out += "null";
-      continue;
-    }
-    int len = std::snprintf(buf, sizeof buf, "%.9g", static_cast<double>(v[i]));
-    out.append(buf, static_cast<size_t>(len));
+    append_float(out, v[i]);
   }
   out += ']';
 }

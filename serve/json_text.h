@@ -10,8 +10,10 @@ namespace encore {
 
 // A JSON string literal (quotes included) for arbitrary bytes: invalid UTF-8 becomes U+FFFD.
 std::string json_string(const std::string& s);
-// Appends "[v0,v1,...]" with round-trip precision (%.9g); NaN and infinities, which JSON
-// cannot spell, are written as null.
+// Appends v with round-trip precision (%.9g); NaN and infinities, which JSON cannot spell,
+// are written as null.
+void append_float(std::string& out, float v);
+// Appends "[v0,v1,...]", each as append_float writes it.
 void append_float_array(std::string& out, const float* v, size_t n);
 
 }  // namespace encore

@@ -8,6 +8,7 @@
 
 #include "cli.h"
 #include "encore/embedder.h"
+#include "encore/sparse_encoder.h"
 #include "io_util.h"
 
 namespace encore::cli {
@@ -17,7 +18,9 @@ const char* kUsage =
     "usage: encore embed --model DIR [TEXT ... | --input FILE] [--jsonl] [--output FILE.npy|FILE.jsonl|-]\n"
     "                    [--prompt-name NAME | --prompt TEXT] [--task query|document|ROUTE]\n"
     "                    [--pooling MODE] [--normalize|--no-normalize] [--dimensions N]\n"
-    "                    [--max-length N] [--batch-size N] [--threads N] [--dtype f32|bf16|int8]\n\n"
+    "                    [--max-length N] [--batch-size N] [--threads N] [--dtype f32|bf16|int8]\n"
+    "       encore embed --sparse --model DIR [TEXT ... | --input FILE] [--jsonl] [--output FILE.jsonl|-]\n"
+    "                    [--max-active-dims N] [--max-length N] [--batch-size N] [--threads N] [--dtype ...]\n\n"
     "Embeds each TEXT argument, or each line of FILE ('-': stdin; stdin without either), as\n"
     "sentence-transformers' SentenceTransformer(DIR).encode(texts) does; with --jsonl every\n"
     "input is a JSON object {\"text\": ...}. DIR is a model directory or a Hugging Face id\n"
@@ -40,15 +43,60 @@ const char* kUsage =
     "  --normalize    unit-length output, after --dimensions (normalize_embeddings=True)\n"
     "  --no-normalize skip the model's final Normalize module\n"
     "  --max-length   tokens per text, special tokens included (default: the model's\n"
-    "                 max_seq_length; longer texts are truncated with a warning)\n\n"
+    "                 max_seq_length; longer texts are truncated with a warning)\n"
+    "  --sparse       SPLADE: sentence-transformers' SparseEncoder(DIR).encode(texts) (MLMTransformer +\n"
+    "                 SpladePooling, or a masked-LM model with SpladePooling's defaults): one line per\n"
+    "                 input, {\"sparse_embedding\": [{\"index\": vocabulary id, \"value\": weight}, ...]},\n"
+    "                 the non-zero weights by index ascending\n"
+    "  --max-active-dims  with --sparse: keep each text's N largest weights (default: all)\n\n"
     "example:\n"
     "  encore embed --model models/all-MiniLM-L6-v2 \"The quick brown fox\" \"A fast auburn fox\"";
+
+// --sparse: SparseEncoder.encode, one JSON line per input.
+int run_sparse(const Args& args) {
+  for (const char* flag : {"pooling", "dimensions", "prompt-name", "prompt", "task", "normalize", "no-normalize"})
+    if (args.has(flag)) throw UsageError{std::string("--") + flag + " does not apply to --sparse"};
+  SparseEncoderOptions o;
+  o.max_length = args.get_int("max-length", 0);
+  o.max_active_dims = args.get_int("max-active-dims", 0);
+  read_run_flags(args, o);
+  if (o.max_length < 0 || o.max_active_dims < 0) throw UsageError{"--max-length and --max-active-dims must be >= 0"};
+  const std::string output = args.get_or("output", "");
+  if (output.size() > 4 && output.substr(output.size() - 4) == ".npy")
+    throw UsageError{"--sparse writes JSON lines, not .npy"};
+  const SparseEncoder encoder = SparseEncoder::load(args.require("model"), o);
+  const Inputs inputs = read_inputs(args, InputShape::Text);
+  const std::vector<SparseEmbedding> results = with_input_errors(inputs, encoder.encode(valid_field(inputs, 0)));
+  std::ofstream file;
+  std::ostream& os = output_stream(args, file);
+  size_t failed = 0;
+  std::string line;
+  for (size_t i = 0; i < results.size(); ++i) {
+    const SparseEmbedding& r = results[i];
+    if (!r.error.empty()) {
+      ++failed;
+      std::fprintf(stderr, "encore embed: %s: %s\n", inputs.where(i).c_str(), r.error.c_str());
+      os << "{\"error\":" << json_string(r.error) << "}\n";
+      continue;
+    }
+    line = "{\"sparse_embedding\":[";
+    for (size_t k = 0; k < r.indices.size(); ++k) {
+      line += (k ? ",{\"index\":" : "{\"index\":") + std::to_string(r.indices[k]) + ",\"value\":";
+      append_float(line, r.values[k]);
+      line += '}';
+    }
+    os << line << "]}\n";
+  }
+  return failed ? 1 : 0;
+}
 
 int run_embed(const std::vector<std::string>& argv) {
   Args args(argv,
             with_run_flags({"model", "input", "output", "pooling", "dimensions", "max-length", "prompt-name", "prompt",
-                            "task"}),
-            {"normalize", "no-normalize", "jsonl"});
+                            "task", "max-active-dims"}),
+            {"normalize", "no-normalize", "jsonl", "sparse"});
+  if (args.has("sparse")) return run_sparse(args);
+  if (args.has("max-active-dims")) throw UsageError{"--max-active-dims needs --sparse"};
   if (args.has("normalize") && args.has("no-normalize"))
     throw UsageError{"--normalize and --no-normalize exclude each other"};
   EmbedderOptions o;

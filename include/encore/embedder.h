@@ -49,6 +49,10 @@ struct EmbedRequest {
   // Tokens per text, special tokens included (0: the Transformer's max_seq_length; more than
   // the model's positions is an Error). sentence-transformers' settable max_seq_length.
   int max_length = 0;
+  // Texts per forward pass (0: EmbedderOptions::batch_size): sentence-transformers'
+  // encode(batch_size=...). encore batches without padding, so no text is padded to another's
+  // length.
+  int batch_size = 0;
 };
 
 // One text's result: an embedding, or the reason it has none (the others still run).

@@ -16,7 +16,8 @@ from . import _encore
 from ._args import _dtype, _texts, _threads
 from .pipelines import pipeline
 
-__all__ = ["CrossEncoder", "Model", "SentenceTransformer", "Tokenizer", "Encoding", "pipeline", "quantize_embeddings"]
+__all__ = ["CrossEncoder", "Model", "SentenceTransformer", "SparseEncoder", "Tokenizer", "Encoding", "pipeline",
+           "quantize_embeddings"]
 
 class Model:
     """An encoder loaded from a model directory; ``forward`` is the ``encore forward`` contract."""
@@ -224,9 +225,10 @@ class SentenceTransformer:
             out = [_tensor(t) if convert_to_tensor else t for t in tokens]
             return out[0] if single else out
         if truncate_dim is None:
-            emb = self._embedder.embed(texts, route, prompt_name, prompt, length, normalize_embeddings)
+            emb = self._embedder.embed(texts, route, prompt_name, prompt, length, normalize_embeddings, batch_size)
         else:  # the cut comes before the normalization, as in sentence-transformers
-            emb = np.ascontiguousarray(self._embedder.embed(texts, route, prompt_name, prompt, length, False)[:, :truncate_dim])
+            emb = np.ascontiguousarray(
+                self._embedder.embed(texts, route, prompt_name, prompt, length, False, batch_size)[:, :truncate_dim])
             if normalize_embeddings:
                 norms = np.sqrt(np.square(emb, dtype=np.float64).sum(axis=1, keepdims=True))
                 emb = (emb / np.maximum(norms, 1e-12)).astype(np.float32)
@@ -335,6 +337,104 @@ class CrossEncoder:
                 r["text"] = docs[r["corpus_id"]]
         results = sorted(results, key=lambda r: r["score"], reverse=True)
         return results[:top_k] if top_k is not None else results
+
+
+class SparseEncoder:
+    """sentence_transformers.SparseEncoder for inference on SPLADE models (MLMTransformer +
+    SpladePooling, or a masked-LM checkpoint with SpladePooling's defaults), on encore.
+
+    ``encode`` returns what sentence-transformers returns: by default a torch sparse COO tensor
+    [texts, vocabulary] (needs torch); ``convert_to_sparse_tensor=False`` gives a dense
+    float32 NumPy array instead. ``encode_indices`` gives each text's (indices, values) NumPy
+    arrays, without torch and without the dense width.
+    """
+
+    def __init__(self, model_name_or_path: str, max_active_dims: int | None = None, threads: int | None = None,
+                 dtype: str = "float32", device: str | None = None):
+        if device not in (None, "cpu"):
+            raise ValueError(f"encore runs on the CPU; device={device!r} is not available")
+        self._encoder = _encore.SparseEncoder(str(model_name_or_path), _dtype(dtype), _threads(threads))
+        self._tokenizer = None
+        self._path = str(model_name_or_path)
+        self.max_active_dims = _positive_or_none(max_active_dims, "max_active_dims")
+
+    @property
+    def max_seq_length(self) -> int:
+        return self._encoder.max_length
+
+    def get_sentence_embedding_dimension(self) -> int:
+        return self._encoder.dimensions
+
+    def __repr__(self) -> str:
+        return f"encore.SparseEncoder({self._encoder.describe()})"
+
+    def encode_indices(self, sentences: str | Sequence[str], max_active_dims: int | None = None):
+        """[(indices int32, values float32)] per text (one pair for a string): the non-zero
+        weights by vocabulary index ascending."""
+        texts, single = _texts(sentences)
+        rows = self._encoder.encode(texts)
+        k = _positive_or_none(max_active_dims, "max_active_dims") or self.max_active_dims
+        if k:
+            rows = [_top_k(i, v, k) for i, v in rows]
+        return rows[0] if single else rows
+
+    def encode(self, sentences: str | Sequence[str], batch_size: int = 32, show_progress_bar: bool | None = None,
+               convert_to_tensor: bool = True, convert_to_sparse_tensor: bool = True, max_active_dims: int | None = None,
+               device: str | None = None, **kwargs: Any):
+        if kwargs:
+            raise TypeError(f"encode() got unexpected keyword arguments: {', '.join(sorted(kwargs))}")
+        texts, single = _texts(sentences)
+        rows = self.encode_indices(texts, max_active_dims=max_active_dims)
+        V = self._encoder.dimensions
+        if convert_to_sparse_tensor:
+            try:
+                import torch
+            except ImportError as e:  # pragma: no cover - depends on the environment
+                raise ImportError("convert_to_sparse_tensor=True needs torch; install it, pass "
+                                  "convert_to_sparse_tensor=False (dense NumPy) or use encode_indices") from e
+            rows_of = np.concatenate([np.full(len(i), r, dtype=np.int64) for r, (i, _) in enumerate(rows)] or [[]])
+            cols = np.concatenate([i.astype(np.int64) for i, _ in rows] or [[]])
+            vals = np.concatenate([v for _, v in rows] or [np.zeros(0, np.float32)]).astype(np.float32)
+            if single:
+                return torch.sparse_coo_tensor(torch.from_numpy(cols)[None], torch.from_numpy(vals), (V,)).coalesce()
+            index = torch.from_numpy(np.stack([rows_of, cols]).astype(np.int64))
+            return torch.sparse_coo_tensor(index, torch.from_numpy(vals), (len(texts), V)).coalesce()
+        dense = np.zeros((len(texts), V), dtype=np.float32)
+        for r, (i, v) in enumerate(rows):
+            dense[r, i] = v
+        if convert_to_tensor:
+            dense = _tensor(dense)
+        return dense[0] if single else dense
+
+    def decode(self, embedding, top_k: int | None = None) -> list:
+        """[(token, weight)] by weight descending, from an (indices, values) pair of
+        encode_indices or a dense row: what SparseEncoder.decode gives for one embedding."""
+        if isinstance(embedding, tuple):
+            indices, values = embedding
+        else:
+            row = np.asarray(embedding.to_dense() if hasattr(embedding, "to_dense") else embedding, dtype=np.float32)
+            indices = np.nonzero(row)[0]
+            values = row[indices]
+        if self._tokenizer is None:
+            self._tokenizer = Tokenizer.from_pretrained(self._path)
+        order = sorted(range(len(indices)), key=lambda j: (-float(values[j]), int(indices[j])))
+        if top_k is not None:
+            order = order[:top_k]
+        return [(self._tokenizer.id_to_token(int(indices[j])), float(values[j])) for j in order]
+
+
+def _positive_or_none(value, name):
+    if value is not None and (not isinstance(value, int) or isinstance(value, bool) or value <= 0):
+        raise ValueError(f"{name} must be a positive int or None, not {value!r}")
+    return value
+
+
+def _top_k(indices: np.ndarray, values: np.ndarray, k: int):
+    """The k largest values (torch.topk), back in index order."""
+    if len(values) <= k:
+        return indices, values
+    keep = np.sort(np.argsort(-values, kind="stable")[:k])
+    return indices[keep], values[keep]
 
 
 def _tensor(array: np.ndarray):

@@ -23,6 +23,7 @@
 #include "encore/question_answerer.h"
 #include "encore/model.h"
 #include "encore/reranker.h"
+#include "encore/sparse_encoder.h"
 #include "encore/token_classifier.h"
 #include "encore/tokenizer.h"
 
@@ -186,6 +187,19 @@ struct PyTextClassifier {
 struct PyTokenClassifier {
   TokenClassifier classifier;
 };
+struct PySparseEncoder {
+  SparseEncoder encoder;
+};
+
+// A 1-D NumPy array owning `data`.
+template <class T>
+Array vector_array(std::vector<T>&& data) {
+  const size_t shape[1] = {data.size()};
+  std::vector<T>* held = nullptr;
+  nb::capsule owner = owning(std::move(data), &held);
+  return Array(held->data(), 1, shape, owner, nullptr, nb::dtype<T>());
+}
+
 struct PyFillMask {
   FillMask fill_mask;
 };
@@ -307,16 +321,17 @@ NB_MODULE(_encore, m) {
           "embed",
           [](const PyEmbedder& self, const std::vector<std::string>& texts, const std::string& task,
              std::optional<std::string> prompt_name, std::optional<std::string> prompt, int max_length,
-             bool normalize) {
+             bool normalize, int batch_size) {
             EmbedRequest r;
             r.task = task;
             r.prompt_name = std::move(prompt_name);
             r.prompt = std::move(prompt);
             r.max_length = max_length;
+            r.batch_size = batch_size;
             return embed(self, texts, r, normalize);
           },
           "texts"_a, "task"_a = "", "prompt_name"_a = nb::none(), "prompt"_a = nb::none(), "max_length"_a = 0,
-          "normalize"_a = false)
+          "normalize"_a = false, "batch_size"_a = 0)
       .def(
           "embed_tokens",
           [](const PyEmbedder& self, const std::vector<std::string>& texts, const std::string& task,
@@ -437,6 +452,34 @@ NB_MODULE(_encore, m) {
           }
           out.append(entities);
         }
+        return out;
+      });
+
+  nb::class_<PySparseEncoder>(m, "SparseEncoder")
+      .def(
+          "__init__",
+          [](PySparseEncoder* self, const std::string& path, const std::string& dtype, int threads, int max_length,
+             int batch_size) {
+            SparseEncoderOptions o = options_of<SparseEncoderOptions>(dtype, threads, batch_size);
+            o.max_length = max_length;
+            nb::gil_scoped_release released;
+            new (self) PySparseEncoder{SparseEncoder::load(path, o)};
+          },
+          "path"_a, "dtype"_a = "float32", "threads"_a = 0, "max_length"_a = 0, "batch_size"_a = 32)
+      .def_prop_ro("dimensions", [](const PySparseEncoder& self) { return self.encoder.dimensions(); })
+      .def_prop_ro("max_length", [](const PySparseEncoder& self) { return self.encoder.max_length(); })
+      .def("describe", [](const PySparseEncoder& self) { return self.encoder.describe(); })
+      // [(indices int32, values float32)] per text: the non-zero weights by index ascending.
+      .def("encode", [](const PySparseEncoder& self, const std::vector<std::string>& texts) {
+        std::vector<SparseEmbedding> results;
+        {
+          nb::gil_scoped_release released;
+          results = self.encoder.encode(texts);
+        }
+        raise_first_error(results);
+        nb::list out;
+        for (SparseEmbedding& r : results)
+          out.append(nb::make_tuple(vector_array(std::move(r.indices)), vector_array(std::move(r.values))));
         return out;
       });
 

