@@ -24,14 +24,7 @@ using nlohmann::json;
 
 fs::path heads(const std::string& name) { return fixture("heads/" + name); }
 
-std::vector<json> golden(const std::string& name) {
-  std::ifstream f(heads(name) / "pipeline.jsonl");
-  std::vector<json> out;
-  std::string line;
-  while (std::getline(f, line)) out.push_back(json::parse(line));
-  EXPECT_FALSE(out.empty()) << name;
-  return out;
-}
+std::vector<json> golden(const std::string& name) { return read_jsonl(heads(name) / "pipeline.jsonl"); }
 
 double worst = 0.0;
 void expect_score(double got, const json& want, const std::string& where) {

@@ -51,16 +51,6 @@ void skip_or_fail(const std::string& why) {
   GTEST_SKIP() << "SKIPPED: " << why;
 }
 
-std::vector<json> read_jsonl(const fs::path& path) {
-  std::ifstream f(path);
-  std::vector<json> out;
-  std::string line;
-  while (std::getline(f, line))
-    if (!line.empty()) out.push_back(json::parse(line));
-  EXPECT_FALSE(out.empty()) << path;
-  return out;
-}
-
 // The "text" field of each case, in order.
 std::vector<std::string> texts_of(const std::vector<json>& cases) {
   std::vector<std::string> texts;

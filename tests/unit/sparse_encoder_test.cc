@@ -18,15 +18,7 @@ namespace {
 namespace fs = std::filesystem;
 using json = nlohmann::json;
 
-std::vector<json> goldens(const std::string& name) {
-  std::ifstream f(fixture("sparse/" + name + ".jsonl"));
-  std::vector<json> out;
-  std::string line;
-  while (std::getline(f, line))
-    if (!line.empty()) out.push_back(json::parse(line));
-  EXPECT_FALSE(out.empty()) << name;
-  return out;
-}
+std::vector<json> goldens(const std::string& name) { return read_jsonl(fixture("sparse/" + name + ".jsonl")); }
 
 // The model's files plus modules.json (MLMTransformer + SpladePooling) and SpladePooling's
 // config, as make_sparse_fixtures.py's sparse_variant() writes them.

@@ -5,6 +5,8 @@
 
 #include <cmath>
 #include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
 #include <random>
 #include <string>
 #include <vector>
@@ -14,6 +16,18 @@
 namespace encore::testing {
 
 inline std::filesystem::path fixture(const std::string& rel) { return std::filesystem::path(ENCORE_FIXTURES_DIR) / rel; }
+
+// The JSON objects of a JSON-lines file (blank lines skipped); a missing or empty file fails
+// the test that reads it.
+inline std::vector<nlohmann::json> read_jsonl(const std::filesystem::path& path) {
+  std::ifstream f(path);
+  std::vector<nlohmann::json> out;
+  std::string line;
+  while (std::getline(f, line))
+    if (!line.empty()) out.push_back(nlohmann::json::parse(line));
+  EXPECT_FALSE(out.empty()) << path;
+  return out;
+}
 
 // A fresh temporary directory, removed at scope exit.
 struct TempDir {
