@@ -38,6 +38,8 @@ class SparseEncoder {
   static SparseEncoder load(const std::string& dir, const SparseEncoderOptions& options = {});
   // Texts are cut to max_length tokens (longest_first), as SparseEncoder.encode does.
   std::vector<SparseEmbedding> encode(const std::vector<std::string>& texts) const;
+  // The same with this call's max_active_dims (0: all), as encode(max_active_dims=k).
+  std::vector<SparseEmbedding> encode(const std::vector<std::string>& texts, int max_active_dims) const;
   int64_t dimensions() const;  // the vocabulary size
   int max_length() const;
   std::string describe() const;  // "SpladePooling(max, relu), max_seq_length 512"

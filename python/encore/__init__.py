@@ -13,7 +13,7 @@ from typing import Any, Iterable, Sequence
 import numpy as np
 
 from . import _encore
-from ._args import _dtype, _texts, _threads
+from ._args import _dtype, _positive_or_none, _texts, _threads
 from .pipelines import pipeline
 
 __all__ = ["CrossEncoder", "Model", "SentenceTransformer", "SparseEncoder", "Tokenizer", "Encoding", "pipeline",
@@ -372,10 +372,8 @@ class SparseEncoder:
         """[(indices int32, values float32)] per text (one pair for a string): the non-zero
         weights by vocabulary index ascending."""
         texts, single = _texts(sentences)
-        rows = self._encoder.encode(texts)
         k = _positive_or_none(max_active_dims, "max_active_dims") or self.max_active_dims
-        if k:
-            rows = [_top_k(i, v, k) for i, v in rows]
+        rows = self._encoder.encode(texts, k or 0)
         return rows[0] if single else rows
 
     def encode(self, sentences: str | Sequence[str], batch_size: int = 32, show_progress_bar: bool | None = None,
@@ -421,20 +419,6 @@ class SparseEncoder:
         if top_k is not None:
             order = order[:top_k]
         return [(self._tokenizer.id_to_token(int(indices[j])), float(values[j])) for j in order]
-
-
-def _positive_or_none(value, name):
-    if value is not None and (not isinstance(value, int) or isinstance(value, bool) or value <= 0):
-        raise ValueError(f"{name} must be a positive int or None, not {value!r}")
-    return value
-
-
-def _top_k(indices: np.ndarray, values: np.ndarray, k: int):
-    """The k largest values (torch.topk), back in index order."""
-    if len(values) <= k:
-        return indices, values
-    keep = np.sort(np.argsort(-values, kind="stable")[:k])
-    return indices[keep], values[keep]
 
 
 def _tensor(array: np.ndarray):

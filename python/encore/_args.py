@@ -20,6 +20,12 @@ def _threads(threads: int | None) -> int:
     return threads
 
 
+def _positive_or_none(value: Any, name: str) -> int | None:
+    if value is not None and (not isinstance(value, int) or isinstance(value, bool) or value <= 0):
+        raise ValueError(f"{name} must be a positive int or None, not {value!r}")
+    return value
+
+
 def _texts(sentences: Any) -> tuple[list[str], bool]:
     """The texts of a call, and whether one string was given (sentence-transformers' 1-D case)."""
     if isinstance(sentences, str):

@@ -65,4 +65,4 @@ class Embedder:
         return out
 
     def _encode(self, texts: list) -> np.ndarray:
-        return self.model.encode([str(t) if isinstance(t, np.str_) else t for t in texts], **self.encode_kwargs)
+        return self.model.encode(texts, **self.encode_kwargs)  # NumPy's str_ is a str

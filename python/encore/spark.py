@@ -47,7 +47,7 @@ def embed_udf(model: str, batch_size: int = 256, threads: int | None = None, dty
                                  dtype=dtype)
 
         def predict(texts: np.ndarray) -> np.ndarray:
-            return st.encode([str(t) if isinstance(t, np.str_) else t for t in texts], **encode_kwargs)
+            return st.encode(list(texts), **encode_kwargs)  # NumPy's str_ is a str
 
         return predict
 

@@ -470,18 +470,21 @@ NB_MODULE(_encore, m) {
       .def_prop_ro("max_length", [](const PySparseEncoder& self) { return self.encoder.max_length(); })
       .def("describe", [](const PySparseEncoder& self) { return self.encoder.describe(); })
       // [(indices int32, values float32)] per text: the non-zero weights by index ascending.
-      .def("encode", [](const PySparseEncoder& self, const std::vector<std::string>& texts) {
+      .def(
+          "encode",
+          [](const PySparseEncoder& self, const std::vector<std::string>& texts, int max_active_dims) {
         std::vector<SparseEmbedding> results;
         {
           nb::gil_scoped_release released;
-          results = self.encoder.encode(texts);
+          results = self.encoder.encode(texts, max_active_dims);
         }
         raise_first_error(results);
         nb::list out;
         for (SparseEmbedding& r : results)
           out.append(nb::make_tuple(vector_array(std::move(r.indices)), vector_array(std::move(r.values))));
         return out;
-      });
+      },
+          "texts"_a, "max_active_dims"_a = 0);
 
   nb::class_<PyFillMask>(m, "FillMask")
       .def(

@@ -14,6 +14,7 @@
 #include <nlohmann/json.hpp>
 #include <numeric>
 
+#include "models/json_file.h"
 #include "pipelines/task_model.h"
 
 namespace encore {
@@ -31,10 +32,8 @@ struct SparseEncoder::Impl {
 namespace {
 
 json read_object(const fs::path& file) {
-  std::ifstream f(file);
-  ENCORE_CHECK(f.good(), file.string(), ": cannot read");
-  json j = json::parse(f, nullptr, false);
-  ENCORE_CHECK(j.is_object() || j.is_array(), file.string(), ": not valid JSON");
+  json j = read_json(file);
+  ENCORE_CHECK(j.is_object(), file.string(), ": expected a JSON object");
   return j;
 }
 
@@ -43,7 +42,7 @@ json read_object(const fs::path& file) {
 fs::path splade_modules(const fs::path& dir) {
   const fs::path file = dir / "modules.json";
   if (!fs::exists(file)) return {};
-  const json modules = read_object(file);
+  const json modules = read_json(file);
   ENCORE_CHECK(modules.is_array(), file.string(), ": expected a list of modules");
   fs::path pooling;
   std::vector<std::string> types;
@@ -100,7 +99,13 @@ SparseEncoder SparseEncoder::load(const std::string& dir, const SparseEncoderOpt
 }
 
 std::vector<SparseEmbedding> SparseEncoder::encode(const std::vector<std::string>& texts) const {
+  return encode(texts, static_cast<int>(impl_->max_active_dims));
+}
+
+std::vector<SparseEmbedding> SparseEncoder::encode(const std::vector<std::string>& texts, int max_active_dims) const {
   const Impl& m = *impl_;
+  ENCORE_CHECK(max_active_dims >= 0, "max_active_dims must be >= 0, not ", max_active_dims);
+  const size_t keep = static_cast<size_t>(max_active_dims);
   std::vector<SparseEmbedding> out(texts.size());
   EncodeOptions enc;
   enc.truncation.strategy = TruncationStrategy::LongestFirst;
@@ -146,12 +151,12 @@ std::vector<SparseEmbedding> SparseEncoder::encode(const std::vector<std::string
         s.indices.push_back(static_cast<int32_t>(v));
         s.values.push_back(pooled[static_cast<size_t>(v)]);
       }
-    if (m.max_active_dims > 0 && s.indices.size() > m.max_active_dims) {
+    if (keep > 0 && s.indices.size() > keep) {
       // torch.topk keeps the largest values; the kept ones go back in index order.
       std::vector<size_t> order(s.indices.size());
       std::iota(order.begin(), order.end(), 0);
       std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t c) { return s.values[a] > s.values[c]; });
-      order.resize(m.max_active_dims);
+      order.resize(keep);
       std::sort(order.begin(), order.end());
       SparseEmbedding kept;
       for (size_t i : order) kept.indices.push_back(s.indices[i]), kept.values.push_back(s.values[i]);

@@ -88,7 +88,18 @@ TEST(SparseEncoder, PoolingVariantsMatchSentenceTransformers) {
   TempDir dir;
   SparseEncoderOptions o;
   o.max_active_dims = 8;
-  compare(SparseEncoder::load(sparse_variant(kTiny, dir.path / "m", "max", "relu"), o), "tiny-max-relu-k8");
+  const SparseEncoder top8 = SparseEncoder::load(sparse_variant(kTiny, dir.path / "m", "max", "relu"), o);
+  compare(top8, "tiny-max-relu-k8");
+  // The same cut per call (encode(max_active_dims=8)) on an encoder loaded without one.
+  const SparseEncoder all = SparseEncoder::load((dir.path / "m").string());
+  const std::vector<std::string> texts = {"The GNU General Public License", "", "free software"};
+  const std::vector<SparseEmbedding> a = top8.encode(texts), b = all.encode(texts, 8);
+  for (size_t i = 0; i < texts.size(); ++i) {
+    EXPECT_EQ(a[i].indices, b[i].indices);
+    EXPECT_EQ(a[i].values, b[i].values);
+  }
+  EXPECT_GT(all.encode({"free software"})[0].indices.size(), 8u);
+  EXPECT_THROW(all.encode(texts, -1), Error);
 }
 
 TEST(SparseEncoder, RealSpladeCheckpointMatchesSentenceTransformers) {
