@@ -59,8 +59,8 @@ def build_corpus(n):
     seen, pool = set(), []
     for f in corpus_files():
         try:
-            raw = gzip.open(f).read() if f.endswith(".gz") else open(f, "rb").read()
-            text = raw.decode("utf-8")
+            with gzip.open(f) if f.endswith(".gz") else open(f, "rb") as file:
+                text = file.read().decode("utf-8")
         except (OSError, UnicodeDecodeError, EOFError):
             continue
         for s in _sentences(text):

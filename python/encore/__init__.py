@@ -394,9 +394,13 @@ class SparseEncoder:
             cols = np.concatenate([i.astype(np.int64) for i, _ in rows] or [[]])
             vals = np.concatenate([v for _, v in rows] or [np.zeros(0, np.float32)]).astype(np.float32)
             if single:
-                return torch.sparse_coo_tensor(torch.from_numpy(cols)[None], torch.from_numpy(vals), (V,)).coalesce()
+                return torch.sparse_coo_tensor(torch.from_numpy(cols)[None], torch.from_numpy(vals), (V,),
+                                               check_invariants=False).coalesce()
             index = torch.from_numpy(np.stack([rows_of, cols]).astype(np.int64))
-            return torch.sparse_coo_tensor(index, torch.from_numpy(vals), (len(texts), V)).coalesce()
+            # Valid by construction (in range, unique per row), so torch's invariant checks are
+            # off, explicitly: left implicit, torch warns on the first call.
+            return torch.sparse_coo_tensor(index, torch.from_numpy(vals), (len(texts), V),
+                                           check_invariants=False).coalesce()
         dense = np.zeros((len(texts), V), dtype=np.float32)
         for r, (i, v) in enumerate(rows):
             dense[r, i] = v
