@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "encore/model.h"
+#include "encore/sparse_encoder.h"
 
 namespace encore::serve {
 
@@ -29,6 +30,7 @@ struct SequenceResult {
   std::vector<float> pooled;  // the sentence embedding as the model's modules leave it (Embedder::run)
   std::vector<float> tokens;  // [n, width] token embeddings, when asked for
   std::vector<float> logits;  // a classifier's head output, one per label
+  SparseEmbedding sparse;     // a SPLADE model's non-zero weights
 };
 
 // One ragged batch as the backend sees it.

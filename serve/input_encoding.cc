@@ -81,7 +81,7 @@ Sequence Service::encode_input(const Input& input, bool truncate, TruncationSide
   if (input.is_ids) {
     if (input.ids.empty()) raise(cannot_be_empty(field));
     if (prompt_name) raise(validation("Input validation error: `prompt_name` cannot be used with token ids"));
-    const int64_t vocab = static_cast<int64_t>(embedder_->tokenizer().vocab_size());
+    const int64_t vocab = static_cast<int64_t>(tokenizer().vocab_size());
     for (size_t k = 0; k < input.ids.size(); ++k)
       if (input.ids[k] >= vocab)
         raise(tokenizer_error("token id " + std::to_string(input.ids[k]) + " (input " + std::to_string(index) +
@@ -111,7 +111,16 @@ Sequence Service::encode_input(const Input& input, bool truncate, TruncationSide
   }
   take_encoding(
       seq,
-      [&] {
+      [&]() -> Encoding {
+        if (sparse_) {  // SparseEncoder: the prompt and the text as one text (MLMTransformer)
+          EncodeOptions o;
+          if (truncate) {
+            o.truncation.strategy = TruncationStrategy::LongestFirst;
+            o.truncation.max_length = max_length;
+            o.truncation.side = side;
+          }
+          return tokenizer().encode(*request.prompt + text, o);
+        }
         PreparedText p = embedder_->prepare(text, request, truncate, side);
         seq.prompt_tokens = p.prompt_tokens;
         return std::move(p.encoding);

@@ -52,4 +52,16 @@ void append_float_array(std::string& out, const float* v, size_t n) {
   out += ']';
 }
 
+void append_sparse(std::string& out, const int32_t* indices, const float* values, size_t n) {
+  out += '[';
+  for (size_t k = 0; k < n; ++k) {
+    out += k ? ",{\"index\":" : "{\"index\":";
+    out += std::to_string(indices[k]);
+    out += ",\"value\":";
+    append_float(out, values[k]);
+    out += '}';
+  }
+  out += ']';
+}
+
 }  // namespace encore

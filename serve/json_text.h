@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 #include <string>
 
 namespace encore {
@@ -15,5 +16,7 @@ std::string json_string(const std::string& s);
 void append_float(std::string& out, float v);
 // Appends "[v0,v1,...]", each as append_float writes it.
 void append_float_array(std::string& out, const float* v, size_t n);
+// Appends a sparse vector as TEI's /embed_sparse writes one: [{"index":i,"value":v},...].
+void append_sparse(std::string& out, const int32_t* indices, const float* values, size_t n);
 
 }  // namespace encore

@@ -3,8 +3,8 @@
 #include <bit>
 #include <cmath>
 
-#include "serve/json_text.h"
 #include "serve/base64.h"
+#include "serve/json_text.h"
 #include "serve/service.h"
 
 namespace encore::serve {
@@ -23,6 +23,8 @@ void Service::embed(Call& call, bool all_tokens) {
   EmbedRequest req = parse_embed_request(call.request.body);
   check_batch_size(req.inputs.size(), "inputs");
   require_embedding_model();
+  if (sparse_ && all_tokens) raise(backend_error("`embed_all` is not available for SPLADE models"));
+  if (sparse_ && req.normalize) raise(backend_error("`normalize` is not available for SPLADE models"));
   if (!all_tokens) check_dimensions(req.dimensions);
   const bool truncate = req.truncate.value_or(options_.auto_truncate);
   std::vector<Sequence> sequences;
@@ -30,6 +32,19 @@ void Service::embed(Call& call, bool all_tokens) {
   for (size_t i = 0; i < req.inputs.size(); ++i) {
     sequences.push_back(encode_input(req.inputs[i], truncate, req.truncation_direction, req.prompt_name, i));
     sequences.back().all_tokens = all_tokens;
+  }
+  if (sparse_) {  // TEI's embed_pooled on a SPLADE model: the weights as a dense vector
+    infer(call, std::move(sequences), chars_of(req.inputs), [this, dims = req.dimensions](Job& job) {
+      std::string body = "[";
+      for (size_t i = 0; i < job.results.size(); ++i) {
+        if (i) body += ',';
+        const std::vector<float> v = dense_sparse(job.results[i].sparse, dims);
+        append_float_array(body, v.data(), v.size());
+      }
+      body += ']';
+      return HttpResponse{200, std::move(body), "application/json", {}};
+    });
+    return;
   }
   const int64_t width = embedder_->token_dimensions();
   if (all_tokens && width == 0)
@@ -58,6 +73,29 @@ void Service::embed(Call& call, bool all_tokens) {
         });
 }
 
+void Service::embed_sparse(Call& call) {
+  EmbedRequest req = parse_embed_request(call.request.body);
+  check_batch_size(req.inputs.size(), "inputs");
+  require_embedding_model();
+  if (!sparse_) raise(backend_error("Model is not an embedding model with SPLADE pooling"));
+  const bool truncate = req.truncate.value_or(options_.auto_truncate);
+  std::vector<Sequence> sequences;
+  sequences.reserve(req.inputs.size());
+  for (size_t i = 0; i < req.inputs.size(); ++i)
+    sequences.push_back(encode_input(req.inputs[i], truncate, req.truncation_direction, req.prompt_name, i));
+  infer(call, std::move(sequences), chars_of(req.inputs), [](Job& job) {
+    // [[{"index", "value"}, ...], ...]: the non-zero weights by index ascending (TEI's sparsify)
+    std::string body = "[";
+    for (size_t i = 0; i < job.results.size(); ++i) {
+      if (i) body += ',';
+      const SparseEmbedding& s = job.results[i].sparse;
+      append_sparse(body, s.indices.data(), s.values.data(), s.indices.size());
+    }
+    body += ']';
+    return HttpResponse{200, std::move(body), "application/json", {}};
+  });
+}
+
 void Service::similarity(Call& call) {
   SimilarityRequest req = parse_similarity_request(call.request.body);
   if (req.sentences.empty()) raise(empty_input("`inputs.sentences` cannot be empty"));
@@ -72,6 +110,17 @@ void Service::similarity(Call& call) {
     sequences.push_back(encode_input(inputs[i], truncate, req.truncation_direction, req.prompt_name, i));
   // The model's similarity_fn_name on its embeddings as sentence-transformers' encode()
   // returns them (final Normalize module, then truncate_dim).
+  if (sparse_) {  // SparseEncoder.similarity: the model's similarity_fn_name ("dot" by default)
+    infer(call, std::move(sequences), chars_of(inputs), [this](Job& job) {
+      std::vector<float> scores;
+      for (size_t i = 1; i < job.results.size(); ++i)
+        scores.push_back(sparse_->similarity(job.results[0].sparse, job.results[i].sparse));
+      std::string body;
+      append_float_array(body, scores.data(), scores.size());
+      return HttpResponse{200, std::move(body), "application/json", {}};
+    });
+    return;
+  }
   infer(call, std::move(sequences), chars_of(inputs), [this](Job& job) {
     for (SequenceResult& r : job.results) r.pooled = sentence_embedding(std::move(r.pooled));
     std::vector<float> scores;
@@ -87,6 +136,7 @@ void Service::openai(Call& call) {
   OpenAIRequest req = parse_openai_request(call.request.body);
   check_batch_size(req.inputs.size(), "input");
   require_embedding_model();
+  if (sparse_) raise(backend_error("`normalize` is not available for SPLADE models"));  // OpenAI's always normalizes
   check_dimensions(req.dimensions);
   std::vector<Sequence> sequences;
   for (size_t i = 0; i < req.inputs.size(); ++i)

@@ -41,7 +41,9 @@ void Service::info(Call& call) {
   auto b = [](bool v) { return v ? std::string("true") : std::string("false"); };
   auto n = [](auto v) { return std::to_string(v); };
   std::string model_type;
-  if (embedder_) {
+  if (sparse_) {
+    model_type = "{\"embedding\":{\"pooling\":\"splade\"}}";
+  } else if (embedder_) {
     std::string pooling;
     for (Pooling p : embedder_->pooling()) pooling += (pooling.empty() ? "" : "+") + std::string(pooling_name(p));
     model_type = "{\"embedding\":{\"pooling\":" + json_string(pooling) + "}}";
@@ -74,6 +76,10 @@ void Service::info(Call& call) {
     body += ",\"normalize_module\":" + b(embedder_->has_normalize_module());
     body += ",\"modules\":" + json_string(embedder_->describe());
     body += ",\"similarity_fn_name\":" + json_string(embedder_->similarity_fn_name());
+  } else if (sparse_) {
+    body += ",\"dimensions\":" + n(sparse_->dimensions());
+    body += ",\"modules\":" + json_string(sparse_->describe());
+    body += ",\"similarity_fn_name\":" + json_string(sparse_->similarity_fn_name());
   } else {
     body += ",\"num_labels\":" + n(classifier_->labels().size());
   }

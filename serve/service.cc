@@ -6,6 +6,7 @@
 #include "serve/asio.h"
 #include "serve/classifier_backend.h"
 #include "serve/embedder_backend.h"
+#include "serve/sparse_backend.h"
 
 namespace encore::serve {
 
@@ -75,6 +76,12 @@ Service::Service(const TextClassifier& classifier, ServiceOptions options)
   start();
 }
 
+Service::Service(const SparseEncoder& encoder, ServiceOptions options)
+    : sparse_(&encoder), options_(std::move(options)), kind_(ModelKind::Embedding), max_length_(encoder.max_length()) {
+  backend_ = std::make_unique<SparseBackend>(encoder);
+  start();
+}
+
 void Service::start() {
   if (options_.tokenization_workers == 0)
     options_.tokenization_workers = std::max(1u, std::thread::hardware_concurrency());
@@ -85,11 +92,15 @@ void Service::start() {
   workers_ = std::make_unique<Workers>(options_.tokenization_workers);
 }
 
-const Tokenizer& Service::tokenizer() const { return embedder_ ? embedder_->tokenizer() : classifier_->tokenizer(); }
-const Model* Service::model() const { return embedder_ ? embedder_->model() : &classifier_->model(); }
+const Tokenizer& Service::tokenizer() const {
+  return embedder_ ? embedder_->tokenizer() : sparse_ ? sparse_->tokenizer() : classifier_->tokenizer();
+}
+const Model* Service::model() const {
+  return embedder_ ? embedder_->model() : sparse_ ? &sparse_->model() : &classifier_->model();
+}
 
 void Service::require_embedding_model() const {
-  if (!embedder_) raise(backend_error("Model is not an embedding model"));
+  if (!embedder_ && !sparse_) raise(backend_error("Model is not an embedding model"));
 }
 
 Service::~Service() { stop(); }
@@ -157,11 +168,11 @@ void Service::dispatch(Call& call) {
       return call.respond(HttpResponse{499, "", "application/json", {}});
     }
     switch (call.route) {
-      case Route::Embed: return embed(call, false);
+      case Route::Embed:  // "/" and "/invocations" answer as /embed_sparse for a SPLADE model (TEI)
+        if (sparse_ && call.request.path != "/embed") return embed_sparse(call);
+        return embed(call, false);
       case Route::EmbedAll: return embed(call, true);
-      case Route::EmbedSparse:
-        require_embedding_model();
-        raise(backend_error("Model is not an embedding model with SPLADE pooling"));
+      case Route::EmbedSparse: return embed_sparse(call);
       case Route::Similarity: return similarity(call);
       case Route::OpenAI: return openai(call);
       case Route::Tokenize: return tokenize(call);
@@ -257,8 +268,15 @@ std::vector<float> Service::sentence_embedding(std::vector<float> v) const {
   return v;
 }
 
+std::vector<float> Service::dense_sparse(const SparseEmbedding& s, std::optional<int64_t> dimensions) const {
+  std::vector<float> v(static_cast<size_t>(dimensions.value_or(sparse_->dimensions())), 0.0f);
+  for (size_t k = 0; k < s.indices.size(); ++k)
+    if (static_cast<size_t>(s.indices[k]) < v.size()) v[static_cast<size_t>(s.indices[k])] = s.values[k];
+  return v;
+}
+
 void Service::check_dimensions(std::optional<int64_t> dimensions) const {
-  const int64_t full = embedder_->full_dimensions();
+  const int64_t full = sparse_ ? sparse_->dimensions() : embedder_->full_dimensions();
   if (dimensions && *dimensions > full)
     raise(validation("`dimensions` must be at most " + std::to_string(full) + " for this model, got " +
                      std::to_string(*dimensions)));

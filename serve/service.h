@@ -20,6 +20,7 @@
 
 #include "encore/classifier.h"
 #include "encore/embedder.h"
+#include "encore/sparse_encoder.h"
 #include "serve/api_error.h"
 #include "serve/batcher.h"
 #include "serve/http_server.h"
@@ -48,13 +49,15 @@ struct ServiceOptions {
 };
 
 // The kind of model served, as TEI decides it: a sequence classifier with one label is a
-// re-ranker (/rerank and /predict), with more a classifier (/predict); anything else embeds.
+// re-ranker (/rerank and /predict), with more a classifier (/predict); anything else embeds
+// (a SPLADE model too: TEI's embedding model with splade pooling, /embed_sparse).
 enum class ModelKind { Embedding, Classifier, Reranker };
 
 class Service {
  public:
   Service(const Embedder& embedder, ServiceOptions options);        // an embedding model
   Service(const TextClassifier& classifier, ServiceOptions options);  // a classifier or re-ranker
+  Service(const SparseEncoder& encoder, ServiceOptions options);      // a SPLADE model
   ~Service();
   Service(const Service&) = delete;
   Service& operator=(const Service&) = delete;
@@ -100,6 +103,7 @@ class Service {
   // Routes (one file per family: routes_embed.cc, routes_classify.cc, routes_text.cc,
   // routes_info.cc).
   void embed(Call& call, bool all_tokens);
+  void embed_sparse(Call& call);
   void similarity(Call& call);
   void openai(Call& call);
   void tokenize(Call& call);
@@ -143,12 +147,16 @@ class Service {
   std::vector<float> finish_embedding(std::vector<float> pooled, bool normalize,
                                       std::optional<int64_t> dimensions) const;
   void check_dimensions(std::optional<int64_t> dimensions) const;
+  // A SPLADE model's weights as the dense-vector routes give them (TEI's Infer::embed_pooled):
+  // one per vocabulary entry, cut to `dimensions`; never normalized (a 424 as in TEI).
+  std::vector<float> dense_sparse(const SparseEmbedding& s, std::optional<int64_t> dimensions) const;
   // A backend's pooled vector as sentence-transformers' encode() gives it (the final
   // Normalize module, then truncate_dim).
   std::vector<float> sentence_embedding(std::vector<float> pooled) const;
 
   const Embedder* embedder_ = nullptr;          // set for an embedding model
   const TextClassifier* classifier_ = nullptr;  // set for a classifier or re-ranker
+  const SparseEncoder* sparse_ = nullptr;       // set for a SPLADE model
   ServiceOptions options_;
   ModelKind kind_ = ModelKind::Embedding;
   int max_length_ = 0;

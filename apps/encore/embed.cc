@@ -79,13 +79,9 @@ int run_sparse(const Args& args) {
       os << "{\"error\":" << json_string(r.error) << "}\n";
       continue;
     }
-    line = "{\"sparse_embedding\":[";
-    for (size_t k = 0; k < r.indices.size(); ++k) {
-      line += (k ? ",{\"index\":" : "{\"index\":") + std::to_string(r.indices[k]) + ",\"value\":";
-      append_float(line, r.values[k]);
-      line += '}';
-    }
-    os << line << "]}\n";
+    line = "{\"sparse_embedding\":";
+    append_sparse(line, r.indices.data(), r.values.data(), r.indices.size());
+    os << line << "}\n";
   }
   return failed ? 1 : 0;
 }

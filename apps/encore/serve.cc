@@ -10,11 +10,12 @@
 #include <utility>
 
 #include "cli.h"
-#include "io_util.h"
 #include "encore/classifier.h"
 #include "encore/embedder.h"
-#include "encore/model_path.h"
 #include "encore/error.h"
+#include "io_util.h"
+#include "encore/model_path.h"
+#include "encore/sparse_encoder.h"
 #include "serve/http_server.h"
 #include "serve/service.h"
 
@@ -32,6 +33,21 @@ bool declares_classifier(const std::string& dir) {
   const std::string a = j["architectures"][0];
   const std::string suffix = "ForSequenceClassification";
   return a.size() >= suffix.size() && a.compare(a.size() - suffix.size(), suffix.size(), suffix) == 0;
+}
+
+// modules.json has a SpladePooling module: a sentence-transformers SparseEncoder (SPLADE).
+bool declares_splade(const std::string& dir) {
+  std::ifstream f(std::filesystem::path(dir) / "modules.json");
+  if (!f) return false;
+  const nlohmann::json j = nlohmann::json::parse(f, nullptr, /*allow_exceptions=*/false);
+  if (!j.is_array()) return false;
+  const std::string suffix = "SpladePooling";
+  for (const nlohmann::json& m : j)
+    if (m.is_object() && m.contains("type") && m["type"].is_string()) {
+      const std::string t = m["type"];
+      if (t.size() >= suffix.size() && t.compare(t.size() - suffix.size(), suffix.size(), suffix) == 0) return true;
+    }
+  return false;
 }
 
 const char* kUsage =
@@ -71,7 +87,9 @@ const char* kUsage =
     "  --threads                inference threads (default: OpenMP's)\n"
     "  --tokenization-workers   threads that parse, tokenize and format (default: one per core)\n"
     "  --max-length             longest input in tokens (default: the model's)\n"
-    "  --pooling, --dtype       as `encore embed` (--pooling is ignored for a classifier)\n"
+    "  --pooling, --dtype       as `encore embed` (--pooling is ignored for a classifier);\n"
+    "                           --pooling splade serves a masked-LM model as SPLADE (/embed_sparse),\n"
+    "                           as does a SparseEncoder directory (modules.json with SpladePooling)\n"
     "  --port-file              write the bound port to FILE once listening\n"
     "  --drain-timeout          on SIGTERM, seconds to finish the requests in flight; then their\n"
     "                           connections close unanswered and the server exits (default 10)\n\n"
@@ -187,7 +205,8 @@ int run_serve(const std::vector<std::string>& argv) {
   std::optional<std::string> api_key = api_key_of(args);  // refused before the model loads
   const std::string model_arg = args.require("model");
   EmbedderOptions eo;
-  if (auto p = args.get("pooling")) eo.pooling = *p;
+  const bool splade_flag = args.get_or("pooling", "") == "splade";
+  if (auto p = args.get("pooling"); p && !splade_flag) eo.pooling = *p;
   eo.max_length = static_cast<int>(get_size(args, "max-length", 0, 0));
   eo.threads = static_cast<int>(get_size(args, "threads", 0, 0));
   eo.dtype = dtype_flag(args);  // usage errors before the model directory is looked at
@@ -199,10 +218,21 @@ int run_serve(const std::vector<std::string>& argv) {
   // (a re-ranker with one label); anything else is served as an embedding model. config.json's
   // architectures usually says which, so the weights load once; a model whose head is only
   // recognizable from its tensors loads as an Embedder first and then again as a classifier.
+  // A SPLADE model (TEI's --pooling splade, or a SparseEncoder directory) is an embedding
+  // model that answers /embed_sparse.
+  std::optional<SparseEncoder> sparse;
+  if (splade_flag || declares_splade(dir)) {
+    SparseEncoderOptions o;
+    o.max_length = eo.max_length;
+    o.threads = eo.threads;
+    o.dtype = eo.dtype;
+    sparse = SparseEncoder::load(dir, o);
+  }
   std::optional<Embedder> embedder;
-  if (!declares_classifier(dir)) embedder = Embedder::load(dir, eo);
+  if (!sparse && !declares_classifier(dir)) embedder = Embedder::load(dir, eo);
   std::optional<TextClassifier> classifier;
-  if (!embedder || (embedder->model() && embedder->model()->config().head.kind == TaskHead::SequenceClassification)) {
+  if (!sparse &&
+      (!embedder || (embedder->model() && embedder->model()->config().head.kind == TaskHead::SequenceClassification))) {
     embedder.reset();
     if (args.has("pooling")) std::fprintf(stderr, "encore serve: the model is a classifier; --pooling is ignored\n");
     ClassifierOptions co;
@@ -212,10 +242,12 @@ int run_serve(const std::vector<std::string>& argv) {
     so.max_length = eo.max_length;
   }
   // The first forward pass allocates; not a client's latency.
-  if (embedder) (void)embedder->embed({"warm up"});
+  if (sparse) (void)sparse->encode({"warm up"});
+  else if (embedder) (void)embedder->embed({"warm up"});
   else (void)classifier->classify({"warm up"});
   std::optional<serve::Service> service_storage;
-  if (embedder) service_storage.emplace(*embedder, so);
+  if (sparse) service_storage.emplace(*sparse, so);
+  else if (embedder) service_storage.emplace(*embedder, so);
   else service_storage.emplace(*classifier, so);
   serve::Service& service = *service_storage;
   serve::HttpServer http(
@@ -225,7 +257,8 @@ int run_serve(const std::vector<std::string>& argv) {
   const serve::ModelKind kind = service.kind();
   std::fprintf(stderr, "encore serve: %s (%s) on http://%s:%u (max input %d tokens, %zu tokenization workers)\n",
                so.model_id.c_str(),
-               kind == serve::ModelKind::Embedding    ? "embedding"
+               sparse                                 ? "SPLADE sparse embedding"
+               : kind == serve::ModelKind::Embedding  ? "embedding"
                : kind == serve::ModelKind::Classifier ? "classifier"
                                                       : "re-ranker",
                ho.host.c_str(), static_cast<unsigned>(http.port()), service.max_length(),

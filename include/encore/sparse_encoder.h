@@ -40,10 +40,19 @@ class SparseEncoder {
   std::vector<SparseEmbedding> encode(const std::vector<std::string>& texts) const;
   // The same with this call's max_active_dims (0: all), as encode(max_active_dims=k).
   std::vector<SparseEmbedding> encode(const std::vector<std::string>& texts, int max_active_dims) const;
+  // The weights of sequences already tokenized (special tokens included, each at most
+  // max_length() long), as one ragged batch: for a caller that tokenizes and batches itself
+  // (encore serve). A sequence's weights do not depend on the rest of the batch.
+  std::vector<SparseEmbedding> run(const TokenBatch& batch, int max_active_dims = 0) const;
+  // SparseEncoder.similarity of two embeddings: the model's similarity_fn_name
+  // (config_sentence_transformers.json; "dot" by default, or "cosine"), in double precision.
+  float similarity(const SparseEmbedding& a, const SparseEmbedding& b) const;
+  const std::string& similarity_fn_name() const;
   int64_t dimensions() const;  // the vocabulary size
   int max_length() const;
   std::string describe() const;  // "SpladePooling(max, relu), max_seq_length 512"
   const Tokenizer& tokenizer() const;
+  const Model& model() const;
 
   struct Impl;
 

