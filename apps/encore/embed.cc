@@ -8,6 +8,7 @@
 
 #include "cli.h"
 #include "encore/embedder.h"
+#include "encore/multi_vector.h"
 #include "encore/sparse_encoder.h"
 #include "io_util.h"
 
@@ -20,7 +21,9 @@ const char* kUsage =
     "                    [--pooling MODE] [--normalize|--no-normalize] [--dimensions N]\n"
     "                    [--max-length N] [--batch-size N] [--threads N] [--dtype f32|bf16|int8]\n"
     "       encore embed --sparse --model DIR [TEXT ... | --input FILE] [--jsonl] [--output FILE.jsonl|-]\n"
-    "                    [--max-active-dims N] [--max-length N] [--batch-size N] [--threads N] [--dtype ...]\n\n"
+    "                    [--max-active-dims N] [--max-length N] [--batch-size N] [--threads N] [--dtype ...]\n"
+    "       encore embed --multi-vector --query|--document --model DIR [TEXT ... | --input FILE] [--jsonl]\n"
+    "                    [--output FILE.jsonl|-] [--batch-size N] [--threads N] [--dtype ...]\n\n"
     "Embeds each TEXT argument, or each line of FILE ('-': stdin; stdin without either), as\n"
     "sentence-transformers' SentenceTransformer(DIR).encode(texts) does; with --jsonl every\n"
     "input is a JSON object {\"text\": ...}. DIR is a model directory or a Hugging Face id\n"
@@ -48,7 +51,11 @@ const char* kUsage =
     "                 SpladePooling, or a masked-LM model with SpladePooling's defaults): one line per\n"
     "                 input, {\"sparse_embedding\": [{\"index\": vocabulary id, \"value\": weight}, ...]},\n"
     "                 the non-zero weights by index ascending\n"
-    "  --max-active-dims  with --sparse: keep each text's N largest weights (default: all)\n\n"
+    "  --max-active-dims  with --sparse: keep each text's N largest weights (default: all)\n"
+    "  --multi-vector ColBERT: PyLate's ColBERT(DIR).encode(texts, is_query=...): one line per input,\n"
+    "                 {\"multi_vector\": [[...] per kept token], \"token_ids\": [...]}, the L2-normalized\n"
+    "                 token vectors; --query or --document says which (they are encoded differently:\n"
+    "                 [Q]/[D] prefix, [MASK] expansion of queries, punctuation dropped from documents)\n\n"
     "example:\n"
     "  encore embed --model models/all-MiniLM-L6-v2 \"The quick brown fox\" \"A fast auburn fox\"";
 
@@ -86,11 +93,53 @@ int run_sparse(const Args& args) {
   return failed ? 1 : 0;
 }
 
+// --multi-vector: ColBERT.encode, one JSON line per input.
+int run_multi_vector(const Args& args) {
+  for (const char* flag : {"pooling", "dimensions", "prompt-name", "prompt", "task", "normalize", "no-normalize",
+                           "max-active-dims", "max-length", "sparse"})
+    if (args.has(flag)) throw UsageError{std::string("--") + flag + " does not apply to --multi-vector"};
+  if (args.has("query") == args.has("document"))
+    throw UsageError{"--multi-vector needs --query or --document (ColBERT encodes them differently)"};
+  ColBERTOptions o;
+  read_run_flags(args, o);
+  const std::string output = args.get_or("output", "");
+  if (output.size() > 4 && output.substr(output.size() - 4) == ".npy")
+    throw UsageError{"--multi-vector writes JSON lines, not .npy"};
+  const ColBERT model = ColBERT::load(args.require("model"), o);
+  const Inputs inputs = read_inputs(args, InputShape::Text);
+  const std::vector<MultiVector> results =
+      with_input_errors(inputs, model.encode(valid_field(inputs, 0), args.has("query")));
+  std::ofstream file;
+  std::ostream& os = output_stream(args, file);
+  size_t failed = 0;
+  std::string line;
+  for (size_t i = 0; i < results.size(); ++i) {
+    const MultiVector& r = results[i];
+    if (!r.error.empty()) {
+      ++failed;
+      std::fprintf(stderr, "encore embed: %s: %s\n", inputs.where(i).c_str(), r.error.c_str());
+      os << "{\"error\":" << json_string(r.error) << "}\n";
+      continue;
+    }
+    line = "{\"multi_vector\":[";
+    for (int64_t k = 0; k < r.rows; ++k) {
+      if (k) line += ',';
+      append_float_array(line, r.row(k), static_cast<size_t>(r.dim));
+    }
+    line += "],\"token_ids\":[";
+    for (size_t k = 0; k < r.token_ids.size(); ++k) line += (k ? "," : "") + std::to_string(r.token_ids[k]);
+    os << line << "]}\n";
+  }
+  return failed ? 1 : 0;
+}
+
 int run_embed(const std::vector<std::string>& argv) {
   Args args(argv,
             with_run_flags({"model", "input", "output", "pooling", "dimensions", "max-length", "prompt-name", "prompt",
                             "task", "max-active-dims"}),
-            {"normalize", "no-normalize", "jsonl", "sparse"});
+            {"normalize", "no-normalize", "jsonl", "sparse", "multi-vector", "query", "document"});
+  if (args.has("multi-vector")) return run_multi_vector(args);
+  if (args.has("query") || args.has("document")) throw UsageError{"--query and --document need --multi-vector"};
   if (args.has("sparse")) return run_sparse(args);
   if (args.has("max-active-dims")) throw UsageError{"--max-active-dims needs --sparse"};
   if (args.has("normalize") && args.has("no-normalize"))

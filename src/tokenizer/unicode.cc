@@ -472,4 +472,14 @@ bool is_regex_space(char32_t c) {
   return c == 0x85 || is_split_space(c, TokenizerFlavour::HfFast);
 }
 
+std::string py_strip(const std::string& s) {
+  NText t;
+  decode_utf8(s, 0, t);
+  size_t b = 0, e = t.size();
+  while (b < e && is_split_space(t[b].c, TokenizerFlavour::Google)) ++b;
+  while (e > b && is_split_space(t[e - 1].c, TokenizerFlavour::Google)) --e;
+  if (b == e) return {};
+  return s.substr(t[b].begin, t[e - 1].end - t[b].begin);
+}
+
 }  // namespace encore::tok

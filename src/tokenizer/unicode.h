@@ -41,6 +41,8 @@ size_t find_invalid_utf8(std::string_view text);
 bool is_control(char32_t c, TokenizerFlavour f);      // dropped by clean_text
 bool is_whitespace(char32_t c, TokenizerFlavour f);   // becomes ' ' in clean_text
 bool is_split_space(char32_t c, TokenizerFlavour f);  // separates words
+// Python str.strip(): without the whitespace str.isspace() names at either end.
+std::string py_strip(const std::string& s);
 bool is_punctuation(char32_t c, TokenizerFlavour f);
 bool is_chinese_char(char32_t c, TokenizerFlavour f);
 bool is_nonspacing_mark(char32_t c, TokenizerFlavour f);

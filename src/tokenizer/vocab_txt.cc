@@ -26,17 +26,6 @@ std::string read_file(const std::filesystem::path& path) {
   return buf.str();
 }
 
-// Python str.strip(): whitespace per str.isspace().
-std::string py_strip(const std::string& s) {
-  NText t;
-  decode_utf8(s, 0, t);
-  size_t b = 0, e = t.size();
-  while (b < e && is_split_space(t[b].c, TokenizerFlavour::Google)) ++b;
-  while (e > b && is_split_space(t[e - 1].c, TokenizerFlavour::Google)) --e;
-  if (b == e) return {};
-  return s.substr(t[b].begin, t[e - 1].end - t[b].begin);
-}
-
 Vocab parse_vocab(const std::string& data, TokenizerFlavour flavour,
                   const std::filesystem::path& path) {
   std::vector<std::string> lines;

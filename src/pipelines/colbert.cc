@@ -1,0 +1,261 @@
+// ColBERT multi-vector embeddings as PyLate (1.6) computes them, from the directory PyLate's
+// ColBERT.save writes. References (pylate/models/colbert.py, pylate/models/Dense.py,
+// sentence_transformers/models/Transformer.py 5.3):
+//   tokenize: text.strip(), the tokenizer with truncation to L - 1 (L = query_length or
+//     document_length) when there is a prefix, then the prefix token's id inserted at
+//     position 1 (after [CLS]); queries with do_query_expansion are first padded to L - 1 with
+//     the [MASK] id (PyLate sets pad_token_id = mask_token_id), attention 0 unless
+//     attend_to_expansion_tokens;
+//   forward: the transformer's last hidden state at every position, then each Dense module
+//     in modules.json order;
+//   keep: documents drop padding and the skip-list's ids (after the forward: those tokens
+//     are attended to); queries with expansion keep all L positions, without it the real
+//     ones; then each kept vector is L2-normalized (v / max(|v|, 1e-12)).
+#include <algorithm>
+#include <cmath>
+#include <filesystem>
+#include <nlohmann/json.hpp>
+
+#include "encore/error.h"
+#include "encore/multi_vector.h"
+#include "models/json_file.h"
+#include "pipelines/st_modules.h"
+#include "tokenizer/unicode.h"
+
+namespace encore {
+namespace fs = std::filesystem;
+using json = nlohmann::json;
+
+struct ColBERT::Impl {
+  Impl(Model m, Tokenizer t) : model(std::move(m)), tokenizer(std::move(t)) {}
+  Model model;
+  Tokenizer tokenizer;
+  std::vector<std::shared_ptr<const st::RowModule>> dense;  // the projections, in order
+  std::optional<int32_t> query_prefix, document_prefix;     // the prefix tokens' ids ("" prefix: none)
+  int query_length = 32, document_length = 180;
+  bool expansion = true;          // do_query_expansion
+  bool attend_expansion = false;  // attend_to_expansion_tokens
+  std::vector<int32_t> skiplist;  // ids dropped from documents' outputs
+  int32_t mask_id = 0;            // the expansion (and padding) token
+  int64_t dim = 0;
+  int batch_size = 32, threads = 0;
+  std::string description;
+};
+
+namespace {
+
+json read_object(const fs::path& file) {
+  json j = read_json(file);
+  ENCORE_CHECK(j.is_object(), file.string(), ": expected a JSON object");
+  return j;
+}
+
+// convert_tokens_to_ids: the exact string among the added tokens and the vocabulary, else the
+// unknown token's id (PyLate looks prefixes and skip-list words up this way, not by tokenizing).
+int32_t token_id(const Tokenizer& t, const std::string& token, const fs::path& where) {
+  if (auto id = t.token_to_id(token)) return *id;
+  auto unk = t.token_to_id(t.config().unk_token);
+  ENCORE_CHECK(unk.has_value(), where.string(), ": '", token, "' is not a token and the tokenizer has no unknown token");
+  return *unk;
+}
+
+int length_setting(const json& c, const char* key, int fallback, const fs::path& file) {
+  if (!c.contains(key) || c[key].is_null()) return fallback;
+  ENCORE_CHECK(c[key].is_number_integer() && c[key].get<int64_t>() > 0 && c[key].get<int64_t>() < (1 << 20),
+               file.string(), ": '", key, "' must be a positive integer");
+  return c[key].get<int>();
+}
+
+}  // namespace
+
+ColBERT ColBERT::load(const std::string& dir, const ColBERTOptions& o) {
+  const fs::path root(dir);
+  const fs::path modules_file = root / "modules.json";
+  ENCORE_CHECK(fs::exists(modules_file), dir, ": no modules.json; a PyLate ColBERT directory has one (Transformer, Dense)");
+  const json modules = read_json(modules_file);
+  ENCORE_CHECK(modules.is_array() && !modules.empty(), modules_file.string(), ": expected a list of modules");
+  std::vector<fs::path> dense_dirs;
+  for (size_t i = 0; i < modules.size(); ++i) {
+    const json& m = modules[i];
+    ENCORE_CHECK(m.is_object() && m.contains("type") && m["type"].is_string(), modules_file.string(),
+                 ": each module needs a \"type\"");
+    const std::string type = m["type"].get<std::string>();
+    // PyLate's own Dense (pylate.models.Dense.Dense) is sentence-transformers' Dense with
+    // use_residual, which st::Dense reads.
+    const st::ModuleKind kind =
+        type == "pylate.models.Dense.Dense" ? st::ModuleKind::Dense : st::module_kind(type, modules_file.string());
+    if (i == 0) {
+      ENCORE_CHECK(kind == st::ModuleKind::Transformer && m.value("path", "").empty(), modules_file.string(),
+                   ": a ColBERT model starts with its Transformer at the directory's root");
+      continue;
+    }
+    // PyLate keeps only Transformer and Dense modules and drops the rest without a word
+    // (ColBERT._load_sbert_model); encore refuses what it would not run.
+    ENCORE_CHECK(kind == st::ModuleKind::Dense, modules_file.string(), ": module type '", type,
+                 "' is not one a ColBERT model runs (a Transformer, then Dense projections)");
+    dense_dirs.push_back(root / m.value("path", ""));
+  }
+  ENCORE_CHECK(!dense_dirs.empty(), modules_file.string(),
+               ": no Dense projection (PyLate would add a randomly initialized one)");
+
+  bool lower = false;
+  if (fs::exists(root / "sentence_bert_config.json"))
+    lower = read_object(root / "sentence_bert_config.json").value("do_lower_case", false);
+  LoadOptions lo;
+  lo.dtype = o.dtype;
+  auto impl = std::make_shared<Impl>(Model::load(dir, lo), Tokenizer::from_dir(dir, std::nullopt, [lower](TokenizerConfig& tc) {
+    if (lower) tc.lowercase_input();
+  }));
+  int64_t width = impl->model.config().hidden;
+  std::string chain;
+  for (const fs::path& d : dense_dirs) {
+    impl->dense.push_back(st::load_row_module(st::ModuleKind::Dense, d));
+    width = impl->dense.back()->out_dim(width);
+    chain += ", " + impl->dense.back()->describe();
+  }
+  impl->dim = width;
+
+  // config_sentence_transformers.json: PyLate's settings, each with its default when absent.
+  const fs::path cfg_file = root / "config_sentence_transformers.json";
+  const json c = fs::exists(cfg_file) ? read_object(cfg_file) : json::object();
+  auto prefix = [&](const char* key, const char* fallback) -> std::optional<int32_t> {
+    std::string p = fallback;
+    if (c.contains(key) && !c[key].is_null()) {
+      ENCORE_CHECK(c[key].is_string(), cfg_file.string(), ": '", key, "' must be a string");
+      p = c[key].get<std::string>();
+    }
+    if (p.empty()) return std::nullopt;
+    return token_id(impl->tokenizer, p, cfg_file);
+  };
+  impl->query_prefix = prefix("query_prefix", "[Q] ");
+  impl->document_prefix = prefix("document_prefix", "[D] ");
+  impl->query_length = o.query_length > 0 ? o.query_length : length_setting(c, "query_length", 32, cfg_file);
+  impl->document_length =
+      o.document_length > 0 ? o.document_length : length_setting(c, "document_length", 180, cfg_file);
+  impl->expansion = c.value("do_query_expansion", true);
+  impl->attend_expansion = impl->expansion && c.value("attend_to_expansion_tokens", false);
+  std::vector<std::string> skip;
+  if (c.contains("skiplist_words") && !c["skiplist_words"].is_null()) {
+    ENCORE_CHECK(c["skiplist_words"].is_array(), cfg_file.string(), ": 'skiplist_words' must be a list of strings");
+    for (const json& w : c["skiplist_words"]) {
+      ENCORE_CHECK(w.is_string(), cfg_file.string(), ": 'skiplist_words' must be a list of strings");
+      skip.push_back(w.get<std::string>());
+    }
+  } else {
+    for (char ch : std::string("!\"#$%&'()*+,-./:;<=>?@[\\]^_`{|}~")) skip.push_back(std::string(1, ch));  // string.punctuation
+  }
+  for (const std::string& w : skip) impl->skiplist.push_back(token_id(impl->tokenizer, w, cfg_file));
+  std::sort(impl->skiplist.begin(), impl->skiplist.end());
+  // PyLate pads with [MASK] (pad_token_id = mask_token_id; without a mask token, the end token).
+  auto mask = impl->tokenizer.token_to_id(impl->tokenizer.config().mask_token);
+  ENCORE_CHECK(mask.has_value() || !impl->expansion, dir, ": query expansion needs a mask token");
+  impl->mask_id = mask.value_or(0);
+  const int64_t positions = impl->model.config().max_length;
+  for (int length : {impl->query_length, impl->document_length}) {
+    ENCORE_CHECK(positions == 0 || length <= positions, dir, ": query_length / document_length ", length,
+                 " exceeds the model's ", positions, " positions");
+    ENCORE_CHECK(length >= 3, dir, ": query_length / document_length ", length, " leaves no room for text");
+  }
+  impl->batch_size = std::max(1, o.batch_size);
+  impl->threads = o.threads;
+  impl->description = "ColBERT(query_length " + std::to_string(impl->query_length) + (impl->expansion ? " expanded" : "") +
+                      (impl->attend_expansion ? " attended" : "") + ", document_length " +
+                      std::to_string(impl->document_length) + chain + ")";
+  ColBERT m;
+  m.impl_ = std::move(impl);
+  return m;
+}
+
+std::vector<MultiVector> ColBERT::encode(const std::vector<std::string>& texts, bool is_query) const {
+  const Impl& m = *impl_;
+  const ThreadScope threads(m.threads);
+  const std::optional<int32_t> prefix = is_query ? m.query_prefix : m.document_prefix;
+  const size_t L = static_cast<size_t>(is_query ? m.query_length : m.document_length);
+  const bool expand = is_query && m.expansion;
+  // Positions whose vectors no token attends to: the [MASK] expansion of a query without
+  // attend_to_expansion_tokens. Those need a key mask, so such queries run through forward()
+  // with a [B, S, S] attention mask (as the reference's extended mask); everything else is a
+  // plain ragged batch.
+  const bool masked_keys = expand && !m.attend_expansion;
+
+  std::vector<MultiVector> out(texts.size());
+  struct Item {
+    size_t index;
+    std::vector<int32_t> ids;
+    size_t real;  // leading positions that are text (and specials), not expansion
+  };
+  std::vector<Item> items;
+  EncodeOptions enc;
+  enc.truncation.strategy = TruncationStrategy::LongestFirst;
+  enc.truncation.max_length = prefix ? L - 1 : L;
+  for (size_t i = 0; i < texts.size(); ++i) {
+    try {
+      std::vector<int32_t> ids = m.tokenizer.encode(tok::py_strip(texts[i]), enc).ids;
+      size_t real = ids.size() + (prefix ? 1 : 0);
+      if (expand) ids.resize(enc.truncation.max_length, m.mask_id);
+      if (prefix) ids.insert(ids.begin() + std::min<size_t>(1, ids.size()), *prefix);
+      items.push_back({i, std::move(ids), real});
+    } catch (const Error& e) {
+      out[i].error = e.what();
+    }
+  }
+
+  const int64_t H = m.model.config().hidden;
+  for (size_t start = 0; start < items.size(); start += static_cast<size_t>(m.batch_size)) {
+    const size_t end = std::min(items.size(), start + static_cast<size_t>(m.batch_size));
+    // The hidden states of the chunk's tokens, concatenated: [tokens, H].
+    std::vector<float> states;
+    if (masked_keys) {
+      const int64_t B = static_cast<int64_t>(end - start), S = static_cast<int64_t>(L);
+      TensorMap in;
+      in["input_ids"] = Tensor::zeros(DType::I64, {B, S});
+      in["attention_mask"] = Tensor::zeros(DType::I64, {B, S, S});
+      if (m.model.config().type_vocab_size > 0) in["token_type_ids"] = Tensor::zeros(DType::I64, {B, S});
+      for (int64_t b = 0; b < B; ++b) {
+        const Item& it = items[start + static_cast<size_t>(b)];
+        for (int64_t s = 0; s < S; ++s) {
+          in["input_ids"].data<int64_t>()[b * S + s] = it.ids[static_cast<size_t>(s)];
+          for (int64_t k = 0; k < static_cast<int64_t>(it.real); ++k)  // every query row sees the real keys
+            in["attention_mask"].data<int64_t>()[(b * S + s) * S + k] = 1;
+        }
+      }
+      const Tensor h = m.model.forward(in).at("last_hidden_state");
+      states.assign(h.data<float>(), h.data<float>() + h.numel());
+    } else {
+      TokenBatch batch;
+      for (size_t i = start; i < end; ++i) batch.ids.push_back(items[i].ids);
+      const Encoded e = m.model.encode(batch);
+      states.assign(e.states.data<float>(), e.states.data<float>() + e.states.numel());
+    }
+    int64_t rows = static_cast<int64_t>(states.size()) / H, width = H;
+    for (const auto& d : m.dense) {
+      const int64_t next = d->out_dim(width);
+      states = d->run(std::move(states), rows, width);
+      width = next;
+    }
+    int64_t row = 0;
+    for (size_t i = start; i < end; ++i) {
+      const Item& it = items[i];
+      MultiVector& v = out[it.index];
+      v.dim = width;
+      for (size_t p = 0; p < it.ids.size(); ++p, ++row) {
+        const bool keep = is_query || !std::binary_search(m.skiplist.begin(), m.skiplist.end(), it.ids[p]);
+        if (!keep) continue;
+        const float* x = states.data() + row * width;
+        v.values.insert(v.values.end(), x, x + width);
+        v.token_ids.push_back(it.ids[p]);
+        ++v.rows;
+      }
+      st::normalize_rows(v.values.data(), v.rows, v.dim);
+    }
+  }
+  return out;
+}
+
+int64_t ColBERT::dimensions() const { return impl_->dim; }
+int ColBERT::query_length() const { return impl_->query_length; }
+int ColBERT::document_length() const { return impl_->document_length; }
+std::string ColBERT::describe() const { return impl_->description; }
+const Tokenizer& ColBERT::tokenizer() const { return impl_->tokenizer; }
+
+}  // namespace encore
