@@ -7,6 +7,7 @@
 #include <iostream>
 
 #include "cli.h"
+#include "encore/bge_m3.h"
 #include "encore/embedder.h"
 #include "encore/multi_vector.h"
 #include "encore/sparse_encoder.h"
@@ -23,7 +24,9 @@ const char* kUsage =
     "       encore embed --sparse --model DIR [TEXT ... | --input FILE] [--jsonl] [--output FILE.jsonl|-]\n"
     "                    [--max-active-dims N] [--max-length N] [--batch-size N] [--threads N] [--dtype ...]\n"
     "       encore embed --multi-vector --query|--document --model DIR [TEXT ... | --input FILE] [--jsonl]\n"
-    "                    [--output FILE.jsonl|-] [--batch-size N] [--threads N] [--dtype ...]\n\n"
+    "                    [--output FILE.jsonl|-] [--batch-size N] [--threads N] [--dtype ...]\n"
+    "       encore embed --bge-m3 --model DIR [TEXT ... | --input FILE] [--jsonl] [--output FILE.jsonl|-]\n"
+    "                    [--max-length N] [--no-normalize] [--batch-size N] [--threads N] [--dtype ...]\n\n"
     "Embeds each TEXT argument, or each line of FILE ('-': stdin; stdin without either), as\n"
     "sentence-transformers' SentenceTransformer(DIR).encode(texts) does; with --jsonl every\n"
     "input is a JSON object {\"text\": ...}. DIR is a model directory or a Hugging Face id\n"
@@ -55,7 +58,12 @@ const char* kUsage =
     "  --multi-vector ColBERT: PyLate's ColBERT(DIR).encode(texts, is_query=...): one line per input,\n"
     "                 {\"multi_vector\": [[...] per kept token], \"token_ids\": [...]}, the L2-normalized\n"
     "                 token vectors; --query or --document says which (they are encoded differently:\n"
-    "                 [Q]/[D] prefix, [MASK] expansion of queries, punctuation dropped from documents)\n\n"
+    "                 [Q]/[D] prefix, [MASK] expansion of queries, punctuation dropped from documents)\n"
+    "  --bge-m3       bge-m3's three outputs in one pass, as FlagEmbedding's BGEM3FlagModel(DIR,\n"
+    "                 use_fp16=False).encode(texts, return_dense=True, return_sparse=True,\n"
+    "                 return_colbert_vecs=True): {\"dense\": [...], \"sparse\": [{\"index\", \"value\"},\n"
+    "                 ...], \"colbert\": [[...] per token after <s>]}; DIR holds colbert_linear.pt and\n"
+    "                 sparse_linear.pt; --max-length defaults to FlagEmbedding's 512\n\n"
     "example:\n"
     "  encore embed --model models/all-MiniLM-L6-v2 \"The quick brown fox\" \"A fast auburn fox\"";
 
@@ -133,11 +141,54 @@ int run_multi_vector(const Args& args) {
   return failed ? 1 : 0;
 }
 
+// --bge-m3: BGEM3FlagModel.encode with all three outputs, one JSON line per input.
+int run_bge_m3(const Args& args) {
+  for (const char* flag : {"pooling", "dimensions", "prompt-name", "prompt", "task", "normalize", "max-active-dims",
+                           "sparse", "multi-vector", "query", "document"})
+    if (args.has(flag)) throw UsageError{std::string("--") + flag + " does not apply to --bge-m3"};
+  BgeM3Options o;
+  o.max_length = args.get_int("max-length", 0);
+  if (o.max_length < 0) throw UsageError{"--max-length must be >= 0"};
+  o.normalize = !args.has("no-normalize");
+  read_run_flags(args, o);
+  const std::string output = args.get_or("output", "");
+  if (output.size() > 4 && output.substr(output.size() - 4) == ".npy")
+    throw UsageError{"--bge-m3 writes JSON lines, not .npy"};
+  const BgeM3 model = BgeM3::load(args.require("model"), o);
+  const Inputs inputs = read_inputs(args, InputShape::Text);
+  const std::vector<BgeM3Embedding> results = with_input_errors(inputs, model.encode(valid_field(inputs, 0)));
+  std::ofstream file;
+  std::ostream& os = output_stream(args, file);
+  size_t failed = 0;
+  std::string line;
+  for (size_t i = 0; i < results.size(); ++i) {
+    const BgeM3Embedding& r = results[i];
+    if (!r.error.empty()) {
+      ++failed;
+      std::fprintf(stderr, "encore embed: %s: %s\n", inputs.where(i).c_str(), r.error.c_str());
+      os << "{\"error\":" << json_string(r.error) << "}\n";
+      continue;
+    }
+    line = "{\"dense\":";
+    append_float_array(line, r.dense.data(), r.dense.size());
+    line += ",\"sparse\":";
+    append_sparse(line, r.sparse.indices.data(), r.sparse.values.data(), r.sparse.indices.size());
+    line += ",\"colbert\":[";
+    for (int64_t k = 0; k < r.colbert.rows; ++k) {
+      if (k) line += ',';
+      append_float_array(line, r.colbert.row(k), static_cast<size_t>(r.colbert.dim));
+    }
+    os << line << "]}\n";
+  }
+  return failed ? 1 : 0;
+}
+
 int run_embed(const std::vector<std::string>& argv) {
   Args args(argv,
             with_run_flags({"model", "input", "output", "pooling", "dimensions", "max-length", "prompt-name", "prompt",
                             "task", "max-active-dims"}),
-            {"normalize", "no-normalize", "jsonl", "sparse", "multi-vector", "query", "document"});
+            {"normalize", "no-normalize", "jsonl", "sparse", "multi-vector", "query", "document", "bge-m3"});
+  if (args.has("bge-m3")) return run_bge_m3(args);
   if (args.has("multi-vector")) return run_multi_vector(args);
   if (args.has("query") || args.has("document")) throw UsageError{"--query and --document need --multi-vector"};
   if (args.has("sparse")) return run_sparse(args);
