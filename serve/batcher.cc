@@ -149,6 +149,8 @@ void Batcher::run_batch(std::vector<Sequence>& batch, size_t depth) {
                                                     : std::move(s.type_ids));
     in.all_tokens.push_back(s.all_tokens);
     in.prompt_tokens.push_back(s.prompt_tokens);
+    in.is_query.push_back(s.is_query);
+    in.attended.push_back(s.attended);
   }
   std::vector<SequenceResult> out(live.size());
   std::vector<std::string> errors(live.size());
@@ -163,6 +165,8 @@ void Batcher::run_batch(std::vector<Sequence>& batch, size_t depth) {
       one.tokens.type_ids.push_back(in.tokens.type_ids[i]);
       one.all_tokens.push_back(in.all_tokens[i]);
       one.prompt_tokens.push_back(in.prompt_tokens[i]);
+      one.is_query.push_back(in.is_query[i]);
+      one.attended.push_back(in.attended[i]);
       std::vector<SequenceResult> single(1);
       try {
         backend_.run(one, single);

@@ -38,6 +38,8 @@ struct BackendBatch {
   TokenBatch tokens;
   std::vector<bool> all_tokens;        // per sequence: return token embeddings (/embed_all)
   std::vector<int64_t> prompt_tokens;  // per sequence: leading prompt tokens (PreparedText)
+  std::vector<bool> is_query;          // per sequence, ColBERT: a query (ColBERT::Input)
+  std::vector<size_t> attended;        // per sequence, ColBERT: the attended leading positions
 };
 
 // Runs ragged batches: TEI's backend trait, reduced to what encore serves.
@@ -87,6 +89,8 @@ struct Sequence {
   std::vector<int32_t> type_ids;  // empty: all zero
   bool all_tokens = false;        // return per-token states (/embed_all)
   int64_t prompt_tokens = 0;      // leading tokens that are the prompt (PreparedText)
+  bool is_query = false;          // ColBERT: a query's ids and attended positions (ColBERT::Input)
+  size_t attended = 0;
   std::shared_ptr<Job> job;
   size_t index = 0;               // position in job->results
 };

@@ -129,6 +129,27 @@ Sequence Service::encode_input(const Input& input, bool truncate, TruncationSide
   return seq;
 }
 
+Sequence Service::encode_colbert_input(const Input& input, bool is_query, size_t index, const char* field) const {
+  if (input.is_ids)
+    raise(validation("Input validation error: a ColBERT model takes texts, not token ids (it inserts its [Q] / [D] "
+                     "token itself)"));
+  if (is_blank(input.text)) raise(cannot_be_empty(field));
+  const size_t chars = input.count_chars();
+  if (chars > char_limit()) raise(too_long(field, char_limit(), "characters", chars));
+  Sequence seq;
+  seq.index = index;
+  ColBERT::Input in;
+  try {
+    in = colbert_->prepare(input.text, is_query);
+  } catch (const Error& err) {
+    raise(tokenizer_error(err.what()));
+  }
+  seq.ids = std::move(in.ids);
+  seq.attended = in.attended;
+  seq.is_query = in.is_query;
+  return seq;
+}
+
 Sequence Service::encode_predict_input(const PredictInput& input, bool truncate, TruncationSide side,
                                        size_t index) const {
   const size_t max_length = static_cast<size_t>(max_length_);

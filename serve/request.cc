@@ -203,6 +203,7 @@ EmbedRequest parse_embed_request(std::string_view body) {
   r.normalize = opt_bool(doc, "normalize", true);
   r.dimensions = opt_positive(doc, "dimensions");
   r.prompt_name = opt_string(doc, "prompt_name");
+  r.is_query = opt_bool(doc, "is_query", false);
   return r;
 }
 

@@ -33,6 +33,7 @@ struct EmbedRequest {
   bool normalize = true;
   std::optional<int64_t> dimensions;  // Matryoshka: keep the first N, before normalizing
   std::optional<std::string> prompt_name;
+  bool is_query = false;  // encore's: /embed_all of a ColBERT model encodes queries (PyLate is_query)
 };
 
 enum class EncodingFormat { Float, Base64 };

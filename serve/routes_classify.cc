@@ -41,6 +41,23 @@ std::vector<size_t> tei_order(const std::vector<float>& scores) {
   return order;
 }
 
+// /rerank's answer: [{"index", "text" (when asked), "score"}, ...] best first.
+HttpResponse rerank_answer(const std::vector<float>& scores, const std::vector<std::string>* texts) {
+  check_scores(scores);
+  std::string body = "[";
+  const std::vector<size_t> order = tei_order(scores);
+  for (size_t k = 0; k < order.size(); ++k) {
+    body += k ? ",{\"index\":" : "{\"index\":";
+    body += std::to_string(order[k]);
+    if (texts) body += ",\"text\":" + json_string((*texts)[order[k]]);
+    body += ",\"score\":";
+    append_score(body, scores[order[k]]);
+    body += '}';
+  }
+  body += ']';
+  return HttpResponse{200, std::move(body), "application/json", {}};
+}
+
 }  // namespace
 
 void Service::predict(Call& call) {
@@ -82,6 +99,7 @@ void Service::predict(Call& call) {
 void Service::rerank(Call& call) {
   RerankRequest req = parse_rerank_request(call.request.body);
   if (req.texts.empty()) raise(empty_input("`texts` cannot be empty"));
+  if (colbert_) return rerank_maxsim(call, std::move(req));
   if (kind_ != ModelKind::Reranker) raise(backend_error("model is not a re-ranker model"));
   check_batch_size(req.texts.size(), "texts");
   const bool truncate = req.truncate.value_or(options_.auto_truncate);
@@ -99,19 +117,35 @@ void Service::rerank(Call& call) {
         [this, function, return_text = req.return_text, texts = std::move(req.texts)](Job& job) {
           std::vector<float> scores(job.results.size());
           for (size_t i = 0; i < job.results.size(); ++i) scores[i] = classifier_->scores(job.results[i].logits, function)[0];
-          check_scores(scores);
-          std::string body = "[";
-          const std::vector<size_t> order = tei_order(scores);
-          for (size_t k = 0; k < order.size(); ++k) {
-            body += k ? ",{\"index\":" : "{\"index\":";
-            body += std::to_string(order[k]);
-            if (return_text) body += ",\"text\":" + json_string(texts[order[k]]);
-            body += ",\"score\":";
-            append_score(body, scores[order[k]]);
-            body += '}';
-          }
-          body += ']';
-          return HttpResponse{200, std::move(body), "application/json", {}};
+          return rerank_answer(scores, return_text ? &texts : nullptr);
+        });
+}
+
+// /rerank on a ColBERT model: the query (as a query) and the texts (as documents) in one job,
+// each text's score MaxSim with the query (pylate.scores.colbert_scores of the pair). TEI's
+// truncate and raw_scores do not apply: PyLate always cuts to its lengths, MaxSim is a raw score.
+void Service::rerank_maxsim(Call& call, RerankRequest req) {
+  check_batch_size(req.texts.size() + 1, "texts");  // + 1: the query
+  std::vector<Sequence> sequences;
+  sequences.push_back(encode_colbert_input(Input{req.query, {}, false}, true, 0, "query"));
+  size_t chars = Input{req.query, {}, false}.count_chars();
+  for (size_t i = 0; i < req.texts.size(); ++i) {
+    const Input text{req.texts[i], {}, false};
+    sequences.push_back(encode_colbert_input(text, false, i + 1, "texts"));
+    chars += text.count_chars();
+  }
+  infer(call, std::move(sequences), chars,
+        [dim = colbert_->dimensions(), return_text = req.return_text, texts = std::move(req.texts)](Job& job) {
+          auto vectors = [dim](std::vector<float>& v) {
+            MultiVector m;
+            m.rows = static_cast<int64_t>(v.size()) / dim, m.dim = dim;
+            m.values = std::move(v);
+            return m;
+          };
+          const MultiVector query = vectors(job.results[0].tokens);
+          std::vector<float> scores;
+          for (size_t i = 1; i < job.results.size(); ++i) scores.push_back(maxsim(query, vectors(job.results[i].tokens)));
+          return rerank_answer(scores, return_text ? &texts : nullptr);
         });
 }
 

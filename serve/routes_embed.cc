@@ -11,6 +11,11 @@ namespace encore::serve {
 
 namespace {
 
+// What the pooled-embedding routes answer for a ColBERT model.
+constexpr const char* kColBERTRoutes =
+    "Model is a ColBERT model: its vectors are per token (/embed_all, with \"is_query\" for queries) "
+    "and its scores MaxSim (/rerank)";
+
 size_t chars_of(const std::vector<Input>& inputs) {
   size_t n = 0;
   for (const Input& in : inputs) n += in.count_chars();
@@ -25,12 +30,14 @@ void Service::embed(Call& call, bool all_tokens) {
   require_embedding_model();
   if (sparse_ && all_tokens) raise(backend_error("`embed_all` is not available for SPLADE models"));
   if (sparse_ && req.normalize) raise(backend_error("`normalize` is not available for SPLADE models"));
+  if (colbert_ && !all_tokens) raise(backend_error(kColBERTRoutes));
   if (!all_tokens) check_dimensions(req.dimensions);
   const bool truncate = req.truncate.value_or(options_.auto_truncate);
   std::vector<Sequence> sequences;
   sequences.reserve(req.inputs.size());
   for (size_t i = 0; i < req.inputs.size(); ++i) {
-    sequences.push_back(encode_input(req.inputs[i], truncate, req.truncation_direction, req.prompt_name, i));
+    sequences.push_back(colbert_ ? encode_colbert_input(req.inputs[i], req.is_query, i)
+                                 : encode_input(req.inputs[i], truncate, req.truncation_direction, req.prompt_name, i));
     sequences.back().all_tokens = all_tokens;
   }
   if (sparse_) {  // TEI's embed_pooled on a SPLADE model: the weights as a dense vector
@@ -46,7 +53,7 @@ void Service::embed(Call& call, bool all_tokens) {
     });
     return;
   }
-  const int64_t width = embedder_->token_dimensions();
+  const int64_t width = colbert_ ? colbert_->dimensions() : embedder_->token_dimensions();
   if (all_tokens && width == 0)
     raise(validation("Input validation error: a StaticEmbedding model has no token embeddings for /embed_all"));
   infer(call, std::move(sequences), chars_of(req.inputs),
@@ -101,6 +108,7 @@ void Service::similarity(Call& call) {
   if (req.sentences.empty()) raise(empty_input("`inputs.sentences` cannot be empty"));
   check_batch_size(req.sentences.size() + 1, "inputs.sentences");  // + 1: the source sentence, as TEI
   require_embedding_model();
+  if (colbert_) raise(backend_error(kColBERTRoutes));
   const bool truncate = req.truncate.value_or(options_.auto_truncate);
   std::vector<Input> inputs;
   inputs.push_back({req.source_sentence, {}, false});
@@ -137,6 +145,7 @@ void Service::openai(Call& call) {
   check_batch_size(req.inputs.size(), "input");
   require_embedding_model();
   if (sparse_) raise(backend_error("`normalize` is not available for SPLADE models"));  // OpenAI's always normalizes
+  if (colbert_) raise(backend_error(kColBERTRoutes));
   check_dimensions(req.dimensions);
   std::vector<Sequence> sequences;
   for (size_t i = 0; i < req.inputs.size(); ++i)

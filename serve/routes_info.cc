@@ -41,8 +41,8 @@ void Service::info(Call& call) {
   auto b = [](bool v) { return v ? std::string("true") : std::string("false"); };
   auto n = [](auto v) { return std::to_string(v); };
   std::string model_type;
-  if (sparse_) {
-    model_type = "{\"embedding\":{\"pooling\":\"splade\"}}";
+  if (sparse_ || colbert_) {
+    model_type = std::string("{\"embedding\":{\"pooling\":\"") + (sparse_ ? "splade" : "colbert") + "\"}}";
   } else if (embedder_) {
     std::string pooling;
     for (Pooling p : embedder_->pooling()) pooling += (pooling.empty() ? "" : "+") + std::string(pooling_name(p));
@@ -76,6 +76,10 @@ void Service::info(Call& call) {
     body += ",\"normalize_module\":" + b(embedder_->has_normalize_module());
     body += ",\"modules\":" + json_string(embedder_->describe());
     body += ",\"similarity_fn_name\":" + json_string(embedder_->similarity_fn_name());
+  } else if (colbert_) {
+    body += ",\"dimensions\":" + n(colbert_->dimensions());
+    body += ",\"modules\":" + json_string(colbert_->describe());
+    body += ",\"similarity_fn_name\":\"MaxSim\"";
   } else if (sparse_) {
     body += ",\"dimensions\":" + n(sparse_->dimensions());
     body += ",\"modules\":" + json_string(sparse_->describe());

@@ -6,6 +6,7 @@
 #include "serve/asio.h"
 #include "serve/classifier_backend.h"
 #include "serve/embedder_backend.h"
+#include "serve/colbert_backend.h"
 #include "serve/sparse_backend.h"
 
 namespace encore::serve {
@@ -82,6 +83,13 @@ Service::Service(const SparseEncoder& encoder, ServiceOptions options)
   start();
 }
 
+Service::Service(const ColBERT& model, ServiceOptions options)
+    : colbert_(&model), options_(std::move(options)), kind_(ModelKind::Embedding),
+      max_length_(std::max(model.query_length(), model.document_length())) {
+  backend_ = std::make_unique<ColBERTBackend>(model);
+  start();
+}
+
 void Service::start() {
   if (options_.tokenization_workers == 0)
     options_.tokenization_workers = std::max(1u, std::thread::hardware_concurrency());
@@ -93,14 +101,20 @@ void Service::start() {
 }
 
 const Tokenizer& Service::tokenizer() const {
-  return embedder_ ? embedder_->tokenizer() : sparse_ ? sparse_->tokenizer() : classifier_->tokenizer();
+  return embedder_  ? embedder_->tokenizer()
+         : sparse_  ? sparse_->tokenizer()
+         : colbert_ ? colbert_->tokenizer()
+                    : classifier_->tokenizer();
 }
 const Model* Service::model() const {
-  return embedder_ ? embedder_->model() : sparse_ ? &sparse_->model() : &classifier_->model();
+  return embedder_  ? embedder_->model()
+         : sparse_  ? &sparse_->model()
+         : colbert_ ? &colbert_->model()
+                    : &classifier_->model();
 }
 
 void Service::require_embedding_model() const {
-  if (!embedder_ && !sparse_) raise(backend_error("Model is not an embedding model"));
+  if (!embedder_ && !sparse_ && !colbert_) raise(backend_error("Model is not an embedding model"));
 }
 
 Service::~Service() { stop(); }

@@ -20,6 +20,7 @@
 
 #include "encore/classifier.h"
 #include "encore/embedder.h"
+#include "encore/multi_vector.h"
 #include "encore/sparse_encoder.h"
 #include "serve/api_error.h"
 #include "serve/batcher.h"
@@ -50,7 +51,8 @@ struct ServiceOptions {
 
 // The kind of model served, as TEI decides it: a sequence classifier with one label is a
 // re-ranker (/rerank and /predict), with more a classifier (/predict); anything else embeds
-// (a SPLADE model too: TEI's embedding model with splade pooling, /embed_sparse).
+// (a SPLADE model too: TEI's embedding model with splade pooling, /embed_sparse; and a ColBERT
+// model: per-token vectors on /embed_all, MaxSim on /rerank).
 enum class ModelKind { Embedding, Classifier, Reranker };
 
 class Service {
@@ -58,6 +60,7 @@ class Service {
   Service(const Embedder& embedder, ServiceOptions options);        // an embedding model
   Service(const TextClassifier& classifier, ServiceOptions options);  // a classifier or re-ranker
   Service(const SparseEncoder& encoder, ServiceOptions options);      // a SPLADE model
+  Service(const ColBERT& model, ServiceOptions options);              // a ColBERT model
   ~Service();
   Service(const Service&) = delete;
   Service& operator=(const Service&) = delete;
@@ -124,6 +127,10 @@ class Service {
   // The same rules for a classifier input, a text or a pair (TEI: an empty pair is two empty
   // texts; over the character limit each text is cut to half of it).
   Sequence encode_predict_input(const PredictInput& input, bool truncate, TruncationSide side, size_t index) const;
+  // A ColBERT model's input: a text only (it inserts its prefix token itself), prepared as
+  // PyLate does (ColBERT::prepare: always cut to query_length / document_length).
+  Sequence encode_colbert_input(const Input& input, bool is_query, size_t index, const char* field = "inputs") const;
+  void rerank_maxsim(Call& call, RerankRequest req);
   // Whether a text gives no tokens of its own: "", or only whitespace or control characters,
   // which the tokenizer drops. Such an input is refused as "" is (413 "cannot be empty")
   // rather than run as its special tokens alone.
@@ -157,6 +164,7 @@ class Service {
   const Embedder* embedder_ = nullptr;          // set for an embedding model
   const TextClassifier* classifier_ = nullptr;  // set for a classifier or re-ranker
   const SparseEncoder* sparse_ = nullptr;       // set for a SPLADE model
+  const ColBERT* colbert_ = nullptr;            // set for a ColBERT model
   ServiceOptions options_;
   ModelKind kind_ = ModelKind::Embedding;
   int max_length_ = 0;

@@ -15,6 +15,7 @@
 #include "encore/error.h"
 #include "io_util.h"
 #include "encore/model_path.h"
+#include "encore/multi_vector.h"
 #include "encore/sparse_encoder.h"
 #include "serve/http_server.h"
 #include "serve/service.h"
@@ -47,6 +48,24 @@ bool declares_splade(const std::string& dir) {
       const std::string t = m["type"];
       if (t.size() >= suffix.size() && t.compare(t.size() - suffix.size(), suffix.size(), suffix) == 0) return true;
     }
+  return false;
+}
+
+// A PyLate ColBERT directory: config_sentence_transformers.json says model_type "ColBERT", or
+// modules.json names PyLate's Dense.
+bool declares_colbert(const std::string& dir) {
+  const std::filesystem::path root(dir);
+  std::ifstream c(root / "config_sentence_transformers.json");
+  if (c) {
+    const nlohmann::json j = nlohmann::json::parse(c, nullptr, /*allow_exceptions=*/false);
+    if (j.is_object() && j.value("model_type", "") == "ColBERT") return true;
+  }
+  std::ifstream m(root / "modules.json");
+  if (!m) return false;
+  const nlohmann::json j = nlohmann::json::parse(m, nullptr, /*allow_exceptions=*/false);
+  if (!j.is_array()) return false;
+  for (const nlohmann::json& e : j)
+    if (e.is_object() && e.value("type", "").rfind("pylate.", 0) == 0) return true;
   return false;
 }
 
@@ -89,7 +108,9 @@ const char* kUsage =
     "  --max-length             longest input in tokens (default: the model's)\n"
     "  --pooling, --dtype       as `encore embed` (--pooling is ignored for a classifier);\n"
     "                           --pooling splade serves a masked-LM model as SPLADE (/embed_sparse),\n"
-    "                           as does a SparseEncoder directory (modules.json with SpladePooling)\n"
+    "                           as does a SparseEncoder directory (modules.json with SpladePooling);\n"
+    "                           a PyLate ColBERT directory serves its token vectors (/embed_all) and\n"
+    "                           MaxSim (/rerank)\n"
     "  --port-file              write the bound port to FILE once listening\n"
     "  --drain-timeout          on SIGTERM, seconds to finish the requests in flight; then their\n"
     "                           connections close unanswered and the server exits (default 10)\n\n"
@@ -228,10 +249,20 @@ int run_serve(const std::vector<std::string>& argv) {
     o.dtype = eo.dtype;
     sparse = SparseEncoder::load(dir, o);
   }
+  std::optional<ColBERT> colbert;
+  if (!sparse && declares_colbert(dir)) {
+    if (args.has("pooling") || args.has("max-length"))
+      throw UsageError{"--pooling and --max-length do not apply to a ColBERT model (query_length, document_length)"};
+    ColBERTOptions o;
+    o.threads = eo.threads;
+    o.dtype = eo.dtype;
+    colbert = ColBERT::load(dir, o);
+  }
+  const bool other = sparse || colbert;
   std::optional<Embedder> embedder;
-  if (!sparse && !declares_classifier(dir)) embedder = Embedder::load(dir, eo);
+  if (!other && !declares_classifier(dir)) embedder = Embedder::load(dir, eo);
   std::optional<TextClassifier> classifier;
-  if (!sparse &&
+  if (!other &&
       (!embedder || (embedder->model() && embedder->model()->config().head.kind == TaskHead::SequenceClassification))) {
     embedder.reset();
     if (args.has("pooling")) std::fprintf(stderr, "encore serve: the model is a classifier; --pooling is ignored\n");
@@ -243,10 +274,12 @@ int run_serve(const std::vector<std::string>& argv) {
   }
   // The first forward pass allocates; not a client's latency.
   if (sparse) (void)sparse->encode({"warm up"});
+  else if (colbert) (void)colbert->encode({"warm up"}, true);
   else if (embedder) (void)embedder->embed({"warm up"});
   else (void)classifier->classify({"warm up"});
   std::optional<serve::Service> service_storage;
   if (sparse) service_storage.emplace(*sparse, so);
+  else if (colbert) service_storage.emplace(*colbert, so);
   else if (embedder) service_storage.emplace(*embedder, so);
   else service_storage.emplace(*classifier, so);
   serve::Service& service = *service_storage;
@@ -258,6 +291,7 @@ int run_serve(const std::vector<std::string>& argv) {
   std::fprintf(stderr, "encore serve: %s (%s) on http://%s:%u (max input %d tokens, %zu tokenization workers)\n",
                so.model_id.c_str(),
                sparse                                 ? "SPLADE sparse embedding"
+               : colbert                              ? "ColBERT multi-vector"
                : kind == serve::ModelKind::Embedding  ? "embedding"
                : kind == serve::ModelKind::Classifier ? "classifier"
                                                       : "re-ranker",

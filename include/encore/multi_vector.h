@@ -48,11 +48,25 @@ class ColBERT {
   // PyLate's encode(texts, is_query=...): queries give query_length vectors (with expansion),
   // documents one per kept token (padding and skip-list tokens removed).
   std::vector<MultiVector> encode(const std::vector<std::string>& texts, bool is_query) const;
+
+  // One text as the model sees it, for a caller that batches itself (encore serve): its ids
+  // (prefix and expansion included) and how many leading positions are attended (the [MASK]
+  // expansion of a query is not, unless attend_to_expansion_tokens). Throws on a tokenizer error.
+  struct Input {
+    std::vector<int32_t> ids;
+    size_t attended = 0;
+    bool is_query = false;
+  };
+  Input prepare(const std::string& text, bool is_query) const;
+  // The vectors of prepared inputs, queries and documents mixed, as one batch (a text's vectors
+  // do not depend on the rest of the batch).
+  std::vector<MultiVector> run(const std::vector<Input>& inputs) const;
   int64_t dimensions() const;  // the last Dense module's width
   int query_length() const;
   int document_length() const;
   std::string describe() const;  // "ColBERT(query_length 32, document_length 180, Dense(384->128, ...))"
   const Tokenizer& tokenizer() const;
+  const Model& model() const;
 
   struct Impl;
 

@@ -166,67 +166,33 @@ ColBERT ColBERT::load(const std::string& dir, const ColBERTOptions& o) {
   return m;
 }
 
-std::vector<MultiVector> ColBERT::encode(const std::vector<std::string>& texts, bool is_query) const {
+ColBERT::Input ColBERT::prepare(const std::string& text, bool is_query) const {
   const Impl& m = *impl_;
-  const ThreadScope threads(m.threads);
   const std::optional<int32_t> prefix = is_query ? m.query_prefix : m.document_prefix;
   const size_t L = static_cast<size_t>(is_query ? m.query_length : m.document_length);
-  const bool expand = is_query && m.expansion;
-  // Positions whose vectors no token attends to: the [MASK] expansion of a query without
-  // attend_to_expansion_tokens. Those need a key mask, so such queries run through forward()
-  // with a [B, S, S] attention mask (as the reference's extended mask); everything else is a
-  // plain ragged batch.
-  const bool masked_keys = expand && !m.attend_expansion;
-
-  std::vector<MultiVector> out(texts.size());
-  struct Item {
-    size_t index;
-    std::vector<int32_t> ids;
-    size_t real;  // leading positions that are text (and specials), not expansion
-  };
-  std::vector<Item> items;
   EncodeOptions enc;
   enc.truncation.strategy = TruncationStrategy::LongestFirst;
   enc.truncation.max_length = prefix ? L - 1 : L;
-  for (size_t i = 0; i < texts.size(); ++i) {
-    try {
-      std::vector<int32_t> ids = m.tokenizer.encode(tok::py_strip(texts[i]), enc).ids;
-      size_t real = ids.size() + (prefix ? 1 : 0);
-      if (expand) ids.resize(enc.truncation.max_length, m.mask_id);
-      if (prefix) ids.insert(ids.begin() + std::min<size_t>(1, ids.size()), *prefix);
-      items.push_back({i, std::move(ids), real});
-    } catch (const Error& e) {
-      out[i].error = e.what();
-    }
+  Input in;
+  in.is_query = is_query;
+  in.ids = m.tokenizer.encode(tok::py_strip(text), enc).ids;
+  in.attended = in.ids.size() + (prefix ? 1 : 0);
+  if (is_query && m.expansion) {
+    in.ids.resize(enc.truncation.max_length, m.mask_id);
+    if (m.attend_expansion) in.attended = enc.truncation.max_length + (prefix ? 1 : 0);
   }
+  if (prefix) in.ids.insert(in.ids.begin() + std::min<size_t>(1, in.ids.size()), *prefix);
+  return in;
+}
 
+std::vector<MultiVector> ColBERT::run(const std::vector<Input>& inputs) const {
+  const Impl& m = *impl_;
+  const ThreadScope threads(m.threads);
   const int64_t H = m.model.config().hidden;
-  for (size_t start = 0; start < items.size(); start += static_cast<size_t>(m.batch_size)) {
-    const size_t end = std::min(items.size(), start + static_cast<size_t>(m.batch_size));
-    // The hidden states of the chunk's tokens, concatenated: [tokens, H].
-    std::vector<float> states;
-    if (masked_keys) {
-      const int64_t B = static_cast<int64_t>(end - start), S = static_cast<int64_t>(L);
-      TensorMap in;
-      in["input_ids"] = Tensor::zeros(DType::I64, {B, S});
-      in["attention_mask"] = Tensor::zeros(DType::I64, {B, S, S});
-      if (m.model.config().type_vocab_size > 0) in["token_type_ids"] = Tensor::zeros(DType::I64, {B, S});
-      for (int64_t b = 0; b < B; ++b) {
-        const Item& it = items[start + static_cast<size_t>(b)];
-        for (int64_t s = 0; s < S; ++s) {
-          in["input_ids"].data<int64_t>()[b * S + s] = it.ids[static_cast<size_t>(s)];
-          for (int64_t k = 0; k < static_cast<int64_t>(it.real); ++k)  // every query row sees the real keys
-            in["attention_mask"].data<int64_t>()[(b * S + s) * S + k] = 1;
-        }
-      }
-      const Tensor h = m.model.forward(in).at("last_hidden_state");
-      states.assign(h.data<float>(), h.data<float>() + h.numel());
-    } else {
-      TokenBatch batch;
-      for (size_t i = start; i < end; ++i) batch.ids.push_back(items[i].ids);
-      const Encoded e = m.model.encode(batch);
-      states.assign(e.states.data<float>(), e.states.data<float>() + e.states.numel());
-    }
+  std::vector<MultiVector> out(inputs.size());
+  // The projections, then each input's kept rows, normalized. `group` lists the inputs whose
+  // hidden states `states` holds, in order.
+  auto finish = [&](const std::vector<size_t>& group, std::vector<float> states) {
     int64_t rows = static_cast<int64_t>(states.size()) / H, width = H;
     for (const auto& d : m.dense) {
       const int64_t next = d->out_dim(width);
@@ -234,20 +200,73 @@ std::vector<MultiVector> ColBERT::encode(const std::vector<std::string>& texts, 
       width = next;
     }
     int64_t row = 0;
-    for (size_t i = start; i < end; ++i) {
-      const Item& it = items[i];
-      MultiVector& v = out[it.index];
+    for (size_t i : group) {
+      const Input& in = inputs[i];
+      MultiVector& v = out[i];
       v.dim = width;
-      for (size_t p = 0; p < it.ids.size(); ++p, ++row) {
-        const bool keep = is_query || !std::binary_search(m.skiplist.begin(), m.skiplist.end(), it.ids[p]);
-        if (!keep) continue;
+      for (size_t p = 0; p < in.ids.size(); ++p, ++row) {
+        // Queries keep every position (a query without expansion has no padding here);
+        // documents drop the skip-list's tokens.
+        if (!in.is_query && std::binary_search(m.skiplist.begin(), m.skiplist.end(), in.ids[p])) continue;
         const float* x = states.data() + row * width;
         v.values.insert(v.values.end(), x, x + width);
-        v.token_ids.push_back(it.ids[p]);
+        v.token_ids.push_back(in.ids[p]);
         ++v.rows;
       }
       st::normalize_rows(v.values.data(), v.rows, v.dim);
     }
+  };
+  // Inputs with positions no token attends to (a query's [MASK] expansion without
+  // attend_to_expansion_tokens) need a key mask: forward() with a [B, S, S] attention mask,
+  // as the reference's extended mask. Everything else is a plain ragged batch.
+  std::vector<size_t> ragged, masked;
+  for (size_t i = 0; i < inputs.size(); ++i) (inputs[i].attended < inputs[i].ids.size() ? masked : ragged).push_back(i);
+  if (!ragged.empty()) {
+    TokenBatch batch;
+    for (size_t i : ragged) batch.ids.push_back(inputs[i].ids);
+    const Encoded e = m.model.encode(batch);
+    finish(ragged, std::vector<float>(e.states.data<float>(), e.states.data<float>() + e.states.numel()));
+  }
+  if (!masked.empty()) {
+    const int64_t B = static_cast<int64_t>(masked.size()), S = static_cast<int64_t>(inputs[masked[0]].ids.size());
+    TensorMap t;
+    t["input_ids"] = Tensor::zeros(DType::I64, {B, S});
+    t["attention_mask"] = Tensor::zeros(DType::I64, {B, S, S});
+    if (m.model.config().type_vocab_size > 0) t["token_type_ids"] = Tensor::zeros(DType::I64, {B, S});
+    for (int64_t b = 0; b < B; ++b) {
+      const Input& in = inputs[masked[static_cast<size_t>(b)]];
+      ENCORE_CHECK(static_cast<int64_t>(in.ids.size()) == S, "ColBERT: expanded queries of ", S, " and ",
+                   in.ids.size(), " tokens in one batch");
+      for (int64_t s = 0; s < S; ++s) {
+        t["input_ids"].data<int64_t>()[b * S + s] = in.ids[static_cast<size_t>(s)];
+        for (size_t k = 0; k < in.attended; ++k)  // every position sees the attended keys
+          t["attention_mask"].data<int64_t>()[(b * S + s) * S + static_cast<int64_t>(k)] = 1;
+      }
+    }
+    const Tensor h = m.model.forward(t).at("last_hidden_state");
+    finish(masked, std::vector<float>(h.data<float>(), h.data<float>() + h.numel()));
+  }
+  return out;
+}
+
+std::vector<MultiVector> ColBERT::encode(const std::vector<std::string>& texts, bool is_query) const {
+  std::vector<MultiVector> out(texts.size());
+  std::vector<Input> inputs;
+  std::vector<size_t> which;
+  for (size_t i = 0; i < texts.size(); ++i) {
+    try {
+      inputs.push_back(prepare(texts[i], is_query));
+      which.push_back(i);
+    } catch (const Error& e) {
+      out[i].error = e.what();
+    }
+  }
+  const size_t step = static_cast<size_t>(impl_->batch_size);
+  for (size_t start = 0; start < inputs.size(); start += step) {
+    const size_t end = std::min(inputs.size(), start + step);
+    std::vector<MultiVector> done = run(std::vector<Input>(inputs.begin() + static_cast<std::ptrdiff_t>(start),
+                                                           inputs.begin() + static_cast<std::ptrdiff_t>(end)));
+    for (size_t k = start; k < end; ++k) out[which[k]] = std::move(done[k - start]);
   }
   return out;
 }
@@ -257,5 +276,6 @@ int ColBERT::query_length() const { return impl_->query_length; }
 int ColBERT::document_length() const { return impl_->document_length; }
 std::string ColBERT::describe() const { return impl_->description; }
 const Tokenizer& ColBERT::tokenizer() const { return impl_->tokenizer; }
+const Model& ColBERT::model() const { return impl_->model; }
 
 }  // namespace encore
