@@ -190,34 +190,37 @@ std::vector<MultiVector> ColBERT::run(const std::vector<Input>& inputs) const {
   const ThreadScope threads(m.threads);
   const int64_t H = m.model.config().hidden;
   std::vector<MultiVector> out(inputs.size());
-  // The projections, then each input's kept rows, normalized. `group` lists the inputs whose
-  // hidden states `states` holds, in order.
-  auto finish = [&](const std::vector<size_t>& group, std::vector<float> states) {
-    int64_t rows = static_cast<int64_t>(states.size()) / H, width = H;
-    for (const auto& d : m.dense) {
-      const int64_t next = d->out_dim(width);
-      states = d->run(std::move(states), rows, width);
-      width = next;
-    }
-    int64_t row = 0;
+  // The projections on each input's own rows (a GEMM's rounding may depend on its row count,
+  // and a text's vectors must not depend on the rest of the batch), then its kept rows,
+  // normalized. `states` holds the hidden states of the inputs of `group`, in order.
+  auto finish = [&](const std::vector<size_t>& group, const float* states) {
     for (size_t i : group) {
       const Input& in = inputs[i];
+      const int64_t n = static_cast<int64_t>(in.ids.size());
+      std::vector<float> x(states, states + n * H);
+      states += n * H;
+      int64_t width = H;
+      for (const auto& d : m.dense) {
+        const int64_t next = d->out_dim(width);
+        x = d->run(std::move(x), n, width);
+        width = next;
+      }
       MultiVector& v = out[i];
       v.dim = width;
-      for (size_t p = 0; p < in.ids.size(); ++p, ++row) {
+      for (int64_t p = 0; p < n; ++p) {
         // Queries keep every position (a query without expansion has no padding here);
         // documents drop the skip-list's tokens.
-        if (!in.is_query && std::binary_search(m.skiplist.begin(), m.skiplist.end(), in.ids[p])) continue;
-        const float* x = states.data() + row * width;
-        v.values.insert(v.values.end(), x, x + width);
-        v.token_ids.push_back(in.ids[p]);
+        const int32_t id = in.ids[static_cast<size_t>(p)];
+        if (!in.is_query && std::binary_search(m.skiplist.begin(), m.skiplist.end(), id)) continue;
+        v.values.insert(v.values.end(), x.data() + p * width, x.data() + (p + 1) * width);
+        v.token_ids.push_back(id);
         ++v.rows;
       }
       st::normalize_rows(v.values.data(), v.rows, v.dim);
     }
   };
   // Inputs with positions no token attends to (a query's [MASK] expansion without
-  // attend_to_expansion_tokens) need a key mask: forward() with a [B, S, S] attention mask,
+  // attend_to_expansion_tokens) need a key mask: forward() with a [1, S, S] attention mask,
   // as the reference's extended mask. Everything else is a plain ragged batch.
   std::vector<size_t> ragged, masked;
   for (size_t i = 0; i < inputs.size(); ++i) (inputs[i].attended < inputs[i].ids.size() ? masked : ragged).push_back(i);
@@ -225,26 +228,24 @@ std::vector<MultiVector> ColBERT::run(const std::vector<Input>& inputs) const {
     TokenBatch batch;
     for (size_t i : ragged) batch.ids.push_back(inputs[i].ids);
     const Encoded e = m.model.encode(batch);
-    finish(ragged, std::vector<float>(e.states.data<float>(), e.states.data<float>() + e.states.numel()));
+    finish(ragged, e.states.data<float>());
   }
-  if (!masked.empty()) {
-    const int64_t B = static_cast<int64_t>(masked.size()), S = static_cast<int64_t>(inputs[masked[0]].ids.size());
+  // One forward per such query: a padded batch's GEMMs may round differently with its row
+  // count, and a text's vectors must not depend on what else is in the batch.
+  for (size_t i : masked) {
+    const Input& in = inputs[i];
+    const int64_t S = static_cast<int64_t>(in.ids.size());
     TensorMap t;
-    t["input_ids"] = Tensor::zeros(DType::I64, {B, S});
-    t["attention_mask"] = Tensor::zeros(DType::I64, {B, S, S});
-    if (m.model.config().type_vocab_size > 0) t["token_type_ids"] = Tensor::zeros(DType::I64, {B, S});
-    for (int64_t b = 0; b < B; ++b) {
-      const Input& in = inputs[masked[static_cast<size_t>(b)]];
-      ENCORE_CHECK(static_cast<int64_t>(in.ids.size()) == S, "ColBERT: expanded queries of ", S, " and ",
-                   in.ids.size(), " tokens in one batch");
-      for (int64_t s = 0; s < S; ++s) {
-        t["input_ids"].data<int64_t>()[b * S + s] = in.ids[static_cast<size_t>(s)];
-        for (size_t k = 0; k < in.attended; ++k)  // every position sees the attended keys
-          t["attention_mask"].data<int64_t>()[(b * S + s) * S + static_cast<int64_t>(k)] = 1;
-      }
+    t["input_ids"] = Tensor::zeros(DType::I64, {1, S});
+    t["attention_mask"] = Tensor::zeros(DType::I64, {1, S, S});
+    if (m.model.config().type_vocab_size > 0) t["token_type_ids"] = Tensor::zeros(DType::I64, {1, S});
+    for (int64_t s = 0; s < S; ++s) {
+      t["input_ids"].data<int64_t>()[s] = in.ids[static_cast<size_t>(s)];
+      for (size_t k = 0; k < in.attended; ++k)  // every position sees the attended keys
+        t["attention_mask"].data<int64_t>()[s * S + static_cast<int64_t>(k)] = 1;
     }
     const Tensor h = m.model.forward(t).at("last_hidden_state");
-    finish(masked, std::vector<float>(h.data<float>(), h.data<float>() + h.numel()));
+    finish({i}, h.data<float>());
   }
   return out;
 }
