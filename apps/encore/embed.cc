@@ -26,7 +26,7 @@ const char* kUsage =
     "       encore embed --multi-vector --query|--document --model DIR [TEXT ... | --input FILE] [--jsonl]\n"
     "                    [--output FILE.jsonl|-] [--batch-size N] [--threads N] [--dtype ...]\n"
     "       encore embed --bge-m3 --model DIR [TEXT ... | --input FILE] [--jsonl] [--output FILE.jsonl|-]\n"
-    "                    [--max-length N] [--no-normalize] [--batch-size N] [--threads N] [--dtype ...]\n\n"
+    "                    [--max-length N] [--no-normalize] [--fp16-weights] [--batch-size N] [--threads N]\n\n"
     "Embeds each TEXT argument, or each line of FILE ('-': stdin; stdin without either), as\n"
     "sentence-transformers' SentenceTransformer(DIR).encode(texts) does; with --jsonl every\n"
     "input is a JSON object {\"text\": ...}. DIR is a model directory or a Hugging Face id\n"
@@ -63,7 +63,9 @@ const char* kUsage =
     "                 use_fp16=False).encode(texts, return_dense=True, return_sparse=True,\n"
     "                 return_colbert_vecs=True): {\"dense\": [...], \"sparse\": [{\"index\", \"value\"},\n"
     "                 ...], \"colbert\": [[...] per token after <s>]}; DIR holds colbert_linear.pt and\n"
-    "                 sparse_linear.pt; --max-length defaults to FlagEmbedding's 512\n\n"
+    "                 sparse_linear.pt; --max-length defaults to FlagEmbedding's 512; --fp16-weights\n"
+    "                 rounds every weight to float16 first, as FlagEmbedding's default use_fp16=True\n"
+    "                 does on the CPU\n\n"
     "example:\n"
     "  encore embed --model models/all-MiniLM-L6-v2 \"The quick brown fox\" \"A fast auburn fox\"";
 
@@ -150,6 +152,7 @@ int run_bge_m3(const Args& args) {
   o.max_length = args.get_int("max-length", 0);
   if (o.max_length < 0) throw UsageError{"--max-length must be >= 0"};
   o.normalize = !args.has("no-normalize");
+  o.fp16_weights = args.has("fp16-weights");
   read_run_flags(args, o);
   const std::string output = args.get_or("output", "");
   if (output.size() > 4 && output.substr(output.size() - 4) == ".npy")
@@ -187,8 +190,10 @@ int run_embed(const std::vector<std::string>& argv) {
   Args args(argv,
             with_run_flags({"model", "input", "output", "pooling", "dimensions", "max-length", "prompt-name", "prompt",
                             "task", "max-active-dims"}),
-            {"normalize", "no-normalize", "jsonl", "sparse", "multi-vector", "query", "document", "bge-m3"});
+            {"normalize", "no-normalize", "jsonl", "sparse", "multi-vector", "query", "document", "bge-m3",
+             "fp16-weights"});
   if (args.has("bge-m3")) return run_bge_m3(args);
+  if (args.has("fp16-weights")) throw UsageError{"--fp16-weights needs --bge-m3"};
   if (args.has("multi-vector")) return run_multi_vector(args);
   if (args.has("query") || args.has("document")) throw UsageError{"--query and --document need --multi-vector"};
   if (args.has("sparse")) return run_sparse(args);

@@ -25,7 +25,10 @@ struct BgeM3Options {
   int batch_size = 32;
   int threads = 0;
   ComputeType dtype = ComputeType::F32;  // the XLM-R body's GEMMs; the heads run in float32
-  bool normalize = true;                 // normalize_embeddings: L2-normalize dense and ColBERT
+  bool normalize = true;
+  // FlagEmbedding's use_fp16=True (its default) on the CPU: every weight, the heads too,
+  // rounded to float16, then float32 arithmetic. Off: the checkpoint's weights (use_fp16=False).
+  bool fp16_weights = false;                 // normalize_embeddings: L2-normalize dense and ColBERT
 };
 
 // One text's three outputs (BGEM3FlagModel.encode's dense_vecs, lexical_weights and
@@ -46,6 +49,9 @@ class BgeM3 {
   static BgeM3 load(const std::string& dir, const BgeM3Options& options = {});
   // All three outputs of each text, from one forward pass.
   std::vector<BgeM3Embedding> encode(const std::vector<std::string>& texts) const;
+  // The same with this call's max_length (encode(max_length=...); 0: the loaded one), at most
+  // what the model's positions allow.
+  std::vector<BgeM3Embedding> encode(const std::vector<std::string>& texts, int max_length) const;
   // compute_lexical_matching_score: the sum over the token ids both have of the products of
   // their weights (accumulated in double).
   static float lexical_score(const SparseEmbedding& a, const SparseEmbedding& b);

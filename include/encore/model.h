@@ -142,6 +142,9 @@ struct LoadOptions {
   std::optional<Dialect> dialect;  // default: detected from the directory's files
   std::string activation;          // overrides the config's activation, e.g. "gelu_erf"
   ComputeType dtype = ComputeType::F32;  // GEMM number format (bf16 and int8 trade accuracy for speed)
+  // Every weight rounded to float16 as it loads, then computed as configured: what a model
+  // loaded in float16 and cast back to float32 computes (FlagEmbedding's use_fp16 on the CPU).
+  bool half_weights = false;
 };
 
 // Runs the calling thread's parallel work (encore's loops, oneDNN's GEMMs, tokenization) on

@@ -16,8 +16,8 @@ from . import _encore
 from ._args import _dtype, _positive_or_none, _texts, _threads
 from .pipelines import pipeline
 
-__all__ = ["CrossEncoder", "Model", "SentenceTransformer", "SparseEncoder", "Tokenizer", "Encoding", "pipeline",
-           "quantize_embeddings"]
+__all__ = ["BGEM3FlagModel", "ColBERT", "CrossEncoder", "Model", "SentenceTransformer", "SparseEncoder", "Tokenizer",
+           "Encoding", "maxsim", "pipeline", "quantize_embeddings"]
 
 class Model:
     """An encoder loaded from a model directory; ``forward`` is the ``encore forward`` contract."""
@@ -423,6 +423,147 @@ class SparseEncoder:
         if top_k is not None:
             order = order[:top_k]
         return [(self._tokenizer.id_to_token(int(indices[j])), float(values[j])) for j in order]
+
+
+class ColBERT:
+    """pylate.models.ColBERT for inference on encore: token vectors of PyLate ColBERT
+    directories (prefix tokens, [MASK] query expansion, skip-list, Dense projections, per-token
+    L2 norm), equal to PyLate 1.6's within float32 rounding. ``encode`` returns one float32
+    [tokens, dim] NumPy array per text, as PyLate does; score them with ``encore.maxsim``.
+    """
+
+    def __init__(self, model_name_or_path: str, query_length: int | None = None, document_length: int | None = None,
+                 threads: int | None = None, dtype: str = "float32", device: str | None = None):
+        if device not in (None, "cpu"):
+            raise ValueError(f"encore runs on the CPU; device={device!r} is not available")
+        self._model = _encore.ColBERT(str(model_name_or_path), _dtype(dtype), _threads(threads), 32,
+                                      _positive_or_none(query_length, "query_length") or 0,
+                                      _positive_or_none(document_length, "document_length") or 0)
+
+    @property
+    def query_length(self) -> int:
+        return self._model.query_length
+
+    @property
+    def document_length(self) -> int:
+        return self._model.document_length
+
+    def get_sentence_embedding_dimension(self) -> int:
+        return self._model.dimensions
+
+    def __repr__(self) -> str:
+        return f"encore.ColBERT({self._model.describe()})"
+
+    def encode(self, sentences: str | Sequence[str], is_query: bool = True, batch_size: int = 32,
+               show_progress_bar: bool | None = None, convert_to_numpy: bool = True, convert_to_tensor: bool = False,
+               normalize_embeddings: bool = True, pool_factor: int = 1, device: str | None = None, **kwargs: Any):
+        """PyLate's encode(sentences, is_query=True): [float32 [tokens, dim]] per text (one array
+        for a string). PyLate's default is is_query=True, as here: pass is_query=False for
+        documents."""
+        if kwargs:
+            raise TypeError(f"encode() got unexpected keyword arguments: {', '.join(sorted(kwargs))} "
+                            "(encore's ColBERT runs PyLate's defaults for the others)")
+        if not normalize_embeddings or pool_factor != 1:
+            raise ValueError("encore's ColBERT computes normalize_embeddings=True, pool_factor=1 only")
+        texts, single = _texts(sentences)
+        rows = self._model.encode(texts, bool(is_query))
+        if convert_to_tensor:
+            rows = [_tensor(r) for r in rows]
+        return rows[0] if single else rows
+
+
+def maxsim(queries, documents) -> np.ndarray:
+    """MaxSim of every query with every document: [queries, documents] float32, each the sum over
+    the query's vectors of its best dot product with the document's vectors (ColBERT's late
+    interaction). Takes ColBERT.encode's outputs (arrays, or one array each). Each pair is scored
+    alone: PyLate's batched colbert_scores pads shorter documents with zero vectors, which can
+    raise a score when a query vector's dot products with that document are all negative."""
+    qs = [np.asarray(queries, dtype=np.float32)] if np.ndim(queries) == 2 else [np.asarray(q, np.float32) for q in queries]
+    ds = [np.asarray(documents, dtype=np.float32)] if np.ndim(documents) == 2 else \
+        [np.asarray(d, np.float32) for d in documents]
+    out = np.zeros((len(qs), len(ds)), dtype=np.float32)
+    for i, q in enumerate(qs):
+        for j, d in enumerate(ds):
+            if len(q) and len(d):
+                out[i, j] = np.float32((q.astype(np.float64) @ d.astype(np.float64).T).max(axis=1).sum())
+    return out
+
+
+class BGEM3FlagModel:
+    """FlagEmbedding's BGEM3FlagModel for inference on encore: bge-m3's dense, sparse (lexical
+    weights) and ColBERT outputs from one forward pass, equal to FlagEmbedding 1.4.2's within
+    float32 rounding.
+
+    ``use_fp16=True`` (FlagEmbedding's default) does what FlagEmbedding does on the CPU: every
+    weight rounded to float16, then float32 arithmetic; ``use_fp16=False`` uses the
+    checkpoint's weights as they are. The directory needs colbert_linear.pt and
+    sparse_linear.pt (FlagEmbedding would run random heads without them).
+    """
+
+    def __init__(self, model_name_or_path: str, normalize_embeddings: bool = True, use_fp16: bool = True,
+                 batch_size: int = 256, query_max_length: int = 512, passage_max_length: int = 512,
+                 threads: int | None = None, dtype: str = "float32", devices=None, **kwargs: Any):
+        if devices not in (None, "cpu", ["cpu"]):
+            raise ValueError(f"encore runs on the CPU; devices={devices!r} is not available")
+        if kwargs:
+            raise TypeError(f"BGEM3FlagModel() got unexpected keyword arguments: {', '.join(sorted(kwargs))}")
+        self._model = _encore.BgeM3(str(model_name_or_path), _dtype(dtype), _threads(threads), 32, 0,
+                                    bool(normalize_embeddings), bool(use_fp16))
+        self.batch_size = batch_size
+        self.query_max_length = query_max_length
+        self.passage_max_length = passage_max_length
+
+    def __repr__(self) -> str:
+        return f"encore.BGEM3FlagModel({self._model.describe()})"
+
+    def _length(self, max_length):
+        # FlagEmbedding's 512 (passage_max_length), at most what the model's positions allow.
+        return min(max_length, self._model.max_length) if max_length == 512 else max_length
+
+    def encode(self, sentences: str | Sequence[str], batch_size: int | None = None, max_length: int | None = None,
+               return_dense: bool = True, return_sparse: bool = False, return_colbert_vecs: bool = False) -> dict:
+        """{"dense_vecs", "lexical_weights", "colbert_vecs"} as BGEM3FlagModel.encode returns them:
+        dense float32 [texts, H] (or [H] for a string), lexical weights {"token id": float32} per
+        text (by id ascending; FlagEmbedding's dict is in first-occurrence order), ColBERT
+        float32 [tokens after <s>, dim] per text; None for an output not asked for."""
+        texts, single = _texts(sentences)
+        dense, sparse, colbert = self._model.encode(texts, self._length(max_length or self.passage_max_length))
+        out = {"dense_vecs": None, "lexical_weights": None, "colbert_vecs": None}
+        if return_dense:
+            out["dense_vecs"] = dense[0] if single else dense
+        if return_sparse:
+            weights = [{str(int(i)): np.float32(v) for i, v in zip(idx, val)} for idx, val in sparse]
+            out["lexical_weights"] = weights[0] if single else weights
+        if return_colbert_vecs:
+            out["colbert_vecs"] = colbert[0] if single else colbert
+        return out
+
+    def encode_queries(self, queries, batch_size=None, max_length=None, **kwargs):
+        return self.encode(queries, batch_size, max_length or self.query_max_length, **kwargs)
+
+    def encode_corpus(self, corpus, batch_size=None, max_length=None, **kwargs):
+        return self.encode(corpus, batch_size, max_length or self.passage_max_length, **kwargs)
+
+    @staticmethod
+    def compute_lexical_matching_score(lexical_weights_1, lexical_weights_2):
+        """The sum of weight products over the token ids both have (FlagEmbedding's)."""
+        if isinstance(lexical_weights_1, dict) and isinstance(lexical_weights_2, dict):
+            score = np.float32(0)
+            for token, weight in lexical_weights_1.items():
+                if token in lexical_weights_2:
+                    score += np.float32(weight) * np.float32(lexical_weights_2[token])
+            return score
+        if isinstance(lexical_weights_1, dict) or isinstance(lexical_weights_2, dict):
+            raise ValueError("give two dicts or two lists of dicts")
+        return np.array([[BGEM3FlagModel.compute_lexical_matching_score(a, b) for b in lexical_weights_2]
+                         for a in lexical_weights_1])
+
+    @staticmethod
+    def colbert_score(q_reps, p_reps) -> float:
+        """MaxSim of the query's ColBERT vectors with the passage's, divided by the query's
+        number of vectors (FlagEmbedding's colbert_score)."""
+        q = np.asarray(q_reps, dtype=np.float32)
+        return float(maxsim(q, p_reps)[0, 0] / np.float32(len(q)))
 
 
 def _tensor(array: np.ndarray):

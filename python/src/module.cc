@@ -16,12 +16,14 @@
 
 #include <algorithm>
 
+#include "encore/bge_m3.h"
 #include "encore/classifier.h"
 #include "encore/embedder.h"
 #include "encore/error.h"
 #include "encore/fill_mask.h"
 #include "encore/question_answerer.h"
 #include "encore/model.h"
+#include "encore/multi_vector.h"
 #include "encore/reranker.h"
 #include "encore/sparse_encoder.h"
 #include "encore/token_classifier.h"
@@ -190,6 +192,17 @@ struct PyTokenClassifier {
 struct PySparseEncoder {
   SparseEncoder encoder;
 };
+struct PyColBERT {
+  ColBERT model;
+};
+struct PyBgeM3 {
+  BgeM3 model;
+};
+
+// A MultiVector as a [rows, dim] float32 NumPy array.
+Array multi_vector_array(MultiVector&& v) {
+  return float_matrix(std::move(v.values), static_cast<size_t>(v.rows), static_cast<size_t>(v.dim));
+}
 
 // A 1-D NumPy array owning `data`.
 template <class T>
@@ -485,6 +498,79 @@ NB_MODULE(_encore, m) {
         return out;
       },
           "texts"_a, "max_active_dims"_a = 0);
+
+  nb::class_<PyColBERT>(m, "ColBERT")
+      .def(
+          "__init__",
+          [](PyColBERT* self, const std::string& path, const std::string& dtype, int threads, int batch_size,
+             int query_length, int document_length) {
+            ColBERTOptions o = options_of<ColBERTOptions>(dtype, threads, batch_size);
+            o.query_length = query_length;
+            o.document_length = document_length;
+            nb::gil_scoped_release released;
+            new (self) PyColBERT{ColBERT::load(path, o)};
+          },
+          "path"_a, "dtype"_a = "float32", "threads"_a = 0, "batch_size"_a = 32, "query_length"_a = 0,
+          "document_length"_a = 0)
+      .def_prop_ro("dimensions", [](const PyColBERT& self) { return self.model.dimensions(); })
+      .def_prop_ro("query_length", [](const PyColBERT& self) { return self.model.query_length(); })
+      .def_prop_ro("document_length", [](const PyColBERT& self) { return self.model.document_length(); })
+      .def("describe", [](const PyColBERT& self) { return self.model.describe(); })
+      // [float32 [kept tokens, dim]] per text.
+      .def(
+          "encode",
+          [](const PyColBERT& self, const std::vector<std::string>& texts, bool is_query) {
+            std::vector<MultiVector> results;
+            {
+              nb::gil_scoped_release released;
+              results = self.model.encode(texts, is_query);
+            }
+            raise_first_error(results);
+            nb::list out;
+            for (MultiVector& r : results) out.append(multi_vector_array(std::move(r)));
+            return out;
+          },
+          "texts"_a, "is_query"_a);
+
+  nb::class_<PyBgeM3>(m, "BgeM3")
+      .def(
+          "__init__",
+          [](PyBgeM3* self, const std::string& path, const std::string& dtype, int threads, int batch_size,
+             int max_length, bool normalize, bool fp16_weights) {
+            BgeM3Options o = options_of<BgeM3Options>(dtype, threads, batch_size);
+            o.max_length = max_length;
+            o.normalize = normalize;
+            o.fp16_weights = fp16_weights;
+            nb::gil_scoped_release released;
+            new (self) PyBgeM3{BgeM3::load(path, o)};
+          },
+          "path"_a, "dtype"_a = "float32", "threads"_a = 0, "batch_size"_a = 32, "max_length"_a = 0,
+          "normalize"_a = true, "fp16_weights"_a = false)
+      .def_prop_ro("dimensions", [](const PyBgeM3& self) { return self.model.dimensions(); })
+      .def_prop_ro("max_length", [](const PyBgeM3& self) { return self.model.max_length(); })
+      .def("describe", [](const PyBgeM3& self) { return self.model.describe(); })
+      // (dense float32 [texts, H], [(indices int32, values float32)], [float32 [tokens - 1, dim]]).
+      .def(
+          "encode",
+          [](const PyBgeM3& self, const std::vector<std::string>& texts, int max_length) {
+            std::vector<BgeM3Embedding> results;
+            {
+              nb::gil_scoped_release released;
+              results = self.model.encode(texts, max_length);
+            }
+            raise_first_error(results);
+            const size_t H = static_cast<size_t>(self.model.dimensions());
+            std::vector<float> dense(results.size() * H);
+            nb::list sparse, colbert;
+            for (size_t i = 0; i < results.size(); ++i) {
+              std::copy(results[i].dense.begin(), results[i].dense.end(), dense.begin() + i * H);
+              sparse.append(nb::make_tuple(vector_array(std::move(results[i].sparse.indices)),
+                                           vector_array(std::move(results[i].sparse.values))));
+              colbert.append(multi_vector_array(std::move(results[i].colbert)));
+            }
+            return nb::make_tuple(float_matrix(std::move(dense), results.size(), H), sparse, colbert);
+          },
+          "texts"_a, "max_length"_a = 0);
 
   nb::class_<PyFillMask>(m, "FillMask")
       .def(

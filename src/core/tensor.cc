@@ -1,5 +1,6 @@
 #include "encore/tensor.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 
@@ -93,6 +94,18 @@ int64_t Tensor::size(int64_t axis) const {
 void Tensor::check_dtype(DType expected) const {
   ENCORE_CHECK(dtype_ == expected, "tensor has dtype ", dtype_name(dtype_), ", expected ",
                dtype_name(expected));
+}
+
+float round_to_half(float x) {
+  if (!std::isfinite(x)) return x;
+  const float a = std::fabs(x);
+  if (a == 0.0f) return x;
+  // float16 keeps 10 fraction bits down to 2^-14, then steps of 2^-24 (subnormals): scale the
+  // value so that its last kept bit is the units digit, round (ties to even), scale back.
+  const int e = std::max(std::ilogb(a), -14);
+  const float q = std::ldexp(1.0f, e - 10);
+  const float r = std::nearbyint(a / q) * q;
+  return std::copysign(r > 65504.0f ? INFINITY : r, x);
 }
 
 namespace {

@@ -235,6 +235,7 @@ std::shared_ptr<Model::Impl> load_model(const std::string& dir_name, const LoadO
   const LayerPlan& plan = read.plan;
 
   WeightSource src(dir);
+  if (options.half_weights) src.round_to_half();
   m->weights_description = src.description();
   WeightBinder w(src, dir_name, n.prefix, n.word);
   if (arch.embeddings == EmbeddingsKind::Tokens) bind_embeddings(*m, n, w);

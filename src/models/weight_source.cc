@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "core/convert.h"
 #include "encore/checkpoint.h"
 #include "encore/safetensors.h"
 #include "io/readers.h"
@@ -117,6 +118,16 @@ void WeightSource::release(const std::string& name) const {
 void WeightSource::populate(const std::string& name) const {
   const Tensor* t = find(name);
   if (const io::Bytes* b = t ? mapping_of(*t) : nullptr) io::populate_pages(*b, t->raw(), t->nbytes());
+}
+
+void WeightSource::round_to_half() {
+  for (auto& [name, t] : tensors_) {
+    if (t.dtype() != DType::F32 && t.dtype() != DType::F64 && t.dtype() != DType::BF16) continue;  // F16: already
+    Tensor r = t.to_f32();
+    float* v = r.data<float>();
+    for (int64_t i = 0; i < r.numel(); ++i) v[i] = encore::round_to_half(v[i]);
+    t = std::move(r);
+  }
 }
 
 void WeightSource::add(const fs::path& path, TensorFile tf, bool (*skip)(const std::string&)) {

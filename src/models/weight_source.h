@@ -36,6 +36,9 @@ class WeightSource {
   void release(const std::string& name) const;
   // Maps the file pages under a tensor in one call before it is read in full.
   void populate(const std::string& name) const;
+  // Replaces every floating-point tensor by a float32 copy of its values rounded to float16
+  // (LoadOptions::half_weights).
+  void round_to_half();
 
  private:
   io::Bytes map(const std::filesystem::path& path);

@@ -17,6 +17,7 @@
 #include <map>
 #include <set>
 
+#include "core/convert.h"
 #include "encore/checkpoint.h"
 #include "encore/error.h"
 #include "encore/model_path.h"
@@ -39,7 +40,7 @@ struct Linear {
   int64_t out = 0;
 };
 
-Linear read_linear(const fs::path& file, int64_t hidden, int64_t out /* 0: any */) {
+Linear read_linear(const fs::path& file, int64_t hidden, int64_t out /* 0: any */, bool half) {
   // runner.py loads the heads only when both files exist and otherwise keeps randomly
   // initialised ones without a warning: its sparse and ColBERT outputs are then noise.
   if (!fs::exists(file))
@@ -60,6 +61,9 @@ Linear read_linear(const fs::path& file, int64_t hidden, int64_t out /* 0: any *
   const Tensor w32 = w.to_f32(), b32 = b.to_f32();
   l.weight.assign(w32.data<float>(), w32.data<float>() + w32.numel());
   l.bias.assign(b32.data<float>(), b32.data<float>() + b32.numel());
+  if (half)  // runner.py: the heads are made in float16 and load_state_dict copies into them
+    for (std::vector<float>* v : {&l.weight, &l.bias})
+      for (float& x : *v) x = round_to_half(x);
   return l;
 }
 
@@ -88,6 +92,8 @@ struct BgeM3::Impl {
   Linear colbert, sparse;
   std::set<int32_t> unused;  // m3.py _process_token_weights' unused_tokens
   bool normalize = true;
+  int64_t limit = 0;         // the longest input the positions allow
+  bool fp16_weights = false;
 
   BgeM3Embedding run(const std::vector<int32_t>& ids, const Encoded& e, size_t b) const;
 };
@@ -129,7 +135,8 @@ BgeM3 BgeM3::load(const std::string& dir, const BgeM3Options& o) {
   const fs::path path = resolve_model_path(dir);
   // AutoModel: the plain body (bge-m3's XLMRobertaModel); no task head.
   auto impl = std::make_shared<Impl>(
-      pipelines::load_task_model(path.string(), {TaskHead::None}, "bge-m3", o.batch_size, o.threads, o.dtype));
+      pipelines::load_task_model(path.string(), {TaskHead::None}, "bge-m3", o.batch_size, o.threads, o.dtype,
+                                 o.fp16_weights));
   const ModelConfig& config = impl->m.model.config();
   // m3.py encode: max_length = passage_max_length = 512 unless the call passes another; the
   // tokenizer's model_max_length is never used.
@@ -137,12 +144,14 @@ BgeM3 BgeM3::load(const std::string& dir, const BgeM3Options& o) {
   ENCORE_CHECK(o.max_length >= 0, "max_length must be >= 0, not ", o.max_length);
   ENCORE_CHECK(o.max_length <= limit, dir, ": max_length ", o.max_length, " exceeds the ", limit,
                " tokens the model's positions allow (max_position_embeddings ", config.max_positions, ")");
+  impl->limit = limit;
   const int max_length = o.max_length > 0 ? o.max_length : static_cast<int>(std::min<int64_t>(512, limit));
   ENCORE_CHECK(max_length >= 2, "max_length ", max_length, " leaves no room for <s> and </s>");
   impl->m.max_length = max_length;
   impl->normalize = o.normalize;
-  impl->colbert = read_linear(path / "colbert_linear.pt", config.hidden, 0);
-  impl->sparse = read_linear(path / "sparse_linear.pt", config.hidden, 1);
+  impl->colbert = read_linear(path / "colbert_linear.pt", config.hidden, 0, o.fp16_weights);
+  impl->sparse = read_linear(path / "sparse_linear.pt", config.hidden, 1, o.fp16_weights);
+  impl->fp16_weights = o.fp16_weights;
   // convert_tokens_to_ids of special_tokens_map's cls, eos, pad and unk tokens
   // (XLMRobertaTokenizer's defaults when the files do not name them).
   for (const auto& [key, fallback] :
@@ -153,14 +162,19 @@ BgeM3 BgeM3::load(const std::string& dir, const BgeM3Options& o) {
   return m;
 }
 
-std::vector<BgeM3Embedding> BgeM3::encode(const std::vector<std::string>& texts) const {
+std::vector<BgeM3Embedding> BgeM3::encode(const std::vector<std::string>& texts) const { return encode(texts, 0); }
+
+std::vector<BgeM3Embedding> BgeM3::encode(const std::vector<std::string>& texts, int max_length) const {
   const Impl& m = *impl_;
+  ENCORE_CHECK(max_length >= 0 && max_length <= m.limit, "max_length ", max_length, " is not within 0..", m.limit,
+               " (the model's positions)");
+  ENCORE_CHECK(max_length == 0 || max_length >= 2, "max_length ", max_length, " leaves no room for <s> and </s>");
   std::vector<BgeM3Embedding> out(texts.size());
   // m3.py: tokenizer(texts, truncation=True, max_length=max_length): [<s>] + the first
   // max_length - 2 pieces + [</s>]; no token_type_ids (type 0 everywhere).
   EncodeOptions enc;
   enc.truncation.strategy = TruncationStrategy::LongestFirst;
-  enc.truncation.max_length = static_cast<size_t>(m.m.max_length);
+  enc.truncation.max_length = static_cast<size_t>(max_length > 0 ? max_length : m.m.max_length);
   std::vector<Encoding> encodings;
   std::vector<size_t> which;
   for (size_t i = 0; i < texts.size(); ++i) {
@@ -215,7 +229,8 @@ const Model& BgeM3::model() const {
 std::string BgeM3::describe() const {
   return std::string("bge-m3(") + dialect_name(impl_->m.model.config().dialect) + ", dense " +
          std::to_string(dimensions()) + ", sparse, colbert " + std::to_string(colbert_dimensions()) + ", max_length " +
-         std::to_string(impl_->m.max_length) + (impl_->normalize ? "" : ", not normalized") + ")";
+         std::to_string(impl_->m.max_length) + (impl_->normalize ? "" : ", not normalized") +
+         (impl_->fp16_weights ? ", float16 weights" : "") + ")";
 }
 
 }  // namespace encore

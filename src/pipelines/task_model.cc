@@ -10,9 +10,10 @@
 namespace encore::pipelines {
 
 TaskModel load_task_model(const std::string& dir, const std::vector<TaskHead>& heads, const char* task,
-                          int batch_size, int threads, ComputeType dtype) {
+                          int batch_size, int threads, ComputeType dtype, bool half_weights) {
   LoadOptions lo;
   lo.dtype = dtype;
+  lo.half_weights = half_weights;
   const std::string path = resolve_model_path(dir);
   TaskModel m{Model::load(path, lo), Tokenizer::from_dir(path)};
   const TaskHead kind = m.model.config().head.kind;

@@ -21,8 +21,9 @@ struct TaskModel {
 };
 
 // Loads DIR and checks that its head is one of `heads` (the error names what was found).
+// half_weights: LoadOptions::half_weights.
 TaskModel load_task_model(const std::string& dir, const std::vector<TaskHead>& heads, const char* task,
-                          int batch_size, int threads, ComputeType dtype);
+                          int batch_size, int threads, ComputeType dtype, bool half_weights = false);
 
 // Runs encode() on the given encodings (in chunks of batch_size); calls
 // done(index into `encodings`, encoded chunk, sequence index within the chunk).

@@ -2,7 +2,8 @@
 # encore embed --bge-m3 through the real binary against FlagEmbedding's goldens
 # (tests/fixtures/bge-m3, tools/reference/make_bge_m3_fixtures.py; a tiny random XLM-R with
 # bge-m3's two extra heads): dense, sparse (the lexical weights' ids and values) and ColBERT
-# vectors within 1e-5, with the default max length (512, capped to the model's 40) and 12;
+# vectors within 1e-5, with the default max length (512, capped to the model's 40) and 12, and
+# with FlagEmbedding's default float16 weights (--fp16-weights);
 # a directory without a head file exits 1 naming it; usage errors exit 2.
 # Usage: embed_bge_m3.sh ENCORE_BINARY FIXTURES_DIR
 set -euo pipefail
@@ -37,6 +38,7 @@ PY
 }
 check "$fx/bge-m3/encode.jsonl"
 check "$fx/bge-m3/encode_len12.jsonl" --max-length 12
+check "$fx/bge-m3/encode_fp16.jsonl" --fp16-weights  # FlagEmbedding's default use_fp16=True
 
 cp -r "$m" "$tmp/nohead"
 rm "$tmp/nohead/sparse_linear.pt"

@@ -21,9 +21,10 @@ using json = nlohmann::json;
 
 const fs::path kTiny = fixture("bge-m3/tiny");
 
-BgeM3 load_tiny(int max_length) {
+BgeM3 load_tiny(int max_length, bool fp16_weights = false) {
   BgeM3Options o;
   o.max_length = max_length;
+  o.fp16_weights = fp16_weights;
   return BgeM3::load(kTiny.string(), o);
 }
 
@@ -33,9 +34,9 @@ bool close(double got, double want, double tolerance = 1e-5) {
 
 // Every text of an encode*.jsonl file: the ids fed to the model, dense and ColBERT values
 // within 1e-5 * max(1, |ref|), the same lexical-weight keys with values within 1e-5.
-void compare(const std::string& name, int max_length) {
+void compare(const std::string& name, int max_length, bool fp16_weights = false) {
   const std::vector<json> cases = read_jsonl(fixture("bge-m3/" + name + ".jsonl"));
-  const BgeM3 m3 = load_tiny(max_length);
+  const BgeM3 m3 = load_tiny(max_length, fp16_weights);
   std::vector<std::string> texts;
   for (const json& c : cases) {
     ASSERT_EQ(c["max_length"].get<int>(), max_length);
@@ -104,6 +105,11 @@ TEST(BgeM3, EncodeMatchesFlagEmbedding) {
 
 TEST(BgeM3, TruncatedEncodeMatchesFlagEmbedding) {
   compare("encode_len12", 12);
+}
+
+// FlagEmbedding's default use_fp16=True on the CPU: float16-rounded weights, float32 arithmetic.
+TEST(BgeM3, Fp16WeightsMatchFlagEmbeddingsDefault) {
+  compare("encode_fp16", 40, true);
 }
 
 TEST(BgeM3, ScoresMatchFlagEmbedding) {
