@@ -478,9 +478,12 @@ def maxsim(queries, documents) -> np.ndarray:
     interaction). Takes ColBERT.encode's outputs (arrays, or one array each). Each pair is scored
     alone: PyLate's batched colbert_scores pads shorter documents with zero vectors, which can
     raise a score when a query vector's dot products with that document are all negative."""
-    qs = [np.asarray(queries, dtype=np.float32)] if np.ndim(queries) == 2 else [np.asarray(q, np.float32) for q in queries]
-    ds = [np.asarray(documents, dtype=np.float32)] if np.ndim(documents) == 2 else \
-        [np.asarray(d, np.float32) for d in documents]
+    def sets(x):  # one [tokens, dim] array (or tensor), or a list of them
+        if getattr(x, "ndim", None) == 2:
+            return [np.asarray(x, dtype=np.float32)]
+        return [np.asarray(v, dtype=np.float32) for v in x]
+
+    qs, ds = sets(queries), sets(documents)
     out = np.zeros((len(qs), len(ds)), dtype=np.float32)
     for i, q in enumerate(qs):
         for j, d in enumerate(ds):
