@@ -112,7 +112,7 @@ Sequence Service::encode_input(const Input& input, bool truncate, TruncationSide
   take_encoding(
       seq,
       [&]() -> Encoding {
-        if (sparse_) {  // SparseEncoder: the prompt and the text as one text (MLMTransformer)
+        if (sparse_ || m3_) {  // SparseEncoder (MLMTransformer), bge-m3: the prompt and the text as one text
           EncodeOptions o;
           if (truncate) {
             o.truncation.strategy = TruncationStrategy::LongestFirst;

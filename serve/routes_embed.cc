@@ -16,6 +16,23 @@ constexpr const char* kColBERTRoutes =
     "Model is a ColBERT model: its vectors are per token (/embed_all, with \"is_query\" for queries) "
     "and its scores MaxSim (/rerank)";
 
+// Each row of `rows` ([n, width]) to unit length, as l2_normalize does a vector.
+void normalize_rows(std::vector<float>& rows, size_t width) {
+  std::vector<float> row(width);
+  for (size_t at = 0; at + width <= rows.size(); at += width) {
+    std::copy(rows.begin() + static_cast<std::ptrdiff_t>(at), rows.begin() + static_cast<std::ptrdiff_t>(at + width),
+              row.begin());
+    l2_normalize(row);
+    std::copy(row.begin(), row.end(), rows.begin() + static_cast<std::ptrdiff_t>(at));
+  }
+}
+
+float dot(const std::vector<float>& a, const std::vector<float>& b) {
+  double acc = 0.0;
+  for (size_t i = 0; i < a.size() && i < b.size(); ++i) acc += static_cast<double>(a[i]) * b[i];
+  return static_cast<float>(acc);
+}
+
 size_t chars_of(const std::vector<Input>& inputs) {
   size_t n = 0;
   for (const Input& in : inputs) n += in.count_chars();
@@ -53,7 +70,9 @@ void Service::embed(Call& call, bool all_tokens) {
     });
     return;
   }
-  const int64_t width = colbert_ ? colbert_->dimensions() : embedder_->token_dimensions();
+  const int64_t width = colbert_ ? colbert_->dimensions()
+                        : m3_    ? m3_->colbert_dimensions()
+                                 : embedder_->token_dimensions();
   if (all_tokens && width == 0)
     raise(validation("Input validation error: a StaticEmbedding model has no token embeddings for /embed_all"));
   infer(call, std::move(sequences), chars_of(req.inputs),
@@ -65,6 +84,7 @@ void Service::embed(Call& call, bool all_tokens) {
             if (all_tokens) {  // [[token embeddings], ...] per input (sentence-transformers' token_embeddings)
               body += '[';
               const size_t n = r.tokens.size() / static_cast<size_t>(width);
+              if (m3_) normalize_rows(r.tokens, static_cast<size_t>(width));  // BGEM3FlagModel's colbert_vecs
               for (size_t t = 0; t < n; ++t) {
                 if (t) body += ',';
                 append_float_array(body, r.tokens.data() + t * width, static_cast<size_t>(width));
@@ -84,7 +104,7 @@ void Service::embed_sparse(Call& call) {
   EmbedRequest req = parse_embed_request(call.request.body);
   check_batch_size(req.inputs.size(), "inputs");
   require_embedding_model();
-  if (!sparse_) raise(backend_error("Model is not an embedding model with SPLADE pooling"));
+  if (!has_sparse()) raise(backend_error("Model is not an embedding model with SPLADE pooling"));
   const bool truncate = req.truncate.value_or(options_.auto_truncate);
   std::vector<Sequence> sequences;
   sequences.reserve(req.inputs.size());
@@ -133,7 +153,8 @@ void Service::similarity(Call& call) {
     for (SequenceResult& r : job.results) r.pooled = sentence_embedding(std::move(r.pooled));
     std::vector<float> scores;
     for (size_t i = 1; i < job.results.size(); ++i)
-      scores.push_back(embedder_->similarity(job.results[0].pooled, job.results[i].pooled));
+      scores.push_back(m3_ ? dot(job.results[0].pooled, job.results[i].pooled)  // normalized: the cosine
+                           : embedder_->similarity(job.results[0].pooled, job.results[i].pooled));
     std::string body;
     append_float_array(body, scores.data(), scores.size());
     return HttpResponse{200, std::move(body), "application/json", {}};

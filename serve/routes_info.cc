@@ -41,7 +41,9 @@ void Service::info(Call& call) {
   auto b = [](bool v) { return v ? std::string("true") : std::string("false"); };
   auto n = [](auto v) { return std::to_string(v); };
   std::string model_type;
-  if (sparse_ || colbert_) {
+  if (m3_) {  // its dense output: CLS pooling
+    model_type = "{\"embedding\":{\"pooling\":\"cls\"}}";
+  } else if (sparse_ || colbert_) {
     model_type = std::string("{\"embedding\":{\"pooling\":\"") + (sparse_ ? "splade" : "colbert") + "\"}}";
   } else if (embedder_) {
     std::string pooling;
@@ -76,6 +78,10 @@ void Service::info(Call& call) {
     body += ",\"normalize_module\":" + b(embedder_->has_normalize_module());
     body += ",\"modules\":" + json_string(embedder_->describe());
     body += ",\"similarity_fn_name\":" + json_string(embedder_->similarity_fn_name());
+  } else if (m3_) {
+    body += ",\"dimensions\":" + n(m3_->dimensions());
+    body += ",\"colbert_dimensions\":" + n(m3_->colbert_dimensions());
+    body += ",\"modules\":" + json_string(m3_->describe());
   } else if (colbert_) {
     body += ",\"dimensions\":" + n(colbert_->dimensions());
     body += ",\"modules\":" + json_string(colbert_->describe());

@@ -6,6 +6,7 @@
 #include "serve/asio.h"
 #include "serve/classifier_backend.h"
 #include "serve/embedder_backend.h"
+#include "serve/bge_m3_backend.h"
 #include "serve/colbert_backend.h"
 #include "serve/sparse_backend.h"
 
@@ -90,6 +91,12 @@ Service::Service(const ColBERT& model, ServiceOptions options)
   start();
 }
 
+Service::Service(const BgeM3& model, ServiceOptions options)
+    : m3_(&model), options_(std::move(options)), kind_(ModelKind::Embedding), max_length_(model.max_length()) {
+  backend_ = std::make_unique<BgeM3Backend>(model);
+  start();
+}
+
 void Service::start() {
   if (options_.tokenization_workers == 0)
     options_.tokenization_workers = std::max(1u, std::thread::hardware_concurrency());
@@ -104,17 +111,19 @@ const Tokenizer& Service::tokenizer() const {
   return embedder_  ? embedder_->tokenizer()
          : sparse_  ? sparse_->tokenizer()
          : colbert_ ? colbert_->tokenizer()
+         : m3_      ? m3_->tokenizer()
                     : classifier_->tokenizer();
 }
 const Model* Service::model() const {
   return embedder_  ? embedder_->model()
          : sparse_  ? &sparse_->model()
          : colbert_ ? &colbert_->model()
+         : m3_      ? &m3_->model()
                     : &classifier_->model();
 }
 
 void Service::require_embedding_model() const {
-  if (!embedder_ && !sparse_ && !colbert_) raise(backend_error("Model is not an embedding model"));
+  if (!embedder_ && !sparse_ && !colbert_ && !m3_) raise(backend_error("Model is not an embedding model"));
 }
 
 Service::~Service() { stop(); }
@@ -270,13 +279,17 @@ std::vector<float> Service::finish_embedding(std::vector<float> v, bool normaliz
   // TEI: cut to `dimensions` (by default the model's truncate_dim), then normalize when
   // asked. v comes without the model's final Normalize module, which normalize=true
   // replaces: the default answer is `encore embed`'s vector.
-  const size_t keep = static_cast<size_t>(dimensions.value_or(embedder_->dimensions()));
+  const size_t keep = static_cast<size_t>(dimensions.value_or(m3_ ? m3_->dimensions() : embedder_->dimensions()));
   if (keep < v.size()) v.resize(keep);
   if (normalize) l2_normalize(v);
   return v;
 }
 
 std::vector<float> Service::sentence_embedding(std::vector<float> v) const {
+  if (m3_) {  // BGEM3FlagModel.encode's dense_vecs: normalized
+    l2_normalize(v);
+    return v;
+  }
   if (embedder_->has_normalize_module()) l2_normalize(v);
   embedder_->finish(v);
   return v;
@@ -290,7 +303,7 @@ std::vector<float> Service::dense_sparse(const SparseEmbedding& s, std::optional
 }
 
 void Service::check_dimensions(std::optional<int64_t> dimensions) const {
-  const int64_t full = sparse_ ? sparse_->dimensions() : embedder_->full_dimensions();
+  const int64_t full = sparse_ ? sparse_->dimensions() : m3_ ? m3_->dimensions() : embedder_->full_dimensions();
   if (dimensions && *dimensions > full)
     raise(validation("`dimensions` must be at most " + std::to_string(full) + " for this model, got " +
                      std::to_string(*dimensions)));

@@ -18,6 +18,7 @@
 #include <string>
 #include <vector>
 
+#include "encore/bge_m3.h"
 #include "encore/classifier.h"
 #include "encore/embedder.h"
 #include "encore/multi_vector.h"
@@ -52,7 +53,8 @@ struct ServiceOptions {
 // The kind of model served, as TEI decides it: a sequence classifier with one label is a
 // re-ranker (/rerank and /predict), with more a classifier (/predict); anything else embeds
 // (a SPLADE model too: TEI's embedding model with splade pooling, /embed_sparse; and a ColBERT
-// model: per-token vectors on /embed_all, MaxSim on /rerank).
+// model: per-token vectors on /embed_all, MaxSim on /rerank; and bge-m3: dense on /embed,
+// sparse on /embed_sparse, ColBERT on /embed_all).
 enum class ModelKind { Embedding, Classifier, Reranker };
 
 class Service {
@@ -61,6 +63,8 @@ class Service {
   Service(const TextClassifier& classifier, ServiceOptions options);  // a classifier or re-ranker
   Service(const SparseEncoder& encoder, ServiceOptions options);      // a SPLADE model
   Service(const ColBERT& model, ServiceOptions options);              // a ColBERT model
+  // A bge-m3 model, loaded with normalize = false (the routes normalize).
+  Service(const BgeM3& model, ServiceOptions options);
   ~Service();
   Service(const Service&) = delete;
   Service& operator=(const Service&) = delete;
@@ -157,6 +161,8 @@ class Service {
   // A SPLADE model's weights as the dense-vector routes give them (TEI's Infer::embed_pooled):
   // one per vocabulary entry, cut to `dimensions`; never normalized (a 424 as in TEI).
   std::vector<float> dense_sparse(const SparseEmbedding& s, std::optional<int64_t> dimensions) const;
+  // The sparse weights of a finished sequence (a SPLADE model's, or bge-m3's lexical weights).
+  bool has_sparse() const { return sparse_ || m3_; }
   // A backend's pooled vector as sentence-transformers' encode() gives it (the final
   // Normalize module, then truncate_dim).
   std::vector<float> sentence_embedding(std::vector<float> pooled) const;
@@ -165,6 +171,7 @@ class Service {
   const TextClassifier* classifier_ = nullptr;  // set for a classifier or re-ranker
   const SparseEncoder* sparse_ = nullptr;       // set for a SPLADE model
   const ColBERT* colbert_ = nullptr;            // set for a ColBERT model
+  const BgeM3* m3_ = nullptr;                   // set for a bge-m3 model
   ServiceOptions options_;
   ModelKind kind_ = ModelKind::Embedding;
   int max_length_ = 0;

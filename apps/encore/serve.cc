@@ -10,6 +10,7 @@
 #include <utility>
 
 #include "cli.h"
+#include "encore/bge_m3.h"
 #include "encore/classifier.h"
 #include "encore/embedder.h"
 #include "encore/error.h"
@@ -110,7 +111,9 @@ const char* kUsage =
     "                           --pooling splade serves a masked-LM model as SPLADE (/embed_sparse),\n"
     "                           as does a SparseEncoder directory (modules.json with SpladePooling);\n"
     "                           a PyLate ColBERT directory serves its token vectors (/embed_all) and\n"
-    "                           MaxSim (/rerank)\n"
+    "                           MaxSim (/rerank); a bge-m3 directory (colbert_linear.pt and\n"
+    "                           sparse_linear.pt beside it) its dense (/embed), sparse (/embed_sparse)\n"
+    "                           and ColBERT (/embed_all) outputs\n"
     "  --port-file              write the bound port to FILE once listening\n"
     "  --drain-timeout          on SIGTERM, seconds to finish the requests in flight; then their\n"
     "                           connections close unanswered and the server exits (default 10)\n\n"
@@ -258,7 +261,21 @@ int run_serve(const std::vector<std::string>& argv) {
     o.dtype = eo.dtype;
     colbert = ColBERT::load(dir, o);
   }
-  const bool other = sparse || colbert;
+  // bge-m3: colbert_linear.pt and sparse_linear.pt beside the model (its dense output is also
+  // what its sentence-transformers files describe; served as bge-m3, it answers all three).
+  std::optional<BgeM3> m3;
+  const std::filesystem::path root(dir);
+  if (!sparse && !colbert && std::filesystem::exists(root / "colbert_linear.pt") &&
+      std::filesystem::exists(root / "sparse_linear.pt")) {
+    if (args.has("pooling")) throw UsageError{"--pooling does not apply to a bge-m3 model (CLS, as FlagEmbedding)"};
+    BgeM3Options o;
+    o.max_length = eo.max_length;
+    o.threads = eo.threads;
+    o.dtype = eo.dtype;
+    o.normalize = false;  // the routes normalize as each request asks
+    m3 = BgeM3::load(dir, o);
+  }
+  const bool other = sparse || colbert || m3;
   std::optional<Embedder> embedder;
   if (!other && !declares_classifier(dir)) embedder = Embedder::load(dir, eo);
   std::optional<TextClassifier> classifier;
@@ -275,11 +292,13 @@ int run_serve(const std::vector<std::string>& argv) {
   // The first forward pass allocates; not a client's latency.
   if (sparse) (void)sparse->encode({"warm up"});
   else if (colbert) (void)colbert->encode({"warm up"}, true);
+  else if (m3) (void)m3->encode({"warm up"});
   else if (embedder) (void)embedder->embed({"warm up"});
   else (void)classifier->classify({"warm up"});
   std::optional<serve::Service> service_storage;
   if (sparse) service_storage.emplace(*sparse, so);
   else if (colbert) service_storage.emplace(*colbert, so);
+  else if (m3) service_storage.emplace(*m3, so);
   else if (embedder) service_storage.emplace(*embedder, so);
   else service_storage.emplace(*classifier, so);
   serve::Service& service = *service_storage;
@@ -292,6 +311,7 @@ int run_serve(const std::vector<std::string>& argv) {
                so.model_id.c_str(),
                sparse                                 ? "SPLADE sparse embedding"
                : colbert                              ? "ColBERT multi-vector"
+               : m3                                   ? "bge-m3: dense, sparse, ColBERT"
                : kind == serve::ModelKind::Embedding  ? "embedding"
                : kind == serve::ModelKind::Classifier ? "classifier"
                                                       : "re-ranker",

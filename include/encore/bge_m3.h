@@ -52,6 +52,9 @@ class BgeM3 {
   // The same with this call's max_length (encode(max_length=...); 0: the loaded one), at most
   // what the model's positions allow.
   std::vector<BgeM3Embedding> encode(const std::vector<std::string>& texts, int max_length) const;
+  // The outputs of sequences already tokenized (<s> ... </s>), as one ragged batch: for a caller
+  // that tokenizes and batches itself (encore serve). A text's outputs do not depend on the batch.
+  std::vector<BgeM3Embedding> run(const TokenBatch& batch) const;
   // compute_lexical_matching_score: the sum over the token ids both have of the products of
   // their weights (accumulated in double).
   static float lexical_score(const SparseEmbedding& a, const SparseEmbedding& b);

@@ -191,6 +191,17 @@ std::vector<BgeM3Embedding> BgeM3::encode(const std::vector<std::string>& texts,
   return out;
 }
 
+std::vector<BgeM3Embedding> BgeM3::run(const TokenBatch& batch) const {
+  const Impl& m = *impl_;
+  const ThreadScope threads(m.m.threads);
+  TokenBatch typed = batch;
+  typed.type_ids.clear();  // no token_type_ids: type 0 everywhere, as FlagEmbedding feeds XLM-R
+  const Encoded e = m.m.model.encode(typed);
+  std::vector<BgeM3Embedding> out;
+  for (size_t b = 0; b < batch.ids.size(); ++b) out.push_back(m.run(batch.ids[b], e, b));
+  return out;
+}
+
 float BgeM3::lexical_score(const SparseEmbedding& a, const SparseEmbedding& b) {
   double score = 0.0;
   for (size_t i = 0, j = 0; i < a.indices.size() && j < b.indices.size();) {
