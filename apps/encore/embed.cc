@@ -69,121 +69,109 @@ const char* kUsage =
     "example:\n"
     "  encore embed --model models/all-MiniLM-L6-v2 \"The quick brown fox\" \"A fast auburn fox\"";
 
-// --sparse: SparseEncoder.encode, one JSON line per input.
+// The checks every mode but plain embedding shares: the flags of plain embedding that do
+// not apply (`mode` names it in the message), and JSON lines only.
+void check_mode_flags(const Args& args, const char* mode, std::initializer_list<const char*> not_here) {
+  for (const char* flag : not_here)
+    if (args.has(flag)) throw UsageError{std::string("--") + flag + " does not apply to --" + mode};
+  const std::string output = args.get_or("output", "");
+  if (output.size() > 4 && output.substr(output.size() - 4) == ".npy")
+    throw UsageError{std::string("--") + mode + " writes JSON lines, not .npy"};
+}
+
+// One JSON line per input, in input order: {"error": ...} for a failed one (named on stderr
+// too), else what `format` appends for its result. Returns the exit code: 1 if any failed.
+template <class Result, class Format>
+int write_lines(const Args& args, const Inputs& inputs, const std::vector<Result>& results, Format&& format) {
+  std::ofstream file;
+  std::ostream& os = output_stream(args, file);
+  size_t failed = 0;
+  std::string line;
+  for (size_t i = 0; i < results.size(); ++i) {
+    const Result& r = results[i];
+    if (!r.error.empty()) {
+      ++failed;
+      std::fprintf(stderr, "encore embed: %s: %s\n", inputs.where(i).c_str(), r.error.c_str());
+      os << "{\"error\":" << json_string(r.error) << "}\n";
+      continue;
+    }
+    line.clear();
+    format(line, r);
+    os << line << "\n";
+  }
+  return failed ? 1 : 0;
+}
+
+void append_rows(std::string& line, const MultiVector& v) {
+  line += '[';
+  for (int64_t k = 0; k < v.rows; ++k) {
+    if (k) line += ',';
+    append_float_array(line, v.row(k), static_cast<size_t>(v.dim));
+  }
+  line += ']';
+}
+
+// --sparse: SparseEncoder.encode.
 int run_sparse(const Args& args) {
-  for (const char* flag : {"pooling", "dimensions", "prompt-name", "prompt", "task", "normalize", "no-normalize"})
-    if (args.has(flag)) throw UsageError{std::string("--") + flag + " does not apply to --sparse"};
+  check_mode_flags(args, "sparse", {"pooling", "dimensions", "prompt-name", "prompt", "task", "normalize", "no-normalize"});
   SparseEncoderOptions o;
   o.max_length = args.get_int("max-length", 0);
   o.max_active_dims = args.get_int("max-active-dims", 0);
   read_run_flags(args, o);
   if (o.max_length < 0 || o.max_active_dims < 0) throw UsageError{"--max-length and --max-active-dims must be >= 0"};
-  const std::string output = args.get_or("output", "");
-  if (output.size() > 4 && output.substr(output.size() - 4) == ".npy")
-    throw UsageError{"--sparse writes JSON lines, not .npy"};
   const SparseEncoder encoder = SparseEncoder::load(args.require("model"), o);
   const Inputs inputs = read_inputs(args, InputShape::Text);
-  const std::vector<SparseEmbedding> results = with_input_errors(inputs, encoder.encode(valid_field(inputs, 0)));
-  std::ofstream file;
-  std::ostream& os = output_stream(args, file);
-  size_t failed = 0;
-  std::string line;
-  for (size_t i = 0; i < results.size(); ++i) {
-    const SparseEmbedding& r = results[i];
-    if (!r.error.empty()) {
-      ++failed;
-      std::fprintf(stderr, "encore embed: %s: %s\n", inputs.where(i).c_str(), r.error.c_str());
-      os << "{\"error\":" << json_string(r.error) << "}\n";
-      continue;
-    }
-    line = "{\"sparse_embedding\":";
-    append_sparse(line, r.indices.data(), r.values.data(), r.indices.size());
-    os << line << "}\n";
-  }
-  return failed ? 1 : 0;
+  return write_lines(args, inputs, with_input_errors(inputs, encoder.encode(valid_field(inputs, 0))),
+                     [](std::string& line, const SparseEmbedding& r) {
+                       line += "{\"sparse_embedding\":";
+                       append_sparse(line, r.indices.data(), r.values.data(), r.indices.size());
+                       line += '}';
+                     });
 }
 
-// --multi-vector: ColBERT.encode, one JSON line per input.
+// --multi-vector: ColBERT.encode.
 int run_multi_vector(const Args& args) {
-  for (const char* flag : {"pooling", "dimensions", "prompt-name", "prompt", "task", "normalize", "no-normalize",
-                           "max-active-dims", "max-length", "sparse"})
-    if (args.has(flag)) throw UsageError{std::string("--") + flag + " does not apply to --multi-vector"};
+  check_mode_flags(args, "multi-vector", {"pooling", "dimensions", "prompt-name", "prompt", "task", "normalize",
+                                          "no-normalize", "max-active-dims", "max-length", "sparse"});
   if (args.has("query") == args.has("document"))
     throw UsageError{"--multi-vector needs --query or --document (ColBERT encodes them differently)"};
   ColBERTOptions o;
   read_run_flags(args, o);
-  const std::string output = args.get_or("output", "");
-  if (output.size() > 4 && output.substr(output.size() - 4) == ".npy")
-    throw UsageError{"--multi-vector writes JSON lines, not .npy"};
   const ColBERT model = ColBERT::load(args.require("model"), o);
   const Inputs inputs = read_inputs(args, InputShape::Text);
-  const std::vector<MultiVector> results =
-      with_input_errors(inputs, model.encode(valid_field(inputs, 0), args.has("query")));
-  std::ofstream file;
-  std::ostream& os = output_stream(args, file);
-  size_t failed = 0;
-  std::string line;
-  for (size_t i = 0; i < results.size(); ++i) {
-    const MultiVector& r = results[i];
-    if (!r.error.empty()) {
-      ++failed;
-      std::fprintf(stderr, "encore embed: %s: %s\n", inputs.where(i).c_str(), r.error.c_str());
-      os << "{\"error\":" << json_string(r.error) << "}\n";
-      continue;
-    }
-    line = "{\"multi_vector\":[";
-    for (int64_t k = 0; k < r.rows; ++k) {
-      if (k) line += ',';
-      append_float_array(line, r.row(k), static_cast<size_t>(r.dim));
-    }
-    line += "],\"token_ids\":[";
-    for (size_t k = 0; k < r.token_ids.size(); ++k) line += (k ? "," : "") + std::to_string(r.token_ids[k]);
-    os << line << "]}\n";
-  }
-  return failed ? 1 : 0;
+  return write_lines(args, inputs, with_input_errors(inputs, model.encode(valid_field(inputs, 0), args.has("query"))),
+                     [](std::string& line, const MultiVector& r) {
+                       line += "{\"multi_vector\":";
+                       append_rows(line, r);
+                       line += ",\"token_ids\":[";
+                       for (size_t k = 0; k < r.token_ids.size(); ++k)
+                         line += (k ? "," : "") + std::to_string(r.token_ids[k]);
+                       line += "]}";
+                     });
 }
 
-// --bge-m3: BGEM3FlagModel.encode with all three outputs, one JSON line per input.
+// --bge-m3: BGEM3FlagModel.encode with all three outputs.
 int run_bge_m3(const Args& args) {
-  for (const char* flag : {"pooling", "dimensions", "prompt-name", "prompt", "task", "normalize", "max-active-dims",
-                           "sparse", "multi-vector", "query", "document"})
-    if (args.has(flag)) throw UsageError{std::string("--") + flag + " does not apply to --bge-m3"};
+  check_mode_flags(args, "bge-m3", {"pooling", "dimensions", "prompt-name", "prompt", "task", "normalize",
+                                    "max-active-dims", "sparse", "multi-vector", "query", "document"});
   BgeM3Options o;
   o.max_length = args.get_int("max-length", 0);
   if (o.max_length < 0) throw UsageError{"--max-length must be >= 0"};
   o.normalize = !args.has("no-normalize");
   o.fp16_weights = args.has("fp16-weights");
   read_run_flags(args, o);
-  const std::string output = args.get_or("output", "");
-  if (output.size() > 4 && output.substr(output.size() - 4) == ".npy")
-    throw UsageError{"--bge-m3 writes JSON lines, not .npy"};
   const BgeM3 model = BgeM3::load(args.require("model"), o);
   const Inputs inputs = read_inputs(args, InputShape::Text);
-  const std::vector<BgeM3Embedding> results = with_input_errors(inputs, model.encode(valid_field(inputs, 0)));
-  std::ofstream file;
-  std::ostream& os = output_stream(args, file);
-  size_t failed = 0;
-  std::string line;
-  for (size_t i = 0; i < results.size(); ++i) {
-    const BgeM3Embedding& r = results[i];
-    if (!r.error.empty()) {
-      ++failed;
-      std::fprintf(stderr, "encore embed: %s: %s\n", inputs.where(i).c_str(), r.error.c_str());
-      os << "{\"error\":" << json_string(r.error) << "}\n";
-      continue;
-    }
-    line = "{\"dense\":";
-    append_float_array(line, r.dense.data(), r.dense.size());
-    line += ",\"sparse\":";
-    append_sparse(line, r.sparse.indices.data(), r.sparse.values.data(), r.sparse.indices.size());
-    line += ",\"colbert\":[";
-    for (int64_t k = 0; k < r.colbert.rows; ++k) {
-      if (k) line += ',';
-      append_float_array(line, r.colbert.row(k), static_cast<size_t>(r.colbert.dim));
-    }
-    os << line << "]}\n";
-  }
-  return failed ? 1 : 0;
+  return write_lines(args, inputs, with_input_errors(inputs, model.encode(valid_field(inputs, 0))),
+                     [](std::string& line, const BgeM3Embedding& r) {
+                       line += "{\"dense\":";
+                       append_float_array(line, r.dense.data(), r.dense.size());
+                       line += ",\"sparse\":";
+                       append_sparse(line, r.sparse.indices.data(), r.sparse.values.data(), r.sparse.indices.size());
+                       line += ",\"colbert\":";
+                       append_rows(line, r.colbert);
+                       line += '}';
+                     });
 }
 
 int run_embed(const std::vector<std::string>& argv) {

@@ -31,11 +31,22 @@ const char* kUsage =
     "  printf 'free software\\tThe GNU GPL is a free license.\\tThe weather is nice.\\n' |\n"
     "      encore rerank --model tests/fixtures/heads/cross-encoder/model --top-k 1";
 
-// The output line of one ranked input.
-nlohmann::json ranking_json(const std::vector<RankedDocument>& ranking) {
-  nlohmann::json list = nlohmann::json::array();
-  for (const auto& d : ranking) list.push_back({{"corpus_id", d.index}, {"score", d.score}});
-  return {{"ranking", list}};
+// One JSON line per input, {"ranking": [{"corpus_id", "score"}, ...]} or {"error": ...} (named
+// on stderr too); the exit code: 1 if any input failed.
+int write_rankings(const Inputs& inputs, std::vector<RerankResult> ranked) {
+  const auto results = with_input_errors(inputs, std::move(ranked));
+  size_t failed = 0;
+  for (size_t i = 0; i < results.size(); ++i) {
+    if (!results[i].error.empty()) {
+      ++failed;
+      write_error_line("rerank", inputs.where(i), results[i].error);
+      continue;
+    }
+    nlohmann::json list = nlohmann::json::array();
+    for (const auto& d : results[i].ranking) list.push_back({{"corpus_id", d.index}, {"score", d.score}});
+    write_json_line({{"ranking", list}});
+  }
+  return failed ? 1 : 0;
 }
 
 // --maxsim: late interaction with a ColBERT model.
@@ -64,17 +75,7 @@ int run_maxsim(const Args& args) {
     if (top_k > 0 && r.ranking.size() > static_cast<size_t>(top_k)) r.ranking.resize(static_cast<size_t>(top_k));
     ranked.push_back(std::move(r));
   }
-  const auto results = with_input_errors(inputs, std::move(ranked));
-  size_t failed = 0;
-  for (size_t i = 0; i < results.size(); ++i) {
-    if (!results[i].error.empty()) {
-      ++failed;
-      write_error_line("rerank", inputs.where(i), results[i].error);
-      continue;
-    }
-    write_json_line(ranking_json(results[i].ranking));
-  }
-  return failed ? 1 : 0;
+  return write_rankings(inputs, std::move(ranked));
 }
 
 int run_rerank(const std::vector<std::string>& argv) {
@@ -94,17 +95,7 @@ int run_rerank(const std::vector<std::string>& argv) {
   std::vector<RerankResult> ranked;
   for (const Input* in : valid_inputs(inputs))
     ranked.push_back(rr.rank(in->fields[0], std::vector<std::string>(in->fields.begin() + 1, in->fields.end())));
-  const auto results = with_input_errors(inputs, std::move(ranked));
-  size_t failed = 0;
-  for (size_t i = 0; i < results.size(); ++i) {
-    if (!results[i].error.empty()) {
-      ++failed;
-      write_error_line("rerank", inputs.where(i), results[i].error);
-      continue;
-    }
-    write_json_line(ranking_json(results[i].ranking));
-  }
-  return failed ? 1 : 0;
+  return write_rankings(inputs, std::move(ranked));
 }
 
 const bool registered =
