@@ -134,13 +134,15 @@ Sequence Service::encode_colbert_input(const Input& input, bool is_query, size_t
     raise(validation("Input validation error: a ColBERT model takes texts, not token ids (it inserts its [Q] / [D] "
                      "token itself)"));
   if (is_blank(input.text)) raise(cannot_be_empty(field));
-  const size_t chars = input.count_chars();
-  if (chars > char_limit()) raise(too_long(field, char_limit(), "characters", chars));
+  // PyLate always cuts to query_length / document_length tokens, so a text beyond the
+  // character limit is cut there, as TEI does with `truncate` (its tokens past it are cut anyway).
+  const std::string& text = input.text;
+  const size_t keep = input.count_chars() > char_limit() ? char_boundary(text, char_limit()) : text.size();
   Sequence seq;
   seq.index = index;
   ColBERT::Input in;
   try {
-    in = colbert_->prepare(input.text, is_query);
+    in = colbert_->prepare(text.substr(0, keep), is_query);
   } catch (const Error& err) {
     raise(tokenizer_error(err.what()));
   }

@@ -125,7 +125,12 @@ ColBERT ColBERT::load(const std::string& dir, const ColBERTOptions& o) {
       p = c[key].get<std::string>();
     }
     if (p.empty()) return std::nullopt;
-    return token_id(impl->tokenizer, p, cfg_file);
+    // PyLate adds a prefix the tokenizer lacks as a new token with a freshly (randomly)
+    // initialized embedding; a saved model has it. Without it there is nothing exact to run.
+    const std::optional<int32_t> id = impl->tokenizer.token_to_id(p);
+    ENCORE_CHECK(id.has_value(), cfg_file.string(), ": the ", key, " '", p, "' is not a token of the tokenizer ",
+                 "(PyLate would add it with a randomly initialized embedding)");
+    return *id;
   };
   impl->query_prefix = prefix("query_prefix", "[Q] ");
   impl->document_prefix = prefix("document_prefix", "[D] ");

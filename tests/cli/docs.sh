@@ -49,5 +49,8 @@ pid=
 grep -qF "127.0.0.1:$port by default" README.md || fail "README.md does not state serve's default port $port"
 grep -qF "| \`--host\`, \`--port\` | 127.0.0.1, $port |" docs/serving.md ||
   fail "docs/serving.md does not state serve's default port $port"
-"$enc" serve --help | grep -qF "TCP port (default $port;" || fail "serve --help does not state its default port $port"
+# Into a file first: grep -q stops reading at the match, and the help's writer would then die
+# of SIGPIPE, which pipefail reports as a failure.
+"$enc" serve --help >"$tmp/help"
+grep -qF "TCP port (default $port;" "$tmp/help" || fail "serve --help does not state its default port $port"
 echo "docs.sh: ok (serve's default port is $port)"

@@ -81,7 +81,7 @@ for spec in "embed text" "tokenize text text_pair" "classify text text_pair" "ne
   "qa question context" "rerank query documents"; do
   read -r cmd fields <<<"$spec"
   for f in $fields; do
-    "$enc" "$cmd" --help | grep -q "\"$f\"" || fail "$cmd --help does not name the --jsonl field \"$f\""
+    grep -q "\"$f\"" <<<"$("$enc" "$cmd" --help)" || fail "$cmd --help does not name the --jsonl field \"$f\""
   done
 done
 

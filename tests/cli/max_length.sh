@@ -29,6 +29,6 @@ long=$(words 300)
 [ "$(sed -n 1p "$tmp/e")" != "$(sed -n 3p "$tmp/e")" ] || fail "embed truncated to 128 tokens"
 grep -q "1 input(s) longer than 256 tokens were truncated (first: argument 1)" "$tmp/err" ||
   fail "embed's truncation warning: $(cat "$tmp/err")"
-"$enc" tokenize --help | grep -q "max_seq_length" || fail "tokenize --help does not explain the difference"
-"$enc" embed --help | grep -q "encore tokenize" || fail "embed --help does not explain the difference"
+grep -q "max_seq_length" <<<"$("$enc" tokenize --help)" || fail "tokenize --help does not explain the difference"
+grep -q "encore tokenize" <<<"$("$enc" embed --help)" || fail "embed --help does not explain the difference"
 echo "max_length.sh: ok"

@@ -10,7 +10,7 @@ trap 'rm -rf "$tmp"' EXIT
 fail() { echo "FAIL: $*" >&2; exit 1; }
 
 for cmd in classify fill-mask ner qa rerank; do
-  "$enc" "$cmd" --help | grep -q "example:" || fail "$cmd --help has no example"
+  grep -q "example:" <<<"$("$enc" "$cmd" --help)" || fail "$cmd --help has no example"
   set +e; "$enc" "$cmd" --bogus >/dev/null 2>&1; rc=$?; set -e
   [ "$rc" -eq 2 ] || fail "$cmd with an unknown option exited $rc, expected 2"
   # The shared run flags (--batch-size, --threads, --dtype) are validated alike: usage errors.

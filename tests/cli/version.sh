@@ -15,5 +15,5 @@ for flag in --version -V; do
   sed -n 2p <<<"$out" | grep -Eq '^oneDNN [0-9]+\.[0-9]+\.[0-9]+$' || fail "encore $flag: no oneDNN version in: $out"
   [ "$(wc -l <<<"$out")" -eq 2 ] || fail "encore $flag: expected two lines: $out"
 done
-"$enc" --help | grep -q -- "--version" || fail "encore --help does not mention --version"
+grep -q -- "--version" <<<"$("$enc" --help)" || fail "encore --help does not mention --version"
 echo "version.sh: ok ($want)"

@@ -103,6 +103,17 @@ TEST(ColBERT, RefusesWhatItDoesNotRun) {
   ColBERTOptions o;
   o.document_length = 1000;  // the model has 128 positions
   EXPECT_THROW((void)ColBERT::load(model_dir("tiny").string(), o), Error);
+  // A prefix that is no token: PyLate would add it with a random embedding.
+  fs::copy_file(model_dir("tiny") / "modules.json", m / "modules.json", fs::copy_options::overwrite_existing);
+  nlohmann::json c = nlohmann::json::parse(std::ifstream(m / "config_sentence_transformers.json"));
+  c["query_prefix"] = "[QUERY] ";
+  std::ofstream(m / "config_sentence_transformers.json") << c.dump();
+  try {
+    (void)ColBERT::load(m.string());
+    FAIL() << "loaded a ColBERT whose query prefix is no token";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("[QUERY] "), std::string::npos) << e.what();
+  }
 }
 
 }  // namespace
