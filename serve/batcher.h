@@ -30,7 +30,7 @@ struct SequenceResult {
   std::vector<float> pooled;  // the sentence embedding as the model's modules leave it (Embedder::run)
   std::vector<float> tokens;  // [n, width] token embeddings, when asked for
   std::vector<float> logits;  // a classifier's head output, one per label
-  SparseEmbedding sparse;     // a SPLADE model's non-zero weights
+  SparseEmbedding sparse;     // a SPLADE model's non-zero weights, or bge-m3's lexical weights
 };
 
 // One ragged batch as the backend sees it.

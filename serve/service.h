@@ -161,7 +161,7 @@ class Service {
   // A SPLADE model's weights as the dense-vector routes give them (TEI's Infer::embed_pooled):
   // one per vocabulary entry, cut to `dimensions`; never normalized (a 424 as in TEI).
   std::vector<float> dense_sparse(const SparseEmbedding& s, std::optional<int64_t> dimensions) const;
-  // The sparse weights of a finished sequence (a SPLADE model's, or bge-m3's lexical weights).
+  // Whether the model answers /embed_sparse: a SPLADE model, or bge-m3 (its lexical weights).
   bool has_sparse() const { return sparse_ || m3_; }
   // A backend's pooled vector as sentence-transformers' encode() gives it (the final
   // Normalize module, then truncate_dim).
