@@ -52,10 +52,18 @@ bool declares_splade(const std::string& dir) {
   return false;
 }
 
-// A PyLate ColBERT directory: config_sentence_transformers.json says model_type "ColBERT", or
-// modules.json names PyLate's Dense.
+// A ColBERT model: a PyLate directory (config_sentence_transformers.json says model_type
+// "ColBERT", or modules.json names PyLate's Dense), or a Stanford checkpoint (config.json's
+// architectures[0] "HF_ColBERT").
 bool declares_colbert(const std::string& dir) {
   const std::filesystem::path root(dir);
+  std::ifstream config(root / "config.json");
+  if (config) {
+    const nlohmann::json j = nlohmann::json::parse(config, nullptr, /*allow_exceptions=*/false);
+    if (j.is_object() && j.contains("architectures") && j["architectures"].is_array() && !j["architectures"].empty() &&
+        j["architectures"][0] == "HF_ColBERT")
+      return true;
+  }
   std::ifstream c(root / "config_sentence_transformers.json");
   if (c) {
     const nlohmann::json j = nlohmann::json::parse(c, nullptr, /*allow_exceptions=*/false);

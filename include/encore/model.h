@@ -145,6 +145,9 @@ struct LoadOptions {
   // Every weight rounded to float16 as it loads, then computed as configured: what a model
   // loaded in float16 and cast back to float32 computes (FlagEmbedding's use_fp16 on the CPU).
   bool half_weights = false;
+  // Tensors of the checkpoint that the caller reads itself (a Stanford ColBERT's projection
+  // `linear.weight`): not reported as unused.
+  std::vector<std::string> caller_tensors;
 };
 
 // Runs the calling thread's parallel work (encore's loops, oneDNN's GEMMs, tokenization) on

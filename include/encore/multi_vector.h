@@ -43,7 +43,9 @@ class ColBERT {
  public:
   // DIR: a PyLate ColBERT directory (modules.json: Transformer then one or more Dense
   // modules; config_sentence_transformers.json with the prefixes, lengths, skip-list and
-  // query expansion settings).
+  // query expansion settings), or a Stanford ColBERT checkpoint as PyLate loads one
+  // (config.json architectures HF_ColBERT, the projection `linear.weight` in the checkpoint,
+  // artifact.metadata's prefixes and lengths).
   static ColBERT load(const std::string& dir, const ColBERTOptions& options = {});
   // PyLate's encode(texts, is_query=...): queries give query_length vectors (with expansion),
   // documents one per kept token (padding and skip-list tokens removed).

@@ -196,7 +196,7 @@ void quantize_int8(Model::Impl& m) {
 // Tensors the model does not use: buffers and the record's other heads are expected;
 // anything else is worth a warning (a wrong dialect or a truncated config).
 void warn_unused(const Architecture& arch, const WeightBinder& body, const WeightBinder& heads,
-                 const std::string& dir) {
+                 const std::string& dir, const std::vector<std::string>& caller_tensors) {
   std::set<std::string> head_names;
   for (const HeadSpec& h : arch.heads)
     for (const auto* part : {&h.token, &h.sequence})
@@ -210,7 +210,8 @@ void warn_unused(const Architecture& arch, const WeightBinder& body, const Weigh
   std::vector<std::string> unused;
   for (const auto& name : body.unused()) {
     if (!unused_by_heads.count(name)) continue;  // a head weight in use
-    const bool known = name.find("position_ids") != std::string::npos || head_names.count(name);
+    const bool known = name.find("position_ids") != std::string::npos || head_names.count(name) ||
+                       std::find(caller_tensors.begin(), caller_tensors.end(), name) != caller_tensors.end();
     if (!known) unused.push_back(name);
   }
   if (!unused.empty())
@@ -254,7 +255,7 @@ std::shared_ptr<Model::Impl> load_model(const std::string& dir_name, const LoadO
   if (!arch.heads.empty()) c.head = load_heads(arch, dir / arch.config_file, c, m->embeddings, hw, m->heads);
   m->parameters = w.parameters() + hw.parameters();
   if (options.dtype == ComputeType::Int8) quantize_int8(*m);
-  warn_unused(arch, w, hw, dir_name);
+  warn_unused(arch, w, hw, dir_name, options.caller_tensors);
 #ifdef __GLIBC__
   // Converted (F16, BF16) copies freed after packing: glibc keeps freed heap memory for reuse
   // unless asked; give it back so that the model's RSS is its weights.

@@ -16,8 +16,11 @@
 #include <filesystem>
 #include <nlohmann/json.hpp>
 
+#include "encore/checkpoint.h"
 #include "encore/error.h"
 #include "encore/multi_vector.h"
+#include "encore/safetensors.h"
+#include "kernels/kernels.h"
 #include "models/json_file.h"
 #include "pipelines/st_modules.h"
 #include "tokenizer/unicode.h"
@@ -59,6 +62,67 @@ int32_t token_id(const Tokenizer& t, const std::string& token, const fs::path& w
   return *unk;
 }
 
+// A Stanford ColBERT checkpoint (colbert-ai's HF_ColBERT, as colbert-ir/colbertv2.0): no
+// modules.json, config.json's architectures[0] "HF_ColBERT".
+bool is_stanford(const fs::path& root) {
+  if (fs::exists(root / "modules.json") || !fs::exists(root / "config.json")) return false;
+  const json c = read_json(root / "config.json");
+  return c.is_object() && c.contains("architectures") && c["architectures"].is_array() &&
+         !c["architectures"].empty() && c["architectures"][0] == "HF_ColBERT";
+}
+
+// Its projection: Dense.from_stanford_weights, `linear.weight` [out, in] of the model's own
+// checkpoint (model.safetensors, else pytorch_model.bin), no bias, no activation.
+class StanfordProjection : public st::RowModule {
+ public:
+  explicit StanfordProjection(const fs::path& root) {
+    const fs::path st = root / "model.safetensors", bin = root / "pytorch_model.bin";
+    const bool safetensors = fs::exists(st);
+    const TensorFile f = safetensors ? read_safetensors(st.string()) : read_torch_checkpoint(bin.string());
+    const std::string file = (safetensors ? st : bin).string();
+    ENCORE_CHECK(f.tensors.count("linear.weight"), file, ": a Stanford ColBERT checkpoint holds its projection ",
+                 "'linear.weight'; this one has none");
+    const Tensor& w = f.tensors.at("linear.weight");
+    ENCORE_CHECK(w.shape().size() == 2 && w.shape()[0] > 0 && w.shape()[1] > 0, file, ": 'linear.weight' has shape ",
+                 shape_string(w.shape()), ", expected [out, in]");
+    out_ = w.shape()[0], in_ = w.shape()[1];
+    const Tensor w32 = w.to_f32();
+    weight_.assign(w32.data<float>(), w32.data<float>() + w32.numel());
+  }
+  st::Feature feature() const override { return st::Feature::Tokens; }
+  int64_t out_dim(int64_t in) const override {
+    ENCORE_CHECK(in == in_, "linear.weight [", out_, ", ", in_, "] receives ", in, "-dimensional states");
+    return out_;
+  }
+  std::vector<float> run(std::vector<float> x, int64_t rows, int64_t in) const override {
+    std::vector<float> y(static_cast<size_t>(rows * out_dim(in)));
+    kernels::linear(y.data(), x.data(), weight_.data(), nullptr, rows, in_, out_);
+    return y;
+  }
+  std::string describe() const override {
+    return "linear.weight(" + std::to_string(in_) + "->" + std::to_string(out_) + ", no bias)";
+  }
+
+ private:
+  int64_t in_ = 0, out_ = 0;
+  std::vector<float> weight_;
+};
+
+// artifact.metadata's settings under PyLate's names (ColBERT.__init__ for HF_ColBERT): the
+// prefixes default to [unused0] / [unused1]; absent lengths take PyLate's defaults.
+json stanford_settings(const fs::path& root) {
+  json c = {{"query_prefix", "[unused0]"}, {"document_prefix", "[unused1]"}};
+  const fs::path file = root / "artifact.metadata";
+  if (!fs::exists(file)) return c;
+  const json m = read_json(file);
+  ENCORE_CHECK(m.is_object(), file.string(), ": expected a JSON object");
+  for (const auto& [from, to] : {std::pair{"query_token_id", "query_prefix"}, {"doc_token_id", "document_prefix"},
+                                 {"query_maxlen", "query_length"}, {"doc_maxlen", "document_length"},
+                                 {"attend_to_mask_tokens", "attend_to_expansion_tokens"}})
+    if (m.contains(from) && !m[from].is_null()) c[to] = m[from];
+  return c;
+}
+
 int length_setting(const json& c, const char* key, int fallback, const fs::path& file) {
   if (!c.contains(key) || c[key].is_null()) return fallback;
   ENCORE_CHECK(c[key].is_number_integer() && c[key].get<int64_t>() > 0 && c[key].get<int64_t>() < (1 << 20),
@@ -71,53 +135,61 @@ int length_setting(const json& c, const char* key, int fallback, const fs::path&
 ColBERT ColBERT::load(const std::string& dir, const ColBERTOptions& o) {
   const fs::path root(dir);
   const fs::path modules_file = root / "modules.json";
-  ENCORE_CHECK(fs::exists(modules_file), dir, ": no modules.json; a PyLate ColBERT directory has one (Transformer, Dense)");
-  const json modules = read_json(modules_file);
-  ENCORE_CHECK(modules.is_array() && !modules.empty(), modules_file.string(), ": expected a list of modules");
+  const bool stanford = is_stanford(root);
   std::vector<fs::path> dense_dirs;
-  for (size_t i = 0; i < modules.size(); ++i) {
-    const json& m = modules[i];
-    ENCORE_CHECK(m.is_object() && m.contains("type") && m["type"].is_string(), modules_file.string(),
-                 ": each module needs a \"type\"");
-    const std::string type = m["type"].get<std::string>();
-    // PyLate's own Dense (pylate.models.Dense.Dense) is sentence-transformers' Dense with
-    // use_residual, which st::Dense reads.
-    const st::ModuleKind kind =
-        type == "pylate.models.Dense.Dense" ? st::ModuleKind::Dense : st::module_kind(type, modules_file.string());
-    if (i == 0) {
-      ENCORE_CHECK(kind == st::ModuleKind::Transformer && m.value("path", "").empty(), modules_file.string(),
-                   ": a ColBERT model starts with its Transformer at the directory's root");
-      continue;
+  if (!stanford) {
+    ENCORE_CHECK(fs::exists(modules_file), dir,
+                 ": no modules.json; a PyLate ColBERT directory has one (Transformer, Dense), a Stanford ColBERT ",
+                 "checkpoint says HF_ColBERT in config.json");
+    const json modules = read_json(modules_file);
+    ENCORE_CHECK(modules.is_array() && !modules.empty(), modules_file.string(), ": expected a list of modules");
+    for (size_t i = 0; i < modules.size(); ++i) {
+      const json& m = modules[i];
+      ENCORE_CHECK(m.is_object() && m.contains("type") && m["type"].is_string(), modules_file.string(),
+                   ": each module needs a \"type\"");
+      const std::string type = m["type"].get<std::string>();
+      // PyLate's own Dense (pylate.models.Dense.Dense) is sentence-transformers' Dense with
+      // use_residual, which st::Dense reads.
+      const st::ModuleKind kind =
+          type == "pylate.models.Dense.Dense" ? st::ModuleKind::Dense : st::module_kind(type, modules_file.string());
+      if (i == 0) {
+        ENCORE_CHECK(kind == st::ModuleKind::Transformer && m.value("path", "").empty(), modules_file.string(),
+                     ": a ColBERT model starts with its Transformer at the directory's root");
+        continue;
+      }
+      // PyLate keeps only Transformer and Dense modules and drops the rest without a word
+      // (ColBERT._load_sbert_model); encore refuses what it would not run.
+      ENCORE_CHECK(kind == st::ModuleKind::Dense, modules_file.string(), ": module type '", type,
+                   "' is not one a ColBERT model runs (a Transformer, then Dense projections)");
+      dense_dirs.push_back(root / m.value("path", ""));
     }
-    // PyLate keeps only Transformer and Dense modules and drops the rest without a word
-    // (ColBERT._load_sbert_model); encore refuses what it would not run.
-    ENCORE_CHECK(kind == st::ModuleKind::Dense, modules_file.string(), ": module type '", type,
-                 "' is not one a ColBERT model runs (a Transformer, then Dense projections)");
-    dense_dirs.push_back(root / m.value("path", ""));
+    ENCORE_CHECK(!dense_dirs.empty(), modules_file.string(),
+                 ": no Dense projection (PyLate would add a randomly initialized one)");
   }
-  ENCORE_CHECK(!dense_dirs.empty(), modules_file.string(),
-               ": no Dense projection (PyLate would add a randomly initialized one)");
 
   bool lower = false;
   if (fs::exists(root / "sentence_bert_config.json"))
     lower = read_object(root / "sentence_bert_config.json").value("do_lower_case", false);
   LoadOptions lo;
   lo.dtype = o.dtype;
+  if (stanford) lo.caller_tensors = {"linear.weight"};
   auto impl = std::make_shared<Impl>(Model::load(dir, lo), Tokenizer::from_dir(dir, std::nullopt, [lower](TokenizerConfig& tc) {
     if (lower) tc.lowercase_input();
   }));
+  if (stanford) impl->dense.push_back(std::make_shared<StanfordProjection>(root));
+  for (const fs::path& d : dense_dirs) impl->dense.push_back(st::load_row_module(st::ModuleKind::Dense, d));
   int64_t width = impl->model.config().hidden;
   std::string chain;
-  for (const fs::path& d : dense_dirs) {
-    impl->dense.push_back(st::load_row_module(st::ModuleKind::Dense, d));
-    width = impl->dense.back()->out_dim(width);
-    chain += ", " + impl->dense.back()->describe();
+  for (const auto& d : impl->dense) {
+    width = d->out_dim(width);
+    chain += ", " + d->describe();
   }
   impl->dim = width;
 
   // config_sentence_transformers.json: PyLate's settings, each with its default when absent.
-  const fs::path cfg_file = root / "config_sentence_transformers.json";
-  const json c = fs::exists(cfg_file) ? read_object(cfg_file) : json::object();
+  // (A Stanford checkpoint: artifact.metadata's, as PyLate maps them.)
+  const fs::path cfg_file = root / (stanford ? "artifact.metadata" : "config_sentence_transformers.json");
+  const json c = stanford ? stanford_settings(root) : fs::exists(cfg_file) ? read_object(cfg_file) : json::object();
   auto prefix = [&](const char* key, const char* fallback) -> std::optional<int32_t> {
     std::string p = fallback;
     if (c.contains(key) && !c[key].is_null()) {

@@ -2,7 +2,8 @@
 # encore embed --multi-vector and encore rerank --maxsim (ColBERT) through the real binary,
 # against PyLate's goldens (tests/fixtures/colbert, tools/reference/make_colbert_fixtures.py):
 # the same kept tokens and vectors within 1e-5 for queries and documents, and MaxSim rankings
-# with scores within 1e-5 relative; usage errors exit 2.
+# with scores within 1e-5 relative; a Stanford ColBERT checkpoint likewise, and refused by plain
+# `encore embed`; usage errors exit 2.
 # Usage: embed_multi_vector.sh ENCORE_BINARY FIXTURES_DIR
 set -euo pipefail
 enc=$1 fx=$2
@@ -11,8 +12,10 @@ trap 'rm -rf "$tmp"' EXIT
 fail() { echo "FAIL: $*" >&2; exit 1; }
 m=$fx/colbert/tiny
 
+for case in tiny stanford; do
+m=$fx/colbert/$case
 for kind in query document; do
-  python3 - "$fx/colbert/tiny.jsonl" "$kind" >"$tmp/$kind.in" <<'PY'
+  python3 - "$fx/colbert/$case.jsonl" "$kind" >"$tmp/$kind.in" <<'PY'
 import json, sys
 for l in open(sys.argv[1]):
     c = json.loads(l)
@@ -20,7 +23,7 @@ for l in open(sys.argv[1]):
         print(json.dumps({"text": c["text"]}))
 PY
   "$enc" embed --multi-vector "--$kind" --model "$m" --jsonl --input "$tmp/$kind.in" >"$tmp/$kind.out"
-  python3 - "$fx/colbert/tiny.jsonl" "$kind" "$tmp/$kind.out" <<'PY' || fail "embed --multi-vector --$kind differs"
+  python3 - "$fx/colbert/$case.jsonl" "$kind" "$tmp/$kind.out" <<'PY' || fail "embed --multi-vector --$kind differs ($case)"
 import json, sys
 want = [c for c in map(json.loads, open(sys.argv[1])) if c["is_query"] == (sys.argv[2] == "query")]
 got = [json.loads(l) for l in open(sys.argv[3])]
@@ -32,6 +35,10 @@ for w, g in zip(want, got):
         assert max(abs(x - y) for x, y in zip(a, b)) <= 1e-5, w["text"]
 PY
 done
+done
+m=$fx/colbert/tiny
+set +e; "$enc" embed --model "$fx/colbert/stanford" x >/dev/null 2>"$tmp/err"; rc=$?; set -e
+[ "$rc" -eq 1 ] && grep -q "multi-vector" "$tmp/err" || fail "plain embed of a Stanford ColBERT: exit $rc, $(cat "$tmp/err")"
 
 # rerank --maxsim: each golden query against its 8 documents (TAB-separated input).
 python3 - "$fx/colbert/tiny.maxsim.jsonl" >"$tmp/rerank.in" <<'PY'

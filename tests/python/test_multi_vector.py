@@ -17,7 +17,7 @@ def jsonl(path):
         return [json.loads(line) for line in f]
 
 
-@pytest.mark.parametrize("case", ["tiny", "tiny-attend", "tiny-noexp", "tiny-dense-tanh-res"])
+@pytest.mark.parametrize("case", ["tiny", "tiny-attend", "tiny-noexp", "tiny-dense-tanh-res", "stanford"])
 def test_colbert_matches_pylate(case):
     model = encore.ColBERT(FIXTURES / "colbert" / case)
     cases = jsonl(FIXTURES / "colbert" / f"{case}.jsonl")

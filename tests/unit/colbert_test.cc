@@ -19,7 +19,7 @@ namespace {
 namespace fs = std::filesystem;
 using json = nlohmann::json;
 
-const char* kCases[] = {"tiny", "tiny-attend", "tiny-noexp", "tiny-dense-tanh-res"};
+const char* kCases[] = {"tiny", "tiny-attend", "tiny-noexp", "tiny-dense-tanh-res", "stanford"};
 
 fs::path model_dir(const std::string& name) { return fixture("colbert/" + name); }
 

@@ -32,6 +32,11 @@ Cases (model directory <case>/, goldens <case>.jsonl and <case>.maxsim.jsonl):
                        activation_function=Tanh, use_residual=True)], query_length=16,
                        document_length=48): the Dense options PyLate's Dense can save
                        (activation, bias, residual projection "residual.weight" 16 -> 12).
+  stanford             a Stanford ColBERT checkpoint (colbert-ai's HF_ColBERT layout, as
+                       colbert-ir/colbertv2.0) written by stanford_dir(): no modules.json, the
+                       body under bert.* and linear.weight in pytorch_model.bin, the prefixes
+                       [unused0] / [unused1] and the lengths in artifact.metadata; PyLate loads
+                       it with Dense.from_stanford_weights.
 
 Texts: 30 English documentation lines (compare_real_models.english_doc_lines, Debian's shipped
 docs) plus awkward ones: "", one word, a line far longer than document_length (truncation),
@@ -204,6 +209,33 @@ def write_case(name, model, text_list):
     write_jsonl(OUT / f"{name}.maxsim.jsonl", maxsim_records(text_list, q_emb, d_emb))
 
 
+def stanford_dir(dest):
+    """A Stanford ColBERT checkpoint (colbert-ai's HF_ColBERT, the layout of colbert-ir/colbertv2.0)
+    of the tiny base, written as colbert-ai writes one: config.json with architectures
+    ["HF_ColBERT"], pytorch_model.bin with the body under bert.* and the projection
+    linear.weight [12, 16] (no bias), artifact.metadata with the prefixes and lengths, and a
+    vocabulary that has [unused0] / [unused1] (as bert-base-uncased's does: no new tokens)."""
+    from transformers import BertModel
+    dest.mkdir(parents=True)
+    tok = json.loads((BASE / "tokenizer.json").read_text())
+    vocab = tok["model"]["vocab"]
+    n = len(vocab)
+    vocab["[unused0]"], vocab["[unused1]"] = n, n + 1
+    (dest / "tokenizer.json").write_text(json.dumps(tok, ensure_ascii=False))
+    shutil.copy(BASE / "tokenizer_config.json", dest / "tokenizer_config.json")
+    bert = BertModel.from_pretrained(str(BASE))
+    bert.resize_token_embeddings(n + 2)  # the two new rows: drawn with the seed (mean_resizing)
+    bert.config.architectures = ["HF_ColBERT"]
+    bert.config.save_pretrained(str(dest))
+    state = {"bert." + k: v.contiguous() for k, v in bert.state_dict().items()}
+    state["linear.weight"] = (torch.randn(12, 16) * 0.3).contiguous()
+    torch.save(state, dest / "pytorch_model.bin")
+    (dest / "artifact.metadata").write_text(json.dumps(
+        {"query_token_id": "[unused0]", "doc_token_id": "[unused1]", "query_maxlen": 16, "doc_maxlen": 48,
+         "attend_to_mask_tokens": False, "dim": 12, "similarity": "cosine"}, indent=1))
+    return dest
+
+
 def main():
     OUT.mkdir(parents=True, exist_ok=True)
     all_texts = texts()
@@ -239,6 +271,16 @@ def main():
         m = models.ColBERT(modules=[transformer, dense], device="cpu", query_length=16,
                            document_length=48)
         write_case("tiny-dense-tanh-res", save_and_reload(m, "tiny-dense-tanh-res"), small)
+
+        torch.manual_seed(4)
+        d = OUT / "stanford"
+        if d.exists():
+            shutil.rmtree(d)
+        m = models.ColBERT(str(stanford_dir(d)), device="cpu")
+        assert m.query_prefix == "[unused0]" and m.query_length == 16 and m.document_length == 48
+        assert len(m.tokenizer) == m[0].auto_model.config.vocab_size  # no token added, no random row
+        assert torch.equal(m[1].linear.weight, torch.load(d / "pytorch_model.bin")["linear.weight"])
+        write_case("stanford", m, small)
 
 
 if __name__ == "__main__":
