@@ -25,10 +25,10 @@ struct BgeM3Options {
   int batch_size = 32;
   int threads = 0;
   ComputeType dtype = ComputeType::F32;  // the XLM-R body's GEMMs; the heads run in float32
-  bool normalize = true;
+  bool normalize = true;  // normalize_embeddings: L2-normalize dense and ColBERT
   // FlagEmbedding's use_fp16=True (its default) on the CPU: every weight, the heads too,
   // rounded to float16, then float32 arithmetic. Off: the checkpoint's weights (use_fp16=False).
-  bool fp16_weights = false;                 // normalize_embeddings: L2-normalize dense and ColBERT
+  bool fp16_weights = false;
 };
 
 // One text's three outputs (BGEM3FlagModel.encode's dense_vecs, lexical_weights and
