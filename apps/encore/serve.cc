@@ -52,32 +52,6 @@ bool declares_splade(const std::string& dir) {
   return false;
 }
 
-// A ColBERT model: a PyLate directory (config_sentence_transformers.json says model_type
-// "ColBERT", or modules.json names PyLate's Dense), or a Stanford checkpoint (config.json's
-// architectures[0] "HF_ColBERT").
-bool declares_colbert(const std::string& dir) {
-  const std::filesystem::path root(dir);
-  std::ifstream config(root / "config.json");
-  if (config) {
-    const nlohmann::json j = nlohmann::json::parse(config, nullptr, /*allow_exceptions=*/false);
-    if (j.is_object() && j.contains("architectures") && j["architectures"].is_array() && !j["architectures"].empty() &&
-        j["architectures"][0] == "HF_ColBERT")
-      return true;
-  }
-  std::ifstream c(root / "config_sentence_transformers.json");
-  if (c) {
-    const nlohmann::json j = nlohmann::json::parse(c, nullptr, /*allow_exceptions=*/false);
-    if (j.is_object() && j.value("model_type", "") == "ColBERT") return true;
-  }
-  std::ifstream m(root / "modules.json");
-  if (!m) return false;
-  const nlohmann::json j = nlohmann::json::parse(m, nullptr, /*allow_exceptions=*/false);
-  if (!j.is_array()) return false;
-  for (const nlohmann::json& e : j)
-    if (e.is_object() && e.value("type", "").rfind("pylate.", 0) == 0) return true;
-  return false;
-}
-
 const char* kUsage =
     "usage: encore serve --model DIR [--host ADDR] [--port N] [--model-id NAME]\n"
     "                    [--max-batch-tokens N] [--max-batch-requests N] [--max-concurrent-requests N]\n"
@@ -261,7 +235,7 @@ int run_serve(const std::vector<std::string>& argv) {
     sparse = SparseEncoder::load(dir, o);
   }
   std::optional<ColBERT> colbert;
-  if (!sparse && declares_colbert(dir)) {
+  if (!sparse && ColBERT::is_colbert_directory(dir)) {
     if (args.has("pooling") || args.has("max-length"))
       throw UsageError{"--pooling and --max-length do not apply to a ColBERT model (query_length, document_length)"};
     ColBERTOptions o;

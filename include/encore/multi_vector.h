@@ -47,6 +47,9 @@ class ColBERT {
   // (config.json architectures HF_ColBERT, the projection `linear.weight` in the checkpoint,
   // artifact.metadata's prefixes and lengths).
   static ColBERT load(const std::string& dir, const ColBERTOptions& options = {});
+  // Whether DIR holds a ColBERT model: a PyLate directory (config_sentence_transformers.json's
+  // model_type "ColBERT", or a pylate.* module in modules.json) or a Stanford checkpoint.
+  static bool is_colbert_directory(const std::string& dir);
   // PyLate's encode(texts, is_query=...): queries give query_length vectors (with expansion),
   // documents one per kept token (padding and skip-list tokens removed).
   std::vector<MultiVector> encode(const std::vector<std::string>& texts, bool is_query) const;

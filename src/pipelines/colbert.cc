@@ -71,6 +71,22 @@ bool is_stanford(const fs::path& root) {
          !c["architectures"].empty() && c["architectures"][0] == "HF_ColBERT";
 }
 
+// A PyLate directory: model_type "ColBERT", or one of PyLate's modules in modules.json.
+bool is_pylate(const fs::path& root) {
+  if (fs::exists(root / "config_sentence_transformers.json")) {
+    const json c = read_json(root / "config_sentence_transformers.json");
+    if (c.is_object() && c.contains("model_type") && c["model_type"] == "ColBERT") return true;
+  }
+  if (!fs::exists(root / "modules.json")) return false;
+  const json modules = read_json(root / "modules.json");
+  if (!modules.is_array()) return false;
+  for (const json& m : modules)
+    if (m.is_object() && m.contains("type") && m["type"].is_string() &&
+        m["type"].get<std::string>().rfind("pylate.", 0) == 0)
+      return true;
+  return false;
+}
+
 // Its projection: Dense.from_stanford_weights, `linear.weight` [out, in] of the model's own
 // checkpoint (model.safetensors, else pytorch_model.bin), no bias, no activation.
 class StanfordProjection : public st::RowModule {
@@ -347,6 +363,11 @@ std::vector<MultiVector> ColBERT::encode(const std::vector<std::string>& texts, 
     for (size_t k = start; k < end; ++k) out[which[k]] = std::move(done[k - start]);
   }
   return out;
+}
+
+bool ColBERT::is_colbert_directory(const std::string& dir) {
+  const fs::path root(dir);
+  return is_stanford(root) || is_pylate(root);
 }
 
 int64_t ColBERT::dimensions() const { return impl_->dim; }

@@ -16,6 +16,7 @@
 #include <nlohmann/json.hpp>
 
 #include "encore/model_path.h"
+#include "encore/multi_vector.h"
 #include "models/json_file.h"
 #include "models/weight_source.h"
 #include "pipelines/st_modules.h"
@@ -513,15 +514,11 @@ std::vector<float> run_rows(const std::vector<const st::RowModule*>& mods, std::
 
 Embedder Embedder::load(const std::string& name, const EmbedderOptions& o) {
   const fs::path dir = resolve_model_path(name);
-  // A Stanford ColBERT checkpoint is a BERT with a projection beside it, no sentence embedding
-  // model: pooling its states would give numbers that mean nothing.
-  if (!fs::exists(dir / "modules.json") && fs::exists(dir / "config.json")) {
-    const json c = read_json(dir / "config.json");
-    ENCORE_CHECK(!(c.is_object() && c.contains("architectures") && c["architectures"].is_array() &&
-                   !c["architectures"].empty() && c["architectures"][0] == "HF_ColBERT"),
-                 dir.string(), ": a ColBERT model (HF_ColBERT): its vectors are per token (encore embed ",
-                 "--multi-vector, encore::ColBERT), not one sentence embedding");
-  }
+  // A ColBERT model is no sentence embedding model (a Stanford checkpoint would otherwise load
+  // as a BERT, and pooling its states gives numbers that mean nothing).
+  ENCORE_CHECK(!ColBERT::is_colbert_directory(dir.string()), dir.string(),
+               ": a ColBERT model: its vectors are per token (encore embed --multi-vector, encore::ColBERT), ",
+               "not one sentence embedding");
   auto impl = std::make_shared<Impl>();
   impl->directory = dir.string();
   impl->options = o;

@@ -2,8 +2,8 @@
 # encore embed --multi-vector and encore rerank --maxsim (ColBERT) through the real binary,
 # against PyLate's goldens (tests/fixtures/colbert, tools/reference/make_colbert_fixtures.py):
 # the same kept tokens and vectors within 1e-5 for queries and documents, and MaxSim rankings
-# with scores within 1e-5 relative; a Stanford ColBERT checkpoint likewise, and refused by plain
-# `encore embed`; usage errors exit 2.
+# with scores within 1e-5 relative; a Stanford ColBERT checkpoint likewise; both kinds refused by
+# plain `encore embed`; usage errors exit 2.
 # Usage: embed_multi_vector.sh ENCORE_BINARY FIXTURES_DIR
 set -euo pipefail
 enc=$1 fx=$2
@@ -37,8 +37,10 @@ PY
 done
 done
 m=$fx/colbert/tiny
-set +e; "$enc" embed --model "$fx/colbert/stanford" x >/dev/null 2>"$tmp/err"; rc=$?; set -e
-[ "$rc" -eq 1 ] && grep -q "multi-vector" "$tmp/err" || fail "plain embed of a Stanford ColBERT: exit $rc, $(cat "$tmp/err")"
+for case in stanford tiny; do
+  set +e; "$enc" embed --model "$fx/colbert/$case" x >/dev/null 2>"$tmp/err"; rc=$?; set -e
+  [ "$rc" -eq 1 ] && grep -q "multi-vector" "$tmp/err" || fail "plain embed of ColBERT $case: exit $rc, $(cat "$tmp/err")"
+done
 
 # rerank --maxsim: each golden query against its 8 documents (TAB-separated input).
 python3 - "$fx/colbert/tiny.maxsim.jsonl" >"$tmp/rerank.in" <<'PY'
