@@ -64,10 +64,19 @@ struct AttentionSpec {
   // "safe softmax") instead of NaN. Finite fills never need it: their arithmetic decides.
   bool masked_row_zero = false;
   float dropout = 0.0f;  // on the attention probabilities (train mode only)
+  // Rotary position embeddings on q and k before the product, with this base (RoPE as
+  // transformers applies it: q·cos + rotate_half(q)·sin, frequencies base^(-2i/d)); 0: none.
+  float rotary_theta = 0.0f;
+  // A sliding window: keys more than `window` positions (in the caller's padded layout) from
+  // the query get mask_fill, as ModernBERT's local layers do (window = local_attention / 2);
+  // 0: every key. Only the band of keys is computed.
+  int64_t window = 0;
 };
 
 // The feed-forward block (src/nn/feed_forward.cc).
-enum class FeedForwardKind { Mlp };  // W2(act(W1 x)); gated variants next
+// Mlp: W2(act(W1 x)). Glu: W1 x split in halves [a, g] along the features, W2(act(a) * g)
+// (ModernBERT's GeGLU: Wi(x).chunk(2, dim=-1)).
+enum class FeedForwardKind { Mlp, Glu };
 struct FeedForwardSpec {
   FeedForwardKind kind = FeedForwardKind::Mlp;
   Activation activation = Activation::GeluErf;
@@ -79,9 +88,14 @@ struct LayerSpec {
   AttentionSpec attention;
   FeedForwardSpec feed_forward;
   bool norm_first = false;  // PyTorch norm_first=True: x + f(LN(x)) instead of LN(x + f(x))
+  // Pre-norm only: false when the attention block reads x itself (ModernBERT's first layer,
+  // whose attn_norm is nn.Identity); its LayerNorm is then not stored.
+  bool attention_norm = true;
   float layer_norm_eps = 1e-12f;
   bool bias = true;             // biases in every Linear and LayerNorm (PyTorch bias=False drops all)
   float hidden_dropout = 0.0f;  // on each block's output, before the residual add (train mode only)
+  // The feed-forward block's output dropout where it differs (ModernBERT: none); < 0: hidden_dropout.
+  float ffn_output_dropout = -1.0f;
 };
 
 // The task a checkpoint's head serves, after transformers' BertFor* classes (Google's

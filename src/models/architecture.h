@@ -61,8 +61,12 @@ std::vector<NameSlot> name_slots(const BodyNames& n);
 // Task heads. A head computes out(norm(act(dense(x)))) per token and/or per sequence; which
 // stages exist, where x comes from and what is fixed by the reference's code (an activation
 // that ignores hidden_act, a LayerNorm eps that ignores the config) is data.
-enum class HeadInput { Tokens, FirstToken, Pooler };
-enum class HeadActivation { None, Layer, GeluErf, Tanh, Relu };  // Layer: the layers' (hidden_act)
+// FirstToken: h[:, 0]; Mean: the mean of each sequence's states over its attention mask
+// (ModernBERT's classifier_pooling "mean").
+enum class HeadInput { Tokens, FirstToken, Pooler, Mean };
+// Layer: the layers' (hidden_act); Given: HeadPart::given_activation (a config's own key,
+// ModernBERT's classifier_activation).
+enum class HeadActivation { None, Layer, GeluErf, Tanh, Relu, Given };
 enum class HeadRows { Labels, Vocab, Two, One };                 // Labels: from the stored weight
 
 struct HeadPart {
@@ -70,7 +74,8 @@ struct HeadPart {
   LinearNames dense;                // optional
   bool dense_to_embedding = false;  // dense is H -> E (then norm and out are E wide), else H -> H
   HeadActivation activation = HeadActivation::None;
-  NormNames norm;             // optional
+  Activation given_activation = Activation::GeluErf;  // HeadActivation::Given
+  NormNames norm;             // optional; beta "" when the norm has no bias
   float norm_eps = 0.0f;      // 0: the layers' layer_norm_eps
   LinearNames out;            // Vocab rows: the weight is the word embeddings unless stored and untied
   std::string out_bias_copy;  // the same bias saved under a second name (checked, counted, unused)
@@ -122,6 +127,9 @@ struct PlanStep {
 struct LayerPlan {
   std::vector<std::string> weight_keys;  // the {i} of each stored layer, in weight-index order
   std::vector<PlanStep> steps;
+  // The specs PlanStep::spec indexes; empty: one, the config's (ModelConfig::layer). Layers
+  // that differ by depth (ModernBERT's local and global attention) have one each.
+  std::vector<LayerSpec> specs;
 };
 LayerPlan one_layer_per_depth(int64_t layers);  // layer i runs weights i: every architecture so far
 
@@ -152,6 +160,10 @@ struct Architecture {
   // family (null: conversion into this layout copies the source's config, or none exists).
   nlohmann::json (*write_config)(const ConfigInput& in, std::vector<std::string>& notes) = nullptr;
   LayerPlan (*plan)(const ConfigReader& r, const ModelConfig& c) = nullptr;  // null: one_layer_per_depth
+  // The names and heads as one config has them, where the config decides which weights exist
+  // or how a head reads (ModernBERT's *_bias flags: a bias name becomes ""; its
+  // classifier_pooling). Null: `names` and `heads` as they are.
+  void (*configure)(const ConfigReader& r, BodyNames& names, std::vector<HeadSpec>& heads) = nullptr;
   // RelativePositions::Bucket: how key - query distances are bucketed into the rows of
   // BodyNames::relative_attention_bias (T5-style: half the buckets per direction, exact below
   // a quarter of them, log-spaced up to max_distance).

@@ -10,6 +10,7 @@
 #include "models/heads.h"
 
 #include <cmath>
+#include <limits>
 #include <nlohmann/json.hpp>
 
 #include "kernels/kernels.h"
@@ -40,8 +41,8 @@ const char* task_head_name(TaskHead h) {
 
 namespace {
 
-const HeadSpec* head_from_class(const Architecture& a, const std::string& name) {
-  for (const HeadSpec& h : a.heads)
+const HeadSpec* head_from_class(const std::vector<HeadSpec>& heads, const std::string& name) {
+  for (const HeadSpec& h : heads)
     if (h.class_name == name || std::find(h.aliases.begin(), h.aliases.end(), name) != h.aliases.end()) return &h;
   return nullptr;  // the base model, or a head encore does not compute (BertForMultipleChoice, ...)
 }
@@ -52,8 +53,8 @@ bool present(const HeadPart& p, const WeightBinder& w, bool has_pooler) {
   return !first.empty() && w.has(first) && (p.input != HeadInput::Pooler || has_pooler);
 }
 
-const HeadSpec* head_from_tensors(const Architecture& a, const WeightBinder& w, bool has_pooler) {
-  for (const HeadSpec& h : a.heads) {
+const HeadSpec* head_from_tensors(const std::vector<HeadSpec>& heads, const WeightBinder& w, bool has_pooler) {
+  for (const HeadSpec& h : heads) {
     const bool token = !h.token || present(*h.token, w, has_pooler);
     const bool sequence = !h.sequence || present(*h.sequence, w, has_pooler);
     if (token && sequence) return &h;
@@ -117,6 +118,7 @@ nn::Linear vocab_decoder(const HeadPart& p, int64_t width, const PartContext& x)
   ENCORE_CHECK(d.weight.size(1) == width, x.file, ": the decoder of ", x.head.class_name, " is ", d.weight.size(1),
                " wide, its input ", width);
   const bool has_bias = x.w.has(p.out.bias), has_copy = !p.out_bias_copy.empty() && x.w.has(p.out_bias_copy);
+  if (p.out.bias.empty()) return d;  // decoder_bias=False (ModernBERT)
   d.bias = x.w.get(has_bias || !has_copy ? p.out.bias : p.out_bias_copy, {V});
   if (has_bias && has_copy) x.w.get(p.out_bias_copy, {V});  // the same tied parameter, saved twice
   return d;
@@ -129,14 +131,15 @@ HeadPartWeights load_part(const HeadPart& p, const PartContext& x) {
   h.outputs = p.outputs;
   h.squeeze = p.squeeze;
   h.activation = p.activation;
-  h.layer_activation = c.layer.feed_forward.activation;
+  h.layer_activation = p.activation == HeadActivation::Given ? p.given_activation : c.layer.feed_forward.activation;
   int64_t width = c.hidden;
   if (!p.dense.empty()) {
     width = p.dense_to_embedding ? c.embedding_size : c.hidden;
     h.dense = x.w.linear(p.dense, "", width, c.hidden);
   }
   if (!p.norm.empty()) {
-    h.norm = {x.w.get(p.norm.gamma, {width}), x.w.get(p.norm.beta, {width})};
+    h.norm.gamma = x.w.get(p.norm.gamma, {width});
+    if (!p.norm.beta.empty()) h.norm.beta = x.w.get(p.norm.beta, {width});
     h.norm_eps = p.norm_eps > 0.0f ? p.norm_eps : c.layer.layer_norm_eps;
   }
   switch (p.rows) {
@@ -161,6 +164,7 @@ void activate(float* x, int64_t n, const HeadPartWeights& p) {
     case HeadActivation::None:
       return;
     case HeadActivation::Layer:
+    case HeadActivation::Given:
       kernels::activate(x, n, p.layer_activation);
       return;
     case HeadActivation::GeluErf:
@@ -212,7 +216,7 @@ std::string head_label(const Model::Impl& m) {
 
 }  // namespace
 
-HeadConfig load_heads(const Architecture& arch, const fs::path& config_file, ModelConfig& c,
+HeadConfig load_heads(const std::vector<HeadSpec>& heads, const fs::path& config_file, ModelConfig& c,
                       const Embeddings& embeddings, WeightBinder& w, HeadWeights& out) {
   HeadConfig head;
   const json j = fs::exists(config_file) ? read_json(config_file) : json::object();
@@ -222,14 +226,14 @@ HeadConfig load_heads(const Architecture& arch, const fs::path& config_file, Mod
   if (j.contains("architectures") && j["architectures"].is_array() && !j["architectures"].empty() &&
       j["architectures"][0].is_string()) {
     class_name = j["architectures"][0].get<std::string>();
-    spec = head_from_class(arch, class_name);
+    spec = head_from_class(heads, class_name);
     if (spec && (!spec->token || !present(*spec->token, w, /*has_pooler=*/true)) &&
         (!spec->sequence || !present(*spec->sequence, w, /*has_pooler=*/true))) {
       head.absent_class = class_name;
       spec = nullptr;
     }
   } else {
-    spec = head_from_tensors(arch, w, c.has_pooler);
+    spec = head_from_tensors(heads, w, c.has_pooler);
     if (spec) class_name = spec->class_name;
   }
   head.labels = read_labels(j, file);
@@ -258,6 +262,7 @@ Tensor head_token_logits(const Model::Impl& m, const float* states, const std::v
 }
 
 Tensor head_sequence_logits(const Model::Impl& m, const float* states, const std::vector<int64_t>& first_rows,
+                            const std::vector<int64_t>& cu, const std::vector<uint8_t>& all_masked,
                             const Tensor& pooled) {
   ENCORE_CHECK(m.heads.sequence, m.dir, ": ", head_label(m), " has no head on the pooled output");
   const HeadPartWeights& p = *m.heads.sequence;
@@ -266,6 +271,24 @@ Tensor head_sequence_logits(const Model::Impl& m, const float* states, const std
     ENCORE_CHECK(pooled.defined() && pooled.dim() == 2 && pooled.size(1) == H, m.dir,
                  ": the head needs the pooled output");
     return apply(p, pooled.data<float>(), pooled.size(0), H, true);
+  }
+  if (p.input == HeadInput::Mean) {
+    // (h * mask).sum(1) / mask.sum(1): a sum over the sequence's real tokens in order, then one
+    // division. A sequence whose mask is all zeros divides 0 by 0: NaN, as the reference.
+    Tensor mean = Tensor::zeros(DType::F32, {B, H});
+    for (int64_t b = 0; b < B; ++b) {
+      float* o = mean.data<float>() + b * H;
+      const bool empty = (!all_masked.empty() && all_masked[b]) || cu[b] == cu[b + 1];
+      if (empty) {
+        std::fill(o, o + H, std::numeric_limits<float>::quiet_NaN());
+        continue;
+      }
+      for (int64_t t = cu[b]; t < cu[b + 1]; ++t)
+        for (int64_t k = 0; k < H; ++k) o[k] += states[t * H + k];
+      const float count = static_cast<float>(cu[b + 1] - cu[b]);
+      for (int64_t k = 0; k < H; ++k) o[k] /= count;
+    }
+    return apply(p, mean.data<float>(), B, H, true);
   }
   // The first token's state (h[:, 0]); a sequence whose position 0 was padding has the zero row.
   Tensor first = Tensor::zeros(DType::F32, {B, H});
@@ -278,11 +301,12 @@ Tensor head_sequence_logits(const Model::Impl& m, const float* states, const std
 Tensor head_sequence_logits(const Model::Impl& m, const Encoded& e) {
   std::vector<int64_t> first;
   for (size_t b = 0; b + 1 < e.cu.size(); ++b) first.push_back(e.cu[b] < e.cu[b + 1] ? e.cu[b] : -1);
-  return head_sequence_logits(m, e.states.data<float>(), first, e.pooled);
+  return head_sequence_logits(m, e.states.data<float>(), first, e.cu, {}, e.pooled);
 }
 
 void add_head_outputs(const Model::Impl& m, const float* states, const nn::RaggedBatch& batch,
-                      const std::vector<int64_t>& first_rows, const Tensor& pooled, TensorMap& out) {
+                      const std::vector<int64_t>& first_rows, const std::vector<uint8_t>& all_masked,
+                      const Tensor& pooled, TensorMap& out) {
   if (const auto& part = m.heads.token) {
     std::vector<int64_t> rows(static_cast<size_t>(batch.tokens()));
     for (int64_t t = 0; t < batch.tokens(); ++t) rows[static_cast<size_t>(t)] = t;
@@ -301,7 +325,8 @@ void add_head_outputs(const Model::Impl& m, const float* states, const nn::Ragge
       out[part->outputs[0]] = part->squeeze ? per_token.reshaped(bs) : per_token;
     }
   }
-  if (const auto& part = m.heads.sequence) out[part->outputs[0]] = head_sequence_logits(m, states, first_rows, pooled);
+  if (const auto& part = m.heads.sequence)
+    out[part->outputs[0]] = head_sequence_logits(m, states, first_rows, batch.cu, all_masked, pooled);
 }
 
 }  // namespace encore

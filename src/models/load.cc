@@ -26,10 +26,13 @@ namespace fs = std::filesystem;
 
 namespace {
 
-// The config file as the record reads it: the ModelConfig and the layer plan.
+// The config file as the record reads it: the ModelConfig, the layer plan, and the names and
+// heads this config has.
 struct ReadConfig {
   ModelConfig config;
   LayerPlan plan;
+  BodyNames names;
+  std::vector<HeadSpec> heads;
 };
 
 ReadConfig read_config(const Architecture& arch, const fs::path& dir, const LoadOptions& options) {
@@ -49,7 +52,11 @@ ReadConfig read_config(const Architecture& arch, const fs::path& dir, const Load
     c.layer.feed_forward.activation_label = options.activation + " (override)";
   }
   LayerPlan plan = arch.plan ? arch.plan(r, c) : one_layer_per_depth(c.layers);
-  return {std::move(c), std::move(plan)};
+  if (plan.specs.empty()) plan.specs = {c.layer};
+  BodyNames names = arch.names;
+  std::vector<HeadSpec> heads = arch.heads;
+  if (arch.configure) arch.configure(r, names, heads);
+  return {std::move(c), std::move(plan), std::move(names), std::move(heads)};
 }
 
 void bind_embeddings(Model::Impl& m, const BodyNames& n, WeightBinder& w) {
@@ -59,7 +66,8 @@ void bind_embeddings(Model::Impl& m, const BodyNames& n, WeightBinder& w) {
   e.word = w.get(n.word, {c.vocab_size, E});
   if (c.absolute_positions) e.position = w.get(n.position, {c.max_positions, E});
   if (c.type_vocab_size > 0) e.token_type = w.get(n.token_type, {c.type_vocab_size, E});
-  e.norm = {w.get(n.embedding_norm.gamma, {E}), w.get(n.embedding_norm.beta, {E})};
+  e.norm.gamma = w.get(n.embedding_norm.gamma, {E});
+  if (!n.embedding_norm.beta.empty()) e.norm.beta = w.get(n.embedding_norm.beta, {E});
   if (!n.embedding_projection.empty() && w.has(n.embedding_projection.weight))
     e.projection = w.linear(n.embedding_projection, "", H, E);
   ENCORE_CHECK(e.projection.defined() || E == H, m.dir, ": embedding_size ", E, " differs from hidden_size ", H,
@@ -96,13 +104,17 @@ std::vector<Pending> bind_layers(Model::Impl& m, const BodyNames& n, const Layer
   const bool bias = c.layer.bias;
   std::vector<Pending> pending;
   m.layers.resize(plan.weight_keys.size());  // stable addresses for `pending`
+  // Whether each stored layer has its attention LayerNorm (not when a pre-norm spec reads x as is).
+  std::vector<bool> attention_norm(plan.weight_keys.size(), true);
+  for (const PlanStep& s : plan.steps)
+    attention_norm[static_cast<size_t>(s.step.weights)] = plan.specs[static_cast<size_t>(s.spec)].attention_norm;
   auto linear = [&](nn::Linear& l, std::initializer_list<const LinearNames*> parts, int64_t rows, int64_t in,
                     const std::string& key) {
     Pending p{&l, {}, rows, in};  // `rows` per block
     std::vector<Tensor> biases;
     for (const LinearNames* part : parts) {
       p.blocks.push_back(w.linear_stored(expand(part->weight, key), part->in_out, rows, in));
-      if (bias) biases.push_back(w.get(expand(part->bias, key), {rows}));
+      if (bias && !part->bias.empty()) biases.push_back(w.get(expand(part->bias, key), {rows}));
     }
     if (biases.size() == 1) l.bias = biases[0];
     if (biases.size() == 3) l.bias = stack3(biases[0], biases[1], biases[2]);
@@ -116,14 +128,15 @@ std::vector<Pending> bind_layers(Model::Impl& m, const BodyNames& n, const Layer
     else
       linear(L.attention.qkv, {&n.query, &n.key, &n.value}, H, H, key);
     linear(L.attention.out, {&n.attention_out}, H, H, key);
-    L.ln1.gamma = w.get(expand(n.attention_norm.gamma, key), {H});
-    linear(L.feed_forward.in, {&n.ffn_in}, I, H, key);
+    const bool gated = plan.specs.front().feed_forward.kind == FeedForwardKind::Glu;
+    linear(L.feed_forward.in, {&n.ffn_in}, gated ? 2 * I : I, H, key);
     linear(L.feed_forward.out, {&n.ffn_out}, H, I, key);
-    L.ln2.gamma = w.get(expand(n.ffn_norm.gamma, key), {H});
-    if (bias) {
-      L.ln1.beta = w.get(expand(n.attention_norm.beta, key), {H});
-      L.ln2.beta = w.get(expand(n.ffn_norm.beta, key), {H});
-    }
+    auto norm = [&](nn::LayerNorm& ln, const NormNames& names) {
+      ln.gamma = w.get(expand(names.gamma, key), {H});
+      if (bias && !names.beta.empty()) ln.beta = w.get(expand(names.beta, key), {H});
+    };
+    if (attention_norm[i]) norm(L.ln1, n.attention_norm);
+    norm(L.ln2, n.ffn_norm);
     const RelativePositions rel = c.layer.attention.relative;
     if (rel == RelativePositions::Key || rel == RelativePositions::KeyQuery)
       L.attention.distance = w.get(expand(n.distance, key), {2 * c.max_positions - 1, d});
@@ -195,10 +208,10 @@ void quantize_int8(Model::Impl& m) {
 
 // Tensors the model does not use: buffers and the record's other heads are expected;
 // anything else is worth a warning (a wrong dialect or a truncated config).
-void warn_unused(const Architecture& arch, const WeightBinder& body, const WeightBinder& heads,
+void warn_unused(const std::vector<HeadSpec>& specs, const WeightBinder& body, const WeightBinder& heads,
                  const std::string& dir, const std::vector<std::string>& caller_tensors) {
   std::set<std::string> head_names;
-  for (const HeadSpec& h : arch.heads)
+  for (const HeadSpec& h : specs)
     for (const auto* part : {&h.token, &h.sequence})
       if (*part)
         for (const std::string* n :
@@ -229,8 +242,8 @@ std::shared_ptr<Model::Impl> load_model(const std::string& dir_name, const LoadO
   m->options = options;
   m->arch = options.dialect ? &architecture(*options.dialect) : &detect_architecture(dir);
   const Architecture& arch = *m->arch;
-  const BodyNames& n = arch.names;
   ReadConfig read = read_config(arch, dir, options);
+  const BodyNames& n = read.names;
   ModelConfig& c = m->config;
   c = std::move(read.config);
   const LayerPlan& plan = read.plan;
@@ -242,20 +255,20 @@ std::shared_ptr<Model::Impl> load_model(const std::string& dir_name, const LoadO
   if (arch.embeddings == EmbeddingsKind::Tokens) bind_embeddings(*m, n, w);
   if (c.layer.attention.relative == RelativePositions::Bucket)  // one table for every layer
     m->relative_attention_bias = w.get(n.relative_attention_bias, {c.layer.attention.max_relative, c.heads});
-  m->specs = {c.layer};
+  m->specs = plan.specs;
   m->plan = plan.steps;
   std::vector<Pending> pending = bind_layers(*m, n, plan, w);
   pack_all(pending, src, options.dtype);
   if (c.final_norm) {
     m->final_norm.gamma = w.get(n.final_norm.gamma, {c.hidden});
-    if (c.layer.bias) m->final_norm.beta = w.get(n.final_norm.beta, {c.hidden});
+    if (c.layer.bias && !n.final_norm.beta.empty()) m->final_norm.beta = w.get(n.final_norm.beta, {c.hidden});
   }
   // Task heads: names without the body's prefix, so a binder of their own.
   WeightBinder hw(src, dir_name);
-  if (!arch.heads.empty()) c.head = load_heads(arch, dir / arch.config_file, c, m->embeddings, hw, m->heads);
+  if (!read.heads.empty()) c.head = load_heads(read.heads, dir / arch.config_file, c, m->embeddings, hw, m->heads);
   m->parameters = w.parameters() + hw.parameters();
   if (options.dtype == ComputeType::Int8) quantize_int8(*m);
-  warn_unused(arch, w, hw, dir_name, options.caller_tensors);
+  warn_unused(read.heads, w, hw, dir_name, options.caller_tensors);
 #ifdef __GLIBC__
   // Converted (F16, BF16) copies freed after packing: glibc keeps freed heap memory for reuse
   // unless asked; give it back so that the model's RSS is its weights.

@@ -220,6 +220,12 @@ Tensor pool(const Model::Impl& m, const float* x, const nn::RaggedBatch& batch) 
   return pooled;
 }
 
+// The norm after the last layer (ModernBERT's final_norm): last_hidden_state only, the
+// hidden states before it.
+void apply_final_norm(const Model::Impl& m, float* x, int64_t T) {
+  if (m.config.final_norm) nn::layer_norm(x, x, m.final_norm, T, m.config.hidden, m.config.layer.layer_norm_eps);
+}
+
 // Position ids of one sequence given without padding (encode): 0..n-1, or from the ids.
 void sequence_positions(const ModelConfig& c, const std::vector<int32_t>& ids, size_t b, std::vector<int64_t>& out) {
   const int64_t n = static_cast<int64_t>(ids.size());
@@ -293,7 +299,9 @@ Encoded token_encode(const Model::Impl& m, const TokenBatch& tokens, const Forwa
   nn::AttentionMask mask;
   const nn::PositionBias position_bias = shared_position_bias(m, batch.padded_len);
   mask.position_bias = position_bias.bias;
+  mask.positions = tok.positions.data();
   run_plan(m, out.states.data<float>(), batch, mask, run, [](size_t, const float*) {});
+  apply_final_norm(m, out.states.data<float>(), batch.tokens());
   if (c.has_pooler) out.pooled = pool(m, out.states.data<float>(), batch);
   return out;
 }
@@ -313,7 +321,9 @@ TensorMap token_forward(const Model::Impl& m, const TensorMap& inputs, const For
   const nn::PositionBias position_bias = shared_position_bias(m, S);
   mask.position_bias = position_bias.bias;
 
-  Tensor x = embed(m, gather_tokens(in, batch), opt);
+  const TokenInputs tok = gather_tokens(in, batch);
+  mask.positions = tok.positions.data();
+  Tensor x = embed(m, tok, opt);
   TensorMap out;
   auto padded = [&](const float* t) { return scatter_padded(t, batch, H); };
   if (!io.embedding_output.empty()) out[io.embedding_output] = padded(x.data<float>());
@@ -335,10 +345,12 @@ TensorMap token_forward(const Model::Impl& m, const TensorMap& inputs, const For
     }
     if (opt.all_hidden && m.plan[i].ends_depth) out[io.hidden + std::to_string(hidden++)] = padded(h);
   });
+  apply_final_norm(m, x.data<float>(), batch.tokens());
   out[io.last] = padded(x.data<float>());
   const Tensor pooled = c.has_pooler ? pool(m, x.data<float>(), batch) : Tensor();
   if (c.has_pooler) out[io.pooled] = pooled;
-  add_head_outputs(m, x.data<float>(), batch, first_rows(batch), pooled, out);  // src/models/heads.cc
+  add_head_outputs(m, x.data<float>(), batch, first_rows(batch), mask.all_masked, pooled,
+                   out);  // src/models/heads.cc
   return out;
 }
 

@@ -9,6 +9,12 @@
 // Masked keys that the ragged layout dropped would get exp(fill - max) == 0 exactly in the
 // reference (fill is -inf, -10000 or float32 min), so dropping them changes nothing.
 //
+// Rotary embeddings (AttentionSpec::rotary_theta) rotate q and k in the projection's output
+// before any product. A sliding window (AttentionSpec::window) reads only the band of keys a
+// query block can see; keys of the band outside a query's window get the mask fill, as the
+// reference's sliding_window_mask gives them finfo.min (exp(fill - max) == 0 exactly, so the
+// keys outside the band change nothing either).
+//
 // Without masks, position terms, dropout or a head mask, blocks of up to kernels::kFusedKeys
 // keys run in one fused AVX-512 kernel (kernels::attention_fused: scores, softmax and P·V in
 // registers). Otherwise, and on other CPUs, Q·Kᵀ and P·V are kernels::attention_scores /
@@ -17,6 +23,7 @@
 // is over (sequence, head, query block) work items.
 #include "nn/attention.h"
 
+#include <algorithm>
 #include <cmath>
 #include <exception>
 #include <limits>
@@ -98,6 +105,9 @@ void finish_scores(float* row, const Call& c, const float* qi, const float* K, i
       if (pos[j] > pi) row[j] += c.spec.mask_fill;
   if (all_masked)
     for (int64_t j = 0; j < n; ++j) row[j] += c.spec.mask_fill;
+  else if (c.spec.window > 0)  // every key of a fully masked row has the fill already
+    for (int64_t j = 0; j < n; ++j)
+      if (std::abs(pos[j] - pi) > c.spec.window) row[j] += c.spec.mask_fill;
   if (c.distance && after_mask) add_relative(row, c, qi, K, ld, pos, pi, n, 1.0f);  // modeling_albert.py L318-332
 }
 
@@ -124,30 +134,48 @@ void probabilities(float* row, const Call& c, const int64_t* pos, int64_t pi, in
   }
 }
 
+// The keys [lo, hi) of a sequence that queries first..last (rows of it) can see: all of them,
+// or with a window the band of positions [pos[first] - window, pos[last] + window] (a
+// sequence's positions ascend). `windowed`: some key of the band is outside some query's window.
+struct KeyRange {
+  int64_t lo, hi;
+  bool windowed;
+};
+KeyRange key_range(const int64_t* pos, int64_t n, int64_t first, int64_t last, int64_t window, bool all_masked) {
+  if (window <= 0 || all_masked) return {0, n, false};
+  const int64_t lo = std::lower_bound(pos, pos + n, pos[first] - window) - pos;
+  const int64_t hi = std::upper_bound(pos, pos + n, pos[last] + window) - pos;
+  return {lo, hi, pos[hi - 1] - pos[first] > window || pos[last] - pos[lo] > window};
+}
+
 void attend(float* ctx, const float* qkv, const Call& c, const WorkItem& item, float* P) {
   const auto [b, h, q0] = item;
   const int64_t H = c.H, d = c.d, ld = 3 * H;
-  const int64_t begin = c.batch.cu[b], n = c.batch.cu[b + 1] - begin, rows = std::min(kQueryBlock, n - q0);
-  const float* Q = qkv + (begin + q0) * ld + h * d;
-  const float* K = qkv + begin * ld + H + h * d;
-  const float* V = qkv + begin * ld + 2 * H + h * d;
-  float* out = ctx + (begin + q0) * H + h * d;
-  const int64_t* pos = c.batch.position.data() + begin;
+  const int64_t begin = c.batch.cu[b], n_all = c.batch.cu[b + 1] - begin, rows = std::min(kQueryBlock, n_all - q0);
+  const int64_t* pos_all = c.batch.position.data() + begin;
   const bool all_masked = !c.mask.all_masked.empty() && c.mask.all_masked[b];
+  const KeyRange keys = key_range(pos_all, n_all, q0, q0 + rows - 1, c.spec.window, all_masked);
+  const int64_t n = keys.hi - keys.lo;
+  const int64_t* pos = pos_all + keys.lo;  // of the keys read
+  const float* Q = qkv + (begin + q0) * ld + h * d;
+  const float* K = qkv + (begin + keys.lo) * ld + H + h * d;
+  const float* V = qkv + (begin + keys.lo) * ld + 2 * H + h * d;
+  float* out = ctx + (begin + q0) * H + h * d;
   const float hm = c.head_mask ? c.head_mask[c.head_mask_row * c.heads + h] : 1.0f;
 
   // Plain attention (no position terms, mask, dropout, head mask or recorded probabilities:
   // every inference run of an HF or Google BERT, whose padding the ragged layout already
-  // dropped) runs fused when the kernel takes the shape.
+  // dropped; a window whose band every query of the block sees whole) runs fused when the
+  // kernel takes the shape.
   const bool plain = !c.distance && !c.mask.position_bias && !c.mask.dense && !c.mask.causal && !all_masked &&
-                     !c.train && hm == 1.0f && !c.run.probs_out;
+                     !keys.windowed && !c.train && hm == 1.0f && !c.run.probs_out;
   if (plain && kernels::attention_fused(out, H, Q, K, V, ld, rows, n, d, c.scale)) return;
 
   const bool scaled_later = c.distance && !c.spec.relative_after_mask;  // HF BERT scales q·k + relative terms
   kernels::attention_scores(P, Q, ld, K, ld, rows, n, d, scaled_later ? 1.0f : c.scale);
   for (int64_t r = 0; r < rows; ++r) {
     float* row = P + r * n;
-    const int64_t pi = pos[q0 + r];
+    const int64_t pi = pos_all[q0 + r];
     finish_scores(row, c, Q + r * ld, K, ld, pos, pi, n, b, h, all_masked);
     probabilities(row, c, pos, pi, n, b, h, hm);
   }
@@ -198,6 +226,42 @@ void attention_forward(float* ctx, const float* qkv, const RaggedBatch& batch, c
   if (failed) std::rethrow_exception(failed);
 }
 
+void apply_rotary(float* qkv, int64_t T, int64_t H, int64_t heads, const int64_t* positions, float theta) {
+  const int64_t d = H / heads, half = d / 2;
+  // transformers' default RoPE parameters (modeling_rope_utils.py
+  // _compute_default_rope_parameters): inv_freq = 1.0 / (base ** (arange(0, d, 2).float() / d)),
+  // the exponent in float32, the power as torch computes a float scalar to a float32 tensor
+  // power (in double, rounded to float32), the reciprocal in float32; angle = position *
+  // inv_freq, a float32 product. Bit for bit: one ulp of inv_freq moves a position-2048
+  // angle by 1e-4.
+  std::vector<float> inv_freq(static_cast<size_t>(half));
+  for (int64_t i = 0; i < half; ++i) {
+    const float exponent = static_cast<float>(2 * i) / static_cast<float>(d);
+    inv_freq[i] = 1.0f / static_cast<float>(std::pow(static_cast<double>(theta), static_cast<double>(exponent)));
+  }
+#pragma omp parallel if (T * H > 16384)
+  {
+    std::vector<float> cos(static_cast<size_t>(half)), sin(static_cast<size_t>(half));
+#pragma omp for
+    for (int64_t t = 0; t < T; ++t) {
+      for (int64_t i = 0; i < half; ++i) {
+        const double angle = static_cast<float>(positions[t]) * inv_freq[i];  // the float32 product
+        cos[i] = static_cast<float>(std::cos(angle)), sin[i] = static_cast<float>(std::sin(angle));
+      }
+      // q·cos + rotate_half(q)·sin, rotate_half(q) = [-q2, q1], for q and k of every head.
+      for (int64_t part = 0; part < 2; ++part)
+        for (int64_t h = 0; h < heads; ++h) {
+          float* v = qkv + t * 3 * H + part * H + h * d;
+          for (int64_t i = 0; i < half; ++i) {
+            const float a = v[i], b = v[i + half];
+            v[i] = a * cos[i] - b * sin[i];
+            v[i + half] = b * cos[i] + a * sin[i];
+          }
+        }
+    }
+  }
+}
+
 void attention_block(float* x, const float* in, const AttentionWeights& w, const AttentionSpec& spec, int64_t heads,
                      float residual_dropout, const RaggedBatch& batch, const AttentionMask& mask, const LayerStep& step,
                      const RunContext& ctx, Workspace& ws) {
@@ -206,6 +270,8 @@ void attention_block(float* x, const float* in, const AttentionWeights& w, const
   float* a = ws.attn.data<float>();
   if (ctx.observe) ctx.observe(step.weights, GemmSite::Qkv, in, T, H);
   kernels::linear_forward(qkv, in, gemm_ref(w.qkv), T);
+  if (spec.rotary_theta > 0.0f)
+    apply_rotary(qkv, T, H, heads, mask.positions ? mask.positions : batch.position.data(), spec.rotary_theta);
   attention_forward(a, qkv, batch, mask, w, spec, heads, step, ctx);
   if (ctx.observe) ctx.observe(step.weights, GemmSite::AttnOut, a, T, H);
   residual_linear(x, ws.tmp.data<float>(), a, w.out, T, residual_dropout, *ctx.options,
@@ -216,12 +282,15 @@ std::vector<std::string> attention_block_ops(const AttentionSpec& spec, const st
                                              const std::string& bias, float residual_dropout) {
   std::vector<std::string> ops;
   ops.push_back("qkv = fused_linear_qkv(" + input + ")  [3H x H]" + bias);
+  if (spec.rotary_theta > 0.0f)
+    ops.push_back("q, k = rotary(q, k, position_ids, theta=" + op_number(spec.rotary_theta) + ")");
   std::string relative;
   if (spec.relative == RelativePositions::Key) relative = " + q.rel";
   if (spec.relative == RelativePositions::KeyQuery) relative = " + q.rel + k.rel";
   std::string scores = "scores = (q k^T" + (spec.relative_after_mask ? "" : relative) + ") / sqrt(d)";
   if (spec.relative == RelativePositions::Bucket) scores += " + position_bias";
   scores += " + mask (masked key: " + op_number(spec.mask_fill) + ")";
+  if (spec.window > 0) scores += ", keys beyond +-" + std::to_string(spec.window) + " positions masked";
   if (spec.relative_after_mask) scores += relative;
   ops.push_back(scores);
   ops.push_back(std::string("probs = softmax(scores)") + (spec.masked_row_zero ? "  [fully masked row -> 0]" : ""));

@@ -21,6 +21,10 @@ struct AttentionWeights {
   Tensor distance;  // [2*max_positions-1, d] HF relative distance embedding, else undefined
 };
 
+// Rotary embeddings on the q and k parts of qkv [T, 3H] in place: each head's vector rotated
+// by position * theta^(-2i/d) in the pairs (i, i + d/2), as transformers' apply_rotary_pos_emb.
+void apply_rotary(float* qkv, int64_t T, int64_t H, int64_t heads, const int64_t* positions, float theta);
+
 // x[T, H] += Dropout_p(OutProj(Attention(QKV(in[T, H])))), p = residual_dropout (train
 // only). `in` may be x (post-norm): it is read before x is written.
 void attention_block(float* x, const float* in, const AttentionWeights& w, const AttentionSpec& spec, int64_t heads,

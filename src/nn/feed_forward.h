@@ -1,5 +1,5 @@
-// The feed-forward block of an encoder layer: x += Dropout(W2(Dropout'(Act(W1(in))))).
-// FeedForwardKind::Mlp is the only kind so far (gated variants next).
+// The feed-forward block of an encoder layer: x += Dropout(W2(Dropout'(Act(W1(in))))), or
+// gated (FeedForwardKind::Glu): [a, g] = W1(in) split in halves, x += Dropout(W2(Dropout'(Act(a) * g))).
 #pragma once
 
 #include <string>
@@ -11,7 +11,7 @@
 namespace encore::nn {
 
 struct FeedForwardWeights {
-  Linear in;   // HF intermediate.dense, Google intermediate/dense, PyTorch linear1: [I, H]
+  Linear in;   // HF intermediate.dense, Google intermediate/dense, PyTorch linear1: [I, H] ([2I, H] gated)
   Linear out;  // HF output.dense, Google output/dense, PyTorch linear2: [H, I]
 };
 

@@ -2,15 +2,16 @@
 
 namespace encore::nn {
 
-void Workspace::reserve(int64_t T, int64_t H, int64_t I) {
-  const bool same_shape = H == H_ && I == I_ && qkv.defined();
+void Workspace::reserve(int64_t T, int64_t H, int64_t I, int64_t G) {
+  const bool same_shape = H == H_ && I == I_ && G == G_ && qkv.defined();
   if (same_shape && !policy_.reallocate(static_cast<size_t>(T), static_cast<size_t>(rows_))) return;
-  for (Tensor* t : {&qkv, &attn, &tmp, &inner}) *t = Tensor();  // release before allocating
+  for (Tensor* t : {&qkv, &attn, &tmp, &inner, &gated}) *t = Tensor();  // release before allocating
   qkv = Tensor::empty(DType::F32, {T * 3 * H});
   attn = Tensor::empty(DType::F32, {T * H});
   tmp = Tensor::empty(DType::F32, {T * H});
   inner = Tensor::empty(DType::F32, {T * I});
-  rows_ = T, H_ = H, I_ = I;
+  if (G > 0) gated = Tensor::empty(DType::F32, {T * G});
+  rows_ = T, H_ = H, I_ = I, G_ = G;
 }
 
 WorkspacePool::Lease WorkspacePool::take() {

@@ -41,17 +41,22 @@ struct AttentionMask {
   // A position bias computed once per forward and shared by every layer, added after the
   // scaling and before the mask (RelativePositions::Bucket, MPNet's relative attention bias).
   ScoreBias position_bias;
+  // [T] each token's position id for rotary embeddings (the reference's position_ids); null:
+  // its index in the padded layout (RaggedBatch::position), the references' default.
+  const int64_t* positions = nullptr;
 };
 
 // Scratch buffers of one forward pass, sized for T tokens and reused by every layer.
 struct Workspace {
   Tensor qkv, attn, tmp, inner;  // [T,3H], [T,H], [T,H], [T,I]
-  // Room for T tokens of a model of width H and FFN width I: grows to the largest T asked
-  // for and shrinks only under kernels::ReusePolicy (long runs of much smaller batches).
-  void reserve(int64_t T, int64_t H, int64_t I);
+  Tensor gated;                   // [T,G]: a gated FFN's act(a) * g (FeedForwardKind::Glu), else empty
+  // Room for T tokens of a model of width H, FFN width I (the first Linear's outputs) and
+  // gated width G: grows to the largest T asked for and shrinks only under
+  // kernels::ReusePolicy (long runs of much smaller batches).
+  void reserve(int64_t T, int64_t H, int64_t I, int64_t G = 0);
 
  private:
-  int64_t rows_ = 0, H_ = 0, I_ = 0;  // what the buffers were allocated for
+  int64_t rows_ = 0, H_ = 0, I_ = 0, G_ = 0;  // what the buffers were allocated for
   kernels::ReusePolicy policy_;
 };
 

@@ -231,6 +231,7 @@ ENCORE_FAMILY(DistilBert, "distilbert");
 ENCORE_FAMILY(Electra, "electra");
 ENCORE_FAMILY(Albert, "albert");
 ENCORE_FAMILY(MPNet, "mpnet");
+ENCORE_FAMILY(ModernBert, "modernbert");
 
 }  // namespace
 }  // namespace encore::testing
