@@ -26,6 +26,7 @@ void print_positions(const ModelConfig& c) {
                     : r == RelativePositions::KeyQuery ? "relative_key_query"
                                                        : "absolute";
   if (r == RelativePositions::Bucket) pos = "absolute + relative bucket bias";
+  if (r == RelativePositions::None && !c.absolute_positions) pos = "rotary (in the attention of every layer)";
   if (c.positions_from_ids)
     pos += ", numbered from the ids (padding_idx " + std::to_string(c.padding_idx) + ", longest sequence " +
            std::to_string(c.max_length) + ")";
@@ -75,9 +76,20 @@ int run_inspect(const std::vector<std::string>& argv) {
                 c.final_norm ? "yes" : "no");
   }
   std::printf("parameters:   %lld\n", static_cast<long long>(model.parameter_count()));
-  std::printf("\none encoder layer:\n");
-  int i = 1;
-  for (const auto& op : model.layer_ops()) std::printf("  %2d. %s\n", i++, op.c_str());
+  // Layer 0's operations, then those of each later layer that computes otherwise than the
+  // one before it (ModernBERT's local and global attention).
+  std::vector<std::string> previous;
+  for (int64_t layer = 0; layer < std::max<int64_t>(1, c.layers); ++layer) {
+    const std::vector<std::string> ops = model.layer_ops(layer);
+    if (layer > 0 && ops == previous) continue;
+    if (layer == 0)
+      std::printf("\none encoder layer%s:\n", c.layers > 1 ? " (layer 0)" : "");
+    else
+      std::printf("\nlayer %lld, and the layers after it until the next listed:\n", static_cast<long long>(layer));
+    int i = 1;
+    for (const auto& op : ops) std::printf("  %2d. %s\n", i++, op.c_str());
+    previous = ops;
+  }
   return 0;
 }
 

@@ -212,8 +212,8 @@ class Model {
   const ModelConfig& config() const;
   const std::string& directory() const;
   int64_t parameter_count() const;
-  // The operations of one encoder layer as this model's spec produces them, in order.
-  std::vector<std::string> layer_ops() const;
+  // The operations of one encoder layer (the plan's step `layer`) as its spec produces them, in order.
+  std::vector<std::string> layer_ops(int64_t layer = 0) const;
 
   // Inputs and outputs named like the reference (README.md, "encore forward"). Outputs at padded positions
   // are zeros; see docs/architecture.md for masks and fully masked sequences.

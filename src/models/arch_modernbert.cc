@@ -170,6 +170,7 @@ Architecture record() {
                "uniform over all keys, in local layers too (every score rounds to float32 min)",
                "embeddings; attention probs and output (attention_dropout); inside the MLP (mlp_dropout)",
                "pre (x + f(LN(x))), the first layer's attention without a norm; a final LayerNorm"};
+  a.explain_parameters = "5015040 at H=768, I=1152 (4H^2 + 3HI + 2H without biases; ModernBERT-base)";
   return a;
 }
 

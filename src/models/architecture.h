@@ -173,6 +173,7 @@ struct Architecture {
   std::vector<HeadSpec> heads;  // in detection priority (the first whose weights are present)
   ForwardNames io;
   Explanation explain;
+  std::string explain_parameters;  // parameters per layer, when not BERT's 4H^2 + 2HI + 9H + I
 
   Dialect dialect() const { return Dialect(name.c_str()); }
 };

@@ -57,6 +57,7 @@ std::string positions(const ModelConfig& c) {
     case RelativePositions::KeyQuery: add("relative_key_query distance embeddings"); break;
     case RelativePositions::Bucket: add("a bucketed relative bias on the scores, shared by every layer"); break;
   }
+  if (p.empty()) p = "rotary: q and k rotated by position in every layer's attention";
   return p;
 }
 
@@ -69,8 +70,11 @@ const std::string& dialect_reference(Dialect d) { return architecture(d).referen
 std::string architecture_table() {
   const std::vector<const Architecture*> all = records();
   std::string out = "One encoder layer, " + std::to_string(all.size()) +
-                    " spellings (N = layer index). All compute\n"
-                    "  x = LN1(x + Dropout(OutProj(Attention(QKV(x)))));  x = LN2(x + Dropout(W2(Act(W1(x)))))\n";
+                    " spellings (N = layer index). Post-norm layers compute\n"
+                    "  x = LN1(x + Dropout(OutProj(Attention(QKV(x)))));  x = LN2(x + Dropout(W2(Act(W1(x)))))\n"
+                    "pre-norm ones (torch norm_first=True, modernbert)\n"
+                    "  x = x + Dropout(OutProj(Attention(QKV(LN1(x)))));  x = x + Dropout(W2(Act(W1(LN2(x)))))\n"
+                    "(modernbert: rotary q and k, a sliding window on local layers, W2(act(a) * g) with [a, g] = W1(.))\n";
   const auto row = [&](const char* what, auto&& cell) {
     out += std::string("\n") + what + "\n";
     for (const Architecture* a : all) out += "  " + padded(a->name, 12) + std::string(cell(*a)) + "\n";
@@ -78,10 +82,11 @@ std::string architecture_table() {
   row("Q, K, V projection", [](const Architecture& a) { return qkv_names(a.names); });
   row("attention output projection (this is PyTorch's out_proj, not an extra Linear)",
       [](const Architecture& a) { return with_shape(a.names.attention_out); });
-  row("LayerNorm after attention", [](const Architecture& a) { return layer_name(a.names.attention_norm.gamma); });
+  row("LayerNorm of the attention block (after it post-norm, before it pre-norm)",
+      [](const Architecture& a) { return layer_name(a.names.attention_norm.gamma); });
   row("FFN in", [](const Architecture& a) { return with_shape(a.names.ffn_in); });
   row("FFN out", [](const Architecture& a) { return with_shape(a.names.ffn_out); });
-  row("LayerNorm after FFN", [](const Architecture& a) { return layer_name(a.names.ffn_norm.gamma); });
+  row("LayerNorm of the FFN block", [](const Architecture& a) { return layer_name(a.names.ffn_norm.gamma); });
   row("activation", [](const Architecture& a) { return a.explain.activation; });
   row("LayerNorm eps", [](const Architecture& a) { return a.explain.layer_norm_eps; });
   row("mask constant", [](const Architecture& a) { return a.explain.mask; });
@@ -90,7 +95,7 @@ std::string architecture_table() {
   row("norm placement", [](const Architecture& a) { return a.explain.norm_placement; });
   const std::string params =
       std::to_string(bert_layer_parameters(768, 3072)) + " at H=768, I=3072 (4H^2 + 2HI + 9H + I)";
-  row("parameters per layer", [&](const Architecture&) { return params; });
+  row("parameters per layer", [&](const Architecture& a) { return a.explain_parameters.empty() ? params : a.explain_parameters; });
   return out;
 }
 
@@ -110,6 +115,15 @@ std::string differences_from_bert(const Model& model) {
   line("token types", c.type_vocab_size ? std::to_string(c.type_vocab_size) : "none (every token type 0)", "2");
   line("positions", positions(c), "learned absolute, 0..n-1");
   line("activation", activation_name(c.layer.feed_forward.activation), "gelu_erf");
+  line("feed-forward", c.layer.feed_forward.kind == FeedForwardKind::Glu ? "gated: W2(act(a) * g), [a, g] = W1(x)" : "W2(act(W1(x)))",
+       "W2(act(W1(x)))");
+  int64_t windowed = 0, window = 0;
+  for (const PlanStep& p : m.plan)
+    if (const int64_t w = m.specs[static_cast<size_t>(p.spec)].attention.window; w > 0) ++windowed, window = w;
+  if (windowed)
+    line("attention", std::to_string(windowed) + " of " + std::to_string(m.plan.size()) +
+                          " layers within +-" + std::to_string(window) + " positions, the others global",
+         "global");
   char eps[32];
   std::snprintf(eps, sizeof eps, "%g", static_cast<double>(c.layer.layer_norm_eps));
   line("LayerNorm eps", eps, "1e-12");
@@ -136,6 +150,13 @@ std::string torch_layer_gap(const Model::Impl& m) {
     return std::string("its activation is ") + activation_name(a) + " (TransformerEncoderLayer has relu and erf gelu)";
   if (c.layer.attention.relative != RelativePositions::None)
     return "relative position scores are inside its attention (TransformerEncoderLayer has none)";
+  if (c.layer.feed_forward.kind != FeedForwardKind::Mlp)
+    return "its feed-forward is gated, act(a) * g (TransformerEncoderLayer's is W2(act(W1 x)))";
+  for (const LayerSpec& s : m.specs) {
+    if (s.attention.rotary_theta > 0.0f) return "rotary positions are inside its attention (TransformerEncoderLayer has none)";
+    if (s.attention.window > 0) return "its attention has a sliding window (TransformerEncoderLayer attends to every key)";
+    if (!s.attention_norm) return "a layer's attention reads x without a norm (TransformerEncoderLayer has norm1)";
+  }
   if (m.plan.empty() || !m.plan[0].ends_depth) return "its first hidden state is several layers deep (layers run as groups)";
   return "";
 }

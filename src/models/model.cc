@@ -28,8 +28,11 @@ ThreadScope::~ThreadScope() {
 const ModelConfig& Model::config() const { return impl_->config; }
 const std::string& Model::directory() const { return impl_->dir; }
 int64_t Model::parameter_count() const { return impl_->parameters; }
-std::vector<std::string> Model::layer_ops() const {
-  return nn::encoder_layer_ops(impl_->specs.front());
+std::vector<std::string> Model::layer_ops(int64_t layer) const {
+  const auto& plan = impl_->plan;
+  if (plan.empty()) return nn::encoder_layer_ops(impl_->specs.front());
+  ENCORE_CHECK(layer >= 0 && layer < static_cast<int64_t>(plan.size()), "layer ", layer, " of ", plan.size());
+  return nn::encoder_layer_ops(impl_->specs[static_cast<size_t>(plan[static_cast<size_t>(layer)].spec)]);
 }
 
 TensorMap Model::forward(const TensorMap& inputs, const ForwardOptions& options) const {

@@ -29,11 +29,12 @@ inline void PrintTo(const FixtureCase& c, std::ostream* os) { *os << c.label(); 
 
 inline std::filesystem::path core_fixtures_dir() { return std::filesystem::path(ENCORE_FIXTURES_DIR) / "core"; }
 
-inline std::vector<FixtureCase> all_core_cases() {
+// Every case of every fixture directory under `root` (core/, family/).
+inline std::vector<FixtureCase> all_cases(const std::filesystem::path& root) {
   std::vector<FixtureCase> out;
-  if (!std::filesystem::exists(core_fixtures_dir())) return out;
+  if (!std::filesystem::exists(root)) return out;
   std::vector<std::filesystem::path> dirs;
-  for (const auto& e : std::filesystem::directory_iterator(core_fixtures_dir()))
+  for (const auto& e : std::filesystem::directory_iterator(root))
     if (std::filesystem::exists(e.path() / "cases.json")) dirs.push_back(e.path());
   std::sort(dirs.begin(), dirs.end());
   for (const auto& d : dirs) {
@@ -47,6 +48,8 @@ inline std::vector<FixtureCase> all_core_cases() {
   }
   return out;
 }
+
+inline std::vector<FixtureCase> all_core_cases() { return all_cases(core_fixtures_dir()); }
 
 // A gtest parameter name from any label: every character but [A-Za-z0-9] becomes '_'.
 inline std::string test_name(std::string label) {
