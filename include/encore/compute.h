@@ -6,7 +6,7 @@
 
 namespace encore {
 
-enum class Activation { GeluErf, GeluTanh, QuickGelu, Relu, Silu };
+enum class Activation { GeluErf, GeluTanh, QuickGelu, Relu, Silu, Tanh };
 Activation activation_from_name(const std::string& name);  // config spellings: gelu, gelu_new, relu, ...
 const char* activation_name(Activation a);
 

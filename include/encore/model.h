@@ -39,7 +39,8 @@ inline constexpr Dialect Dialect::BertHF{"bert-hf"};
 inline constexpr Dialect Dialect::BertGoogle{"bert-google"};
 inline constexpr Dialect Dialect::Torch{"torch"};
 
-enum class RelativePositions { None, Key, KeyQuery, Bucket };
+// Disentangled: DeBERTa-v2's content-to-position and position-to-content scores.
+enum class RelativePositions { None, Key, KeyQuery, Bucket, Disentangled };
 
 const char* dialect_name(Dialect d);                 // the record's name
 Dialect dialect_from_name(const std::string& name);  // a record's name or alias; error lists them
@@ -64,6 +65,12 @@ struct AttentionSpec {
   // "safe softmax") instead of NaN. Finite fills never need it: their arithmetic decides.
   bool masked_row_zero = false;
   float dropout = 0.0f;  // on the attention probabilities (train mode only)
+  float scale_factor = 1.0f;  // scores scaled by 1 / sqrt(d * scale_factor) (DeBERTa-v2: 1 + c2p + p2c)
+  // Disentangled (DeBERTa-v2): q_i · pk[r] (c2p) and k_j · pq[r] (p2c), r the row of the
+  // bucketed distance i - j in the layer's projections of the shared relative embeddings, each
+  // term divided like q·k by sqrt(d * scale_factor), scale_factor = 1 + the number of terms.
+  bool c2p = false, p2c = false;
+  int position_buckets = 0;  // log buckets of the distance (make_log_bucket_position); 0: the distance itself
   // Rotary position embeddings on q and k before the product, with this base (RoPE as
   // transformers applies it: q·cos + rotate_half(q)·sin, frequencies base^(-2i/d)); 0: none.
   float rotary_theta = 0.0f;
@@ -146,6 +153,14 @@ struct ModelConfig {
   int64_t max_length = 0;  // the longest sequence the positions allow (0: no limit)
   bool has_pooler = true;
   float embedding_dropout = 0.0f;
+  // DeBERTa-v2: the projection E -> H before the LayerNorm (which is then over H), and the
+  // embeddings multiplied by the 2-D mask (a fully masked sequence enters the layers as zeros).
+  bool embedding_norm_after_projection = false;
+  bool embeddings_masked = false;
+  // DeBERTa-v2's ConvLayer after the first layer (conv_kernel_size > 0): LN(h1 + act(conv(emb)))
+  // at real tokens, the convolution over the padded sequence of embedding outputs.
+  int64_t conv_kernel = 0;
+  Activation conv_activation = Activation::GeluErf;
   // PyTorch encoder.
   bool batch_first = false;
   bool final_norm = false;

@@ -40,6 +40,10 @@ void activate(float* x, int64_t n, Activation act) {
 #pragma omp parallel for if (n > 65536)
       for (int64_t i = 0; i < n; ++i) x[i] = x[i] * sigmoid(x[i]);
       break;
+    case Activation::Tanh:
+#pragma omp parallel for if (n > 65536)
+      for (int64_t i = 0; i < n; ++i) x[i] = std::tanh(x[i]);
+      break;
   }
 }
 

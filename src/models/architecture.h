@@ -47,6 +47,14 @@ struct BodyNames {
   LinearNames ffn_in, ffn_out;
   NormNames ffn_norm;
   NormNames final_norm;  // after the last layer (PyTorch TransformerEncoder(norm=...))
+  // DeBERTa-v2: the relative embeddings [2 span, H] every layer projects (with its own query
+  // and key Linears, or with pos_query / pos_key where they are not shared), their optional
+  // LayerNorm, and the ConvLayer after the first layer (Conv1d weight [H, H, k], its LayerNorm).
+  std::string relative_embeddings;
+  NormNames relative_embeddings_norm;
+  LinearNames pos_key, pos_query;
+  LinearNames conv;
+  NormNames conv_norm;
 };
 
 // Every name slot of BodyNames in one fixed order, so that two records' names pair up slot by

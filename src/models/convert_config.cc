@@ -20,6 +20,7 @@ const char* hf_activation(Activation a) {
     case Activation::QuickGelu: return "quick_gelu";
     case Activation::Relu: return "relu";
     case Activation::Silu: return "silu";
+    case Activation::Tanh: return "tanh";
   }
   return "?";
 }

@@ -56,6 +56,12 @@ std::string positions(const ModelConfig& c) {
     case RelativePositions::Key: add("relative_key distance embeddings"); break;
     case RelativePositions::KeyQuery: add("relative_key_query distance embeddings"); break;
     case RelativePositions::Bucket: add("a bucketed relative bias on the scores, shared by every layer"); break;
+    case RelativePositions::Disentangled:
+      add((std::string("disentangled ") + (c.layer.attention.c2p ? "c2p" : "") +
+           (c.layer.attention.c2p && c.layer.attention.p2c ? " + " : "") + (c.layer.attention.p2c ? "p2c" : "") +
+           " scores (log-bucketed distances, one shared table)")
+              .c_str());
+      break;
   }
   if (p.empty()) p = "rotary: q and k rotated by position in every layer's attention";
   return p;

@@ -8,11 +8,14 @@
 #include <iostream>
 #include <nlohmann/json.hpp>
 #include <set>
+#include <tuple>
 #ifdef __GLIBC__
 #include <malloc.h>  // malloc_trim
 #endif
 
 #include "core/convert.h"
+#include "kernels/kernels.h"
+#include "kernels/linear.h"
 #include "models/architecture.h"
 #include "models/heads.h"
 #include "models/json_file.h"
@@ -66,8 +69,9 @@ void bind_embeddings(Model::Impl& m, const BodyNames& n, WeightBinder& w) {
   e.word = w.get(n.word, {c.vocab_size, E});
   if (c.absolute_positions) e.position = w.get(n.position, {c.max_positions, E});
   if (c.type_vocab_size > 0) e.token_type = w.get(n.token_type, {c.type_vocab_size, E});
-  e.norm.gamma = w.get(n.embedding_norm.gamma, {E});
-  if (!n.embedding_norm.beta.empty()) e.norm.beta = w.get(n.embedding_norm.beta, {E});
+  const int64_t norm_width = c.embedding_norm_after_projection ? H : E;
+  e.norm.gamma = w.get(n.embedding_norm.gamma, {norm_width});
+  if (!n.embedding_norm.beta.empty()) e.norm.beta = w.get(n.embedding_norm.beta, {norm_width});
   if (!n.embedding_projection.empty() && w.has(n.embedding_projection.weight))
     e.projection = w.linear(n.embedding_projection, "", H, E);
   ENCORE_CHECK(e.projection.defined() || E == H, m.dir, ": embedding_size ", E, " differs from hidden_size ", H,
@@ -187,6 +191,57 @@ void pack_all(std::vector<Pending>& pending, const WeightSource& src, ComputeTyp
   if (failed) std::rethrow_exception(failed);
 }
 
+// DeBERTa-v2's disentangled attention: the shared relative embeddings (after their LayerNorm,
+// norm_rel_ebd "layer_norm": constant, so normalized once here) projected by each layer's query
+// and key Linears (share_att_key: the packed Q and K rows of its QKV projection, bias included)
+// or by its own pos_query_proj / pos_key_proj; and the ConvLayer's weights.
+void bind_disentangled(Model::Impl& m, const BodyNames& n, const LayerPlan& plan, WeightBinder& w) {
+  const ModelConfig& c = m.config;
+  const AttentionSpec& a = c.layer.attention;
+  const int64_t H = c.hidden, span = a.position_buckets > 0 ? a.position_buckets : a.max_relative, R = 2 * span;
+  Tensor rel = w.get(n.relative_embeddings, {R, H});
+  if (!n.relative_embeddings_norm.empty()) {
+    nn::LayerNorm norm{w.get(n.relative_embeddings_norm.gamma, {H}), w.get(n.relative_embeddings_norm.beta, {H})};
+    Tensor normed = Tensor::empty(DType::F32, {R, H});
+    nn::layer_norm(normed.data<float>(), rel.data<float>(), norm, R, H, c.layer.layer_norm_eps);
+    rel = normed;
+  }
+  const bool shared = n.pos_key.empty() && n.pos_query.empty();
+  for (size_t i = 0; i < plan.weight_keys.size(); ++i) {
+    nn::AttentionWeights& L = m.layers[i].attention;
+    const std::string& key = plan.weight_keys[i];
+    if (shared) {
+      Tensor qkv = Tensor::empty(DType::F32, {R, 3 * H});
+      kernels::linear_forward(qkv.data<float>(), rel.data<float>(), nn::gemm_ref(L.qkv), R);
+      for (auto [t, at] : {std::pair{&L.pos_query, int64_t{0}}, std::pair{&L.pos_key, H}}) {
+        *t = Tensor::empty(DType::F32, {R, H});
+        for (int64_t r = 0; r < R; ++r)
+          std::copy(qkv.data<float>() + r * 3 * H + at, qkv.data<float>() + r * 3 * H + at + H, t->data<float>() + r * H);
+      }
+      continue;
+    }
+    for (auto [t, names, used] : {std::tuple{&L.pos_key, &n.pos_key, a.c2p}, std::tuple{&L.pos_query, &n.pos_query, a.p2c}}) {
+      if (!used) continue;
+      const nn::Linear proj = w.linear({expand(names->weight, key), expand(names->bias, key)}, "", H, H);
+      *t = Tensor::empty(DType::F32, {R, H});
+      kernels::linear(t->data<float>(), rel.data<float>(), proj.weight.data<float>(), nn::data_or_null(proj.bias), R, H,
+                      H);
+    }
+  }
+}
+
+void bind_conv(Model::Impl& m, const BodyNames& n, WeightBinder& w) {
+  const int64_t H = m.config.hidden, k = m.config.conv_kernel;
+  const Tensor weight = w.get(n.conv.weight, {H, H, k});  // Conv1d [out, in, k]
+  m.conv_weight = Tensor::empty(DType::F32, {H, k * H});
+  for (int64_t o = 0; o < H; ++o)
+    for (int64_t i = 0; i < H; ++i)
+      for (int64_t t = 0; t < k; ++t)
+        m.conv_weight.data<float>()[o * k * H + t * H + i] = weight.data<float>()[(o * H + i) * k + t];
+  m.conv_bias = w.get(n.conv.bias, {H});
+  m.conv_norm = {w.get(n.conv_norm.gamma, {H}), w.get(n.conv_norm.beta, {H})};
+}
+
 // Int8: the layers were packed as F32; find the outlier channels that stay in float32 by
 // running that model once (src/models/calibrate.cc), then quantize each Linear from its exact
 // F32 weights (reordered back from the packed copy).
@@ -259,6 +314,8 @@ std::shared_ptr<Model::Impl> load_model(const std::string& dir_name, const LoadO
   m->plan = plan.steps;
   std::vector<Pending> pending = bind_layers(*m, n, plan, w);
   pack_all(pending, src, options.dtype);
+  if (c.layer.attention.relative == RelativePositions::Disentangled) bind_disentangled(*m, n, plan, w);
+  if (c.conv_kernel > 0) bind_conv(*m, n, w);
   if (c.final_norm) {
     m->final_norm.gamma = w.get(n.final_norm.gamma, {c.hidden});
     if (c.layer.bias && !n.final_norm.beta.empty()) m->final_norm.beta = w.get(n.final_norm.beta, {c.hidden});

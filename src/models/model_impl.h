@@ -31,6 +31,10 @@ struct Model::Impl {
   Embeddings embeddings;           // EmbeddingsKind::Tokens
   nn::Linear pooler;               // undefined weight when the checkpoint has no pooler
   Tensor relative_attention_bias;  // [buckets, heads] for RelativePositions::Bucket, else undefined
+  // DeBERTa-v2's ConvLayer (ModelConfig::conv_kernel): the Conv1d weight as [H, k * H] (tap-major
+  // columns, for one GEMM on the k neighbouring rows side by side), its bias and LayerNorm.
+  Tensor conv_weight, conv_bias;
+  nn::LayerNorm conv_norm;
   // The layer plan: the specs, the stored layers (by weight index) and the steps that run
   // them in order.
   std::vector<LayerSpec> specs;
@@ -58,14 +62,25 @@ TensorMap transformer_encoder_forward(const Model::Impl& m, const TensorMap& inp
 // empty when the model has none.
 nn::PositionBias shared_position_bias(const Model::Impl& m, int64_t S);
 
+// DeBERTa-v2's ConvLayer on x [T, H], the first layer's output, from `embeddings` [T, H], the
+// first layer's input (src/models/conv_layer.cc).
+void conv_layer(const Model::Impl& m, const float* embeddings, float* x, const nn::RaggedBatch& batch,
+                const nn::AttentionMask& mask);
+
 // Runs the plan on x [T, H]; after_step(i, x) sees the output of every step.
 template <class AfterStep>
 void run_plan(const Model::Impl& m, float* x, const nn::RaggedBatch& batch, const nn::AttentionMask& mask,
               nn::RunContext& run, AfterStep&& after_step) {
+  Tensor first_input;  // the ConvLayer's input
+  if (m.config.conv_kernel > 0) {
+    first_input = Tensor::empty(DType::F32, {batch.tokens(), m.config.hidden});
+    std::copy(x, x + batch.tokens() * m.config.hidden, first_input.data<float>());
+  }
   for (size_t i = 0; i < m.plan.size(); ++i) {
     const PlanStep& p = m.plan[i];
     nn::encoder_layer_forward(x, batch, mask, m.layers[static_cast<size_t>(p.step.weights)],
                               m.specs[static_cast<size_t>(p.spec)], m.config.heads, p.step, run);
+    if (i == 0 && m.config.conv_kernel > 0) conv_layer(m, first_input.data<float>(), x, batch, mask);
     after_step(i, x);
   }
 }

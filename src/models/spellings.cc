@@ -12,8 +12,9 @@ Activation activation_from_name(const std::string& name) {
   if (name == "quick_gelu") return Activation::QuickGelu;
   if (name == "relu") return Activation::Relu;
   if (name == "silu" || name == "swish") return Activation::Silu;
+  if (name == "tanh") return Activation::Tanh;
   fail("unsupported activation '", name,
-       "' (supported: gelu, gelu_new, gelu_pytorch_tanh, gelu_fast, quick_gelu, relu, silu, gelu_erf, gelu_tanh)");
+       "' (supported: gelu, gelu_new, gelu_pytorch_tanh, gelu_fast, quick_gelu, relu, silu, tanh, gelu_erf, gelu_tanh)");
 }
 
 const char* compute_type_name(ComputeType t) {
@@ -59,6 +60,8 @@ const char* activation_name(Activation a) {
       return "relu";
     case Activation::Silu:
       return "silu";
+    case Activation::Tanh:
+      return "tanh";
   }
   return "?";
 }

@@ -110,7 +110,10 @@ PaddedInputs read_inputs(const Model::Impl& m, const TensorMap& in) {
   if (const Tensor* t = io.types.empty() ? nullptr : find_input(in, io.types)) {
     ENCORE_CHECK(t->shape() == bs, io.types, " has shape ", shape_string(t->shape()), ", expected ", shape_string(bs));
     r.types = integer_input(*t, io.types);
-    check_range(r.types, c.type_vocab_size, r.S, io.types, "the model has type_vocab_size");
+    if (c.type_vocab_size == 0)
+      r.types = Tensor();  // no token type embeddings (DeBERTa-v3): the reference ignores them
+    else
+      check_range(r.types, c.type_vocab_size, r.S, io.types, "the model has type_vocab_size");
   }
   if (const Tensor* t = io.positions.empty() ? nullptr : find_input(in, io.positions)) {
     ENCORE_CHECK(t->shape() == bs || t->shape() == (Shape{1, r.S}), io.positions, " has shape ",
@@ -182,6 +185,16 @@ Tensor embed(const Model::Impl& m, const TokenInputs& tok, const ForwardOptions&
       const float* pe = pos + tok.positions[t] * E;
       for (int64_t k = 0; k < E; ++k) o[k] += pe[k];
     }
+  }
+  if (c.embedding_norm_after_projection) {  // DeBERTa-v2: LN(embed_proj(sum)) over H, then dropout
+    if (e.projection.defined()) {
+      Tensor y = Tensor::empty(DType::F32, {T, c.hidden});
+      kernels::linear_forward(y.data<float>(), out, nn::gemm_ref(e.projection), T);
+      x = y;
+    }
+    nn::layer_norm(x.data<float>(), x.data<float>(), e.norm, T, c.hidden, c.embedding_norm_eps);
+    if (opt.train) kernels::dropout(x.data<float>(), T * c.hidden, c.embedding_dropout, opt.seed, nn::kEmbeddingSite);
+    return x;
   }
   nn::layer_norm(out, out, e.norm, T, E, c.embedding_norm_eps);
   if (opt.train) kernels::dropout(out, T * E, c.embedding_dropout, opt.seed, nn::kEmbeddingSite);
@@ -281,8 +294,10 @@ Encoded token_encode(const Model::Impl& m, const TokenBatch& tokens, const Forwa
       const int64_t id = ids[j], type = tokens.type_ids.empty() ? 0 : tokens.type_ids[b][j];
       ENCORE_CHECK(id >= 0 && id < c.vocab_size, "sequence ", b, " token ", j, ": id ", id,
                    " is out of the vocabulary range [0, ", c.vocab_size, ")");
-      ENCORE_CHECK(type == 0 || (type > 0 && type < c.type_vocab_size), "sequence ", b, " token ", j, ": token type ",
-                   type, " is out of range: the model has type_vocab_size ", c.type_vocab_size);
+      // A model without token type embeddings ignores them (a tokenizer gives pairs types 0 and 1).
+      ENCORE_CHECK(c.type_vocab_size == 0 || type == 0 || (type > 0 && type < c.type_vocab_size), "sequence ", b,
+                   " token ", j, ": token type ", type, " is out of range: the model has type_vocab_size ",
+                   c.type_vocab_size);
       tok.ids.push_back(id), tok.types.push_back(type);
       batch.position.push_back(j);
     }
@@ -324,6 +339,10 @@ TensorMap token_forward(const Model::Impl& m, const TensorMap& inputs, const For
   const TokenInputs tok = gather_tokens(in, batch);
   mask.positions = tok.positions.data();
   Tensor x = embed(m, tok, opt);
+  if (c.embeddings_masked)  // embeddings * mask: a fully masked sequence (kept whole) is zeros
+    for (int64_t b = 0; b < B; ++b)
+      if (!mask.all_masked.empty() && mask.all_masked[b])
+        std::fill(x.data<float>() + batch.cu[b] * H, x.data<float>() + batch.cu[b + 1] * H, 0.0f);
   TensorMap out;
   auto padded = [&](const float* t) { return scatter_padded(t, batch, H); };
   if (!io.embedding_output.empty()) out[io.embedding_output] = padded(x.data<float>());

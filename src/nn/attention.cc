@@ -63,6 +63,10 @@ std::vector<WorkItem> work_items(const RaggedBatch& batch, int64_t heads, int64_
 
 // What every work item of one attention call shares.
 struct Call {
+  // Disentangled: the row of pos_key / pos_query for distance i - j at [i - j + S - 1].
+  std::vector<int32_t> rel_rows;
+  const float *pos_key = nullptr, *pos_query = nullptr;  // [2 span, H]
+  float rel_scale = 1.0f;                                 // sqrt(d * scale_factor): each term divided by it
   const RaggedBatch& batch;
   const AttentionMask& mask;
   const AttentionSpec& spec;
@@ -91,10 +95,25 @@ void add_relative(float* row, const Call& c, const float* qi, const float* K, in
 // The row's scores after the product: relative terms and scaling (HF BERT adds them before
 // the scale, ALBERT after the mask), then the position bias and the masks, in the
 // references' order.
+// row[j] += (q_i · pk[r] + k_j · pq[r]) / scale (modeling_deberta_v2.py
+// disentangled_attention_bias: c2p and p2c, each divided by the scale, added after q·k/scale).
+void add_disentangled(float* row, const Call& c, const float* qi, const float* K, int64_t ld, const int64_t* pos,
+                      int64_t pi, int64_t n, int64_t h) {
+  const int64_t H = c.H, d = c.d, S = c.S;
+  for (int64_t j = 0; j < n; ++j) {
+    const int64_t r = c.rel_rows[static_cast<size_t>(pi - pos[j] + S - 1)];
+    float terms = 0.0f;
+    if (c.pos_key) terms = dot(qi, c.pos_key + r * H + h * d, d) / c.rel_scale;
+    if (c.pos_query) terms += dot(K + j * ld, c.pos_query + r * H + h * d, d) / c.rel_scale;
+    row[j] += terms;
+  }
+}
+
 void finish_scores(float* row, const Call& c, const float* qi, const float* K, int64_t ld, const int64_t* pos,
                    int64_t pi, int64_t n, int64_t b, int64_t h, bool all_masked) {
   const bool after_mask = c.spec.relative_after_mask;
   if (c.distance && !after_mask) add_relative(row, c, qi, K, ld, pos, pi, n, c.scale);
+  if (!c.rel_rows.empty()) add_disentangled(row, c, qi, K, ld, pos, pi, n, h);
   for (const ScoreBias* bias : {&c.mask.position_bias, &c.mask.dense}) {
     if (!*bias) continue;
     const float* at = bias->at + b * bias->sb + h * bias->sh + pi * bias->sq;
@@ -167,7 +186,8 @@ void attend(float* ctx, const float* qkv, const Call& c, const WorkItem& item, f
   // every inference run of an HF or Google BERT, whose padding the ragged layout already
   // dropped; a window whose band every query of the block sees whole) runs fused when the
   // kernel takes the shape.
-  const bool plain = !c.distance && !c.mask.position_bias && !c.mask.dense && !c.mask.causal && !all_masked &&
+  const bool plain = !c.distance && c.rel_rows.empty() && !c.mask.position_bias && !c.mask.dense && !c.mask.causal &&
+                     !all_masked &&
                      !keys.windowed && !c.train && hm == 1.0f && !c.run.probs_out;
   if (plain && kernels::attention_fused(out, H, Q, K, V, ld, rows, n, d, c.scale)) return;
 
@@ -184,12 +204,36 @@ void attend(float* ctx, const float* qkv, const Call& c, const WorkItem& item, f
 
 }  // namespace
 
+int64_t disentangled_row(int64_t distance, int64_t position_buckets, int64_t max_relative) {
+  int64_t bucket = distance;
+  int64_t span = max_relative;
+  if (position_buckets > 0 && max_relative > 0) {
+    // make_log_bucket_position, in float32 as torch computes it: distances within mid stay;
+    // beyond, sign * (ceil(log(|x| / mid) / log((max_position - 1) / mid) * (mid - 1)) + mid).
+    span = position_buckets;
+    const int64_t mid = position_buckets / 2;
+    if (distance >= mid || distance <= -mid) {
+      const float abs_pos = static_cast<float>(distance < 0 ? -distance : distance);
+      const float ratio = std::log(abs_pos / static_cast<float>(mid)) /
+                          std::log(static_cast<float>(static_cast<double>(max_relative - 1) / static_cast<double>(mid)));
+      const float log_pos = std::ceil(ratio * static_cast<float>(mid - 1)) + static_cast<float>(mid);
+      if (std::fabs(static_cast<float>(distance)) > static_cast<float>(mid))
+        bucket = static_cast<int64_t>(distance < 0 ? -log_pos : log_pos);
+    }
+  }
+  return std::clamp<int64_t>(bucket + span, 0, 2 * span - 1);
+}
+
 void attention_forward(float* ctx, const float* qkv, const RaggedBatch& batch, const AttentionMask& mask,
                        const AttentionWeights& w, const AttentionSpec& spec, int64_t heads, const LayerStep& step,
                        const RunContext& run) {
   const int64_t H = w.out.out(), d = H / heads;
   const bool train = run.train() && spec.dropout > 0.0f;
-  const Call c{batch,
+  Call c{{},
+         nullptr,
+         nullptr,
+         1.0f,
+         batch,
                mask,
                spec,
                run,
@@ -197,7 +241,7 @@ void attention_forward(float* ctx, const float* qkv, const RaggedBatch& batch, c
                H,
                d,
                batch.padded_len,
-               1.0f / std::sqrt(static_cast<float>(d)),
+               1.0f / std::sqrt(static_cast<float>(d) * spec.scale_factor),
                spec.relative == RelativePositions::Key || spec.relative == RelativePositions::KeyQuery
                    ? w.distance.data<float>()
                    : nullptr,
@@ -206,6 +250,17 @@ void attention_forward(float* ctx, const float* qkv, const RaggedBatch& batch, c
                train,
                spec.dropout >= 1.0f ? 0.0f : 1.0f / (1.0f - spec.dropout),
                static_cast<uint64_t>(step.index) * kSitesPerLayer + kSiteAttnProbs};
+  if (spec.relative == RelativePositions::Disentangled) {
+    // torch.sqrt(torch.tensor(d, dtype=float) * scale_factor), in float32.
+    c.rel_scale = std::sqrt(static_cast<float>(d) * spec.scale_factor);
+    c.pos_key = spec.c2p ? w.pos_key.data<float>() : nullptr;
+    c.pos_query = spec.p2c ? w.pos_query.data<float>() : nullptr;
+    const int64_t S = batch.padded_len;
+    c.rel_rows.resize(static_cast<size_t>(2 * S - 1));
+    for (int64_t delta = -(S - 1); delta <= S - 1; ++delta)
+      c.rel_rows[static_cast<size_t>(delta + S - 1)] =
+          static_cast<int32_t>(disentangled_row(delta, spec.position_buckets, spec.max_relative));
+  }
   int64_t longest = 0;
   const std::vector<WorkItem> items = work_items(batch, heads, &longest);
   const int64_t n_items = static_cast<int64_t>(items.size());

@@ -19,7 +19,15 @@ struct AttentionWeights {
   Linear qkv;       // [3H, H]: Q, K, V stacked on dim 0 (PyTorch in_proj order), one GEMM
   Linear out;       // HF attention.output.dense, Google attention/output/dense, PyTorch out_proj
   Tensor distance;  // [2*max_positions-1, d] HF relative distance embedding, else undefined
+  // Disentangled (DeBERTa-v2): the layer's key and query projections of the shared relative
+  // embeddings, [2 span, H] each (undefined for a term the spec does not use).
+  Tensor pos_key, pos_query;
 };
+
+// The row of pos_key / pos_query for the distance i - j (query i, key j):
+// clamp(bucket(i - j) + span, 0, 2 span - 1), span = position_buckets, else max_relative;
+// bucket = transformers' make_log_bucket_position (identity when position_buckets <= 0).
+int64_t disentangled_row(int64_t distance, int64_t position_buckets, int64_t max_relative);
 
 // Rotary embeddings on the q and k parts of qkv [T, 3H] in place: each head's vector rotated
 // by position * theta^(-2i/d) in the pairs (i, i + d/2), as transformers' apply_rotary_pos_emb.

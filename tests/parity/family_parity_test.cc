@@ -232,6 +232,7 @@ ENCORE_FAMILY(Electra, "electra");
 ENCORE_FAMILY(Albert, "albert");
 ENCORE_FAMILY(MPNet, "mpnet");
 ENCORE_FAMILY(ModernBert, "modernbert");
+ENCORE_FAMILY(DebertaV2, "deberta-v2");
 
 }  // namespace
 }  // namespace encore::testing
