@@ -1,4 +1,4 @@
-// The reduced-precision fast paths (--dtype bf16 / int8) on every core fixture and ModernBERT's: relative L2
+// The reduced-precision fast paths (--dtype bf16 / int8) on every core fixture, ModernBERT's and DeBERTa-v2's: relative L2
 // error ||encore - reference|| / ||reference|| per output, over the positions the fixture
 // compares (padding excluded), pooled outputs included; attention probabilities by their
 // largest absolute difference. Tolerances are about 3x the worst error measured over all
@@ -89,8 +89,8 @@ TEST_P(ReducedPrecision, WithinTolerance) {
 }
 
 // Training-mode (dropout) cases exercise the random streams, not the number formats. Of the
-// family (tests/fixtures/family), ModernBERT's base-model fixtures: its gated FFN, rotary
-// and windowed attention run in bf16 / int8 too. (The whole family under these tolerances
+// family (tests/fixtures/family), ModernBERT's and DeBERTa-v2's base-model fixtures: a gated
+// FFN, rotary, windowed and disentangled attention, the ConvLayer run in bf16 / int8 too. (The whole family under these tolerances
 // fails one case: int8 ALBERT albert-gelu-e24-h32-g2i2.ragged, 0.114 on the pooler output,
 // its 4 steps reusing 2 quantized layers.)
 std::vector<FixtureCase> eval_cases() {
@@ -98,7 +98,9 @@ std::vector<FixtureCase> eval_cases() {
   for (const FixtureCase& c : all_core_cases())
     if (!c.options.value("train", false)) out.push_back(c);
   for (const FixtureCase& c : all_cases(std::filesystem::path(ENCORE_FIXTURES_DIR) / "family"))
-    if (c.spec.value("model_type", "") == "modernbert" && !c.spec.contains("head")) out.push_back(c);
+    if ((c.spec.value("model_type", "") == "modernbert" || c.spec.value("model_type", "") == "deberta-v2") &&
+        !c.spec.contains("head"))
+      out.push_back(c);
   return out;
 }
 
