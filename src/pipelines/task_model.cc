@@ -35,11 +35,19 @@ TaskModel load_task_model(const std::string& dir, const std::vector<TaskHead>& h
 }
 
 std::vector<float> sequence_logits(const TaskModel& m, const Encoded& encoded, size_t index) {
+  // Sequence `index` alone: its pooled row where the model has a pooler (BERT), and its token
+  // states (the heads that read the first token or the mean: RoBERTa, DeBERTa, ModernBERT, ...).
   Encoded one;
-  const int64_t H = encoded.pooled.size(1);
-  one.pooled = Tensor::empty(DType::F32, {1, H});
-  const float* row = encoded.pooled.data<float>() + static_cast<int64_t>(index) * H;
-  std::copy(row, row + H, one.pooled.data<float>());
+  const int64_t H = encoded.states.size(1), begin = encoded.cu[index], end = encoded.cu[index + 1];
+  one.states = Tensor::empty(DType::F32, {end - begin, H});
+  std::copy(encoded.states.data<float>() + begin * H, encoded.states.data<float>() + end * H,
+            one.states.data<float>());
+  one.cu = {0, end - begin};
+  if (encoded.pooled.defined()) {
+    one.pooled = Tensor::empty(DType::F32, {1, H});
+    const float* row = encoded.pooled.data<float>() + static_cast<int64_t>(index) * H;
+    std::copy(row, row + H, one.pooled.data<float>());
+  }
   const Tensor out = m.model.sequence_logits(one);
   return std::vector<float>(out.data<float>(), out.data<float>() + out.size(1));
 }
