@@ -95,25 +95,10 @@ void add_relative(float* row, const Call& c, const float* qi, const float* K, in
 // The row's scores after the product: relative terms and scaling (HF BERT adds them before
 // the scale, ALBERT after the mask), then the position bias and the masks, in the
 // references' order.
-// row[j] += (q_i · pk[r] + k_j · pq[r]) / scale (modeling_deberta_v2.py
-// disentangled_attention_bias: c2p and p2c, each divided by the scale, added after q·k/scale).
-void add_disentangled(float* row, const Call& c, const float* qi, const float* K, int64_t ld, const int64_t* pos,
-                      int64_t pi, int64_t n, int64_t h) {
-  const int64_t H = c.H, d = c.d, S = c.S;
-  for (int64_t j = 0; j < n; ++j) {
-    const int64_t r = c.rel_rows[static_cast<size_t>(pi - pos[j] + S - 1)];
-    float terms = 0.0f;
-    if (c.pos_key) terms = dot(qi, c.pos_key + r * H + h * d, d) / c.rel_scale;
-    if (c.pos_query) terms += dot(K + j * ld, c.pos_query + r * H + h * d, d) / c.rel_scale;
-    row[j] += terms;
-  }
-}
-
 void finish_scores(float* row, const Call& c, const float* qi, const float* K, int64_t ld, const int64_t* pos,
                    int64_t pi, int64_t n, int64_t b, int64_t h, bool all_masked) {
   const bool after_mask = c.spec.relative_after_mask;
   if (c.distance && !after_mask) add_relative(row, c, qi, K, ld, pos, pi, n, c.scale);
-  if (!c.rel_rows.empty()) add_disentangled(row, c, qi, K, ld, pos, pi, n, h);
   for (const ScoreBias* bias : {&c.mask.position_bias, &c.mask.dense}) {
     if (!*bias) continue;
     const float* at = bias->at + b * bias->sb + h * bias->sh + pi * bias->sq;
@@ -202,6 +187,53 @@ void attend(float* ctx, const float* qkv, const Call& c, const WorkItem& item, f
   kernels::attention_values(out, H, P, V, ld, rows, n, d);
 }
 
+// Disentangled attention of one (sequence, head), every query block: the position terms come
+// from two products with the rows of the layer's relative projections that the sequence's
+// distances reach (rows lo .. lo + R - 1; distances ascend with the row): P2C = K pqᵀ [n, R]
+// once, C2P = Q pkᵀ [rows, R] per block; score(i, j) += C2P[i, r] / scale + P2C[j, r] / scale, r
+// the row of pos_i - pos_j (modeling_deberta_v2.py disentangled_attention_bias: both terms
+// gather the same row, each divided by the scale, added to q·k / scale before the mask).
+void attend_disentangled(float* ctx, const float* qkv, const Call& c, int64_t b, int64_t h, float* P,
+                         std::vector<float>& c2p, std::vector<float>& p2c) {
+  const int64_t H = c.H, d = c.d, ld = 3 * H, S = c.S;
+  const int64_t begin = c.batch.cu[b], n = c.batch.cu[b + 1] - begin;
+  if (n == 0) return;
+  const int64_t* pos = c.batch.position.data() + begin;
+  const bool all_masked = !c.mask.all_masked.empty() && c.mask.all_masked[b];
+  const float hm = c.head_mask ? c.head_mask[c.head_mask_row * c.heads + h] : 1.0f;
+  const float* Q = qkv + begin * ld + h * d;
+  const float* K = qkv + begin * ld + H + h * d;
+  const float* V = qkv + begin * ld + 2 * H + h * d;
+  const int32_t* row_of = c.rel_rows.data() + (S - 1);  // row_of[pos_i - pos_j]
+  const int64_t lo = row_of[pos[0] - pos[n - 1]], R = row_of[pos[n - 1] - pos[0]] - lo + 1;
+  if (c.pos_query) {
+    p2c.resize(static_cast<size_t>(n * R));
+    kernels::attention_scores(p2c.data(), K, ld, c.pos_query + lo * H + h * d, H, n, R, d, 1.0f);
+  }
+  for (int64_t q0 = 0; q0 < n; q0 += kQueryBlock) {
+    const int64_t rows = std::min(kQueryBlock, n - q0);
+    if (c.pos_key) {
+      c2p.resize(static_cast<size_t>(rows * R));
+      kernels::attention_scores(c2p.data(), Q + q0 * ld, ld, c.pos_key + lo * H + h * d, H, rows, R, d, 1.0f);
+    }
+    kernels::attention_scores(P, Q + q0 * ld, ld, K, ld, rows, n, d, c.scale);
+    for (int64_t r = 0; r < rows; ++r) {
+      float* row = P + r * n;
+      const int64_t pi = pos[q0 + r];
+      for (int64_t j = 0; j < n; ++j) {
+        const int64_t at = row_of[pi - pos[j]] - lo;
+        float terms = 0.0f;
+        if (c.pos_key) terms = c2p[static_cast<size_t>(r * R + at)] / c.rel_scale;
+        if (c.pos_query) terms += p2c[static_cast<size_t>(j * R + at)] / c.rel_scale;
+        row[j] += terms;
+      }
+      finish_scores(row, c, Q + (q0 + r) * ld, K, ld, pos, pi, n, b, h, all_masked);
+      probabilities(row, c, pos, pi, n, b, h, hm);
+    }
+    kernels::attention_values(ctx + (begin + q0) * H + h * d, H, P, V, ld, rows, n, d);
+  }
+}
+
 }  // namespace
 
 int64_t disentangled_row(int64_t distance, int64_t position_buckets, int64_t max_relative) {
@@ -262,16 +294,22 @@ void attention_forward(float* ctx, const float* qkv, const RaggedBatch& batch, c
           static_cast<int32_t>(disentangled_row(delta, spec.position_buckets, spec.max_relative));
   }
   int64_t longest = 0;
-  const std::vector<WorkItem> items = work_items(batch, heads, &longest);
+  std::vector<WorkItem> items = work_items(batch, heads, &longest);
+  const bool disentangled = !c.rel_rows.empty();
+  if (disentangled) std::erase_if(items, [](const WorkItem& i) { return i.q0 != 0; });  // one per (sequence, head)
   const int64_t n_items = static_cast<int64_t>(items.size());
   std::exception_ptr failed;  // an exception must not leave the parallel region
 #pragma omp parallel
   {
-    std::vector<float> scores(static_cast<size_t>(kQueryBlock * longest));
+    std::vector<float> scores(static_cast<size_t>(kQueryBlock * longest)), c2p, p2c;
 #pragma omp for schedule(dynamic)
     for (int64_t it = 0; it < n_items; ++it) {
       try {
-        attend(ctx, qkv, c, items[static_cast<size_t>(it)], scores.data());
+        const WorkItem& item = items[static_cast<size_t>(it)];
+        if (disentangled)
+          attend_disentangled(ctx, qkv, c, item.b, item.h, scores.data(), c2p, p2c);
+        else
+          attend(ctx, qkv, c, item, scores.data());
       } catch (...) {
 #pragma omp critical(encore_attention_error)
         if (!failed) failed = std::current_exception();
