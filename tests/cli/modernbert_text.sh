@@ -78,4 +78,41 @@ for w, t, a in zip(want, top, every):
     for l in a["labels"]:
         assert abs(l["score"] - p[l["label"]]) <= 1e-5, (w["text"], l, p)
 PY
+# encore serve on the same directories: TEI's /embed (normalized, as sentence-transformers) and
+# /predict answer what the CLI printed.
+command -v curl >/dev/null || { echo "SKIPPED: curl is not installed (the CLI part passed)"; exit 0; }
+serve_post() {  # serve_post MODEL_DIR ROUTE REQUEST RESPONSE
+  "$enc" serve --model "$1" --port 0 --port-file "$tmp/port" 2>"$tmp/serve.log" &
+  local pid=$!
+  for _ in $(seq 1 300); do [ -s "$tmp/port" ] && break; sleep 0.1; done
+  [ -s "$tmp/port" ] || fail "serve did not start: $(cat "$tmp/serve.log")"
+  curl -sf "http://127.0.0.1:$(cat "$tmp/port")$2" -H 'Content-Type: application/json' --data-binary @"$3" >"$4" ||
+    fail "$2 failed: $(cat "$tmp/serve.log")"
+  kill -TERM "$pid"
+  wait "$pid" || fail "serve did not exit 0"
+  rm -f "$tmp/port"
+}
+python3 -c 'import json,sys
+print(json.dumps({"inputs": [json.loads(l)["text"] for l in open(sys.argv[1], encoding="utf-8")]}))' \
+  "$tmp/args.jsonl" >"$tmp/embed.json"
+serve_post "$fx/st" /embed "$tmp/embed.json" "$tmp/embed.out"
+python3 - "$tmp/args.jsonl" "$tmp/embed.out" <<'PY' || fail "serve /embed differs from sentence-transformers"
+import json, sys
+want = [json.loads(l) for l in open(sys.argv[1], encoding="utf-8")]
+got = json.load(open(sys.argv[2]))
+assert len(got) == len(want)
+for w, e in zip(want, got):
+    worst = max(abs(a - b) / max(1.0, abs(b)) for a, b in zip(e, w["embedding"]))
+    assert worst <= 1e-5, f"{w['text'][:40]!r}: scaled |diff| {worst:.3g}"
+PY
+python3 -c 'import json,sys
+print(json.dumps({"inputs": json.loads(open(sys.argv[1], encoding="utf-8").readline())["text"]}))' \
+  "$tmp/clf.jsonl" >"$tmp/predict.json"
+serve_post "$fx/classifier" /predict "$tmp/predict.json" "$tmp/predict.out"
+python3 - "$tmp/clf.jsonl" "$tmp/predict.out" <<'PY' || fail "serve /predict differs from transformers"
+import json, sys
+w = json.loads(open(sys.argv[1], encoding="utf-8").readline())
+got = json.load(open(sys.argv[2]))
+assert got[0]["label"] == w["label"], (got, w["label"])
+PY
 echo "cli modernbert_text: all checks passed"
