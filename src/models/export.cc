@@ -37,6 +37,15 @@ void export_torch_encoder(const Model& bert, int64_t first, int64_t count, const
                ") are not within the model's ", steps);
   ENCORE_CHECK(c.layer.attention.relative == RelativePositions::None,
                "relative position scores have no nn.TransformerEncoderLayer equivalent");
+  ENCORE_CHECK(c.layer.feed_forward.kind == FeedForwardKind::Mlp,
+               "a gated feed-forward (act(a) * g) has no nn.TransformerEncoderLayer equivalent");
+  ENCORE_CHECK(c.layer.attention.scale_factor == 1.0f && c.conv_kernel == 0,
+               "DeBERTa's attention scale and ConvLayer have no nn.TransformerEncoderLayer equivalent");
+  for (const LayerSpec& s : m.specs) {
+    ENCORE_CHECK(s.attention.rotary_theta == 0.0f, "rotary positions have no nn.TransformerEncoderLayer equivalent");
+    ENCORE_CHECK(s.attention.window == 0, "sliding-window attention has no nn.TransformerEncoderLayer equivalent");
+    ENCORE_CHECK(s.attention_norm, "a layer without its attention norm has no nn.TransformerEncoderLayer equivalent");
+  }
   const char* act = c.layer.feed_forward.activation == Activation::GeluErf ? "gelu"
                     : c.layer.feed_forward.activation == Activation::Relu  ? "relu"
                                                                            : nullptr;

@@ -397,6 +397,40 @@ TEST(Convert, TorchRoundTripRestoresTheModel) {
   EXPECT_EQ(Model::load((tmp.path / "back2").string()).config().dialect, Dialect::BertHF);
 }
 
+// ModernBERT and DeBERTa-v2 have one layout each: --to hf rewrites the directory with the same
+// tensors (forward identical bit for bit on every case of their fixtures); --to torch and --to
+// google-safetensors are refused in one line (their layers are not TransformerEncoderLayers).
+TEST(Convert, NewAttentionFamiliesToHfIdenticallyElseRefused) {
+  int dirs = 0;
+  std::string last;
+  for (const FixtureCase& c : all_cases(fixture("family"))) {
+    const std::string type = c.spec.value("model_type", "");
+    if ((type != "modernbert" && type != "deberta-v2") || c.spec.contains("head")) continue;
+    SCOPED_TRACE(c.label());
+    const fs::path src = c.dir / "model";
+    TempDir tmp;
+    ConvertOptions co;
+    convert_checkpoint(src.string(), (tmp.path / "out").string(), co);
+    const Model original = Model::load(src.string()), converted = Model::load((tmp.path / "out").string());
+    const TensorFile in = read_safetensors((c.dir / (c.name + ".in.safetensors")).string());
+    const TensorMap inputs(in.tensors.begin(), in.tensors.end());
+    const ForwardOptions fo = forward_options_of(c);
+    const TensorMap want = original.forward(inputs, fo), got = converted.forward(inputs, fo);
+    ASSERT_EQ(want.size(), got.size());
+    for (const auto& [name, t] : want) EXPECT_TRUE(same_bytes(got.at(name), t)) << name;
+    if (c.model != last) {
+      ++dirs, last = c.model;
+      for (ConvertTarget to : {ConvertTarget::Torch, ConvertTarget::Google}) {
+        co.to = to;
+        expect_error([&] { convert_checkpoint(src.string(), (tmp.path / "other").string(), co); },
+                     to == ConvertTarget::Torch ? "no nn.TransformerEncoderLayer equivalent" : "layout");
+        EXPECT_FALSE(fs::exists(tmp.path / "other"));
+      }
+    }
+  }
+  EXPECT_GE(dirs, 7);
+}
+
 TEST(Convert, BadInputIsOneLine) {
   TempDir tmp;
   const std::string dst = (tmp.path / "out").string();
