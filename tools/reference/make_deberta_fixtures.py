@@ -75,12 +75,9 @@ What the reference computes (eager; dropout is identity in eval):
                entries; last_hidden_state = hidden_states.L (L811, z_steps is 0, L723); attentions [B,H,S,S]
 """
 
-import argparse
-import hashlib
 import json
 import math
 import os
-import shutil
 import sys
 from pathlib import Path
 
@@ -99,14 +96,15 @@ import torch.nn.functional as F  # noqa: E402
 import transformers  # noqa: E402
 from transformers.models.deberta_v2 import modeling_deberta_v2 as dv  # noqa: E402
 
-from fixture_util import (REPORT, check_versions, compare_mask_from_keep, describe, gen, lengths_mask, note,  # noqa: E402
-                          randint, randn, save_tensors, write_json)
+from fixture_util import (assert_same_state, body_outputs, common_case, compare_mask_from_keep, fresh_dir,  # noqa: E402
+                          gen, head_inputs, init_scaled_, lengths_mask, note, print_digest, print_report, randint,
+                          real_ids, reference_setup, reload_model, replace_dirs, run_head, save_pretrained_dir,
+                          scaled_diff, shapes_of, write_body, write_head)
 
 REPO = Path(__file__).resolve().parents[2]
 SUMMARY = []  # (model, case, inputs, outputs)
 MODEL_TYPE = "deberta-v2"
 PREFIX = "deberta-v2-"
-OPTIONS = {"all_hidden": True, "attentions": True, "causal": False}
 
 # ----------------------------------------------------------------------------- eager only
 # DeBERTa-v2 has one attention implementation, DisentangledSelfAttention (L141-349), called directly
@@ -213,79 +211,32 @@ def make_config(cfg_kwargs):
 
 
 def init_deberta_(model, g):
-    """Scale up every parameter (see header). A parameter shared by two modules (the legacy MaskedLM
-    decoder weight tied to the word embeddings, its bias tied to cls.predictions.bias, L853-856) is
-    drawn once, by the first module that owns it (named_modules visits deberta.* before cls.*)."""
-    done = set()
-
-    def fresh(p):
-        if id(p) in done:
-            return False
-        done.add(id(p))
-        return True
-
-    with torch.no_grad():
-        for mname, module in model.named_modules():
-            if isinstance(module, nn.Linear):
-                gain = 1.6 if mname.endswith(QK_SUFFIXES) else 1.0
-                if fresh(module.weight):
-                    module.weight.copy_(randn(module.weight.shape, g, gain / math.sqrt(module.weight.shape[1])))
-                if module.bias is not None and fresh(module.bias):
-                    module.bias.copy_(randn(module.bias.shape, g, 0.1))
-            elif isinstance(module, nn.Conv1d):
-                fan_in = module.weight.shape[1] * module.weight.shape[2]
-                if fresh(module.weight):
-                    module.weight.copy_(randn(module.weight.shape, g, 1.0 / math.sqrt(fan_in)))
-                if module.bias is not None and fresh(module.bias):
-                    module.bias.copy_(randn(module.bias.shape, g, 0.1))
-            elif isinstance(module, nn.LayerNorm):
-                if fresh(module.weight):
-                    module.weight.copy_(1.0 + randn(module.weight.shape, g, 0.2))
-                if module.bias is not None and fresh(module.bias):
-                    module.bias.copy_(randn(module.bias.shape, g, 0.2))
-            elif isinstance(module, nn.Embedding):
-                std = 1.0 if mname.endswith("rel_embeddings") else 0.5
-                if fresh(module.weight):
-                    module.weight.copy_(randn(module.weight.shape, g, std))
-        for pname, p in model.named_parameters():  # cls.predictions.bias (also decoder.bias): drawn above
-            if fresh(p):
-                p.copy_(randn(p.shape, g, 0.1))
+    """Scale up every parameter (see header; fixture_util.init_scaled_). The legacy MaskedLM decoder
+    weight, tied to the word embeddings, and its bias, tied to cls.predictions.bias (L853-856), are drawn
+    once, by the first module that owns them (named_modules visits deberta.* before cls.*)."""
+    init_scaled_(model, g, gain=lambda mname: 1.6 if mname.endswith(QK_SUFFIXES) else 1.0,
+                 embedding_std=lambda mname: 1.0 if mname.endswith("rel_embeddings") else 0.5)
 
 
 def save_and_reload(d, model, cls, rewrite=None):
     """save_pretrained(safe_serialization=True) into d/model, then reload as a user would: the
     fixture must be what the saved directory computes. `rewrite` replaces config.json keys first
     (written back as save_pretrained writes it: indent 2, sorted keys)."""
-    tmp = d / "_save"
-    model.save_pretrained(tmp, safe_serialization=True)
-    (d / "model").mkdir(parents=True)
-    for f in sorted(tmp.iterdir()):
-        shutil.move(str(f), str(d / "model" / f.name))
-    shutil.rmtree(tmp)
+    save_pretrained_dir(d, model)
     if rewrite:
         path = d / "model" / "config.json"
         cfg = json.loads(path.read_text())
         assert list(cfg) == sorted(cfg)  # save_pretrained sorts the keys (configuration_utils.py to_json_string)
         cfg.update(rewrite)
         path.write_text(json.dumps(cfg, indent=2, sort_keys=True) + "\n")
-    loaded, info = cls.from_pretrained(d / "model", attn_implementation="eager", output_loading_info=True)
-    bad = {k: v for k, v in info.items() if v}
-    assert not bad, (d.name, bad)
+    loaded = reload_model(d, cls)
     assert loaded.config._attn_implementation == "eager"
     assert loaded.config.pos_att_type == model.config.pos_att_type, (loaded.config.pos_att_type,)
     atts = [m for m in loaded.modules() if isinstance(m, dv.DisentangledSelfAttention)]
     assert len(atts) == loaded.config.num_hidden_layers, d.name
     assert not any("Sdpa" in type(m).__name__ or "Flash" in type(m).__name__ for m in loaded.modules())
-    sd, ld = model.state_dict(), loaded.state_dict()
-    assert sd.keys() == ld.keys() and all(torch.equal(sd[k], ld[k]) for k in sd), d.name
+    assert_same_state(model, loaded, d.name)
     return loaded.eval()
-
-
-def same_outputs(name, case, a, b):
-    """The model as built and the reloaded one give identical outputs (bit for bit)."""
-    assert a.keys() == b.keys(), (name, case)
-    for k in a:
-        assert torch.equal(a[k], b[k]), (name, case, k)
 
 
 def base_of(model):
@@ -474,10 +425,6 @@ def body_cases(cfg, names, g):
     V, P, T = cfg.vocab_size, cfg.max_position_embeddings, cfg.type_vocab_size
     span, mrp = span_of(cfg)
 
-    def real_ids(shape):
-        x = randint(0, V - 1, shape, g)
-        return x + (x >= PAD).to(torch.int64)  # uniform over the vocabulary without the pad id
-
     def with_types(inp, keep):
         """Random token types on real positions (keep [B,S]), 0 on padding, as a tokenizer writes them."""
         if T > 1:
@@ -486,43 +433,32 @@ def body_cases(cfg, names, g):
 
     types_note = "; random token_type_ids on real positions (0 on padding)" if T > 1 else ""
     rows = rel_rows(cfg, P)
+    notes = {
+        "ragged": f"lengths 1, 7, 33, {P} (max_position_embeddings {P}); right padding with the pad id {PAD}"
+                  + types_note + f". Relative distances |i - j| <= {P - 1}: {rows}. Padded positions: "
+                  "hidden_states.0 is exactly 0 there (embeddings * mask, L558-565); their query rows see no key "
+                  "(mask = m_i * m_j, L608-610) and attend uniformly 1/S to all S keys; not compared",
+        "fully_masked": "row 0: length 6 of 9; rows 1 and 2: attention_mask all zeros, row 1 with real ids, row 2 "
+                        "all pad ids. Their embeddings output is exactly 0 (embeddings * mask); every score is "
+                        "masked_fill'ed with finfo(float32).min (L261), so the attention is exactly uniform 1/S "
+                        "over all S keys in every layer" + ("; the ConvLayer zeroes the rows again after layer 0 "
+                                                            "(L484)" if getattr(cfg, "conv_kernel_size", 0) > 0
+                                                            else "") + "; compared everywhere",
+        "no_mask": "no attention_mask (default: torch.ones, float32, L771-772)"
+                   + (", no token_type_ids (default zeros, L773-774)" if T > 0 else "")
+                   + f"; position 4 holds the pad id {PAD}: without a mask it is an ordinary token",
+    }
     for name in names:
-        if name == "ragged":
-            lens = [1, 7, 33, P]
-            am = lengths_mask(lens, P)
-            ids = torch.where(am == 1, real_ids((4, P)), PAD)
-            inp = with_types(dict(input_ids=ids, attention_mask=am), am)
-            yield name, inp, compare_mask_from_keep(am), (
-                f"lengths 1, 7, 33, {P} (max_position_embeddings {P}); right padding with the pad id {PAD}"
-                + types_note + f". Relative distances |i - j| <= {P - 1}: {rows}. Padded positions: "
-                "hidden_states.0 is exactly 0 there (embeddings * mask, L558-565); their query rows see no key "
-                "(mask = m_i * m_j, L608-610) and attend uniformly 1/S to all S keys; not compared")
-        elif name == "fully_masked":
-            S = 9
-            am = lengths_mask([6, 0, 0], S)
-            ids = real_ids((3, S))
-            ids[0, 6:] = PAD
-            ids[2, :] = PAD
-            inp = with_types(dict(input_ids=ids, attention_mask=am), am)
-            yield name, inp, compare_mask_from_keep(am), (
-                "row 0: length 6 of 9; rows 1 and 2: attention_mask all zeros, row 1 with real ids, row 2 all pad "
-                "ids. Their embeddings output is exactly 0 (embeddings * mask); every score is masked_fill'ed "
-                "with finfo(float32).min (L261), so the attention is exactly uniform 1/S over all S keys in every "
-                "layer" + ("; the ConvLayer zeroes the rows again after layer 0 (L484)"
-                           if getattr(cfg, "conv_kernel_size", 0) > 0 else "") + "; compared everywhere")
-        elif name == "no_mask":
-            S = 10
-            ids = real_ids((1, S))
-            ids[0, 4] = PAD  # without a mask a pad id is an ordinary token
-            yield name, dict(input_ids=ids), compare_mask_from_keep(torch.ones(1, S)), (
-                "no attention_mask (default: torch.ones, float32, L771-772)"
-                + (", no token_type_ids (default zeros, L773-774)" if T > 0 else "")
-                + f"; position 4 holds the pad id {PAD}: without a mask it is an ordinary token")
+        if name in notes:
+            inp, keep = common_case(name, V, P, PAD, g)
+            if "attention_mask" in inp:  # no_mask has no token types either
+                inp = with_types(inp, keep)
+            yield name, inp, compare_mask_from_keep(keep), notes[name]
         elif name == "position_ids":
             S = 12
             pos = torch.stack([torch.arange(S) + 5, torch.randperm(P, generator=g)[:S]])
             am = lengths_mask([S, 10], S)
-            ids = torch.where(am == 1, real_ids((2, S)), PAD)
+            ids = torch.where(am == 1, real_ids((2, S), V, PAD, g), PAD)
             inp = with_types(dict(input_ids=ids, attention_mask=am, position_ids=pos), am)
             yield name, inp, compare_mask_from_keep(am), (
                 f"explicit position_ids [B,S] index the absolute position_embeddings only (L541-542): row 0 = "
@@ -568,15 +504,6 @@ def rel_rows(cfg, S):
             + f"; distance -> bucket for i - j >= 0 (odd: bucket(-r) = -bucket(r)): {pos}")
 
 
-def body_outputs(out):
-    res = {"last_hidden_state": out.last_hidden_state}
-    for i, h in enumerate(out.hidden_states):
-        res[f"hidden_states.{i}"] = h
-    for i, a in enumerate(out.attentions):
-        res[f"attentions.{i}"] = a
-    return res
-
-
 # ----------------------------------------------------------------------------- checks (reported)
 
 
@@ -606,11 +533,6 @@ def check_structure(name, cfg, case, inp, res):
         note(name, case, f"padded / fully masked query rows: max |attention - 1/S| = {worst:.1e}; hidden_states.0"
                          + (" and hidden_states.1 (ConvLayer, L484)" if conv else "")
                          + " exactly 0 at padded positions; real rows give exactly 0 to padded keys")
-
-
-def compared_diff(a, b, cmp):
-    sel = cmp.to(torch.bool)
-    return float(((a[sel] - b[sel]).abs() / b[sel].abs().clamp(min=1.0)).max())
 
 
 class patched:
@@ -673,50 +595,50 @@ def sensitivity(name, model, cfg, case, inp, res):
         for t in ("c2p", "p2c"):
             if t in types:
                 with without_term(model, t):
-                    msgs.append(f"{t} term dropped {compared_diff(rerun(), ref, cmp):.2e}")
+                    msgs.append(f"{t} term dropped {scaled_diff(rerun(), ref, cmp):.2e}")
         sqrt_d = lambda q, sf: torch.sqrt(torch.tensor(q.size(-1), dtype=torch.float))  # noqa: E731
         with patched((dv, "scaled_size_sqrt", sqrt_d)):
-            msgs.append(f"scale sqrt(d) instead of sqrt(d * {1 + len(types)}) {compared_diff(rerun(), ref, cmp):.2e}")
+            msgs.append(f"scale sqrt(d) instead of sqrt(d * {1 + len(types)}) {scaled_diff(rerun(), ref, cmp):.2e}")
         if "p2c" in types:
             # p2c_pos = clamp(-r_pos + span) (L340); r_pos -> -r_pos gives clamp(r + span): the p2c index of
             # [j, i] taken as the c2p one, i.e. bucket(j - i) where bucket(i - j) belongs
             with patched((dv, "build_rpos", lambda q, k, rp, a, b: -rp)):
-                msgs.append(f"p2c index sign flipped (clamp(r + span) at [j, i]) {compared_diff(rerun(), ref, cmp):.2e}")
+                msgs.append(f"p2c index sign flipped (clamp(r + span) at [j, i]) {scaled_diff(rerun(), ref, cmp):.2e}")
         if cfg.position_buckets > 0:
             with patched((dv, "make_log_bucket_position", lambda rp, b, mp: rp)):
                 msgs.append(f"no log buckets (plain clamp to +-{cfg.position_buckets}) "
-                            f"{compared_diff(rerun(), ref, cmp):.2e}")
+                            f"{scaled_diff(rerun(), ref, cmp):.2e}")
         if "layer_norm" in enc.norm_rel_ebd:
             with patched((enc, "get_rel_embedding", lambda: enc.rel_embeddings.weight)):
-                msgs.append(f"rel_embeddings without encoder.LayerNorm {compared_diff(rerun(), ref, cmp):.2e}")
+                msgs.append(f"rel_embeddings without encoder.LayerNorm {scaled_diff(rerun(), ref, cmp):.2e}")
         else:
             ln = nn.LayerNorm(cfg.hidden_size, cfg.layer_norm_eps)
             with patched((enc, "get_rel_embedding", lambda: ln(enc.rel_embeddings.weight))):
                 msgs.append(f"rel_embeddings LayerNorm'd (gamma 1, beta 0) although norm_rel_ebd none "
-                            f"{compared_diff(rerun(), ref, cmp):.2e}")
+                            f"{scaled_diff(rerun(), ref, cmp):.2e}")
         if enc.conv is not None:
             with patched((enc, "conv", None)):
-                msgs.append(f"ConvLayer skipped {compared_diff(rerun(), ref, cmp):.2e}")
+                msgs.append(f"ConvLayer skipped {scaled_diff(rerun(), ref, cmp):.2e}")
             conv = enc.conv
             emb = model.embeddings
             with patched((emb, "forward", lambda **kw: dv.DebertaV2Embeddings.forward(emb, **dict(kw, mask=None)))):
                 msgs.append("embeddings not zeroed at padded positions (the conv reads them) "
-                            f"{compared_diff(rerun(), ref, cmp):.2e}")
+                            f"{scaled_diff(rerun(), ref, cmp):.2e}")
             own = conv.conv_act
             for act in ("tanh", "gelu"):
                 if act != own:
                     with patched((conv, "conv_act", act)):
-                        msgs.append(f"conv_act {act} instead of {own} {compared_diff(rerun(), ref, cmp):.2e}")
+                        msgs.append(f"conv_act {act} instead of {own} {scaled_diff(rerun(), ref, cmp):.2e}")
         key_only = lambda am: am.unsqueeze(1).unsqueeze(2) if am.dim() <= 2 else am.unsqueeze(1)  # noqa: E731
         with patched((enc, "get_attention_mask", key_only)):
-            msgs.append(f"key-only mask [B,1,1,S] instead of m_i * m_j {compared_diff(rerun(), ref, cmp):.2e} "
+            msgs.append(f"key-only mask [B,1,1,S] instead of m_i * m_j {scaled_diff(rerun(), ref, cmp):.2e} "
                         "(changes padded query rows only)")
         if cfg.position_biased_input:
             with patched((model.embeddings, "position_biased_input", False)):
-                msgs.append(f"absolute positions dropped {compared_diff(rerun(), ref, cmp):.2e}")
+                msgs.append(f"absolute positions dropped {scaled_diff(rerun(), ref, cmp):.2e}")
         if "token_type_ids" in inp:
             plain = {k: v for k, v in inp.items() if k != "token_type_ids"}
-            msgs.append(f"token_type_ids dropped {compared_diff(rerun(plain), ref, cmp):.2e}")
+            msgs.append(f"token_type_ids dropped {scaled_diff(rerun(plain), ref, cmp):.2e}")
         # What Model::encode sees: every row alone, unpadded.
         am = inp["attention_mask"]
         worst = 0.0
@@ -724,23 +646,17 @@ def sensitivity(name, model, cfg, case, inp, res):
             n = int(am[b].sum())
             one = {k: v[b:b + 1, :n] for k, v in inp.items()}
             alone = rerun(one)
-            worst = max(worst, compared_diff(alone[0], ref[b, :n], torch.ones(n)))
+            worst = max(worst, scaled_diff(alone[0], ref[b, :n], torch.ones(n)))
         note(name, case, f"each row alone (unpadded, S = its length) vs the padded batch: max scaled |diff| "
                          f"{worst:.2e} (rounding only: padding changes nothing at real positions)")
     elif case == "position_ids":
         plain = {k: v for k, v in inp.items() if k != "position_ids"}
-        msgs.append(f"position_ids dropped (default arange(S)) {compared_diff(rerun(plain), ref, cmp):.2e}")
+        msgs.append(f"position_ids dropped (default arange(S)) {scaled_diff(rerun(plain), ref, cmp):.2e}")
     if msgs:
         note(name, case, "max scaled |diff| of last_hidden_state: " + "; ".join(msgs))
 
 
 # ----------------------------------------------------------------------------- makers
-
-
-def fresh_dir(root, name):
-    d = root / name
-    d.mkdir(parents=True)
-    return d
 
 
 def config_note(cfg):
@@ -768,58 +684,25 @@ def make_body(root, name, cfg_kwargs, extra, rewrite, seed):
         k for k in model.state_dict() if not k.startswith("encoder.layer.") or k.startswith("encoder.layer.0."))))
     W = weights64(model)
 
-    cases, outputs = [], None
-    g = gen(seed + 1)
-    for case, inp, cmp, text in body_cases(config, BODY_CASES + extra, g):
-        res = body_outputs(run(model, inp, output_hidden_states=True, output_attentions=True))
-        same_outputs(name, case, res,
-                     body_outputs(run(built, inp, output_hidden_states=True, output_attentions=True)))
+    def check(case, inp, res):
         check_structure(name, config, case, inp, res)
-        res["compare_mask"] = cmp
-        assert all(torch.isfinite(v.float()).all() for v in res.values()), (name, case)
-        err, where = reimpl_diff(res, reimpl_body(config, W, inp), cmp)
+        err, where = reimpl_diff(res, reimpl_body(config, W, inp), res["compare_mask"])
         assert err < 2e-5, (name, case, err, where)
         note(name, case, f"float64 re-implementation of the header's formulas: worst scaled |diff| {err:.1e} ({where})")
         sensitivity(name, model, config, case, inp, res)
-        names_here = [k for k in res if k != "compare_mask"]
-        assert outputs is None or names_here == outputs, (name, case)
-        outputs = names_here
-        save_tensors(d / f"{case}.in.safetensors", inp)
-        save_tensors(d / f"{case}.out.safetensors", res)
-        cases.append({"name": case, "options": dict(OPTIONS), "note": text})
-        SUMMARY.append((name, case, describe(inp),
-                        describe({k: res[k] for k in ("last_hidden_state", "attentions.0")})))
+
+    write_body(d, name, body_cases(config, BODY_CASES + extra, gen(seed + 1)), run, model, built, check, SUMMARY, {
+        "model_type": MODEL_TYPE,
+        "model_class": "DebertaV2Model",
+        "model_kwargs": {},
+        "reference": f"transformers {transformers.__version__} DebertaV2Model(), attn_implementation=eager",
+    })
     # The patches of sensitivity() are all undone: the first case again, bit for bit.
     case, inp, _, _ = next(body_cases(config, BODY_CASES[:1], gen(seed + 1)))
     again = body_outputs(run(model, inp, output_hidden_states=True, output_attentions=True))
     from safetensors.torch import load_file
     saved = load_file(str(d / f"{case}.out.safetensors"))
     assert all(torch.equal(again[k], saved[k]) for k in again), name
-    write_json(d / "cases.json", {
-        "model_type": MODEL_TYPE,
-        "model_class": "DebertaV2Model",
-        "model_kwargs": {},
-        "reference": f"transformers {transformers.__version__} DebertaV2Model(), attn_implementation=eager",
-        "outputs": outputs,
-        "cases": cases,
-    })
-
-
-def head_inputs(cfg, g):
-    """Three sequences, lengths 12, 7, 3 (right padding with the pad id), [CLS] first and [SEP] last."""
-    B, S = 3, 12
-    ids = randint(5, cfg.vocab_size, (B, S), g)
-    mask = torch.zeros(B, S, dtype=torch.int64)
-    for b, n in enumerate([12, 7, 3]):
-        mask[b, :n] = 1
-        ids[b, 0] = CLS
-        ids[b, n - 1] = SEP
-        ids[b, n:] = PAD
-    return {"input_ids": ids, "attention_mask": mask}
-
-
-def head_outputs(out):
-    return {k: v for k, v in out.items() if isinstance(v, torch.Tensor)}
 
 
 def make_head(root, name, cls_name, extra, seed):
@@ -835,12 +718,8 @@ def make_head(root, name, cls_name, extra, seed):
         assert built.cls.predictions.decoder.bias is built.cls.predictions.bias
     init_deberta_(built, gen(seed))
     model = save_and_reload(d, built, cls)
-    inp = head_inputs(config, gen(seed + 1))
-    res = head_outputs(run(model, inp))
-    same_outputs(name, "ragged", res, head_outputs(run(built, inp)))
-    outputs = sorted(res)
-    res["compare_mask"] = inp["attention_mask"].to(torch.uint8)
-    assert all(torch.isfinite(v.float()).all() for v in res.values()), name
+    inp = head_inputs(config.vocab_size, PAD, CLS, SEP, gen(seed + 1))
+    res, outputs = run_head(name, run, model, built, inp)
     err, where = reimpl_diff(res, reimpl_head(cls_name, config, weights64(model), inp), res["compare_mask"])
     assert err < 2e-5, (name, err, where)
     from safetensors import safe_open
@@ -856,9 +735,6 @@ def make_head(root, name, cls_name, extra, seed):
                 note(name, "ragged", f"pooler act {act} (hidden_act) instead of pooler_hidden_act "
                                      f"{config.pooler_hidden_act}: max |diff| of logits "
                                      f"{float((alt - res['logits']).abs().max()):.2e}")
-    save_tensors(d / "ragged.in.safetensors", inp)
-    save_tensors(d / "ragged.out.safetensors", res)
-    shapes = ", ".join(f"{k} {list(res[k].shape)}" for k in outputs)
     how = {"DebertaV2ForSequenceClassification":
            f"classifier({config.pooler_hidden_act}(pooler.dense(last_hidden_state[:, 0]))) (ContextPooler "
            "L1009-1017, L1088-1091; pooler_hidden_size must equal hidden_size: the classifier takes "
@@ -868,17 +744,14 @@ def make_head(root, name, cls_name, extra, seed):
            "DebertaV2ForMaskedLM": "legacy head (config.legacy True, the default): "
            "LayerNorm(act(transform.dense(h))) @ word_embeddings^T + cls.predictions.bias (L836-864; decoder tied "
            "to the word embeddings, not saved)"}[cls_name]
-    text = (f"lengths 12, 7, 3; right padding with the pad id {PAD}; [CLS] {CLS} first, [SEP] {SEP} last; {shapes}. "
-            f"logits = {how}")
-    write_json(d / "cases.json", {
+    text = (f"lengths 12, 7, 3; right padding with the pad id {PAD}; [CLS] {CLS} first, [SEP] {SEP} last; "
+            f"{shapes_of(res, outputs)}. logits = {how}")
+    write_head(d, name, inp, res, outputs, text, SUMMARY, {
         "model_type": MODEL_TYPE,
         "model_class": cls_name,
         "head": cls_name,
         "reference": f"transformers {transformers.__version__} {cls_name}, attn_implementation=eager",
-        "outputs": outputs,
-        "cases": [{"name": "ragged", "note": text}],
     })
-    SUMMARY.append((name, "ragged", describe(inp), shapes))
 
 
 def ACT(name):
@@ -953,17 +826,8 @@ def bucketing_report():
 
 
 def main():
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--out", type=Path, default=REPO / "tests" / "fixtures" / "family")
-    args = ap.parse_args()
-    check_versions("make_deberta_fixtures")
-    transformers.logging.set_verbosity_error()  # "padding without attention_mask" etc. are intended
-    torch.set_num_threads(1)  # fixed reduction order -> identical bytes on rerun
-    torch.use_deterministic_algorithms(True)
-    root = args.out
-    root.mkdir(parents=True, exist_ok=True)
-    for old in sorted(root.glob(PREFIX + "*")):  # only ours: the rest of family/ is the other generators'
-        shutil.rmtree(old)
+    root = reference_setup(__doc__, REPO / "tests" / "fixtures" / "family", "make_deberta_fixtures")
+    replace_dirs(root, PREFIX)  # only ours: the rest of family/ is the other generators'
 
     for i, (name, cfg, extra, rewrite) in enumerate(BODY_MODELS):
         make_body(root, name, cfg, extra, rewrite, seed=10000 + 10 * i)
@@ -972,18 +836,8 @@ def main():
     probes()
     bucketing_report()
 
-    print(f"\n{'model':42} {'case':14} inputs -> outputs")
-    for m, c, inp, o in SUMMARY:
-        print(f"{m:42} {c:14} {inp}\n{'':57} -> {o}")
-    print("\nChecks:")
-    for m, c, t in REPORT:
-        print(f"  {m} [{c}] {t}")
-    files = sorted(f for d in root.glob(PREFIX + "*") for f in d.rglob("*") if f.is_file())
-    total = sum(f.stat().st_size for f in files)
-    digest = hashlib.sha256()
-    for f in files:
-        digest.update(str(f.relative_to(root)).encode() + b"\0" + f.read_bytes())
-    print(f"\n{len(files)} files under {root}/{PREFIX}*: {total / 1e6:.2f} MB, sha256 {digest.hexdigest()}")
+    print_report(SUMMARY, 42, 14)
+    print_digest(root, PREFIX)
     return 0
 
 

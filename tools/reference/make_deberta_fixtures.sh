@@ -5,15 +5,6 @@
 # files and leaves the rest of tests/fixtures/family/ alone (make_family_fixtures.sh replaces all of
 # it: run this after that one).
 set -euo pipefail
-here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
-repo="$(cd "$here/../.." && pwd)"
-venv="${ENCORE_REF_VENV:-$repo/.venv-ref}"
-
-if [ ! -x "$venv/bin/python" ]; then
-  python3 -m venv "$venv"
-  "$venv/bin/python" -m pip install --upgrade pip
-  "$venv/bin/python" -m pip install -r "$here/requirements.txt"
-fi
-
-export OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 MKL_NUM_THREADS=1
-exec "$venv/bin/python" "$here/make_deberta_fixtures.py" "$@"
+# shellcheck source=SCRIPTDIR/ref_venv.sh
+. "$(dirname "${BASH_SOURCE[0]}")/ref_venv.sh"
+ref_exec "${ENCORE_REF_VENV:-$repo/.venv-ref}" requirements.txt make_deberta_fixtures.py "$@"

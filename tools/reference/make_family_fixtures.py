@@ -31,7 +31,6 @@ Usage: make_family_fixtures.py [--out tests/fixtures/family]
 Line numbers below are those of the installed transformers 4.57.6 (models/<arch>/modeling_<arch>.py).
 """
 
-import argparse
 import inspect
 import math
 import os
@@ -47,8 +46,8 @@ import torch
 import torch.nn as nn
 import transformers
 
-from fixture_util import (REPORT, check_versions, compare_mask_from_keep, describe, gen, lengths_mask, note,
-                          randint, randn, save_tensors, write_json)
+from fixture_util import (compare_mask_from_keep, describe, gen, lengths_mask, note, print_report, randint, randn,
+                          reference_setup, reload_model, save_pretrained_dir, save_tensors, write_json)
 
 REPO = Path(__file__).resolve().parents[2]
 SUMMARY = []  # (model, case, inputs, outputs)
@@ -279,17 +278,8 @@ def expected_attention_class(model_type):
 def save_and_reload(d, model, cls, ctor_kwargs):
     """save_pretrained(safe_serialization=True) into d/model, then reload as a user would: the
     fixture must be what the saved directory computes."""
-    tmp = d / "_save"
-    model.save_pretrained(tmp, safe_serialization=True)
-    (d / "model").mkdir(parents=True)
-    for f in sorted(tmp.iterdir()):
-        shutil.move(str(f), str(d / "model" / f.name))
-    shutil.rmtree(tmp)
-    loaded, info = cls.from_pretrained(d / "model", attn_implementation="eager", output_loading_info=True,
-                                       **ctor_kwargs)
-    bad = {k: v for k, v in info.items() if v}
-    assert not bad, (d.name, bad)
-    return loaded.eval()
+    save_pretrained_dir(d, model)
+    return reload_model(d, cls, **ctor_kwargs).eval()
 
 
 # ----------------------------------------------------------------------------- cases
@@ -660,14 +650,7 @@ def probe_unsupported():
 
 
 def main():
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--out", type=Path, default=REPO / "tests" / "fixtures" / "family")
-    args = ap.parse_args()
-    check_versions("make_family_fixtures")
-    transformers.logging.set_verbosity_error()  # "padding without attention_mask" etc. are intended
-    torch.set_num_threads(1)  # fixed reduction order -> identical bytes on rerun
-    torch.use_deterministic_algorithms(True)
-    root = args.out
+    root = reference_setup(__doc__, REPO / "tests" / "fixtures" / "family", "make_family_fixtures")
     if root.exists():
         shutil.rmtree(root)
     root.mkdir(parents=True)
@@ -681,12 +664,7 @@ def main():
             i += 1
     probe_unsupported()
 
-    print(f"\n{'model':40} {'case':18} inputs -> outputs")
-    for m, c, inp, o in SUMMARY:
-        print(f"{m:40} {c:18} {inp}\n{'':59} -> {o}")
-    print("\nChecks:")
-    for m, c, t in REPORT:
-        print(f"  {m} [{c}] {t}")
+    print_report(SUMMARY, 40, 18)
     total = sum(f.stat().st_size for f in root.rglob("*") if f.is_file())
     print(f"\nTotal size of {root}: {total / 1e6:.2f} MB")
     return 0

@@ -51,12 +51,8 @@ What the reference computes (eager, no flash-attn unpadding):
                  final_norm (L865-883): L+1 entries; last_hidden_state = final_norm(hidden_states.L) (L885)
 """
 
-import argparse
 import copy
-import hashlib
-import math
 import os
-import shutil
 import sys
 from pathlib import Path
 
@@ -69,13 +65,15 @@ import torch.nn as nn
 import transformers
 from transformers.models.modernbert import modeling_modernbert as mb
 
-from fixture_util import (REPORT, check_versions, compare_mask_from_keep, describe, gen, lengths_mask, note,
-                          randint, randn, save_tensors, write_json)
+from fixture_util import (assert_same_state, common_case, compare_mask_from_keep, describe, fresh_dir, gen,
+                          head_inputs, init_scaled_, lengths_mask, note, print_digest, print_report, real_ids,
+                          reference_setup, reload_model, replace_dirs, run_head, same_outputs, save_pretrained_dir,
+                          save_tensors, scaled_diff, shapes_of, write_body, write_head, write_json)
 
 REPO = Path(__file__).resolve().parents[2]
 SUMMARY = []  # (model, case, inputs, outputs)
 MODEL_TYPE = "modernbert"
-OPTIONS = {"all_hidden": True, "attentions": True, "causal": False}
+PREFIX = "modernbert-"
 
 # ----------------------------------------------------------------------------- eager, uncompiled
 # The fixtures must come from eager_attention_forward (L315-349): the sdpa and flash paths are
@@ -192,45 +190,32 @@ LONG_CONFIG = dict(vocab_size=100, hidden_size=32, num_attention_heads=2, num_hi
 LONG_LENGTHS = [2048, 1000, 1]
 
 
-def make_config(cfg_kwargs):
-    config = transformers.ModernBertConfig(**SPECIAL, **cfg_kwargs)
+def make_config(cfg_kwargs, special=SPECIAL):
+    config = transformers.ModernBertConfig(**special, **cfg_kwargs)
     config._attn_implementation = "eager"
     config.reference_compile = False
     return config
 
 
 def init_modernbert_(model, g):
-    """Scale up every parameter (see header). A parameter shared by two modules (the MaskedLM
-    decoder tied to tok_embeddings) is drawn once, by the first module that owns it (tok_embeddings:
-    named_modules visits model.* before decoder)."""
-    done = set()
+    """Scale up every parameter (see header; fixture_util.init_scaled_). The MaskedLM decoder, tied to
+    tok_embeddings, is drawn once, by tok_embeddings (named_modules visits model.* before decoder)."""
+    hidden = model.config.hidden_size
 
-    def fresh(p):
-        if id(p) in done:
-            return False
-        done.add(id(p))
-        return True
+    def qk_rows(mname, w):
+        if mname.endswith(".Wqkv"):  # [q; k; v] rows (L462, L498): gain 1.6 on q and k
+            w[: 2 * hidden] *= 1.6
 
-    with torch.no_grad():
-        for mname, module in model.named_modules():
-            if isinstance(module, nn.Linear):
-                if fresh(module.weight):
-                    w = randn(module.weight.shape, g, 1.0 / math.sqrt(module.weight.shape[1]))
-                    if mname.endswith(".Wqkv"):  # [q; k; v] rows (L462, L498): gain 1.6 on q and k
-                        w[: 2 * model.config.hidden_size] *= 1.6
-                    module.weight.copy_(w)
-                if module.bias is not None and fresh(module.bias):
-                    module.bias.copy_(randn(module.bias.shape, g, 0.1))
-            elif isinstance(module, nn.LayerNorm):
-                if fresh(module.weight):
-                    module.weight.copy_(1.0 + randn(module.weight.shape, g, 0.2))
-                if module.bias is not None and fresh(module.bias):
-                    module.bias.copy_(randn(module.bias.shape, g, 0.2))
-            elif isinstance(module, nn.Embedding):
-                if fresh(module.weight):
-                    module.weight.copy_(randn(module.weight.shape, g, 0.5))
-        rest = [n for n, p in model.named_parameters() if fresh(p)]
-        assert not rest, rest  # ModernBERT has only Linear, LayerNorm and Embedding parameters
+    rest = init_scaled_(model, g, adjust=qk_rows)
+    assert not rest, rest  # ModernBERT has only Linear, LayerNorm and Embedding parameters
+
+
+def build_model(cls, config, seed):
+    """cls(config) under torch.manual_seed(seed), its weights scaled up from gen(seed)."""
+    torch.manual_seed(seed)
+    model = cls(config).eval()
+    init_modernbert_(model, gen(seed))
+    return model
 
 
 def save_and_reload(d, model, cls):
@@ -238,31 +223,16 @@ def save_and_reload(d, model, cls):
     fixture must be what the saved directory computes. config.json does not record
     reference_compile (ModernBertConfig.to_dict pops it, configuration_modernbert.py:L218-221): the
     reloaded config has None, set to False here (on CPU _maybe_set_compile would do it, L667-673)."""
-    tmp = d / "_save"
-    model.save_pretrained(tmp, safe_serialization=True)
-    (d / "model").mkdir(parents=True)
-    for f in sorted(tmp.iterdir()):
-        shutil.move(str(f), str(d / "model" / f.name))
-    shutil.rmtree(tmp)
-    loaded, info = cls.from_pretrained(d / "model", attn_implementation="eager", output_loading_info=True)
-    bad = {k: v for k, v in info.items() if v}
-    assert not bad, (d.name, bad)
+    save_pretrained_dir(d, model)
+    loaded = reload_model(d, cls)
     assert loaded.config.reference_compile is None, loaded.config.reference_compile
     loaded.config.reference_compile = False
     assert loaded.config._attn_implementation == "eager"
     atts = [m for m in loaded.modules() if isinstance(m, mb.ModernBertAttention)]
     assert len(atts) == loaded.config.num_hidden_layers and all(
         m.config._attn_implementation == "eager" for m in atts), d.name
-    sd, ld = model.state_dict(), loaded.state_dict()
-    assert sd.keys() == ld.keys() and all(torch.equal(sd[k], ld[k]) for k in sd), d.name
+    assert_same_state(model, loaded, d.name)
     return loaded.eval()
-
-
-def same_outputs(name, case, a, b):
-    """The model as built and the reloaded one give identical outputs (bit for bit)."""
-    assert a.keys() == b.keys(), (name, case)
-    for k in a:
-        assert torch.equal(a[k], b[k]), (name, case, k)
 
 
 def local_layers(model):
@@ -290,42 +260,26 @@ def body_cases(cfg, names, g):
     writes them), real tokens never do."""
     V, P, pad = cfg.vocab_size, cfg.max_position_embeddings, cfg.pad_token_id
     w = cfg.local_attention // 2
-
-    def real_ids(shape):
-        x = randint(0, V - 1, shape, g)
-        return x + (x >= pad).to(torch.int64)  # uniform over the vocabulary without the pad id
+    notes = {
+        "ragged": f"lengths 1, 7, 33, {P} (max_position_embeddings {P}); right padding with the pad id {pad}; "
+                  f"rotary positions 0..S-1 (L856-857); sliding window |i - j| <= {w} in the local layers",
+        "fully_masked": "row 0: length 6 of 9; rows 1 and 2: attention_mask all zeros, row 1 with real ids, row 2 "
+                        "all pad ids. Every key of rows 1-2 gets finfo(float32).min, in the global layers from the "
+                        "padding mask, in the local layers from the padding mask and the window (masked_fill with "
+                        "the same value, L941), and score + min rounds to min: their attention is exactly uniform "
+                        "1/S over all S keys in every layer, keys outside the window included; compared everywhere",
+        "no_mask": f"no attention_mask (default: all ones, L839-840); position 4 holds the pad id {pad}",
+    }
 
     for name in names:
-        if name == "ragged":
-            lens = [1, 7, 33, P]
-            am = lengths_mask(lens, P)
-            ids = torch.where(am == 1, real_ids((4, P)), pad)
-            yield name, dict(input_ids=ids, attention_mask=am), compare_mask_from_keep(am), (
-                f"lengths 1, 7, 33, {P} (max_position_embeddings {P}); right padding with the pad id {pad}; "
-                f"rotary positions 0..S-1 (L856-857); sliding window |i - j| <= {w} in the local layers")
-        elif name == "fully_masked":
-            S = 9
-            am = lengths_mask([6, 0, 0], S)
-            ids = real_ids((3, S))
-            ids[0, 6:] = pad
-            ids[2, :] = pad
-            yield name, dict(input_ids=ids, attention_mask=am), compare_mask_from_keep(am), (
-                "row 0: length 6 of 9; rows 1 and 2: attention_mask all zeros, row 1 with real ids, row 2 all pad "
-                "ids. Every key of rows 1-2 gets finfo(float32).min, in the global layers from the padding mask, "
-                "in the local layers from the padding mask and the window (masked_fill with the same value, "
-                "L941), and score + min rounds to min: their attention is exactly uniform 1/S over all S keys "
-                "in every layer, keys outside the window included; compared everywhere")
-        elif name == "no_mask":
-            S = 10
-            ids = real_ids((1, S))
-            ids[0, 4] = pad  # without a mask a pad id is an ordinary token
-            yield name, dict(input_ids=ids), compare_mask_from_keep(torch.ones(1, S)), (
-                f"no attention_mask (default: all ones, L839-840); position 4 holds the pad id {pad}")
+        if name in notes:
+            inp, keep = common_case(name, V, P, pad, g)
+            yield name, inp, compare_mask_from_keep(keep), notes[name]
         elif name == "left_padding":
             S = 12
             lens = [12, 8, 3, 1]
             am = torch.flip(lengths_mask(lens, S), dims=[1])
-            ids = torch.where(am == 1, real_ids((4, S)), pad)
+            ids = torch.where(am == 1, real_ids((4, S), V, pad, g), pad)
             yield name, dict(input_ids=ids, attention_mask=am), compare_mask_from_keep(am), (
                 f"lengths 12, 8, 3, 1, left padding with the pad id {pad}; no position_ids: the rotary positions "
                 "are those of the padded layout, arange(S) (L856-857), so a row's first real token has position "
@@ -336,7 +290,7 @@ def body_cases(cfg, names, g):
                                torch.randperm(P, generator=g)[:S],
                                2 * torch.arange(S) + 1])
             am = lengths_mask([S, 10, 7], S)
-            ids = torch.where(am == 1, real_ids((3, S)), pad)
+            ids = torch.where(am == 1, real_ids((3, S), V, pad, g), pad)
             yield name, dict(input_ids=ids, attention_mask=am, position_ids=pos), compare_mask_from_keep(am), (
                 f"explicit position_ids [B,S] (the rotary angles use them, L328, L268-273): row 0 = 5..{S + 4}, "
                 f"row 1 = random distinct positions < {P} (length 10 of 12), row 2 = 1, 3, .., {2 * S - 1} "
@@ -344,15 +298,6 @@ def body_cases(cfg, names, g):
                 "the positions (L932-941)")
         else:
             raise ValueError(name)
-
-
-def body_outputs(out):
-    res = {"last_hidden_state": out.last_hidden_state}
-    for i, h in enumerate(out.hidden_states):
-        res[f"hidden_states.{i}"] = h
-    for i, a in enumerate(out.attentions):
-        res[f"attentions.{i}"] = a
-    return res
 
 
 # ----------------------------------------------------------------------------- checks (reported)
@@ -395,11 +340,6 @@ def check_fully_masked(name, cfg, model, inp, out):
                                f"{cfg.local_attention // 2}, S = {S}: uniform over all S keys, not over the window)")
 
 
-def compared_diff(a, b, cmp):
-    sel = cmp.to(torch.bool)
-    return float(((a[sel] - b[sel]).abs() / b[sel].abs().clamp(min=1.0)).max())
-
-
 class swapped_window:
     """Run with another local_attention in the sliding window mask only (_update_attention_mask reads
     config.local_attention at every forward, L937-938; the layers' kinds and rotary stay)."""
@@ -424,9 +364,9 @@ def sensitivity(name, model, cfg, case, inp, res):
     if case == "ragged":
         msgs = []
         with swapped_window(model, 10 ** 6):
-            msgs.append(f"no sliding window {compared_diff(rerun(model, inp), ref, cmp):.2e}")
+            msgs.append(f"no sliding window {scaled_diff(rerun(model, inp), ref, cmp):.2e}")
         with swapped_window(model, cfg.local_attention + 2):
-            msgs.append(f"window +-{cfg.local_attention // 2 + 1} {compared_diff(rerun(model, inp), ref, cmp):.2e}")
+            msgs.append(f"window +-{cfg.local_attention // 2 + 1} {scaled_diff(rerun(model, inp), ref, cmp):.2e}")
         loc = local_layers(model)
         if loc:
             glob_rot = model.layers[0].attn.rotary_emb
@@ -434,13 +374,13 @@ def sensitivity(name, model, cfg, case, inp, res):
             for i in loc:
                 model.layers[i].attn.rotary_emb = glob_rot
             try:
-                msgs.append(f"global rope theta in the local layers {compared_diff(rerun(model, inp), ref, cmp):.2e}")
+                msgs.append(f"global rope theta in the local layers {scaled_diff(rerun(model, inp), ref, cmp):.2e}")
             finally:
                 for i, r in zip(loc, saved):
                     model.layers[i].attn.rotary_emb = r
         lhs = res[f"hidden_states.{cfg.num_hidden_layers}"]
         msgs.append("hidden_states.L instead of last_hidden_state (final_norm skipped) "
-                    f"{compared_diff(lhs, ref, cmp):.2e}")
+                    f"{scaled_diff(lhs, ref, cmp):.2e}")
         note(name, case, "max scaled |diff| of last_hidden_state: " + "; ".join(msgs))
     elif case == "left_padding":
         # The same rows right-padded (positions 0..n-1 from the first real token): RoPE scores depend
@@ -457,15 +397,15 @@ def sensitivity(name, model, cfg, case, inp, res):
             n = int(am[b].sum())
             back[b, S - n:] = right[b, :n]
         shifted = am.cumsum(1) - 1
-        d_shift = compared_diff(rerun(model, dict(inp, position_ids=shifted.clamp(min=0))), ref, cmp)
+        d_shift = scaled_diff(rerun(model, dict(inp, position_ids=shifted.clamp(min=0))), ref, cmp)
         note(name, case, f"the same rows right-padded (positions from 0 at the first real token): max scaled "
-                         f"|diff| {compared_diff(back, ref, cmp):.2e}; position_ids = cumsum(mask) - 1 on the left-"
+                         f"|diff| {scaled_diff(back, ref, cmp):.2e}; position_ids = cumsum(mask) - 1 on the left-"
                          f"padded layout {d_shift:.2e} (RoPE is relative: only rounding tells them apart)")
     elif case == "position_ids":
         plain = dict(inp)
         del plain["position_ids"]
         d = rerun(model, plain)
-        per_row = ", ".join(f"row {b} {compared_diff(d[b:b + 1], ref[b:b + 1], cmp[b:b + 1]):.2e}"
+        per_row = ", ".join(f"row {b} {scaled_diff(d[b:b + 1], ref[b:b + 1], cmp[b:b + 1]):.2e}"
                             for b in range(ref.shape[0]))
         note(name, case, f"position_ids dropped (default arange(S)): max scaled |diff| {per_row} (row 0 is an "
                          "offset: RoPE is relative, so only rounding; rows 1-2 change the distances)")
@@ -474,18 +414,10 @@ def sensitivity(name, model, cfg, case, inp, res):
 # ----------------------------------------------------------------------------- makers
 
 
-def fresh_dir(root, name):
-    d = root / name
-    d.mkdir(parents=True)
-    return d
-
-
 def make_body(root, name, cfg_kwargs, seed):
     d = fresh_dir(root, name)
     config = make_config(cfg_kwargs)
-    torch.manual_seed(seed)
-    built = mb.ModernBertModel(config).eval()
-    init_modernbert_(built, gen(seed))
+    built = build_model(mb.ModernBertModel, config, seed)
     model = save_and_reload(d, built, mb.ModernBertModel)
     if config.local_rope_theta is None:
         loc = local_layers(model)
@@ -494,74 +426,33 @@ def make_body(root, name, cfg_kwargs, seed):
         note(name, "-", "local_rope_theta None: the local layers' inv_freq == the global layers' (bit for bit)")
     note(name, "-", layer_note(config, model) + "; layer 0 has no attn_norm (Identity, L520-521)")
 
-    cases, outputs = [], None
-    g = gen(seed + 1)
-    for case, inp, cmp, text in body_cases(config, BODY_CASES, g):
-        res = body_outputs(run(model, inp, output_hidden_states=True, output_attentions=True))
-        same_outputs(name, case, res,
-                     body_outputs(run(built, inp, output_hidden_states=True, output_attentions=True)))
+    def check(case, inp, res):
         check_structure(name, model, config, inp, res)
         if case == "fully_masked":
             check_fully_masked(name, config, model, inp, res)
-        res["compare_mask"] = cmp
-        assert all(torch.isfinite(v.float()).all() for v in res.values()), (name, case)
         sensitivity(name, model, config, case, inp, res)
-        names_here = [k for k in res if k != "compare_mask"]
-        assert outputs is None or names_here == outputs, (name, case)
-        outputs = names_here
-        save_tensors(d / f"{case}.in.safetensors", inp)
-        save_tensors(d / f"{case}.out.safetensors", res)
-        cases.append({"name": case, "options": dict(OPTIONS), "note": text})
-        SUMMARY.append((name, case, describe(inp),
-                        describe({k: res[k] for k in ("last_hidden_state", "attentions.0")})))
-    write_json(d / "cases.json", {
+
+    write_body(d, name, body_cases(config, BODY_CASES, gen(seed + 1)), run, model, built, check, SUMMARY, {
         "model_type": MODEL_TYPE,
         "model_class": "ModernBertModel",
         "model_kwargs": {},
         "reference": f"transformers {transformers.__version__} ModernBertModel(), attn_implementation=eager, "
                      "reference_compile=False",
-        "outputs": outputs,
-        "cases": cases,
     })
-
-
-def head_inputs(cfg, g):
-    """Three sequences, lengths 12, 7, 3 (right padding with the pad id), [CLS] first and [SEP] last."""
-    B, S = 3, 12
-    ids = randint(5, cfg.vocab_size, (B, S), g)
-    mask = torch.zeros(B, S, dtype=torch.int64)
-    for b, n in enumerate([12, 7, 3]):
-        mask[b, :n] = 1
-        ids[b, 0] = cfg.cls_token_id
-        ids[b, n - 1] = cfg.sep_token_id
-        ids[b, n:] = cfg.pad_token_id
-    return {"input_ids": ids, "attention_mask": mask}
-
-
-def head_outputs(out):
-    return {k: v for k, v in out.items() if isinstance(v, torch.Tensor)}
 
 
 def make_head(root, name, cls_name, extra, seed):
     d = fresh_dir(root, name)
     cls = getattr(mb, cls_name)
     config = make_config(dict(HEAD_BASE, **extra))
-    torch.manual_seed(seed)
-    built = cls(config).eval()
-    init_modernbert_(built, gen(seed))
+    built = build_model(cls, config, seed)
     built.tie_weights()
     if cls_name == "ModernBertForMaskedLM":
         assert built.decoder.weight is built.model.embeddings.tok_embeddings.weight
     model = save_and_reload(d, built, cls)
-    inp = head_inputs(config, gen(seed + 1))
-    res = head_outputs(run(model, inp))
-    same_outputs(name, "ragged", res, head_outputs(run(built, inp)))
-    outputs = sorted(res)
-    res["compare_mask"] = inp["attention_mask"].to(torch.uint8)
-    assert all(torch.isfinite(v.float()).all() for v in res.values()), name
-    save_tensors(d / "ragged.in.safetensors", inp)
-    save_tensors(d / "ragged.out.safetensors", res)
-    shapes = ", ".join(f"{k} {list(res[k].shape)}" for k in outputs)
+    inp = head_inputs(config.vocab_size, config.pad_token_id, config.cls_token_id, config.sep_token_id,
+                      gen(seed + 1))
+    res, outputs = run_head(name, run, model, built, inp)
     how = {"ModernBertForMaskedLM": "decoder(head(last_hidden_state)), decoder tied to tok_embeddings (L1076-1080)",
            "ModernBertForTokenClassification": "classifier(head(last_hidden_state)) (L1324-1326)",
            "ModernBertForQuestionAnswering": "classifier(head(last_hidden_state)) split into start, end (L1412-1418)",
@@ -571,19 +462,17 @@ def make_head(root, name, cls_name, extra, seed):
                                      "sum(last_hidden_state * mask) / sum(mask)")
                + ")) (L1204-1213)")
     text = (f"lengths 12, 7, 3; right padding with the pad id {config.pad_token_id}; [CLS] {config.cls_token_id} "
-            f"first, [SEP] {config.sep_token_id} last; {shapes}. logits = {how}; head = norm(act(dense(x))) "
-            f"(L954-955), classifier_bias {config.classifier_bias} (dense only: the classifier always has a "
-            f"bias, L1127), classifier_activation {config.classifier_activation}, norm_bias {config.norm_bias}")
-    write_json(d / "cases.json", {
+            f"first, [SEP] {config.sep_token_id} last; {shapes_of(res, outputs)}. logits = {how}; head = "
+            f"norm(act(dense(x))) (L954-955), classifier_bias {config.classifier_bias} (dense only: the classifier "
+            f"always has a bias, L1127), classifier_activation {config.classifier_activation}, norm_bias "
+            f"{config.norm_bias}")
+    write_head(d, name, inp, res, outputs, text, SUMMARY, {
         "model_type": MODEL_TYPE,
         "model_class": cls_name,
         "head": cls_name,
         "reference": f"transformers {transformers.__version__} {cls_name}, attn_implementation=eager, "
                      "reference_compile=False",
-        "outputs": outputs,
-        "cases": [{"name": "ragged", "note": text}],
     })
-    SUMMARY.append((name, "ragged", describe(inp), shapes))
 
 
 def patched_rotary(model, inv, prod):
@@ -621,15 +510,11 @@ def make_long(root, seed):
     name = LONG_NAME
     d = fresh_dir(root, name)
     config = make_config(LONG_CONFIG)
-    torch.manual_seed(seed)
-    built = mb.ModernBertModel(config).eval()
-    init_modernbert_(built, gen(seed))
+    built = build_model(mb.ModernBertModel, config, seed)
     model = save_and_reload(d, built, mb.ModernBertModel)
-    g = gen(seed + 1)
     S = max(LONG_LENGTHS)
     am = lengths_mask(LONG_LENGTHS, S)
-    ids = randint(0, config.vocab_size - 1, (len(LONG_LENGTHS), S), g)
-    ids = ids + (ids >= config.pad_token_id).to(torch.int64)
+    ids = real_ids((len(LONG_LENGTHS), S), config.vocab_size, config.pad_token_id, gen(seed + 1))
     ids = torch.where(am == 1, ids, config.pad_token_id)
     inp = dict(input_ids=ids, attention_mask=am)
     out = run(model, inp, output_hidden_states=False, output_attentions=False)
@@ -665,7 +550,7 @@ def make_long(root, seed):
                             ("f64r", "f32", "inv_freq = float32(1 / theta^(2i/hd) in float64), float32 product"),
                             ("f64", "f64", "angles exactly in float64")]:
         undo = patched_rotary(model, inv, prod)
-        variants.append(f"{what}: {compared_diff(run(model, inp).last_hidden_state, ref32, cmp):.2e}")
+        variants.append(f"{what}: {scaled_diff(run(model, inp).last_hidden_state, ref32, cmp):.2e}")
         undo()
     msg = (f"float32 vs float64: max |diff| / max(1, |ref64|) at real positions = {err64:.2e} (max |diff| "
            f"{abs64:.2e}) against model.double() with the reference's float32 rotary angles, {err_exact:.2e} "
@@ -697,17 +582,8 @@ def make_long(root, seed):
 
 
 def main():
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--out", type=Path, default=REPO / "tests" / "fixtures" / "family")
-    args = ap.parse_args()
-    check_versions("make_modernbert_fixtures")
-    transformers.logging.set_verbosity_error()  # "padding without attention_mask" etc. are intended
-    torch.set_num_threads(1)  # fixed reduction order -> identical bytes on rerun
-    torch.use_deterministic_algorithms(True)
-    root = args.out
-    root.mkdir(parents=True, exist_ok=True)
-    for old in sorted(root.glob("modernbert-*")):  # only ours: the rest of family/ is make_family_fixtures.py's
-        shutil.rmtree(old)
+    root = reference_setup(__doc__, REPO / "tests" / "fixtures" / "family", "make_modernbert_fixtures")
+    replace_dirs(root, PREFIX)  # only ours: the rest of family/ is make_family_fixtures.py's
 
     for i, (name, cfg) in enumerate(BODY_MODELS):
         make_body(root, name, cfg, seed=7000 + 10 * i)
@@ -715,20 +591,10 @@ def main():
         make_head(root, name, cls_name, extra, seed=8000 + 10 * i)
     long_err, long_exact = make_long(root, seed=9000)
 
-    print(f"\n{'model':45} {'case':14} inputs -> outputs")
-    for m, c, inp, o in SUMMARY:
-        print(f"{m:45} {c:14} {inp}\n{'':60} -> {o}")
-    print("\nChecks:")
-    for m, c, t in REPORT:
-        print(f"  {m} [{c}] {t}")
+    print_report(SUMMARY, 45, 14)
     print(f"\n{LONG_NAME}: float32 vs float64 max scaled error of last_hidden_state at real positions: {long_err:.2e} "
           f"(model.double(), the reference's float32 rotary angles), {long_exact:.2e} (exact float64 angles)")
-    files = sorted(f for d in root.glob("modernbert-*") for f in d.rglob("*") if f.is_file())
-    total = sum(f.stat().st_size for f in files)
-    digest = hashlib.sha256()
-    for f in files:
-        digest.update(str(f.relative_to(root)).encode() + b"\0" + f.read_bytes())
-    print(f"\n{len(files)} files under {root}/modernbert-*: {total / 1e6:.2f} MB, sha256 {digest.hexdigest()}")
+    print_digest(root, PREFIX)
     return 0
 
 

@@ -74,8 +74,6 @@ for _v in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "RAYON_
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
-import argparse  # noqa: E402
-import hashlib  # noqa: E402
 import json  # noqa: E402
 import shutil  # noqa: E402
 import sys  # noqa: E402
@@ -90,7 +88,7 @@ from transformers.models.modernbert import modeling_modernbert as mb  # noqa: E4
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 # Importing it installs the eager-only, uncompiled ModernBERT dispatch (and the eager call counter).
 import make_modernbert_fixtures as mbf  # noqa: E402
-from fixture_util import gen  # noqa: E402
+from fixture_util import assert_same_state, print_digest, reference_setup  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[2]
 MAX_SEQ_LENGTH = 48
@@ -103,24 +101,6 @@ CHECKS = []
 
 def check(what):
     CHECKS.append(what)
-
-
-def check_versions():
-    import safetensors
-    import sentence_transformers
-    import tokenizers
-    pins = {}
-    for line in (Path(__file__).parent / "requirements-st5.txt").read_text().splitlines():
-        line = line.split("#")[0].strip()
-        if "==" in line:
-            k, v = line.split("==")
-            pins[k.strip().lower()] = v.strip()
-    have = {"sentence-transformers": sentence_transformers.__version__, "transformers": transformers.__version__,
-            "torch": torch.__version__.split("+")[0], "tokenizers": tokenizers.__version__,
-            "safetensors": safetensors.__version__, "numpy": np.__version__}
-    bad = [f"{k} {v} (pinned {pins[k]})" for k, v in have.items() if k in pins and pins[k] != v]
-    if bad:
-        sys.exit("make_modernbert_text_fixtures: wrong reference versions: " + ", ".join(bad))
 
 
 # ----------------------------------------------------------------------------- texts
@@ -226,22 +206,13 @@ def build_tokenizer(out):
 
 
 def model_config(ids, **extra):
-    config = transformers.ModernBertConfig(
-        vocab_size=VOCAB, hidden_size=48, num_attention_heads=4, num_hidden_layers=3, intermediate_size=64,
-        hidden_activation="gelu", global_attn_every_n_layers=3, local_attention=8, global_rope_theta=160000.0,
-        local_rope_theta=10000.0, norm_bias=False, attention_bias=False, mlp_bias=False, norm_eps=1e-5,
-        max_position_embeddings=64, pad_token_id=ids["[PAD]"], bos_token_id=ids["[CLS]"], cls_token_id=ids["[CLS]"],
-        eos_token_id=ids["[SEP]"], sep_token_id=ids["[SEP]"], **extra)
-    config._attn_implementation = "eager"
-    config.reference_compile = False
-    return config
-
-
-def built_model(cls, config, seed):
-    torch.manual_seed(seed)
-    model = cls(config).eval()
-    mbf.init_modernbert_(model, gen(seed))
-    return model
+    return mbf.make_config(
+        dict(vocab_size=VOCAB, hidden_size=48, num_attention_heads=4, num_hidden_layers=3, intermediate_size=64,
+             hidden_activation="gelu", global_attn_every_n_layers=3, local_attention=8, global_rope_theta=160000.0,
+             local_rope_theta=10000.0, norm_bias=False, attention_bias=False, mlp_bias=False, norm_eps=1e-5,
+             max_position_embeddings=64, **extra),
+        special=dict(pad_token_id=ids["[PAD]"], bos_token_id=ids["[CLS]"], cls_token_id=ids["[CLS]"],
+                     eos_token_id=ids["[SEP]"], sep_token_id=ids["[SEP]"]))
 
 
 def counted(fn, layers):
@@ -254,18 +225,13 @@ def counted(fn, layers):
     return out, n // layers
 
 
-def same_state(a, b, what):
-    sa, sb = a.state_dict(), b.state_dict()
-    assert sa.keys() == sb.keys() and all(torch.equal(sa[k], sb[k]) for k in sa), what
-
-
 def make_st(out, work, tok_dir, ids, texts, seed):
     """The sentence-transformers model: built, saved with its own save(), reloaded, encoded."""
     from sentence_transformers import SentenceTransformer
     from sentence_transformers import models as stm
 
     base = work / "st-base"
-    body = built_model(mb.ModernBertModel, model_config(ids), seed)
+    body = mbf.build_model(mb.ModernBertModel, model_config(ids), seed)
     body.save_pretrained(base, safe_serialization=True)
     for f in tok_dir.iterdir():
         shutil.copy(f, base / f.name)
@@ -281,7 +247,7 @@ def make_st(out, work, tok_dir, ids, texts, seed):
     assert type(am) is mb.ModernBertModel and am.config._attn_implementation == "eager"
     assert am.config.reference_compile in (None, False)
     am.config.reference_compile = False
-    same_state(am, body, "st reload")
+    assert_same_state(am, body, "st reload")
     assert model.max_seq_length == MAX_SEQ_LENGTH
     assert [type(m).__name__ for m in model] == ["Transformer", "Pooling", "Normalize"]
     emb, batches = counted(lambda: model.encode(texts, batch_size=32, convert_to_numpy=True), am.config.num_hidden_layers)
@@ -310,7 +276,7 @@ def make_classifier(out, tok_dir, ids, texts, seed):
     d = out / "classifier"
     config = model_config(ids, classifier_pooling="mean", classifier_activation="gelu", classifier_bias=False,
                           num_labels=len(LABELS), id2label=dict(LABELS), label2id={v: k for k, v in LABELS.items()})
-    built = built_model(mb.ModernBertForSequenceClassification, config, seed)
+    built = mbf.build_model(mb.ModernBertForSequenceClassification, config, seed)
     built.save_pretrained(d, safe_serialization=True)
     for f in tok_dir.iterdir():
         shutil.copy(f, d / f.name)
@@ -321,7 +287,7 @@ def make_classifier(out, tok_dir, ids, texts, seed):
     model.eval()
     assert model.config._attn_implementation == "eager" and model.config.reference_compile is None
     model.config.reference_compile = False
-    same_state(model, built, "classifier reload")
+    assert_same_state(model, built, "classifier reload")
     batch = tokenizer(texts, padding=True, truncation=True, max_length=MAX_SEQ_LENGTH, return_tensors="pt")
     assert sorted(batch.keys()) == ["attention_mask", "input_ids"], batch.keys()
     out_, _ = counted(lambda: model(**batch), config.num_hidden_layers)
@@ -339,14 +305,11 @@ def make_classifier(out, tok_dir, ids, texts, seed):
 
 
 def main():
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--out", type=Path, default=REPO / "tests" / "fixtures" / "modernbert-text")
-    args = ap.parse_args()
-    check_versions()
-    transformers.logging.set_verbosity_error()
-    torch.set_num_threads(1)
-    torch.use_deterministic_algorithms(True)
-    out = args.out
+    import sentence_transformers
+    import tokenizers
+    out = reference_setup(__doc__, REPO / "tests" / "fixtures" / "modernbert-text", "make_modernbert_text_fixtures",
+                          "requirements-st5.txt", {"sentence-transformers": sentence_transformers.__version__,
+                                                   "tokenizers": tokenizers.__version__})
     shutil.rmtree(out, ignore_errors=True)
     out.mkdir(parents=True)
     from tokenizers import Tokenizer
@@ -396,12 +359,7 @@ def main():
     print("Checks:")
     for c in CHECKS:
         print("  " + c)
-    files = sorted(f for f in out.rglob("*") if f.is_file())
-    digest = hashlib.sha256()
-    for f in files:
-        digest.update(str(f.relative_to(out)).encode() + b"\0" + f.read_bytes())
-    total = sum(f.stat().st_size for f in files)
-    print(f"\n{len(files)} files under {out}: {total / 1e6:.2f} MB, sha256 {digest.hexdigest()}")
+    print_digest(out)
     return 0
 
 

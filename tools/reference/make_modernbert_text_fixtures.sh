@@ -6,16 +6,7 @@
 # $ENCORE_ST5_VENV) if it is missing; safe to rerun: the generator replaces the directory with
 # byte-identical files.
 set -euo pipefail
-here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
-repo="$(cd "$here/../.." && pwd)"
-venv="${ENCORE_ST5_VENV:-$repo/.venv-st5}"
-
-if [ ! -x "$venv/bin/python" ]; then
-  python3 -m venv "$venv"
-  "$venv/bin/python" -m pip install --upgrade pip
-  "$venv/bin/python" -m pip install -r "$here/requirements-st5.txt"
-fi
-
-export OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 MKL_NUM_THREADS=1 RAYON_NUM_THREADS=1
-export TOKENIZERS_PARALLELISM=false HF_HUB_OFFLINE=1
-exec "$venv/bin/python" "$here/make_modernbert_text_fixtures.py" "$@"
+# shellcheck source=SCRIPTDIR/ref_venv.sh
+. "$(dirname "${BASH_SOURCE[0]}")/ref_venv.sh"
+export RAYON_NUM_THREADS=1 TOKENIZERS_PARALLELISM=false HF_HUB_OFFLINE=1
+ref_exec "${ENCORE_ST5_VENV:-$repo/.venv-st5}" requirements-st5.txt make_modernbert_text_fixtures.py "$@"
