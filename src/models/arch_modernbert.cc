@@ -55,20 +55,57 @@ ModelConfig parse_config(const ConfigReader& r) {
   return c;
 }
 
+// The rotary base of one attention type of a config saved by transformers 5
+// (rope_parameters.{full_attention,sliding_attention}: {"rope_type": "default", "rope_theta": ...}).
+double rope_theta_v5(const ConfigReader& r, const char* type, double fallback) {
+  const nlohmann::json& p = r.j["rope_parameters"];
+  if (!p.is_object() || !p.contains(type) || p[type].is_null()) return fallback;
+  const nlohmann::json& t = p[type];
+  ENCORE_CHECK(t.is_object() && t.value("rope_type", std::string("default")) == "default", r.file,
+               ": rope_parameters.", type, " is not the default rotary embedding (scaled RoPE is not supported)");
+  ENCORE_CHECK(!t.contains("rope_theta") || t["rope_theta"].is_number(), r.file, ": rope_parameters.", type,
+               ".rope_theta must be a number");
+  return t.contains("rope_theta") ? t["rope_theta"].get<double>() : fallback;
+}
+
 // One spec per layer: global (window 0, global_rope_theta) at every
 // global_attn_every_n_layers-th layer from layer 0, local otherwise (ModernBertAttention.__init__);
 // layer 0 reads x without a norm (ModernBertEncoderLayer.__init__: attn_norm = nn.Identity()).
+// A config saved by transformers 5 has the same facts as layer_types and rope_parameters (and may
+// lack global_rope_theta / local_rope_theta): the 4.x keys win where present, as the reference
+// reads them, and layer_types must agree with global_attn_every_n_layers.
 LayerPlan plan(const ConfigReader& r, const ModelConfig& c) {
+  ENCORE_CHECK(!r.has("rope_scaling"), r.file, ": rope_scaling is set; scaled RoPE is not supported");
   const int64_t every = r.integer("global_attn_every_n_layers", 3);
   const int64_t local = r.integer("local_attention", 128);
-  const float global_theta = static_cast<float>(r.number("global_rope_theta", 160000.0));
+  const float global_theta = static_cast<float>(
+      r.has("global_rope_theta") ? r.number("global_rope_theta", 160000.0) : rope_theta_v5(r, "full_attention", 160000.0));
   // local_rope_theta: null falls back to global_rope_theta.
-  const float local_theta = static_cast<float>(r.has("local_rope_theta") ? r.number("local_rope_theta", 10000.0)
-                                                                         : global_theta);
+  float local_theta = global_theta;
+  if (r.has("local_rope_theta"))
+    local_theta = static_cast<float>(r.number("local_rope_theta", 10000.0));
+  else if (!r.j.contains("local_rope_theta"))  // absent, not null: a transformers 5 config, or the default
+    local_theta = static_cast<float>(rope_theta_v5(r, "sliding_attention", 10000.0));
+  std::vector<bool> globals;
+  for (int64_t i = 0; i < c.layers; ++i) globals.push_back(i % every == 0);
+  if (r.has("layer_types")) {
+    const nlohmann::json& t = r.j["layer_types"];
+    ENCORE_CHECK(t.is_array() && static_cast<int64_t>(t.size()) == c.layers, r.file, ": layer_types must list the ",
+                 c.layers, " layers");
+    for (int64_t i = 0; i < c.layers; ++i) {
+      const std::string type = t[static_cast<size_t>(i)].is_string() ? t[static_cast<size_t>(i)].get<std::string>() : "";
+      ENCORE_CHECK(type == "full_attention" || type == "sliding_attention", r.file, ": layer_types[", i, "] '", type,
+                   "' is neither full_attention nor sliding_attention");
+      const bool global = type == "full_attention";
+      ENCORE_CHECK(!r.has("global_attn_every_n_layers") || global == globals[static_cast<size_t>(i)], r.file,
+                   ": layer_types[", i, "] is ", type, " but global_attn_every_n_layers ", every, " says otherwise");
+      globals[static_cast<size_t>(i)] = global;
+    }
+  }
   LayerPlan p = one_layer_per_depth(c.layers);
   for (int64_t i = 0; i < c.layers; ++i) {
     LayerSpec s = c.layer;
-    const bool global = i % every == 0;
+    const bool global = globals[static_cast<size_t>(i)];
     s.attention.window = global ? 0 : local / 2;
     s.attention.rotary_theta = global ? global_theta : local_theta;
     s.attention_norm = i != 0;

@@ -198,6 +198,54 @@ TEST(FamilyFixtures, BaseWeightsUnderATaskClassLoadAsTheBaseModel) {
   }
 }
 
+// transformers 5 re-saves a ModernBERT config.json with layer_types and rope_parameters in place
+// of global_rope_theta / local_rope_theta: it loads to the same model (bit-identical outputs), and
+// what encore cannot compute (scaled RoPE) or a layer_types that contradicts
+// global_attn_every_n_layers is refused in one line instead of running with default bases.
+TEST(FamilyFixtures, ModernBertConfigOfTransformers5) {
+  const fs::path fixture = kFamily / "modernbert-gelu-h32-w8";
+  const nlohmann::json original = nlohmann::json::parse(std::ifstream(fixture / "model" / "config.json"));
+  ASSERT_EQ(original["global_attn_every_n_layers"], 3);
+  const TensorFile in = read_safetensors((fixture / "ragged.in.safetensors").string());
+  const TensorMap inputs(in.tensors.begin(), in.tensors.end());
+  const TensorMap want = Model::load((fixture / "model").string()).forward(inputs);
+  auto with_config = [&](const nlohmann::json& config, TempDir& dir) {
+    fs::copy_file(fixture / "model" / "model.safetensors", dir.path / "model.safetensors");
+    std::ofstream(dir.path / "config.json") << config.dump();
+    return dir.path.string();
+  };
+  nlohmann::json v5 = original;
+  v5.erase("global_rope_theta");
+  v5.erase("local_rope_theta");
+  v5["layer_types"] = {"full_attention", "sliding_attention", "sliding_attention", "full_attention"};
+  v5["rope_parameters"] = {{"full_attention", {{"rope_type", "default"}, {"rope_theta", original["global_rope_theta"]}}},
+                           {"sliding_attention", {{"rope_type", "default"}, {"rope_theta", original["local_rope_theta"]}}}};
+  {
+    TempDir dir;
+    const TensorMap got = Model::load(with_config(v5, dir)).forward(inputs);
+    for (const auto& [name, t] : want)
+      EXPECT_EQ(std::memcmp(got.at(name).raw(), t.raw(), t.nbytes()), 0) << name;
+  }
+  auto expect_refused = [&](const nlohmann::json& config, const std::string& needle) {
+    TempDir dir;
+    try {
+      Model::load(with_config(config, dir));
+      ADD_FAILURE() << "loaded; expected '" << needle << "'";
+    } catch (const Error& e) {
+      EXPECT_NE(std::string(e.what()).find(needle), std::string::npos) << e.what();
+    }
+  };
+  nlohmann::json scaled = v5;
+  scaled["rope_parameters"]["sliding_attention"]["rope_type"] = "linear";
+  expect_refused(scaled, "not the default rotary embedding");
+  nlohmann::json contradicting = v5;
+  contradicting["layer_types"][1] = "full_attention";
+  expect_refused(contradicting, "layer_types[1] is full_attention but global_attn_every_n_layers 3 says otherwise");
+  nlohmann::json old_scaling = original;
+  old_scaling["rope_scaling"] = {{"rope_type", "dynamic"}, {"factor", 2.0}};
+  expect_refused(old_scaling, "rope_scaling is set");
+}
+
 // pytorch_model.bin (zip, and sharded with an index) as save_pretrained writes it for each
 // architecture (tests/fixtures/formats/family, tools/reference/make_format_fixtures.py --part
 // family): the same outputs, bit for bit, as the fixture's model.safetensors.
