@@ -194,7 +194,7 @@ void pack_all(std::vector<Pending>& pending, const WeightSource& src, ComputeTyp
 // DeBERTa-v2's disentangled attention: the shared relative embeddings (after their LayerNorm,
 // norm_rel_ebd "layer_norm": constant, so normalized once here) projected by each layer's query
 // and key Linears (share_att_key: the packed Q and K rows of its QKV projection, bias included)
-// or by its own pos_query_proj / pos_key_proj; and the ConvLayer's weights.
+// or by its own pos_query_proj / pos_key_proj.
 void bind_disentangled(Model::Impl& m, const BodyNames& n, const LayerPlan& plan, WeightBinder& w) {
   const ModelConfig& c = m.config;
   const AttentionSpec& a = c.layer.attention;
@@ -230,6 +230,8 @@ void bind_disentangled(Model::Impl& m, const BodyNames& n, const LayerPlan& plan
   }
 }
 
+// DeBERTa-v2's ConvLayer: the Conv1d weight [out, in, k] as [out, k * in] (tap-major, for
+// conv_layer's one GEMM), its bias and LayerNorm.
 void bind_conv(Model::Impl& m, const BodyNames& n, WeightBinder& w) {
   const int64_t H = m.config.hidden, k = m.config.conv_kernel;
   const Tensor weight = w.get(n.conv.weight, {H, H, k});  // Conv1d [out, in, k]
