@@ -13,7 +13,8 @@
 // before any product. A sliding window (AttentionSpec::window) reads only the band of keys a
 // query block can see; keys of the band outside a query's window get the mask fill, as the
 // reference's sliding_window_mask gives them finfo.min (exp(fill - max) == 0 exactly, so the
-// keys outside the band change nothing either).
+// keys outside the band change nothing either). DeBERTa's disentangled terms run one work item
+// per (sequence, head) (attend_disentangled), the position products shared by its query blocks.
 //
 // Without masks, position terms, dropout or a head mask, blocks of up to kernels::kFusedKeys
 // keys run in one fused AVX-512 kernel (kernels::attention_fused: scores, softmax and P·V in
