@@ -23,6 +23,7 @@
 #include <vector>
 
 #include "encore/model.h"
+#include "npy.h"
 
 using Clock = std::chrono::steady_clock;
 
@@ -41,21 +42,6 @@ std::vector<std::vector<int32_t>> read_ids(const std::string& path) {
     if (!ids.empty()) seqs.push_back(std::move(ids));
   }
   return seqs;
-}
-
-void write_npy(const std::string& path, const float* data, size_t rows, size_t cols) {
-  std::string header = "{'descr': '<f4', 'fortran_order': False, 'shape': (" + std::to_string(rows) + ", " +
-                       std::to_string(cols) + "), }";
-  while ((10 + header.size() + 1) % 64 != 0) header += ' ';
-  header += '\n';
-  std::ofstream f(path, std::ios::binary);
-  if (!f) throw std::runtime_error("cannot write " + path);
-  f.write("\x93NUMPY\x01\x00", 8);
-  const uint16_t n = static_cast<uint16_t>(header.size());
-  f.put(static_cast<char>(n & 0xff));
-  f.put(static_cast<char>(n >> 8));
-  f.write(header.data(), static_cast<std::streamsize>(header.size()));
-  f.write(reinterpret_cast<const char*>(data), static_cast<std::streamsize>(rows * cols * sizeof(float)));
 }
 
 long vm_size_kb() {

@@ -37,6 +37,7 @@
 #include "encore/error.h"
 #include "encore/model.h"
 #include "encore/tokenizer.h"
+#include "npy.h"
 
 using Clock = std::chrono::steady_clock;
 
@@ -64,21 +65,6 @@ std::vector<std::vector<int32_t>> read_ids(const std::string& path) {
     if (!ids.empty()) seqs.push_back(std::move(ids));
   }
   return seqs;
-}
-
-void write_npy(const std::string& path, const std::vector<float>& data, size_t rows, size_t cols) {
-  std::string header = "{'descr': '<f4', 'fortran_order': False, 'shape': (" + std::to_string(rows) + ", " +
-                       std::to_string(cols) + "), }";
-  while ((10 + header.size() + 1) % 64 != 0) header += ' ';
-  header += '\n';
-  std::ofstream f(path, std::ios::binary);
-  if (!f) throw std::runtime_error("cannot write " + path);
-  f.write("\x93NUMPY\x01\x00", 8);
-  const uint16_t n = static_cast<uint16_t>(header.size());
-  f.put(static_cast<char>(n & 0xff));
-  f.put(static_cast<char>(n >> 8));
-  f.write(header.data(), static_cast<std::streamsize>(header.size()));
-  f.write(reinterpret_cast<const char*>(data.data()), static_cast<std::streamsize>(data.size() * sizeof(float)));
 }
 
 // Mean over a sequence's rows, then L2 normalization (sentence-transformers' mean + Normalize).
@@ -251,7 +237,7 @@ int main(int argc, char** argv) {
         std::fflush(stdout);
       }
     std::printf("tokens %zu\n", tokens);
-    if (!output.empty()) write_npy(output, matrix, texts.size(), D);
+    if (!output.empty()) write_npy(output, matrix.data(), texts.size(), D);
     if (failed) {
       std::fprintf(stderr, "encore_throughput: %zu text(s) failed\n", failed);
       return 1;
