@@ -61,22 +61,26 @@ size_t Batcher::queue_depth() const {
   return queue_.size() + next_.size();
 }
 
+void Batcher::fill_next() {
+  while (!queue_.empty()) {
+    const Sequence& head = queue_.front();
+    const bool fits = next_.empty() || (next_tokens_ + head.ids.size() <= options_.max_batch_tokens &&
+                                        (options_.max_batch_requests == 0 || next_.size() < options_.max_batch_requests));
+    if (!fits) {
+      next_full_ = true;
+      return;
+    }
+    next_tokens_ += head.ids.size();
+    next_.push_back(std::move(queue_.front()));
+    queue_.pop_front();
+  }
+}
+
 void Batcher::queue_loop() {
   std::unique_lock<std::mutex> lock(mutex_);
   for (;;) {
     queue_cv_.wait(lock, [&] { return (!queue_.empty() && !next_full_) || (stopping_ && queue_.empty()); });
-    while (!queue_.empty()) {
-      const Sequence& head = queue_.front();
-      const bool fits = next_.empty() || (next_tokens_ + head.ids.size() <= options_.max_batch_tokens &&
-                                          (options_.max_batch_requests == 0 || next_.size() < options_.max_batch_requests));
-      if (!fits) {
-        next_full_ = true;
-        break;
-      }
-      next_tokens_ += head.ids.size();
-      next_.push_back(std::move(queue_.front()));
-      queue_.pop_front();
-    }
+    fill_next();
     if (!next_.empty()) ready_cv_.notify_one();
     if (stopping_ && queue_.empty()) break;
   }
@@ -108,6 +112,9 @@ void Batcher::inference_loop() {
       }
       trimmed = false;
       if (next_.empty()) break;  // queue_done_: nothing will come
+      // What was queued since the queue thread last ran joins too, as far as it fits (the
+      // batch then does not depend on which thread the scheduler ran first).
+      fill_next();
       batch.swap(next_);
       next_tokens_ = 0;
       next_full_ = false;

@@ -126,7 +126,8 @@ class Batcher {
   const BatcherOptions& options() const { return options_; }
 
  private:
-  void queue_loop();      // moves queued sequences into the next batch while it fits
+  void fill_next();       // moves queued sequences into the next batch while they fit (under mutex_)
+  void queue_loop();      // fills the next batch as sequences are queued
   void inference_loop();  // takes the next batch, runs it, delivers the results
   void run_batch(std::vector<Sequence>& batch, size_t depth);
   void deliver(std::vector<Sequence>& batch, std::vector<SequenceResult>& out, Clock::time_point started,
