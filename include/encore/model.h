@@ -81,8 +81,8 @@ struct AttentionSpec {
 };
 
 // The feed-forward block (src/nn/feed_forward.cc).
-// Mlp: W2(act(W1 x)). Glu: W1 x split in halves [a, g] along the features, W2(act(a) * g)
-// (ModernBERT's GeGLU: Wi(x).chunk(2, dim=-1)).
+// Mlp: W2(act(W1 x)). Glu: W2(act(W1 x) * Wg x) (ModernBERT's GeGLU: W1 and Wg the halves of
+// Wi, Wi(x).chunk(2, dim=-1); NomicBERT's SwiGLU: W1 = fc12, Wg = fc11).
 enum class FeedForwardKind { Mlp, Glu };
 struct FeedForwardSpec {
   FeedForwardKind kind = FeedForwardKind::Mlp;

@@ -1,6 +1,7 @@
 // Activations, residual adds, LayerNorm and dropout: the token-wise kernels.
 // Each activation is the reference's own formula (see docs/architecture.md): "gelu" in HF
 // and PyTorch is the exact erf form; Google's modeling.py and HF gelu_new use tanh.
+#include <algorithm>
 #include <cmath>
 
 #include "kernels/kernels.h"
@@ -86,6 +87,20 @@ void layer_norm(float* y, const float* x, const float* gamma, const float* beta,
 void add_inplace(float* y, const float* x, int64_t n) {
 #pragma omp parallel for if (n > 65536)
   for (int64_t i = 0; i < n; ++i) y[i] += x[i];
+}
+
+namespace {
+__attribute__((target_clones("avx512f", "avx2", "default")))
+void multiply_span(float* y, const float* x, int64_t n) {
+#pragma omp simd
+  for (int64_t i = 0; i < n; ++i) y[i] *= x[i];
+}
+}  // namespace
+
+void multiply(float* y, const float* x, int64_t n) {
+  constexpr int64_t kChunk = 16384;  // per thread item: a span the vector clone runs through
+#pragma omp parallel for if (n > 4 * kChunk)
+  for (int64_t at = 0; at < n; at += kChunk) multiply_span(y + at, x + at, std::min(kChunk, n - at));
 }
 
 namespace {

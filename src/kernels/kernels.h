@@ -24,6 +24,9 @@ void layer_norm(float* y, const float* x, const float* gamma, const float* beta,
 // y[i] += x[i].
 void add_inplace(float* y, const float* x, int64_t n);
 
+// y[i] *= x[i].
+void multiply(float* y, const float* x, int64_t n);
+
 // Inverted dropout, deterministic from (seed, site, index): each element i of x is zeroed
 // with probability p, else scaled by 1/(1-p). `first_index` offsets the counter so a slice
 // gets the same mask as the whole. p >= 1 zeroes everything.

@@ -143,7 +143,7 @@ std::vector<NameSlot> name_slots(const BodyNames& n) {
   name(n.distance, true);
   linear(n.attention_out, true);
   norm(n.attention_norm, true);
-  linear(n.ffn_in, true), linear(n.ffn_out, true);
+  linear(n.ffn_in, true), linear(n.ffn_gate, true), linear(n.ffn_out, true);
   norm(n.ffn_norm, true);
   norm(n.final_norm, false);
   return s;

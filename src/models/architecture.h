@@ -44,7 +44,10 @@ struct BodyNames {
   std::string relative_attention_bias;  // a bucketed position bias table [buckets, heads], shared by every layer
   LinearNames attention_out;
   NormNames attention_norm;
-  LinearNames ffn_in, ffn_out;
+  // A gated feed-forward (FeedForwardKind::Glu) computes act(ffn_in x) * ffn_gate x: ffn_gate
+  // stored apart (NomicBERT's fc11), or empty when ffn_in stores both as halves [a; g] of one
+  // [2I, H] weight (ModernBERT's Wi).
+  LinearNames ffn_in, ffn_gate, ffn_out;
   NormNames ffn_norm;
   NormNames final_norm;  // after the last layer (PyTorch TransformerEncoder(norm=...))
   // DeBERTa-v2: the relative embeddings [2 span, H] every layer projects (with its own query

@@ -121,7 +121,7 @@ std::string differences_from_bert(const Model& model) {
   line("token types", c.type_vocab_size ? std::to_string(c.type_vocab_size) : "none (every token type 0)", "2");
   line("positions", positions(c), "learned absolute, 0..n-1");
   line("activation", activation_name(c.layer.feed_forward.activation), "gelu_erf");
-  line("feed-forward", c.layer.feed_forward.kind == FeedForwardKind::Glu ? "gated: W2(act(a) * g), [a, g] = W1(x)" : "W2(act(W1(x)))",
+  line("feed-forward", c.layer.feed_forward.kind == FeedForwardKind::Glu ? "gated: W2(act(W1 x) * Wg x)" : "W2(act(W1(x)))",
        "W2(act(W1(x)))");
   int64_t windowed = 0, window = 0;
   for (const PlanStep& p : m.plan)
@@ -157,7 +157,7 @@ std::string torch_layer_gap(const Model::Impl& m) {
   if (c.layer.attention.relative != RelativePositions::None)
     return "relative position scores are inside its attention (TransformerEncoderLayer has none)";
   if (c.layer.feed_forward.kind != FeedForwardKind::Mlp)
-    return "its feed-forward is gated, act(a) * g (TransformerEncoderLayer's is W2(act(W1 x)))";
+    return "its feed-forward is gated, act(W1 x) * Wg x (TransformerEncoderLayer's is W2(act(W1 x)))";
   for (const LayerSpec& s : m.specs) {
     if (s.attention.rotary_theta > 0.0f) return "rotary positions are inside its attention (TransformerEncoderLayer has none)";
     if (s.attention.window > 0) return "its attention has a sliding window (TransformerEncoderLayer attends to every key)";

@@ -38,7 +38,7 @@ void export_torch_encoder(const Model& bert, int64_t first, int64_t count, const
   ENCORE_CHECK(c.layer.attention.relative == RelativePositions::None,
                "relative position scores have no nn.TransformerEncoderLayer equivalent");
   ENCORE_CHECK(c.layer.feed_forward.kind == FeedForwardKind::Mlp,
-               "a gated feed-forward (act(a) * g) has no nn.TransformerEncoderLayer equivalent");
+               "a gated feed-forward (act(W1 x) * Wg x) has no nn.TransformerEncoderLayer equivalent");
   ENCORE_CHECK(c.layer.attention.scale_factor == 1.0f && c.conv_kernel == 0,
                "DeBERTa's attention scale and ConvLayer have no nn.TransformerEncoderLayer equivalent");
   for (const LayerSpec& s : m.specs) {

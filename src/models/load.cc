@@ -85,6 +85,7 @@ struct Pending {
   nn::Linear* linear;
   std::vector<WeightBinder::StoredLinear> blocks;  // row blocks of [out, in] (Q, K, V: three)
   int64_t rows, in;
+  int64_t first_row = 0;  // where the rows start in each stored block (a half of ModernBERT's Wi)
 };
 
 // Concatenates the [H] Q, K, V biases into one [3H] tensor (the weights are packed from
@@ -133,7 +134,26 @@ std::vector<Pending> bind_layers(Model::Impl& m, const BodyNames& n, const Layer
       linear(L.attention.qkv, {&n.query, &n.key, &n.value}, H, H, key);
     linear(L.attention.out, {&n.attention_out}, H, H, key);
     const bool gated = plan.specs.front().feed_forward.kind == FeedForwardKind::Glu;
-    linear(L.feed_forward.in, {&n.ffn_in}, gated ? 2 * I : I, H, key);
+    if (gated && n.ffn_gate.weight.empty()) {
+      // [a; g] stored as one [2I, H] weight (and [2I] bias): two Linears over its halves.
+      linear(L.feed_forward.in, {&n.ffn_in}, 2 * I, H, key);
+      Pending whole = pending.back();
+      pending.back().rows = I;
+      Pending gate = whole;
+      gate.linear = &L.feed_forward.gate, gate.rows = I, gate.first_row = I;
+      ENCORE_CHECK(!whole.blocks.front().in_out, m.dir, ": a gated weight stored [in, out] is not supported");
+      pending.push_back(gate);
+      if (L.feed_forward.in.bias.defined()) {
+        const Tensor b = L.feed_forward.in.bias;
+        L.feed_forward.in.bias = Tensor::empty(DType::F32, {I});
+        L.feed_forward.gate.bias = Tensor::empty(DType::F32, {I});
+        std::copy(b.data<float>(), b.data<float>() + I, L.feed_forward.in.bias.data<float>());
+        std::copy(b.data<float>() + I, b.data<float>() + 2 * I, L.feed_forward.gate.bias.data<float>());
+      }
+    } else {
+      linear(L.feed_forward.in, {&n.ffn_in}, I, H, key);
+      if (gated) linear(L.feed_forward.gate, {&n.ffn_gate}, I, H, key);
+    }
     linear(L.feed_forward.out, {&n.ffn_out}, H, I, key);
     auto norm = [&](nn::LayerNorm& ln, const NormNames& names) {
       ln.gamma = w.get(expand(names.gamma, key), {H});
@@ -165,18 +185,22 @@ void pack_all(std::vector<Pending>& pending, const WeightSource& src, ComputeTyp
     for (int64_t k = 0; k < count; ++k) {
       try {
         Pending& p = pending[static_cast<size_t>(k)];
-        converted.resize(std::max(converted.size(), static_cast<size_t>(p.rows * p.in) * p.blocks.size()));
+        size_t stored_floats = 0;
+        for (const auto& b : p.blocks) stored_floats += static_cast<size_t>(b.stored.tensor.numel());
+        converted.resize(std::max(converted.size(), stored_floats));
         std::vector<kernels::PackedLinear::Rows> blocks;
+        size_t used = 0;
         for (const auto& b : p.blocks) {
           const Tensor& t = b.stored.tensor;
           src.populate(b.stored.key);
           const float* data = t.dtype() == DType::F32 ? t.data<float>() : nullptr;
           if (!data) {
-            float* into = converted.data() + static_cast<size_t>(p.rows * p.in) * blocks.size();
+            float* into = converted.data() + used;
             to_f32_into(t, into);
+            used += static_cast<size_t>(t.numel());
             data = into;
           }
-          blocks.push_back({data, p.rows, b.in_out});
+          blocks.push_back({data + p.first_row * p.in, p.rows, b.in_out});
         }
         const nn::Linear& l = *p.linear;
         p.linear->packed = std::make_shared<kernels::PackedLinear>(
@@ -251,14 +275,20 @@ void quantize_int8(Model::Impl& m) {
   const OutlierChannels outliers = int8_outlier_channels(m);
   for (size_t i = 0; i < m.layers.size(); ++i) {
     nn::EncoderLayerWeights& L = m.layers[i];
-    nn::Linear* gemms[nn::kGemmSites] = {&L.attention.qkv, &L.attention.out, &L.feed_forward.in,
-                                         &L.feed_forward.out};  // GemmSite order
-    for (int s = 0; s < nn::kGemmSites; ++s) {
-      nn::Linear& l = *gemms[s];
+    // A gated feed-forward's gate reads FfnIn's input, so it keeps FfnIn's channels.
+    using nn::GemmSite;
+    const std::pair<nn::Linear*, GemmSite> gemms[] = {{&L.attention.qkv, GemmSite::Qkv},
+                                                      {&L.attention.out, GemmSite::AttnOut},
+                                                      {&L.feed_forward.in, GemmSite::FfnIn},
+                                                      {&L.feed_forward.gate, GemmSite::FfnIn},
+                                                      {&L.feed_forward.out, GemmSite::FfnOut}};
+    for (const auto& [linear, site] : gemms) {
+      if (!linear->defined()) continue;
+      nn::Linear& l = *linear;
       const Tensor dense = nn::dense_weight(l);
       l.packed = std::make_shared<kernels::PackedLinear>(
           dense.data<float>(), l.bias.defined() ? l.bias.data<float>() : nullptr, l.in(), l.out(), ComputeType::Int8,
-          outliers[i][static_cast<size_t>(s)]);
+          outliers[i][static_cast<size_t>(site)]);
     }
   }
 }

@@ -19,7 +19,7 @@ void encoder_layer_forward(float* x, const RaggedBatch& batch, const AttentionMa
   const int64_t T = batch.tokens(), H = w.attention.out.out(), I = w.feed_forward.in.out();
   Workspace local;
   Workspace& ws = ctx.workspace ? *ctx.workspace : local;
-  ws.reserve(T, H, I, spec.feed_forward.kind == FeedForwardKind::Glu ? w.feed_forward.out.in() : 0);
+  ws.reserve(T, H, I, spec.feed_forward.kind == FeedForwardKind::Glu ? I : 0);
   float* normed = ws.tmp.data<float>();  // pre-norm: the block input (the residual scratch is free then)
   const float eps = spec.layer_norm_eps;
 

@@ -16,19 +16,12 @@ void feed_forward_block(float* x, const float* in, const FeedForwardWeights& w, 
   if (ctx.observe) ctx.observe(step.weights, GemmSite::FfnIn, in, T, H);
   const bool dropout = ctx.train() && (spec.dropout > 0.0f || residual_dropout > 0.0f);
   if (spec.kind == FeedForwardKind::Glu) {
-    // h = act(a) * g from W1's [T, 2I] (a the first I features, g the rest), in the order the
-    // reference rounds: the activation, then the product.
-    const float* ag = h;
-    h = ws.gated.data<float>();
-    kernels::linear_forward(ws.inner.data<float>(), in, gemm_ref(w.in), T);
-#pragma omp parallel for if (T * I > 65536)
-    for (int64_t t = 0; t < T; ++t) {
-      float* row = h + t * I;
-      std::copy(ag + t * 2 * I, ag + t * 2 * I + I, row);
-      kernels::activate(row, I, spec.activation);
-      const float* g = ag + t * 2 * I + I;
-      for (int64_t k = 0; k < I; ++k) row[k] *= g[k];
-    }
+    // h = act(W1 in) * (Wg in), in the order the reference rounds: the activation (W1's
+    // post-op), then the product.
+    float* g = ws.gated.data<float>();
+    kernels::linear_forward(h, in, gemm_ref(w.in), T, spec.activation);
+    kernels::linear_forward(g, in, gemm_ref(w.gate), T);
+    kernels::multiply(h, g, T * I);
   } else if (kernels::bf16_pair(gemm_ref(w.in), gemm_ref(w.out)) && !dropout && !ctx.observe) {  // h stays in bfloat16
     kernels::mlp_bf16_accumulate(x, h, in, gemm_ref(w.in), spec.activation, gemm_ref(w.out), T);
     return;
@@ -45,8 +38,8 @@ std::vector<std::string> feed_forward_block_ops(const FeedForwardSpec& spec, con
                                                 const std::string& bias, float residual_dropout) {
   std::vector<std::string> ops;
   if (spec.kind == FeedForwardKind::Glu) {
-    ops.push_back("a, g = split(ffn_in(" + input + "))  [2I x H]" + bias);
-    ops.push_back(std::string("h = ") + activation_name(spec.activation) + "(a) * g  [" + spec.activation_label + "]");
+    ops.push_back(std::string("h = ") + activation_name(spec.activation) + "(ffn_in(" + input + ")) * ffn_gate(" +
+                  input + ")  [" + spec.activation_label + "]" + bias);
   } else {
     ops.push_back(std::string("h = ") + activation_name(spec.activation) + "(ffn_in(" + input + "))  [" +
                   spec.activation_label + "]");

@@ -1,5 +1,5 @@
 // The feed-forward block of an encoder layer: x += Dropout(W2(Dropout'(Act(W1(in))))), or
-// gated (FeedForwardKind::Glu): [a, g] = W1(in) split in halves, x += Dropout(W2(Dropout'(Act(a) * g))).
+// gated (FeedForwardKind::Glu): x += Dropout(W2(Dropout'(Act(W1 in) * Wg in))).
 #pragma once
 
 #include <string>
@@ -11,8 +11,9 @@
 namespace encore::nn {
 
 struct FeedForwardWeights {
-  Linear in;   // HF intermediate.dense, Google intermediate/dense, PyTorch linear1: [I, H] ([2I, H] gated)
-  Linear out;  // HF output.dense, Google output/dense, PyTorch linear2: [H, I]
+  Linear in;    // HF intermediate.dense, Google intermediate/dense, PyTorch linear1: [I, H]
+  Linear gate;  // gated only: the [I, H] Linear whose output multiplies Act(in) (ModernBERT Wi's second half)
+  Linear out;   // HF output.dense, Google output/dense, PyTorch linear2: [H, I]
 };
 
 // x[T, H] += Dropout_p(W2(Dropout'(Act(W1 in[T, H])))), p = residual_dropout, Dropout' at

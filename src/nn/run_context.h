@@ -49,7 +49,7 @@ struct AttentionMask {
 // Scratch buffers of one forward pass, sized for T tokens and reused by every layer.
 struct Workspace {
   Tensor qkv, attn, tmp, inner;  // [T,3H], [T,H], [T,H], [T,I]
-  Tensor gated;                   // [T,G]: a gated FFN's act(a) * g (FeedForwardKind::Glu), else empty
+  Tensor gated;                   // [T,G]: a gated FFN's gate output Wg x (FeedForwardKind::Glu), else empty
   // Room for T tokens of a model of width H, FFN width I (the first Linear's outputs) and
   // gated width G: grows to the largest T asked for and shrinks only under
   // kernels::ReusePolicy (long runs of much smaller batches).
