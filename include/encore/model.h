@@ -74,6 +74,9 @@ struct AttentionSpec {
   // Rotary position embeddings on q and k before the product, with this base (RoPE as
   // transformers applies it: q·cos + rotate_half(q)·sin, frequencies base^(-2i/d)); 0: none.
   float rotary_theta = 0.0f;
+  // The features of each head that rotate (the first ones; NomicBERT's rotary_emb_fraction < 1),
+  // with the frequencies base^(-2i/rotary_dims); 0: all of them.
+  int64_t rotary_dims = 0;
   // A sliding window: keys more than `window` positions (in the caller's padded layout) from
   // the query get mask_fill, as ModernBERT's local layers do (window = local_attention / 2);
   // 0: every key. Only the band of keys is computed.

@@ -80,7 +80,8 @@ std::string architecture_table() {
                     "  x = LN1(x + Dropout(OutProj(Attention(QKV(x)))));  x = LN2(x + Dropout(W2(Act(W1(x)))))\n"
                     "pre-norm ones (torch norm_first=True, modernbert)\n"
                     "  x = x + Dropout(OutProj(Attention(QKV(LN1(x)))));  x = x + Dropout(W2(Act(W1(LN2(x)))))\n"
-                    "(modernbert: rotary q and k, a sliding window on local layers, W2(act(a) * g) with [a, g] = W1(.))\n";
+                    "(modernbert, nomic-bert: rotary q and k; modernbert: a sliding window on local layers;\n"
+                    " gated feed-forwards W2(act(W1 x) * Wg x), modernbert's W1 and Wg the halves of its FFN in)\n";
   const auto row = [&](const char* what, auto&& cell) {
     out += std::string("\n") + what + "\n";
     for (const Architecture* a : all) out += "  " + padded(a->name, 12) + std::string(cell(*a)) + "\n";
@@ -91,6 +92,9 @@ std::string architecture_table() {
   row("LayerNorm of the attention block (after it post-norm, before it pre-norm)",
       [](const Architecture& a) { return layer_name(a.names.attention_norm.gamma); });
   row("FFN in", [](const Architecture& a) { return with_shape(a.names.ffn_in); });
+  row("FFN gate (Wg of a gated feed-forward, stored apart)", [](const Architecture& a) {
+    return a.names.ffn_gate.weight.empty() ? std::string("-") : with_shape(a.names.ffn_gate);
+  });
   row("FFN out", [](const Architecture& a) { return with_shape(a.names.ffn_out); });
   row("LayerNorm of the FFN block", [](const Architecture& a) { return layer_name(a.names.ffn_norm.gamma); });
   row("activation", [](const Architecture& a) { return a.explain.activation; });

@@ -320,8 +320,9 @@ void attention_forward(float* ctx, const float* qkv, const RaggedBatch& batch, c
   if (failed) std::rethrow_exception(failed);
 }
 
-void apply_rotary(float* qkv, int64_t T, int64_t H, int64_t heads, const int64_t* positions, float theta) {
-  const int64_t d = H / heads, half = d / 2;
+void apply_rotary(float* qkv, int64_t T, int64_t H, int64_t heads, const int64_t* positions, float theta,
+                  int64_t rotary_dims) {
+  const int64_t d = H / heads, rd = rotary_dims > 0 ? rotary_dims : d, half = rd / 2;
   // transformers' default RoPE parameters (modeling_rope_utils.py
   // _compute_default_rope_parameters): inv_freq = 1.0 / (base ** (arange(0, d, 2).float() / d)),
   // the exponent in float32, the power as torch computes a float scalar to a float32 tensor
@@ -330,7 +331,7 @@ void apply_rotary(float* qkv, int64_t T, int64_t H, int64_t heads, const int64_t
   // angle by 1e-4.
   std::vector<float> inv_freq(static_cast<size_t>(half));
   for (int64_t i = 0; i < half; ++i) {
-    const float exponent = static_cast<float>(2 * i) / static_cast<float>(d);
+    const float exponent = static_cast<float>(2 * i) / static_cast<float>(rd);
     inv_freq[i] = 1.0f / static_cast<float>(std::pow(static_cast<double>(theta), static_cast<double>(exponent)));
   }
 #pragma omp parallel if (T * H > 16384)
@@ -365,7 +366,8 @@ void attention_block(float* x, const float* in, const AttentionWeights& w, const
   if (ctx.observe) ctx.observe(step.weights, GemmSite::Qkv, in, T, H);
   kernels::linear_forward(qkv, in, gemm_ref(w.qkv), T);
   if (spec.rotary_theta > 0.0f)
-    apply_rotary(qkv, T, H, heads, mask.positions ? mask.positions : batch.position.data(), spec.rotary_theta);
+    apply_rotary(qkv, T, H, heads, mask.positions ? mask.positions : batch.position.data(), spec.rotary_theta,
+                 spec.rotary_dims);
   attention_forward(a, qkv, batch, mask, w, spec, heads, step, ctx);
   if (ctx.observe) ctx.observe(step.weights, GemmSite::AttnOut, a, T, H);
   residual_linear(x, ws.tmp.data<float>(), a, w.out, T, residual_dropout, *ctx.options,
@@ -377,7 +379,8 @@ std::vector<std::string> attention_block_ops(const AttentionSpec& spec, const st
   std::vector<std::string> ops;
   ops.push_back("qkv = fused_linear_qkv(" + input + ")  [3H x H]" + bias);
   if (spec.rotary_theta > 0.0f)
-    ops.push_back("q, k = rotary(q, k, position_ids, theta=" + op_number(spec.rotary_theta) + ")");
+    ops.push_back("q, k = rotary(q, k, position_ids, theta=" + op_number(spec.rotary_theta) +
+                  (spec.rotary_dims > 0 ? ", first " + std::to_string(spec.rotary_dims) + " features" : "") + ")");
   std::string relative;
   if (spec.relative == RelativePositions::Key) relative = " + q.rel";
   if (spec.relative == RelativePositions::KeyQuery) relative = " + q.rel + k.rel";

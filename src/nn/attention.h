@@ -31,7 +31,10 @@ int64_t disentangled_row(int64_t distance, int64_t position_buckets, int64_t max
 
 // Rotary embeddings on the q and k parts of qkv [T, 3H] in place: each head's vector rotated
 // by position * theta^(-2i/d) in the pairs (i, i + d/2), as transformers' apply_rotary_pos_emb.
-void apply_rotary(float* qkv, int64_t T, int64_t H, int64_t heads, const int64_t* positions, float theta);
+// rotary_dims > 0: only the first rotary_dims features of each head, pairs (i, i + rotary_dims/2),
+// frequencies theta^(-2i/rotary_dims) (NomicBERT's partial rotary); the rest pass unchanged.
+void apply_rotary(float* qkv, int64_t T, int64_t H, int64_t heads, const int64_t* positions, float theta,
+                  int64_t rotary_dims = 0);
 
 // x[T, H] += Dropout_p(OutProj(Attention(QKV(in[T, H])))), p = residual_dropout (train
 // only). `in` may be x (post-norm): it is read before x is written.

@@ -246,6 +246,43 @@ TEST(FamilyFixtures, ModernBertConfigOfTransformers5) {
   expect_refused(old_scaling, "rope_scaling is set");
 }
 
+// NomicBERT's options that encore does not compute (or that the reference ignores or makes
+// random) are refused in one line naming the key, instead of running as something else.
+TEST(FamilyFixtures, NomicBertRefusesWhatItDoesNotCompute) {
+  const fs::path fixture = kFamily / "nomic-bert-swiglu-h32";
+  const nlohmann::json original = nlohmann::json::parse(std::ifstream(fixture / "model" / "config.json"));
+  ASSERT_NO_THROW(Model::load((fixture / "model").string()));
+  const std::vector<std::pair<nlohmann::json, std::string>> cases = {
+      {{{"prenorm", true}}, "prenorm: true"},
+      {{{"parallel_block", true}}, "parallel_block: true"},
+      {{{"use_rms_norm", true}}, "use_rms_norm: true"},
+      {{{"causal", true}}, "causal: true"},
+      {{{"rotary_emb_interleaved", true}}, "rotary_emb_interleaved: true"},
+      {{{"rotary_scaling_factor", 2.0}}, "rotary_scaling_factor"},
+      {{{"rotary_emb_scale_base", 512}}, "rotary_emb_scale_base"},
+      {{{"moe_every_n_layers", 2}}, "moe_every_n_layers"},
+      {{{"num_heads_kv", 1}}, "num_heads_kv"},
+      {{{"attn_pdrop", 0.1}}, "attn_pdrop > 0"},
+      {{{"activation_function", "glu"}}, "'glu'"},
+      {{{"activation_function", "relu"}}, "'relu' is not one NomicBertModel accepts"},
+      {{{"rotary_emb_fraction", 0.3}}, "rotary embeddings need an even count"},
+  };
+  for (const auto& [change, needle] : cases) {
+    nlohmann::json config = original;
+    config.update(change);
+    TempDir dir;
+    fs::copy_file(fixture / "model" / "model.safetensors", dir.path / "model.safetensors");
+    std::ofstream(dir.path / "config.json") << config.dump();
+    try {
+      Model::load(dir.path.string());
+      ADD_FAILURE() << change.dump() << " loaded; expected '" << needle << "'";
+    } catch (const Error& e) {
+      EXPECT_NE(std::string(e.what()).find(needle), std::string::npos) << e.what();
+      EXPECT_EQ(std::string(e.what()).find('\n'), std::string::npos) << e.what();
+    }
+  }
+}
+
 // pytorch_model.bin (zip, and sharded with an index) as save_pretrained writes it for each
 // architecture (tests/fixtures/formats/family, tools/reference/make_format_fixtures.py --part
 // family): the same outputs, bit for bit, as the fixture's model.safetensors.
@@ -281,6 +318,7 @@ ENCORE_FAMILY(Albert, "albert");
 ENCORE_FAMILY(MPNet, "mpnet");
 ENCORE_FAMILY(ModernBert, "modernbert");
 ENCORE_FAMILY(DebertaV2, "deberta-v2");
+ENCORE_FAMILY(NomicBert, "nomic_bert");
 
 }  // namespace
 }  // namespace encore::testing

@@ -98,8 +98,8 @@ std::vector<FixtureCase> eval_cases() {
   for (const FixtureCase& c : all_core_cases())
     if (!c.options.value("train", false)) out.push_back(c);
   for (const FixtureCase& c : all_cases(std::filesystem::path(ENCORE_FIXTURES_DIR) / "family"))
-    if ((c.spec.value("model_type", "") == "modernbert" || c.spec.value("model_type", "") == "deberta-v2") &&
-        !c.spec.contains("head"))
+    if (const std::string type = c.spec.value("model_type", "");
+        (type == "modernbert" || type == "deberta-v2" || type == "nomic_bert") && !c.spec.contains("head"))
       out.push_back(c);
   return out;
 }
