@@ -207,16 +207,17 @@ float quantize_row(int8_t* q, const float* x, const float* keep, int64_t K) {
   return use_avx512() ? quantize_row_avx512(q, x, keep, K) : quantize_row_portable(q, x, keep, K);
 }
 
-// Int8 epilogue of one row: o (+)= a * r + bias + sum_i xo[i] * wo[i, :].
+// Int8 epilogue of one row: o (+)= (a * ws) * r + bias + sum_i xo[i] * wo[i, :], a the int32
+// accumulators as float32, ws the weight rows' scales, r the row's input scale.
 __attribute__((target_clones("avx2", "default")))
-void int8_epilogue_row_portable(float* o, const float* a, float r, const float* bias, const float* xo, const float* wo,
-                                int64_t k_out, int64_t N, bool accumulate) {
+void int8_epilogue_row_portable(float* o, const float* a, const float* ws, float r, const float* bias, const float* xo,
+                                const float* wo, int64_t k_out, int64_t N, bool accumulate) {
   if (accumulate) {
 #pragma omp simd
-    for (int64_t j = 0; j < N; ++j) o[j] += a[j] * r + (bias ? bias[j] : 0.0f);
+    for (int64_t j = 0; j < N; ++j) o[j] += (a[j] * ws[j]) * r + (bias ? bias[j] : 0.0f);
   } else {
 #pragma omp simd
-    for (int64_t j = 0; j < N; ++j) o[j] = a[j] * r + (bias ? bias[j] : 0.0f);
+    for (int64_t j = 0; j < N; ++j) o[j] = (a[j] * ws[j]) * r + (bias ? bias[j] : 0.0f);
   }
   for (int64_t i = 0; i < k_out; ++i) {
     const float v = xo[i];
@@ -228,23 +229,25 @@ void int8_epilogue_row_portable(float* o, const float* a, float r, const float* 
 
 ENCORE_AVX512_BEGIN
 
-// (o if accumulate) + a * r + bias at columns j.. on the lanes of m.
-ENCORE_AVX512 inline __m512 epilogue_start(const float* o, const float* a, float r, const float* bias, int64_t j,
-                                           __mmask16 m, bool accumulate) {
+// (o if accumulate) + (a * ws) * r + bias at columns j.. on the lanes of m.
+ENCORE_AVX512 inline __m512 epilogue_start(const float* o, const float* a, const float* ws, float r, const float* bias,
+                                           int64_t j, __mmask16 m, bool accumulate) {
   const __m512 b = bias ? _mm512_maskz_loadu_ps(m, bias + j) : _mm512_setzero_ps();
-  const __m512 v = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(m, a + j), _mm512_set1_ps(r), b);
+  const __m512 scaled = _mm512_mul_ps(_mm512_maskz_loadu_ps(m, a + j), _mm512_maskz_loadu_ps(m, ws + j));
+  const __m512 v = _mm512_fmadd_ps(scaled, _mm512_set1_ps(r), b);
   return accumulate ? _mm512_add_ps(_mm512_maskz_loadu_ps(m, o + j), v) : v;
 }
 
 // The same in blocks of 64 columns held in registers across the outlier channels (the
 // portable form passes over the row once per channel), in the same order of operations.
-ENCORE_AVX512 void int8_epilogue_row_avx512(float* o, const float* a, float r, const float* bias, const float* xo,
-                                            const float* wo, int64_t k_out, int64_t N, bool accumulate) {
+ENCORE_AVX512 void int8_epilogue_row_avx512(float* o, const float* a, const float* ws, float r, const float* bias,
+                                            const float* xo, const float* wo, int64_t k_out, int64_t N,
+                                            bool accumulate) {
   const __mmask16 all = 0xffff;
   int64_t j = 0;
   for (; j + 64 <= N; j += 64) {
     __m512 c[4];
-    for (int u = 0; u < 4; ++u) c[u] = epilogue_start(o, a, r, bias, j + 16 * u, all, accumulate);
+    for (int u = 0; u < 4; ++u) c[u] = epilogue_start(o, a, ws, r, bias, j + 16 * u, all, accumulate);
     for (int64_t i = 0; i < k_out; ++i) {
       const __m512 v = _mm512_set1_ps(xo[i]);
       const float* w = wo + i * N + j;
@@ -254,7 +257,7 @@ ENCORE_AVX512 void int8_epilogue_row_avx512(float* o, const float* a, float r, c
   }
   for (; j < N; j += 16) {
     const __mmask16 m = N - j >= 16 ? all : tail_mask(N - j);
-    __m512 c = epilogue_start(o, a, r, bias, j, m, accumulate);
+    __m512 c = epilogue_start(o, a, ws, r, bias, j, m, accumulate);
     for (int64_t i = 0; i < k_out; ++i)
       c = _mm512_fmadd_ps(_mm512_set1_ps(xo[i]), _mm512_maskz_loadu_ps(m, wo + i * N + j), c);
     _mm512_mask_storeu_ps(o + j, m, c);
@@ -263,10 +266,10 @@ ENCORE_AVX512 void int8_epilogue_row_avx512(float* o, const float* a, float r, c
 
 ENCORE_AVX512_END
 
-void int8_epilogue_row(float* o, const float* a, float r, const float* bias, const float* xo, const float* wo,
-                       int64_t k_out, int64_t N, bool accumulate) {
-  if (use_avx512()) int8_epilogue_row_avx512(o, a, r, bias, xo, wo, k_out, N, accumulate);
-  else int8_epilogue_row_portable(o, a, r, bias, xo, wo, k_out, N, accumulate);
+void int8_epilogue_row(float* o, const float* a, const float* ws, float r, const float* bias, const float* xo,
+                       const float* wo, int64_t k_out, int64_t N, bool accumulate) {
+  if (use_avx512()) int8_epilogue_row_avx512(o, a, ws, r, bias, xo, wo, k_out, N, accumulate);
+  else int8_epilogue_row_portable(o, a, ws, r, bias, xo, wo, k_out, N, accumulate);
 }
 
 }  // namespace
@@ -311,8 +314,10 @@ struct PackedLinear::Impl {
     memory::desc b = has_bias && !int8 ? memory::desc({1, N}, dt::f32, tag::ab) : memory::desc();
     dnnl::post_ops po;
     dnnl::primitive_attr attr = user_scratchpad();
-    if (int8) {  // dst = acc * w_scale[n]; the per-token scale, bias and epilogue follow in run()
-      attr.set_output_scales(1 << 1, {DNNL_RUNTIME_F32_VAL});
+    if (int8) {
+      // dst = acc; the weight and token scales, bias and epilogue follow in run(). Runtime
+      // output scales would keep oneDNN 2.6 off its brgemm kernels (gemm:jit, no AMX-INT8
+      // or VNNI brgemm); scales fixed at creation would make every Linear its own primitive.
       dnnl::matmul::desc d(src, w, memory::desc(), dst);
       return dnnl::matmul::primitive_desc(d, attr, cpu_engine());
     }
@@ -448,8 +453,6 @@ void PackedLinear::execute(void* y_out, bool y_bf16, const void* x_in, bool x_bf
       for (int64_t i = 0; i < k_out; ++i) xo[t * k_out + i] = x[t * K + outliers[i]];
     }
     src_ptr = q;
-    args[DNNL_ARG_ATTR_OUTPUT_SCALES] =
-        memory(memory::desc({out_}, dt::f32, tag::a), cpu_engine(), impl_->row_scale.data());
   }
   const bool int8 = type_ == ComputeType::Int8;
   thread_local ScratchBuffer<float> acc_buf;
@@ -466,8 +469,8 @@ void PackedLinear::execute(void* y_out, bool y_bf16, const void* x_in, bool x_bf
   prim.execute(stream, args);
   stream.wait();
   if (!int8) return;
-  // Int8 epilogue: y (+)= acc / x_scale[t] + bias + x[t, outliers] · W[:, outliers]ᵀ, then
-  // the activation.
+  // Int8 epilogue: y (+)= acc · w_scale[n] / x_scale[t] + bias + x[t, outliers] · W[:, outliers]ᵀ,
+  // then the activation.
   const float* inv = row_inv.data();
   const float* bias = impl_->has_bias ? static_cast<const float*>(impl_->bias.get_data_handle()) : nullptr;
   const int64_t N = out_;
@@ -475,9 +478,10 @@ void PackedLinear::execute(void* y_out, bool y_bf16, const void* x_in, bool x_bf
   const float* xo = row_outliers.data();
   const float* wo = impl_->outlier_w.data();
   const float* acc = static_cast<const float*>(dst);
+  const float* ws = impl_->row_scale.data();
 #pragma omp parallel for if (T * N > 65536)
   for (int64_t t = 0; t < T; ++t)
-    int8_epilogue_row(y + t * N, acc + t * N, inv[t], bias, xo + t * k_out, wo, k_out, N, accumulate);
+    int8_epilogue_row(y + t * N, acc + t * N, ws, inv[t], bias, xo + t * k_out, wo, k_out, N, accumulate);
   if (act) impl_->activate(y, T, N, *act);
 }
 

@@ -7,8 +7,9 @@
 //   BF16  bfloat16 weights and inputs (inputs rounded per call), float32 accumulation and output.
 //   Int8  dynamic quantization as CTranslate2's int8: weights int8 with one scale per output
 //         row (127 / max|W_row|), inputs int8 with one scale per token row (127 / max|x_row|),
-//         int32 accumulation (VNNI), float32 output rescaled by both scales inside the matmul's
-//         post-ops (per-column output scales), then per-token scale, bias and epilogue.
+//         int32 accumulation (oneDNN's brgemm: AMX-INT8 tiles where the CPU has them, else
+//         VNNI), float32 accumulators rescaled by both scales in encore's epilogue, with the
+//         bias and the rest of the epilogue.
 //         Outlier input channels (`f32_channels`, found by calibration: BERT's LayerNorm
 //         outputs carry a few channels 10-30x larger than the rest, which would otherwise
 //         set every token's scale) are left out of the int8 product and added back in float32
