@@ -46,6 +46,37 @@ def scaled_error(got, want):
     return float(np.max(np.abs(got - want) / np.maximum(1.0, np.abs(want)))) if want.size else 0.0
 
 
+
+def read_goldens(path):
+    """The JSON objects of a golden.jsonl file, one a line."""
+    with open(path, encoding="utf-8") as f:
+        return [json.loads(line) for line in f]
+
+
+def check_text_classification(text_dir, goldens, max_length=48, min_checked=20):
+    """encore.pipeline("text-classification") on TEXT_DIR/classifier against the goldens' logits, on the
+    texts that fit in max_length tokens (the reference truncated to max_length; the pipeline does not
+    truncate): the argmax label first, and every score the softmax of the reference's logits within 1e-4."""
+    import encore  # here, not at the top: conftest is imported before any test needs encore
+
+    labels = json.loads((text_dir / "classifier" / "config.json").read_text())["id2label"]
+    label_id = {v: int(k) for k, v in labels.items()}
+    clf = encore.pipeline("text-classification", model=str(text_dir / "classifier"))
+    checked = 0
+    for x in goldens:
+        if len(x["ids"]) > max_length:  # the reference truncated them; the pipeline does not truncate
+            continue
+        logits = np.array(x["logits"], dtype=np.float64)
+        probs = np.exp(logits - logits.max())
+        probs /= probs.sum()
+        got = clf(x["text"], top_k=None)
+        assert got[0]["label"] == labels[str(int(np.argmax(logits)))], x["text"]
+        for r in got:
+            want = probs[label_id[r["label"]]]
+            assert abs(r["score"] - want) <= 1e-4, (x["text"], r, want)
+        checked += 1
+    assert checked >= min_checked
+
 def real_model_dir(name):
     """models/real/NAME. Absent: a failure where ENCORE_REQUIRE_REAL_MODELS=1 (scripts/test.sh sets
     it after fetching them), else a skip naming the fetch command, as the C++ suite does."""

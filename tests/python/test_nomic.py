@@ -5,19 +5,16 @@ the pinned hub code beside them). Embeddings are held to sentence-transformers 5
 trust_remote_code (Transformer -> Pooling(mean), no Normalize; str.strip() changes no ids with this
 tokenizer, so 6.x computes the same), logits to NomicBertForSequenceClassification."""
 
-import json
-
 import numpy as np
 
 import encore
-from conftest import FIXTURES, scaled_error
+from conftest import FIXTURES, check_text_classification, read_goldens, scaled_error
 
 TEXT = FIXTURES / "nomic-text"
 
 
 def goldens():
-    with open(TEXT / "golden.jsonl", encoding="utf-8") as f:
-        return [json.loads(line) for line in f]
+    return read_goldens(TEXT / "golden.jsonl")
 
 
 def test_embeddings_match_sentence_transformers():
@@ -40,21 +37,4 @@ def test_normalized_embeddings():
 
 
 def test_text_classification_matches_reference():
-    g = goldens()
-    labels = json.loads((TEXT / "classifier" / "config.json").read_text())["id2label"]
-    label_id = {v: int(k) for k, v in labels.items()}
-    clf = encore.pipeline("text-classification", model=str(TEXT / "classifier"))
-    checked = 0
-    for x in g:
-        if len(x["ids"]) > 48:  # the reference truncated to 48 tokens; the pipeline does not truncate
-            continue
-        logits = np.array(x["logits"], dtype=np.float64)
-        probs = np.exp(logits - logits.max())
-        probs /= probs.sum()
-        got = clf(x["text"], top_k=None)
-        assert got[0]["label"] == labels[str(int(np.argmax(logits)))], x["text"]
-        for r in got:
-            want = probs[label_id[r["label"]]]
-            assert abs(r["score"] - want) <= 1e-4, (x["text"], r, want)
-        checked += 1
-    assert checked >= 20
+    check_text_classification(TEXT, goldens())
