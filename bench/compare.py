@@ -462,6 +462,18 @@ def time_calls(fn, warmup, runs):
     return out
 
 
+def ort_session_options(T):
+    """ONNX Runtime as every ORT cell runs it: all graph optimizations, T intra-op threads, one
+    inter-op thread, sequential execution."""
+    import onnxruntime as ort
+    so = ort.SessionOptions()
+    so.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    so.intra_op_num_threads = T
+    so.inter_op_num_threads = 1
+    so.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
+    return so
+
+
 def make_runner(engine, T, spec):
     """Returns (run(ids_padded int64 [B,L], mask int64 [B,L]) -> None, info) for (a)/(c)."""
     import numpy as np
@@ -469,11 +481,7 @@ def make_runner(engine, T, spec):
     model_dir = spec["model"]
     if engine == "ort":
         import onnxruntime as ort
-        so = ort.SessionOptions()
-        so.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-        so.intra_op_num_threads = T
-        so.inter_op_num_threads = 1
-        so.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
+        so = ort_session_options(T)
         sess = ort.InferenceSession(spec["onnx"], so, providers=["CPUExecutionProvider"])
 
         def run(ids, mask):
@@ -619,11 +627,7 @@ def worker_l(engine, T, spec):
     keep = mask.astype(bool)
     if engine == "ort":
         import onnxruntime as ort
-        so = ort.SessionOptions()
-        so.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-        so.intra_op_num_threads = T
-        so.inter_op_num_threads = 1
-        so.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
+        so = ort_session_options(T)
         # Without the arena, the attention buffers of a long call (GBs at 8,192 tokens) go back
         # to the OS while the other engines of the cell run; the peak RSS is measured all the same.
         so.enable_cpu_mem_arena = False
@@ -788,11 +792,7 @@ def worker_b(engine, T, spec, res):
         tok = hf_tokenizer(spec)
         if engine == "ort":
             import onnxruntime as ort
-            so = ort.SessionOptions()
-            so.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-            so.intra_op_num_threads = T
-            so.inter_op_num_threads = 1
-            so.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
+            so = ort_session_options(T)
             sess = ort.InferenceSession(spec["onnx"], so, providers=["CPUExecutionProvider"])
             takes_types = "token_type_ids" in [i.name for i in sess.get_inputs()]
 

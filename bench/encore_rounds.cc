@@ -23,26 +23,12 @@
 #include <vector>
 
 #include "encore/model.h"
+#include "ids_file.h"
 #include "npy.h"
 
 using Clock = std::chrono::steady_clock;
 
 namespace {
-
-std::vector<std::vector<int32_t>> read_ids(const std::string& path) {
-  std::ifstream f(path);
-  if (!f) throw std::runtime_error("cannot open " + path);
-  std::vector<std::vector<int32_t>> seqs;
-  std::string line;
-  while (std::getline(f, line)) {
-    std::istringstream in(line);
-    std::vector<int32_t> ids;
-    long v;
-    while (in >> v) ids.push_back(static_cast<int32_t>(v));
-    if (!ids.empty()) seqs.push_back(std::move(ids));
-  }
-  return seqs;
-}
 
 long vm_size_kb() {
   std::ifstream f("/proc/self/status");

@@ -37,6 +37,7 @@
 #include "encore/error.h"
 #include "encore/model.h"
 #include "encore/tokenizer.h"
+#include "ids_file.h"
 #include "npy.h"
 
 using Clock = std::chrono::steady_clock;
@@ -53,18 +54,6 @@ std::vector<std::string> read_lines(const std::string& path) {
     lines.push_back(line);
   }
   return lines;
-}
-
-std::vector<std::vector<int32_t>> read_ids(const std::string& path) {
-  std::vector<std::vector<int32_t>> seqs;
-  for (const std::string& line : read_lines(path)) {
-    std::istringstream in(line);
-    std::vector<int32_t> ids;
-    long v;
-    while (in >> v) ids.push_back(static_cast<int32_t>(v));
-    if (!ids.empty()) seqs.push_back(std::move(ids));
-  }
-  return seqs;
 }
 
 // Mean over a sequence's rows, then L2 normalization (sentence-transformers' mean + Normalize).
