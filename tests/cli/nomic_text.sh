@@ -2,8 +2,8 @@
 # encore embed and encore classify from TEXT on the NomicBERT fixtures (tests/fixtures/nomic-text, made by
 # tools/reference/make_nomic_text_fixtures.py): a WordPiece tokenizer.json shaped like bert-base-uncased's
 # (nomic-embed-text-v1's) under a tiny random sentence-transformers NomicBERT model (Transformer ->
-# Pooling(mean), no Normalize) and a NomicBertForSequenceClassification, each directory with the pinned
-# hub .py files beside config.json (encore ignores them). The printed embeddings are
+# Pooling(mean), no Normalize) and a NomicBertForSequenceClassification (their config.json names the
+# pinned hub code in auto_map; encore reads config.json only). The printed embeddings are
 # SentenceTransformer.encode()'s within 1e-5 * max(1, |ref|) (as arguments and as --jsonl input; one text
 # is cut to max_seq_length 48), the printed label is the argmax of the reference's logits and the --all
 # scores are their softmax (same rule); encore serve's /embed (normalized by default, as TEI, and with

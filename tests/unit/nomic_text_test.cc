@@ -1,7 +1,7 @@
 // NomicBERT from TEXT: a WordPiece tokenizer.json shaped like bert-base-uncased's (the one
 // nomic-ai/nomic-embed-text-v1 ships: BertNormalizer lowercase, BertPreTokenizer, [CLS] $A [SEP],
 // [PAD] 0, [UNK] [CLS] [SEP] [MASK] at 100-103) and tiny random NomicBERT models on top (swiglu,
-// rotary base 1000, no linear biases, eps 1e-12; the pinned hub code copied into each directory),
+// rotary base 1000, no linear biases, eps 1e-12; run by the pinned hub code through trust_remote_code),
 // against what the references compute from the same texts (tests/fixtures/nomic-text, written by
 // tools/reference/make_nomic_text_fixtures.py: tokenizers 0.22.2, sentence-transformers 5.3.0 and
 // transformers 4.57.6 with trust_remote_code):
