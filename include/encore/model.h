@@ -134,6 +134,10 @@ struct HeadConfig {
   // model saved from a task model, as sentence-transformers saves all-mpnet-base-v2): the model
   // loads as the base model, as AutoModel loads it.
   std::string absent_class;
+  // The task class config.json names when the architecture offers no such head
+  // (BertForMultipleChoice, RobertaForCausalLM): the model loads as the base model, with a
+  // warning, and its head's weights are not read.
+  std::string unsupported_class;
 };
 
 struct ModelConfig {

@@ -147,6 +147,9 @@ std::string differences_from_bert(const Model& model) {
   if (!c.head.class_name.empty()) line("task head", c.head.class_name, "BertFor* heads");
   if (!c.head.absent_class.empty())
     line("task head", "none stored (config.json names " + c.head.absent_class + ")", "BertFor* heads");
+  if (!c.head.unsupported_class.empty())
+    line("task head", "none (config.json names " + c.head.unsupported_class + ", which encore does not compute)",
+         "BertFor* heads");
   return out.empty() ? "  nothing: this is BERT\n" : out;
 }
 

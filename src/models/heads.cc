@@ -9,7 +9,10 @@
 //        (logits.split(1, dim=-1)).
 #include "models/heads.h"
 
+#include <algorithm>
+#include <cctype>
 #include <cmath>
+#include <iostream>
 #include <limits>
 #include <nlohmann/json.hpp>
 
@@ -45,6 +48,27 @@ const HeadSpec* head_from_class(const std::vector<HeadSpec>& heads, const std::s
   for (const HeadSpec& h : heads)
     if (h.class_name == name || std::find(h.aliases.begin(), h.aliases.end(), name) != h.aliases.end()) return &h;
   return nullptr;  // the base model, or a head encore does not compute (BertForMultipleChoice, ...)
+}
+
+// transformers names a family's task models <Model>For<Task> (BertForMultipleChoice,
+// RobertaForCausalLM); a class named otherwise (BertModel, colbert-ai's HF_ColBERT) is the body
+// under some name.
+bool is_task_class(const std::string& name) {
+  for (size_t at = name.find("For", 1); at != std::string::npos; at = name.find("For", at + 1))
+    if (at + 3 < name.size() && std::isupper(static_cast<unsigned char>(name[at + 3]))) return true;
+  return false;
+}
+
+// The record's head classes, each once ("NomicBertForPreTraining, NomicBertForSequenceClassification").
+std::string offered_classes(const std::vector<HeadSpec>& heads) {
+  std::vector<std::string> seen;
+  std::string s;
+  for (const HeadSpec& h : heads) {
+    if (std::find(seen.begin(), seen.end(), h.class_name) != seen.end()) continue;
+    seen.push_back(h.class_name);
+    s += (s.empty() ? "" : ", ") + h.class_name;
+  }
+  return s;
 }
 
 // A part's weights are present when its first Linear is stored (an MLM decoder may be tied).
@@ -211,6 +235,9 @@ std::string head_label(const Model::Impl& m) {
   const HeadConfig& h = m.config.head;
   if (!h.absent_class.empty())
     return "the model (config.json names " + h.absent_class + ", but the checkpoint holds none of its weights)";
+  if (!h.unsupported_class.empty())
+    return "the model (config.json names " + h.unsupported_class + ", which encore does not offer; offered: " +
+           (m.arch ? offered_classes(m.arch->heads) : std::string("none")) + ")";
   return h.class_name.empty() ? std::string("the model (no task head)") : h.class_name;
 }
 
@@ -227,6 +254,13 @@ HeadConfig load_heads(const std::vector<HeadSpec>& heads, const fs::path& config
       j["architectures"][0].is_string()) {
     class_name = j["architectures"][0].get<std::string>();
     spec = head_from_class(heads, class_name);
+    if (!spec && is_task_class(class_name)) {
+      head.unsupported_class = class_name;
+      std::cerr << "encore: warning: " << file << ": " << class_name
+                << " is a head encore does not compute (it computes " << offered_classes(heads)
+                << "); its weights are ignored and the outputs are the base model's "
+                << "(hidden states and embeddings unaffected)\n";
+    }
     if (spec && (!spec->token || !present(*spec->token, w, /*has_pooler=*/true)) &&
         (!spec->sequence || !present(*spec->sequence, w, /*has_pooler=*/true))) {
       head.absent_class = class_name;

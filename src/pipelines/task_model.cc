@@ -16,11 +16,15 @@ TaskModel load_task_model(const std::string& dir, const std::vector<TaskHead>& h
   lo.half_weights = half_weights;
   const std::string path = resolve_model_path(dir);
   TaskModel m{Model::load(path, lo), Tokenizer::from_dir(path)};
-  const TaskHead kind = m.model.config().head.kind;
+  const HeadConfig& head = m.model.config().head;
+  const TaskHead kind = head.kind;
   std::string wanted;
   for (TaskHead h : heads) wanted += (wanted.empty() ? "" : ", ") + std::string(task_head_name(h));
+  const std::string is = !head.unsupported_class.empty() ? head.unsupported_class + ", a head encore does not compute"
+                         : !head.absent_class.empty()    ? head.absent_class + " without its head's weights"
+                                                         : std::string(task_head_name(kind));
   ENCORE_CHECK(std::find(heads.begin(), heads.end(), kind) != heads.end(), dir, ": ", task, " needs a model with ",
-               wanted, "; this one is ", task_head_name(kind), " (config.json architectures)");
+               wanted, "; this one is ", is, " (config.json architectures)");
   m.max_length = static_cast<int>(
       std::min<int64_t>(m.model.config().max_length, static_cast<int64_t>(m.tokenizer.config().model_max_length)));
   m.batch_size = std::max(1, batch_size);

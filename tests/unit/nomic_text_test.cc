@@ -12,18 +12,24 @@
 //     sentence-transformers 5.3 applies and 6.x does not, changes no ids (the generator checks it);
 //   - TextClassifier gives NomicBertForSequenceClassification's logits (tanh pooler on token 0, then
 //     the classifier) for the ids of tokenizer(texts, truncation=True, max_length=48), and the same
-//     argmax label.
+//     argmax label;
+//   - with config.json naming a task class the record lacks, the model loads as the base model and
+//     says so once.
 // Values: |encore - reference| <= 1e-5 * max(1, |reference|) element by element.
 #include <gtest/gtest.h>
 
 #include <algorithm>
 #include <cstdio>
+#include <cstring>
 #include <filesystem>
+#include <fstream>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
 
+#include "encore/classifier.h"
 #include "encore/embedder.h"
+#include "encore/explain.h"
 #include "encore/model.h"
 #include "encore/tokenizer.h"
 #include "text_fixture_checks.h"
@@ -147,6 +153,71 @@ TEST(NomicText, ClassifierPipelineLogitsMatchTransformers) { check_classifier_pi
 // classify() itself on the texts that fit in 48 tokens (there truncation changes nothing): the same
 // logits, and the golden label first.
 TEST(NomicText, ClassifyPipelineOnShortTexts) { check_classify_on_short_texts(fx()); }
+
+// ----------------------------------------------------------------------------- a head encore lacks
+
+// The classifier's directory with config.json naming a task class the NomicBERT record does not
+// offer: it loads as the base model with one warning that names the class; the hidden states are
+// the checkpoint's own; the tasks, token_logits and explain name the class.
+TEST(NomicText, UnsupportedHeadClassLoadsAsTheBaseModelWithAWarning) {
+  namespace fs = std::filesystem;
+  const fs::path original = dir("classifier");
+  auto with_class = [&](const std::string& class_name, TempDir& copy) {
+    for (const auto& e : fs::directory_iterator(original)) fs::copy_file(e.path(), copy.path / e.path().filename());
+    json config = json::parse(std::ifstream(original / "config.json"));
+    config["architectures"] = {class_name};
+    std::ofstream(copy.path / "config.json") << config.dump();
+    return copy.path.string();
+  };
+  TempDir unsupported;
+  const std::string path = with_class("NomicBertForTokenClassification", unsupported);
+  ::testing::internal::CaptureStderr();
+  const Model model = Model::load(path);
+  const std::string warnings = ::testing::internal::GetCapturedStderr();
+  EXPECT_EQ(model.config().head.kind, TaskHead::None);
+  EXPECT_EQ(model.config().head.unsupported_class, "NomicBertForTokenClassification");
+  EXPECT_EQ(std::count(warnings.begin(), warnings.end(), '\n'), 1) << warnings;
+  EXPECT_EQ(warnings.rfind("encore: warning: ", 0), 0u) << warnings;
+  EXPECT_NE(warnings.find("NomicBertForTokenClassification is a head encore does not compute (it computes "
+                          "NomicBertForPreTraining, NomicBertForSequenceClassification); its weights are ignored"),
+            std::string::npos)
+      << warnings;
+
+  ::testing::internal::CaptureStderr();
+  const Model as_trained = Model::load(original.string());
+  EXPECT_EQ(::testing::internal::GetCapturedStderr(), "");
+  TokenBatch batch;
+  batch.ids = {{101, 200, 300, 400, 500, 102}, {101, 600, 102}};
+  const Encoded got = model.encode(batch), want = as_trained.encode(batch);
+  ASSERT_EQ(got.states.shape(), want.states.shape());
+  EXPECT_EQ(std::memcmp(got.states.raw(), want.states.raw(), want.states.nbytes()), 0);
+
+  auto expect_error = [](const auto& call, const std::string& needle) {
+    try {
+      call();
+      ADD_FAILURE() << "no error; expected '" << needle << "'";
+    } catch (const Error& e) {
+      EXPECT_NE(std::string(e.what()).find(needle), std::string::npos) << e.what();
+    }
+  };
+  expect_error([&] { (void)model.token_logits(got); },
+               "config.json names NomicBertForTokenClassification, which encore does not offer; offered: "
+               "NomicBertForPreTraining, NomicBertForSequenceClassification) has no per-token head");
+  ::testing::internal::CaptureStderr();
+  expect_error([&] { (void)TextClassifier::load(path); },
+               "this one is NomicBertForTokenClassification, a head encore does not compute");
+  ::testing::internal::GetCapturedStderr();
+  EXPECT_NE(differences_from_bert(model).find("config.json names NomicBertForTokenClassification, which encore does "
+                                              "not compute"),
+            std::string::npos)
+      << differences_from_bert(model);
+
+  // The base model's own class is no task class: silent.
+  TempDir base;
+  ::testing::internal::CaptureStderr();
+  EXPECT_EQ(Model::load(with_class("NomicBertModel", base)).config().head.unsupported_class, "");
+  EXPECT_EQ(::testing::internal::GetCapturedStderr(), "");
+}
 
 }  // namespace
 }  // namespace encore::testing
