@@ -1,5 +1,6 @@
 #!/usr/bin/env python3
-"""Side-by-side CPU benchmark: encore against ONNX Runtime, CTranslate2 and PyTorch.
+"""Side-by-side CPU benchmark: encore against ONNX Runtime, CTranslate2, OpenVINO and PyTorch,
+at float32, bf16 and int8.
 
 Run it through bench/compare, which sets up .venv-bench (bench/requirements.txt) and
 builds encore's drivers (build/bench/encore_throughput, build/bench/encore_latency).
@@ -33,9 +34,19 @@ of scripts/wheel.sh, installed into .venv-bench) and st-onnx (sentence-transform
 backend="onnx", from .venv-bench-tf4: bench/requirements-tf4.txt, which also converts the
 CTranslate2 models).
 
+Precisions (each against encore's own): f32 - ort, ct2, ov, torch, torch-te (and st-onnx in (b));
+bf16 - encore-bf16, torch-bf16 (torch.autocast), ct2-bf16, ov-bf16; int8 - encore-int8, ort-int8
+(quantize_dynamic of the optimized graph, per-channel), ct2-int8 (int8_float32), ct2-int8-bf16,
+ov-int8 (NNCF post-training quantization). A CTranslate2 compute type the CPU lacks is reported
+as such; a model preparation that fails fails the run.
+
 Each engine runs in its own subprocess with OMP/MKL/Rayon threads set to the thread
-count, so no two thread pools share a process. Timings are medians of >= 10 runs after
-warm-up. Ratios are encore speedups: > 1 means encore is faster.
+count, so no two thread pools share a process. (a), (b), (c) and (m) run in --rounds rounds
+(default 3): in each round every engine runs in turn in a fresh process (warm-up, then its
+share of the timed runs; (b)'s 10 shards are dealt out over the rounds), so that every ratio
+compares the same moments of a noisy machine; each cell reports the median over all rounds
+(rates: all items over all timed time) and the spread of the rounds. Ratios are encore
+speedups: > 1 means encore is faster. The report names the CPU model and its ISA features.
 """
 from __future__ import annotations
 
@@ -79,15 +90,30 @@ def rounds_l(cell_tokens):
     """(l) rounds per cell after the one warm-up call: fewer where a call takes tens of seconds."""
     return 10 if cell_tokens <= 512 else (5 if cell_tokens <= 2048 else 3)
 
-ENGINES = ["encore", "encore-bf16", "encore-int8", "encore-python", "ort", "ct2", "torch", "torch-te", "st-onnx"]
+ENGINES = ["encore", "encore-bf16", "encore-int8", "encore-python", "ort", "ort-int8", "ct2", "ct2-bf16", "ct2-int8",
+           "ct2-int8-bf16", "ov", "ov-bf16", "ov-int8", "torch", "torch-bf16", "torch-te", "st-onnx"]
 EMBED_ONLY = ("encore-python", "st-onnx")  # engines of the (b)-style workloads only: text in, embedding out
+# Each engine's precision (the rest are float32) and the float32 engine it is a variant of.
+PRECISION = {"encore-bf16": "bf16", "ct2-bf16": "bf16", "ov-bf16": "bf16", "torch-bf16": "bf16",
+             "encore-int8": "int8", "ort-int8": "int8", "ct2-int8": "int8", "ct2-int8-bf16": "int8", "ov-int8": "int8"}
+F32_OF = {e: e.split("-")[0] for e in PRECISION}
+CT2_COMPUTE = {"ct2": "float32", "ct2-bf16": "bfloat16", "ct2-int8": "int8_float32", "ct2-int8-bf16": "int8_bfloat16"}
+CALIB_N = 300  # sentences (after the timed ones) for OpenVINO int8's post-training quantization
 LABEL = {
     "encore": "encore",
     "encore-bf16": "encore bf16",
     "encore-int8": "encore int8",
     "ort": "ONNX Runtime",
+    "ort-int8": "ONNX Runtime int8 (dynamic)",
     "ct2": "CTranslate2",
+    "ct2-bf16": "CTranslate2 bfloat16",
+    "ct2-int8": "CTranslate2 int8_float32",
+    "ct2-int8-bf16": "CTranslate2 int8_bfloat16",
+    "ov": "OpenVINO",
+    "ov-bf16": "OpenVINO bf16",
+    "ov-int8": "OpenVINO int8 (NNCF PTQ)",
     "torch": "PyTorch eager",
+    "torch-bf16": "PyTorch autocast bf16",
     "torch-te": "nn.TransformerEncoder fast path",
     "encore-python": "encore (Python)",
     "st-onnx": "sentence-transformers ONNX",
@@ -187,15 +213,17 @@ def machine_facts():
     for line in sh("lscpu").splitlines():
         if line.startswith("Model name:"):
             cpu = line.split(":", 1)[1].strip()
-    flags = open("/proc/cpuinfo").read()
-    isa = "AVX-512" if " avx512f" in flags else ("AVX2" if " avx2" in flags else "SSE")
+    flags = set(next((l.split(":", 1)[1].split() for l in open("/proc/cpuinfo") if l.startswith("flags")), []))
+    isa = "AVX-512" if "avx512f" in flags else ("AVX2" if "avx2" in flags else "SSE")
+    features = [f for f in ("avx2", "avx512f", "avx512_vnni", "avx512_bf16", "avx512_fp16", "amx_bf16", "amx_int8")
+                if f in flags]
     mem = ""
     for line in open("/proc/meminfo"):
         if line.startswith("MemTotal"):
             mem = f"{int(line.split()[1]) / 1024 / 1024:.0f} GiB"
     vers = {}
     for p in ["torch", "transformers", "sentence-transformers", "tokenizers", "onnxruntime", "onnx",
-              "ctranslate2", "numpy"]:
+              "ctranslate2", "openvino", "nncf", "numpy"]:
         try:
             vers[p] = metadata.version(p)
         except metadata.PackageNotFoundError:
@@ -211,6 +239,7 @@ def machine_facts():
     return {
         "cpu": cpu or platform.processor(),
         "isa": isa,
+        "features": features,
         "cores": os.cpu_count(),
         "memory": mem,
         "kernel": platform.release(),
@@ -479,17 +508,11 @@ def make_runner(engine, T, spec):
     import numpy as np
     info = {}
     model_dir = spec["model"]
-    if engine == "ort":
-        import onnxruntime as ort
-        so = ort_session_options(T)
-        sess = ort.InferenceSession(spec["onnx"], so, providers=["CPUExecutionProvider"])
-
-        def run(ids, mask):
-            sess.run(None, {"input_ids": ids, "attention_mask": mask, "token_type_ids": np.zeros_like(ids)})
-        return run, info
-    if engine == "ct2":
+    if engine.startswith(("ort", "ov")):
+        return padded_engine(engine, T, spec)
+    if engine.startswith("ct2"):
         import ctranslate2
-        enc = ctranslate2.Encoder(spec["ct2"], device="cpu", compute_type="float32", intra_threads=T,
+        enc = ctranslate2.Encoder(spec["ct2"], device="cpu", compute_type=CT2_COMPUTE[engine], intra_threads=T,
                                   inter_threads=1)
 
         def run(ids, mask):
@@ -505,9 +528,9 @@ def make_runner(engine, T, spec):
     model = AutoModel.from_pretrained(model_dir).eval()
     info["attn_implementation"] = model.config._attn_implementation
     info["torch_blas"] = torch_blas()
-    if engine == "torch":
+    if engine in ("torch", "torch-bf16"):
         def run(ids, mask):
-            with torch.inference_mode():
+            with torch.inference_mode(), torch_precision(engine):
                 model(input_ids=torch.from_numpy(ids), attention_mask=torch.from_numpy(mask),
                       token_type_ids=torch.zeros_like(torch.from_numpy(ids)))
         return run, info
@@ -547,6 +570,14 @@ def make_runner(engine, T, spec):
     return te_forward, info
 
 
+def torch_precision(engine):
+    """torch-bf16: torch.autocast on the CPU in bfloat16 (oneDNN's bf16 kernels; AMX where the CPU
+    has it); torch: float32, no context."""
+    import contextlib
+    import torch
+    return torch.autocast("cpu", dtype=torch.bfloat16) if engine == "torch-bf16" else contextlib.nullcontext()
+
+
 def torch_blas():
     import torch
     m = re.search(r"BLAS_INFO=(\w+)", torch.__config__.show())
@@ -578,7 +609,6 @@ def bert_to_transformer_encoder(model):
 
 
 def worker_dense(engine, T, spec, res):
-    import numpy as np
     try:
         run, info = make_runner(engine, T, spec)
     except Exception as e:  # the engine cannot run this model at all
@@ -586,13 +616,7 @@ def worker_dense(engine, T, spec, res):
         return
     res["info"].update(info)
     for cell in spec["cells"]:
-        seqs = cell["ids"]
-        L = cell.get("pad_to") or max(len(s) for s in seqs)
-        ids = np.zeros((len(seqs), L), dtype=np.int64)
-        mask = np.zeros((len(seqs), L), dtype=np.int64)
-        for r, s in enumerate(seqs):
-            ids[r, : len(s)] = s
-            mask[r, : len(s)] = 1
+        ids, mask = padded_batch(cell["ids"], cell.get("pad_to"))
         try:
             res["cells"][cell["name"]] = {"times_ms": time_calls(lambda: run(ids, mask), cell["warmup"], cell["runs"])}
         except Exception as e:
@@ -756,9 +780,9 @@ def worker_b(engine, T, spec, res):
     """(b): text in, normalized mean-pooled embedding out, timed per shard."""
     import numpy as np
     texts = Path(spec["texts_file"]).read_text().split("\n")[: spec["n"]]
-    shards = shard(texts, SHARDS_B)
+    shards = shard(texts, spec.get("shards", SHARDS_B))
 
-    if engine == "torch":
+    if engine in ("torch", "torch-bf16"):
         from sentence_transformers import SentenceTransformer
         st = SentenceTransformer(spec["model"], device="cpu")
         res["info"]["torch_blas"] = torch_blas()
@@ -766,7 +790,8 @@ def worker_b(engine, T, spec, res):
                                    "pads each batch to its longest")
 
         def embed(s):
-            return st.encode(s, batch_size=BATCH_B_PAD, show_progress_bar=False, convert_to_numpy=True)
+            with torch_precision(engine):
+                return st.encode(s, batch_size=BATCH_B_PAD, show_progress_bar=False, convert_to_numpy=True)
     elif engine == "st-onnx":
         import onnxruntime as ort
         from sentence_transformers import SentenceTransformer
@@ -790,28 +815,18 @@ def worker_b(engine, T, spec, res):
             return st.encode(s, batch_size=BATCH_B, convert_to_numpy=True)
     else:
         tok = hf_tokenizer(spec)
-        if engine == "ort":
-            import onnxruntime as ort
-            so = ort_session_options(T)
-            sess = ort.InferenceSession(spec["onnx"], so, providers=["CPUExecutionProvider"])
-            takes_types = "token_type_ids" in [i.name for i in sess.get_inputs()]
+        if engine.startswith(("ort", "ov")):
+            padded_forward, info = padded_engine(engine, T, spec)
+            res["info"].update(info)
 
             def forward(batch_ids):
-                L = max(len(x) for x in batch_ids)
-                ids = np.zeros((len(batch_ids), L), dtype=np.int64)
-                mask = np.zeros_like(ids)
-                for r, x in enumerate(batch_ids):
-                    ids[r, : len(x)] = x
-                    mask[r, : len(x)] = 1
-                feed = {"input_ids": ids, "attention_mask": mask}
-                if takes_types:
-                    feed["token_type_ids"] = np.zeros_like(ids)
-                return sess.run(None, feed)[0], mask
+                ids, mask = padded_batch(batch_ids)
+                return padded_forward(ids, mask), mask
             res["info"]["batching"] = (f"tokenizers encode_batch, sort by token length, batches of {BATCH_B_PAD} "
                                        "padded to their longest")
         else:
             import ctranslate2
-            enc = ctranslate2.Encoder(spec["ct2"], device="cpu", compute_type="float32", intra_threads=T,
+            enc = ctranslate2.Encoder(spec["ct2"], device="cpu", compute_type=CT2_COMPUTE[engine], intra_threads=T,
                                       inter_threads=1)
 
             def forward(batch_ids):
@@ -903,32 +918,93 @@ def worker_s(engine, T, spec, res):
 # Model preparation (ONNX export + ORT optimizer, CTranslate2 conversion), cached.
 
 def prepared_paths(model_dir):
+    """Where each engine's converted model of model_dir is cached (by converter versions)."""
     from importlib import metadata
-    tag = f"torch{metadata.version('torch')}-ort{metadata.version('onnxruntime')}"
+    v = metadata.version
     base = CACHE / "models" / Path(model_dir).name
-    ct2tag = f"ct2-{metadata.version('ctranslate2')}"
-    return base / tag / "model.opt.onnx", base / ct2tag
+    onnx_dir = base / f"torch{v('torch')}-ort{v('onnxruntime')}"
+    ov_dir = base / f"torch{v('torch')}-ov{v('openvino')}-nncf{v('nncf')}"
+    return {"onnx_raw": onnx_dir / "model.onnx", "onnx": onnx_dir / "model.opt.onnx",
+            "onnx_int8": onnx_dir / "model.opt.int8-per-channel.onnx", "ct2": base / f"ct2-{v('ctranslate2')}",
+            "ov": ov_dir / "model.xml", "ov_int8": ov_dir / f"model.int8-calib{CALIB_N}.xml"}
+
+
+def padded_feed(ids, mask, input_names):
+    import numpy as np
+    feed = {"input_ids": ids, "attention_mask": mask}
+    if "token_type_ids" in input_names:  # MPNet takes none
+        feed["token_type_ids"] = np.zeros_like(ids)
+    return feed
+
+
+def padded_batch(seqs, pad_to=None):
+    """Token id lists -> ids and mask int64 [B, L], zero-padded to pad_to or the longest."""
+    import numpy as np
+    L = pad_to or max(len(x) for x in seqs)
+    ids = np.zeros((len(seqs), L), dtype=np.int64)
+    mask = np.zeros_like(ids)
+    for r, x in enumerate(seqs):
+        ids[r, : len(x)] = x
+        mask[r, : len(x)] = 1
+    return ids, mask
+
+
+def ov_config(engine, T):
+    """OpenVINO CPU plugin settings of each OpenVINO engine: one stream of T threads, latency hint,
+    and the precision of its non-quantized ops (OpenVINO's own default on CPUs with native bf16 is
+    bf16, so float32 is asked for explicitly; the int8 model runs its other ops as OpenVINO's
+    default picks)."""
+    cfg = {"INFERENCE_NUM_THREADS": T, "NUM_STREAMS": 1, "PERFORMANCE_HINT": "LATENCY"}
+    if engine in ("ov", "ov-bf16"):
+        cfg["INFERENCE_PRECISION_HINT"] = "f32" if engine == "ov" else "bf16"
+    return cfg
+
+
+def padded_engine(engine, T, spec):
+    """ONNX Runtime and OpenVINO engines: (forward(ids, mask) -> last hidden state, info)."""
+    info = {}
+    if engine in ("ort", "ort-int8"):
+        import onnxruntime as ort
+        sess = ort.InferenceSession(spec["onnx_int8" if engine == "ort-int8" else "onnx"], ort_session_options(T),
+                                    providers=["CPUExecutionProvider"])
+        names = [i.name for i in sess.get_inputs()]
+        return (lambda ids, mask: sess.run(None, padded_feed(ids, mask, names))[0]), info
+    import openvino as ov
+    core = ov.Core()
+    compiled = core.compile_model(spec["ov_int8" if engine == "ov-int8" else "ov"], "CPU", ov_config(engine, T))
+    info["ov_precision"] = str(compiled.get_property("INFERENCE_PRECISION_HINT"))
+    request = compiled.create_infer_request()
+    names = [i.get_any_name() for i in compiled.inputs]
+
+    def forward(ids, mask):
+        request.infer(padded_feed(ids, mask, names))
+        return request.get_output_tensor(0).data.copy()
+    return forward, info
 
 
 def prepare_models(spec):
-    """Exports and converts each model once; checks each engine's output against PyTorch."""
+    """Exports and converts each model once (cached): ONNX (the TorchScript exporter on eager
+    attention), ORT's transformer optimizer, ORT dynamic int8 of the optimized graph, CTranslate2's
+    converter (in .venv-bench-tf4), OpenVINO IR from the unoptimized ONNX and its NNCF post-training
+    int8 quantization (calibrated on spec["calib_ids"]). Checks every engine's output against
+    PyTorch; any failure fails the run."""
     import numpy as np
     import torch
     from transformers import AutoConfig, AutoModel
     info = {}
     for model_dir in spec["models"]:
-        onnx_path, ct2_path = prepared_paths(model_dir)
+        P = prepared_paths(model_dir)
         cfg = AutoConfig.from_pretrained(model_dir)
         mi = info[model_dir] = {}
-        meta_file = onnx_path.parent / "meta.json"
-        if not onnx_path.exists():
+        meta_file = P["onnx"].parent / "meta.json"
+        model = AutoModel.from_pretrained(model_dir, attn_implementation="eager").eval()
+        import inspect
+        types = "token_type_ids" in inspect.signature(model.forward).parameters  # MPNet has none
+        if not P["onnx_raw"].exists():
             log(f"  exporting {model_dir} to ONNX ...")
-            onnx_path.parent.mkdir(parents=True, exist_ok=True)
+            P["onnx"].parent.mkdir(parents=True, exist_ok=True)
             # Eager attention and the TorchScript exporter give the graph the ORT transformer
             # optimizer recognizes (SDPA or the dynamo exporter leave Attention unfused).
-            model = AutoModel.from_pretrained(model_dir, attn_implementation="eager").eval()
-            import inspect
-            types = "token_type_ids" in inspect.signature(model.forward).parameters  # MPNet has none
 
             class Wrap(torch.nn.Module):
                 def __init__(self, m):
@@ -940,23 +1016,45 @@ def prepare_models(spec):
                     return self.m(input_ids=input_ids, attention_mask=attention_mask, **kw).last_hidden_state
             names = ["input_ids", "attention_mask"] + (["token_type_ids"] if types else [])
             ex = torch.ones((2, 8), dtype=torch.int64)
-            raw = onnx_path.parent / "model.onnx"
             example = (ex, ex, torch.zeros_like(ex)) if types else (ex, ex)
-            torch.onnx.export(Wrap(model), example, str(raw), input_names=names,
+            torch.onnx.export(Wrap(model), example, str(P["onnx_raw"]), input_names=names,
                               output_names=["last_hidden_state"], opset_version=17, dynamo=False,
                               dynamic_axes={k: {0: "batch", 1: "seq"} for k in names + ["last_hidden_state"]})
+        if not P["onnx"].exists() or not meta_file.exists():
             from onnxruntime.transformers.optimizer import optimize_model
-            om = optimize_model(str(raw), model_type="bert", num_heads=cfg.num_attention_heads,
+            om = optimize_model(str(P["onnx_raw"]), model_type="bert", num_heads=cfg.num_attention_heads,
                                 hidden_size=cfg.hidden_size)
             fused = {k: v for k, v in om.get_fused_operator_statistics().items() if v}
-            om.save_model_to_file(str(onnx_path))
-            raw.unlink()
+            om.save_model_to_file(str(P["onnx"]))
             meta_file.write_text(json.dumps({"fused": fused}))
         mi["ort_fused"] = json.loads(meta_file.read_text())["fused"]
-        if not (ct2_path / "model.bin").exists() and cfg.model_type == "bert":
+        if not P["onnx_int8"].exists():
+            log(f"  quantizing {Path(model_dir).name}'s optimized ONNX graph (quantize_dynamic, QInt8 per channel) ...")
+            from onnxruntime.quantization import QuantType, quantize_dynamic
+            import onnx
+            # The fused contrib ops defeat ONNX shape inference; their outputs are float32. Per-channel
+            # weight scales: as fast as per-tensor here, and far closer to float32 (all-MiniLM-L6-v2,
+            # 400 sentences: worst cosine 0.976 against per-tensor's 0.765).
+            quantize_dynamic(str(P["onnx"]), str(P["onnx_int8"]), weight_type=QuantType.QInt8, per_channel=True,
+                             extra_options={"DefaultTensorType": onnx.TensorProto.FLOAT})
+        import openvino as ov
+        if not P["ov"].exists():
+            log(f"  converting {Path(model_dir).name} to OpenVINO IR ...")
+            P["ov"].parent.mkdir(parents=True, exist_ok=True)
+            ov.save_model(ov.convert_model(str(P["onnx_raw"])), str(P["ov"]), compress_to_fp16=False)
+        if not P["ov_int8"].exists():
+            log(f"  quantizing {Path(model_dir).name} with NNCF (post-training, {len(spec['calib_ids'])} "
+                "calibration sentences) ...")
+            import nncf
+            names = [i.get_any_name() for i in ov.Core().read_model(str(P["ov"])).inputs]
+            calib = [padded_feed(*padded_batch([x]), names) for x in spec["calib_ids"]]
+            q = nncf.quantize(ov.Core().read_model(str(P["ov"])), nncf.Dataset(calib),
+                              model_type=nncf.ModelType.TRANSFORMER, subset_size=len(calib))
+            ov.save_model(q, str(P["ov_int8"]), compress_to_fp16=False)
+        if not (P["ct2"] / "model.bin").exists() and cfg.model_type == "bert":
             log(f"  converting {model_dir} with ctranslate2's TransformersConverter (in .venv-bench-tf4) ...")
             subprocess.run([tf4_python(), "-c", "import sys, ctranslate2; ctranslate2.converters.TransformersConverter("
-                            "sys.argv[1]).convert(sys.argv[2], force=True)", model_dir, str(ct2_path)], check=True,
+                            "sys.argv[1]).convert(sys.argv[2], force=True)", model_dir, str(P["ct2"])], check=True,
                            stdout=subprocess.DEVNULL)
         # Checks on a padded batch of two.
         model = AutoModel.from_pretrained(model_dir).eval()
@@ -969,24 +1067,27 @@ def prepare_models(spec):
         with torch.inference_mode():
             ref = model(input_ids=torch.from_numpy(ids), attention_mask=torch.from_numpy(mask)).last_hidden_state.numpy()
         keep = mask[..., None].astype(bool)
-        import onnxruntime as ort
-        sess = ort.InferenceSession(str(onnx_path), providers=["CPUExecutionProvider"])
-        feed = {"input_ids": ids, "attention_mask": mask}
-        if "token_type_ids" in [i.name for i in sess.get_inputs()]:
-            feed["token_type_ids"] = np.zeros_like(ids)
-        got = sess.run(None, feed)[0]
-        mi["ort_max_abs_diff"] = float(np.abs((got - ref) * keep).max())
-        mi["onnx"] = str(onnx_path)
+        paths = {k: str(v) for k, v in P.items()}
+        mi["max_abs_diff"] = {}
+        for e in ("ort", "ort-int8", "ov", "ov-bf16", "ov-int8"):
+            forward, _ = padded_engine(e, 1, paths)
+            mi["max_abs_diff"][e] = float(np.abs((forward(ids, mask) - ref) * keep).max())
+        mi.update({k: paths[k] for k in ("onnx", "onnx_int8", "ov", "ov_int8")})
         if cfg.model_type != "bert":  # CTranslate2's TransformersConverter has no MPNet loader
             mi["ct2_error"] = f"CTranslate2 has no converter for model_type {cfg.model_type}"
-            mi["ct2_max_abs_diff"] = float("nan")
             continue
         import ctranslate2
-        enc = ctranslate2.Encoder(str(ct2_path), device="cpu", compute_type="float32")
-        out = enc.forward_batch([ids[0].tolist(), ids[1, :10].tolist()])
-        got = np.array(out.last_hidden_state)
-        mi["ct2_max_abs_diff"] = float(max(np.abs(got[0] - ref[0]).max(), np.abs(got[1, :10] - ref[1, :10]).max()))
-        mi["onnx"], mi["ct2"] = str(onnx_path), str(ct2_path)
+        supported = ctranslate2.get_supported_compute_types("cpu")
+        mi["ct2_unsupported"] = {e: f"CTranslate2 {ctranslate2.__version__} offers no {c} on this CPU (its compute "
+                                    f"types here: {', '.join(sorted(supported))})"
+                                 for e, c in CT2_COMPUTE.items() if c not in supported}
+        for e, compute in CT2_COMPUTE.items():
+            if e in mi["ct2_unsupported"]:
+                continue
+            enc = ctranslate2.Encoder(paths["ct2"], device="cpu", compute_type=compute)
+            got = np.array(enc.forward_batch([ids[0].tolist(), ids[1, :10].tolist()]).last_hidden_state)
+            mi["max_abs_diff"][e] = float(max(np.abs(got[0] - ref[0]).max(), np.abs(got[1, :10] - ref[1, :10]).max()))
+        mi["ct2"] = paths["ct2"]
     return info
 
 
@@ -1005,6 +1106,23 @@ def summarize_rate(times_ms, sizes):
     rates = [n / (t / 1e3) for n, t in zip(sizes, times_ms)]
     return {"median": median(rates), "min": min(rates), "max": max(rates), "n": len(rates),
             "aggregate": sum(sizes) / (sum(times_ms) / 1e3)}
+
+
+def summarize_rounds(rounds, latency):
+    """A cell over rounds: latency (rounds = [times_ms, ...]): the median of every timed call;
+    rate (rounds = [(times_ms, sizes), ...]): every item over every timed call's time (the
+    aggregate; "shard_median": the median shard's rate). min / max: the spread of the rounds' own
+    medians (latency) or aggregates (rate)."""
+    if latency:
+        per_round = [median(t) for t in rounds]
+        allt = [x for t in rounds for x in t]
+        return {"median": median(allt), "min": min(per_round), "max": max(per_round), "rounds": per_round,
+                "n": len(allt)}
+    per_round = [summarize_rate(t, n)["aggregate"] for t, n in rounds]
+    out = summarize_rate([x for t, _ in rounds for x in t], [x for _, n in rounds for x in n])
+    out.update({"median": out["aggregate"], "shard_median": out["median"], "min": min(per_round),
+                "max": max(per_round), "rounds": per_round})
+    return out
 
 
 def main():
@@ -1029,7 +1147,10 @@ def main():
                          "it ~30x the work of (b) per sentence)")
     ap.add_argument("--engines", default=",".join(ENGINES), help=f"subset of {','.join(ENGINES)}")
     ap.add_argument("--seqs", default="16,128,512", help="sequence lengths for (a) (default 16,128,512)")
-    ap.add_argument("--runs", type=int, default=10, help="timed runs per cell (>= 10; (b) uses 10 shards)")
+    ap.add_argument("--runs", type=int, default=10, help="timed runs per cell of (a)/(c) over all rounds (>= 10)")
+    ap.add_argument("--rounds", type=int, default=3,
+                    help="(a), (b), (c), (m): rounds in which the engines run in turn, each in a fresh process "
+                         "(default 3; (b)'s 10 shards are dealt out over the rounds)")
     ap.add_argument("--out", help="also write the markdown report to this file")
     ap.add_argument("--json", help="also write the raw results as JSON")
     ap.add_argument("--omp-wait-policy", choices=["PASSIVE", "ACTIVE"],
@@ -1037,7 +1158,11 @@ def main():
     ap.add_argument("--ct2-use-mkl", choices=["0", "1"],
                     help="CT2_USE_MKL (default: CTranslate2 decides; it picks MKL only on Intel CPUs)")
     ap.add_argument("--timeout", type=int, default=1800, help="seconds per engine subprocess")
+    ap.add_argument("--render", metavar="JSON", help="only render the report of an earlier run's --json (or "
+                    ".cache/bench/last-run.json) again")
     args = ap.parse_args()
+    if args.render:
+        return write_report(json.loads(Path(args.render).read_text()), args.out)
     if args.runs < 10:
         ap.error("--runs must be >= 10")
     threads = [int(t) for t in args.threads.split(",")]
@@ -1064,6 +1189,10 @@ def main():
         subprocess.run([sys.executable, str(REPO / "bench" / "make_random_bert.py"), str(BERT_BASE)], check=True)
     if not (MINILM / "model.safetensors").exists():
         sys.exit(f"missing {MINILM}: run scripts/fetch-model.sh")
+    if BERT_BASE.exists():  # bert-base-uncased's vocabulary, which CTranslate2's converter reads
+        for name in ("vocab.txt", "tokenizer.json", "tokenizer_config.json", "special_tokens_map.json"):
+            if (MINILM / name).exists() and not (BERT_BASE / name).exists():
+                shutil.copy(MINILM / name, BERT_BASE / name)
     if "m" in workloads and not (MPNET / "model.safetensors").exists():
         log(f"fetching {MPNET} (scripts/fetch-real-models.sh all-mpnet-base-v2) ...")
         subprocess.run(["bash", str(REPO / "scripts" / "fetch-real-models.sh"), "all-mpnet-base-v2"], check=True)
@@ -1085,7 +1214,7 @@ def main():
     hf_tok = Tokenizer.from_file(str(MINILM / "tokenizer.json"))
     hf_tok.no_padding()
     need_texts = any(w in workloads for w in ("b", "c", "m", "s"))
-    texts = build_corpus(max(n_sent, BATCH_C, args.splade_sentences)) if need_texts else []
+    texts = build_corpus(max(n_sent + CALIB_N, BATCH_C, args.splade_sentences)) if need_texts else []
     corpus = {}
     if need_texts:
         texts_file = work / "sentences.txt"
@@ -1117,7 +1246,7 @@ def main():
         v = val.get("median")
         log(f"  {key}: " + (f"{v:.2f}" if v is not None else val.get("error", "?")))
 
-    # Model preparation (once; cached under .cache/bench/models).
+    # Model preparation (once; cached under .cache/bench/models). A failure fails the run.
     prep_models = []
     if "a" in workloads or "c" in workloads:
         prep_models.append(str(BERT_BASE))
@@ -1126,130 +1255,175 @@ def main():
     if "m" in workloads:
         prep_models.append(str(MPNET))
     prepared = {}
-    if prep_models and any(e in engines for e in ("ort", "ct2")):
-        log("preparing ONNX Runtime and CTranslate2 models ...")
+    if prep_models and any(e.startswith(("ort", "ct2", "ov")) for e in engines):
+        log("preparing the ONNX Runtime, CTranslate2 and OpenVINO models ...")
         t0 = time.time()
+        hf_tok.enable_truncation(PAD_C)
+        calib = [e.ids for e in hf_tok.encode_batch((texts or build_corpus(n_sent + CALIB_N))[n_sent:n_sent + CALIB_N])]
         try:
-            prepared = run_worker("prepare", "-", 1, {"models": prep_models}, args)["info"]
-            results["info"]["prepare"] = prepared
-            for m, i in prepared.items():
-                log(f"  {Path(m).name}: ORT fused {i['ort_fused']}, max|ORT-torch| {i['ort_max_abs_diff']:.1e}, "
-                    f"max|CT2-torch| {i['ct2_max_abs_diff']:.1e}")
+            prepared = run_worker("prepare", "-", 1, {"models": prep_models, "calib_ids": calib}, args)["info"]
         except Exception as e:
-            results["errors"]["prepare"] = str(e)
-            log(f"  preparation failed: {e}")
+            sys.exit(f"model preparation failed: {e}")
+        results["info"]["prepare"] = prepared
+        for m, i in prepared.items():
+            log(f"  {Path(m).name}: ORT fused {i['ort_fused']}; max |engine - torch|: "
+                + ", ".join(f"{e} {d:.1e}" for e, d in i["max_abs_diff"].items()))
         log(f"  ({time.time() - t0:.0f} s)")
 
-    def dense_spec(model, cells_spec):
-        s = {"model": str(model), "cells": cells_spec, "probe_ids": probe_ids, "probe_mask": probe_mask}
-        if str(model) in prepared:
-            s["onnx"], s["ct2"] = prepared[str(model)]["onnx"], prepared[str(model)]["ct2"]
-        return s
+    def model_spec(model):
+        return {k: v for k, v in prepared.get(str(model), {}).items() if k in ("onnx", "onnx_int8", "ov", "ov_int8", "ct2")}
 
-    def py_engine_ok(e):
-        return e in ("torch", "torch-te") or str(BERT_BASE) in prepared
+    def unprepared(e, model):
+        """Why engine e cannot run model (None: it can)."""
+        if e.startswith("ct2") and "ct2" not in prepared.get(str(model), {}):
+            return prepared.get(str(model), {}).get("ct2_error", "not prepared")
+        if e in prepared.get(str(model), {}).get("ct2_unsupported", {}):
+            return prepared[str(model)]["ct2_unsupported"][e]
+        if e.startswith(("ort", "ov")) and str(model) not in prepared:
+            return "not prepared"
+        return None
 
-    # ---- (a) latency at batch 1 and (c) batch 32 padded to 128, both bert-base: one
-    # process per engine and thread count runs every cell of both.
+    R = args.rounds
+    results["info"]["rounds"] = R
+
+    # ---- (a) latency at batch 1 and (c) batch 32 padded to 128, both bert-base. In each round
+    # every engine runs every cell in a fresh process (encore: one encore_throughput per cell).
     dense_cells = []
     if "a" in workloads:
         for s in SEQS_A:
-            dense_cells.append({"name": f"a/s{s}", "ids": ids_a[s], "runs": max(args.runs, 30) if s <= 16 else args.runs,
+            runs = max(args.runs, 30) if s <= 16 else args.runs
+            dense_cells.append({"name": f"a/s{s}", "ids": ids_a[s], "runs": -(-runs // R),
                                 "warmup": 5 if s <= 16 else (2 if s <= 128 else 1)})
     if "c" in workloads:
-        dense_cells.append({"name": "c", "ids": ids_c, "pad_to": PAD_C, "runs": args.runs, "warmup": 1})
+        dense_cells.append({"name": "c", "ids": ids_c, "pad_to": PAD_C, "runs": -(-args.runs // R), "warmup": 1})
         results["info"]["c/lengths"] = sorted(len(s) for s in ids_c)
     if dense_cells:
         log("(a) bert-base latency, batch 1" * ("a" in workloads) + " + " * ("a" in workloads and "c" in workloads)
-            + "(c) bert-base, batch 32 real-length sentences padded to 128" * ("c" in workloads))
+            + "(c) bert-base, batch 32 real-length sentences padded to 128" * ("c" in workloads)
+            + f": {R} rounds")
+    dense_engines = [e for e in engines if e not in EMBED_ONLY]
     for T in threads if dense_cells else []:
-        for enc in [e for e in engines if encore_dtype(e)]:
-            for cell in dense_cells:
-                f = work / "dense.ids"
-                f.write_text("".join(" ".join(map(str, x)) + "\n" for x in cell["ids"]))
-                key = f"{cell['name']}/t{T}/{enc}"
+        if "a" in workloads and "encore" in engines:
+            for s in SEQS_A:
                 try:
-                    out, _ = run_proc([BUILD / "bench" / "encore_throughput", "--model", BERT_BASE, "--ids", f,
-                                       "--batch", str(len(cell["ids"])), "--threads", str(T), "--runs",
-                                       str(cell["runs"]), "--warmup", str(max(2, cell["warmup"])),
-                                       "--dtype", encore_dtype(enc)],
+                    out, _ = run_proc([BUILD / "bench" / "encore_latency", "--model", BERT_BASE, "--batch", "1",
+                                       "--seq", str(s), "--threads", str(T), "--runs", str(args.runs)],
                                       engine_env(T, args), args.timeout)
-                    times = parse_encore(out)[0]
-                    put(key, summarize_latency(times) if cell["name"].startswith("a/")
-                        else summarize_rate(times, [BATCH_C] * len(times)))
+                    m = re.search(r"GEMM bound ([\d.]+) ms \((\d+) GFLOP/s\)", out)
+                    put(f"a/s{s}/t{T}/gemm", {"median": float(m.group(1)), "gflops": float(m.group(2))})
                 except Exception as ex:
-                    put(key, {"error": str(ex)})
-                if cell["name"].startswith("a/") and enc == "encore":
-                    s = len(cell["ids"][0])
-                    try:
-                        out, _ = run_proc([BUILD / "bench" / "encore_latency", "--model", BERT_BASE, "--batch", "1",
-                                           "--seq", str(s), "--threads", str(T), "--runs", str(args.runs)],
-                                          engine_env(T, args), args.timeout)
-                        m = re.search(r"GEMM bound ([\d.]+) ms \((\d+) GFLOP/s\)", out)
-                        put(f"a/s{s}/t{T}/gemm", {"median": float(m.group(1)), "gflops": float(m.group(2))})
-                    except Exception as ex:
-                        put(f"a/s{s}/t{T}/gemm", {"error": str(ex)})
-        for e in engines:
-            if encore_dtype(e) or e in EMBED_ONLY:
-                continue
-            if not py_engine_ok(e):
-                for cell in dense_cells:
-                    put(f"{cell['name']}/t{T}/{e}", {"error": "model preparation failed"})
-                continue
-            try:
-                r = run_worker(e, "dense", T, dense_spec(BERT_BASE, dense_cells), args)
-            except Exception as ex:
-                r = {"error": str(ex)}
-            if r.get("info"):
-                results["info"][f"dense/t{T}/{e}"] = r["info"]
-            for cell in dense_cells:
-                c = r.get("cells", {}).get(cell["name"], {"error": r.get("error", "no result")})
-                if "times_ms" in c:
-                    c = (summarize_latency(c["times_ms"]) if cell["name"].startswith("a/")
-                         else summarize_rate(c["times_ms"], [BATCH_C] * len(c["times_ms"])))
-                put(f"{cell['name']}/t{T}/{e}", c)
+                    put(f"a/s{s}/t{T}/gemm", {"error": str(ex)})
+        times = {(c["name"], e): [] for c in dense_cells for e in dense_engines}
+        failed = {}
+        for rnd in range(R):
+            for e in dense_engines:
+                if e in failed:
+                    continue
+                if encore_dtype(e):
+                    for cell in dense_cells:
+                        f = work / "dense.ids"
+                        f.write_text("".join(" ".join(map(str, x)) + "\n" for x in cell["ids"]))
+                        try:
+                            out, _ = run_proc([BUILD / "bench" / "encore_throughput", "--model", BERT_BASE, "--ids", f,
+                                               "--batch", str(len(cell["ids"])), "--threads", str(T), "--runs",
+                                               str(cell["runs"]), "--warmup", str(max(2, cell["warmup"])),
+                                               "--dtype", encore_dtype(e)], engine_env(T, args), args.timeout)
+                            times[cell["name"], e].append(parse_encore(out)[0])
+                        except Exception as ex:
+                            failed[e] = str(ex)
+                    continue
+                why = unprepared(e, BERT_BASE)
+                if why:
+                    failed[e] = why
+                    continue
+                spec = {"model": str(BERT_BASE), "cells": dense_cells, "probe_ids": probe_ids,
+                        "probe_mask": probe_mask, **model_spec(BERT_BASE)}
+                try:
+                    r = run_worker(e, "dense", T, spec, args)
+                    if "error" in r:
+                        raise RuntimeError(r["error"])
+                    if r.get("info"):
+                        results["info"][f"dense/t{T}/{e}"] = r["info"]
+                    for cell in dense_cells:
+                        c = r["cells"][cell["name"]]
+                        if "error" in c:
+                            raise RuntimeError(f"{cell['name']}: {c['error']}")
+                        times[cell["name"], e].append(c["times_ms"])
+                except Exception as ex:
+                    failed[e] = str(ex)
+            log(f"  round {rnd + 1}/{R}, {T} thread(s) done" + (f"; failed: {', '.join(failed)}" if failed else ""))
+        for cell in dense_cells:
+            for e in dense_engines:
+                key = f"{cell['name']}/t{T}/{e}"
+                if e in failed:
+                    put(key, {"error": failed[e]})
+                elif cell["name"].startswith("a/"):
+                    put(key, summarize_rounds(times[cell["name"], e], latency=True))
+                else:
+                    put(key, summarize_rounds([(t, [BATCH_C] * len(t)) for t in times[cell["name"], e]], latency=False))
 
-    # ---- (b) and (m) sentence embeddings, all-MiniLM-L6-v2 and all-mpnet-base-v2.
+    # ---- (b) and (m) sentence embeddings, all-MiniLM-L6-v2 and all-mpnet-base-v2. The 10 shards
+    # are dealt out over the rounds (round r: shards r, r + R, ...); in each round every engine
+    # embeds that round's sentences in a fresh process, after a warm-up on its first 200.
     for w in [x for x in EMBED_MODELS if x in workloads]:
         model = EMBED_MODELS[w]
-        log(f"({w}) {model.name}, {n_sent} sentences")
+        log(f"({w}) {model.name}, {n_sent} sentences, {R} rounds")
         H = json.loads((model / "config.json").read_text())["hidden_size"]
         max_len = int(json.loads((model / "sentence_bert_config.json").read_text()).get("max_seq_length", 512))
+        shards = shard(texts[:n_sent], SHARDS_B)
+        round_files = []
+        for rnd in range(R):
+            mine = [shards[i] for i in range(rnd, len(shards), R)]
+            f = work / f"{w}-round{rnd}.txt"
+            f.write_text("\n".join(t for sh in mine for t in sh) + "\n")
+            round_files.append((f, len(mine), sum(len(sh) for sh in mine)))
         saves = {}
+        b_engines = [x for x in engines if x != "torch-te"]
         for T in threads:
             first = T == threads[0]
-            for e in [x for x in engines if x != "torch-te"]:
-                save = str(work / f"{w}-{e}.npy") if first else None
-                if encore_dtype(e):
-                    cmd = [BUILD / "bench" / "encore_throughput", "--model", model, "--texts", texts_file, "--batch",
-                           str(BATCH_B), "--threads", str(T), "--shards", str(SHARDS_B), "--runs", "1", "--warmup", "1",
-                           "--warmup-items", str(WARMUP_B), "--dtype", encore_dtype(e)]
-                    try:
-                        out, _ = run_proc(cmd + (["--output", save] if save else []), engine_env(T, args), args.timeout)
-                        put(f"{w}/t{T}/{e}", summarize_rate(*parse_encore(out)))
-                        results["info"][f"{w}/t{T}/{e}/rss_mb"] = LAST_RSS_MB[0]
-                        if e == "encore" and w == "b":
-                            out, _ = run_proc(cmd + ["--tokenize-only"], engine_env(T, args), args.timeout)
-                            put(f"b/t{T}/encore-tok", summarize_rate(*parse_encore(out)))
-                    except Exception as ex:
-                        put(f"{w}/t{T}/{e}", {"error": str(ex)})
-                else:
-                    prep = prepared.get(str(model), {})
-                    if e in ("ort", "ct2") and (not prep or (e == "ct2" and "ct2" not in prep)):
-                        put(f"{w}/t{T}/{e}", {"error": prep.get("ct2_error", "model preparation failed")})
+            runs = {e: [] for e in b_engines}
+            failed = {}
+            for rnd, (f, k, n) in enumerate(round_files):
+                for e in b_engines:
+                    if e in failed:
                         continue
-                    spec = {"model": str(model), "texts_file": str(texts_file), "n": n_sent, "save": save,
-                            "max_length": max_len, "dim": H, "onnx": prep.get("onnx"), "ct2": prep.get("ct2")}
+                    save = str(work / f"{w}-{e}-r{rnd}.npy") if first else None
                     try:
-                        r = run_worker(e, w, T, spec, args)
-                        results["info"][f"{w}/t{T}/{e}/rss_mb"] = LAST_RSS_MB[0]
-                        results["info"][f"{w}/{e}"] = r.get("info", {})
-                        c = r["cells"]["embed"]
-                        put(f"{w}/t{T}/{e}", summarize_rate(c["times_ms"], c["sizes"]))
+                        if encore_dtype(e):
+                            cmd = [BUILD / "bench" / "encore_throughput", "--model", model, "--texts", f, "--batch",
+                                   str(BATCH_B), "--threads", str(T), "--shards", str(k), "--runs", "1", "--warmup",
+                                   "1", "--warmup-items", str(WARMUP_B), "--dtype", encore_dtype(e)]
+                            out, _ = run_proc(cmd + (["--output", save] if save else []), engine_env(T, args),
+                                              args.timeout)
+                            runs[e].append(parse_encore(out))
+                        else:
+                            why = unprepared(e, model)
+                            if why:
+                                raise RuntimeError(why)
+                            spec = {"model": str(model), "texts_file": str(f), "n": n, "shards": k, "save": save,
+                                    "max_length": max_len, "dim": H, **model_spec(model)}
+                            r = run_worker(e, w, T, spec, args)
+                            results["info"][f"{w}/{e}"] = r.get("info", {})
+                            c = r["cells"]["embed"]
+                            runs[e].append((c["times_ms"], c["sizes"]))
+                        results["info"][f"{w}/t{T}/{e}/rss_mb"] = max(LAST_RSS_MB[0],
+                                                                      results["info"].get(f"{w}/t{T}/{e}/rss_mb", 0))
                     except Exception as ex:
-                        put(f"{w}/t{T}/{e}", {"error": str(ex)})
-                if save and Path(save).exists():
-                    saves[e] = save
+                        failed[e] = str(ex)
+                log(f"  round {rnd + 1}/{R}, {T} thread(s) done" + (f"; failed: {', '.join(failed)}" if failed else ""))
+            for e in b_engines:
+                put(f"{w}/t{T}/{e}", {"error": failed[e]} if e in failed else summarize_rounds(runs[e], latency=False))
+                if first and e not in failed and all(Path(work / f"{w}-{e}-r{r}.npy").exists() for r in range(R)):
+                    saves[e] = [str(work / f"{w}-{e}-r{r}.npy") for r in range(R)]
+            if w == "b" and "encore" in engines:
+                cmd = [BUILD / "bench" / "encore_throughput", "--model", model, "--texts", texts_file, "--batch",
+                       str(BATCH_B), "--threads", str(T), "--shards", str(SHARDS_B), "--runs", "1", "--warmup", "1",
+                       "--warmup-items", str(WARMUP_B), "--tokenize-only"]
+                try:
+                    out, _ = run_proc(cmd, engine_env(T, args), args.timeout)
+                    put(f"b/t{T}/encore-tok", summarize_rate(*parse_encore(out)))
+                except Exception as ex:
+                    put(f"b/t{T}/encore-tok", {"error": str(ex)})
             if w != "b":
                 continue
             try:
@@ -1258,17 +1432,15 @@ def main():
                 put(f"b/t{T}/hf-tok", summarize_rate(r["cells"]["tok"]["times_ms"], r["cells"]["tok"]["sizes"]))
             except Exception as ex:
                 put(f"b/t{T}/hf-tok", {"error": str(ex)})
-        # Same outputs: cosine of each engine's embeddings against sentence-transformers', and
-        # of encore's bf16 / int8 embeddings against encore float32.
+        # Same outputs: cosine of each engine's embeddings against sentence-transformers', and of
+        # each reduced-precision engine's against its own float32.
         import numpy as np
-        for ref_engine, tag in (("torch", "cosine"), ("encore", "cosine-f32")):
-            if ref_engine not in saves:
-                continue
-            ref = np.load(saves[ref_engine])
-            for e, p in saves.items():
-                if e == ref_engine or (tag == "cosine-f32" and not encore_dtype(e)):
+        emb = {e: np.concatenate([np.load(x) for x in fs]) for e, fs in saves.items()}
+        for e, x in emb.items():
+            for ref_engine, tag in (("torch", "cosine"), (F32_OF.get(e), "cosine-f32")):
+                if ref_engine not in emb or ref_engine == e:
                     continue
-                x = np.load(p)
+                ref = emb[ref_engine]
                 cos = (x * ref).sum(1) / np.linalg.norm(x, axis=1) / np.linalg.norm(ref, axis=1)
                 results["info"][f"{w}/{tag}/{e}"] = {"min": float(cos.min()), "mean": float(cos.mean()),
                                                       "n": int(len(cos))}
@@ -1353,14 +1525,23 @@ def main():
     results["elapsed_s"] = time.time() - t_start
     results["load"] = {"start": load_start, "end": os.getloadavg()}
     shutil.rmtree(work, ignore_errors=True)
-    report = render(results, workloads, engines, threads)
-    print(report)
-    if args.out:
-        Path(args.out).write_text(report)
-        log(f"wrote {args.out}")
     (CACHE / "last-run.json").write_text(json.dumps(results, indent=1))
     if args.json:
         Path(args.json).write_text(json.dumps(results, indent=1))
+    write_report(results, args.out)
+
+
+def write_report(results, out_file):
+    """Renders a run's results (also those of an earlier run's --json, with --render)."""
+    a = results["args"]
+    global SEQS_A
+    SEQS_A = [int(s) for s in a["seqs"].split(",")]
+    report = render(results, [w for w in a["workloads"].split(",") if w], [e for e in a["engines"].split(",") if e],
+                    results["threads"])
+    print(report)
+    if out_file:
+        Path(out_file).write_text(report)
+        log(f"wrote {out_file}")
 
 
 def run_long(args, engines, threads, work, results, put):
@@ -1627,6 +1808,87 @@ def render_targets(R, workloads, engines, threads):
     return [f"\n### Targets (issue 6), {T} thread{'s' * (T > 1)}\n", "| target | measured | goal | met |",
             "|---|---:|---|---|"] + rows
 
+def precision(engine):
+    return PRECISION.get(engine, "f32")
+
+
+def render_precisions(R, rows, engines, threads):
+    """encore against every anchor at its own precision, one table per precision, each cell the
+    median (the spread of the rounds' medians); then issue 20's targets on these numbers."""
+    cells, info, facts = R["cells"], R["info"], R["facts"]
+    amx = "amx_int8" in facts.get("features", [])
+    out, targets = [], []
+    med = lambda k: cells[k]["median"] if k in cells and "median" in cells[k] else None  # noqa: E731
+
+    def fmt(v):
+        return f"{v:.0f}" if v >= 100 else (f"{v:.1f}" if v >= 10 else f"{v:.2f}")
+
+    def shown(key):
+        c = cells.get(key)
+        if c is None:
+            return "—"
+        if "error" in c:
+            return "failed: " + c["error"].strip().splitlines()[-1][:120].replace("|", "/")
+        return fmt(c["median"]) + (f" ({fmt(c['min'])}–{fmt(c['max'])})" if "rounds" in c else "")
+
+    def speedup(key, ref_key, lower):  # > 1: key's engine faster than ref_key's
+        a, b = med(key), med(ref_key)
+        return None if a is None or b is None else (b / a if lower else a / b)
+
+    for p in ("f32", "bf16", "int8"):
+        mine = "encore" if p == "f32" else f"encore-{p}"
+        anchors = [e for e in engines if precision(e) == p and not e.startswith("encore")]
+        if mine not in engines or not anchors:
+            continue
+        out.append(f"\n### {p}: encore against every engine at the same precision\n")
+        out.append("ms: the median call (min–max of the rounds' medians); per second: every item over all timed "
+                   "time (min–max of the rounds'). The engines ran in turn in each round. The last column is "
+                   "encore's speedup over the fastest other engine in the row (> 1: encore faster).\n")
+        out.append("| workload | unit | threads | " + " | ".join(LABEL[e] for e in [mine] + anchors)
+                   + " | encore ÷ fastest |")
+        out.append("|---|---|---|" + "---:|" * (len(anchors) + 2))
+        for label, T, unit, pre, lower, _ in rows:
+            present = [e for e in anchors if med(f"{pre}/{e}") is not None]
+            best = (min if lower else max)(present, key=lambda e: med(f"{pre}/{e}")) if present else None
+            r = speedup(f"{pre}/{mine}", f"{pre}/{best}", lower) if best else None
+            out.append(f"| {label} | {unit} | {T} | " + " | ".join(shown(f"{pre}/{e}") for e in [mine] + anchors)
+                       + f" | {'n/a' if r is None else f'{r:.2f} ({LABEL[best]})'} |")
+            if r is not None or med(f"{pre}/{mine}") is None:
+                targets.append((f"{label}, {T} thr: encore {p} faster than every {p} engine",
+                                "n/a" if r is None else f"{r:.2f}× over {LABEL[best]}", "> 1",
+                                None if r is None else r > 1))
+        for e in [mine] + anchors:
+            cs = info.get(f"b/cosine-f32/{e}")
+            if p != "f32" and cs:
+                out.append(f"\n{LABEL[e]} vs {LABEL[F32_OF[e]]} (float32) on (b): embedding cosine min "
+                           f"{cs['min']:.6f}, mean {cs['mean']:.6f} over {cs['n']} sentences.")
+    for label, T, unit, pre, lower, gkey in rows:
+        if gkey:
+            g = speedup(gkey, f"{pre}/encore", True)
+            if pre.startswith("a/s128/"):
+                targets.append((f"{label}, {T} thr: encore f32 ÷ GEMM bound", "n/a" if g is None else f"{g:.2f}",
+                                "≤ 1.1", None if g is None else g <= 1.1))
+        if "encore-bf16" in engines and "encore" in engines and amx:
+            r = speedup(f"{pre}/encore-bf16", f"{pre}/encore", lower)
+            targets.append((f"{label}, {T} thr: encore bf16 ÷ f32 (AMX)", "n/a" if r is None else f"{r:.2f}×", "≥ 3",
+                            None if r is None else r >= 3))
+        if "encore-int8" in engines and "encore-bf16" in engines and amx:
+            r = speedup(f"{pre}/encore-int8", f"{pre}/encore-bf16", lower)
+            targets.append((f"{label}, {T} thr: encore int8 ÷ bf16 (AMX)", "n/a" if r is None else f"{r:.2f}×",
+                            "≥ 1.3", None if r is None else r >= 1.3))
+    cs = info.get("b/cosine-f32/encore-int8")
+    if cs:
+        targets.append(("(b) encore int8: worst cosine to encore f32", f"{cs['min']:.6f}", "≥ 0.999", cs["min"] >= 0.999))
+    if targets:
+        met = sum(1 for t in targets if t[3])
+        out.append(f"\n### Targets (issue 20): {met} of {len(targets)} met\n")
+        out.append("| target | measured | goal | met |")
+        out.append("|---|---:|---|---|")
+        for name, value, goal, ok in targets:
+            out.append(f"| {name} | {value} | {goal} | {'yes' if ok else ('no' if ok is not None else '?')} |")
+    return out
+
+
 def render(R, workloads, engines, threads):
     cells, info, f = R["cells"], R["info"], R["facts"]
     notes = []
@@ -1699,9 +1961,9 @@ def render(R, workloads, engines, threads):
                                              f"{fmt(g['median'], 'ms')} ({g['gflops']:.0f} GFLOP/s)"))
         out.append(f"| {label} | {unit} | {T} | " + " | ".join(vals) + " |")
 
-    out.append("\n### Ratios: encore speedup over each engine (encore = 1.00; > 1 means encore is faster)\n")
+    out.append("\n### Ratios, float32: encore speedup over each engine (encore = 1.00; > 1 means encore is faster)\n")
     variants = [e for e in cols if encore_dtype(e) and e != "encore"]
-    cols = [e for e in cols if e not in variants]
+    cols = [e for e in cols if e not in variants and precision(e) == "f32"]  # other precisions: render_precisions
     hdr = ["workload", "threads"] + [LABEL[e] for e in cols] + (["encore ÷ GEMM bound"] if show_gemm else [])
     out.append("| " + " | ".join(hdr) + " |")
     out.append("|" + "|".join(["---"] * 2 + ["---:"] * (len(hdr) - 2)) + "|")
@@ -1774,6 +2036,7 @@ def render(R, workloads, engines, threads):
                    ", ".join(f"{T} thread{'s' * (T > 1)} {info[f'cold/t{T}']['median']:.0f} ms "
                              f"(peak RSS {info[f'cold/t{T}']['rss_mb']:.0f} MB)" for T in threads if f"cold/t{T}" in info))
 
+    out.extend(render_precisions(R, rows, engines, threads))
     out.extend(render_targets(R, workloads, engines, threads))
     if "l" in workloads:
         out.extend(render_long(R, threads))
@@ -1817,7 +2080,7 @@ def render(R, workloads, engines, threads):
     v = f["versions"]
     load = R.get("load", {})
     out.append("\n### Machine and setup\n")
-    out.append(f"- CPU: {f['cpu']} ({f['isa']}), {f['cores']} cores, {f['memory']} RAM, Linux {f['kernel']}; "
+    out.append(f"- CPU: {f['cpu']} ({f['isa']}; {' '.join(f.get('features', []))}), {f['cores']} cores, {f['memory']} RAM, Linux {f['kernel']}; "
                f"threads used: {', '.join(map(str, threads))}")
     out.append(f"- load average at start / end: {load.get('start', [0])[0]:.2f} / {load.get('end', [0])[0]:.2f}; "
                f"whole run {R.get('elapsed_s', 0) / 60:.1f} min")
@@ -1835,11 +2098,21 @@ def render(R, workloads, engines, threads):
                "onnxruntime.transformers optimize_model(model_type='bert'), ORT_ENABLE_ALL, intra_op=threads, "
                "inter_op=1, sequential")
     for m, i in info.get("prepare", {}).items():
-        out.append(f"  - {Path(m).name}: fused {i['ort_fused']}; max |ORT − PyTorch| {i['ort_max_abs_diff']:.1e}, "
-                   f"max |CT2 − PyTorch| {i['ct2_max_abs_diff']:.1e} (last hidden state, padded batch)")
+        out.append(f"  - {Path(m).name}: fused {i['ort_fused']}; max |engine − PyTorch| of the last hidden state on "
+                   "a padded batch: " + ", ".join(f"{LABEL[e]} {d:.1e}" for e, d in i["max_abs_diff"].items()))
+    out.append("- ONNX Runtime int8: onnxruntime.quantization.quantize_dynamic of the optimized graph (QInt8 weights "
+               "with per-channel scales; activations quantized per call)")
+    out.append("- OpenVINO: ov.convert_model of the unoptimized ONNX export, compile_model('CPU', one stream of "
+               "threads, PERFORMANCE_HINT LATENCY, INFERENCE_PRECISION_HINT f32 / bf16); int8: "
+               f"nncf.quantize(model_type=TRANSFORMER) calibrated on {CALIB_N} corpus sentences after the timed ones, "
+               "its other ops at OpenVINO's default precision ("
+               + ", ".join(sorted({str(i['ov_precision']) for k, i in info.items()
+                                   if k.endswith('/ov-int8') and isinstance(i, dict) and 'ov_precision' in i})) + ")")
+    out.append("- PyTorch autocast bf16: the PyTorch eager cells under torch.autocast('cpu', dtype=torch.bfloat16)")
     ct2b = next((i["ct2_backend"] for i in info.values() if isinstance(i, dict) and i.get("ct2_backend")), None)
     out.append("- CTranslate2: TransformersConverter (float32), ctranslate2.Encoder(intra_threads=threads, "
-               "inter_threads=1, compute_type='float32')" + (f"; it reports: {ct2b}" if ct2b else ""))
+               "inter_threads=1, compute_type='float32' / 'int8_float32' / 'bfloat16' / 'int8_bfloat16', where "
+               "CTranslate2 offers them on the CPU)" + (f"; it reports: {ct2b}" if ct2b else ""))
     attn = next((i.get("attn_implementation") for k, i in info.items() if k.endswith("/torch") and isinstance(i, dict)
                  and i.get("attn_implementation")), "sdpa")
     blas = next((i.get("torch_blas") for i in info.values() if isinstance(i, dict) and i.get("torch_blas")), "?")
@@ -1863,8 +2136,9 @@ def render(R, workloads, engines, threads):
                    "and changelog.Debian.gz of the base system's packages (priority required/important/standard), "
                    f"shuffled with a fixed seed (sha256 {c['sha256']}); tokens per sentence mean {c['tokens_mean']:.1f}, "
                    f"median {c['tokens_median']}, p95 {c['tokens_p95']}, max {c['tokens_max']}; timed as "
-                   f"{SHARDS_B} shards of {c['n'] // SHARDS_B} (one run each, after a warm-up on the first {WARMUP_B}), "
-                   "end to end: text in, normalized embedding out")
+                   f"{SHARDS_B} shards of {c['n'] // SHARDS_B} dealt out over {info.get('rounds', 1)} rounds (in each, "
+                   f"every engine in turn in a fresh process: a warm-up on the round's first {WARMUP_B} sentences, then "
+                   "one run per shard), end to end: text in, normalized embedding out")
         for e in ("torch", "ort", "ct2"):
             if f"b/{e}" in info and info[f"b/{e}"].get("batching"):
                 out.append(f"  - {LABEL[e]}: {info[f'b/{e}']['batching']}")
@@ -1891,7 +2165,9 @@ def render(R, workloads, engines, threads):
                 out.append(f"  - {LABEL[e]} vs sentence-transformers: cosine min {cs['min']:.7f}, mean "
                            f"{cs['mean']:.7f} over {cs['n']} sentences")
     if "a" in workloads or "c" in workloads:
-        out.append("- (a) and (c): warm-up, then the median of ≥ 10 timed calls (30 for seq 16)")
+        out.append(f"- (a) and (c): {R.get('info', {}).get('rounds', 1)} rounds, the engines in turn in each (a fresh "
+                   "process, warm-up, then its share of the ≥ 10 timed calls, 30 for seq 16); the median of every "
+                   "timed call, and the spread of the rounds' medians")
     if notes:
         out.append("")
         for i, n in enumerate(notes, 1):
