@@ -1838,6 +1838,11 @@ def render_precisions(R, rows, engines, threads):
     for p in ("f32", "bf16", "int8"):
         mine = "encore" if p == "f32" else f"encore-{p}"
         anchors = [e for e in engines if precision(e) == p and not e.startswith("encore")]
+        # An engine that ran no cell of this run (a compute type the CPU lacks) gets one line.
+        absent = {e: next(c["error"] for k, c in cells.items() if k.endswith(f"/{e}") and "error" in c)
+                  for e in anchors if not any(k.endswith(f"/{e}") and "median" in c for k, c in cells.items())
+                  and any(k.endswith(f"/{e}") for k in cells)}
+        anchors = [e for e in anchors if e not in absent]
         if mine not in engines or not anchors:
             continue
         out.append(f"\n### {p}: encore against every engine at the same precision\n")
@@ -1857,6 +1862,8 @@ def render_precisions(R, rows, engines, threads):
                 targets.append((f"{label}, {T} thr: encore {p} faster than every {p} engine",
                                 "n/a" if r is None else f"{r:.2f}× over {LABEL[best]}", "> 1",
                                 None if r is None else r > 1))
+        for e, why in absent.items():
+            out.append(f"\n{LABEL[e]}: no cell ran: {why.strip().splitlines()[-1]}.")
         for e in [mine] + anchors:
             cs = info.get(f"b/cosine-f32/{e}")
             if p != "f32" and cs:
