@@ -1658,8 +1658,7 @@ def render_long(R, threads):
         notes.append(text)
         return f"[^l{len(notes)}]"
 
-    def fmt(v):
-        return f"{v:.0f}" if v >= 100 else (f"{v:.1f}" if v >= 10 else f"{v:.2f}")
+    fmt = three_figures
 
     def lat(key):
         c = cells.get(key)
@@ -1808,6 +1807,11 @@ def render_targets(R, workloads, engines, threads):
     return [f"\n### Targets (issue 6), {T} thread{'s' * (T > 1)}\n", "| target | measured | goal | met |",
             "|---|---:|---|---|"] + rows
 
+def three_figures(v):
+    """A cell's number as the tables print it: 723, 85.3, 5.53."""
+    return f"{v:.0f}" if v >= 100 else (f"{v:.1f}" if v >= 10 else f"{v:.2f}")
+
+
 def precision(engine):
     return PRECISION.get(engine, "f32")
 
@@ -1820,8 +1824,7 @@ def render_precisions(R, rows, engines, threads):
     out, targets = [], []
     med = lambda k: cells[k]["median"] if k in cells and "median" in cells[k] else None  # noqa: E731
 
-    def fmt(v):
-        return f"{v:.0f}" if v >= 100 else (f"{v:.1f}" if v >= 10 else f"{v:.2f}")
+    fmt = three_figures
 
     def shown(key):
         c = cells.get(key)
