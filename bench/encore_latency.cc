@@ -61,7 +61,9 @@ int main(int argc, char** argv) {
 
   // GEMM bound: each layer's four products (QKV, out-proj, FFN in, FFN out) on the same
   // T rows, through the same packed oneDNN matmul, with separate weights per layer, but
-  // no bias, activation, residual, attention or LayerNorm.
+  // no bias, activation, residual, attention or LayerNorm; on the same --threads as encode
+  // (whose ThreadScope ends with each call).
+  const encore::ThreadScope scope(threads);
   const int64_t T = static_cast<int64_t>(batch) * seq, H = c.hidden, I = c.intermediate;
   std::vector<float> x(static_cast<size_t>(T * I), 0.01f), y(static_cast<size_t>(T * std::max(3 * H, I)));
   std::vector<float> w(static_cast<size_t>(3 * H * I), 0.01f);
