@@ -997,11 +997,11 @@ def prepare_models(spec):
         cfg = AutoConfig.from_pretrained(model_dir)
         mi = info[model_dir] = {}
         meta_file = P["onnx"].parent / "meta.json"
-        model = AutoModel.from_pretrained(model_dir, attn_implementation="eager").eval()
-        import inspect
-        types = "token_type_ids" in inspect.signature(model.forward).parameters  # MPNet has none
         if not P["onnx_raw"].exists():
             log(f"  exporting {model_dir} to ONNX ...")
+            model = AutoModel.from_pretrained(model_dir, attn_implementation="eager").eval()
+            import inspect
+            types = "token_type_ids" in inspect.signature(model.forward).parameters  # MPNet has none
             P["onnx"].parent.mkdir(parents=True, exist_ok=True)
             # Eager attention and the TorchScript exporter give the graph the ORT transformer
             # optimizer recognizes (SDPA or the dynamo exporter leave Attention unfused).
@@ -1302,6 +1302,10 @@ def main():
             + "(c) bert-base, batch 32 real-length sentences padded to 128" * ("c" in workloads)
             + f": {R} rounds")
     dense_engines = [e for e in engines if e not in EMBED_ONLY]
+    ids_files = {}  # each cell's ids for encore_throughput, written once
+    for cell in dense_cells:
+        ids_files[cell["name"]] = work / f"{cell['name'].replace('/', '-')}.ids"
+        ids_files[cell["name"]].write_text("".join(" ".join(map(str, x)) + "\n" for x in cell["ids"]))
     for T in threads if dense_cells else []:
         if "a" in workloads and "encore" in engines:
             for s in SEQS_A:
@@ -1321,10 +1325,9 @@ def main():
                     continue
                 if encore_dtype(e):
                     for cell in dense_cells:
-                        f = work / "dense.ids"
-                        f.write_text("".join(" ".join(map(str, x)) + "\n" for x in cell["ids"]))
                         try:
-                            out, _ = run_proc([BUILD / "bench" / "encore_throughput", "--model", BERT_BASE, "--ids", f,
+                            out, _ = run_proc([BUILD / "bench" / "encore_throughput", "--model", BERT_BASE, "--ids",
+                                               ids_files[cell["name"]],
                                                "--batch", str(len(cell["ids"])), "--threads", str(T), "--runs",
                                                str(cell["runs"]), "--warmup", str(max(2, cell["warmup"])),
                                                "--dtype", encore_dtype(e)], engine_env(T, args), args.timeout)
