@@ -48,6 +48,6 @@ if [ ! -f "$model/model.safetensors" ]; then
 fi
 for exe in "$tmp/example/embed_example" "$tmp/embed_pc"; do
   out=$("$exe" "$model" "A man is eating food." "A man is eating a piece of bread.")
-  echo "$out" | grep -Eq '^0\.[0-9]{4}  A man is eating food\.' || fail "$exe: $out"
+  grep -Eq '^0\.[0-9]{4}  A man is eating food\.' <<<"$out" || fail "$exe: $out"
 done
 echo "install + example: ok"
