@@ -1,7 +1,7 @@
 // Latency of encore's encoder on random token ids, and the GEMM bound: the time the same
 // matrix products take in oneDNN alone (through encore's GEMM entry point), in one run.
 //
-// usage: encore_latency --model DIR [--batch B] [--seq S] [--threads T] [--runs N] [--dtype f32|bf16|int8]
+// usage: encore_latency --model DIR [--batch B] [--seq S] [--threads T] [--runs N] [--dtype f32|bf16|int8] [--attention f32]
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "encore/model.h"
+#include "kernels/isa.h"
 #include "kernels/kernels.h"
 #include "kernels/packed_linear.h"
 #include <memory>
@@ -34,9 +35,10 @@ int main(int argc, char** argv) {
     else if (a == "--threads") threads = std::atoi(v.c_str());
     else if (a == "--runs") runs = std::atoi(v.c_str());
     else if (a == "--dtype") lo.dtype = encore::compute_type_from_name(v);
+    else if (a == "--attention" && v == "f32") encore::kernels::force_f32_attention(true);  // bf16 / int8 models
   }
   if (model_dir.empty()) {
-    std::fprintf(stderr, "usage: encore_latency --model DIR [--batch B] [--seq S] [--threads T] [--runs N] [--dtype f32|bf16|int8]\n");
+    std::fprintf(stderr, "usage: encore_latency --model DIR [--batch B] [--seq S] [--threads T] [--runs N] [--dtype f32|bf16|int8] [--attention f32]\n");
     return 2;
   }
   encore::Model model = encore::Model::load(model_dir, lo);

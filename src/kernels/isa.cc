@@ -6,6 +6,7 @@ namespace encore::kernels {
 
 namespace {
 std::atomic<bool> g_force_portable{false};
+std::atomic<bool> g_force_f32_attention{false};
 }  // namespace
 
 bool use_avx512() {
@@ -17,5 +18,12 @@ bool use_avx512() {
 void force_portable_kernels(bool on) {
   g_force_portable.store(on, std::memory_order_relaxed);
 }
+
+bool use_bf16_attention() {
+  static const bool cpu = __builtin_cpu_supports("avx512bf16");
+  return cpu && !g_force_f32_attention.load(std::memory_order_relaxed);
+}
+
+void force_f32_attention(bool on) { g_force_f32_attention.store(on, std::memory_order_relaxed); }
 
 }  // namespace encore::kernels

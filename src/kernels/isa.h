@@ -35,6 +35,13 @@ namespace encore::kernels {
 bool use_avx512();
 void force_portable_kernels(bool on);
 
+// True when attention's products run in bfloat16 for bf16 and int8 models
+// (kernels::attention_scores_bf16): the CPU multiplies bfloat16 natively (AVX512-BF16, and
+// AMX-BF16 where oneDNN finds it) and force_f32_attention(true) was not called (tests call
+// it to compare with the float32 products on one machine).
+bool use_bf16_attention();
+void force_f32_attention(bool on);
+
 // The lanes of the last, partial vector of a loop over n floats in steps of 16.
 inline uint16_t tail_mask(int64_t remaining) {
   return static_cast<uint16_t>((1u << remaining) - 1u);

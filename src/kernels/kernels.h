@@ -70,4 +70,20 @@ constexpr int64_t kFusedKeys = 64;
 bool attention_fused(float* out, int64_t ldo, const float* q, const float* k, const float* v, int64_t ld, int64_t rows,
                      int64_t n, int64_t d, float alpha);
 
+// bfloat16 attention products (use_bf16_attention(), isa.h), one (sequence, head, query
+// block) at a time on dense bfloat16 blocks, float32 accumulation and output:
+//   scores[rows, n] = alpha * q[rows, d] · k[n, d]ᵀ        out[rows, d] = p[rows, n] · v[n, d]
+// oneDNN's matmul: its brgemm kernels take dense blocks only (views at the fused projection's
+// row stride fall back to a slower GEMM), hence to_bf16_heads first. Primitives are made per
+// shape and kept in a process-wide cache (kernels/onednn.h); they run single-threaded inside
+// the caller's parallel loop. Throw encore::Error if oneDNN fails.
+void attention_scores_bf16(float* scores, const uint16_t* q, const uint16_t* k, int64_t rows, int64_t n, int64_t d,
+                           float alpha);
+void attention_values_bf16(float* out, const uint16_t* p, const uint16_t* v, int64_t rows, int64_t n, int64_t d);
+// qkv [T, 3H] (Q, K, V of `heads` heads of d = H / heads features) -> out [3, heads, T, d]
+// in bfloat16: each head's block of each part dense. Parallel over T.
+void to_bf16_heads(uint16_t* out, const float* qkv, int64_t T, int64_t H, int64_t heads);
+// What the scores and values primitives the cache holds (at most 2 * PackedLinear::cache_capacity()).
+size_t attention_cached_primitives();
+
 }  // namespace encore::kernels

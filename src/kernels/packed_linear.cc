@@ -6,15 +6,13 @@
 #include <cmath>
 #include <cstring>
 #include <cstdlib>
-#include <list>
-#include <map>
-#include <mutex>
 #include <oneapi/dnnl/dnnl.hpp>
 #include <tuple>
 #include <vector>
 
 #include "encore/error.h"
 #include "kernels/isa.h"
+#include "kernels/onednn.h"
 #include "kernels/scratch.h"
 
 namespace encore::kernels {
@@ -25,90 +23,17 @@ using dnnl::memory;
 using tag = memory::format_tag;
 using dt = memory::data_type;
 
-dnnl::engine& cpu_engine() {
-  static dnnl::engine engine = [] {
-    // oneDNN's own cache would keep 1,024 more primitives, which the cache below makes
-    // redundant for the GEMMs; it keeps a few (load-time reorders), unless the user set it.
-    if (!std::getenv("ONEDNN_PRIMITIVE_CACHE_CAPACITY") && !std::getenv("DNNL_PRIMITIVE_CACHE_CAPACITY"))
-      dnnl::set_primitive_cache_capacity(16);
-    return dnnl::engine(dnnl::engine::kind::cpu, 0);
-  }();
-  return engine;
-}
+// (rows, in, out, compute type, bias, activation or -1, accumulate, bfloat16 output)
+using LinearKey = std::tuple<int64_t, int64_t, int64_t, int, bool, int, bool, bool>;
 
-// oneDNN primitives are specific to the row count, and generating one takes ~0.1-0.3 ms and
-// keeps ~190 KB (MiniLM's float32 matmuls; more with AMX). A server meets thousands of row
-// counts: kept without bound, they grew its memory by ~190 MB for 250 request lengths. So
-// every Linear takes its primitives from one process-wide cache of the most recently used
-// ones, keyed by the whole problem, so layers of the same shape share them; a problem seen
-// again after it was dropped is generated again.
-template <class Primitive>
-class PrimitiveCache {
- public:
-  // (rows, in, out, compute type, bias, activation or -1, accumulate, bfloat16 output)
-  using Key = std::tuple<int64_t, int64_t, int64_t, int, bool, int, bool, bool>;
-
-  template <class Make>
-  Primitive get(const Key& key, Make&& make) {
-    {
-      std::lock_guard<std::mutex> lock(mu_);
-      if (auto it = index_.find(key); it != index_.end()) {
-        lru_.splice(lru_.begin(), lru_, it->second);
-        return it->second->second;
-      }
-    }
-    Primitive made = make();  // outside the lock: other threads' GEMMs go on meanwhile
-    std::lock_guard<std::mutex> lock(mu_);
-    if (auto it = index_.find(key); it != index_.end()) return it->second->second;  // made twice: keep one
-    lru_.emplace_front(key, made);
-    index_.emplace(key, lru_.begin());
-    if (lru_.size() > PackedLinear::cache_capacity()) {
-      index_.erase(lru_.back().first);
-      lru_.pop_back();
-    }
-    return made;
-  }
-
-  size_t size() const {
-    std::lock_guard<std::mutex> lock(mu_);
-    return lru_.size();
-  }
-
- private:
-  mutable std::mutex mu_;
-  std::list<std::pair<Key, Primitive>> lru_;  // most recent first
-  std::map<Key, typename std::list<std::pair<Key, Primitive>>::iterator> index_;
-};
-
-PrimitiveCache<dnnl::matmul>& matmul_cache() {
-  static PrimitiveCache<dnnl::matmul> cache;
+PrimitiveCache<LinearKey, dnnl::matmul>& matmul_cache() {
+  static PrimitiveCache<LinearKey, dnnl::matmul> cache;
   return cache;
 }
 
-PrimitiveCache<dnnl::eltwise_forward>& eltwise_cache() {  // Int8 epilogues' activations
-  static PrimitiveCache<dnnl::eltwise_forward> cache;
+PrimitiveCache<LinearKey, dnnl::eltwise_forward>& eltwise_cache() {  // Int8 epilogues' activations
+  static PrimitiveCache<LinearKey, dnnl::eltwise_forward> cache;
   return cache;
-}
-
-// The primitives above are shared by every thread, and oneDNN's default (library) scratchpad
-// is one buffer for all primitives, which two threads running GEMMs at once would share
-// (Python threads, an application's own). So every primitive is made in user scratchpad mode
-// and each execution brings the calling thread's own scratchpad.
-dnnl::primitive_attr user_scratchpad() {
-  dnnl::primitive_attr attr;
-  attr.set_scratchpad_mode(dnnl::scratchpad_mode::user);
-  return attr;
-}
-
-void add_scratchpad(const dnnl::primitive& prim, std::unordered_map<int, memory>& args) {
-  const dnnl_memory_desc_t* md = dnnl_primitive_desc_query_md(prim.get_primitive_desc(), dnnl_query_scratchpad_md, 0);
-  const size_t bytes = md ? dnnl_memory_desc_get_size(md) : 0;
-  if (bytes == 0) return;
-  constexpr size_t kAlign = 64;
-  thread_local ScratchBuffer<uint8_t> buffer;
-  const uintptr_t at = reinterpret_cast<uintptr_t>(buffer.get(bytes + kAlign));
-  args[DNNL_ARG_SCRATCHPAD] =
-      memory(memory::desc(*md), cpu_engine(), reinterpret_cast<void*>((at + kAlign - 1) & ~(kAlign - 1)));
 }
 
 dt input_type(ComputeType t) {
@@ -129,23 +54,6 @@ void append_activation(dnnl::post_ops& po, Activation act) {
     case Activation::Silu: po.append_eltwise(1.0f, dnnl::algorithm::eltwise_swish, 1.0f, 0.0f); break;
     case Activation::Tanh: po.append_eltwise(1.0f, dnnl::algorithm::eltwise_tanh, 0.0f, 0.0f); break;
   }
-}
-
-// float32 -> bfloat16, round to nearest even (NaN kept quiet).
-inline uint16_t to_bf16(float f) {
-  uint32_t u;
-  std::memcpy(&u, &f, 4);
-  if ((u & 0x7fffffffu) > 0x7f800000u) return static_cast<uint16_t>((u >> 16) | 0x40);
-  u += 0x7fffu + ((u >> 16) & 1u);
-  return static_cast<uint16_t>(u >> 16);
-}
-
-// A run of float32 -> bfloat16 conversions, compiled per ISA (the baseline build only
-// vectorizes it 4 wide).
-__attribute__((target_clones("avx512f", "avx2", "default")))
-void to_bf16_n(uint16_t* out, const float* x, int64_t n) {
-#pragma omp simd
-  for (int64_t i = 0; i < n; ++i) out[i] = to_bf16(x[i]);
 }
 
 // Int8 input quantization of one row: q = round(x * keep * s) with s = 127 / max|x * keep|
@@ -286,7 +194,7 @@ struct PackedLinear::Impl {
   std::vector<float> keep;        // [in]: 0 on outlier channels, 1 elsewhere (empty: none)
   // In-place activation over [M, N] (oneDNN's JIT eltwise, the same kernels as the post-ops).
   void activate(float* y, int64_t M, int64_t N, Activation act) const {
-    const PrimitiveCache<dnnl::eltwise_forward>::Key key{M, 0, N, 0, false, static_cast<int>(act), false, false};
+    const LinearKey key{M, 0, N, 0, false, static_cast<int>(act), false, false};
     const dnnl::eltwise_forward prim = eltwise_cache().get(key, [&] {
       dnnl::post_ops po;
       append_activation(po, act);

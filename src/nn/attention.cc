@@ -30,7 +30,10 @@
 #include <limits>
 #include <vector>
 
+#include "kernels/isa.h"
 #include "kernels/kernels.h"
+#include "kernels/onednn.h"
+#include "kernels/scratch.h"
 #include "nn/op_listing.h"
 
 namespace encore::nn {
@@ -45,19 +48,19 @@ inline float dot(const float* a, const float* b, int64_t n) {
   return s;
 }
 
-// One unit of parallel work: queries q0 .. q0 + kQueryBlock of sequence b, head h.
+// One unit of parallel work: queries q0 .. q0 + rows of sequence b, head h.
 struct WorkItem {
-  int64_t b, h, q0;
+  int64_t b, h, q0, rows;
 };
 
-std::vector<WorkItem> work_items(const RaggedBatch& batch, int64_t heads, int64_t* longest) {
+// Blocks of `block(n)` queries for a sequence of n tokens.
+template <class Block>
+std::vector<WorkItem> work_items(const RaggedBatch& batch, int64_t heads, Block&& block) {
   std::vector<WorkItem> items;
-  *longest = 0;
   for (int64_t b = 0; b < batch.size(); ++b) {
-    const int64_t n = batch.cu[b + 1] - batch.cu[b];
-    *longest = std::max(*longest, n);
+    const int64_t n = batch.cu[b + 1] - batch.cu[b], rows = block(n);
     for (int64_t h = 0; h < heads; ++h)
-      for (int64_t q0 = 0; q0 < n; q0 += kQueryBlock) items.push_back({b, h, q0});
+      for (int64_t q0 = 0; q0 < n; q0 += rows) items.push_back({b, h, q0, std::min(rows, n - q0)});
   }
   return items;
 }
@@ -80,6 +83,21 @@ struct Call {
   bool train;  // attention-probability dropout applies
   float keep_scale;
   uint64_t site;
+  // bf16 / int8 models on CPUs that multiply bfloat16 natively: Q, K and V as
+  // kernels::to_bf16_heads lays them out ([3, heads, T, d]), for blocks of at least
+  // kBf16Keys keys; null: every product in float32.
+  const uint16_t* heads16 = nullptr;
+};
+
+// Where bfloat16 products pay for their conversions (encore_latency, docs/performance.md).
+constexpr int64_t kBf16Keys = 128;
+constexpr int64_t kBf16QueryBlock = 128;
+
+// Per-thread buffers of the work items: scores, and (bfloat16 path) the probabilities in
+// bfloat16 and a dense output block.
+struct Scratch {
+  std::vector<float> scores, out;
+  std::vector<uint16_t> probs16;
 };
 
 // row[j] + q·e (+ k·e), e the distance embedding at (l - r) + max_positions - 1, times `scale`.
@@ -153,10 +171,11 @@ KeyRange key_range(const int64_t* pos, int64_t n, int64_t first, int64_t last, i
   return {lo, hi, pos[hi - 1] - pos[first] > window || pos[last] - pos[lo] > window};
 }
 
-void attend(float* ctx, const float* qkv, const Call& c, const WorkItem& item, float* P) {
-  const auto [b, h, q0] = item;
+void attend(float* ctx, const float* qkv, const Call& c, const WorkItem& item, Scratch& scratch) {
+  float* P = scratch.scores.data();
+  const auto [b, h, q0, rows] = item;
   const int64_t H = c.H, d = c.d, ld = 3 * H;
-  const int64_t begin = c.batch.cu[b], n_all = c.batch.cu[b + 1] - begin, rows = std::min(kQueryBlock, n_all - q0);
+  const int64_t begin = c.batch.cu[b], n_all = c.batch.cu[b + 1] - begin;
   const int64_t* pos_all = c.batch.position.data() + begin;
   const bool all_masked = !c.mask.all_masked.empty() && c.mask.all_masked[b];
   const KeyRange keys = key_range(pos_all, n_all, q0, q0 + rows - 1, c.spec.window, all_masked);
@@ -177,15 +196,31 @@ void attend(float* ctx, const float* qkv, const Call& c, const WorkItem& item, f
                      !keys.windowed && !c.train && hm == 1.0f && !c.run.probs_out;
   if (plain && kernels::attention_fused(out, H, Q, K, V, ld, rows, n, d, c.scale)) return;
 
+  const bool bf16 = c.heads16 && n >= kBf16Keys;  // no relative terms: they read Q and K in float32
+  const int64_t T = c.batch.tokens();
+  const uint16_t* Q16 = c.heads16 + (h * T + begin + q0) * d;
+  const uint16_t* K16 = c.heads16 + ((c.heads + h) * T + begin + keys.lo) * d;
+  const uint16_t* V16 = c.heads16 + ((2 * c.heads + h) * T + begin + keys.lo) * d;
   const bool scaled_later = c.distance && !c.spec.relative_after_mask;  // HF BERT scales q·k + relative terms
-  kernels::attention_scores(P, Q, ld, K, ld, rows, n, d, scaled_later ? 1.0f : c.scale);
+  if (bf16)
+    kernels::attention_scores_bf16(P, Q16, K16, rows, n, d, c.scale);
+  else
+    kernels::attention_scores(P, Q, ld, K, ld, rows, n, d, scaled_later ? 1.0f : c.scale);
   for (int64_t r = 0; r < rows; ++r) {
     float* row = P + r * n;
     const int64_t pi = pos_all[q0 + r];
     finish_scores(row, c, Q + r * ld, K, ld, pos, pi, n, b, h, all_masked);
     probabilities(row, c, pos, pi, n, b, h, hm);
   }
-  kernels::attention_values(out, H, P, V, ld, rows, n, d);
+  if (!bf16) {
+    kernels::attention_values(out, H, P, V, ld, rows, n, d);
+    return;
+  }
+  uint16_t* P16 = scratch.probs16.data();
+  kernels::to_bf16_n(P16, P, rows * n);
+  float* dense_out = scratch.out.data();
+  kernels::attention_values_bf16(dense_out, P16, V16, rows, n, d);
+  for (int64_t r = 0; r < rows; ++r) std::copy(dense_out + r * d, dense_out + (r + 1) * d, out + r * H);
 }
 
 // Disentangled attention of one (sequence, head), every query block: the position terms come
@@ -295,22 +330,44 @@ void attention_forward(float* ctx, const float* qkv, const RaggedBatch& batch, c
           static_cast<int32_t>(disentangled_row(delta, spec.position_buckets, spec.max_relative));
   }
   int64_t longest = 0;
-  std::vector<WorkItem> items = work_items(batch, heads, &longest);
+  for (int64_t b = 0; b < batch.size(); ++b) longest = std::max(longest, batch.cu[b + 1] - batch.cu[b]);
   const bool disentangled = !c.rel_rows.empty();
-  if (disentangled) std::erase_if(items, [](const WorkItem& i) { return i.q0 != 0; });  // one per (sequence, head)
+  const ComputeType type = w.qkv.packed ? w.qkv.packed->type() : ComputeType::F32;
+  const bool bf16 = type != ComputeType::F32 && kernels::use_bf16_attention() && longest >= kBf16Keys &&
+                    !c.distance && !disentangled;
+  // bfloat16 blocks take more queries (oneDNN repacks the keys and values for each product),
+  // unless a window makes the band of keys grow with the block.
+  const int64_t bf16_block = spec.window > 0 ? kQueryBlock : kBf16QueryBlock;
+  std::vector<WorkItem> items = work_items(batch, heads, [&](int64_t n) {
+    return disentangled ? std::max<int64_t>(n, 1) : bf16 && n >= kBf16Keys ? bf16_block : kQueryBlock;
+  });
+  const int64_t block = bf16 ? std::max(kQueryBlock, bf16_block) : kQueryBlock;
+  thread_local kernels::ScratchBuffer<uint16_t> heads16;
+  if (bf16) {
+    const int64_t T = batch.tokens();
+    uint16_t* buffer = heads16.get(static_cast<size_t>(3 * T * H));
+    kernels::to_bf16_heads(buffer, qkv, T, H, heads);
+    c.heads16 = buffer;
+  }
   const int64_t n_items = static_cast<int64_t>(items.size());
   std::exception_ptr failed;  // an exception must not leave the parallel region
 #pragma omp parallel
   {
-    std::vector<float> scores(static_cast<size_t>(kQueryBlock * longest)), c2p, p2c;
+    Scratch scratch;
+    scratch.scores.resize(static_cast<size_t>(block * longest));
+    if (bf16) {
+      scratch.probs16.resize(static_cast<size_t>(block * longest));
+      scratch.out.resize(static_cast<size_t>(block * d));
+    }
+    std::vector<float> c2p, p2c;
 #pragma omp for schedule(dynamic)
     for (int64_t it = 0; it < n_items; ++it) {
       try {
         const WorkItem& item = items[static_cast<size_t>(it)];
         if (disentangled)
-          attend_disentangled(ctx, qkv, c, item.b, item.h, scores.data(), c2p, p2c);
+          attend_disentangled(ctx, qkv, c, item.b, item.h, scratch.scores.data(), c2p, p2c);
         else
-          attend(ctx, qkv, c, item, scores.data());
+          attend(ctx, qkv, c, item, scratch);
       } catch (...) {
 #pragma omp critical(encore_attention_error)
         if (!failed) failed = std::current_exception();
