@@ -36,7 +36,10 @@ PrimitiveCache<LinearKey, dnnl::eltwise_forward>& eltwise_cache() {  // Int8 epi
   return cache;
 }
 
-dt input_type(ComputeType t) {
+// The input's type in the GEMM (Int8: unsigned codes with a zero point), and the weights' below.
+dt src_type(ComputeType t) { return t == ComputeType::Int8 ? dt::u8 : t == ComputeType::BF16 ? dt::bf16 : dt::f32; }
+
+dt weight_type(ComputeType t) {
   switch (t) {
     case ComputeType::F32: return dt::f32;
     case ComputeType::BF16: return dt::bf16;
@@ -56,7 +59,7 @@ void append_activation(dnnl::post_ops& po, Activation act) {
   }
 }
 
-// Int8 input quantization of one row: q = round(x * keep * s) with s = 127 / max|x * keep|
+// Int8 weight quantization of one row: q = round(x * keep * s) with s = 127 / max|x * keep|
 // (keep is 0 on outlier channels, 1 elsewhere; null: all 1). Returns 1 / s.
 __attribute__((target_clones("avx2", "default")))
 float quantize_row_portable(int8_t* q, const float* x, const float* keep, int64_t K) {
@@ -109,23 +112,90 @@ ENCORE_AVX512 float quantize_row_avx512(int8_t* q, const float* x, const float* 
   return 1.0f / s;
 }
 
+// Int8 input quantization of one row, asymmetric: q = min(255, round(v * s) + z) for
+// v = x * keep, s = 255 / (max - min) over the row's v and 0, z = round(-min * s): unsigned
+// 8-bit codes with a per-row zero point, so a row's whole range gets the 256 codes (a GELU
+// output, -0.17 .. max, would use half of a symmetric scale's). Zero is exact (code z); since
+// round is odd-symmetric, round(v * s) >= -z and codes are never negative. Returns 1 / s and z.
+struct RowCodes {
+  float inv_scale;
+  int32_t zero;
+};
+
+__attribute__((target_clones("avx2", "default")))
+RowCodes quantize_input_row_portable(uint8_t* q, const float* x, const float* keep, int64_t K) {
+  float mn = 0.0f, mx = 0.0f;
+#pragma omp simd reduction(min : mn) reduction(max : mx)
+  for (int64_t k = 0; k < K; ++k) {
+    const float v = keep ? x[k] * keep[k] : x[k];
+    mn = std::min(mn, v), mx = std::max(mx, v);
+  }
+  const float s = mx - mn > 0.0f ? 255.0f / (mx - mn) : 1.0f;
+  const float z = std::nearbyint(-mn * s);
+#pragma omp simd
+  for (int64_t k = 0; k < K; ++k) {
+    const float v = keep ? x[k] * keep[k] : x[k];
+    q[k] = static_cast<uint8_t>(std::min(255.0f, std::nearbyint(v * s) + z));
+  }
+  return {1.0f / s, static_cast<int32_t>(z)};
+}
+
+ENCORE_AVX512_BEGIN
+
+// min(255, round(v * s) + z) to uint8 on the lanes of m (never negative, see above).
+ENCORE_AVX512 inline void store_codes(uint8_t* q, __m512 v, __m512 s, __m512i z, __mmask16 m) {
+  const __m512i c = _mm512_add_epi32(_mm512_cvtps_epi32(_mm512_mul_ps(v, s)), z);
+  _mm512_mask_cvtusepi32_storeu_epi8(q, m, _mm512_max_epi32(c, _mm512_setzero_si512()));
+}
+
+ENCORE_AVX512 RowCodes quantize_input_row_avx512(uint8_t* q, const float* x, const float* keep, int64_t K) {
+  const __mmask16 all = 0xffff, tail = tail_mask(K % 16);
+  const int64_t body = K - K % 16;
+  __m512 vmn = _mm512_setzero_ps(), vmx = _mm512_setzero_ps();
+  for (int64_t k = 0; k < body; k += 16) {
+    const __m512 v = load_kept(x, keep, k, all);
+    vmn = _mm512_min_ps(vmn, v), vmx = _mm512_max_ps(vmx, v);
+  }
+  if (tail) {  // masked-off lanes load 0, which is in the range already
+    const __m512 v = load_kept(x, keep, body, tail);
+    vmn = _mm512_min_ps(vmn, v), vmx = _mm512_max_ps(vmx, v);
+  }
+  const float mn = _mm512_reduce_min_ps(vmn), mx = _mm512_reduce_max_ps(vmx);
+  const float s = mx - mn > 0.0f ? 255.0f / (mx - mn) : 1.0f;
+  const float z = std::nearbyint(-mn * s);
+  const __m512 vs = _mm512_set1_ps(s);
+  const __m512i vz = _mm512_set1_epi32(static_cast<int32_t>(z));
+  for (int64_t k = 0; k < body; k += 16) store_codes(q + k, load_kept(x, keep, k, all), vs, vz, all);
+  if (tail) store_codes(q + body, load_kept(x, keep, body, tail), vs, vz, tail);
+  return {1.0f / s, static_cast<int32_t>(z)};
+}
+
 ENCORE_AVX512_END
 
 float quantize_row(int8_t* q, const float* x, const float* keep, int64_t K) {
   return use_avx512() ? quantize_row_avx512(q, x, keep, K) : quantize_row_portable(q, x, keep, K);
 }
 
-// Int8 epilogue of one row: o (+)= (a * ws) * r + bias + sum_i xo[i] * wo[i, :], a the int32
-// accumulators as float32, ws the weight rows' scales, r the row's input scale.
+RowCodes quantize_input_row(uint8_t* q, const float* x, const float* keep, int64_t K) {
+  return use_avx512() ? quantize_input_row_avx512(q, x, keep, K) : quantize_input_row_portable(q, x, keep, K);
+}
+
+// Int8 epilogue of one row: o (+)= float(a - z * wsum) * ws * r + bias + sum_i xo[i] * wo[i, :],
+// a the int32 accumulators of the row's codes, z its zero point, wsum the weight rows' sums
+// of codes (so a - z * wsum is the product of the codes less the zero point, exact in int32),
+// ws the weight rows' scales, r the row's input scale.
 __attribute__((target_clones("avx2", "default")))
-void int8_epilogue_row_portable(float* o, const float* a, const float* ws, float r, const float* bias, const float* xo,
-                                const float* wo, int64_t k_out, int64_t N, bool accumulate) {
+void int8_epilogue_row_portable(float* o, const int32_t* a, int32_t z, const int32_t* wsum, const float* ws, float r,
+                                const float* bias, const float* xo, const float* wo, int64_t k_out, int64_t N,
+                                bool accumulate) {
   if (accumulate) {
 #pragma omp simd
-    for (int64_t j = 0; j < N; ++j) o[j] += (a[j] * ws[j]) * r + (bias ? bias[j] : 0.0f);
+    for (int64_t j = 0; j < N; ++j)
+      o[j] += (static_cast<float>(a[j] - z * wsum[j]) * ws[j]) * r + (bias ? bias[j] : 0.0f);
   } else {
 #pragma omp simd
-    for (int64_t j = 0; j < N; ++j) o[j] = (a[j] * ws[j]) * r + (bias ? bias[j] : 0.0f);
+    for (int64_t j = 0; j < N; ++j)
+      o[j] = (static_cast<float>(a[j] - z * wsum[j]) * ws[j]) * r + (bias ? bias[j] : 0.0f);
   }
   for (int64_t i = 0; i < k_out; ++i) {
     const float v = xo[i];
@@ -137,25 +207,28 @@ void int8_epilogue_row_portable(float* o, const float* a, const float* ws, float
 
 ENCORE_AVX512_BEGIN
 
-// (o if accumulate) + (a * ws) * r + bias at columns j.. on the lanes of m.
-ENCORE_AVX512 inline __m512 epilogue_start(const float* o, const float* a, const float* ws, float r, const float* bias,
-                                           int64_t j, __mmask16 m, bool accumulate) {
+// (o if accumulate) + float(a - z * wsum) * ws * r + bias at columns j.. on the lanes of m.
+ENCORE_AVX512 inline __m512 epilogue_start(const float* o, const int32_t* a, int32_t z, const int32_t* wsum,
+                                           const float* ws, float r, const float* bias, int64_t j, __mmask16 m,
+                                           bool accumulate) {
   const __m512 b = bias ? _mm512_maskz_loadu_ps(m, bias + j) : _mm512_setzero_ps();
-  const __m512 scaled = _mm512_mul_ps(_mm512_maskz_loadu_ps(m, a + j), _mm512_maskz_loadu_ps(m, ws + j));
+  const __m512i codes = _mm512_sub_epi32(_mm512_maskz_loadu_epi32(m, a + j),
+                                         _mm512_mullo_epi32(_mm512_set1_epi32(z), _mm512_maskz_loadu_epi32(m, wsum + j)));
+  const __m512 scaled = _mm512_mul_ps(_mm512_cvtepi32_ps(codes), _mm512_maskz_loadu_ps(m, ws + j));
   const __m512 v = _mm512_fmadd_ps(scaled, _mm512_set1_ps(r), b);
   return accumulate ? _mm512_add_ps(_mm512_maskz_loadu_ps(m, o + j), v) : v;
 }
 
 // The same in blocks of 64 columns held in registers across the outlier channels (the
 // portable form passes over the row once per channel), in the same order of operations.
-ENCORE_AVX512 void int8_epilogue_row_avx512(float* o, const float* a, const float* ws, float r, const float* bias,
-                                            const float* xo, const float* wo, int64_t k_out, int64_t N,
-                                            bool accumulate) {
+ENCORE_AVX512 void int8_epilogue_row_avx512(float* o, const int32_t* a, int32_t z, const int32_t* wsum,
+                                            const float* ws, float r, const float* bias, const float* xo,
+                                            const float* wo, int64_t k_out, int64_t N, bool accumulate) {
   const __mmask16 all = 0xffff;
   int64_t j = 0;
   for (; j + 64 <= N; j += 64) {
     __m512 c[4];
-    for (int u = 0; u < 4; ++u) c[u] = epilogue_start(o, a, ws, r, bias, j + 16 * u, all, accumulate);
+    for (int u = 0; u < 4; ++u) c[u] = epilogue_start(o, a, z, wsum, ws, r, bias, j + 16 * u, all, accumulate);
     for (int64_t i = 0; i < k_out; ++i) {
       const __m512 v = _mm512_set1_ps(xo[i]);
       const float* w = wo + i * N + j;
@@ -165,7 +238,7 @@ ENCORE_AVX512 void int8_epilogue_row_avx512(float* o, const float* a, const floa
   }
   for (; j < N; j += 16) {
     const __mmask16 m = N - j >= 16 ? all : tail_mask(N - j);
-    __m512 c = epilogue_start(o, a, ws, r, bias, j, m, accumulate);
+    __m512 c = epilogue_start(o, a, z, wsum, ws, r, bias, j, m, accumulate);
     for (int64_t i = 0; i < k_out; ++i)
       c = _mm512_fmadd_ps(_mm512_set1_ps(xo[i]), _mm512_maskz_loadu_ps(m, wo + i * N + j), c);
     _mm512_mask_storeu_ps(o + j, m, c);
@@ -174,10 +247,11 @@ ENCORE_AVX512 void int8_epilogue_row_avx512(float* o, const float* a, const floa
 
 ENCORE_AVX512_END
 
-void int8_epilogue_row(float* o, const float* a, const float* ws, float r, const float* bias, const float* xo,
-                       const float* wo, int64_t k_out, int64_t N, bool accumulate) {
-  if (use_avx512()) int8_epilogue_row_avx512(o, a, ws, r, bias, xo, wo, k_out, N, accumulate);
-  else int8_epilogue_row_portable(o, a, ws, r, bias, xo, wo, k_out, N, accumulate);
+void int8_epilogue_row(float* o, const int32_t* a, int32_t z, const int32_t* wsum, const float* ws, float r,
+                       const float* bias, const float* xo, const float* wo, int64_t k_out, int64_t N,
+                       bool accumulate) {
+  if (use_avx512()) int8_epilogue_row_avx512(o, a, z, wsum, ws, r, bias, xo, wo, k_out, N, accumulate);
+  else int8_epilogue_row_portable(o, a, z, wsum, ws, r, bias, xo, wo, k_out, N, accumulate);
 }
 
 }  // namespace
@@ -188,7 +262,8 @@ struct PackedLinear::Impl {
   memory weights;
   memory bias;
   bool has_bias = false;
-  std::vector<float> row_scale;  // Int8: 1 / (127 / max|W_row|) per output row
+  std::vector<float> row_scale;    // Int8: 1 / (127 / max|W_row|) per output row
+  std::vector<int32_t> row_sum;    // Int8: the sum of each output row's codes
   std::vector<int64_t> outliers;  // Int8: input channels computed in float32
   std::vector<float> outlier_w;   // [outliers, out]: W[:, outliers]ᵀ in float32
   std::vector<float> keep;        // [in]: 0 on outlier channels, 1 elsewhere (empty: none)
@@ -217,13 +292,14 @@ struct PackedLinear::Impl {
   // to the matmul itself.
   dnnl::matmul::primitive_desc describe(int64_t M, int64_t K, int64_t N, const memory::desc& w,
                                         std::optional<Activation> act, bool accumulate, bool bf16_out = false) const {
-    memory::desc src({M, K}, input_type(type), tag::ab), dst({M, N}, bf16_out ? dt::bf16 : dt::f32, tag::ab);
     const bool int8 = type == ComputeType::Int8;
+    memory::desc src({M, K}, src_type(type), tag::ab),
+        dst({M, N}, int8 ? dt::s32 : bf16_out ? dt::bf16 : dt::f32, tag::ab);
     memory::desc b = has_bias && !int8 ? memory::desc({1, N}, dt::f32, tag::ab) : memory::desc();
     dnnl::post_ops po;
     dnnl::primitive_attr attr = user_scratchpad();
     if (int8) {
-      // dst = acc; the weight and token scales, bias and epilogue follow in run(). Runtime
+      // dst = the int32 accumulators; zero points, scales, bias and the rest follow in run(). Runtime
       // output scales would keep oneDNN 2.6 off its brgemm kernels (gemm:jit, no AMX-INT8
       // or VNNI brgemm); scales fixed at creation would make every Linear its own primitive.
       dnnl::matmul::desc d(src, w, memory::desc(), dst);
@@ -247,7 +323,7 @@ PackedLinear::PackedLinear(const float* weight, const float* bias, int64_t in, i
   impl_->has_bias = bias != nullptr;
   // Let oneDNN choose the weights layout for a typical row count; every later row count
   // reuses that layout (the blocked kernels accept it for any M).
-  memory::desc any({in, out}, input_type(type), tag::any);
+  memory::desc any({in, out}, weight_type(type), tag::any);
   auto pd = impl_->describe(128, in, out, any, std::nullopt, false);
   impl_->weights_md = pd.weights_desc();
   impl_->weights = memory(impl_->weights_md, cpu_engine());
@@ -269,9 +345,13 @@ PackedLinear::PackedLinear(const float* weight, const float* bias, int64_t in, i
     // Row scales over the channels the int8 GEMM sees (outlier columns are zero there).
     std::vector<int8_t> q(static_cast<size_t>(out * in));
     p.row_scale.resize(static_cast<size_t>(out));
+    p.row_sum.resize(static_cast<size_t>(out));
     for (int64_t n = 0; n < out; ++n) {
       p.row_scale[static_cast<size_t>(n)] = quantize_row(q.data() + n * in, weight + n * in,
                                                          p.keep.empty() ? nullptr : p.keep.data(), in);
+      int32_t sum = 0;
+      for (int64_t k = 0; k < in; ++k) sum += q[static_cast<size_t>(n * in + k)];
+      p.row_sum[static_cast<size_t>(n)] = sum;
     }
     memory user(memory::desc({in, out}, dt::s8, tag::ba), cpu_engine(), q.data());
     dnnl::reorder(user, impl_->weights).execute(stream, user, impl_->weights);
@@ -331,8 +411,9 @@ void PackedLinear::execute(void* y_out, bool y_bf16, const void* x_in, bool x_bf
   const int64_t n = T * in_;
   // Converted inputs live in a per-thread buffer reused across calls.
   thread_local ScratchBuffer<uint16_t> bf16_buf;
-  thread_local ScratchBuffer<int8_t> s8_buf;
+  thread_local ScratchBuffer<uint8_t> u8_buf;
   thread_local std::vector<float> row_inv;
+  thread_local std::vector<int32_t> row_zero;
   thread_local std::vector<float> row_outliers;  // Int8: [T, outliers] of x, in float32
   void* src_ptr = const_cast<void*>(x_in);
   std::unordered_map<int, memory> args;
@@ -343,10 +424,12 @@ void PackedLinear::execute(void* y_out, bool y_bf16, const void* x_in, bool x_bf
     for (int64_t i = 0; i < n; i += kChunk) to_bf16_n(b + i, x + i, std::min(kChunk, n - i));
     src_ptr = b;
   } else if (type_ == ComputeType::Int8) {
-    // One scale per input row (token): 127 / max|x_row|.
+    // One scale and zero point per input row (token).
     row_inv.resize(static_cast<size_t>(T));
-    int8_t* q = s8_buf.get(static_cast<size_t>(n));
+    row_zero.resize(static_cast<size_t>(T));
+    uint8_t* q = u8_buf.get(static_cast<size_t>(n));
     float* inv = row_inv.data();
+    int32_t* zero = row_zero.data();
     const int64_t K = in_;
     const float* keep = impl_->keep.empty() ? nullptr : impl_->keep.data();
     // The outlier channels' values are copied out here, while the row is in cache: read in
@@ -357,39 +440,45 @@ void PackedLinear::execute(void* y_out, bool y_bf16, const void* x_in, bool x_bf
     float* xo = row_outliers.data();
 #pragma omp parallel for if (n > 65536)
     for (int64_t t = 0; t < T; ++t) {
-      inv[t] = quantize_row(q + t * K, x + t * K, keep, K);
+      const RowCodes codes = quantize_input_row(q + t * K, x + t * K, keep, K);
+      inv[t] = codes.inv_scale, zero[t] = codes.zero;
       for (int64_t i = 0; i < k_out; ++i) xo[t * k_out + i] = x[t * K + outliers[i]];
     }
     src_ptr = q;
   }
   const bool int8 = type_ == ComputeType::Int8;
-  thread_local ScratchBuffer<float> acc_buf;
-  void* dst = y_out;
-  if (int8 && accumulate) {  // the residual is added in the epilogue
-    dst = acc_buf.get(static_cast<size_t>(T * out_));
-  }
-  args[DNNL_ARG_SRC] = memory(memory::desc({T, in_}, input_type(type_), tag::ab), cpu_engine(), src_ptr);
+  thread_local ScratchBuffer<int32_t> acc_buf;
+  // Int8: the int32 accumulators. The AVX-512 epilogue reads each vector of them before it
+  // writes the float32 results there, so they can share y's memory (an extra buffer cost
+  // (b) 7-10% here); not with a residual to add (y holds it), nor in the portable loops,
+  // where an int32_t and a float pointer to one buffer would break the aliasing rules.
+  void* dst = int8 && (accumulate || !use_avx512()) ? acc_buf.get(static_cast<size_t>(T * out_)) : y_out;
+  args[DNNL_ARG_SRC] = memory(memory::desc({T, in_}, src_type(type_), tag::ab), cpu_engine(), src_ptr);
   args[DNNL_ARG_WEIGHTS] = impl_->weights;
-  args[DNNL_ARG_DST] = memory(memory::desc({T, out_}, y_bf16 ? dt::bf16 : dt::f32, tag::ab), cpu_engine(), dst);
+  args[DNNL_ARG_DST] =
+      memory(memory::desc({T, out_}, int8 ? dt::s32 : y_bf16 ? dt::bf16 : dt::f32, tag::ab), cpu_engine(), dst);
   if (impl_->has_bias && !int8) args[DNNL_ARG_BIAS] = impl_->bias;
   add_scratchpad(prim, args);
   dnnl::stream stream(cpu_engine());
   prim.execute(stream, args);
   stream.wait();
   if (!int8) return;
-  // Int8 epilogue: y (+)= acc · w_scale[n] / x_scale[t] + bias + x[t, outliers] · W[:, outliers]ᵀ,
-  // then the activation.
+  // Int8 epilogue: y (+)= (acc - zero[t] · w_sum[n]) · w_scale[n] / x_scale[t] + bias
+  // + x[t, outliers] · W[:, outliers]ᵀ, then the activation.
   const float* inv = row_inv.data();
+  const int32_t* zero = row_zero.data();
+  const int32_t* wsum = impl_->row_sum.data();
   const float* bias = impl_->has_bias ? static_cast<const float*>(impl_->bias.get_data_handle()) : nullptr;
   const int64_t N = out_;
   const int64_t k_out = static_cast<int64_t>(impl_->outliers.size());
   const float* xo = row_outliers.data();
   const float* wo = impl_->outlier_w.data();
-  const float* acc = static_cast<const float*>(dst);
+  const int32_t* acc = static_cast<const int32_t*>(dst);
   const float* ws = impl_->row_scale.data();
 #pragma omp parallel for if (T * N > 65536)
   for (int64_t t = 0; t < T; ++t)
-    int8_epilogue_row(y + t * N, acc + t * N, ws, inv[t], bias, xo + t * k_out, wo, k_out, N, accumulate);
+    int8_epilogue_row(y + t * N, acc + t * N, zero[t], wsum, ws, inv[t], bias, xo + t * k_out, wo, k_out, N,
+                      accumulate);
   if (act) impl_->activate(y, T, N, *act);
 }
 
@@ -430,7 +519,7 @@ PackedLinear::PackedLinear(const std::vector<Rows>& blocks, const float* bias, i
   impl_ = std::make_unique<Impl>();
   impl_->type = type;
   impl_->has_bias = bias != nullptr;
-  memory::desc any({in_, out_}, input_type(type), tag::any);
+  memory::desc any({in_, out_}, weight_type(type), tag::any);
   impl_->weights_md = impl_->describe(128, in_, out_, any, std::nullopt, false).weights_desc();
   // Its pages are left to the reorders to fault in (docs/checkpoints.md, load).
   impl_->weights = memory(impl_->weights_md, cpu_engine());

@@ -5,11 +5,14 @@
 // Compute types (activations stay float32 outside the GEMM):
 //   F32   float32 weights and inputs.
 //   BF16  bfloat16 weights and inputs (inputs rounded per call), float32 accumulation and output.
-//   Int8  dynamic quantization as CTranslate2's int8: weights int8 with one scale per output
-//         row (127 / max|W_row|), inputs int8 with one scale per token row (127 / max|x_row|),
-//         int32 accumulation (oneDNN's brgemm: AMX-INT8 tiles where the CPU has them, else
-//         VNNI), float32 accumulators rescaled by both scales in encore's epilogue, with the
-//         bias and the rest of the epilogue.
+//   Int8  dynamic quantization: weights int8 with one scale per output row (127 / max|W_row|,
+//         as CTranslate2's int8), inputs uint8 with one scale and zero point per token row
+//         (255 / (max - min) of x_row and 0: the row's whole range gets the 256 codes; a GELU
+//         output, -0.17 .. max, would get half of them with a symmetric scale), int32
+//         accumulation (oneDNN's brgemm: AMX-INT8 tiles where the CPU has them, else VNNI,
+//         whose u8 x s8 products are native), and encore's epilogue: the zero point's share
+//         (zero x the weight row's sum of codes) taken off in int32, both scales, the bias
+//         and the rest.
 //         Outlier input channels (`f32_channels`, found by calibration: BERT's LayerNorm
 //         outputs carry a few channels 10-30x larger than the rest, which would otherwise
 //         set every token's scale) are left out of the int8 product and added back in float32

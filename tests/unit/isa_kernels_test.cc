@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <functional>
 #include <limits>
 #include <random>
 #include <vector>
@@ -73,6 +74,59 @@ TEST_F(IsaKernels, SoftmaxFullyMaskedAndNaNRows) {
     nan[static_cast<size_t>(n - 1)] = std::numeric_limits<float>::quiet_NaN();
     kernels::softmax_inplace(nan.data(), n);
     for (float v : nan) EXPECT_TRUE(std::isnan(v)) << "NaN must propagate to the whole row, n=" << n;
+  }
+}
+
+// Int8 inputs are uint8 codes over each row's own range (and 0), with a zero point: rows
+// that are all zero, all positive (a GELU or ReLU output), all negative, constant, one
+// nonzero value, or skewed like GELU's output, in both kernels, against the float32 product.
+TEST_F(IsaKernels, Int8LinearQuantizesEachRowsOwnRange) {
+  std::mt19937 rng(3);
+  std::normal_distribution<float> g;
+  const int64_t in = 200, out = 72;
+  std::vector<float> w(static_cast<size_t>(out * in)), b(static_cast<size_t>(out));
+  for (float& v : w) v = g(rng) * 0.1f;
+  for (float& v : b) v = g(rng);
+  const kernels::PackedLinear lin(w.data(), b.data(), in, out, ComputeType::Int8);
+  const std::vector<std::function<float(int64_t)>> rows = {
+      [](int64_t) { return 0.0f; },
+      [&](int64_t) { return 0.5f + std::fabs(g(rng)); },
+      [&](int64_t) { return -0.5f - std::fabs(g(rng)); },
+      [](int64_t) { return 2.5f; },
+      [](int64_t k) { return k == 17 ? -3.0f : 0.0f; },
+      [&](int64_t) {  // GELU of a normal value: -0.17 .. a few
+        const float v = g(rng);
+        return 0.5f * v * (1.0f + std::erf(v / std::sqrt(2.0f)));
+      },
+  };
+  const int64_t T = static_cast<int64_t>(rows.size());
+  std::vector<float> x(static_cast<size_t>(T * in));
+  for (int64_t t = 0; t < T; ++t)
+    for (int64_t k = 0; k < in; ++k) x[static_cast<size_t>(t * in + k)] = rows[static_cast<size_t>(t)](k);
+  auto [fast, portable] = both([&] {
+    std::vector<float> y(static_cast<size_t>(T * out));
+    lin.run(y.data(), x.data(), T);
+    return y;
+  });
+  for (const auto* y : {&fast, &portable}) {
+    for (int64_t t = 0; t < T; ++t) {
+      double diff = 0.0, norm = 0.0;
+      for (int64_t n = 0; n < out; ++n) {
+        double exact = b[static_cast<size_t>(n)];
+        for (int64_t k = 0; k < in; ++k)
+          exact += static_cast<double>(x[static_cast<size_t>(t * in + k)]) * w[static_cast<size_t>(n * in + k)];
+        const double d = (*y)[static_cast<size_t>(t * out + n)] - exact;
+        diff += d * d, norm += (exact - b[static_cast<size_t>(n)]) * (exact - b[static_cast<size_t>(n)]);
+        if (t == 0) {
+          ASSERT_EQ((*y)[static_cast<size_t>(n)], b[static_cast<size_t>(n)]) << "a zero row gives the bias";
+        }
+      }
+      // Relative to the product without the bias; weights (127 levels per row) and inputs
+      // (255 per row) each add about 1%.
+      if (t > 0) {
+        EXPECT_LE(std::sqrt(diff / norm), 0.03) << "row " << t << (y == &fast ? " (AVX-512)" : " (portable)");
+      }
+    }
   }
 }
 
