@@ -122,6 +122,13 @@ struct RowCodes {
   int32_t zero;
 };
 
+// round(-min * s), in [0, 255] for finite rows; 0 for a row with an infinity or NaN (whose
+// outputs are not numbers either way), rather than an undefined conversion.
+inline float zero_point(float mn, float s) {
+  const float z = std::nearbyint(-mn * s);
+  return z >= 0.0f && z <= 255.0f ? z : 0.0f;
+}
+
 __attribute__((target_clones("avx2", "default")))
 RowCodes quantize_input_row_portable(uint8_t* q, const float* x, const float* keep, int64_t K) {
   float mn = 0.0f, mx = 0.0f;
@@ -131,7 +138,7 @@ RowCodes quantize_input_row_portable(uint8_t* q, const float* x, const float* ke
     mn = std::min(mn, v), mx = std::max(mx, v);
   }
   const float s = mx - mn > 0.0f ? 255.0f / (mx - mn) : 1.0f;
-  const float z = std::nearbyint(-mn * s);
+  const float z = zero_point(mn, s);
 #pragma omp simd
   for (int64_t k = 0; k < K; ++k) {
     const float v = keep ? x[k] * keep[k] : x[k];
@@ -162,7 +169,7 @@ ENCORE_AVX512 RowCodes quantize_input_row_avx512(uint8_t* q, const float* x, con
   }
   const float mn = _mm512_reduce_min_ps(vmn), mx = _mm512_reduce_max_ps(vmx);
   const float s = mx - mn > 0.0f ? 255.0f / (mx - mn) : 1.0f;
-  const float z = std::nearbyint(-mn * s);
+  const float z = zero_point(mn, s);
   const __m512 vs = _mm512_set1_ps(s);
   const __m512i vz = _mm512_set1_epi32(static_cast<int32_t>(z));
   for (int64_t k = 0; k < body; k += 16) store_codes(q + k, load_kept(x, keep, k, all), vs, vz, all);

@@ -196,14 +196,14 @@ void attend(float* ctx, const float* qkv, const Call& c, const WorkItem& item, S
                      !keys.windowed && !c.train && hm == 1.0f && !c.run.probs_out;
   if (plain && kernels::attention_fused(out, H, Q, K, V, ld, rows, n, d, c.scale)) return;
 
-  const bool bf16 = c.heads16 && n >= kBf16Keys;  // no relative terms: they read Q and K in float32
+  // bfloat16 products (no relative terms: those read Q and K in float32): the blocks of
+  // Q, K and V of head h in to_bf16_heads' [3, heads, T, d] layout.
+  const bool bf16 = c.heads16 && n >= kBf16Keys;
   const int64_t T = c.batch.tokens();
-  const uint16_t* Q16 = c.heads16 + (h * T + begin + q0) * d;
-  const uint16_t* K16 = c.heads16 + ((c.heads + h) * T + begin + keys.lo) * d;
-  const uint16_t* V16 = c.heads16 + ((2 * c.heads + h) * T + begin + keys.lo) * d;
+  const auto block16 = [&](int64_t part, int64_t row) { return c.heads16 + ((part * c.heads + h) * T + row) * d; };
   const bool scaled_later = c.distance && !c.spec.relative_after_mask;  // HF BERT scales q·k + relative terms
   if (bf16)
-    kernels::attention_scores_bf16(P, Q16, K16, rows, n, d, c.scale);
+    kernels::attention_scores_bf16(P, block16(0, begin + q0), block16(1, begin + keys.lo), rows, n, d, c.scale);
   else
     kernels::attention_scores(P, Q, ld, K, ld, rows, n, d, scaled_later ? 1.0f : c.scale);
   for (int64_t r = 0; r < rows; ++r) {
@@ -219,7 +219,7 @@ void attend(float* ctx, const float* qkv, const Call& c, const WorkItem& item, S
   uint16_t* P16 = scratch.probs16.data();
   kernels::to_bf16_n(P16, P, rows * n);
   float* dense_out = scratch.out.data();
-  kernels::attention_values_bf16(dense_out, P16, V16, rows, n, d);
+  kernels::attention_values_bf16(dense_out, P16, block16(2, begin + keys.lo), rows, n, d);
   for (int64_t r = 0; r < rows; ++r) std::copy(dense_out + r * d, dense_out + (r + 1) * d, out + r * H);
 }
 
