@@ -83,7 +83,7 @@ void attention_values_bf16(float* out, const uint16_t* p, const uint16_t* v, int
 // qkv [T, 3H] (Q, K, V of `heads` heads of d = H / heads features) -> out [3, heads, T, d]
 // in bfloat16: each head's block of each part dense. Parallel over T.
 void to_bf16_heads(uint16_t* out, const float* qkv, int64_t T, int64_t H, int64_t heads);
-// What the scores and values primitives the cache holds (at most 2 * PackedLinear::cache_capacity()).
+// How many primitives their cache holds (at most PackedLinear::cache_capacity()).
 size_t attention_cached_primitives();
 
 }  // namespace encore::kernels

@@ -7,6 +7,7 @@
 // How far reduced precision is from the float32 reference is reduced_precision_test.cc's.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <random>
@@ -15,6 +16,7 @@
 #include "kernels/isa.h"
 #include "kernels/kernels.h"
 #include "kernels/onednn.h"
+#include "kernels/packed_linear.h"
 #include "parity/fixture.h"
 
 namespace encore::testing {
@@ -75,6 +77,9 @@ TEST_F(Bf16Attention, ProductsAreTheBf16OperandsProductsInFloat32) {
           }
         }
       }
+  // 48 shapes: kept, up to the cache's bound.
+  EXPECT_GE(kernels::attention_cached_primitives(), std::min<size_t>(48, kernels::PackedLinear::cache_capacity()));
+  EXPECT_LE(kernels::attention_cached_primitives(), kernels::PackedLinear::cache_capacity());
 }
 
 // The relative L2 difference of two forward results over every output both have (NaN where
