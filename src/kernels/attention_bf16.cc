@@ -3,7 +3,6 @@
 // (brg:avx512_core_amx_bf16 on AMX CPUs, brg:avx512_core_bf16 on AVX512-BF16 ones) only
 // with every dimension known when the primitive is made and dense operands, so a primitive
 // is made per (rows, keys, head size, scale) and cached.
-#include <algorithm>
 #include <bit>
 #include <tuple>
 

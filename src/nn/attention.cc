@@ -344,7 +344,7 @@ void attention_forward(float* ctx, const float* qkv, const RaggedBatch& batch, c
   std::vector<WorkItem> items = work_items(batch, heads, [&](int64_t n) {
     return disentangled ? std::max<int64_t>(n, 1) : bf16 && n >= kBf16Keys ? bf16_block : kQueryBlock;
   });
-  const int64_t block = bf16 ? std::max(kQueryBlock, bf16_block) : kQueryBlock;
+  const int64_t block = bf16 ? bf16_block : kQueryBlock;  // the most rows an item has
   thread_local kernels::ScratchBuffer<uint16_t> heads16;
   if (bf16) {
     const int64_t T = batch.tokens();
