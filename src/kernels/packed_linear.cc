@@ -11,7 +11,9 @@
 #include <vector>
 
 #include "encore/error.h"
+#include "kernels/activation16.h"
 #include "kernels/isa.h"
+#include "kernels/kernels.h"
 #include "kernels/onednn.h"
 #include "kernels/scratch.h"
 
@@ -28,11 +30,6 @@ using LinearKey = std::tuple<int64_t, int64_t, int64_t, int, bool, int, bool, bo
 
 PrimitiveCache<LinearKey, dnnl::matmul>& matmul_cache() {
   static PrimitiveCache<LinearKey, dnnl::matmul> cache;
-  return cache;
-}
-
-PrimitiveCache<LinearKey, dnnl::eltwise_forward>& eltwise_cache() {  // Int8 epilogues' activations
-  static PrimitiveCache<LinearKey, dnnl::eltwise_forward> cache;
   return cache;
 }
 
@@ -194,7 +191,7 @@ RowCodes quantize_input_row(uint8_t* q, const float* x, const float* keep, int64
 __attribute__((target_clones("avx2", "default")))
 void int8_epilogue_row_portable(float* o, const int32_t* a, int32_t z, const int32_t* wsum, const float* ws, float r,
                                 const float* bias, const float* xo, const float* wo, int64_t k_out, int64_t N,
-                                bool accumulate) {
+                                bool accumulate, std::optional<Activation> act) {
   if (accumulate) {
 #pragma omp simd
     for (int64_t j = 0; j < N; ++j)
@@ -210,6 +207,7 @@ void int8_epilogue_row_portable(float* o, const int32_t* a, int32_t z, const int
 #pragma omp simd
     for (int64_t j = 0; j < N; ++j) o[j] += v * w[j];
   }
+  if (act) activate(o, N, *act);
 }
 
 ENCORE_AVX512_BEGIN
@@ -226,8 +224,16 @@ ENCORE_AVX512 inline __m512 epilogue_start(const float* o, const int32_t* a, int
   return accumulate ? _mm512_add_ps(_mm512_maskz_loadu_ps(m, o + j), v) : v;
 }
 
+template <int A>
+ENCORE_AVX512 inline __m512 activate_or_keep(__m512 v) {
+  if constexpr (A < 0) return v;
+  else return activate16<A>(v);
+}
+
 // The same in blocks of 64 columns held in registers across the outlier channels (the
-// portable form passes over the row once per channel), in the same order of operations.
+// portable form passes over the row once per channel), in the same order of operations,
+// then the activation A (an Activation as an int, -1 none; activation16.h) before the store.
+template <int A>
 ENCORE_AVX512 void int8_epilogue_row_avx512(float* o, const int32_t* a, int32_t z, const int32_t* wsum,
                                             const float* ws, float r, const float* bias, const float* xo,
                                             const float* wo, int64_t k_out, int64_t N, bool accumulate) {
@@ -241,24 +247,45 @@ ENCORE_AVX512 void int8_epilogue_row_avx512(float* o, const int32_t* a, int32_t 
       const float* w = wo + i * N + j;
       for (int u = 0; u < 4; ++u) c[u] = _mm512_fmadd_ps(v, _mm512_loadu_ps(w + 16 * u), c[u]);
     }
-    for (int u = 0; u < 4; ++u) _mm512_storeu_ps(o + j + 16 * u, c[u]);
+    for (int u = 0; u < 4; ++u) _mm512_storeu_ps(o + j + 16 * u, activate_or_keep<A>(c[u]));
   }
   for (; j < N; j += 16) {
     const __mmask16 m = N - j >= 16 ? all : tail_mask(N - j);
     __m512 c = epilogue_start(o, a, z, wsum, ws, r, bias, j, m, accumulate);
     for (int64_t i = 0; i < k_out; ++i)
       c = _mm512_fmadd_ps(_mm512_set1_ps(xo[i]), _mm512_maskz_loadu_ps(m, wo + i * N + j), c);
-    _mm512_mask_storeu_ps(o + j, m, c);
+    _mm512_mask_storeu_ps(o + j, m, activate_or_keep<A>(c));
   }
 }
 
 ENCORE_AVX512_END
 
+using EpilogueRow = void (*)(float*, const int32_t*, int32_t, const int32_t*, const float*, float, const float*,
+                            const float*, const float*, int64_t, int64_t, bool);
+
+// The AVX-512 epilogue with `act` in its lanes (null: act has no lane form).
+EpilogueRow epilogue_row_avx512(std::optional<Activation> act) {
+  constexpr auto lanes = [](Activation a) { return static_cast<int>(a); };
+  if (!act) return int8_epilogue_row_avx512<-1>;
+  switch (*act) {
+    case Activation::GeluErf: return int8_epilogue_row_avx512<lanes(Activation::GeluErf)>;
+    case Activation::GeluTanh: return int8_epilogue_row_avx512<lanes(Activation::GeluTanh)>;
+    case Activation::QuickGelu: return int8_epilogue_row_avx512<lanes(Activation::QuickGelu)>;
+    case Activation::Silu: return int8_epilogue_row_avx512<lanes(Activation::Silu)>;
+    case Activation::Relu: return int8_epilogue_row_avx512<lanes(Activation::Relu)>;
+    case Activation::Tanh: break;
+  }
+  return nullptr;
+}
+
 void int8_epilogue_row(float* o, const int32_t* a, int32_t z, const int32_t* wsum, const float* ws, float r,
                        const float* bias, const float* xo, const float* wo, int64_t k_out, int64_t N,
-                       bool accumulate) {
-  if (use_avx512()) int8_epilogue_row_avx512(o, a, z, wsum, ws, r, bias, xo, wo, k_out, N, accumulate);
-  else int8_epilogue_row_portable(o, a, z, wsum, ws, r, bias, xo, wo, k_out, N, accumulate);
+                       bool accumulate, std::optional<Activation> act) {
+  if (!use_avx512()) return int8_epilogue_row_portable(o, a, z, wsum, ws, r, bias, xo, wo, k_out, N, accumulate, act);
+  if (EpilogueRow row = epilogue_row_avx512(act)) return row(o, a, z, wsum, ws, r, bias, xo, wo, k_out, N, accumulate);
+  // tanh (no lane form): the scalar activation on the row while it is in cache
+  int8_epilogue_row_avx512<-1>(o, a, z, wsum, ws, r, bias, xo, wo, k_out, N, accumulate);
+  activate(o, N, *act);
 }
 
 }  // namespace
@@ -274,27 +301,6 @@ struct PackedLinear::Impl {
   std::vector<int64_t> outliers;  // Int8: input channels computed in float32
   std::vector<float> outlier_w;   // [outliers, out]: W[:, outliers]ᵀ in float32
   std::vector<float> keep;        // [in]: 0 on outlier channels, 1 elsewhere (empty: none)
-  // In-place activation over [M, N] (oneDNN's JIT eltwise, the same kernels as the post-ops).
-  void activate(float* y, int64_t M, int64_t N, Activation act) const {
-    const LinearKey key{M, 0, N, 0, false, static_cast<int>(act), false, false};
-    const dnnl::eltwise_forward prim = eltwise_cache().get(key, [&] {
-      dnnl::post_ops po;
-      append_activation(po, act);
-      dnnl::algorithm alg;
-      float alpha, beta, scale;
-      po.get_params_eltwise(0, scale, alg, alpha, beta);
-      memory::desc md({M, N}, dt::f32, tag::ab);
-      dnnl::eltwise_forward::desc d(dnnl::prop_kind::forward_inference, alg, md, alpha, beta);
-      return dnnl::eltwise_forward(dnnl::eltwise_forward::primitive_desc(d, user_scratchpad(), cpu_engine()));
-    });
-    memory m(memory::desc({M, N}, dt::f32, tag::ab), cpu_engine(), y);
-    std::unordered_map<int, memory> args{{DNNL_ARG_SRC, m}, {DNNL_ARG_DST, m}};
-    add_scratchpad(prim, args);
-    dnnl::stream stream(cpu_engine());
-    prim.execute(stream, args);
-    stream.wait();
-  }
-
   // Int8 applies the bias after rescaling, as a binary post-op; the other types pass it
   // to the matmul itself.
   dnnl::matmul::primitive_desc describe(int64_t M, int64_t K, int64_t N, const memory::desc& w,
@@ -376,7 +382,7 @@ PackedLinear::PackedLinear(const float* weight, const float* bias, int64_t in, i
 
 PackedLinear::~PackedLinear() = default;
 
-size_t PackedLinear::cached_primitives() { return matmul_cache().size() + eltwise_cache().size(); }
+size_t PackedLinear::cached_primitives() { return matmul_cache().size(); }
 
 size_t PackedLinear::cache_capacity() {
   static const size_t capacity = [] {
@@ -471,7 +477,7 @@ void PackedLinear::execute(void* y_out, bool y_bf16, const void* x_in, bool x_bf
   stream.wait();
   if (!int8) return;
   // Int8 epilogue: y (+)= (acc - zero[t] · w_sum[n]) · w_scale[n] / x_scale[t] + bias
-  // + x[t, outliers] · W[:, outliers]ᵀ, then the activation.
+  // + x[t, outliers] · W[:, outliers]ᵀ, then the activation, row by row.
   const float* inv = row_inv.data();
   const int32_t* zero = row_zero.data();
   const int32_t* wsum = impl_->row_sum.data();
@@ -485,8 +491,7 @@ void PackedLinear::execute(void* y_out, bool y_bf16, const void* x_in, bool x_bf
 #pragma omp parallel for if (T * N > 65536)
   for (int64_t t = 0; t < T; ++t)
     int8_epilogue_row(y + t * N, acc + t * N, zero[t], wsum, ws, inv[t], bias, xo + t * k_out, wo, k_out, N,
-                      accumulate);
-  if (act) impl_->activate(y, T, N, *act);
+                      accumulate, act);
 }
 
 // ---- Packing from a checkpoint's blocks, and unpacking (load time and export) ----

@@ -32,12 +32,11 @@ class PackedLinear {
  public:
   static constexpr size_t kMaxF32Channels = 64;
   // oneDNN primitives are specific to the row count: the process keeps the most recently
-  // used (matmuls, and Int8's activations), shared by every Linear of the same problem:
-  // cache_capacity() of each kind, kCachedPrimitives unless ENCORE_PRIMITIVE_CACHE_CAPACITY
-  // says otherwise (docs/performance.md: memory against speed).
+  // used cache_capacity() matmuls, shared by every Linear of the same problem:
+  // kCachedPrimitives unless ENCORE_PRIMITIVE_CACHE_CAPACITY says otherwise (docs/performance.md: memory against speed).
   static constexpr size_t kCachedPrimitives = 256;
   static size_t cache_capacity();
-  static size_t cached_primitives();  // at most 2 * cache_capacity()
+  static size_t cached_primitives();  // at most cache_capacity()
 
   // weight [out, in] row-major, bias [out] or null; the sizes in GEMM order (K = in, N = out),
   // as kernels::linear takes them. The data is copied (reordered).

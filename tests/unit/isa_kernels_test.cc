@@ -11,6 +11,7 @@
 #include <random>
 #include <vector>
 
+#include "kernels/activation16.h"
 #include "kernels/isa.h"
 #include "kernels/kernels.h"
 #include "kernels/packed_linear.h"
@@ -160,6 +161,96 @@ TEST_F(IsaKernels, Int8LinearMatchesPortable) {
         }
       }
     }
+  }
+}
+
+// The activations' lane forms (activation16.h, in the int8 epilogue) on 16 values.
+ENCORE_AVX512_BEGIN
+template <int A>
+ENCORE_AVX512 void activate16_n(float* v) {
+  _mm512_storeu_ps(v, kernels::activate16<A>(_mm512_loadu_ps(v)));
+}
+ENCORE_AVX512_END
+
+// Each lane form against the reference's formula in double over [-12, 12] in steps of 1/64
+// and the edges: gelu within Abramowitz & Stegun's 1.5e-7 absolute error of erf (times
+// 0.5 |x|) and float32 rounding; the sigmoid forms within a few float32 roundings.
+TEST_F(IsaKernels, ActivationLanesMatchTheirFormulas) {
+  std::vector<float> xs;
+  for (int i = -768; i <= 768; ++i) xs.push_back(static_cast<float>(i) / 64.0f);
+  for (float v : {1e-30f, -1e-30f, 0.0f, -0.0f, 1e-4f, -1e-4f, 30.0f, -30.0f, 100.0f, -100.0f, 1e30f, -1e30f,
+                  std::numeric_limits<float>::infinity()})
+    xs.push_back(v);
+  while (xs.size() % 16) xs.push_back(0.5f);
+  const auto sigmoid = [](double v, double a) { return v / (1.0 + std::exp(-a * v)); };
+  const auto tanh_arg = [](double v) { return std::sqrt(2.0 / M_PI) * (v + 0.044715 * v * v * v); };
+  struct Case {
+    Activation act;
+    void (*lanes)(float*);
+    std::function<double(double)> ref;
+    double abs_per_x;                     // the approximation's absolute error per unit of |x|
+    std::function<double(double)> arg;  // exp's argument
+  };
+  const auto none = [](double) { return 0.0; };
+  const std::vector<Case> cases = {
+      {Activation::GeluErf, activate16_n<static_cast<int>(Activation::GeluErf)>,
+       [](double v) { return 0.5 * v * std::erfc(-v / std::sqrt(2.0)); }, 0.5 * 1.5e-7, none},
+      // 0.5 v (1 + tanh(u)) without the cancellation of 1 + tanh(u) for u << 0
+      {Activation::GeluTanh, activate16_n<static_cast<int>(Activation::GeluTanh)>,
+       [&](double v) { return v / (1.0 + std::exp(-2.0 * tanh_arg(v))); }, 0.0,
+       [&](double v) { return 2.0 * tanh_arg(v); }},
+      {Activation::QuickGelu, activate16_n<static_cast<int>(Activation::QuickGelu)>,
+       [&](double v) { return sigmoid(v, 1.702); }, 0.0, [](double v) { return 1.702 * v; }},
+      {Activation::Silu, activate16_n<static_cast<int>(Activation::Silu)>, [&](double v) { return sigmoid(v, 1.0); },
+       0.0, [](double v) { return v; }},
+      {Activation::Relu, activate16_n<static_cast<int>(Activation::Relu)>,
+       [](double v) { return v > 0 ? v : 0.0; }, 0.0, none},
+  };
+  for (const Case& c : cases) {
+    ASSERT_TRUE(kernels::has_activate16(c.act));
+    std::vector<float> y = xs;
+    for (size_t i = 0; i < y.size(); i += 16) c.lanes(y.data() + i);
+    for (size_t i = 0; i < xs.size(); ++i) {
+      const double x = xs[i], ref = c.ref(x);
+      if (std::isinf(x)) {
+        EXPECT_EQ(y[i], static_cast<float>(ref)) << activation_name(c.act) << " at x = inf";
+        continue;
+      }
+      // exp's argument comes out of up to four float32 operations (gelu tanh's x^3, fma, two
+      // products), each rounding it by up to |arg| 2^-24, which the result inherits.
+      const double rounding = (4.0 + 4.0 * std::fabs(c.arg(x))) * std::ldexp(std::fabs(ref), -24);
+      const double tol = c.abs_per_x * std::fabs(x) + rounding + 1e-37;
+      EXPECT_NEAR(y[i], ref, tol) << activation_name(c.act) << " at x = " << x;
+    }
+    float nan[16];
+    std::fill(nan, nan + 16, std::numeric_limits<float>::quiet_NaN());
+    c.lanes(nan);
+    if (c.act == Activation::Relu) EXPECT_EQ(nan[0], 0.0f);  // as the scalar x > 0 ? x : 0
+    else EXPECT_TRUE(std::isnan(nan[0])) << activation_name(c.act);
+  }
+  EXPECT_FALSE(kernels::has_activate16(Activation::Tanh));
+}
+
+// The int8 Linear with each activation against the portable epilogue (the scalar
+// activations of kernels::activate after the same dequantization).
+TEST_F(IsaKernels, Int8LinearActivationsMatchPortable) {
+  std::mt19937 rng(5);
+  std::normal_distribution<float> g;
+  const int64_t in = 96, out = 200, T = 7;
+  std::vector<float> w(static_cast<size_t>(out * in)), b(static_cast<size_t>(out)), x(static_cast<size_t>(T * in));
+  for (float& v : w) v = g(rng) * 0.2f;
+  for (float& v : b) v = g(rng);
+  for (float& v : x) v = g(rng);
+  const kernels::PackedLinear lin(w.data(), b.data(), in, out, ComputeType::Int8, {3});
+  for (const Activation act : {Activation::GeluErf, Activation::GeluTanh, Activation::QuickGelu, Activation::Relu,
+                               Activation::Silu, Activation::Tanh}) {
+    auto [fast, portable] = both([&] {
+      std::vector<float> y(static_cast<size_t>(T * out));
+      lin.run(y.data(), x.data(), T, act);
+      return y;
+    });
+    for (size_t i = 0; i < fast.size(); ++i)
+      ASSERT_NEAR(fast[i], portable[i], 1e-5f * (1.0f + std::fabs(portable[i]))) << activation_name(act) << " at " << i;
   }
 }
 

@@ -38,7 +38,7 @@ TEST(PackedLinear, ManyRowCountsKeepABoundedSetOfPrimitives) {
           ASSERT_NEAR(y[static_cast<size_t>(t * out + n)], ref, tol * (1.0 + std::fabs(ref)))
               << "type " << static_cast<int>(type) << " T=" << T << " row " << t << " column " << n;
         }
-      ASSERT_LE(kernels::PackedLinear::cached_primitives(), 2 * kernels::PackedLinear::cache_capacity())
+      ASSERT_LE(kernels::PackedLinear::cached_primitives(), kernels::PackedLinear::cache_capacity())
           << "T=" << T;
     }
     const size_t capacity = kernels::PackedLinear::cache_capacity();
