@@ -209,18 +209,18 @@ void attend(float* ctx, const float* qkv, const Call& c, const WorkItem& item, S
     kernels::attention_scores_bf16(P, block16(0, begin + q0), block16(1, begin + keys.lo), rows, n, d, c.scale);
   else
     kernels::attention_scores(P, Q, ld, K, ld, rows, n, d, scaled_later ? 1.0f : c.scale);
+  uint16_t* P16 = scratch.probs16.data();
   for (int64_t r = 0; r < rows; ++r) {
     float* row = P + r * n;
     const int64_t pi = pos_all[q0 + r];
     finish_scores(row, c, Q + r * ld, K, ld, pos, pi, n, b, h, all_masked);
     probabilities(row, c, pos, pi, n, b, h, hm);
+    if (bf16) kernels::to_bf16_n(P16 + r * n, row, n);  // while the row is in L1
   }
   if (!bf16) {
     kernels::attention_values(out, H, P, V, ld, rows, n, d);
     return;
   }
-  uint16_t* P16 = scratch.probs16.data();
-  kernels::to_bf16_n(P16, P, rows * n);
   float* dense_out = scratch.out.data();
   kernels::attention_values_bf16(dense_out, P16, block16(2, begin + keys.lo), rows, n, d);
   for (int64_t r = 0; r < rows; ++r) std::copy(dense_out + r * d, dense_out + (r + 1) * d, out + r * H);

@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 #include <functional>
 #include <limits>
 #include <random>
@@ -13,6 +14,7 @@
 
 #include "kernels/activation16.h"
 #include "kernels/isa.h"
+#include "kernels/onednn.h"
 #include "kernels/kernels.h"
 #include "kernels/packed_linear.h"
 
@@ -160,6 +162,34 @@ TEST_F(IsaKernels, Int8LinearMatchesPortable) {
                 << " accumulate=" << accumulate << " at " << i;
         }
       }
+    }
+  }
+}
+
+// float32 -> bfloat16 on 16 lanes against the scalar to_bf16, bit for bit: random bit
+// patterns (NaNs, infinities, denormals, ties) and every tail length.
+TEST_F(IsaKernels, Bf16ConversionMatchesScalarBitForBit) {
+  std::mt19937 rng(3);
+  std::vector<float> x(4096);
+  for (float& v : x) {
+    const uint32_t u = rng();
+    std::memcpy(&v, &u, 4);
+  }
+  const float specials[] = {0.0f, -0.0f, 1.0f, 1.00390625f, 1.01171875f, 3.4e38f, -3.4e38f,
+                            std::numeric_limits<float>::infinity(), -std::numeric_limits<float>::infinity(),
+                            std::numeric_limits<float>::quiet_NaN(), std::numeric_limits<float>::denorm_min(),
+                            std::numeric_limits<float>::signaling_NaN()};
+  std::copy(std::begin(specials), std::end(specials), x.begin());
+  for (const int64_t n : {1, 5, 15, 16, 17, 31, 33, 4096}) {
+    auto [fast, portable] = both([&] {
+      std::vector<uint16_t> y(static_cast<size_t>(n) + 8, 0xabcd);
+      kernels::to_bf16_n(y.data(), x.data(), n);
+      return y;
+    });
+    for (size_t i = 0; i < fast.size(); ++i) {
+      const uint16_t want = static_cast<int64_t>(i) < n ? kernels::to_bf16(x[i]) : 0xabcd;
+      ASSERT_EQ(fast[i], want) << "n=" << n << " at " << i;
+      ASSERT_EQ(portable[i], want) << "n=" << n << " at " << i;
     }
   }
 }
