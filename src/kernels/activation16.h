@@ -1,9 +1,10 @@
 // The activations on 16 lanes (AVX-512), for epilogues that apply them to a GEMM's output
-// while it is in registers (the int8 epilogue). Each is the reference's function in a form
-// without cancellation, exact up to float32 rounding of its parts:
+// while it is in registers (the int8 epilogue). Each is the reference's function written
+// without cancellation, within float32 rounding of it (gelu's erf: within its approximation):
 //   gelu (erf):  0.5 x (1 + erf(x / sqrt 2)), erf from Abramowitz & Stegun 7.1.26 (absolute
-//                error <= 1.5e-7, the approximation oneDNN's gelu_erf uses). For x < 0,
-//                1 + erf(z) = 1 - (1 - erfc-part) is the erfc part itself, taken directly.
+//                error <= 1.5e-7, the approximation oneDNN's gelu_erf uses), whose form is
+//                1 - erf(z) = t p(t) exp(-z^2) for z >= 0: for x < 0, 1 + erf(x / sqrt 2) is
+//                that term itself, with no 1 - (1 - ...) cancellation.
 //   gelu (tanh): 0.5 x (1 + tanh(u)) = x / (1 + exp(-2u)), u = sqrt(2/pi) (x + 0.044715 x^3).
 //   quick gelu, silu: x / (1 + exp(-a x)), a = 1.702 or 1.
 //   relu: max(x, 0) (NaN gives 0, as the scalar x > 0 ? x : 0 does).

@@ -301,7 +301,7 @@ struct PackedLinear::Impl {
   std::vector<int64_t> outliers;  // Int8: input channels computed in float32
   std::vector<float> outlier_w;   // [outliers, out]: W[:, outliers]ᵀ in float32
   std::vector<float> keep;        // [in]: 0 on outlier channels, 1 elsewhere (empty: none)
-  // Int8 applies the bias after rescaling, as a binary post-op; the other types pass it
+  // Int8 applies the bias in encore's epilogue, after rescaling; the other types pass it
   // to the matmul itself.
   dnnl::matmul::primitive_desc describe(int64_t M, int64_t K, int64_t N, const memory::desc& w,
                                         std::optional<Activation> act, bool accumulate, bool bf16_out = false) const {
