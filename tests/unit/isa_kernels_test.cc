@@ -1,7 +1,9 @@
 // The AVX-512 kernels (isa.h) against the portable ones they replace on AVX-512 CPUs, on the
 // shapes that exercise their masked tails: softmax over 1..80 keys (with masked -inf keys,
-// fully masked rows and NaN), and the int8 Linear (input quantization and epilogue, with and
-// without outlier channels, bias and residual) at widths that are not multiples of 16 or 64.
+// fully masked rows and NaN), the int8 Linear (input quantization and epilogue, with and
+// without outlier channels, bias, residual and each activation) at widths that are not
+// multiples of 16 or 64, the bfloat16 conversion bit for bit, and the activations' lane forms
+// against their formulas in double.
 #include <gtest/gtest.h>
 
 #include <algorithm>
