@@ -1,6 +1,6 @@
 // A Linear layer prepared once for oneDNN's matmul primitive: weights reordered at load to
 // the blocked layout oneDNN picks for this CPU (memory format `any`), bias and activation
-// or a residual add fused as post-ops.
+// or a residual add fused as post-ops (Int8: in encore's own epilogue, below).
 //
 // Compute types (activations stay float32 outside the GEMM):
 //   F32   float32 weights and inputs.
@@ -11,8 +11,9 @@
 //         output, -0.17 .. max, would get half of them with a symmetric scale), int32
 //         accumulation (oneDNN's brgemm: AMX-INT8 tiles where the CPU has them, else VNNI,
 //         whose u8 x s8 products are native), and encore's epilogue: the zero point's share
-//         (zero x the weight row's sum of codes) taken off in int32, both scales, the bias
-//         and the rest.
+//         (zero x the weight row's sum of codes) taken off in int32, both scales, the bias,
+//         the outlier channels below and the activation (in registers on AVX-512 CPUs,
+//         kernels/activation16.h), one row at a time.
 //         Outlier input channels (`f32_channels`, found by calibration: BERT's LayerNorm
 //         outputs carry a few channels 10-30x larger than the rest, which would otherwise
 //         set every token's scale) are left out of the int8 product and added back in float32
