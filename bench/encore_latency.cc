@@ -62,7 +62,8 @@ int main(int argc, char** argv) {
   const double ours = median(times);
 
   // GEMM bound: each layer's four products (QKV, out-proj, FFN in, FFN out) on the same
-  // T rows, through the same packed oneDNN matmul, with separate weights per layer, but
+  // T rows, through the same PackedLinear::run (oneDNN's matmul, or panel_gemm for f32 on
+  // AVX-512 CPUs), with separate weights per layer, but
   // no bias, activation, residual, attention or LayerNorm; on the same --threads as encode
   // (whose ThreadScope ends with each call).
   const encore::ThreadScope scope(threads);

@@ -15,6 +15,7 @@
 #include "kernels/isa.h"
 #include "kernels/kernels.h"
 #include "kernels/onednn.h"
+#include "kernels/panel_gemm.h"
 #include "kernels/scratch.h"
 
 namespace encore::kernels {
@@ -301,6 +302,7 @@ struct PackedLinear::Impl {
   std::vector<int64_t> outliers;  // Int8: input channels computed in float32
   std::vector<float> outlier_w;   // [outliers, out]: W[:, outliers]ᵀ in float32
   std::vector<float> keep;        // [in]: 0 on outlier channels, 1 elsewhere (empty: none)
+  bool panels = false;            // F32 in oneDNN's BA16a64b: panel_gemm runs it on AVX-512
   // Int8 applies the bias in encore's epilogue, after rescaling; the other types pass it
   // to the matmul itself.
   dnnl::matmul::primitive_desc describe(int64_t M, int64_t K, int64_t N, const memory::desc& w,
@@ -339,6 +341,7 @@ PackedLinear::PackedLinear(const float* weight, const float* bias, int64_t in, i
   memory::desc any({in, out}, weight_type(type), tag::any);
   auto pd = impl_->describe(128, in, out, any, std::nullopt, false);
   impl_->weights_md = pd.weights_desc();
+  impl_->panels = type == ComputeType::F32 && impl_->weights_md == memory::desc({in, out}, dt::f32, tag::BA16a64b);
   impl_->weights = memory(impl_->weights_md, cpu_engine());
   dnnl::stream stream(cpu_engine());
   // [out, in] row-major is the [in, out] matrix with layout "ba".
@@ -382,6 +385,8 @@ PackedLinear::PackedLinear(const float* weight, const float* bias, int64_t in, i
 
 PackedLinear::~PackedLinear() = default;
 
+bool PackedLinear::uses_panel_gemm() const { return impl_->panels && use_avx512(); }
+
 size_t PackedLinear::cached_primitives() { return matmul_cache().size(); }
 
 size_t PackedLinear::cache_capacity() {
@@ -415,6 +420,11 @@ void PackedLinear::execute(void* y_out, bool y_bf16, const void* x_in, bool x_bf
                            std::optional<Activation> act, bool accumulate) const {
   if (T == 0) return;
   ENCORE_CHECK(!(act && accumulate), "PackedLinear: activation and accumulate are exclusive");
+  if (uses_panel_gemm())
+    return panel_gemm(static_cast<float*>(y_out), static_cast<const float*>(x_in), T, in_, out_,
+                      static_cast<const float*>(impl_->weights.get_data_handle()),
+                      impl_->has_bias ? static_cast<const float*>(impl_->bias.get_data_handle()) : nullptr, act,
+                      accumulate);
   // The packed layout follows from (in, out, type) on this CPU, so the key says it.
   const dnnl::matmul prim = matmul_cache().get(
       {T, in_, out_, static_cast<int>(type_), impl_->has_bias, act ? static_cast<int>(*act) : -1, accumulate, y_bf16},
@@ -533,6 +543,7 @@ PackedLinear::PackedLinear(const std::vector<Rows>& blocks, const float* bias, i
   impl_->has_bias = bias != nullptr;
   memory::desc any({in_, out_}, weight_type(type), tag::any);
   impl_->weights_md = impl_->describe(128, in_, out_, any, std::nullopt, false).weights_desc();
+  impl_->panels = type == ComputeType::F32 && impl_->weights_md == memory::desc({in_, out_}, dt::f32, tag::BA16a64b);
   // Its pages are left to the reorders to fault in (docs/checkpoints.md, load).
   impl_->weights = memory(impl_->weights_md, cpu_engine());
   // Block b is columns [off, off + rows) of the [in, out] matrix oneDNN packs: a sub-memory

@@ -1,6 +1,7 @@
 // A Linear layer prepared once for oneDNN's matmul primitive: weights reordered at load to
 // the blocked layout oneDNN picks for this CPU (memory format `any`), bias and activation
-// or a residual add fused as post-ops (Int8: in encore's own epilogue, below).
+// or a residual add fused as post-ops (Int8: in encore's own epilogue, below). F32 on
+// AVX-512 CPUs runs encore's own GEMM on that same layout instead (kernels/panel_gemm.h).
 //
 // Compute types (activations stay float32 outside the GEMM):
 //   F32   float32 weights and inputs.
@@ -76,6 +77,9 @@ class PackedLinear {
   int64_t in() const { return in_; }
   int64_t out() const { return out_; }
   ComputeType type() const { return type_; }
+  // Whether run() takes encore's panel_gemm (F32 packed as BA16a64b, on AVX-512: see
+  // kernels/panel_gemm.h) rather than oneDNN's matmul, now.
+  bool uses_panel_gemm() const;
 
   // The weights back as [out, in] row-major float32 (out * in floats at `weight`): for F32,
   // a oneDNN reorder of the packed copy, bit-identical to the weights that were packed.

@@ -8,6 +8,7 @@
 #include <random>
 #include <vector>
 
+#include "kernels/isa.h"
 #include "kernels/packed_linear.h"
 
 namespace encore {
@@ -20,8 +21,14 @@ TEST(PackedLinear, ManyRowCountsKeepABoundedSetOfPrimitives) {
   std::vector<float> w(static_cast<size_t>(out * in)), b(static_cast<size_t>(out));
   for (float& v : w) v = g(rng) * 0.2f;
   for (float& v : b) v = g(rng);
-  for (const ComputeType type : {ComputeType::F32, ComputeType::Int8}) {
+  // F32 twice: through oneDNN (the portable kernels forced), and through panel_gemm where
+  // the CPU runs it (no oneDNN primitive: the cache must not grow).
+  for (const auto& [type, portable] : {std::pair{ComputeType::F32, true}, {ComputeType::F32, false},
+                                       {ComputeType::Int8, false}}) {
+    kernels::force_portable_kernels(portable);
     const kernels::PackedLinear lin(w.data(), b.data(), in, out, type);
+    const bool onednn = !lin.uses_panel_gemm();
+    const size_t before = kernels::PackedLinear::cached_primitives();
     // Row counts 1..300, then the first ones again (made again after they were dropped).
     for (int64_t i = 0; i < 320; ++i) {
       const int64_t T = i < 300 ? i + 1 : i - 299;
@@ -42,7 +49,11 @@ TEST(PackedLinear, ManyRowCountsKeepABoundedSetOfPrimitives) {
           << "T=" << T;
     }
     const size_t capacity = kernels::PackedLinear::cache_capacity();
-    EXPECT_GE(kernels::PackedLinear::cached_primitives(), std::min<size_t>(300, capacity));
+    if (onednn)
+      EXPECT_GE(kernels::PackedLinear::cached_primitives(), std::min<size_t>(300, capacity));
+    else
+      EXPECT_EQ(kernels::PackedLinear::cached_primitives(), before);
+    kernels::force_portable_kernels(false);
   }
 }
 
