@@ -7,6 +7,7 @@
 #include <cstring>
 #include <cstdlib>
 #include <oneapi/dnnl/dnnl.hpp>
+#include <string>
 #include <tuple>
 #include <vector>
 
@@ -341,7 +342,11 @@ PackedLinear::PackedLinear(const float* weight, const float* bias, int64_t in, i
   memory::desc any({in, out}, weight_type(type), tag::any);
   auto pd = impl_->describe(128, in, out, any, std::nullopt, false);
   impl_->weights_md = pd.weights_desc();
-  impl_->panels = type == ComputeType::F32 && impl_->weights_md == memory::desc({in, out}, dt::f32, tag::BA16a64b);
+  // panel_gemm reads two of oneDNN's layouts: f32 BA16a64b, and int8 BA16a64b4a with no AMX
+  // kernel for it (oneDNN's AMX tiles outrun VNNI) and whole groups of 4 codes per row.
+  impl_->panels = (type == ComputeType::F32 && impl_->weights_md == memory::desc({in, out}, dt::f32, tag::BA16a64b)) ||
+                  (type == ComputeType::Int8 && impl_->weights_md == memory::desc({in, out}, dt::s8, tag::BA16a64b4a) &&
+                   in % 4 == 0 && std::string(pd.impl_info_str()).find("amx") == std::string::npos);
   impl_->weights = memory(impl_->weights_md, cpu_engine());
   dnnl::stream stream(cpu_engine());
   // [out, in] row-major is the [in, out] matrix with layout "ba".
@@ -385,7 +390,9 @@ PackedLinear::PackedLinear(const float* weight, const float* bias, int64_t in, i
 
 PackedLinear::~PackedLinear() = default;
 
-bool PackedLinear::uses_panel_gemm() const { return impl_->panels && use_avx512(); }
+bool PackedLinear::uses_panel_gemm() const {
+  return impl_->panels && (type_ == ComputeType::Int8 ? panel_gemm_int8_runs() : use_avx512());
+}
 
 size_t PackedLinear::cached_primitives() { return matmul_cache().size(); }
 
@@ -420,15 +427,11 @@ void PackedLinear::execute(void* y_out, bool y_bf16, const void* x_in, bool x_bf
                            std::optional<Activation> act, bool accumulate) const {
   if (T == 0) return;
   ENCORE_CHECK(!(act && accumulate), "PackedLinear: activation and accumulate are exclusive");
-  if (uses_panel_gemm())
+  const bool panels = uses_panel_gemm();
+  const float* bias = impl_->has_bias ? static_cast<const float*>(impl_->bias.get_data_handle()) : nullptr;
+  if (panels && type_ == ComputeType::F32)
     return panel_gemm(static_cast<float*>(y_out), static_cast<const float*>(x_in), T, in_, out_,
-                      static_cast<const float*>(impl_->weights.get_data_handle()),
-                      impl_->has_bias ? static_cast<const float*>(impl_->bias.get_data_handle()) : nullptr, act,
-                      accumulate);
-  // The packed layout follows from (in, out, type) on this CPU, so the key says it.
-  const dnnl::matmul prim = matmul_cache().get(
-      {T, in_, out_, static_cast<int>(type_), impl_->has_bias, act ? static_cast<int>(*act) : -1, accumulate, y_bf16},
-      [&] { return dnnl::matmul(impl_->describe(T, in_, out_, impl_->weights_md, act, accumulate, y_bf16)); });
+                      static_cast<const float*>(impl_->weights.get_data_handle()), bias, act, accumulate);
   float* y = static_cast<float*>(y_out);  // float32 output (every type but a bf16 hand-off)
   const float* x = static_cast<const float*>(x_in);
   const int64_t n = T * in_;
@@ -468,7 +471,16 @@ void PackedLinear::execute(void* y_out, bool y_bf16, const void* x_in, bool x_bf
       for (int64_t i = 0; i < k_out; ++i) xo[t * k_out + i] = x[t * K + outliers[i]];
     }
     src_ptr = q;
+    if (panels)
+      return panel_gemm_int8(y, q, T, K, out_,
+                             {static_cast<const int8_t*>(impl_->weights.get_data_handle()), impl_->row_sum.data(),
+                              impl_->row_scale.data(), bias, impl_->outlier_w.data(), k_out},
+                             inv, zero, xo, act, accumulate);
   }
+  // The packed layout follows from (in, out, type) on this CPU, so the key says it.
+  const dnnl::matmul prim = matmul_cache().get(
+      {T, in_, out_, static_cast<int>(type_), impl_->has_bias, act ? static_cast<int>(*act) : -1, accumulate, y_bf16},
+      [&] { return dnnl::matmul(impl_->describe(T, in_, out_, impl_->weights_md, act, accumulate, y_bf16)); });
   const bool int8 = type_ == ComputeType::Int8;
   thread_local ScratchBuffer<int32_t> acc_buf;
   // Int8: the int32 accumulators. The AVX-512 epilogue reads each vector of them before it
@@ -491,7 +503,6 @@ void PackedLinear::execute(void* y_out, bool y_bf16, const void* x_in, bool x_bf
   const float* inv = row_inv.data();
   const int32_t* zero = row_zero.data();
   const int32_t* wsum = impl_->row_sum.data();
-  const float* bias = impl_->has_bias ? static_cast<const float*>(impl_->bias.get_data_handle()) : nullptr;
   const int64_t N = out_;
   const int64_t k_out = static_cast<int64_t>(impl_->outliers.size());
   const float* xo = row_outliers.data();

@@ -1,7 +1,8 @@
 // A Linear layer prepared once for oneDNN's matmul primitive: weights reordered at load to
 // the blocked layout oneDNN picks for this CPU (memory format `any`), bias and activation
 // or a residual add fused as post-ops (Int8: in encore's own epilogue, below). F32 on
-// AVX-512 CPUs runs encore's own GEMM on that same layout instead (kernels/panel_gemm.h).
+// AVX-512 CPUs, and Int8 on VNNI without AMX, run encore's own GEMMs on that same layout
+// instead (kernels/panel_gemm.h).
 //
 // Compute types (activations stay float32 outside the GEMM):
 //   F32   float32 weights and inputs.
@@ -10,8 +11,9 @@
 //         as CTranslate2's int8), inputs uint8 with one scale and zero point per token row
 //         (255 / (max - min) of x_row and 0: the row's whole range gets the 256 codes; a GELU
 //         output, -0.17 .. max, would get half of them with a symmetric scale), int32
-//         accumulation (oneDNN's brgemm: AMX-INT8 tiles where the CPU has them, else VNNI,
-//         whose u8 x s8 products are native), and encore's epilogue: the zero point's share
+//         accumulation (oneDNN's brgemm on AMX-INT8 tiles where the CPU has them; else with
+//         VNNI, whose u8 x s8 products are native, encore's panel_gemm_int8 on oneDNN's
+//         layout, the epilogue on its registers), and encore's epilogue: the zero point's share
 //         (zero x the weight row's sum of codes) taken off in int32, both scales, the bias,
 //         the outlier channels below and the activation (in registers on AVX-512 CPUs,
 //         kernels/activation16.h), one row at a time.

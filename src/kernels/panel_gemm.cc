@@ -126,6 +126,8 @@ struct Int8Block {
         c[m][3] = _mm512_dpbusd_epi32(c[m][3], s, b3);
       }
     }
+    // The epilogue a column vector at a time, the outlier channels last (each outlier weight
+    // vector loaded once for the block's rows, not once per row).
     const Int8Panels& p = *a.w;
     float* y = a.y + t * a.N;
 #pragma GCC unroll 4
@@ -134,19 +136,22 @@ struct Int8Block {
       if (col >= a.N) break;
       const __mmask16 mask = a.N - col >= 16 ? 0xffff : tail_mask(a.N - col);
       const __m512 b = p.bias ? _mm512_maskz_loadu_ps(mask, p.bias + col) : _mm512_setzero_ps();
+      const __m512i sum = _mm512_maskz_loadu_epi32(mask, p.sum + col);
+      const __m512 scale = _mm512_maskz_loadu_ps(mask, p.scale + col);
+      __m512 r[MB];
 #pragma GCC unroll 8
       for (int m = 0; m < MB; ++m) {
-        float* out = y + m * a.N + col;
-        const __m512i codes = _mm512_sub_epi32(
-            c[m][v], _mm512_mullo_epi32(_mm512_set1_epi32(a.zero[t + m]), _mm512_maskz_loadu_epi32(mask, p.sum + col)));
-        const __m512 scaled = _mm512_mul_ps(_mm512_cvtepi32_ps(codes), _mm512_maskz_loadu_ps(mask, p.scale + col));
-        __m512 r = _mm512_fmadd_ps(scaled, _mm512_set1_ps(a.inv[t + m]), b);
-        if (a.accumulate) r = _mm512_add_ps(_mm512_maskz_loadu_ps(mask, out), r);
-        const float* xo = a.xo + (t + m) * p.k_out;
-        for (int64_t i = 0; i < p.k_out; ++i)
-          r = _mm512_fmadd_ps(_mm512_set1_ps(xo[i]), _mm512_maskz_loadu_ps(mask, p.outlier_w + i * a.N + col), r);
-        put<A>(out, mask, r);
+        const __m512i codes = _mm512_sub_epi32(c[m][v], _mm512_mullo_epi32(_mm512_set1_epi32(a.zero[t + m]), sum));
+        r[m] = _mm512_fmadd_ps(_mm512_mul_ps(_mm512_cvtepi32_ps(codes), scale), _mm512_set1_ps(a.inv[t + m]), b);
+        if (a.accumulate) r[m] = _mm512_add_ps(_mm512_maskz_loadu_ps(mask, y + m * a.N + col), r[m]);
       }
+      for (int64_t i = 0; i < p.k_out; ++i) {
+        const __m512 wv = _mm512_maskz_loadu_ps(mask, p.outlier_w + i * a.N + col);
+#pragma GCC unroll 8
+        for (int m = 0; m < MB; ++m) r[m] = _mm512_fmadd_ps(_mm512_set1_ps(a.xo[(t + m) * p.k_out + i]), wv, r[m]);
+      }
+#pragma GCC unroll 8
+      for (int m = 0; m < MB; ++m) put<A>(y + m * a.N + col, mask, r[m]);
     }
   }
 };

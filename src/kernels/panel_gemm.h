@@ -1,10 +1,10 @@
-// encore's own float32 GEMM for packed Linears on AVX-512 CPUs, reading the weights where
-// oneDNN packed them: its BA16a64b layout, [ceil(N / 64)] panels of [round_up(K, 16), 64]
+// encore's own GEMMs for packed Linears on AVX-512 CPUs (float32; int8 with VNNI, where
+// oneDNN has no AMX kernel), reading the weights where oneDNN packed them. Float32: its BA16a64b layout, [ceil(N / 64)] panels of [round_up(K, 16), 64]
 // (64 output columns, each k a contiguous row of 64 floats; padding zero).
 //
 // Why not oneDNN's matmul on the same weights: Debian's oneDNN 2.6.3 runs its f32 brgemm at
-// 65-80 GFLOP/s for 1-64 rows on AMD Zen 4, where this kernel runs at 78-102, and within
-// ~3% of it up to thousands of rows (docs/performance.md). The kernel is the plain
+// 65-95 GFLOP/s for 1-64 rows on AMD Zen 4, where this kernel runs at 78-102, and level with
+// it or faster up to thousands of rows (docs/performance.md). The kernel is the plain
 // register-blocked product: 6 rows x 64 columns of accumulators (24 vectors), one weight
 // row of 4 vectors per k, one broadcast x per row, so every element of y is summed in k
 // order 0, 1, ..., K-1 whatever the row count: a row's output does not depend on which
@@ -43,8 +43,9 @@ bool panel_gemm_int8_runs();
 // y[T, N] = act(float(x·W - zero[t] · sum) · scale · inv[t] + bias + xo[t] · outlier_w), or
 // y += (the same without act): x the inputs' codes (rows of K, K a multiple of 4), inv and
 // zero their per-row scales and zero points, xo [T, k_out] the outlier channels' values.
-// The int32 accumulators stay in registers, so the result is bit for bit what oneDNN's
-// matmul followed by PackedLinear's AVX-512 epilogue gives.
+// The int32 accumulators stay in registers (no [T, N] int32 pass through memory), and the
+// epilogue does PackedLinear's AVX-512 epilogue's operations in its order (int32 sums being
+// exact in any order, the same result as oneDNN's matmul followed by that epilogue).
 void panel_gemm_int8(float* y, const uint8_t* x, int64_t T, int64_t K, int64_t N, const Int8Panels& w,
                      const float* inv, const int32_t* zero, const float* xo, std::optional<Activation> act,
                      bool accumulate);
