@@ -303,7 +303,7 @@ struct PackedLinear::Impl {
   std::vector<int64_t> outliers;  // Int8: input channels computed in float32
   std::vector<float> outlier_w;   // [outliers, out]: W[:, outliers]ᵀ in float32
   std::vector<float> keep;        // [in]: 0 on outlier channels, 1 elsewhere (empty: none)
-  bool panels = false;            // F32 in oneDNN's BA16a64b: panel_gemm runs it on AVX-512
+  bool panels = false;            // a layout panel_gemm reads (the constructors say which)
   // Int8 applies the bias in encore's epilogue, after rescaling; the other types pass it
   // to the matmul itself.
   dnnl::matmul::primitive_desc describe(int64_t M, int64_t K, int64_t N, const memory::desc& w,

@@ -196,11 +196,14 @@ template <template <int, int> class Block, class Args, class W>
 void gemm(const Args& a, const W* w, int64_t T, std::optional<Activation> act) {
   if (T == 0 || a.N == 0) return;
   const Rows<Args, W> run = rows_for<Block, Args, W>(act);
+  // Groups of equal size (in whole register blocks): the threads split the items evenly,
+  // so they must be of one size (600 rows as 512 + 88 left one of two threads 88 rows).
   const int64_t panels = (a.N + kPanel - 1) / kPanel, groups = (T + kGroup - 1) / kGroup;
+  const int64_t size = ((T + groups - 1) / groups + kRows - 1) / kRows * kRows;
 #pragma omp parallel for schedule(static) if (panels * groups > 1 && T * a.K * a.N > (1 << 18))
   for (int64_t i = 0; i < panels * groups; ++i) {
-    const int64_t p = i % panels, t0 = i / panels * kGroup;
-    run(a, t0, std::min(T, t0 + kGroup), w + p * a.panel_size(), p * kPanel);
+    const int64_t p = i % panels, t0 = i / panels * size;
+    run(a, t0, std::min(T, t0 + size), w + p * a.panel_size(), p * kPanel);
   }
   if (act && !has_activate16(*act)) {
 #pragma omp parallel for if (T * a.N > 65536)

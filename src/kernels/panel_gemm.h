@@ -1,10 +1,12 @@
 // encore's own GEMMs for packed Linears on AVX-512 CPUs (float32; int8 with VNNI, where
-// oneDNN has no AMX kernel), reading the weights where oneDNN packed them. Float32: its BA16a64b layout, [ceil(N / 64)] panels of [round_up(K, 16), 64]
-// (64 output columns, each k a contiguous row of 64 floats; padding zero).
+// oneDNN has no AMX kernel), reading the weights where oneDNN packed them. Float32: its
+// BA16a64b layout, [ceil(N / 64)] panels of [round_up(K, 16), 64] (64 output columns, each k
+// a contiguous row of 64 floats; padding zero).
 //
-// Why not oneDNN's matmul on the same weights: Debian's oneDNN 2.6.3 runs its f32 brgemm at
-// 65-95 GFLOP/s for 1-64 rows on AMD Zen 4, where this kernel runs at 78-102, and level with
-// it or faster up to thousands of rows (docs/performance.md). The kernel is the plain
+// Why not oneDNN's matmul on the same weights: Debian's oneDNN 2.6.3's f32 brgemm took
+// 1.07-1.33x this kernel's time for 1-64 rows on AMD Zen 4 (a bert-base layer's four
+// products, weights out of cache), 1.01-1.02x at 128-4,096 rows (docs/performance.md, the
+// fast path). Not measured on Intel CPUs yet. The kernel is the plain
 // register-blocked product: 6 rows x 64 columns of accumulators (24 vectors), one weight
 // row of 4 vectors per k, one broadcast x per row, so every element of y is summed in k
 // order 0, 1, ..., K-1 whatever the row count: a row's output does not depend on which

@@ -21,10 +21,10 @@ TEST(PackedLinear, ManyRowCountsKeepABoundedSetOfPrimitives) {
   std::vector<float> w(static_cast<size_t>(out * in)), b(static_cast<size_t>(out));
   for (float& v : w) v = g(rng) * 0.2f;
   for (float& v : b) v = g(rng);
-  // F32 twice: through oneDNN (the portable kernels forced), and through panel_gemm where
-  // the CPU runs it (no oneDNN primitive: the cache must not grow).
+  // Each type twice: through oneDNN (the portable kernels forced), and through panel_gemm
+  // where the CPU runs it (no oneDNN primitive: the cache must not grow).
   for (const auto& [type, portable] : {std::pair{ComputeType::F32, true}, {ComputeType::F32, false},
-                                       {ComputeType::Int8, false}}) {
+                                       {ComputeType::Int8, true}, {ComputeType::Int8, false}}) {
     kernels::force_portable_kernels(portable);
     const kernels::PackedLinear lin(w.data(), b.data(), in, out, type);
     const bool onednn = !lin.uses_panel_gemm();
