@@ -449,8 +449,10 @@ body_has 'encore_http_requests_total{route="/embed",status="499"}'
 check 200 GET /health
 stop_idle_server a
 
-# ---- Server B: one request at a time (429 beyond it), then the SIGTERM drain.
-start_server b --max-concurrent-requests 1 --max-client-batch-size 64 --auto-truncate
+# ---- Server B: one request at a time (429 beyond it), then the SIGTERM drain. The drain
+# timeout outlasts the heavy request in every build: it takes over 10 s (the default) in the
+# ASan build, whose checks on every load of the float32 GEMM's loop slow it ~4x.
+start_server b --max-concurrent-requests 1 --max-client-batch-size 64 --auto-truncate --drain-timeout 120
 heavy="{\"inputs\": [$(python3 -c "print(','.join(['\"' + ' '.join(['drain'] * 300) + '\"'] * 32))")]}"
 for i in $(seq 1 6); do
   curl -s -o "$tmp/c$i.body" -w '%{http_code}\n' "$base/embed" -H 'Content-Type: application/json' \
