@@ -2106,7 +2106,7 @@ def render(R, workloads, engines, threads):
     engines_at = len(out)  # how the (a), (b), (c), (m) engines run, dropped when none of those ran
     out.append("- encore: `build/bench/encore_throughput` (Model::encode on ragged token ids for (a)/(c); "
                f"Embedder::embed, batches of {BATCH_B} in input order, for (b)); GEMM bound from "
-               "`build/bench/encore_latency` (the same matrix products in oneDNN alone)")
+               "`build/bench/encore_latency` (the same matrix products alone, through PackedLinear)")
     out.append("- ONNX Runtime: torch.onnx TorchScript export (opset 17, dynamic batch/seq, eager attention), "
                "onnxruntime.transformers optimize_model(model_type='bert'), ORT_ENABLE_ALL, intra_op=threads, "
                "inter_op=1, sequential")

@@ -1,5 +1,5 @@
 // Latency of encore's encoder on random token ids, and the GEMM bound: the time the same
-// matrix products take in oneDNN alone (through encore's GEMM entry point), in one run.
+// matrix products take alone (through PackedLinear: oneDNN, or encore's panel GEMMs), in one run.
 //
 // usage: encore_latency --model DIR [--batch B] [--seq S] [--threads T] [--runs N] [--dtype f32|bf16|int8] [--attention f32]
 #include <algorithm>
