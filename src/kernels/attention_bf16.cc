@@ -76,7 +76,7 @@ void to_bf16_heads(uint16_t* out, const float* qkv, int64_t T, int64_t H, int64_
   for (int64_t t = 0; t < T; ++t)
     for (int64_t part = 0; part < 3; ++part)
       for (int64_t h = 0; h < heads; ++h)
-        to_bf16_n(out + ((part * heads + h) * T + t) * d, qkv + t * 3 * H + part * H + h * d, d);
+        to_bf16_operands(out + ((part * heads + h) * T + t) * d, qkv + t * 3 * H + part * H + h * d, d);
 }
 
 size_t attention_cached_primitives() { return cache().size(); }

@@ -37,10 +37,12 @@ inline float fast_exp(float x) {
 
 ENCORE_AVX512_BEGIN
 
-// fast_exp on 16 lanes, operation for operation (NaN propagates, as in the scalar form: the
-// clamps keep x when it is NaN).
+// fast_exp on 16 lanes, value for value (NaN propagates, as in the scalar form: the clamps
+// keep x when it is NaN). The scale 2^fx comes from vscalefps instead of the scalar form's
+// exponent bits and multiply: p * 2^fx is exact for every fx the clamps allow, so the bits are
+// the same (checked on all 2^32 inputs), in 16 instructions instead of 19.
 ENCORE_AVX512 inline __m512 fast_exp16(__m512 x) {
-  const __mmask16 underflow = _mm512_cmp_ps_mask(x, _mm512_set1_ps(-87.3365447504f), _CMP_LT_OQ);
+  const __mmask16 kept = _mm512_cmp_ps_mask(x, _mm512_set1_ps(-87.3365447504f), _CMP_NLT_UQ);  // no underflow
   const __m512 xc = _mm512_max_ps(_mm512_set1_ps(-87.3365447504f), _mm512_min_ps(_mm512_set1_ps(88.3762626647949f), x));
   const __m512 fx = _mm512_roundscale_ps(_mm512_mul_ps(xc, _mm512_set1_ps(1.44269504088896341f)),
                                          _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
@@ -53,8 +55,7 @@ ENCORE_AVX512 inline __m512 fast_exp16(__m512 x) {
   p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.6666665459e-1f));
   p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(5.0000001201e-1f));
   p = _mm512_add_ps(_mm512_fmadd_ps(_mm512_mul_ps(p, r), r, r), _mm512_set1_ps(1.0f));
-  const __m512i e = _mm512_slli_epi32(_mm512_add_epi32(_mm512_cvtps_epi32(fx), _mm512_set1_epi32(127)), 23);
-  return _mm512_maskz_mul_ps(static_cast<__mmask16>(~underflow), p, _mm512_castsi512_ps(e));
+  return _mm512_maskz_scalef_ps(kept, p, fx);
 }
 
 ENCORE_AVX512_END

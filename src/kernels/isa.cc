@@ -24,6 +24,11 @@ bool use_bf16_attention() {
   return cpu && !g_force_f32_attention.load(std::memory_order_relaxed);
 }
 
+bool use_avx512_bf16() {
+  static const bool cpu = __builtin_cpu_supports("avx512bf16");
+  return cpu && use_avx512();
+}
+
 void force_f32_attention(bool on) { g_force_f32_attention.store(on, std::memory_order_relaxed); }
 
 }  // namespace encore::kernels

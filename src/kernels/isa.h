@@ -29,6 +29,9 @@ namespace encore::kernels {
 #endif
 
 #define ENCORE_AVX512 __attribute__((target("avx512f,avx512bw,avx512vl,avx512dq,avx2,fma,bmi2")))
+// ENCORE_AVX512 plus AVX512-BF16 (vcvtneps2bf16), for functions called only when
+// use_avx512_bf16().
+#define ENCORE_AVX512_BF16 __attribute__((target("avx512f,avx512bw,avx512vl,avx512dq,avx2,fma,bmi2,avx512bf16")))
 
 // True when the AVX-512 kernels run: the CPU has them and force_portable_kernels(true)
 // was not called (tests call it to compare both versions on one machine).
@@ -40,6 +43,9 @@ void force_portable_kernels(bool on);
 // AMX-BF16 where oneDNN finds it) and force_f32_attention(true) was not called (tests call
 // it to compare with the float32 products on one machine).
 bool use_bf16_attention();
+// use_avx512() on a CPU with AVX512-BF16: the kernels that convert the operands of those
+// bfloat16 products may use its conversion instruction (see to_bf16_operands, onednn.h).
+bool use_avx512_bf16();
 void force_f32_attention(bool on);
 
 // The lanes of the last, partial vector of a loop over n floats in steps of 16.

@@ -71,6 +71,16 @@ ENCORE_AVX512 void to_bf16_n_avx512(uint16_t* out, const float* x, int64_t n) {
   if (i < n) to_bf16_16(out + i, x + i, tail_mask(n - i));
 }
 
+ENCORE_AVX512_BF16 void to_bf16_operands_avx512(uint16_t* out, const float* x, int64_t n) {
+  int64_t i = 0;
+  for (; i + 16 <= n; i += 16)
+    _mm256_storeu_si256(reinterpret_cast<__m256i*>(out + i), (__m256i)_mm512_cvtneps_pbh(_mm512_loadu_ps(x + i)));
+  if (i < n) {
+    const __mmask16 m = tail_mask(n - i);
+    _mm256_mask_storeu_epi16(out + i, m, (__m256i)_mm512_cvtneps_pbh(_mm512_maskz_loadu_ps(m, x + i)));
+  }
+}
+
 ENCORE_AVX512_END
 
 }  // namespace
@@ -78,6 +88,11 @@ ENCORE_AVX512_END
 void to_bf16_n(uint16_t* out, const float* x, int64_t n) {
   if (use_avx512()) to_bf16_n_avx512(out, x, n);
   else to_bf16_n_portable(out, x, n);
+}
+
+void to_bf16_operands(uint16_t* out, const float* x, int64_t n) {
+  if (use_avx512_bf16()) to_bf16_operands_avx512(out, x, n);
+  else to_bf16_n(out, x, n);
 }
 
 }  // namespace encore::kernels

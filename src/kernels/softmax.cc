@@ -14,6 +14,7 @@
 #include "kernels/fast_exp.h"
 #include "kernels/isa.h"
 #include "kernels/kernels.h"
+#include "kernels/onednn.h"
 
 namespace encore::kernels {
 
@@ -21,14 +22,16 @@ namespace {
 
 ENCORE_AVX512_BEGIN
 
-ENCORE_AVX512 bool softmax_avx512(float* x, int64_t n) {
+// The first two of softmax's passes: x = exp(x - max x); returns 1 / sum, or 0 when every
+// entry is -inf (x left as it was).
+ENCORE_AVX512 inline float shifted_exp_avx512(float* x, int64_t n) {
   int64_t i = 0;
   __m512 vm = _mm512_set1_ps(-INFINITY);
   for (; i + 16 <= n; i += 16) vm = _mm512_max_ps(_mm512_loadu_ps(x + i), vm);  // a NaN lane keeps vm
   const __mmask16 tail = tail_mask(n - i);
   if (tail) vm = _mm512_mask_max_ps(vm, tail, _mm512_maskz_loadu_ps(tail, x + i), vm);
   const float m = _mm512_reduce_max_ps(vm);
-  if (m == -INFINITY) return false;
+  if (m == -INFINITY) return 0.0f;
   const __m512 vmax = _mm512_set1_ps(m);
   __m512 vs = _mm512_setzero_ps();
   for (i = 0; i + 16 <= n; i += 16) {
@@ -41,9 +44,32 @@ ENCORE_AVX512 bool softmax_avx512(float* x, int64_t n) {
     _mm512_mask_storeu_ps(x + i, tail, e);
     vs = _mm512_mask_add_ps(vs, tail, vs, e);
   }
-  const __m512 s = _mm512_set1_ps(1.0f / _mm512_reduce_add_ps(vs));
-  for (i = 0; i + 16 <= n; i += 16) _mm512_storeu_ps(x + i, _mm512_mul_ps(_mm512_loadu_ps(x + i), s));
-  if (tail) _mm512_mask_storeu_ps(x + i, tail, _mm512_mul_ps(_mm512_maskz_loadu_ps(tail, x + i), s));
+  return 1.0f / _mm512_reduce_add_ps(vs);  // the sum is at least 1 (the max's own term)
+}
+
+ENCORE_AVX512 bool softmax_avx512(float* x, int64_t n) {
+  const float inv = shifted_exp_avx512(x, n);
+  if (inv == 0.0f) return false;
+  const __m512 s = _mm512_set1_ps(inv);
+  int64_t i = 0;
+  for (; i + 16 <= n; i += 16) _mm512_storeu_ps(x + i, _mm512_mul_ps(_mm512_loadu_ps(x + i), s));
+  if (const __mmask16 tail = tail_mask(n - i))
+    _mm512_mask_storeu_ps(x + i, tail, _mm512_mul_ps(_mm512_maskz_loadu_ps(tail, x + i), s));
+  return true;
+}
+
+// softmax_avx512 whose last pass writes the probabilities in bfloat16 (vcvtneps2bf16).
+ENCORE_AVX512_BF16 bool softmax_to_bf16_avx512(uint16_t* out, float* x, int64_t n) {
+  const float inv = shifted_exp_avx512(x, n);
+  if (inv == 0.0f) return false;
+  const __m512 s = _mm512_set1_ps(inv);
+  int64_t i = 0;
+  for (; i + 16 <= n; i += 16)
+    _mm256_storeu_si256(reinterpret_cast<__m256i*>(out + i),
+                        (__m256i)_mm512_cvtneps_pbh(_mm512_mul_ps(_mm512_loadu_ps(x + i), s)));
+  if (const __mmask16 tail = tail_mask(n - i))
+    _mm256_mask_storeu_epi16(out + i, tail,
+                             (__m256i)_mm512_cvtneps_pbh(_mm512_mul_ps(_mm512_maskz_loadu_ps(tail, x + i), s)));
   return true;
 }
 
@@ -79,5 +105,12 @@ void scale_inplace(float* x, int64_t n, float s) {
 // row, and rows of short sentences are a few dozen keys, where separately dispatched calls
 // cost as much as the arithmetic.
 bool softmax_inplace(float* x, int64_t n) { return use_avx512() ? softmax_avx512(x, n) : softmax_portable(x, n); }
+
+bool softmax_to_bf16(uint16_t* out, float* x, int64_t n) {
+  if (use_avx512_bf16()) return softmax_to_bf16_avx512(out, x, n);
+  if (!softmax_inplace(x, n)) return false;
+  to_bf16_n(out, x, n);
+  return true;
+}
 
 }  // namespace encore::kernels

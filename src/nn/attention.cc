@@ -210,12 +210,14 @@ void attend(float* ctx, const float* qkv, const Call& c, const WorkItem& item, S
   else
     kernels::attention_scores(P, Q, ld, K, ld, rows, n, d, scaled_later ? 1.0f : c.scale);
   uint16_t* P16 = scratch.probs16.data();
+  const bool softmax_only = !c.train && hm == 1.0f && !c.run.probs_out;  // probabilities() = softmax
   for (int64_t r = 0; r < rows; ++r) {
     float* row = P + r * n;
     const int64_t pi = pos_all[q0 + r];
     finish_scores(row, c, Q + r * ld, K, ld, pos, pi, n, b, h, all_masked);
-    probabilities(row, c, pos, pi, n, b, h, hm);
-    if (bf16) kernels::to_bf16_n(P16 + r * n, row, n);  // while the row is in L1
+    if (bf16 && softmax_only && kernels::softmax_to_bf16(P16 + r * n, row, n)) continue;
+    probabilities(row, c, pos, pi, n, b, h, hm);  // and every key masked
+    if (bf16) kernels::to_bf16_operands(P16 + r * n, row, n);  // while the row is in L1
   }
   if (!bf16) {
     kernels::attention_values(out, H, P, V, ld, rows, n, d);

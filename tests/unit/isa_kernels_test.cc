@@ -2,7 +2,8 @@
 // shapes that exercise their masked tails: softmax over 1..80 keys (with masked -inf keys,
 // fully masked rows and NaN), the int8 Linear (input quantization and epilogue, with and
 // without outlier channels, bias, residual and each activation) at widths that are not
-// multiples of 16 or 64, the bfloat16 conversion bit for bit, the activations' lane forms
+// multiples of 16 or 64, the bfloat16 conversions bit for bit (and softmax into bfloat16),
+// fast_exp's lanes, the activations' lane forms
 // against their formulas in double, and the panel GEMMs against oneDNN's matmul.
 #include <gtest/gtest.h>
 
@@ -17,6 +18,7 @@
 #include <vector>
 
 #include "kernels/activation16.h"
+#include "kernels/fast_exp.h"
 #include "kernels/isa.h"
 #include "kernels/onednn.h"
 #include "kernels/kernels.h"
@@ -195,6 +197,93 @@ TEST_F(IsaKernels, Bf16ConversionMatchesScalarBitForBit) {
       const uint16_t want = static_cast<int64_t>(i) < n ? kernels::to_bf16(x[i]) : 0xabcd;
       ASSERT_EQ(fast[i], want) << "n=" << n << " at " << i;
       ASSERT_EQ(portable[i], want) << "n=" << n << " at " << i;
+    }
+  }
+}
+
+// The conversion for bfloat16 products' operands: to_bf16's bits, except that where the CPU
+// converts (vcvtneps2bf16) a denormal becomes a zero of its sign, as those products read it.
+TEST_F(IsaKernels, Bf16OperandsAreTheConversionButForDenormals) {
+  std::mt19937 rng(5);
+  std::vector<float> x(4096);
+  for (float& v : x) {
+    const uint32_t u = rng() >> (rng() % 2 ? 0 : 4);  // every fifth or so denormal-or-small
+    std::memcpy(&v, &u, 4);
+  }
+  const float specials[] = {0.0f, -0.0f, 1.00390625f, 1.01171875f, std::numeric_limits<float>::infinity(),
+                            std::numeric_limits<float>::quiet_NaN(), std::numeric_limits<float>::signaling_NaN(),
+                            std::numeric_limits<float>::denorm_min(), -std::numeric_limits<float>::denorm_min()};
+  std::copy(std::begin(specials), std::end(specials), x.begin());
+  for (const int64_t n : {1, 9, 16, 17, 4096}) {
+    std::vector<uint16_t> y(static_cast<size_t>(n) + 8, 0xabcd);
+    kernels::to_bf16_operands(y.data(), x.data(), n);
+    for (size_t i = 0; i < y.size(); ++i) {
+      uint16_t want = 0xabcd;
+      if (static_cast<int64_t>(i) < n) {
+        want = kernels::to_bf16(x[i]);
+        if (kernels::use_avx512_bf16() && std::fpclassify(x[i]) == FP_SUBNORMAL) want = std::signbit(x[i]) ? 0x8000 : 0;
+      }
+      ASSERT_EQ(y[i], want) << "n=" << n << " at " << i << " x=" << x[i];
+    }
+  }
+}
+
+// softmax_to_bf16 (bfloat16 attention's probabilities) is softmax_inplace then
+// to_bf16_operands, bit for bit, in both kernels; a fully masked row is left to the caller.
+TEST_F(IsaKernels, SoftmaxToBf16IsSoftmaxThenConversion) {
+  std::mt19937 rng(11);
+  std::normal_distribution<float> g(0.0f, 4.0f);
+  const float inf = std::numeric_limits<float>::infinity();
+  for (const int64_t n : {1, 2, 15, 16, 17, 31, 64, 77, 128, 512, 777}) {
+    std::vector<float> x(static_cast<size_t>(n));
+    for (int64_t j = 0; j < n; ++j) x[static_cast<size_t>(j)] = (j % 7 == 5) ? -inf : g(rng);
+    const auto [fast, portable] = both([&] {  // each kernel against its own softmax
+      std::vector<float> probs = x, scratch = x;
+      EXPECT_TRUE(kernels::softmax_inplace(probs.data(), n));
+      std::vector<uint16_t> want(static_cast<size_t>(n) + 8, 0xabcd), out = want;
+      kernels::to_bf16_operands(want.data(), probs.data(), n);
+      EXPECT_TRUE(kernels::softmax_to_bf16(out.data(), scratch.data(), n));
+      return std::make_pair(out, want);
+    });
+    ASSERT_EQ(fast.first, fast.second) << "n=" << n;
+    ASSERT_EQ(portable.first, portable.second) << "n=" << n;
+  }
+  for (const int64_t n : {1, 16, 33}) {
+    std::vector<float> masked(static_cast<size_t>(n), -inf);
+    std::vector<uint16_t> out(static_cast<size_t>(n), 0xabcd);
+    EXPECT_FALSE(kernels::softmax_to_bf16(out.data(), masked.data(), n));
+    for (uint16_t v : out) EXPECT_EQ(v, 0xabcd) << "a fully masked row writes nothing";
+  }
+}
+
+// fast_exp16 (softmax, the fused attention, the activations' lanes) against the scalar
+// fast_exp on every 389th float bit pattern: within one ulp (the scalar form's rounding steps
+// are not the lanes' fused ones), exactly 0 where it underflows, NaN where it is NaN.
+ENCORE_AVX512_BEGIN
+ENCORE_AVX512 void fast_exp16_n(float* v) { _mm512_storeu_ps(v, kernels::fast_exp16(_mm512_loadu_ps(v))); }
+ENCORE_AVX512_END
+
+TEST_F(IsaKernels, FastExpLanesAreTheScalarForm) {
+  std::vector<float> x(16);
+  uint64_t u = 0;
+  while (u < (1ull << 32)) {
+    for (float& v : x) {
+      const uint32_t bits = static_cast<uint32_t>(u);
+      std::memcpy(&v, &bits, 4);
+      u += 389;
+    }
+    std::vector<float> y = x;
+    fast_exp16_n(y.data());
+    for (size_t i = 0; i < 16; ++i) {
+      const float want = kernels::fast_exp(x[i]);
+      if (std::isnan(want) || want == 0.0f) {
+        ASSERT_TRUE(std::isnan(want) ? std::isnan(y[i]) : y[i] == 0.0f) << "x=" << x[i] << " gave " << y[i];
+        continue;
+      }
+      int32_t a, b;
+      std::memcpy(&a, &y[i], 4);
+      std::memcpy(&b, &want, 4);
+      ASSERT_LE(std::abs(a - b), 1) << "x=" << std::hexfloat << x[i] << ": " << y[i] << " vs " << want;
     }
   }
 }
