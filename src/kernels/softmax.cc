@@ -109,7 +109,7 @@ bool softmax_inplace(float* x, int64_t n) { return use_avx512() ? softmax_avx512
 bool softmax_to_bf16(uint16_t* out, float* x, int64_t n) {
   if (use_avx512_bf16()) return softmax_to_bf16_avx512(out, x, n);
   if (!softmax_inplace(x, n)) return false;
-  to_bf16_n(out, x, n);
+  to_bf16_operands(out, x, n);
   return true;
 }
 

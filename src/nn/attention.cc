@@ -137,9 +137,13 @@ void finish_scores(float* row, const Call& c, const float* qi, const float* K, i
   if (c.distance && after_mask) add_relative(row, c, qi, K, ld, pos, pi, n, 1.0f);  // modeling_albert.py L318-332
 }
 
-// Scores to probabilities: softmax, dropout, head mask; recorded when asked for.
+// Scores to probabilities: softmax, dropout, head mask; recorded when asked for; with
+// `out16`, also in bfloat16 for the products (a plain softmax writes them in its last pass,
+// leaving `row` unnormalized).
 void probabilities(float* row, const Call& c, const int64_t* pos, int64_t pi, int64_t n, int64_t b, int64_t h,
-                   float hm) {
+                   float hm, uint16_t* out16 = nullptr) {
+  const bool softmax_only = !c.train && hm == 1.0f && !c.run.probs_out;
+  if (out16 && softmax_only && kernels::softmax_to_bf16(out16, row, n)) return;
   // Every key -inf: PyTorch's safe softmax gives 0, plain softmax NaN.
   if (!kernels::softmax_inplace(row, n)) {
     const float v = c.spec.masked_row_zero ? 0.0f : std::numeric_limits<float>::quiet_NaN();
@@ -158,6 +162,7 @@ void probabilities(float* row, const Call& c, const int64_t* pos, int64_t pi, in
     float* out = c.run.probs_out + ((b * c.heads + h) * c.S + pi) * c.S;
     for (int64_t j = 0; j < n; ++j) out[pos[j]] = row[j];
   }
+  if (out16) kernels::to_bf16_operands(out16, row, n);  // while the row is in L1
 }
 
 // The keys [lo, hi) of a sequence that queries first..last (rows of it) can see: all of them,
@@ -210,14 +215,11 @@ void attend(float* ctx, const float* qkv, const Call& c, const WorkItem& item, S
   else
     kernels::attention_scores(P, Q, ld, K, ld, rows, n, d, scaled_later ? 1.0f : c.scale);
   uint16_t* P16 = scratch.probs16.data();
-  const bool softmax_only = !c.train && hm == 1.0f && !c.run.probs_out;  // probabilities() = softmax
   for (int64_t r = 0; r < rows; ++r) {
     float* row = P + r * n;
     const int64_t pi = pos_all[q0 + r];
     finish_scores(row, c, Q + r * ld, K, ld, pos, pi, n, b, h, all_masked);
-    if (bf16 && softmax_only && kernels::softmax_to_bf16(P16 + r * n, row, n)) continue;
-    probabilities(row, c, pos, pi, n, b, h, hm);  // and every key masked
-    if (bf16) kernels::to_bf16_operands(P16 + r * n, row, n);  // while the row is in L1
+    probabilities(row, c, pos, pi, n, b, h, hm, bf16 ? P16 + r * n : nullptr);
   }
   if (!bf16) {
     kernels::attention_values(out, H, P, V, ld, rows, n, d);
