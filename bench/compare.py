@@ -1099,7 +1099,7 @@ def median(xs):
 
 
 def cosine_spread(cs):
-    """'min M (0.1% quantile Q, K under 0.999), mean A over N sentences' (runs before the quantile: no Q)."""
+    """'min M (0.1% quantile Q, K under 0.999), mean A over N sentences'; an older run's JSON has no quantile."""
     tail = f" (0.1% quantile {cs['q001']:.6f}, {cs['below_999']} under 0.999)" if "q001" in cs else ""
     return f"min {cs['min']:.6f}{tail}, mean {cs['mean']:.6f} over {cs['n']} sentences"
 
