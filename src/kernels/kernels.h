@@ -37,10 +37,12 @@ bool dropout_keep(float p, uint64_t seed, uint64_t site, uint64_t index);
 // Softmax (runtime ISA dispatch): x = softmax(x), max-shifted; returns false, leaving x as
 // it was, when every entry is -inf (the caller decides what such a row becomes). And x *= s.
 bool softmax_inplace(float* x, int64_t n);
-// softmax_inplace with the probabilities written to out in bfloat16 (to_bf16_operands'
-// bits: for the bfloat16 product P·V) in its last pass instead of back to x, which is left
-// as scratch; false, out untouched, when every entry of x is -inf.
-bool softmax_to_bf16(uint16_t* out, float* x, int64_t n);
+// Softmax for the bfloat16 product P·V, left unnormalized: out = exp(x - max x) in bfloat16
+// (to_bf16_operands' rounding), and the return value is 1 / the sum of those exps in float32,
+// by which the caller scales P·V's row; 0, out untouched, when every entry is -inf. x is
+// scratch. On AVX512-BF16 CPUs the exp is a cheaper form (within 2.6e-6, far inside
+// bfloat16's rounding) in two passes; elsewhere softmax_inplace's exp.
+float exp_to_bf16(uint16_t* out, float* x, int64_t n);
 void scale_inplace(float* x, int64_t n, float s);
 
 // Small attention products, one (sequence, head, query block) at a time, for few keys

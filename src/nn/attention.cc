@@ -99,7 +99,7 @@ constexpr int64_t kBf16QueryBlock = 128;
 // Per-thread buffers of the work items: scores, and (bfloat16 path) the probabilities in
 // bfloat16 and a dense output block.
 struct Scratch {
-  std::vector<float> scores, out;
+  std::vector<float> scores, out, row_scale;
   std::vector<uint16_t> probs16;
 };
 
@@ -138,12 +138,14 @@ void finish_scores(float* row, const Call& c, const float* qi, const float* K, i
 }
 
 // Scores to probabilities: softmax, dropout, head mask; recorded when asked for; with
-// `out16`, also in bfloat16 for the products (a plain softmax writes them in its last pass,
-// leaving `row` unnormalized).
-void probabilities(float* row, const Call& c, const int64_t* pos, int64_t pi, int64_t n, int64_t b, int64_t h,
-                   float hm, uint16_t* out16 = nullptr) {
+// `out16`, also in bfloat16 for the products. Returns the factor by which the row of P·V is
+// still to be scaled: 1, or for a plain softmax into bfloat16 the 1 / sum that
+// kernels::exp_to_bf16 leaves out (`row` is then scratch).
+float probabilities(float* row, const Call& c, const int64_t* pos, int64_t pi, int64_t n, int64_t b, int64_t h,
+                    float hm, uint16_t* out16 = nullptr) {
   const bool softmax_only = !c.train && hm == 1.0f && !c.run.probs_out;
-  if (out16 && softmax_only && kernels::softmax_to_bf16(out16, row, n)) return;
+  if (out16 && softmax_only)
+    if (const float s = kernels::exp_to_bf16(out16, row, n); s != 0.0f) return s;
   // Every key -inf: PyTorch's safe softmax gives 0, plain softmax NaN.
   if (!kernels::softmax_inplace(row, n)) {
     const float v = c.spec.masked_row_zero ? 0.0f : std::numeric_limits<float>::quiet_NaN();
@@ -163,6 +165,7 @@ void probabilities(float* row, const Call& c, const int64_t* pos, int64_t pi, in
     for (int64_t j = 0; j < n; ++j) out[pos[j]] = row[j];
   }
   if (out16) kernels::to_bf16_operands(out16, row, n);  // while the row is in L1
+  return 1.0f;
 }
 
 // The keys [lo, hi) of a sequence that queries first..last (rows of it) can see: all of them,
@@ -215,11 +218,13 @@ void attend(float* ctx, const float* qkv, const Call& c, const WorkItem& item, S
   else
     kernels::attention_scores(P, Q, ld, K, ld, rows, n, d, scaled_later ? 1.0f : c.scale);
   uint16_t* P16 = scratch.probs16.data();
+  float* row_scale = scratch.row_scale.data();
   for (int64_t r = 0; r < rows; ++r) {
     float* row = P + r * n;
     const int64_t pi = pos_all[q0 + r];
     finish_scores(row, c, Q + r * ld, K, ld, pos, pi, n, b, h, all_masked);
-    probabilities(row, c, pos, pi, n, b, h, hm, bf16 ? P16 + r * n : nullptr);
+    const float s = probabilities(row, c, pos, pi, n, b, h, hm, bf16 ? P16 + r * n : nullptr);
+    if (bf16) row_scale[r] = s;
   }
   if (!bf16) {
     kernels::attention_values(out, H, P, V, ld, rows, n, d);
@@ -227,7 +232,8 @@ void attend(float* ctx, const float* qkv, const Call& c, const WorkItem& item, S
   }
   float* dense_out = scratch.out.data();
   kernels::attention_values_bf16(dense_out, P16, block16(2, begin + keys.lo), rows, n, d);
-  for (int64_t r = 0; r < rows; ++r) std::copy(dense_out + r * d, dense_out + (r + 1) * d, out + r * H);
+  for (int64_t r = 0; r < rows; ++r)
+    for (int64_t j = 0; j < d; ++j) out[r * H + j] = dense_out[r * d + j] * row_scale[r];
 }
 
 // Disentangled attention of one (sequence, head), every query block: the position terms come
@@ -365,6 +371,7 @@ void attention_forward(float* ctx, const float* qkv, const RaggedBatch& batch, c
     if (bf16) {
       scratch.probs16.resize(static_cast<size_t>(block * longest));
       scratch.out.resize(static_cast<size_t>(block * d));
+      scratch.row_scale.resize(static_cast<size_t>(block));
     }
     std::vector<float> c2p, p2c;
 #pragma omp for schedule(dynamic)

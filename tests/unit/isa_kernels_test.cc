@@ -2,7 +2,7 @@
 // shapes that exercise their masked tails: softmax over 1..80 keys (with masked -inf keys,
 // fully masked rows and NaN), the int8 Linear (input quantization and epilogue, with and
 // without outlier channels, bias, residual and each activation) at widths that are not
-// multiples of 16 or 64, the bfloat16 conversions bit for bit (and softmax into bfloat16),
+// multiples of 16 or 64, the bfloat16 conversions bit for bit (and softmax into bfloat16 within its rounding),
 // fast_exp's lanes, the activations' lane forms
 // against their formulas in double, and the panel GEMMs against oneDNN's matmul.
 #include <gtest/gtest.h>
@@ -228,32 +228,55 @@ TEST_F(IsaKernels, Bf16OperandsAreTheConversionButForDenormals) {
   }
 }
 
-// softmax_to_bf16 (bfloat16 attention's probabilities) is softmax_inplace then
-// to_bf16_operands, bit for bit, in both kernels; a fully masked row is left to the caller.
-TEST_F(IsaKernels, SoftmaxToBf16IsSoftmaxThenConversion) {
+// exp_to_bf16 (bfloat16 attention's probabilities, left unnormalized) in both kernels: each
+// code times the returned 1 / sum is the float32 softmax within bfloat16's rounding (a half
+// ulp: 2^-8 relative at most, plus 2e-5 for the exps and the sum); a masked key is exactly 0, a
+// fully masked row returns 0 and writes nothing, a NaN score makes the row's factor NaN.
+float bf16_value(uint16_t code) {
+  const uint32_t bits = static_cast<uint32_t>(code) << 16;
+  float v;
+  std::memcpy(&v, &bits, 4);
+  return v;
+}
+
+TEST_F(IsaKernels, ExpToBf16TimesItsFactorIsTheSoftmax) {
   std::mt19937 rng(11);
   std::normal_distribution<float> g(0.0f, 4.0f);
   const float inf = std::numeric_limits<float>::infinity();
-  for (const int64_t n : {1, 2, 15, 16, 17, 31, 64, 77, 128, 512, 777}) {
-    std::vector<float> x(static_cast<size_t>(n));
-    for (int64_t j = 0; j < n; ++j) x[static_cast<size_t>(j)] = (j % 7 == 5) ? -inf : g(rng);
-    const auto [fast, portable] = both([&] {  // each kernel against its own softmax
-      std::vector<float> probs = x, scratch = x;
-      EXPECT_TRUE(kernels::softmax_inplace(probs.data(), n));
-      std::vector<uint16_t> want(static_cast<size_t>(n) + 8, 0xabcd), out = want;
-      kernels::to_bf16_operands(want.data(), probs.data(), n);
-      EXPECT_TRUE(kernels::softmax_to_bf16(out.data(), scratch.data(), n));
-      return std::make_pair(out, want);
-    });
-    ASSERT_EQ(fast.first, fast.second) << "n=" << n;
-    ASSERT_EQ(portable.first, portable.second) << "n=" << n;
+  for (const bool portable : {false, true}) {
+    kernels::force_portable_kernels(portable);
+    for (const int64_t n : {1, 2, 15, 16, 17, 31, 64, 77, 128, 512, 777}) {
+      std::vector<float> x(static_cast<size_t>(n));
+      for (int64_t j = 0; j < n; ++j) x[static_cast<size_t>(j)] = (j % 7 == 5) ? -inf : (j % 11 == 3) ? -1e4f : g(rng);
+      std::vector<float> want = x, scratch = x;
+      ASSERT_TRUE(kernels::softmax_inplace(want.data(), n));
+      std::vector<uint16_t> out(static_cast<size_t>(n) + 8, 0xabcd);
+      const float s = kernels::exp_to_bf16(out.data(), scratch.data(), n);
+      ASSERT_GT(s, 0.0f);
+      for (int64_t j = 0; j < n; ++j) {
+        const float got = bf16_value(out[static_cast<size_t>(j)]) * s, w = want[static_cast<size_t>(j)];
+        if (x[static_cast<size_t>(j)] <= -1e4f) {
+          ASSERT_EQ(out[static_cast<size_t>(j)], 0) << "a masked key is exactly 0 (n=" << n << ", portable " << portable << ")";
+          continue;
+        }
+        ASSERT_NEAR(got, w, (0x1p-8f + 2e-5f) * w + 1e-37f) << "n=" << n << " j=" << j << " portable " << portable;
+      }
+      for (size_t j = static_cast<size_t>(n); j < out.size(); ++j) ASSERT_EQ(out[j], 0xabcd) << "written past n";
+    }
+    for (const int64_t n : {1, 16, 33}) {
+      std::vector<float> masked(static_cast<size_t>(n), -inf);
+      std::vector<uint16_t> out(static_cast<size_t>(n), 0xabcd);
+      EXPECT_EQ(kernels::exp_to_bf16(out.data(), masked.data(), n), 0.0f);
+      for (uint16_t v : out) EXPECT_EQ(v, 0xabcd) << "a fully masked row writes nothing";
+    }
+    for (const int64_t n : {2, 16, 33}) {  // (a row of NaN alone has no maximum: left to the caller, as -inf)
+      std::vector<float> with_nan(static_cast<size_t>(n), 1.0f);
+      with_nan[static_cast<size_t>(n / 2)] = std::numeric_limits<float>::quiet_NaN();
+      std::vector<uint16_t> out(static_cast<size_t>(n));
+      EXPECT_TRUE(std::isnan(kernels::exp_to_bf16(out.data(), with_nan.data(), n))) << "n=" << n;
+    }
   }
-  for (const int64_t n : {1, 16, 33}) {
-    std::vector<float> masked(static_cast<size_t>(n), -inf);
-    std::vector<uint16_t> out(static_cast<size_t>(n), 0xabcd);
-    EXPECT_FALSE(kernels::softmax_to_bf16(out.data(), masked.data(), n));
-    for (uint16_t v : out) EXPECT_EQ(v, 0xabcd) << "a fully masked row writes nothing";
-  }
+  kernels::force_portable_kernels(false);
 }
 
 // fast_exp16 (softmax, the fused attention, the activations' lanes) against the scalar
