@@ -23,19 +23,25 @@ namespace {
 
 ENCORE_AVX512_BEGIN
 
+// The row's maximum, NaN entries left out (a NaN lane keeps vm); -inf when there is none.
+ENCORE_AVX512 inline float row_max_avx512(const float* x, int64_t n) {
+  int64_t i = 0;
+  __m512 vm = _mm512_set1_ps(-INFINITY);
+  for (; i + 16 <= n; i += 16) vm = _mm512_max_ps(_mm512_loadu_ps(x + i), vm);
+  if (const __mmask16 tail = tail_mask(n - i)) vm = _mm512_mask_max_ps(vm, tail, _mm512_maskz_loadu_ps(tail, x + i), vm);
+  return _mm512_reduce_max_ps(vm);
+}
+
 // The first two of softmax's passes: x = exp(x - max x); returns 1 / sum, or 0 when every
 // entry is -inf (x left as it was).
 ENCORE_AVX512 inline float shifted_exp_avx512(float* x, int64_t n) {
-  int64_t i = 0;
-  __m512 vm = _mm512_set1_ps(-INFINITY);
-  for (; i + 16 <= n; i += 16) vm = _mm512_max_ps(_mm512_loadu_ps(x + i), vm);  // a NaN lane keeps vm
-  const __mmask16 tail = tail_mask(n - i);
-  if (tail) vm = _mm512_mask_max_ps(vm, tail, _mm512_maskz_loadu_ps(tail, x + i), vm);
-  const float m = _mm512_reduce_max_ps(vm);
+  const float m = row_max_avx512(x, n);
   if (m == -INFINITY) return 0.0f;
+  const __mmask16 tail = tail_mask(n % 16);
   const __m512 vmax = _mm512_set1_ps(m);
   __m512 vs = _mm512_setzero_ps();
-  for (i = 0; i + 16 <= n; i += 16) {
+  int64_t i = 0;
+  for (; i + 16 <= n; i += 16) {
     const __m512 e = fast_exp16(_mm512_sub_ps(_mm512_loadu_ps(x + i), vmax));
     _mm512_storeu_ps(x + i, e);
     vs = _mm512_add_ps(vs, e);
@@ -78,16 +84,13 @@ ENCORE_AVX512 inline __m512 exp2_for_bf16(__m512 y) {
 // exp_to_bf16 in two passes: the max, then each exp (as 2^(x log2 e - max log2 e), one
 // fused multiply-add) summed in float32 and written in bfloat16 (vcvtneps2bf16).
 ENCORE_AVX512_BF16 float exp_to_bf16_avx512(uint16_t* out, const float* x, int64_t n) {
-  int64_t i = 0;
-  __m512 vm = _mm512_set1_ps(-INFINITY);
-  for (; i + 16 <= n; i += 16) vm = _mm512_max_ps(_mm512_loadu_ps(x + i), vm);  // a NaN lane keeps vm
-  const __mmask16 tail = tail_mask(n - i);
-  if (tail) vm = _mm512_mask_max_ps(vm, tail, _mm512_maskz_loadu_ps(tail, x + i), vm);
-  const float m = _mm512_reduce_max_ps(vm);
+  const float m = row_max_avx512(x, n);
   if (m == -INFINITY) return 0.0f;
+  const __mmask16 tail = tail_mask(n % 16);
   const __m512 log2e = _mm512_set1_ps(1.44269504088896341f), shift = _mm512_set1_ps(-m * 1.44269504088896341f);
   __m512 vs = _mm512_setzero_ps();
-  for (i = 0; i + 16 <= n; i += 16) {
+  int64_t i = 0;
+  for (; i + 16 <= n; i += 16) {
     const __m512 e = exp2_for_bf16(_mm512_fmadd_ps(_mm512_loadu_ps(x + i), log2e, shift));
     vs = _mm512_add_ps(vs, e);
     _mm256_storeu_si256(reinterpret_cast<__m256i*>(out + i), (__m256i)_mm512_cvtneps_pbh(e));
