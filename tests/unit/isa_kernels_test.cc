@@ -15,6 +15,7 @@
 #include <optional>
 #include <random>
 #include <string>
+#include <tuple>
 #include <vector>
 
 #include "kernels/activation16.h"
@@ -274,6 +275,33 @@ TEST_F(IsaKernels, ExpToBf16TimesItsFactorIsTheSoftmax) {
       with_nan[static_cast<size_t>(n / 2)] = std::numeric_limits<float>::quiet_NaN();
       std::vector<uint16_t> out(static_cast<size_t>(n));
       EXPECT_TRUE(std::isnan(kernels::exp_to_bf16(out.data(), with_nan.data(), n))) << "n=" << n;
+    }
+  }
+  kernels::force_portable_kernels(false);
+}
+
+// to_bf16_heads (Q, K and V of a fused projection for the bfloat16 products): block
+// (part, head) of token t at [(part · heads + head) · T + t] · d, each value as
+// to_bf16_operands converts it, bit for bit, for head sizes with and without the AVX512-BF16
+// row loop (d a multiple of 16) and on the portable kernels.
+TEST_F(IsaKernels, Bf16HeadsAreTheOperandsOfEachBlock) {
+  std::mt19937 rng(5);
+  std::normal_distribution<float> g(0.0f, 3.0f);
+  for (const bool portable : {false, true}) {
+    kernels::force_portable_kernels(portable);
+    for (const auto& [T, heads, d] : {std::tuple<int64_t, int64_t, int64_t>{7, 12, 64}, {130, 12, 64}, {9, 4, 32},
+                                     {5, 3, 24}, {3, 2, 80}}) {
+      const int64_t H = heads * d;
+      std::vector<float> qkv(static_cast<size_t>(T * 3 * H));
+      for (float& v : qkv) v = g(rng);
+      std::vector<uint16_t> got(qkv.size(), 0xabcd), want(qkv.size(), 0xabcd);
+      kernels::to_bf16_heads(got.data(), qkv.data(), T, H, heads);
+      for (int64_t t = 0; t < T; ++t)
+        for (int64_t part = 0; part < 3; ++part)
+          for (int64_t h = 0; h < heads; ++h)
+            kernels::to_bf16_operands(want.data() + ((part * heads + h) * T + t) * d,
+                                      qkv.data() + t * 3 * H + part * H + h * d, d);
+      ASSERT_EQ(got, want) << "T=" << T << " heads=" << heads << " d=" << d << " portable " << portable;
     }
   }
   kernels::force_portable_kernels(false);
