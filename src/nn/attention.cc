@@ -97,7 +97,7 @@ constexpr int64_t kBf16Keys = 128;
 constexpr int64_t kBf16QueryBlock = 128;
 
 // Per-thread buffers of the work items: scores, and (bfloat16 path) the probabilities in
-// bfloat16 and a dense output block.
+// bfloat16, a dense output block and its rows' scales (exp_to_bf16's 1 / sum).
 struct Scratch {
   std::vector<float> scores, out, row_scale;
   std::vector<uint16_t> probs16;
