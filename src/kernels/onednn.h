@@ -76,6 +76,14 @@ inline uint16_t to_bf16(float f) {
   return static_cast<uint16_t>(u >> 16);
 }
 
+// bfloat16 -> float32 (exact).
+inline float from_bf16(uint16_t b) {
+  const uint32_t u = static_cast<uint32_t>(b) << 16;
+  float f;
+  std::memcpy(&f, &u, 4);
+  return f;
+}
+
 // A run of to_bf16, vectorized for the CPU at hand.
 void to_bf16_n(uint16_t* out, const float* x, int64_t n);
 

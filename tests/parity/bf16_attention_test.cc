@@ -23,12 +23,7 @@
 namespace encore::testing {
 namespace {
 
-float from_bf16(uint16_t b) {
-  const uint32_t u = static_cast<uint32_t>(b) << 16;
-  float f;
-  std::memcpy(&f, &u, 4);
-  return f;
-}
+using kernels::from_bf16;
 
 std::vector<uint16_t> random_bf16(size_t n, std::mt19937& rng) {
   std::normal_distribution<float> g(0.0f, 1.0f);

@@ -233,13 +233,6 @@ TEST_F(IsaKernels, Bf16OperandsAreTheConversionButForDenormals) {
 // code times the returned 1 / sum is the float32 softmax within bfloat16's rounding (a half
 // ulp: 2^-8 relative at most, plus 2e-5 for the exps and the sum); a masked key is exactly 0, a
 // fully masked row returns 0 and writes nothing, a NaN score makes the row's factor NaN.
-float bf16_value(uint16_t code) {
-  const uint32_t bits = static_cast<uint32_t>(code) << 16;
-  float v;
-  std::memcpy(&v, &bits, 4);
-  return v;
-}
-
 TEST_F(IsaKernels, ExpToBf16TimesItsFactorIsTheSoftmax) {
   std::mt19937 rng(11);
   std::normal_distribution<float> g(0.0f, 4.0f);
@@ -255,7 +248,7 @@ TEST_F(IsaKernels, ExpToBf16TimesItsFactorIsTheSoftmax) {
       const float s = kernels::exp_to_bf16(out.data(), scratch.data(), n);
       ASSERT_GT(s, 0.0f);
       for (int64_t j = 0; j < n; ++j) {
-        const float got = bf16_value(out[static_cast<size_t>(j)]) * s, w = want[static_cast<size_t>(j)];
+        const float got = kernels::from_bf16(out[static_cast<size_t>(j)]) * s, w = want[static_cast<size_t>(j)];
         if (x[static_cast<size_t>(j)] <= -1e4f) {
           ASSERT_EQ(out[static_cast<size_t>(j)], 0) << "a masked key is exactly 0 (n=" << n << ", portable " << portable << ")";
           continue;
