@@ -36,8 +36,9 @@ CTranslate2 models).
 
 Precisions (each against encore's own): f32 - ort, ct2, ov, torch, torch-te (and st-onnx in (b));
 bf16 - encore-bf16, torch-bf16 (torch.autocast), ct2-bf16, ov-bf16; int8 - encore-int8, ort-int8
-(quantize_dynamic of the optimized graph, per-channel), ct2-int8 (int8_float32), ct2-int8-bf16,
-ov-int8 (NNCF post-training quantization). A CTranslate2 compute type the CPU lacks is reported
+(quantize_dynamic of the optimized graph, per-channel), ort-qdq (quantize_static of the exported
+graph: QDQ, calibrated), ct2-int8 (int8_float32), ct2-int8-bf16, ov-int8 (NNCF post-training
+quantization). A CTranslate2 compute type the CPU lacks is reported
 as such; a model preparation that fails fails the run.
 
 Each engine runs in its own subprocess with OMP/MKL/Rayon threads set to the thread
@@ -90,21 +91,24 @@ def rounds_l(cell_tokens):
     """(l) rounds per cell after the one warm-up call: fewer where a call takes tens of seconds."""
     return 10 if cell_tokens <= 512 else (5 if cell_tokens <= 2048 else 3)
 
-ENGINES = ["encore", "encore-bf16", "encore-int8", "encore-python", "ort", "ort-int8", "ct2", "ct2-bf16", "ct2-int8",
+ENGINES = ["encore", "encore-bf16", "encore-int8", "encore-python", "ort", "ort-int8", "ort-qdq", "ct2", "ct2-bf16",
+           "ct2-int8",
            "ct2-int8-bf16", "ov", "ov-bf16", "ov-int8", "torch", "torch-bf16", "torch-te", "st-onnx"]
 EMBED_ONLY = ("encore-python", "st-onnx")  # engines of the (b)-style workloads only: text in, embedding out
 # Each engine's precision (the rest are float32) and the float32 engine it is a variant of.
 PRECISION = {"encore-bf16": "bf16", "ct2-bf16": "bf16", "ov-bf16": "bf16", "torch-bf16": "bf16",
-             "encore-int8": "int8", "ort-int8": "int8", "ct2-int8": "int8", "ct2-int8-bf16": "int8", "ov-int8": "int8"}
+             "encore-int8": "int8", "ort-int8": "int8", "ort-qdq": "int8", "ct2-int8": "int8", "ct2-int8-bf16": "int8",
+             "ov-int8": "int8"}
 F32_OF = {e: e.split("-")[0] for e in PRECISION}
 CT2_COMPUTE = {"ct2": "float32", "ct2-bf16": "bfloat16", "ct2-int8": "int8_float32", "ct2-int8-bf16": "int8_bfloat16"}
-CALIB_N = 300  # sentences (after the timed ones) for OpenVINO int8's post-training quantization
+CALIB_N = 300  # sentences (after the timed ones) calibrating OpenVINO int8 and ORT static int8
 LABEL = {
     "encore": "encore",
     "encore-bf16": "encore bf16",
     "encore-int8": "encore int8",
     "ort": "ONNX Runtime",
     "ort-int8": "ONNX Runtime int8 (dynamic)",
+    "ort-qdq": "ONNX Runtime int8 (static QDQ)",
     "ct2": "CTranslate2",
     "ct2-bf16": "CTranslate2 bfloat16",
     "ct2-int8": "CTranslate2 int8_float32",
@@ -917,16 +921,19 @@ def worker_s(engine, T, spec, res):
 # --------------------------------------------------------------------------------------
 # Model preparation (ONNX export + ORT optimizer, CTranslate2 conversion), cached.
 
-def prepared_paths(model_dir):
-    """Where each engine's converted model of model_dir is cached (by converter versions)."""
+def prepared_paths(model_dir, calib_ids):
+    """Where each engine's converted model of model_dir is cached (by converter versions; the
+    statically quantized ones also by their calibration sentences, which differ with --sentences)."""
     from importlib import metadata
     v = metadata.version
     base = CACHE / "models" / Path(model_dir).name
     onnx_dir = base / f"torch{v('torch')}-ort{v('onnxruntime')}"
     ov_dir = base / f"torch{v('torch')}-ov{v('openvino')}-nncf{v('nncf')}"
+    calib = f"calib{len(calib_ids)}-{hashlib.sha256(json.dumps(calib_ids).encode()).hexdigest()[:12]}"
     return {"onnx_raw": onnx_dir / "model.onnx", "onnx": onnx_dir / "model.opt.onnx",
-            "onnx_int8": onnx_dir / "model.opt.int8-per-channel.onnx", "ct2": base / f"ct2-{v('ctranslate2')}",
-            "ov": ov_dir / "model.xml", "ov_int8": ov_dir / f"model.int8-calib{CALIB_N}.xml"}
+            "onnx_int8": onnx_dir / "model.opt.int8-per-channel.onnx",
+            "onnx_qdq": onnx_dir / f"model.qdq-{calib}.onnx", "ct2": base / f"ct2-{v('ctranslate2')}",
+            "ov": ov_dir / "model.xml", "ov_int8": ov_dir / f"model.int8-{calib}.xml"}
 
 
 def padded_feed(ids, mask, input_names):
@@ -963,9 +970,10 @@ def ov_config(engine, T):
 def padded_engine(engine, T, spec):
     """ONNX Runtime and OpenVINO engines: (forward(ids, mask) -> last hidden state, info)."""
     info = {}
-    if engine in ("ort", "ort-int8"):
+    if engine.startswith("ort"):
         import onnxruntime as ort
-        sess = ort.InferenceSession(spec["onnx_int8" if engine == "ort-int8" else "onnx"], ort_session_options(T),
+        model = {"ort": "onnx", "ort-int8": "onnx_int8", "ort-qdq": "onnx_qdq"}[engine]
+        sess = ort.InferenceSession(spec[model], ort_session_options(T),
                                     providers=["CPUExecutionProvider"])
         names = [i.name for i in sess.get_inputs()]
         return (lambda ids, mask: sess.run(None, padded_feed(ids, mask, names))[0]), info
@@ -982,18 +990,42 @@ def padded_engine(engine, T, spec):
     return forward, info
 
 
+def quantize_static_qdq(src, dst, calib_ids):
+    """ONNX Runtime's static int8, as its quantization guide has it for transformers on x86: QDQ
+    around every MatMul of the exported (unoptimized) graph (the projections and attention's two
+    products), per-channel int8 weights, uint8 activations with MinMax ranges calibrated on the
+    calibration sentences one at a time; ORT_ENABLE_ALL then fuses each DequantizeLinear-MatMul-
+    QuantizeLinear into QLinearMatMul. (The optimized graph's fused Attention keeps its
+    projection in float32 under QDQ, 2x slower; QOperator static fails on its contrib ops.)"""
+    import onnx
+    from onnxruntime.quantization import CalibrationDataReader, QuantFormat, QuantType, quantize_static
+    names = [i.name for i in onnx.load(str(src), load_external_data=False).graph.input]
+
+    class Reader(CalibrationDataReader):
+        def __init__(self):
+            self.feeds = iter([padded_feed(*padded_batch([x]), names) for x in calib_ids])
+
+        def get_next(self):
+            return next(self.feeds, None)
+    tmp = dst.with_suffix(".tmp.onnx")
+    quantize_static(str(src), str(tmp), Reader(), quant_format=QuantFormat.QDQ, per_channel=True,
+                    activation_type=QuantType.QUInt8, weight_type=QuantType.QInt8, op_types_to_quantize=["MatMul"])
+    tmp.rename(dst)  # only a finished quantization is cached
+
+
 def prepare_models(spec):
     """Exports and converts each model once (cached): ONNX (the TorchScript exporter on eager
-    attention), ORT's transformer optimizer, ORT dynamic int8 of the optimized graph, CTranslate2's
-    converter (in .venv-bench-tf4), OpenVINO IR from the unoptimized ONNX and its NNCF post-training
-    int8 quantization (calibrated on spec["calib_ids"]). Checks every engine's output against
+    attention), ORT's transformer optimizer, ORT dynamic int8 of the optimized graph and static int8
+    of the exported one, CTranslate2's converter (in .venv-bench-tf4), OpenVINO IR from the
+    unoptimized ONNX and its NNCF post-training int8 quantization (the static ones calibrated on
+    spec["calib_ids"]). Checks every engine's output against
     PyTorch; any failure fails the run."""
     import numpy as np
     import torch
     from transformers import AutoConfig, AutoModel
     info = {}
     for model_dir in spec["models"]:
-        P = prepared_paths(model_dir)
+        P = prepared_paths(model_dir, spec["calib_ids"])
         cfg = AutoConfig.from_pretrained(model_dir)
         mi = info[model_dir] = {}
         meta_file = P["onnx"].parent / "meta.json"
@@ -1037,6 +1069,10 @@ def prepare_models(spec):
             # 400 sentences: worst cosine 0.976 against per-tensor's 0.765).
             quantize_dynamic(str(P["onnx"]), str(P["onnx_int8"]), weight_type=QuantType.QInt8, per_channel=True,
                              extra_options={"DefaultTensorType": onnx.TensorProto.FLOAT})
+        if not P["onnx_qdq"].exists():
+            log(f"  quantizing {Path(model_dir).name}'s exported ONNX graph (quantize_static, QDQ, "
+                f"{len(spec['calib_ids'])} calibration sentences) ...")
+            quantize_static_qdq(P["onnx_raw"], P["onnx_qdq"], spec["calib_ids"])
         import openvino as ov
         if not P["ov"].exists():
             log(f"  converting {Path(model_dir).name} to OpenVINO IR ...")
@@ -1069,10 +1105,10 @@ def prepare_models(spec):
         keep = mask[..., None].astype(bool)
         paths = {k: str(v) for k, v in P.items()}
         mi["max_abs_diff"] = {}
-        for e in ("ort", "ort-int8", "ov", "ov-bf16", "ov-int8"):
+        for e in ("ort", "ort-int8", "ort-qdq", "ov", "ov-bf16", "ov-int8"):
             forward, _ = padded_engine(e, 1, paths)
             mi["max_abs_diff"][e] = float(np.abs((forward(ids, mask) - ref) * keep).max())
-        mi.update({k: paths[k] for k in ("onnx", "onnx_int8", "ov", "ov_int8")})
+        mi.update({k: paths[k] for k in ("onnx", "onnx_int8", "onnx_qdq", "ov", "ov_int8")})
         if cfg.model_type != "bert":  # CTranslate2's TransformersConverter has no MPNet loader
             mi["ct2_error"] = f"CTranslate2 has no converter for model_type {cfg.model_type}"
             continue
@@ -1277,7 +1313,7 @@ def main():
         log(f"  ({time.time() - t0:.0f} s)")
 
     def model_spec(model):
-        return {k: v for k, v in prepared.get(str(model), {}).items() if k in ("onnx", "onnx_int8", "ov", "ov_int8", "ct2")}
+        return {k: v for k, v in prepared.get(str(model), {}).items() if k in ("onnx", "onnx_int8", "onnx_qdq", "ov", "ov_int8", "ct2")}
 
     def unprepared(e, model):
         """Why engine e cannot run model (None: it can)."""
@@ -2121,7 +2157,10 @@ def render(R, workloads, engines, threads):
         out.append(f"  - {Path(m).name}: fused {i['ort_fused']}; max |engine − PyTorch| of the last hidden state on "
                    "a padded batch: " + ", ".join(f"{LABEL[e]} {d:.1e}" for e, d in i["max_abs_diff"].items()))
     out.append("- ONNX Runtime int8: onnxruntime.quantization.quantize_dynamic of the optimized graph (QInt8 weights "
-               "with per-channel scales; activations quantized per call)")
+               "with per-channel scales; activations quantized per call); static: quantize_static of the exported "
+               "graph (QDQ around every MatMul, attention's products included; QInt8 per-channel weights, QUInt8 "
+               f"activations, MinMax ranges from {CALIB_N} corpus sentences after the timed ones), which "
+               "ORT_ENABLE_ALL turns into QLinearMatMul")
     out.append("- OpenVINO: ov.convert_model of the unoptimized ONNX export, compile_model('CPU', one stream of "
                "threads, PERFORMANCE_HINT LATENCY, INFERENCE_PRECISION_HINT f32 / bf16); int8: "
                f"nncf.quantize(model_type=TRANSFORMER) calibrated on {CALIB_N} corpus sentences after the timed ones, "
