@@ -38,8 +38,8 @@ Precisions (each against encore's own): f32 - ort, ct2, ov, torch, torch-te (and
 bf16 - encore-bf16, torch-bf16 (torch.autocast), ct2-bf16, ov-bf16; int8 - encore-int8, ort-int8
 (quantize_dynamic of the optimized graph, per-channel), ort-qdq (quantize_static of the exported
 graph: QDQ, calibrated), ct2-int8 (int8_float32), ct2-int8-bf16, ov-int8 (NNCF post-training
-quantization). A CTranslate2 compute type the CPU lacks is reported
-as such; a model preparation that fails fails the run.
+quantization). A CTranslate2 compute type the CPU lacks is reported as such; a model preparation
+that fails fails the run.
 
 Each engine runs in its own subprocess with OMP/MKL/Rayon threads set to the thread
 count, so no two thread pools share a process. (a), (b), (c) and (m) run in --rounds rounds
@@ -92,8 +92,7 @@ def rounds_l(cell_tokens):
     return 10 if cell_tokens <= 512 else (5 if cell_tokens <= 2048 else 3)
 
 ENGINES = ["encore", "encore-bf16", "encore-int8", "encore-python", "ort", "ort-int8", "ort-qdq", "ct2", "ct2-bf16",
-           "ct2-int8",
-           "ct2-int8-bf16", "ov", "ov-bf16", "ov-int8", "torch", "torch-bf16", "torch-te", "st-onnx"]
+           "ct2-int8", "ct2-int8-bf16", "ov", "ov-bf16", "ov-int8", "torch", "torch-bf16", "torch-te", "st-onnx"]
 EMBED_ONLY = ("encore-python", "st-onnx")  # engines of the (b)-style workloads only: text in, embedding out
 # Each engine's precision (the rest are float32) and the float32 engine it is a variant of.
 PRECISION = {"encore-bf16": "bf16", "ct2-bf16": "bf16", "ov-bf16": "bf16", "torch-bf16": "bf16",
@@ -991,12 +990,12 @@ def padded_engine(engine, T, spec):
 
 
 def quantize_static_qdq(src, dst, calib_ids):
-    """ONNX Runtime's static int8, as its quantization guide has it for transformers on x86: QDQ
-    around every MatMul of the exported (unoptimized) graph (the projections and attention's two
-    products), per-channel int8 weights, uint8 activations with MinMax ranges calibrated on the
-    calibration sentences one at a time; ORT_ENABLE_ALL then fuses each DequantizeLinear-MatMul-
-    QuantizeLinear into QLinearMatMul. (The optimized graph's fused Attention keeps its
-    projection in float32 under QDQ, 2x slower; QOperator static fails on its contrib ops.)"""
+    """ONNX Runtime's static int8: QDQ around every MatMul of the exported (unoptimized) graph (the
+    projections and attention's two products), per-channel int8 weights, uint8 activations with
+    MinMax ranges calibrated on the calibration sentences one at a time; ORT_ENABLE_ALL then fuses
+    each DequantizeLinear-MatMul-QuantizeLinear into QLinearMatMul. (QDQ on the optimized graph
+    leaves its fused Attention's projection in float32, 2.5x slower at seq 128 on bert-base; the
+    QOperator format fails on its contrib ops.)"""
     import onnx
     from onnxruntime.quantization import CalibrationDataReader, QuantFormat, QuantType, quantize_static
     names = [i.name for i in onnx.load(str(src), load_external_data=False).graph.input]
@@ -1313,7 +1312,8 @@ def main():
         log(f"  ({time.time() - t0:.0f} s)")
 
     def model_spec(model):
-        return {k: v for k, v in prepared.get(str(model), {}).items() if k in ("onnx", "onnx_int8", "onnx_qdq", "ov", "ov_int8", "ct2")}
+        keys = ("onnx", "onnx_int8", "onnx_qdq", "ov", "ov_int8", "ct2")
+        return {k: v for k, v in prepared.get(str(model), {}).items() if k in keys}
 
     def unprepared(e, model):
         """Why engine e cannot run model (None: it can)."""
