@@ -210,6 +210,21 @@ def sh(cmd):
         return ""
 
 
+def cpu_seconds():
+    """(busy, steal, own): the machine's busy and stolen CPU seconds since boot (/proc/stat; None
+    where it cannot be read) and this process's own plus its finished children's (the engines').
+    Their differences over a run give the CPU time other processes took from it, which the load
+    average cannot tell apart from the harness's own threads."""
+    own = sum(os.times()[:4])
+    try:
+        with open("/proc/stat") as fh:
+            f = [int(x) for x in fh.readline().split()[1:9]]  # user nice system idle iowait irq softirq steal
+    except (OSError, ValueError):
+        return None, None, own
+    tick = os.sysconf("SC_CLK_TCK")
+    return (f[0] + f[1] + f[2] + f[5] + f[6]) / tick, f[7] / tick, own
+
+
 def machine_facts():
     from importlib import metadata
     cpu = ""
@@ -1217,6 +1232,7 @@ def main():
     n_sent = args.sentences or (1000 if args.quick else 10000)
     t_start = time.time()
     load_start = os.getloadavg()
+    cpu_start = cpu_seconds()
 
     for exe in ("encore_throughput", "encore_latency") + (("encore_rounds",) if "l" in workloads else ()):
         if not (BUILD / "bench" / exe).exists():
@@ -1572,6 +1588,11 @@ def main():
 
     results["elapsed_s"] = time.time() - t_start
     results["load"] = {"start": load_start, "end": os.getloadavg()}
+    cpu_end = cpu_seconds()
+    if cpu_start[0] is not None and cpu_end[0] is not None:  # cores' worth, averaged over the run
+        wall = results["elapsed_s"]
+        results["load"]["others"] = ((cpu_end[0] - cpu_start[0]) - (cpu_end[2] - cpu_start[2])) / wall
+        results["load"]["steal"] = (cpu_end[1] - cpu_start[1]) / wall
     shutil.rmtree(work, ignore_errors=True)
     (CACHE / "last-run.json").write_text(json.dumps(results, indent=1))
     if args.json:
@@ -1996,8 +2017,13 @@ def render(R, workloads, engines, threads):
     te_b = note("nn.TransformerEncoder is not run for (b): it is an encoder stack, not an embedding pipeline; "
                 "(c) shows its padded-batch (nested tensor) path.") if "b" in workloads and "torch-te" in engines else ""
     out = []
-    busy = max(R.get("load", {}).get("start", [0])[0], R.get("load", {}).get("end", [0])[0])
-    if busy > 0.5:
+    load = R.get("load", {})
+    if "others" in load:  # CPU time outside the harness and its engines; its own threads do not count
+        if load["others"] > 0.1 * f["cores"]:
+            out.append(f"> **Noisy:** other processes used {load['others']:.2f} of the {f['cores']} cores on average "
+                       "during this run, so these numbers are not representative.\n")
+    elif max(load.get("start", [0])[0], load.get("end", [0])[0]) > 0.5:  # a JSON from before "others"
+        busy = max(load.get("start", [0])[0], load.get("end", [0])[0])
         out.append(f"> **Noisy:** the load average reached {busy:.1f} on {f['cores']} cores during this run; "
                    "other work shared the CPUs, so these numbers are not representative.\n")
     tables_at = len(out)  # the main tables, dropped below when no workload of theirs ran
@@ -2138,8 +2164,10 @@ def render(R, workloads, engines, threads):
     out.append("\n### Machine and setup\n")
     out.append(f"- CPU: {f['cpu']} ({f['isa']}; {' '.join(f.get('features', []))}), {f['cores']} cores, {f['memory']} RAM, Linux {f['kernel']}; "
                f"threads used: {', '.join(map(str, threads))}")
-    out.append(f"- load average at start / end: {load.get('start', [0])[0]:.2f} / {load.get('end', [0])[0]:.2f}; "
-               f"whole run {R.get('elapsed_s', 0) / 60:.1f} min")
+    others = (f"; CPU time of other processes {load['others']:.2f} cores on average, stolen by the host "
+              f"{load['steal']:.2f}" if "others" in load else "")
+    out.append(f"- load average at start / end: {load.get('start', [0])[0]:.2f} / {load.get('end', [0])[0]:.2f}"
+               f"{others}; whole run {R.get('elapsed_s', 0) / 60:.1f} min")
     out.append(f"- encore {f['encore']} ({f['compiler']}, oneDNN {f['onednn']}); Python {f['python']}: "
                + ", ".join(f"{k} {x}" for k, x in v.items()))
     env = R["args"]
