@@ -2018,12 +2018,12 @@ def render(R, workloads, engines, threads):
                 "(c) shows its padded-batch (nested tensor) path.") if "b" in workloads and "torch-te" in engines else ""
     out = []
     load = R.get("load", {})
+    busy = max(load.get("start", [0])[0], load.get("end", [0])[0])  # load averages: a JSON from before "others"
     if "others" in load:  # CPU time outside the harness and its engines; its own threads do not count
         if load["others"] > 0.1 * f["cores"]:
             out.append(f"> **Noisy:** other processes used {load['others']:.2f} of the {f['cores']} cores on average "
                        "during this run, so these numbers are not representative.\n")
-    elif max(load.get("start", [0])[0], load.get("end", [0])[0]) > 0.5:  # a JSON from before "others"
-        busy = max(load.get("start", [0])[0], load.get("end", [0])[0])
+    elif busy > 0.5:
         out.append(f"> **Noisy:** the load average reached {busy:.1f} on {f['cores']} cores during this run; "
                    "other work shared the CPUs, so these numbers are not representative.\n")
     tables_at = len(out)  # the main tables, dropped below when no workload of theirs ran
@@ -2160,7 +2160,6 @@ def render(R, workloads, engines, threads):
 
     # Machine and method.
     v = f["versions"]
-    load = R.get("load", {})
     out.append("\n### Machine and setup\n")
     out.append(f"- CPU: {f['cpu']} ({f['isa']}; {' '.join(f.get('features', []))}), {f['cores']} cores, {f['memory']} RAM, Linux {f['kernel']}; "
                f"threads used: {', '.join(map(str, threads))}")
